@@ -1,0 +1,564 @@
+//! Whole-project analysis: from the files of one project to buckets, scenes, mentions and every
+//! diagnostic (spec 3.1), with no I/O.
+//!
+//! [`analyze`] parses each file on its own (in parallel), then runs the checks that need the
+//! whole project: duplicate ids (SR012), unknown references (SR004), shared aliases (SR005),
+//! structure levels and cycles (SR006), Fountain cues without a bucket (SR002) and capitalised
+//! names without a bucket (SR003). Broken files still contribute what could be read.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::bucket::{parse_bucket, Bucket, Spanned};
+use crate::config::{parse_config, ProjectConfig};
+use crate::diag::{Code, Diagnostic};
+use crate::fountain::parse_fountain;
+use crate::id;
+use crate::kind::{structure_level, AttrType};
+use crate::matcher::Dictionary;
+use crate::names::{capitalised_names, NameCandidate};
+use crate::scene::{parse_markdown_scene, Scene, SceneFormat};
+use crate::text::TextRange;
+
+/// How often a capitalised name must appear (mid-sentence) before SR003 suggests a bucket.
+pub const NAME_THRESHOLD: usize = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileKind {
+    Config,
+    Bucket,
+    Scene(SceneFormat),
+}
+
+/// A file as read from disk: its text, or why there is none.
+#[derive(Debug, Clone)]
+pub enum Content {
+    Text(Arc<str>),
+    /// The file could not be used; the message says why (not UTF-8, too large, unreadable …).
+    Unreadable(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Path relative to the project root, with `/` separators.
+    pub path: String,
+    pub kind: FileKind,
+    pub content: Content,
+}
+
+impl SourceFile {
+    pub fn text(&self) -> Option<&str> {
+        match &self.content {
+            Content::Text(t) => Some(t),
+            Content::Unreadable(_) => None,
+        }
+    }
+
+    /// The file name without its story extension (`.yaml`, `.scene.md`, `.md`, `.fountain`).
+    pub fn stem(&self) -> &str {
+        let name = self.path.rsplit('/').next().unwrap_or(&self.path);
+        for ext in [".scene.md", ".md", ".fountain", ".yaml", ".yml"] {
+            if let Some(stem) = name.strip_suffix(ext) {
+                return stem;
+            }
+        }
+        name
+    }
+}
+
+/// A mention of a bucket in a scene.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mention {
+    pub start: usize,
+    pub end: usize,
+    /// Index into [`Analysis::buckets`].
+    pub bucket: u32,
+    /// Index of the matched alias in [`Analysis::dictionary`].
+    pub alias: u32,
+    /// The alias is shared by several buckets; `bucket` is the first of them by id.
+    pub ambiguous: bool,
+    /// A Fountain character cue rather than a mention in the text.
+    pub cue: bool,
+}
+
+impl Mention {
+    pub fn range(&self) -> TextRange {
+        self.start..self.end
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BucketEntry {
+    /// Index into [`Analysis::files`].
+    pub file: usize,
+    pub bucket: Bucket,
+}
+
+#[derive(Debug, Clone)]
+pub struct SceneEntry {
+    pub file: usize,
+    pub scene: Scene,
+    /// Sorted by position.
+    pub mentions: Vec<Mention>,
+}
+
+#[derive(Debug)]
+pub struct Analysis {
+    pub config: ProjectConfig,
+    pub files: Vec<SourceFile>,
+    pub buckets: Vec<BucketEntry>,
+    pub scenes: Vec<SceneEntry>,
+    pub dictionary: Dictionary,
+    /// Bucket id → index into `buckets` (the first file wins for duplicate ids).
+    pub by_id: HashMap<String, u32>,
+    /// Per file (same index as `files`), sorted by position. SR001 hints are not included:
+    /// see [`Analysis::link_hints`].
+    pub diagnostics: Vec<Vec<Diagnostic>>,
+}
+
+enum Parsed {
+    Bucket(Option<Bucket>, Vec<Diagnostic>),
+    Scene(Scene, Vec<Diagnostic>),
+    Nothing(Vec<Diagnostic>),
+}
+
+/// Analyses one project. `project_name` is used when `showrunner.yaml` has no `name`.
+pub fn analyze(project_name: &str, files: Vec<SourceFile>) -> Analysis {
+    // The config comes first: custom kinds shape how buckets are read.
+    let config_file = files.iter().position(|f| f.kind == FileKind::Config);
+    let (config, config_diags) = match config_file.and_then(|i| files[i].text()) {
+        Some(text) => parse_config(text, project_name),
+        None => (ProjectConfig::with_name(project_name), Vec::new()),
+    };
+    let kinds = &config.kinds;
+
+    let parsed: Vec<Parsed> = files
+        .par_iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let text = match &f.content {
+                Content::Text(t) => t,
+                Content::Unreadable(why) => {
+                    return Parsed::Nothing(vec![Diagnostic::new(Code::SR015, 0..0, why.clone())]);
+                }
+            };
+            match f.kind {
+                FileKind::Config if Some(i) == config_file => Parsed::Nothing(config_diags.clone()),
+                FileKind::Config => Parsed::Nothing(Vec::new()),
+                FileKind::Bucket => {
+                    let (b, d) = parse_bucket(text, f.stem(), kinds);
+                    Parsed::Bucket(b, d)
+                }
+                FileKind::Scene(SceneFormat::Markdown) => {
+                    let (s, d) = parse_markdown_scene(text, f.stem());
+                    Parsed::Scene(s, d)
+                }
+                FileKind::Scene(SceneFormat::Fountain) => {
+                    let (s, d) = parse_fountain(text, f.stem());
+                    Parsed::Scene(s, d)
+                }
+            }
+        })
+        .collect();
+
+    let mut diagnostics: Vec<Vec<Diagnostic>> = vec![Vec::new(); files.len()];
+    let mut buckets = Vec::new();
+    let mut scenes = Vec::new();
+    for (i, p) in parsed.into_iter().enumerate() {
+        match p {
+            Parsed::Nothing(d) => diagnostics[i] = d,
+            Parsed::Bucket(b, d) => {
+                diagnostics[i] = d;
+                if let Some(bucket) = b {
+                    buckets.push(BucketEntry { file: i, bucket });
+                }
+            }
+            Parsed::Scene(scene, d) => {
+                diagnostics[i] = d;
+                scenes.push(SceneEntry { file: i, scene, mentions: Vec::new() });
+            }
+        }
+    }
+    // A stable order (by id, then path) makes every later choice deterministic.
+    buckets.sort_by(|a, b| a.bucket.id.value.cmp(&b.bucket.id.value).then(files[a.file].path.cmp(&files[b.file].path)));
+    scenes.sort_by(|a, b| files[a.file].path.cmp(&files[b.file].path));
+
+    let mut by_id: HashMap<String, u32> = HashMap::with_capacity(buckets.len());
+    for (i, b) in buckets.iter().enumerate() {
+        by_id.entry(b.bucket.id.value.clone()).or_insert(i as u32);
+    }
+    let dictionary = Dictionary::new(
+        buckets.iter().enumerate().flat_map(|(i, b)| b.bucket.names().map(move |n| (n.value.as_str(), i as u32))),
+    );
+
+    let mut analysis = Analysis { config, files, buckets, scenes, dictionary, by_id, diagnostics };
+    analysis.check_duplicate_ids();
+    analysis.check_references();
+    analysis.check_structure();
+    analysis.check_shared_aliases();
+    analysis.link_scenes();
+    analysis.check_unknown_names();
+    for d in &mut analysis.diagnostics {
+        d.sort_by(|a, b| a.range.start.cmp(&b.range.start).then(a.code.cmp(&b.code)));
+    }
+    analysis
+}
+
+impl Analysis {
+    pub fn bucket(&self, id: &str) -> Option<&BucketEntry> {
+        self.by_id.get(id).map(|&i| &self.buckets[i as usize])
+    }
+
+    pub fn text(&self, file: usize) -> &str {
+        self.files[file].text().unwrap_or("")
+    }
+
+    fn push(&mut self, file: usize, d: Diagnostic) {
+        self.diagnostics[file].push(d);
+    }
+
+    /// SR001 hints for a scene: one per mention, e.g. `Alice Marlowe (character)`.
+    pub fn link_hints(&self, scene: &SceneEntry) -> Vec<Diagnostic> {
+        scene
+            .mentions
+            .iter()
+            .map(|m| {
+                let b = &self.buckets[m.bucket as usize].bucket;
+                Diagnostic::new(Code::SR001, m.range(), format!("{} ({})", b.name.value, b.kind.value))
+            })
+            .collect()
+    }
+
+    /// Where a diagnostic about a whole bucket goes: its id if written, else its `name:` key.
+    fn bucket_anchor(b: &Bucket) -> TextRange {
+        if b.id.range.end > b.id.range.start {
+            b.id.range.clone()
+        } else {
+            b.name_key.clone()
+        }
+    }
+
+    fn check_duplicate_ids(&mut self) {
+        let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, b) in self.buckets.iter().enumerate() {
+            groups.entry(&b.bucket.id.value).or_default().push(i);
+        }
+        let mut found = Vec::new();
+        for (id, members) in groups.iter().filter(|(_, m)| m.len() > 1) {
+            for &i in members {
+                let others: Vec<&str> = members
+                    .iter()
+                    .filter(|&&j| j != i)
+                    .map(|&j| self.files[self.buckets[j].file].path.as_str())
+                    .collect();
+                let b = &self.buckets[i];
+                found.push((
+                    b.file,
+                    Diagnostic::new(Code::SR012, Self::bucket_anchor(&b.bucket), format!("id `{id}` is also used by {}", others.join(", "))),
+                ));
+            }
+        }
+        let mut scene_groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, s) in self.scenes.iter().enumerate() {
+            scene_groups.entry(&s.scene.id.value).or_default().push(i);
+        }
+        for (id, members) in scene_groups.iter().filter(|(_, m)| m.len() > 1) {
+            for &i in members {
+                let others: Vec<&str> = members
+                    .iter()
+                    .filter(|&&j| j != i)
+                    .map(|&j| self.files[self.scenes[j].file].path.as_str())
+                    .collect();
+                let s = &self.scenes[i];
+                found.push((
+                    s.file,
+                    Diagnostic::new(Code::SR012, s.scene.id.range.clone(), format!("scene id `{id}` is also used by {}", others.join(", "))),
+                ));
+            }
+        }
+        for (file, d) in found {
+            self.push(file, d);
+        }
+    }
+
+    fn unknown_ref(&self, r: &Spanned<String>, what: &str) -> Option<Diagnostic> {
+        if self.by_id.contains_key(&r.value) {
+            return None;
+        }
+        let hint = id::closest(&r.value, self.by_id.keys().map(String::as_str))
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        Some(Diagnostic::new(Code::SR004, r.range.clone(), format!("{what} `{}` is not a known bucket id{hint}", r.value)))
+    }
+
+    fn check_references(&mut self) {
+        let mut found = Vec::new();
+        for b in &self.buckets {
+            let bucket = &b.bucket;
+            let schema = self.config.kinds.get(&bucket.kind.value);
+            let mut refs: Vec<(Spanned<String>, &str)> = Vec::new();
+            if let Some(p) = &bucket.parent {
+                refs.push((p.clone(), "parent"));
+            }
+            for r in &bucket.relations {
+                refs.push((r.target.clone(), "relation target"));
+            }
+            for a in &bucket.attributes {
+                let ty = schema.and_then(|s| s.attributes.get(&a.key.value));
+                match (ty, &a.value) {
+                    (Some(AttrType::Ref), serde_json::Value::String(s)) => {
+                        refs.push((Spanned::new(s.clone(), a.value_range.clone()), "attribute value"))
+                    }
+                    (Some(AttrType::RefList), serde_json::Value::Array(items)) => {
+                        for item in items.iter().filter_map(|v| v.as_str()) {
+                            refs.push((Spanned::new(item.to_string(), a.value_range.clone()), "attribute value"));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for (r, what) in refs {
+                if let Some(d) = self.unknown_ref(&r, what) {
+                    found.push((b.file, d));
+                }
+            }
+        }
+        for s in &self.scenes {
+            let scene = &s.scene;
+            let refs = scene
+                .parent
+                .iter()
+                .map(|p| (p, "parent"))
+                .chain(scene.pov.iter().map(|p| (p, "pov")))
+                .chain(scene.context.iter().map(|p| (p, "context")));
+            for (r, what) in refs {
+                if let Some(d) = self.unknown_ref(r, what) {
+                    found.push((s.file, d));
+                }
+            }
+        }
+        for (file, d) in found {
+            self.push(file, d);
+        }
+    }
+
+    fn check_structure(&mut self) {
+        let mut found = Vec::new();
+        let describe = |kind: &str| -> String {
+            match structure_level(kind) {
+                Some(level) => {
+                    let outer: Vec<&str> = crate::kind::STRUCTURE_LEVELS[..level as usize - 1].to_vec();
+                    if outer.is_empty() {
+                        "the project itself (no parent)".to_string()
+                    } else {
+                        outer.join(", ")
+                    }
+                }
+                None => "any bucket".into(),
+            }
+        };
+        for b in &self.buckets {
+            let Some(parent) = &b.bucket.parent else { continue };
+            let Some(&pi) = self.by_id.get(&parent.value) else { continue };
+            let parent_kind = &self.buckets[pi as usize].bucket.kind.value;
+            let kind = &b.bucket.kind.value;
+            if let Some(level) = structure_level(kind) {
+                let ok = structure_level(parent_kind).is_some_and(|pl| pl < level);
+                if !ok {
+                    found.push((
+                        b.file,
+                        Diagnostic::new(
+                            Code::SR006,
+                            parent.range.clone(),
+                            format!("a {kind} cannot sit inside `{}`, a {parent_kind}: its parent must be one of {}", parent.value, describe(kind)),
+                        ),
+                    ));
+                }
+            }
+        }
+        for s in &self.scenes {
+            let Some(parent) = &s.scene.parent else { continue };
+            let Some(&pi) = self.by_id.get(&parent.value) else { continue };
+            let parent_kind = &self.buckets[pi as usize].bucket.kind.value;
+            if structure_level(parent_kind).is_none() {
+                found.push((
+                    s.file,
+                    Diagnostic::new(
+                        Code::SR006,
+                        parent.range.clone(),
+                        format!("a scene cannot sit inside `{}`, a {parent_kind}: its parent must be a season, arc, act or chapter", parent.value),
+                    ),
+                ));
+            }
+        }
+        // Parent cycles: walk each chain, marking nodes done once their chain is known to end.
+        let n = self.buckets.len();
+        let parent_of = |i: usize| -> Option<usize> {
+            let p = self.buckets[i].bucket.parent.as_ref()?;
+            self.by_id.get(&p.value).map(|&j| j as usize)
+        };
+        let mut state = vec![0u8; n]; // 0 new, 1 on the current path, 2 done
+        for start in 0..n {
+            let mut path = Vec::new();
+            let mut cur = Some(start);
+            while let Some(i) = cur {
+                match state[i] {
+                    2 => break,
+                    1 => {
+                        let at = path.iter().position(|&p| p == i).unwrap_or(0);
+                        let cycle = &path[at..];
+                        let names: Vec<&str> = cycle
+                            .iter()
+                            .chain(std::iter::once(&i))
+                            .map(|&j| self.buckets[j].bucket.id.value.as_str())
+                            .collect();
+                        for &j in cycle {
+                            let b = &self.buckets[j];
+                            let range = b.bucket.parent.as_ref().map(|p| p.range.clone()).unwrap_or(0..0);
+                            found.push((b.file, Diagnostic::new(Code::SR006, range, format!("parent cycle: {}", names.join(" → ")))));
+                        }
+                        break;
+                    }
+                    _ => {
+                        state[i] = 1;
+                        path.push(i);
+                        cur = parent_of(i);
+                    }
+                }
+            }
+            for i in path {
+                state[i] = 2;
+            }
+        }
+        for (file, d) in found {
+            self.push(file, d);
+        }
+    }
+
+    fn check_shared_aliases(&mut self) {
+        let mut found = Vec::new();
+        for e in self.dictionary.entries().iter().filter(|e| e.targets.len() > 1) {
+            let ids: Vec<&str> = e.targets.iter().map(|&t| self.buckets[t as usize].bucket.id.value.as_str()).collect();
+            for &t in &e.targets {
+                let b = &self.buckets[t as usize];
+                for n in b.bucket.names().filter(|n| n.value.trim() == e.alias) {
+                    found.push((
+                        b.file,
+                        Diagnostic::new(Code::SR005, n.range.clone(), format!("`{}` is a name or alias of {}: mentions are ambiguous", e.alias, ids.join(", "))),
+                    ));
+                }
+            }
+        }
+        for (file, d) in found {
+            self.push(file, d);
+        }
+    }
+
+    /// Finds every mention in every scene (in parallel), plus SR002 and SR005 on mentions.
+    fn link_scenes(&mut self) {
+        let dict = &self.dictionary;
+        let files = &self.files;
+        let buckets = &self.buckets;
+        let results: Vec<(Vec<Mention>, Vec<Diagnostic>)> = self
+            .scenes
+            .par_iter()
+            .map(|s| {
+                let text = files[s.file].text().unwrap_or("");
+                let mut diags = Vec::new();
+                let mut found = Vec::new();
+                dict.find_in(text, &s.scene.scan, &mut found);
+                let mut mentions: Vec<Mention> = found
+                    .iter()
+                    .map(|m| {
+                        let e = dict.entry(m.entry);
+                        Mention { start: m.start, end: m.end, bucket: e.targets[0], alias: m.entry, ambiguous: e.targets.len() > 1, cue: false }
+                    })
+                    .collect();
+                for cue in &s.scene.cues {
+                    match dict.lookup_cue(&cue.name).first() {
+                        Some(&entry) => {
+                            let e = dict.entry(entry);
+                            mentions.push(Mention {
+                                start: cue.name_range.start,
+                                end: cue.name_range.end,
+                                bucket: e.targets[0],
+                                alias: entry,
+                                ambiguous: e.targets.len() > 1,
+                                cue: true,
+                            });
+                        }
+                        None => diags.push(Diagnostic::new(
+                            Code::SR002,
+                            cue.name_range.clone(),
+                            format!("character cue `{}` has no bucket; create a character bucket named \"{}\"", cue.name, title_case(&cue.name)),
+                        )),
+                    }
+                }
+                mentions.sort_by_key(|m| m.start);
+                for m in mentions.iter().filter(|m| m.ambiguous) {
+                    let e = dict.entry(m.alias);
+                    let ids: Vec<&str> = e.targets.iter().map(|&t| buckets[t as usize].bucket.id.value.as_str()).collect();
+                    diags.push(Diagnostic::new(Code::SR005, m.range(), format!("`{}` is ambiguous: it could be {}", &text[m.range()], ids.join(" or "))));
+                }
+                (mentions, diags)
+            })
+            .collect();
+        for (i, (mentions, diags)) in results.into_iter().enumerate() {
+            let file = self.scenes[i].file;
+            self.scenes[i].mentions = mentions;
+            self.diagnostics[file].extend(diags);
+        }
+    }
+
+    /// SR003: capitalised names seen [`NAME_THRESHOLD`]+ times mid-sentence with no bucket.
+    fn check_unknown_names(&mut self) {
+        let files = &self.files;
+        let per_scene: Vec<Vec<NameCandidate>> = self
+            .scenes
+            .par_iter()
+            .map(|s| {
+                let text = files[s.file].text().unwrap_or("");
+                let skip: Vec<TextRange> = s.mentions.iter().map(Mention::range).collect();
+                let mut out = Vec::new();
+                capitalised_names(text, &s.scene.blocks, &skip, &mut out);
+                out
+            })
+            .collect();
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for c in per_scene.iter().flatten() {
+            *counts.entry(c.name.as_str()).or_default() += 1;
+        }
+        let mut found = Vec::new();
+        for (i, cands) in per_scene.iter().enumerate() {
+            for c in cands {
+                let n = counts[c.name.as_str()];
+                if n < NAME_THRESHOLD || !self.dictionary.lookup_cue(&c.name).is_empty() {
+                    continue;
+                }
+                found.push((
+                    self.scenes[i].file,
+                    Diagnostic::new(Code::SR003, c.range.clone(), format!("\"{}\" appears {n} times with no bucket; create one?", c.name)),
+                ));
+            }
+        }
+        for (file, d) in found {
+            self.push(file, d);
+        }
+    }
+}
+
+/// `LI LEI` → `Li Lei`, for naming a bucket after a cue.
+pub fn title_case(name: &str) -> String {
+    name.split(' ')
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().chain(c.flat_map(char::to_lowercase)).collect(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

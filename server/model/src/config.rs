@@ -1,0 +1,338 @@
+//! `showrunner.yaml`: the project configuration (spec 1.1).
+//!
+//! Every key but `name` is optional and has a default. Unknown keys and unusable values are
+//! warnings (SR014) that name the key; the project still loads with the default for that key.
+
+use crate::diag::{Code, Diagnostic};
+use crate::kind::{AttrType, KindSchema, Kinds};
+use crate::yaml::{self, Node, Value};
+
+pub const CONFIG_FILE: &str = "showrunner.yaml";
+pub const DEFAULT_BUDGET_TOKENS: u32 = 6000;
+/// Files larger than this are not indexed (SR015); `index: { max_file_mb: N }` changes it.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provider {
+    pub name: String,
+    pub base_url: Option<String>,
+    /// The name of the environment variable holding the key; never the key itself.
+    pub api_key_env: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JudgeConfig {
+    pub approve_above: f64,
+    pub review_above: f64,
+    pub sensitive_topics: Vec<String>,
+}
+
+impl Default for JudgeConfig {
+    fn default() -> Self {
+        JudgeConfig { approve_above: 0.90, review_above: 0.70, sensitive_topics: Vec::new() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectConfig {
+    pub name: String,
+    pub default_model: Option<String>,
+    pub providers: Vec<Provider>,
+    pub budget_tokens: u32,
+    pub link_hints: bool,
+    pub kinds: Kinds,
+    pub judge: JudgeConfig,
+    pub daily_tokens: Option<u64>,
+    pub max_file_bytes: u64,
+}
+
+impl ProjectConfig {
+    /// The configuration a project gets when `showrunner.yaml` says nothing.
+    pub fn with_name(name: &str) -> ProjectConfig {
+        ProjectConfig {
+            name: name.to_string(),
+            default_model: None,
+            providers: Vec::new(),
+            budget_tokens: DEFAULT_BUDGET_TOKENS,
+            link_hints: true,
+            kinds: Kinds::default(),
+            judge: JudgeConfig::default(),
+            daily_tokens: None,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+        }
+    }
+}
+
+const TOP_KEYS: &[&str] =
+    &["name", "default_model", "providers", "context", "entities", "kinds", "judge", "budget", "index"];
+
+/// Parses `showrunner.yaml`. `fallback_name` (the folder name) is used when `name` is missing.
+pub fn parse_config(text: &str, fallback_name: &str) -> (ProjectConfig, Vec<Diagnostic>) {
+    let mut cfg = ProjectConfig::with_name(fallback_name);
+    let mut diags = Vec::new();
+    let parsed = yaml::parse(text);
+    for e in &parsed.errors {
+        diags.push(Diagnostic::new(Code::SR010, e.range.clone(), format!("YAML syntax error: {}", e.message)));
+    }
+    let Some(root) = parsed.root else {
+        diags.push(Diagnostic::new(Code::SR014, 0..0, "showrunner.yaml is empty; `name` is required"));
+        return (cfg, diags);
+    };
+    let Some(entries) = root.as_map() else {
+        diags.push(Diagnostic::new(
+            Code::SR014,
+            root.span.clone(),
+            format!("showrunner.yaml must be a mapping of keys, found {}", root.type_name()),
+        ));
+        return (cfg, diags);
+    };
+    let mut w = Warn { diags: &mut diags };
+    let mut has_name = false;
+    for (k, v) in entries {
+        let key = k.scalar_text().unwrap_or_default();
+        match key.as_str() {
+            "name" => match v.scalar_text() {
+                Some(n) if !n.trim().is_empty() => {
+                    cfg.name = n;
+                    has_name = true;
+                }
+                _ => w.bad(v, "`name` must be the project's title as text"),
+            },
+            "default_model" => cfg.default_model = w.text(v, "default_model"),
+            "providers" => cfg.providers = providers(v, &mut w),
+            "context" => w.map(v, "context", &["budget_tokens"], |key, v, w| {
+                if key == "budget_tokens" {
+                    if let Some(n) = w.positive(v, "context.budget_tokens") {
+                        cfg.budget_tokens = n.min(u32::MAX as u64) as u32;
+                    }
+                }
+            }),
+            "entities" => w.map(v, "entities", &["link_hints"], |_, v, w| match v.value {
+                Value::Bool(b) => cfg.link_hints = b,
+                _ => w.bad(v, "`entities.link_hints` must be true or false"),
+            }),
+            "kinds" => kinds(v, &mut cfg.kinds, &mut w),
+            "judge" => w.map(v, "judge", &["approve_above", "review_above", "sensitive_topics"], |key, v, w| {
+                match key {
+                    "approve_above" => cfg.judge.approve_above = w.fraction(v, "judge.approve_above", cfg.judge.approve_above),
+                    "review_above" => cfg.judge.review_above = w.fraction(v, "judge.review_above", cfg.judge.review_above),
+                    _ => cfg.judge.sensitive_topics = w.text_list(v, "judge.sensitive_topics"),
+                }
+            }),
+            "budget" => w.map(v, "budget", &["daily_tokens"], |_, v, w| {
+                cfg.daily_tokens = w.positive(v, "budget.daily_tokens");
+            }),
+            "index" => w.map(v, "index", &["max_file_mb"], |_, v, w| {
+                if let Some(mb) = w.positive(v, "index.max_file_mb") {
+                    cfg.max_file_bytes = mb.saturating_mul(1024 * 1024);
+                }
+            }),
+            _ => w.unknown(k, &key, "", TOP_KEYS),
+        }
+    }
+    if !has_name {
+        diags.push(Diagnostic::new(
+            Code::SR014,
+            root.span.start..root.span.start,
+            format!("showrunner.yaml has no `name`; using \"{fallback_name}\""),
+        ));
+    }
+    (cfg, diags)
+}
+
+fn providers(v: &Node, w: &mut Warn) -> Vec<Provider> {
+    let mut out = Vec::new();
+    let Some(entries) = v.as_map() else {
+        w.bad(v, "`providers` must map provider names to `{ base_url, api_key_env }`");
+        return out;
+    };
+    for (k, pv) in entries {
+        let name = k.scalar_text().unwrap_or_default();
+        let mut p = Provider { name: name.clone(), base_url: None, api_key_env: None };
+        let prefix = format!("providers.{name}");
+        w.map(pv, &prefix, &["base_url", "api_key_env", "api_key"], |key, v, w| match key {
+            "base_url" => p.base_url = w.text(v, "base_url"),
+            "api_key_env" => p.api_key_env = w.text(v, "api_key_env"),
+            // A literal key in a file would leak into history and backups: refuse it.
+            _ => w.bad(v, "API keys are read from environment variables only: use `api_key_env: VAR_NAME`"),
+        });
+        out.push(p);
+    }
+    out
+}
+
+fn kinds(v: &Node, kinds: &mut Kinds, w: &mut Warn) {
+    let Some(entries) = v.as_map() else {
+        w.bad(v, "`kinds` must map kind names to `{ attributes: { name: type } }`");
+        return;
+    };
+    for (k, kv) in entries {
+        let name = k.scalar_text().unwrap_or_default();
+        if !crate::id::is_valid_id(&name) {
+            w.bad(k, &format!("kind `{name}` is not a valid name (letters, digits, - and _)"));
+            continue;
+        }
+        let mut schema = KindSchema::default();
+        let prefix = format!("kinds.{name}");
+        if !kv.is_null() {
+            w.map(kv, &prefix, &["attributes"], |_, attrs, w| {
+                let Some(attrs) = attrs.as_map() else {
+                    w.bad(attrs, "`attributes` must map attribute names to types");
+                    return;
+                };
+                for (ak, av) in attrs {
+                    let aname = ak.scalar_text().unwrap_or_default();
+                    let ty = match &av.value {
+                        Value::Seq(items) => {
+                            Some(AttrType::OneOf(items.iter().filter_map(Node::scalar_text).collect()))
+                        }
+                        _ => av.scalar_text().and_then(|t| AttrType::parse(&t)),
+                    };
+                    match ty {
+                        Some(ty) => {
+                            schema.attributes.insert(aname, ty);
+                        }
+                        None => w.bad(
+                            av,
+                            "unknown attribute type: use text, number, integer, boolean, date, ref, refs, list or a list of allowed values",
+                        ),
+                    }
+                }
+            });
+        }
+        kinds.define(&name, schema);
+    }
+}
+
+/// Collects SR014 warnings while reading the config.
+struct Warn<'a> {
+    diags: &'a mut Vec<Diagnostic>,
+}
+
+impl Warn<'_> {
+    fn bad(&mut self, node: &Node, message: &str) {
+        self.diags.push(Diagnostic::new(Code::SR014, node.span.clone(), message.to_string()));
+    }
+
+    fn unknown(&mut self, key: &Node, name: &str, prefix: &str, known: &[&str]) {
+        let full = if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") };
+        let hint = crate::id::closest(name, known.iter().copied())
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        self.diags.push(Diagnostic::new(Code::SR014, key.span.clone(), format!("unknown key `{full}`{hint}")));
+    }
+
+    /// Walks a nested mapping, warning on keys outside `known`.
+    fn map(&mut self, node: &Node, prefix: &str, known: &[&str], mut each: impl FnMut(&str, &Node, &mut Self)) {
+        let Some(entries) = node.as_map() else {
+            self.bad(node, &format!("`{prefix}` must be a mapping, found {}", node.type_name()));
+            return;
+        };
+        for (k, v) in entries {
+            let key = k.scalar_text().unwrap_or_default();
+            if known.contains(&key.as_str()) {
+                each(&key, v, self);
+            } else {
+                self.unknown(k, &key, prefix, known);
+            }
+        }
+    }
+
+    fn text(&mut self, v: &Node, key: &str) -> Option<String> {
+        match v.as_str() {
+            Some(s) => Some(s.to_string()),
+            None if v.is_null() => None,
+            None => {
+                self.bad(v, &format!("`{key}` must be text"));
+                None
+            }
+        }
+    }
+
+    fn text_list(&mut self, v: &Node, key: &str) -> Vec<String> {
+        match &v.value {
+            Value::Seq(items) => items.iter().filter_map(Node::scalar_text).collect(),
+            Value::Null => Vec::new(),
+            _ => {
+                self.bad(v, &format!("`{key}` must be a list"));
+                Vec::new()
+            }
+        }
+    }
+
+    fn positive(&mut self, v: &Node, key: &str) -> Option<u64> {
+        match v.value {
+            Value::Int(i) if i > 0 => Some(i as u64),
+            _ => {
+                self.bad(v, &format!("`{key}` must be a positive whole number"));
+                None
+            }
+        }
+    }
+
+    fn fraction(&mut self, v: &Node, key: &str, default: f64) -> f64 {
+        let x = match v.value {
+            Value::Float(f) => f,
+            Value::Int(i) => i as f64,
+            _ => -1.0,
+        };
+        if (0.0..=1.0).contains(&x) {
+            x
+        } else {
+            self.bad(v, &format!("`{key}` must be a number from 0 to 1"));
+            default
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_config_reads_every_key() {
+        let text = r#"name: The Lighthouse
+default_model: local/llama3.1
+providers:
+  local:  { base_url: "http://127.0.0.1:11434/v1" }
+  openai: { base_url: "https://api.example/v1", api_key_env: OPENAI_API_KEY }
+context: { budget_tokens: 6000 }
+entities: { link_hints: false }
+kinds:
+  ship: { attributes: { tonnage: number, captain: ref } }
+judge: { approve_above: 0.95, review_above: 0.5, sensitive_topics: [politics, "legal claims"] }
+budget: { daily_tokens: 2000000 }
+"#;
+        let (cfg, diags) = parse_config(text, "x");
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(cfg.name, "The Lighthouse");
+        assert_eq!(cfg.providers[1].api_key_env.as_deref(), Some("OPENAI_API_KEY"));
+        assert!(!cfg.link_hints);
+        assert_eq!(cfg.kinds.get("ship").unwrap().attributes["captain"], AttrType::Ref);
+        assert_eq!(cfg.judge.sensitive_topics, vec!["politics", "legal claims"]);
+        assert_eq!(cfg.daily_tokens, Some(2_000_000));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_warn() {
+        let text = "name: X\ncontxt: {}\ncontext: { budget_tokens: lots, extra: 1 }\nproviders:\n  p: { api_key: sk-123 }\n";
+        let (cfg, diags) = parse_config(text, "x");
+        let msgs: Vec<_> = diags.iter().map(|d| (d.code, d.message.clone())).collect();
+        assert!(msgs.iter().all(|(c, _)| *c == Code::SR014), "{msgs:?}");
+        assert!(msgs[0].1.contains("unknown key `contxt`; did you mean `context`?"), "{msgs:?}");
+        assert!(msgs.iter().any(|(_, m)| m.contains("budget_tokens")));
+        assert!(msgs.iter().any(|(_, m)| m.contains("unknown key `context.extra`")));
+        assert!(msgs.iter().any(|(_, m)| m.contains("environment variables only")));
+        assert_eq!(cfg.budget_tokens, DEFAULT_BUDGET_TOKENS);
+        let at = &text[diags[0].range.clone()];
+        assert_eq!(at, "contxt");
+    }
+
+    #[test]
+    fn missing_name_falls_back_to_folder() {
+        let (cfg, diags) = parse_config("default_model: a/b\n", "my-story");
+        assert_eq!(cfg.name, "my-story");
+        assert_eq!(diags.len(), 1);
+        assert!(diags[0].message.contains("no `name`"));
+    }
+}

@@ -1,0 +1,413 @@
+//! Scene documents: Markdown with optional YAML frontmatter (spec 1.3).
+//!
+//! A scene is parsed into its metadata (id, parent, pov, pinned context, timeline position …)
+//! and the byte ranges the rest of the system reads: `scan` (where mentions are looked for:
+//! everything but frontmatter and fenced code) and `blocks` (paragraphs of running prose, each
+//! starting a sentence, used by the SR003 name finder). Fountain screenplays produce the same
+//! [`Scene`] through [`crate::fountain`].
+
+use crate::bucket::{Positions, Spanned};
+use crate::diag::{Code, Diagnostic};
+use crate::id;
+use crate::text::{lines_with_offsets, TextRange};
+use crate::yaml::{self, Node, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SceneFormat {
+    Markdown,
+    Fountain,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heading {
+    /// 1–6 for Markdown headings; 0 for Fountain scene headings.
+    pub level: u8,
+    pub text: String,
+    /// The whole heading line (without the line break).
+    pub range: TextRange,
+}
+
+/// A Fountain character cue: `ALICE (V.O.) ^`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cue {
+    /// The character's name as written, without `@`, extensions or `^`.
+    pub name: String,
+    pub name_range: TextRange,
+    /// Extensions as written, e.g. `(V.O.)` or `(CONT'D)`.
+    pub extensions: Vec<String>,
+    /// Part of dual dialogue: this cue carries `^`, or the cue before one that does.
+    pub dual: bool,
+    pub forced: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scene {
+    pub id: Spanned<String>,
+    pub format: SceneFormat,
+    pub title: Option<String>,
+    pub parent: Option<Spanned<String>>,
+    pub pov: Option<Spanned<String>>,
+    pub context: Vec<Spanned<String>>,
+    pub timeline: Positions,
+    pub model: Option<String>,
+    pub flashback: bool,
+    pub summary: Option<String>,
+    /// The frontmatter block (or Fountain title page), delimiters included.
+    pub frontmatter: Option<TextRange>,
+    /// Everything after the frontmatter.
+    pub body: TextRange,
+    /// Where mentions are looked for.
+    pub scan: Vec<TextRange>,
+    /// Paragraphs of running prose (not headings, cues or transitions); each starts a sentence.
+    pub blocks: Vec<TextRange>,
+    pub headings: Vec<Heading>,
+    pub cues: Vec<Cue>,
+    pub word_count: usize,
+}
+
+impl Scene {
+    pub(crate) fn empty(stem: &str, format: SceneFormat, len: usize) -> Scene {
+        Scene {
+            id: Spanned::new(default_scene_id(stem), 0..0),
+            format,
+            title: None,
+            parent: None,
+            pov: None,
+            context: Vec::new(),
+            timeline: Vec::new(),
+            model: None,
+            flashback: false,
+            summary: None,
+            frontmatter: None,
+            body: 0..len,
+            scan: Vec::new(),
+            blocks: Vec::new(),
+            headings: Vec::new(),
+            cues: Vec::new(),
+            word_count: 0,
+        }
+    }
+}
+
+fn default_scene_id(stem: &str) -> String {
+    if id::is_valid_id(stem) {
+        stem.to_string()
+    } else {
+        id::slugify(stem).unwrap_or_else(|| "scene".into())
+    }
+}
+
+/// Parses a Markdown scene. `stem` is the file name without `.md` / `.scene.md`.
+pub fn parse_markdown_scene(text: &str, stem: &str) -> (Scene, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let mut scene = Scene::empty(stem, SceneFormat::Markdown, text.len());
+    let body_start = match split_frontmatter(text) {
+        Frontmatter::None => 0,
+        Frontmatter::Unclosed { open } => {
+            diags.push(Diagnostic::new(
+                Code::SR010,
+                open,
+                "frontmatter is not closed: add a line with `---` after the metadata",
+            ));
+            0
+        }
+        Frontmatter::Closed { block, yaml, body_start } => {
+            scene.frontmatter = Some(block);
+            read_frontmatter(text, yaml, &mut scene, &mut diags);
+            body_start
+        }
+    };
+    scene.body = body_start..text.len();
+    scan_markdown(text, body_start, &mut scene);
+    (scene, diags)
+}
+
+enum Frontmatter {
+    None,
+    Unclosed { open: TextRange },
+    Closed { block: TextRange, yaml: TextRange, body_start: usize },
+}
+
+fn split_frontmatter(text: &str) -> Frontmatter {
+    let start = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let mut lines = lines_with_offsets(text).skip_while(|(s, _, _)| *s < start);
+    let Some((s, e, next)) = lines.next() else { return Frontmatter::None };
+    if text[s..e].trim_end() != "---" {
+        return Frontmatter::None;
+    }
+    for (ls, le, lnext) in lines {
+        let line = text[ls..le].trim_end();
+        if line == "---" || line == "..." {
+            return Frontmatter::Closed { block: s..le, yaml: next..ls, body_start: lnext };
+        }
+    }
+    Frontmatter::Unclosed { open: s..e }
+}
+
+fn read_frontmatter(text: &str, yaml_range: TextRange, scene: &mut Scene, diags: &mut Vec<Diagnostic>) {
+    let base = yaml_range.start;
+    let parsed = yaml::parse(&text[yaml_range]);
+    for e in parsed.errors {
+        diags.push(Diagnostic::new(
+            Code::SR010,
+            e.range.start + base..e.range.end + base,
+            format!("YAML syntax error in frontmatter: {}", e.message),
+        ));
+    }
+    let Some(root) = parsed.root else { return };
+    let Some(entries) = root.as_map() else {
+        diags.push(Diagnostic::new(
+            Code::SR011,
+            shift(&root.span, base),
+            format!("frontmatter must be a mapping of keys, found {}", root.type_name()),
+        ));
+        return;
+    };
+    for (k, v) in entries {
+        let key = k.scalar_text().unwrap_or_default();
+        apply_meta(&key, v, base, scene, diags);
+    }
+}
+
+fn shift(r: &TextRange, base: usize) -> TextRange {
+    r.start + base..r.end + base
+}
+
+/// Applies one metadata key (from frontmatter or a Fountain title page) to a scene.
+pub(crate) fn apply_meta(key: &str, v: &Node, base: usize, scene: &mut Scene, diags: &mut Vec<Diagnostic>) {
+    let span = shift(&v.span, base);
+    let mut bad = |what: &str| {
+        diags.push(Diagnostic::new(Code::SR011, span.clone(), format!("`{key}` must be {what}, found {}", v.type_name())))
+    };
+    match key {
+        "id" => match v.scalar_text() {
+            Some(s) if id::is_valid_id(&s) => scene.id = Spanned::new(s, span.clone()),
+            Some(s) => {
+                let fallback = id::slugify(&s).unwrap_or_else(|| scene.id.value.clone());
+                diags.push(Diagnostic::new(
+                    Code::SR011,
+                    span.clone(),
+                    format!("id `{s}` is not a valid id (letters, digits, - and _ only); read as `{fallback}`"),
+                ));
+                scene.id = Spanned::new(fallback, span.clone());
+            }
+            None if v.is_null() => {}
+            None => bad("text"),
+        },
+        "parent" | "pov" => {
+            let value = match v.scalar_text() {
+                Some(s) if !s.is_empty() => Some(Spanned::new(s, span.clone())),
+                _ if v.is_null() => None,
+                _ => {
+                    bad("a bucket id");
+                    None
+                }
+            };
+            if key == "parent" {
+                scene.parent = value;
+            } else {
+                scene.pov = value;
+            }
+        }
+        "context" => match &v.value {
+            Value::Seq(items) => {
+                scene.context = items
+                    .iter()
+                    .filter_map(|i| i.scalar_text().map(|s| Spanned::new(s, shift(&i.span, base))))
+                    .collect()
+            }
+            Value::Str(s) => scene.context = vec![Spanned::new(s.clone(), span.clone())],
+            Value::Null => {}
+            _ => bad("a list of bucket ids"),
+        },
+        "timeline" => match &v.value {
+            Value::Map(entries) => {
+                scene.timeline = entries
+                    .iter()
+                    .filter_map(|(k, v)| match v.value {
+                        Value::Int(n) => Some((k.scalar_text().unwrap_or_default(), n)),
+                        Value::Float(f) => Some((k.scalar_text().unwrap_or_default(), f as i64)),
+                        _ => None,
+                    })
+                    .collect()
+            }
+            Value::Int(n) => scene.timeline = vec![("main".into(), *n)],
+            Value::Null => {}
+            _ => bad("a mapping of timelines to positions, e.g. `{ main: 3 }`"),
+        },
+        "model" => scene.model = v.scalar_text(),
+        "flashback" => match v.value {
+            Value::Bool(b) => scene.flashback = b,
+            Value::Null => {}
+            _ => bad("true or false"),
+        },
+        "summary" => scene.summary = v.scalar_text(),
+        "title" => scene.title = v.scalar_text(),
+        _ => {}
+    }
+}
+
+/// Finds the scanned ranges (all but fenced code), headings and prose blocks of a Markdown body.
+fn scan_markdown(text: &str, body_start: usize, scene: &mut Scene) {
+    let mut fence: Option<(u8, usize)> = None;
+    let mut scan_start = Some(body_start);
+    let mut block: Option<TextRange> = None;
+    let mut words = 0;
+    for (s, e, next) in lines_with_offsets(text).filter(|(s, _, _)| *s >= body_start) {
+        let line = &text[s..e];
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        let fence_char = trimmed.as_bytes().first().copied().filter(|c| *c == b'`' || *c == b'~');
+        let fence_len = fence_char.map(|c| trimmed.bytes().take_while(|b| *b == c).count()).unwrap_or(0);
+        if let Some((c, n)) = fence {
+            if fence_char == Some(c) && fence_len >= n && trimmed[fence_len..].trim().is_empty() {
+                fence = None;
+                scan_start = Some(next);
+            }
+            continue;
+        }
+        if indent <= 3 && fence_len >= 3 {
+            if let Some(start) = scan_start.take() {
+                if s > start {
+                    scene.scan.push(start..s);
+                }
+            }
+            flush(&mut block, &mut scene.blocks);
+            fence = Some((fence_char.unwrap_or(b'`'), fence_len));
+            continue;
+        }
+        words += count_words(line);
+        if trimmed.is_empty() {
+            flush(&mut block, &mut scene.blocks);
+            continue;
+        }
+        let hashes = trimmed.bytes().take_while(|b| *b == b'#').count();
+        if indent <= 3 && (1..=6).contains(&hashes) && trimmed[hashes..].chars().next().is_none_or(char::is_whitespace) {
+            flush(&mut block, &mut scene.blocks);
+            let title = trimmed[hashes..].trim().trim_end_matches('#').trim().to_string();
+            scene.headings.push(Heading { level: hashes as u8, text: title, range: s..e });
+            continue;
+        }
+        // List items, block quotes and table rows start a new block after their marker.
+        let marker = list_marker_len(trimmed);
+        if marker > 0 {
+            flush(&mut block, &mut scene.blocks);
+            block = Some(s + indent + marker..e);
+            continue;
+        }
+        match &mut block {
+            Some(b) => b.end = e,
+            None => block = Some(s + indent..e),
+        }
+    }
+    flush(&mut block, &mut scene.blocks);
+    if let Some(start) = scan_start {
+        if fence.is_none() && text.len() > start {
+            scene.scan.push(start..text.len());
+        }
+    }
+    scene.word_count = words;
+}
+
+fn flush(block: &mut Option<TextRange>, blocks: &mut Vec<TextRange>) {
+    if let Some(b) = block.take() {
+        if b.end > b.start {
+            blocks.push(b);
+        }
+    }
+}
+
+/// Length of a list/quote marker at the start of a trimmed line (`- `, `* `, `1. `, `> `).
+fn list_marker_len(line: &str) -> usize {
+    let b = line.as_bytes();
+    match b.first() {
+        Some(b'-' | b'*' | b'+' | b'>') if b.get(1).is_some_and(|c| *c == b' ') => 2,
+        Some(b'|') => 1,
+        Some(c) if c.is_ascii_digit() => {
+            let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+            match (b.get(digits), b.get(digits + 1)) {
+                (Some(b'.' | b')'), Some(b' ')) => digits + 2,
+                _ => 0,
+            }
+        }
+        _ => 0,
+    }
+}
+
+/// Words as a writer counts them: runs of letters/digits (with inner apostrophes and hyphens);
+/// each CJK ideograph counts as a word.
+pub fn count_words(text: &str) -> usize {
+    let mut n = 0;
+    let mut in_word = false;
+    for c in text.chars() {
+        if crate::matcher::is_unspaced_script(c) {
+            n += 1;
+            in_word = false;
+        } else if c.is_alphanumeric() {
+            if !in_word {
+                n += 1;
+                in_word = true;
+            }
+        } else if !(in_word && (c == '\'' || c == '’' || c == '-')) {
+            in_word = false;
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frontmatter_and_body() {
+        let text = "---\nid: arrival\nparent: chapter-01\npov: alice\ncontext: [lighthouse]\ntimeline: { main: 3 }\nmodel: local/qwen2.5\n---\nThe storm came in.\n\n```\nAlice in code\n```\nAfter.\n";
+        let (s, d) = parse_markdown_scene(text, "x");
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(s.id.value, "arrival");
+        assert_eq!(s.parent.as_ref().unwrap().value, "chapter-01");
+        assert_eq!(&text[s.parent.as_ref().unwrap().range.clone()], "chapter-01");
+        assert_eq!(s.context[0].value, "lighthouse");
+        assert_eq!(&text[s.context[0].range.clone()], "lighthouse");
+        assert_eq!(s.timeline, vec![("main".to_string(), 3)]);
+        let scanned: Vec<&str> = s.scan.iter().map(|r| &text[r.clone()]).collect();
+        assert_eq!(scanned, vec!["The storm came in.\n\n", "After.\n"]);
+        assert_eq!(s.word_count, 5);
+    }
+
+    #[test]
+    fn crlf_frontmatter() {
+        let text = "---\r\nid: a\r\npov: zoë\r\n---\r\n# Heading\r\nText.\r\n";
+        let (s, d) = parse_markdown_scene(text, "x");
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(s.pov.unwrap().value, "zoë");
+        assert_eq!(s.headings[0].text, "Heading");
+        assert_eq!(&text[s.blocks[0].clone()], "Text.");
+    }
+
+    #[test]
+    fn broken_frontmatter_is_reported_and_body_still_read() {
+        let text = "---\nid: [unclosed\n---\nAlice walked.\n";
+        let (s, d) = parse_markdown_scene(text, "stem");
+        assert_eq!(d[0].code, Code::SR010);
+        assert_eq!(s.id.value, "stem");
+        assert_eq!(&text[s.scan[0].clone()], "Alice walked.\n");
+        let (s, d) = parse_markdown_scene("---\nid: x\nno end\n", "stem");
+        assert_eq!(d[0].code, Code::SR010);
+        assert!(d[0].message.contains("not closed"));
+        assert_eq!(s.scan.len(), 1);
+    }
+
+    #[test]
+    fn blocks_split_on_blank_lines_and_list_items() {
+        let text = "One two\nthree.\n\n- item Alice\n- item two\n> quote\n";
+        let (s, _) = parse_markdown_scene(text, "x");
+        let blocks: Vec<&str> = s.blocks.iter().map(|r| &text[r.clone()]).collect();
+        assert_eq!(blocks, vec!["One two\nthree.", "item Alice", "item two", "quote"]);
+    }
+
+    #[test]
+    fn word_counts() {
+        assert_eq!(count_words("Alice’s lamp-oil, isn't it? 李雷走了"), 8);
+    }
+}
