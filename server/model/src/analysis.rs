@@ -30,6 +30,8 @@ pub enum FileKind {
     Config,
     Bucket,
     Scene(SceneFormat),
+    /// Anything else the loader wants to report on (a symlink loop, an unreadable folder).
+    Other,
 }
 
 /// A file as read from disk: its text, or why there is none.
@@ -146,7 +148,7 @@ pub fn analyze(project_name: &str, files: Vec<SourceFile>) -> Analysis {
             };
             match f.kind {
                 FileKind::Config if Some(i) == config_file => Parsed::Nothing(config_diags.clone()),
-                FileKind::Config => Parsed::Nothing(Vec::new()),
+                FileKind::Config | FileKind::Other => Parsed::Nothing(Vec::new()),
                 FileKind::Bucket => {
                     let (b, d) = parse_bucket(text, f.stem(), kinds);
                     Parsed::Bucket(b, d)
@@ -549,8 +551,12 @@ impl Analysis {
     }
 }
 
-/// `LI LEI` → `Li Lei`, for naming a bucket after a cue.
+/// `LI LEI` → `Li Lei`, for naming a bucket after a cue; names with lowercase letters
+/// (`McCLANE`) are kept as written.
 pub fn title_case(name: &str) -> String {
+    if name.chars().any(char::is_lowercase) {
+        return name.to_string();
+    }
     name.split(' ')
         .map(|w| {
             let mut c = w.chars();
