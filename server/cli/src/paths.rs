@@ -2,10 +2,9 @@
 
 use std::path::{Component, Path, PathBuf};
 
-/// `path` relative to `base` (both made absolute), with `/` separators; `..` where needed.
+/// `path` relative to `base` (both absolute), with `/` separators; `..` where needed.
+/// Symlinks inside `path` are kept as written.
 pub fn display_relative(base: &Path, path: &Path) -> String {
-    let base = absolute(base);
-    let path = absolute(path);
     let b: Vec<Component> = base.components().collect();
     let p: Vec<Component> = path.components().collect();
     let common = b.iter().zip(&p).take_while(|(x, y)| x == y).count();

@@ -551,10 +551,10 @@ impl Analysis {
     }
 }
 
-/// `LI LEI` → `Li Lei`, for naming a bucket after a cue; names with lowercase letters
-/// (`McCLANE`) are kept as written.
+/// `LI LEI` → `Li Lei`, `my novel` → `My Novel`; names in mixed case (`McCLANE`) are kept
+/// as written.
 pub fn title_case(name: &str) -> String {
-    if name.chars().any(char::is_lowercase) {
+    if name.chars().any(char::is_lowercase) && name.chars().any(char::is_uppercase) {
         return name.to_string();
     }
     name.split(' ')
