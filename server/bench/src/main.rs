@@ -1,1 +1,168 @@
-fn main(){}
+//! `sr-bench`: benchmarks that drive the real `showrunner` binary on synthetic projects.
+//!
+//! ```text
+//! sr-bench gen M /tmp/m          # write the M project
+//! sr-bench check S,M,L [RUNS]    # cold/warm `showrunner check`, index size, peak RSS
+//! sr-bench matcher               # entity matcher throughput: 1 MB scene, 10k names
+//! ```
+//! The binary under test is `$SHOWRUNNER_BIN`, or `showrunner` beside this executable.
+//! Projects are generated under `$BENCH_DIR` (default `bench-out/`).
+
+mod gen;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("gen") => {
+            let size = gen::size(args.get(1).map(String::as_str).unwrap_or("S")).context("size is S, M or L")?;
+            let dir = PathBuf::from(args.get(2).context("usage: sr-bench gen SIZE DIR")?);
+            let (b, s, w) = gen::generate(size, &dir)?;
+            println!("wrote {}: {b} buckets, {s} scenes, {w} words", dir.display());
+        }
+        Some("check") => {
+            let sizes = args.get(1).map(String::as_str).unwrap_or("S,M,L");
+            let runs: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(5);
+            bench_check(sizes, runs)?;
+        }
+        Some("matcher") => bench_matcher(),
+        _ => bail!("usage: sr-bench gen SIZE DIR | check [S,M,L] [RUNS] | matcher"),
+    }
+    Ok(())
+}
+
+fn binary() -> PathBuf {
+    std::env::var_os("SHOWRUNNER_BIN").map(PathBuf::from).unwrap_or_else(|| {
+        std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("showrunner"))).unwrap_or_else(|| "showrunner".into())
+    })
+}
+
+/// Runs a command to completion; returns wall time, peak RSS in KiB and the exit code.
+fn measure(cmd: &mut Command) -> Result<(Duration, u64, i32)> {
+    let start = Instant::now();
+    let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().context("spawning showrunner")?;
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own child, not yet waited for; the pointers are valid for the call.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let elapsed = start.elapsed();
+    if r != pid {
+        bail!("wait4 failed: {}", std::io::Error::last_os_error());
+    }
+    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+    Ok((elapsed, usage.ru_maxrss as u64, code))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.0} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir).map(|rd| rd.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum()).unwrap_or(0)
+}
+
+fn bench_check(sizes: &str, runs: usize) -> Result<()> {
+    let bin = binary();
+    let base = std::env::var_os("BENCH_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("bench-out"));
+    println!("binary: {}, {runs} runs each\n", bin.display());
+    println!("| size | buckets / scenes / words | cold check p50 (max) | warm check p50 (max) | index size | peak RSS (cold) |");
+    println!("|---|---|---|---|---|---|");
+    for name in sizes.split(',') {
+        let size = gen::size(name).context("size is S, M or L")?;
+        let dir = base.join(size.name);
+        if !dir.join("showrunner.yaml").exists() {
+            gen::generate(size, &dir)?;
+        }
+        let state = dir.join(".showrunner");
+        let mut cold = Vec::new();
+        let mut warm = Vec::new();
+        let mut rss = 0;
+        for _ in 0..runs {
+            let _ = std::fs::remove_dir_all(&state);
+            let (t, kb, code) = measure(Command::new(&bin).arg("check").arg(&dir))?;
+            if code != 0 {
+                bail!("showrunner check exited with {code} on {}", dir.display());
+            }
+            cold.push(t);
+            rss = rss.max(kb);
+            let (t, _, _) = measure(Command::new(&bin).arg("check").arg(&dir))?;
+            warm.push(t);
+        }
+        cold.sort();
+        warm.sort();
+        println!(
+            "| {} | {} / {} / {} | {} ({}) | {} ({}) | {:.1} MB | {:.0} MB |",
+            size.name,
+            size.buckets,
+            size.scenes,
+            size.words,
+            ms(percentile(&cold, 0.5)),
+            ms(*cold.last().unwrap()),
+            ms(percentile(&warm, 0.5)),
+            ms(*warm.last().unwrap()),
+            dir_size(&state) as f64 / 1_048_576.0,
+            rss as f64 / 1024.0
+        );
+    }
+    Ok(())
+}
+
+fn bench_matcher() {
+    use showrunner_model::matcher::Dictionary;
+    let mut rng = gen::Rng::new(42);
+    let buckets = gen::buckets(10_000, &[], &mut rng);
+    let pairs: Vec<(&str, u32)> =
+        buckets.iter().enumerate().flat_map(|(i, b)| b.2.names.iter().map(move |n| (n.as_str(), i as u32))).collect();
+    let t = Instant::now();
+    let dict = Dictionary::new(pairs.iter().copied());
+    let build = t.elapsed();
+    // A 1 MB scene: prose with a mention about every 40 words.
+    let mut text = String::with_capacity(1 << 20);
+    let names: Vec<&str> = pairs.iter().map(|p| p.0).collect();
+    let words = [
+        "the", "storm", "came", "in", "before", "boat", "and", "lamp", "was", "lit", "she", "walked", "along", "harbour",
+        "wall", "announced", "brandy", "thereafter", "tortoise", "velvet", "maple", "cornish", "hallway", "gallant",
+    ];
+    let mut i = 0usize;
+    while text.len() < 1 << 20 {
+        if i % 40 == 0 {
+            text.push_str(names[rng.below(names.len())]);
+        } else {
+            text.push_str(words[rng.below(words.len())]);
+        }
+        text.push_str(if i % 15 == 14 { ". " } else { " " });
+        i += 1;
+    }
+    let mut found = 0;
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        found = dict.find(&text).len();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    let p50 = percentile(&times, 0.5);
+    let mb = text.len() as f64 / 1_048_576.0;
+    println!("| patterns | text | dictionary build | find p50 (p99) | throughput | mentions |");
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| {} names and aliases | {:.2} MB | {} | {:.2} ms ({:.2} ms) | {:.0} MB/s | {found} |",
+        pairs.len(),
+        mb,
+        ms(build),
+        p50.as_secs_f64() * 1000.0,
+        percentile(&times, 0.99).as_secs_f64() * 1000.0,
+        mb / p50.as_secs_f64()
+    );
+}
