@@ -10,15 +10,19 @@
 //!   case;
 //! - a Fountain character cue matches a name or alias case-insensitively ([`Dictionary::lookup_cue`]).
 //!
-//! How: one aho-corasick automaton (leftmost-longest) runs over a case-folded copy of the text
-//! that has exactly the original's byte length, so offsets need no mapping. Each match is then
-//! verified against the original text (case rule, boundaries); when the longest candidate fails,
-//! the longest shorter pattern starting at the same place that passes is taken instead.
+//! How: the text is case-folded into a copy with exactly the original's byte length, so offsets
+//! need no mapping. A small aho-corasick automaton over the first few bytes of every folded
+//! alias finds candidate starts; at each, the folded text up to every word boundary within the
+//! longest alias's length is looked up in a hash map of folded aliases, and each hit is verified
+//! against the original text (case rule, boundaries). The longest verified hit at the leftmost
+//! candidate wins. A full automaton over thousands of long names walks deep, cold states on
+//! every mention; the prefix automaton stays small and hot, which makes matching several times
+//! faster on large dictionaries.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::text::TextRange;
 
@@ -46,15 +50,19 @@ impl Match {
     }
 }
 
+/// Candidate starts are found on at most this many bytes of each folded alias.
+const PREFIX_BYTES: usize = 6;
+
 #[derive(Debug)]
 pub struct Dictionary {
     entries: Vec<DictEntry>,
-    /// For each automaton pattern (a folded alias), the entries that fold to it.
-    patterns: Vec<Vec<u32>>,
-    folded: Vec<String>,
-    ac: Option<AhoCorasick>,
-    /// All-matches automaton for the rare fallback, built on first use.
-    anchored: OnceLock<Option<AhoCorasick>>,
+    /// For each folded alias, the entries that fold to it.
+    by_folded: FxHashMap<Box<str>, Vec<u32>>,
+    /// Automaton (leftmost-longest) over the distinct prefixes of the folded aliases.
+    prefixes: Option<AhoCorasick>,
+    /// For each prefix, the byte lengths (min, max) of the aliases that can match where that
+    /// prefix is the longest one found: those starting with it, and those it starts with.
+    spans: Vec<(usize, usize)>,
     cues: HashMap<String, Vec<u32>>,
 }
 
@@ -85,29 +93,50 @@ impl Dictionary {
                 }
             }
         }
-        let mut pattern_of: HashMap<String, usize> = HashMap::new();
-        let mut patterns: Vec<Vec<u32>> = Vec::new();
-        let mut folded: Vec<String> = Vec::new();
+        let mut by_folded: FxHashMap<Box<str>, Vec<u32>> = FxHashMap::default();
         let mut cues: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut prefixes: FxHashSet<&str> = FxHashSet::default();
         for (i, e) in entries.iter().enumerate() {
             let f = fold(&e.alias);
-            match pattern_of.get(&f) {
-                Some(&p) => patterns[p].push(i as u32),
-                None => {
-                    pattern_of.insert(f.clone(), patterns.len());
-                    patterns.push(vec![i as u32]);
-                    folded.push(f);
-                }
-            }
+            by_folded.entry(f.into_boxed_str()).or_default().push(i as u32);
             cues.entry(e.alias.to_lowercase()).or_default().push(i as u32);
         }
-        let ac = (!folded.is_empty()).then(|| {
+        for f in by_folded.keys() {
+            let mut cut = f.len().min(PREFIX_BYTES);
+            while !f.is_char_boundary(cut) {
+                cut += 1;
+            }
+            prefixes.insert(&f[..cut]);
+        }
+        let mut prefixes: Vec<&str> = prefixes.into_iter().collect();
+        prefixes.sort_unstable();
+        let mut spans: Vec<(usize, usize)> = vec![(usize::MAX, 0); prefixes.len()];
+        let index: FxHashMap<&str, usize> = prefixes.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+        for f in by_folded.keys() {
+            let mut cut = f.len().min(PREFIX_BYTES);
+            while !f.is_char_boundary(cut) {
+                cut += 1;
+            }
+            let span = &mut spans[index[&f[..cut]]];
+            *span = (span.0.min(f.len()), span.1.max(f.len()));
+        }
+        for (i, p) in prefixes.iter().enumerate() {
+            // Shorter aliases that this prefix starts with match at the same place.
+            for (cut, _) in p.char_indices().skip(1) {
+                if by_folded.contains_key(&p[..cut]) {
+                    spans[i].0 = spans[i].0.min(cut);
+                }
+            }
+        }
+        let prefixes = (!prefixes.is_empty()).then(|| {
             AhoCorasickBuilder::new()
                 .match_kind(MatchKind::LeftmostLongest)
-                .build(&folded)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .prefilter(false)
+                .build(&prefixes)
                 .expect("aho-corasick accepts any set of non-empty patterns")
         });
-        Dictionary { entries, patterns, folded, ac, anchored: OnceLock::new(), cues }
+        Dictionary { entries, by_folded, prefixes, spans, cues }
     }
 
     pub fn entries(&self) -> &[DictEntry] {
@@ -131,34 +160,61 @@ impl Dictionary {
 
     /// Every mention inside the given ranges of `text` (ranges in ascending order).
     pub fn find_in(&self, text: &str, ranges: &[TextRange], out: &mut Vec<Match>) {
-        let Some(ac) = &self.ac else { return };
+        let Some(prefixes) = &self.prefixes else { return };
         let folded = fold(text);
         for r in ranges {
             let mut pos = r.start;
             while pos < r.end {
-                let Some(m) = ac.find(Input::new(&folded).span(pos..r.end)) else { break };
-                let (s, e) = (m.start(), m.end());
-                if let Some(entry) = self.accept(text, s, e, m.pattern().as_usize()) {
-                    out.push(Match { start: s, end: e, entry });
-                    pos = e;
-                } else if let Some(found) = self.fallback(text, &folded, s, e, r.end) {
-                    pos = found.end;
-                    out.push(found);
-                } else {
-                    pos = s + text[s..].chars().next().map_or(1, char::len_utf8);
+                let Some(m) = prefixes.find(Input::new(&folded).span(pos..r.end)) else { break };
+                let s = m.start();
+                let (min, max) = self.spans[m.pattern().as_usize()];
+                match self.longest_at(text, &folded, s, (s + min)..(s + max).min(r.end)) {
+                    Some(found) => {
+                        pos = found.end;
+                        out.push(found);
+                    }
+                    None => pos = s + text[s..].chars().next().map_or(1, char::len_utf8),
                 }
             }
         }
     }
 
-    /// Which entry (if any) of pattern `p` the text at `s..e` is a mention of.
-    fn accept(&self, text: &str, s: usize, e: usize, p: usize) -> Option<u32> {
-        if !on_boundaries(text, s, e) {
+    /// The longest alias starting at `s` and ending within `ends` that is a real mention.
+    fn longest_at(&self, text: &str, folded: &str, s: usize, ends: TextRange) -> Option<Match> {
+        let before = text[..s].chars().next_back();
+        let limit = crate::text::floor_char_boundary(text, ends.end);
+        let mut chars = text[s..limit].char_indices().peekable();
+        let first = chars.peek().map(|(_, c)| *c);
+        if !edge_ok(before, first) {
             return None;
         }
-        let original = &text[s..e];
+        let mut best = None;
+        while let Some((i, c)) = chars.next() {
+            let e = s + i + c.len_utf8();
+            if e < ends.start {
+                continue;
+            }
+            let after = match chars.peek() {
+                Some((_, n)) => Some(*n),
+                None => text[e..].chars().next(),
+            };
+            if !edge_ok(after, Some(c)) {
+                continue;
+            }
+            if let Some(candidates) = self.by_folded.get(&folded[s..e]) {
+                if let Some(entry) = self.accept(&text[s..e], candidates) {
+                    best = Some(Match { start: s, end: e, entry });
+                }
+            }
+        }
+        best
+    }
+
+    /// Which of the entries folding to the same text `original` is a mention of: an exact
+    /// case-sensitive alias first, else a case-insensitive one.
+    fn accept(&self, original: &str, candidates: &[u32]) -> Option<u32> {
         let mut insensitive = None;
-        for &i in &self.patterns[p] {
+        for &i in candidates {
             let entry = &self.entries[i as usize];
             if entry.case_sensitive {
                 if entry.alias == original {
@@ -171,31 +227,6 @@ impl Dictionary {
         insensitive
     }
 
-    /// The longest shorter pattern starting at `s` that is a real mention.
-    fn fallback(&self, text: &str, folded: &str, s: usize, longest: usize, end: usize) -> Option<Match> {
-        let ac = self
-            .anchored
-            .get_or_init(|| {
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::Standard)
-                    .build(&self.folded)
-                    .ok()
-            })
-            .as_ref()?;
-        // Only patterns starting at `s` and shorter than the rejected match matter.
-        let input = Input::new(folded).span(s..longest.min(end));
-        let mut best: Option<Match> = None;
-        for m in ac.find_overlapping_iter(input) {
-            if m.start() != s || m.end() >= longest || best.is_some_and(|b| b.end >= m.end()) {
-                continue;
-            }
-            if let Some(entry) = self.accept(text, s, m.end(), m.pattern().as_usize()) {
-                best = Some(Match { start: s, end: m.end(), entry });
-            }
-        }
-        best
-    }
-
     /// The entries whose alias equals a Fountain cue, case-insensitively.
     pub fn lookup_cue(&self, cue: &str) -> &[u32] {
         self.cues.get(&cue.trim().to_lowercase()).map(Vec::as_slice).unwrap_or(&[])
@@ -205,25 +236,25 @@ impl Dictionary {
 /// Lowercases `text` character by character, keeping a character as it is where its lowercase
 /// form has another UTF-8 length, so the result has exactly the same byte offsets.
 pub fn fold(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+    // ASCII letters in one vectorised pass; non-ASCII bytes are left alone by it.
+    let mut out = text.as_bytes().to_vec();
+    out.make_ascii_lowercase();
     let bytes = text.as_bytes();
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b < 0x80 {
-            out.push(b.to_ascii_lowercase() as char);
-            i += 1;
-            continue;
-        }
-        let c = text[i..].chars().next().expect("on a char boundary");
+    while let Some(off) = bytes[i..].iter().position(|b| *b >= 0x80) {
+        let at = i + off;
+        let c = text[at..].chars().next().expect("a non-ASCII byte starts a char here");
+        let len = c.len_utf8();
         let mut lower = c.to_lowercase();
-        match (lower.next(), lower.next()) {
-            (Some(l), None) if l.len_utf8() == c.len_utf8() => out.push(l),
-            _ => out.push(c),
+        if let (Some(l), None) = (lower.next(), lower.next()) {
+            if l != c && l.len_utf8() == len {
+                l.encode_utf8(&mut out[at..at + len]);
+            }
         }
-        i += c.len_utf8();
+        i = at + len;
     }
-    out
+    // Only whole characters were replaced by characters of the same length.
+    String::from_utf8(out).expect("folding keeps UTF-8 valid")
 }
 
 /// Word characters for boundaries: letters, digits, combining marks and `_`.
@@ -257,11 +288,6 @@ fn edge_ok(outside: Option<char>, inside: Option<char>) -> bool {
         }
         _ => true,
     }
-}
-
-fn on_boundaries(text: &str, s: usize, e: usize) -> bool {
-    let m = &text[s..e];
-    edge_ok(text[..s].chars().next_back(), m.chars().next()) && edge_ok(text[e..].chars().next(), m.chars().next_back())
 }
 
 #[cfg(test)]
