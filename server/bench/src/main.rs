@@ -38,7 +38,10 @@ fn main() -> Result<()> {
 
 fn binary() -> PathBuf {
     std::env::var_os("SHOWRUNNER_BIN").map(PathBuf::from).unwrap_or_else(|| {
-        std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("showrunner"))).unwrap_or_else(|| "showrunner".into())
+        std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent().map(|d| d.join("showrunner")))
+            .unwrap_or_else(|| "showrunner".into())
     })
 }
 
@@ -131,12 +134,34 @@ fn bench_matcher() {
     let mut text = String::with_capacity(1 << 20);
     let names: Vec<&str> = pairs.iter().map(|p| p.0).collect();
     let words = [
-        "the", "storm", "came", "in", "before", "boat", "and", "lamp", "was", "lit", "she", "walked", "along", "harbour",
-        "wall", "announced", "brandy", "thereafter", "tortoise", "velvet", "maple", "cornish", "hallway", "gallant",
+        "the",
+        "storm",
+        "came",
+        "in",
+        "before",
+        "boat",
+        "and",
+        "lamp",
+        "was",
+        "lit",
+        "she",
+        "walked",
+        "along",
+        "harbour",
+        "wall",
+        "announced",
+        "brandy",
+        "thereafter",
+        "tortoise",
+        "velvet",
+        "maple",
+        "cornish",
+        "hallway",
+        "gallant",
     ];
     let mut i = 0usize;
     while text.len() < 1 << 20 {
-        if i % 40 == 0 {
+        if i.is_multiple_of(40) {
             text.push_str(names[rng.below(names.len())]);
         } else {
             text.push_str(words[rng.below(words.len())]);

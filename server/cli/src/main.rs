@@ -14,7 +14,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(name = "showrunner", version, about = "A language server and co-writing studio for novels, series and screenplays")]
+#[command(
+    name = "showrunner",
+    version,
+    about = "A language server and co-writing studio for novels, series and screenplays"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -19,7 +19,8 @@ pub fn display_relative(base: &Path, path: &Path) -> String {
 
 /// An absolute, normalised path (symlinks resolved where the path exists).
 pub fn absolute(path: &Path) -> PathBuf {
-    path.canonicalize().unwrap_or_else(|_| std::env::current_dir().map(|d| d.join(path)).unwrap_or_else(|_| path.to_path_buf()))
+    path.canonicalize()
+        .unwrap_or_else(|_| std::env::current_dir().map(|d| d.join(path)).unwrap_or_else(|_| path.to_path_buf()))
 }
 
 #[cfg(test)]

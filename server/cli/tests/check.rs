@@ -21,8 +21,9 @@ fn check_json(dir: &Path) -> (i32, Value) {
     let out = showrunner(&["check", ".", "--format", "json"], dir);
     let code = out.status.code().expect("exited, not killed");
     assert_ne!(code, 101, "panic: {}", String::from_utf8_lossy(&out.stderr));
-    let json: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
     (code, json)
 }
 
@@ -44,9 +45,11 @@ fn found(json: &Value) -> Vec<(String, u64, u64, String)> {
 }
 
 fn has(json: &Value, path: &str, code: &str, needle: &str) -> bool {
-    json["diagnostics"].as_array().unwrap().iter().any(|d| {
-        d["path"] == path && d["code"] == code && d["message"].as_str().unwrap().contains(needle)
-    })
+    json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["path"] == path && d["code"] == code && d["message"].as_str().unwrap().contains(needle))
 }
 
 #[test]
@@ -116,7 +119,11 @@ fn every_diagnostic_code_on_a_broken_project() {
     write(r, "buckets/a.yaml", "kind: note\nname: Loop A\nparent: b\n");
     write(r, "buckets/b.yaml", "kind: note\nname: Loop B\nparent: a\n");
     write(r, "buckets/alice.yaml", "kind: character\nname: Alice Marlowe\naliases: [Alice, Marlowe]\nrelations:\n  - { type: friend_of, target: bobb }\n");
-    write(r, "buckets/tom.yaml", "kind: character\nname: Tom Marlowe\naliases: [Tom, Marlowe]\nattributes: { age: old }\n");
+    write(
+        r,
+        "buckets/tom.yaml",
+        "kind: character\nname: Tom Marlowe\naliases: [Tom, Marlowe]\nattributes: { age: old }\n",
+    );
     write(r, "buckets/ship.yaml", "kind: ship\nname: Merrow\nattributes: { tonnage: 300, captain: nobody }\n");
     write(r, "buckets/dup1.yaml", "id: twin\nkind: item\nname: Twin One\n");
     write(r, "buckets/dup2.yaml", "id: twin\nkind: item\nname: Twin Two\n");

@@ -258,7 +258,11 @@ impl Analysis {
                 let b = &self.buckets[i];
                 found.push((
                     b.file,
-                    Diagnostic::new(Code::SR012, Self::bucket_anchor(&b.bucket), format!("id `{id}` is also used by {}", others.join(", "))),
+                    Diagnostic::new(
+                        Code::SR012,
+                        Self::bucket_anchor(&b.bucket),
+                        format!("id `{id}` is also used by {}", others.join(", ")),
+                    ),
                 ));
             }
         }
@@ -276,7 +280,11 @@ impl Analysis {
                 let s = &self.scenes[i];
                 found.push((
                     s.file,
-                    Diagnostic::new(Code::SR012, s.scene.id.range.clone(), format!("scene id `{id}` is also used by {}", others.join(", "))),
+                    Diagnostic::new(
+                        Code::SR012,
+                        s.scene.id.range.clone(),
+                        format!("scene id `{id}` is also used by {}", others.join(", ")),
+                    ),
                 ));
             }
         }
@@ -292,7 +300,11 @@ impl Analysis {
         let hint = id::closest(&r.value, self.by_id.keys().map(String::as_str))
             .map(|s| format!("; did you mean `{s}`?"))
             .unwrap_or_default();
-        Some(Diagnostic::new(Code::SR004, r.range.clone(), format!("{what} `{}` is not a known bucket id{hint}", r.value)))
+        Some(Diagnostic::new(
+            Code::SR004,
+            r.range.clone(),
+            format!("{what} `{}` is not a known bucket id{hint}", r.value),
+        ))
     }
 
     fn check_references(&mut self) {
@@ -374,7 +386,11 @@ impl Analysis {
                         Diagnostic::new(
                             Code::SR006,
                             parent.range.clone(),
-                            format!("a {kind} cannot sit inside `{}`, a {parent_kind}: its parent must be one of {}", parent.value, describe(kind)),
+                            format!(
+                                "a {kind} cannot sit inside `{}`, a {parent_kind}: its parent must be one of {}",
+                                parent.value,
+                                describe(kind)
+                            ),
                         ),
                     ));
                 }
@@ -419,7 +435,10 @@ impl Analysis {
                         for &j in cycle {
                             let b = &self.buckets[j];
                             let range = b.bucket.parent.as_ref().map(|p| p.range.clone()).unwrap_or(0..0);
-                            found.push((b.file, Diagnostic::new(Code::SR006, range, format!("parent cycle: {}", names.join(" → ")))));
+                            found.push((
+                                b.file,
+                                Diagnostic::new(Code::SR006, range, format!("parent cycle: {}", names.join(" → "))),
+                            ));
                         }
                         break;
                     }
@@ -448,7 +467,11 @@ impl Analysis {
                 for n in b.bucket.names().filter(|n| n.value.trim() == e.alias) {
                     found.push((
                         b.file,
-                        Diagnostic::new(Code::SR005, n.range.clone(), format!("`{}` is a name or alias of {}: mentions are ambiguous", e.alias, ids.join(", "))),
+                        Diagnostic::new(
+                            Code::SR005,
+                            n.range.clone(),
+                            format!("`{}` is a name or alias of {}: mentions are ambiguous", e.alias, ids.join(", ")),
+                        ),
                     ));
                 }
             }
@@ -475,7 +498,14 @@ impl Analysis {
                     .iter()
                     .map(|m| {
                         let e = dict.entry(m.entry);
-                        Mention { start: m.start, end: m.end, bucket: e.targets[0], alias: m.entry, ambiguous: e.targets.len() > 1, cue: false }
+                        Mention {
+                            start: m.start,
+                            end: m.end,
+                            bucket: e.targets[0],
+                            alias: m.entry,
+                            ambiguous: e.targets.len() > 1,
+                            cue: false,
+                        }
                     })
                     .collect();
                 for cue in &s.scene.cues {
@@ -494,15 +524,24 @@ impl Analysis {
                         None => diags.push(Diagnostic::new(
                             Code::SR002,
                             cue.name_range.clone(),
-                            format!("character cue `{}` has no bucket; create a character bucket named \"{}\"", cue.name, title_case(&cue.name)),
+                            format!(
+                                "character cue `{}` has no bucket; create a character bucket named \"{}\"",
+                                cue.name,
+                                title_case(&cue.name)
+                            ),
                         )),
                     }
                 }
                 mentions.sort_by_key(|m| m.start);
                 for m in mentions.iter().filter(|m| m.ambiguous) {
                     let e = dict.entry(m.alias);
-                    let ids: Vec<&str> = e.targets.iter().map(|&t| buckets[t as usize].bucket.id.value.as_str()).collect();
-                    diags.push(Diagnostic::new(Code::SR005, m.range(), format!("`{}` is ambiguous: it could be {}", &text[m.range()], ids.join(" or "))));
+                    let ids: Vec<&str> =
+                        e.targets.iter().map(|&t| buckets[t as usize].bucket.id.value.as_str()).collect();
+                    diags.push(Diagnostic::new(
+                        Code::SR005,
+                        m.range(),
+                        format!("`{}` is ambiguous: it could be {}", &text[m.range()], ids.join(" or ")),
+                    ));
                 }
                 (mentions, diags)
             })
@@ -541,7 +580,11 @@ impl Analysis {
                 }
                 found.push((
                     self.scenes[i].file,
-                    Diagnostic::new(Code::SR003, c.range.clone(), format!("\"{}\" appears {n} times with no bucket; create one?", c.name)),
+                    Diagnostic::new(
+                        Code::SR003,
+                        c.range.clone(),
+                        format!("\"{}\" appears {n} times with no bucket; create one?", c.name),
+                    ),
                 ));
             }
         }

@@ -126,7 +126,11 @@ pub fn parse_bucket(text: &str, stem: &str, kinds: &Kinds) -> (Option<Bucket>, V
         Some(root) => root,
         None => {
             if parsed.errors.is_empty() {
-                diags.push(Diagnostic::new(Code::SR011, 0..0, "empty bucket file: a bucket needs at least `kind` and `name`"));
+                diags.push(Diagnostic::new(
+                    Code::SR011,
+                    0..0,
+                    "empty bucket file: a bucket needs at least `kind` and `name`",
+                ));
             }
             return (None, diags);
         }
@@ -146,7 +150,11 @@ pub fn parse_bucket(text: &str, stem: &str, kinds: &Kinds) -> (Option<Bucket>, V
             Some(s) if id::is_valid_id(&s) => Spanned::new(s, v.span.clone()),
             Some(s) => {
                 let fallback = id::slugify(&s).or_else(|| id::slugify(stem)).unwrap_or_else(|| "bucket".into());
-                r.err(Code::SR011, v, format!("id `{s}` is not a valid id (letters, digits, - and _ only); read as `{fallback}`"));
+                r.err(
+                    Code::SR011,
+                    v,
+                    format!("id `{s}` is not a valid id (letters, digits, - and _ only); read as `{fallback}`"),
+                );
                 Spanned::new(fallback, v.span.clone())
             }
             None => {
@@ -163,9 +171,8 @@ pub fn parse_bucket(text: &str, stem: &str, kinds: &Kinds) -> (Option<Bucket>, V
             Some(k) if kinds.contains(&k) => Spanned::new(k, v.span.clone()),
             Some(k) => {
                 let known: Vec<&str> = kinds.names().collect();
-                let hint = id::closest(&k, known.iter().copied())
-                    .map(|s| format!("did you mean `{s}`? "))
-                    .unwrap_or_default();
+                let hint =
+                    id::closest(&k, known.iter().copied()).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
                 r.err(Code::SR011, v, format!("unknown kind `{k}`: {hint}known kinds are {}; add custom ones under `kinds:` in showrunner.yaml", known.join(", ")));
                 Spanned::new(k, v.span.clone())
             }
@@ -219,7 +226,9 @@ pub fn parse_bucket(text: &str, stem: &str, kinds: &Kinds) -> (Option<Bucket>, V
         let key = k.scalar_text().unwrap_or_default();
         match key.as_str() {
             "id" | "kind" | "name" => {}
-            "aliases" => bucket.aliases = r.strings(v, "aliases").into_iter().filter(|a| !a.value.trim().is_empty()).collect(),
+            "aliases" => {
+                bucket.aliases = r.strings(v, "aliases").into_iter().filter(|a| !a.value.trim().is_empty()).collect()
+            }
             "parent" => bucket.parent = r.opt_ref(v, "parent"),
             "tags" => bucket.tags = r.strings(v, "tags").into_iter().map(|s| s.value).collect(),
             "summary" => bucket.summary = r.opt_text(v, "summary"),
@@ -279,7 +288,12 @@ fn check_schema(bucket: &Bucket, kinds: &Kinds, diags: &mut Vec<Diagnostic>) {
                     diags.push(Diagnostic::new(
                         Code::SR013,
                         p.range.clone(),
-                        format!("progression sets `{key}` to {}, but a {} needs {}", json_type_name(value), bucket.kind.value, ty.describe()),
+                        format!(
+                            "progression sets `{key}` to {}, but a {} needs {}",
+                            json_type_name(value),
+                            bucket.kind.value,
+                            ty.describe()
+                        ),
                     ));
                 }
             }

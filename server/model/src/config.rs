@@ -112,13 +112,17 @@ pub fn parse_config(text: &str, fallback_name: &str) -> (ProjectConfig, Vec<Diag
                 _ => w.bad(v, "`entities.link_hints` must be true or false"),
             }),
             "kinds" => kinds(v, &mut cfg.kinds, &mut w),
-            "judge" => w.map(v, "judge", &["approve_above", "review_above", "sensitive_topics"], |key, v, w| {
-                match key {
-                    "approve_above" => cfg.judge.approve_above = w.fraction(v, "judge.approve_above", cfg.judge.approve_above),
-                    "review_above" => cfg.judge.review_above = w.fraction(v, "judge.review_above", cfg.judge.review_above),
+            "judge" => {
+                w.map(v, "judge", &["approve_above", "review_above", "sensitive_topics"], |key, v, w| match key {
+                    "approve_above" => {
+                        cfg.judge.approve_above = w.fraction(v, "judge.approve_above", cfg.judge.approve_above)
+                    }
+                    "review_above" => {
+                        cfg.judge.review_above = w.fraction(v, "judge.review_above", cfg.judge.review_above)
+                    }
                     _ => cfg.judge.sensitive_topics = w.text_list(v, "judge.sensitive_topics"),
-                }
-            }),
+                })
+            }
             "budget" => w.map(v, "budget", &["daily_tokens"], |_, v, w| {
                 cfg.daily_tokens = w.positive(v, "budget.daily_tokens");
             }),
@@ -315,7 +319,8 @@ budget: { daily_tokens: 2000000 }
 
     #[test]
     fn unknown_keys_and_bad_values_warn() {
-        let text = "name: X\ncontxt: {}\ncontext: { budget_tokens: lots, extra: 1 }\nproviders:\n  p: { api_key: sk-123 }\n";
+        let text =
+            "name: X\ncontxt: {}\ncontext: { budget_tokens: lots, extra: 1 }\nproviders:\n  p: { api_key: sk-123 }\n";
         let (cfg, diags) = parse_config(text, "x");
         let msgs: Vec<_> = diags.iter().map(|d| (d.code, d.message.clone())).collect();
         assert!(msgs.iter().all(|(c, _)| *c == Code::SR014), "{msgs:?}");

@@ -15,8 +15,26 @@ use crate::yaml::{self, Node, Value};
 
 /// Title-page keys that may open a title page (matched case-insensitively).
 const TITLE_KEYS: &[&str] = &[
-    "title", "credit", "author", "authors", "source", "draft date", "date", "contact", "copyright", "notes",
-    "revision", "episode", "id", "parent", "pov", "context", "timeline", "model", "flashback", "summary",
+    "title",
+    "credit",
+    "author",
+    "authors",
+    "source",
+    "draft date",
+    "date",
+    "contact",
+    "copyright",
+    "notes",
+    "revision",
+    "episode",
+    "id",
+    "parent",
+    "pov",
+    "context",
+    "timeline",
+    "model",
+    "flashback",
+    "summary",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,9 +251,9 @@ fn is_scene_heading(t: &str) -> bool {
         return chars.next().is_some_and(|c| c.is_alphanumeric());
     }
     let upper = t.to_uppercase();
-    ["INT./EXT", "INT/EXT", "I/E", "INT", "EXT", "EST"].iter().any(|p| {
-        upper.starts_with(p) && matches!(upper[p.len()..].chars().next(), Some('.' | ' '))
-    })
+    ["INT./EXT", "INT/EXT", "I/E", "INT", "EXT", "EST"]
+        .iter()
+        .any(|p| upper.starts_with(p) && matches!(upper[p.len()..].chars().next(), Some('.' | ' ')))
 }
 
 /// A cue: a name with no lowercase letters (extensions may be in any case), or forced with `@`.
@@ -291,8 +309,8 @@ fn parse_cue(text: &str, s: usize, e: usize) -> Cue {
 
 fn strip_scene_number(t: &str) -> &str {
     let t = t.trim_end();
-    if t.ends_with('#') {
-        if let Some(open) = t[..t.len() - 1].rfind('#') {
+    if let Some(inner) = t.strip_suffix('#') {
+        if let Some(open) = inner.rfind('#') {
             return t[..open].trim_end();
         }
     }
@@ -401,7 +419,10 @@ mod tests {
     fn transitions_and_forced_lines() {
         let kinds = line_kinds("\nCUT TO:\n\n!SILENCE.\n\nSILENCE.\n\n~Row, row\n= synopsis\n# Act One\n===\n");
         use LineKind::*;
-        assert_eq!(kinds, vec![Blank, Transition, Blank, Action, Blank, Action, Blank, Lyric, Synopsis, Section, PageBreak]);
+        assert_eq!(
+            kinds,
+            vec![Blank, Transition, Blank, Action, Blank, Action, Blank, Lyric, Synopsis, Section, PageBreak]
+        );
     }
 
     #[test]

@@ -57,7 +57,7 @@ const PREFIX_BYTES: usize = 6;
 pub struct Dictionary {
     entries: Vec<DictEntry>,
     /// For each folded alias, the entries that fold to it.
-    by_folded: FxHashMap<Box<str>, Vec<u32>>,
+    by_folded: FxHashMap<Box<[u8]>, Vec<u32>>,
     /// Automaton (leftmost-longest) over the distinct prefixes of the folded aliases.
     prefixes: Option<AhoCorasick>,
     /// For each prefix, the byte lengths (min, max) of the aliases that can match where that
@@ -93,37 +93,35 @@ impl Dictionary {
                 }
             }
         }
-        let mut by_folded: FxHashMap<Box<str>, Vec<u32>> = FxHashMap::default();
+        let mut by_folded: FxHashMap<Box<[u8]>, Vec<u32>> = FxHashMap::default();
         let mut cues: HashMap<String, Vec<u32>> = HashMap::new();
         let mut prefixes: FxHashSet<&str> = FxHashSet::default();
         for (i, e) in entries.iter().enumerate() {
-            let f = fold(&e.alias);
-            by_folded.entry(f.into_boxed_str()).or_default().push(i as u32);
+            for variant in apostrophe_variants(&e.alias) {
+                let list = by_folded.entry(fold(&variant).into_bytes().into_boxed_slice()).or_default();
+                if !list.contains(&(i as u32)) {
+                    list.push(i as u32);
+                }
+            }
             cues.entry(e.alias.to_lowercase()).or_default().push(i as u32);
         }
-        for f in by_folded.keys() {
-            let mut cut = f.len().min(PREFIX_BYTES);
-            while !f.is_char_boundary(cut) {
-                cut += 1;
-            }
-            prefixes.insert(&f[..cut]);
+        let folded_keys: Vec<&str> =
+            by_folded.keys().map(|k| std::str::from_utf8(k).expect("keys are folded strings")).collect();
+        for f in &folded_keys {
+            prefixes.insert(&f[..prefix_cut(f)]);
         }
         let mut prefixes: Vec<&str> = prefixes.into_iter().collect();
         prefixes.sort_unstable();
         let mut spans: Vec<(usize, usize)> = vec![(usize::MAX, 0); prefixes.len()];
         let index: FxHashMap<&str, usize> = prefixes.iter().enumerate().map(|(i, p)| (*p, i)).collect();
-        for f in by_folded.keys() {
-            let mut cut = f.len().min(PREFIX_BYTES);
-            while !f.is_char_boundary(cut) {
-                cut += 1;
-            }
-            let span = &mut spans[index[&f[..cut]]];
+        for f in &folded_keys {
+            let span = &mut spans[index[&f[..prefix_cut(f)]]];
             *span = (span.0.min(f.len()), span.1.max(f.len()));
         }
         for (i, p) in prefixes.iter().enumerate() {
             // Shorter aliases that this prefix starts with match at the same place.
             for (cut, _) in p.char_indices().skip(1) {
-                if by_folded.contains_key(&p[..cut]) {
+                if by_folded.contains_key(p[..cut].as_bytes()) {
                     spans[i].0 = spans[i].0.min(cut);
                 }
             }
@@ -161,14 +159,29 @@ impl Dictionary {
     /// Every mention inside the given ranges of `text` (ranges in ascending order).
     pub fn find_in(&self, text: &str, ranges: &[TextRange], out: &mut Vec<Match>) {
         let Some(prefixes) = &self.prefixes else { return };
-        let folded = fold(text);
+        // A reused buffer: a fresh megabyte per call costs page faults on every scene.
+        thread_local!(static FOLDED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) });
+        FOLDED.with_borrow_mut(|folded| {
+            fold_into(text, folded);
+            self.find_folded(text, folded, ranges, prefixes, out);
+        });
+    }
+
+    fn find_folded(
+        &self,
+        text: &str,
+        folded: &[u8],
+        ranges: &[TextRange],
+        prefixes: &AhoCorasick,
+        out: &mut Vec<Match>,
+    ) {
         for r in ranges {
             let mut pos = r.start;
             while pos < r.end {
-                let Some(m) = prefixes.find(Input::new(&folded).span(pos..r.end)) else { break };
+                let Some(m) = prefixes.find(Input::new(folded).span(pos..r.end)) else { break };
                 let s = m.start();
                 let (min, max) = self.spans[m.pattern().as_usize()];
-                match self.longest_at(text, &folded, s, (s + min)..(s + max).min(r.end)) {
+                match self.longest_at(text, folded, s, (s + min)..(s + max).min(r.end)) {
                     Some(found) => {
                         pos = found.end;
                         out.push(found);
@@ -180,7 +193,7 @@ impl Dictionary {
     }
 
     /// The longest alias starting at `s` and ending within `ends` that is a real mention.
-    fn longest_at(&self, text: &str, folded: &str, s: usize, ends: TextRange) -> Option<Match> {
+    fn longest_at(&self, text: &str, folded: &[u8], s: usize, ends: TextRange) -> Option<Match> {
         let before = text[..s].chars().next_back();
         let limit = crate::text::floor_char_boundary(text, ends.end);
         let mut chars = text[s..limit].char_indices().peekable();
@@ -217,7 +230,7 @@ impl Dictionary {
         for &i in candidates {
             let entry = &self.entries[i as usize];
             if entry.case_sensitive {
-                if entry.alias == original {
+                if same_but_apostrophes(&entry.alias, original) {
                     return Some(i);
                 }
             } else if insensitive.is_none() {
@@ -233,11 +246,40 @@ impl Dictionary {
     }
 }
 
+/// An alias as written, plus the same with straight and curly apostrophes swapped: writers
+/// type `keeper's` and their editor turns it into `keeper’s`.
+fn apostrophe_variants(alias: &str) -> Vec<String> {
+    let mut out = vec![alias.to_string()];
+    if alias.contains('\'') {
+        out.push(alias.replace('\'', "’"));
+    }
+    if alias.contains('’') {
+        out.push(alias.replace('’', "'"));
+    }
+    out
+}
+
+fn same_but_apostrophes(a: &str, b: &str) -> bool {
+    a == b || {
+        let norm = |c: char| if c == '’' { '\'' } else { c };
+        a.chars().map(norm).eq(b.chars().map(norm))
+    }
+}
+
 /// Lowercases `text` character by character, keeping a character as it is where its lowercase
 /// form has another UTF-8 length, so the result has exactly the same byte offsets.
 pub fn fold(text: &str) -> String {
+    let mut out = Vec::new();
+    fold_into(text, &mut out);
+    // Only whole characters were replaced by characters of the same length.
+    String::from_utf8(out).expect("folding keeps UTF-8 valid")
+}
+
+/// [`fold`] into a reusable buffer.
+fn fold_into(text: &str, out: &mut Vec<u8>) {
     // ASCII letters in one vectorised pass; non-ASCII bytes are left alone by it.
-    let mut out = text.as_bytes().to_vec();
+    out.clear();
+    out.extend_from_slice(text.as_bytes());
     out.make_ascii_lowercase();
     let bytes = text.as_bytes();
     let mut i = 0;
@@ -253,8 +295,15 @@ pub fn fold(text: &str) -> String {
         }
         i = at + len;
     }
-    // Only whole characters were replaced by characters of the same length.
-    String::from_utf8(out).expect("folding keeps UTF-8 valid")
+}
+
+/// Where the prefix used for candidate search ends: [`PREFIX_BYTES`], moved to a char boundary.
+fn prefix_cut(folded: &str) -> usize {
+    let mut cut = folded.len().min(PREFIX_BYTES);
+    while !folded.is_char_boundary(cut) {
+        cut += 1;
+    }
+    cut
 }
 
 /// Word characters for boundaries: letters, digits, combining marks and `_`.
@@ -283,9 +332,7 @@ pub fn is_unspaced_script(c: char) -> bool {
 
 fn edge_ok(outside: Option<char>, inside: Option<char>) -> bool {
     match (outside, inside) {
-        (Some(o), Some(i)) => {
-            !is_word_char(o) || !is_word_char(i) || is_unspaced_script(o) || is_unspaced_script(i)
-        }
+        (Some(o), Some(i)) => !is_word_char(o) || !is_word_char(i) || is_unspaced_script(o) || is_unspaced_script(i),
         _ => true,
     }
 }
@@ -303,32 +350,107 @@ mod tests {
     }
 
     const CASES: &[Case] = &[
-        Case { name: "longest wins", aliases: &[("Alice", 1), ("Alice Marlowe", 1)], text: "Alice Marlowe met Alice.", want: &[("Alice Marlowe", 1), ("Alice", 1)] },
-        Case { name: "prefix of another name", aliases: &[("Ann", 1), ("Anna", 2)], text: "Anna and Ann, not Annabel.", want: &[("Anna", 2), ("Ann", 1)] },
-        Case { name: "inside longer word", aliases: &[("Al", 1)], text: "Always Al, Alan, pAl. Al's", want: &[("Al", 1), ("Al", 1)] },
-        Case { name: "possessives", aliases: &[("Alice", 1), ("Łukasz", 2)], text: "Alice's lamp, Łukasz’s coat.", want: &[("Alice", 1), ("Łukasz", 2)] },
-        Case { name: "case sensitive", aliases: &[("Rose", 1)], text: "She rose. Rose smiled. ROSE.", want: &[("Rose", 1)] },
-        Case { name: "lowercase alias any case", aliases: &[("the keeper's daughter", 1)], text: "The keeper's daughter ran; the KEEPER'S DAUGHTER.", want: &[("The keeper's daughter", 1), ("the KEEPER'S DAUGHTER", 1)] },
-        Case { name: "unicode names", aliases: &[("Zoë", 1), ("Ольга", 2), ("ольга", 3)], text: "Zoë saw Ольга and ольга; Zoëy no.", want: &[("Zoë", 1), ("Ольга", 2), ("ольга", 3)] },
-        Case { name: "cjk without spaces", aliases: &[("李雷", 1)], text: "李雷走进了灯塔。我看见李雷", want: &[("李雷", 1), ("李雷", 1)] },
-        Case { name: "emoji and punctuation", aliases: &[("Zoë", 1)], text: "🌊Zoë🌊 (Zoë) «Zoë» —Zoë—", want: &[("Zoë", 1), ("Zoë", 1), ("Zoë", 1), ("Zoë", 1)] },
-        Case { name: "fallback to shorter on case", aliases: &[("Harbor Master", 1), ("harbor", 2)], text: "the harbor master said", want: &[("harbor", 2)] },
-        Case { name: "fallback to shorter on boundary", aliases: &[("New York", 1), ("New York Times", 2)], text: "New York Timesy", want: &[("New York", 1)] },
-        Case { name: "restart inside rejected match", aliases: &[("the keeper", 1), ("Keeper Tom", 2)], text: "athe Keeper Tom", want: &[("Keeper Tom", 2)] },
-        Case { name: "ambiguous alias keeps both targets", aliases: &[("Marlowe", 1), ("Marlowe", 2)], text: "Marlowe.", want: &[("Marlowe", 1)] },
-        Case { name: "dotted i does not shift offsets", aliases: &[("Zoë", 1)], text: "İİİ Zoë", want: &[("Zoë", 1)] },
-        Case { name: "combining marks are word chars", aliases: &[("Zoe", 1)], text: "Zoe\u{308} is not Zoe", want: &[("Zoe", 1)] },
+        Case {
+            name: "longest wins",
+            aliases: &[("Alice", 1), ("Alice Marlowe", 1)],
+            text: "Alice Marlowe met Alice.",
+            want: &[("Alice Marlowe", 1), ("Alice", 1)],
+        },
+        Case {
+            name: "prefix of another name",
+            aliases: &[("Ann", 1), ("Anna", 2)],
+            text: "Anna and Ann, not Annabel.",
+            want: &[("Anna", 2), ("Ann", 1)],
+        },
+        Case {
+            name: "inside longer word",
+            aliases: &[("Al", 1)],
+            text: "Always Al, Alan, pAl. Al's",
+            want: &[("Al", 1), ("Al", 1)],
+        },
+        Case {
+            name: "possessives",
+            aliases: &[("Alice", 1), ("Łukasz", 2)],
+            text: "Alice's lamp, Łukasz’s coat.",
+            want: &[("Alice", 1), ("Łukasz", 2)],
+        },
+        Case {
+            name: "straight and curly apostrophes",
+            aliases: &[("the keeper's log", 1), ("O’Brien", 2)],
+            text: "the keeper’s log, O'Brien and O’Brien",
+            want: &[("the keeper’s log", 1), ("O'Brien", 2), ("O’Brien", 2)],
+        },
+        Case {
+            name: "case sensitive",
+            aliases: &[("Rose", 1)],
+            text: "She rose. Rose smiled. ROSE.",
+            want: &[("Rose", 1)],
+        },
+        Case {
+            name: "lowercase alias any case",
+            aliases: &[("the keeper's daughter", 1)],
+            text: "The keeper's daughter ran; the KEEPER'S DAUGHTER.",
+            want: &[("The keeper's daughter", 1), ("the KEEPER'S DAUGHTER", 1)],
+        },
+        Case {
+            name: "unicode names",
+            aliases: &[("Zoë", 1), ("Ольга", 2), ("ольга", 3)],
+            text: "Zoë saw Ольга and ольга; Zoëy no.",
+            want: &[("Zoë", 1), ("Ольга", 2), ("ольга", 3)],
+        },
+        Case {
+            name: "cjk without spaces",
+            aliases: &[("李雷", 1)],
+            text: "李雷走进了灯塔。我看见李雷",
+            want: &[("李雷", 1), ("李雷", 1)],
+        },
+        Case {
+            name: "emoji and punctuation",
+            aliases: &[("Zoë", 1)],
+            text: "🌊Zoë🌊 (Zoë) «Zoë» —Zoë—",
+            want: &[("Zoë", 1), ("Zoë", 1), ("Zoë", 1), ("Zoë", 1)],
+        },
+        Case {
+            name: "fallback to shorter on case",
+            aliases: &[("Harbor Master", 1), ("harbor", 2)],
+            text: "the harbor master said",
+            want: &[("harbor", 2)],
+        },
+        Case {
+            name: "fallback to shorter on boundary",
+            aliases: &[("New York", 1), ("New York Times", 2)],
+            text: "New York Timesy",
+            want: &[("New York", 1)],
+        },
+        Case {
+            name: "restart inside rejected match",
+            aliases: &[("the keeper", 1), ("Keeper Tom", 2)],
+            text: "athe Keeper Tom",
+            want: &[("Keeper Tom", 2)],
+        },
+        Case {
+            name: "ambiguous alias keeps both targets",
+            aliases: &[("Marlowe", 1), ("Marlowe", 2)],
+            text: "Marlowe.",
+            want: &[("Marlowe", 1)],
+        },
+        Case {
+            name: "dotted i does not shift offsets", aliases: &[("Zoë", 1)], text: "İİİ Zoë", want: &[("Zoë", 1)]
+        },
+        Case {
+            name: "combining marks are word chars",
+            aliases: &[("Zoe", 1)],
+            text: "Zoe\u{308} is not Zoe",
+            want: &[("Zoe", 1)],
+        },
     ];
 
     #[test]
     fn table() {
         for case in CASES {
             let dict = Dictionary::new(case.aliases.iter().map(|(a, t)| (*a, *t)));
-            let got: Vec<(&str, u32)> = dict
-                .find(case.text)
-                .iter()
-                .map(|m| (&case.text[m.range()], dict.entry(m.entry).targets[0]))
-                .collect();
+            let got: Vec<(&str, u32)> =
+                dict.find(case.text).iter().map(|m| (&case.text[m.range()], dict.entry(m.entry).targets[0])).collect();
             assert_eq!(got, case.want, "case {:?}", case.name);
         }
     }

@@ -177,7 +177,11 @@ fn shift(r: &TextRange, base: usize) -> TextRange {
 pub(crate) fn apply_meta(key: &str, v: &Node, base: usize, scene: &mut Scene, diags: &mut Vec<Diagnostic>) {
     let span = shift(&v.span, base);
     let mut bad = |what: &str| {
-        diags.push(Diagnostic::new(Code::SR011, span.clone(), format!("`{key}` must be {what}, found {}", v.type_name())))
+        diags.push(Diagnostic::new(
+            Code::SR011,
+            span.clone(),
+            format!("`{key}` must be {what}, found {}", v.type_name()),
+        ))
     };
     match key {
         "id" => match v.scalar_text() {
@@ -282,7 +286,8 @@ fn scan_markdown(text: &str, body_start: usize, scene: &mut Scene) {
             continue;
         }
         let hashes = trimmed.bytes().take_while(|b| *b == b'#').count();
-        if indent <= 3 && (1..=6).contains(&hashes) && trimmed[hashes..].chars().next().is_none_or(char::is_whitespace) {
+        if indent <= 3 && (1..=6).contains(&hashes) && trimmed[hashes..].chars().next().is_none_or(char::is_whitespace)
+        {
             flush(&mut block, &mut scene.blocks);
             let title = trimmed[hashes..].trim().trim_end_matches('#').trim().to_string();
             scene.headings.push(Heading { level: hashes as u8, text: title, range: s..e });

@@ -111,12 +111,9 @@ impl Node {
             Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
             Value::Str(s) => J::String(s.clone()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
-            Value::Map(entries) => J::Object(
-                entries
-                    .iter()
-                    .map(|(k, v)| (k.scalar_text().unwrap_or_default(), v.to_json()))
-                    .collect(),
-            ),
+            Value::Map(entries) => {
+                J::Object(entries.iter().map(|(k, v)| (k.scalar_text().unwrap_or_default(), v.to_json())).collect())
+            }
         }
     }
 }
@@ -127,8 +124,7 @@ pub fn parse(text: &str) -> Parsed {
     let mut builder = Builder { stack: Vec::new(), anchors: HashMap::new(), root: None, errors: Vec::new() };
     let mut parser = Parser::new_from_str(text);
     let mut documents = 0;
-    loop {
-        let Some(next) = parser.next_event() else { break };
+    while let Some(next) = parser.next_event() {
         match next {
             Ok((event, span)) => {
                 let range = offsets.range(span);
@@ -282,10 +278,8 @@ impl Builder {
                 Some(k) => {
                     if let Some(name) = k.scalar_text() {
                         if entries.iter().any(|(e, _)| e.scalar_text().as_deref() == Some(name.as_str())) {
-                            self.errors.push(YamlError {
-                                range: k.span.clone(),
-                                message: format!("duplicate key `{name}`"),
-                            });
+                            self.errors
+                                .push(YamlError { range: k.span.clone(), message: format!("duplicate key `{name}`") });
                         }
                     }
                     entries.push((k, node));

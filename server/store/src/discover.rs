@@ -105,22 +105,34 @@ pub fn read_project_files(root: &Path, config: &ProjectConfig) -> Vec<ReadFile> 
             Err(err) => {
                 let path = err.path().map(|p| relative(root, p)).unwrap_or_default();
                 let message = match err.loop_ancestor() {
-                    Some(anc) => format!("symlink loop: `{path}` points back to `{}`; not followed", relative(root, anc)),
-                    None => format!("cannot read `{path}`: {}", err.io_error().map(|e| e.to_string()).unwrap_or_else(|| err.to_string())),
+                    Some(anc) => {
+                        format!("symlink loop: `{path}` points back to `{}`; not followed", relative(root, anc))
+                    }
+                    None => format!(
+                        "cannot read `{path}`: {}",
+                        err.io_error().map(|e| e.to_string()).unwrap_or_else(|| err.to_string())
+                    ),
                 };
                 let kind = classify(&path).unwrap_or(FileKind::Other);
-                problems.push(ReadFile { source: SourceFile { path, kind, content: Content::Unreadable(message) }, hash: 0 });
+                problems.push(ReadFile {
+                    source: SourceFile { path, kind, content: Content::Unreadable(message) },
+                    hash: 0,
+                });
             }
         }
     }
     let max = config.max_file_bytes;
-    let mut files: Vec<ReadFile> = found.into_par_iter().map(|(rel, abs, kind)| read_one(rel, &abs, kind, max)).collect();
+    let mut files: Vec<ReadFile> =
+        found.into_par_iter().map(|(rel, abs, kind)| read_one(rel, &abs, kind, max)).collect();
     files.extend(problems);
     files
 }
 
 fn read_one(rel: String, abs: &Path, kind: FileKind, max: u64) -> ReadFile {
-    let unreadable = |rel: String, msg: String| ReadFile { source: SourceFile { path: rel, kind, content: Content::Unreadable(msg) }, hash: 0 };
+    let unreadable = |rel: String, msg: String| ReadFile {
+        source: SourceFile { path: rel, kind, content: Content::Unreadable(msg) },
+        hash: 0,
+    };
     match std::fs::metadata(abs) {
         Ok(m) if m.len() > max => {
             let msg = format!(

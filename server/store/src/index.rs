@@ -145,7 +145,8 @@ impl Index {
         let tx = self.conn.transaction()?;
         let known: HashMap<String, (i64, i64)> = {
             let mut stmt = tx.prepare("SELECT path, id, hash FROM files")?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))))?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))))?;
             rows.collect::<Result<_, _>>()?
         };
         let fingerprint = dictionary_fingerprint(analysis).to_string();
@@ -172,12 +173,18 @@ impl Index {
                 }
                 Some(&(id, _)) => {
                     delete_file_rows(&tx, id, false)?;
-                    tx.execute("UPDATE files SET hash = ?1, kind = ?2 WHERE id = ?3", params![hash, kind_name(f.kind), id])?;
+                    tx.execute(
+                        "UPDATE files SET hash = ?1, kind = ?2 WHERE id = ?3",
+                        params![hash, kind_name(f.kind), id],
+                    )?;
                     file_ids[i] = id;
                     changed.insert(i);
                 }
                 None => {
-                    tx.execute("INSERT INTO files(path, kind, hash) VALUES (?1, ?2, ?3)", params![f.path, kind_name(f.kind), hash])?;
+                    tx.execute(
+                        "INSERT INTO files(path, kind, hash) VALUES (?1, ?2, ?3)",
+                        params![f.path, kind_name(f.kind), hash],
+                    )?;
                     file_ids[i] = tx.last_insert_rowid();
                     changed.insert(i);
                 }
@@ -190,7 +197,8 @@ impl Index {
                 "INSERT INTO containers(file, id, kind, name, parent, summary, body, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             let mut ins_alias = tx.prepare_cached("INSERT INTO aliases(file, alias, bucket) VALUES (?1, ?2, ?3)")?;
-            let mut ins_relation = tx.prepare_cached("INSERT INTO relations(file, source, type, target) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut ins_relation =
+                tx.prepare_cached("INSERT INTO relations(file, source, type, target) VALUES (?1, ?2, ?3, ?4)")?;
             let mut ins_fts = tx.prepare_cached("INSERT INTO fts(rowid, title, content) VALUES (?1, ?2, ?3)")?;
             for entry in analysis.buckets.iter().filter(|b| changed.contains(&b.file)) {
                 let b = &entry.bucket;
@@ -230,7 +238,8 @@ impl Index {
             for s in analysis.scenes.iter().filter(|s| changed.contains(&s.file)) {
                 let sc = &s.scene;
                 let id = file_ids[s.file];
-                let timeline = serde_json::Value::Object(sc.timeline.iter().map(|(k, v)| (k.clone(), (*v).into())).collect());
+                let timeline =
+                    serde_json::Value::Object(sc.timeline.iter().map(|(k, v)| (k.clone(), (*v).into())).collect());
                 let format = match sc.format {
                     SceneFormat::Markdown => "markdown",
                     SceneFormat::Fountain => "fountain",
@@ -254,7 +263,8 @@ impl Index {
             tx.execute("DELETE FROM mentions", [])?;
         }
         {
-            let mut ins_mention = tx.prepare_cached("INSERT INTO mentions(scene, bucket, start, end, alias) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+            let mut ins_mention = tx
+                .prepare_cached("INSERT INTO mentions(scene, bucket, start, end, alias) VALUES (?1, ?2, ?3, ?4, ?5)")?;
             for s in analysis.scenes.iter().filter(|s| stats.relinked || changed.contains(&s.file)) {
                 let id = file_ids[s.file];
                 for m in &s.mentions {
@@ -275,7 +285,12 @@ impl Index {
             "SELECT f.path, m.start, m.end, m.alias FROM mentions m JOIN files f ON f.id = m.scene WHERE m.bucket = ?1 ORDER BY f.path, m.start",
         )?;
         let rows = stmt.query_map([bucket], |r| {
-            Ok(MentionRow { scene_path: r.get(0)?, start: r.get::<_, i64>(1)? as usize, end: r.get::<_, i64>(2)? as usize, alias: r.get(3)? })
+            Ok(MentionRow {
+                scene_path: r.get(0)?,
+                start: r.get::<_, i64>(1)? as usize,
+                end: r.get::<_, i64>(2)? as usize,
+                alias: r.get(3)?,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -294,7 +309,9 @@ impl Index {
         let mut stmt = self.conn.prepare_cached(
             "SELECT type, target, 1 FROM relations WHERE source = ?1 UNION ALL SELECT type, source, 0 FROM relations WHERE target = ?1 ORDER BY 2, 1",
         )?;
-        let rows = stmt.query_map([bucket], |r| Ok(Neighbour { relation: r.get(0)?, bucket: r.get(1)?, outgoing: r.get::<_, i64>(2)? == 1 }))?;
+        let rows = stmt.query_map([bucket], |r| {
+            Ok(Neighbour { relation: r.get(0)?, bucket: r.get(1)?, outgoing: r.get::<_, i64>(2)? == 1 })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -310,11 +327,8 @@ impl Index {
     /// Full-text search (FTS5 with BM25) over scene text and bucket names, summaries and bodies.
     /// The query is taken as plain words, not FTS syntax.
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, StoreError> {
-        let terms: Vec<String> = query
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|t| !t.is_empty())
-            .map(|t| format!("\"{t}\""))
-            .collect();
+        let terms: Vec<String> =
+            query.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).map(|t| format!("\"{t}\"")).collect();
         if terms.is_empty() {
             return Ok(Vec::new());
         }
@@ -322,7 +336,9 @@ impl Index {
         let mut stmt = self.conn.prepare_cached(
             "SELECT f.path, fts.title, bm25(fts) AS rank FROM fts JOIN files f ON f.id = fts.rowid WHERE fts MATCH ?1 ORDER BY rank LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![fts_query, limit as i64], |r| Ok(SearchHit { path: r.get(0)?, title: r.get(1)?, rank: r.get(2)? }))?;
+        let rows = stmt.query_map(params![fts_query, limit as i64], |r| {
+            Ok(SearchHit { path: r.get(0)?, title: r.get(1)?, rank: r.get(2)? })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -366,7 +382,8 @@ fn kind_name(kind: FileKind) -> &'static str {
 
 /// The rest of a bucket, as JSON, for consumers that need every field.
 fn bucket_data(b: &showrunner_model::bucket::Bucket) -> String {
-    let positions = |p: &[(String, i64)]| serde_json::Value::Object(p.iter().map(|(k, v)| (k.clone(), (*v).into())).collect());
+    let positions =
+        |p: &[(String, i64)]| serde_json::Value::Object(p.iter().map(|(k, v)| (k.clone(), (*v).into())).collect());
     serde_json::json!({
         "aliases": b.aliases.iter().map(|a| &a.value).collect::<Vec<_>>(),
         "tags": b.tags,

@@ -20,8 +20,16 @@ fn project() -> tempfile::TempDir {
     write(r, "buckets/tom.yaml", "kind: character\nname: Tom Marlowe\naliases: [Tom]\nparent: keepers\nsummary: The keeper drinks.\nbody: He trims the wick of the great lamp.\n");
     write(r, "buckets/keepers.yaml", "kind: faction\nname: The Keepers\n");
     write(r, "buckets/ch1.yaml", "kind: chapter\nname: Chapter One\n");
-    write(r, "buckets/oil.yaml", "kind: research\nname: Lamp oil\nkeywords: [paraffin, colza]\nbody: Colza oil burned cleaner than whale oil.\n");
-    write(r, "story/one.md", "---\nparent: ch1\npov: alice\n---\nAlice met Tom. Alice Marlowe laughed at Tom’s joke.\n");
+    write(
+        r,
+        "buckets/oil.yaml",
+        "kind: research\nname: Lamp oil\nkeywords: [paraffin, colza]\nbody: Colza oil burned cleaner than whale oil.\n",
+    );
+    write(
+        r,
+        "story/one.md",
+        "---\nparent: ch1\npov: alice\n---\nAlice met Tom. Alice Marlowe laughed at Tom’s joke.\n",
+    );
     write(r, "story/two.md", "---\nparent: ch1\n---\nZoë waited by the paraffin drums. Alice did not come.\n");
     dir
 }
