@@ -121,7 +121,7 @@ impl Dictionary {
         for (i, p) in prefixes.iter().enumerate() {
             // Shorter aliases that this prefix starts with match at the same place.
             for (cut, _) in p.char_indices().skip(1) {
-                if by_folded.contains_key(p[..cut].as_bytes()) {
+                if by_folded.contains_key(&p.as_bytes()[..cut]) {
                     spans[i].0 = spans[i].0.min(cut);
                 }
             }
