@@ -104,7 +104,7 @@ fn mutated_projects_never_panic_and_ranges_stay_valid() {
         let files: Vec<SourceFile> = sources
             .iter()
             .map(|(path, kind, text)| {
-                let text = if rng.next() % 2 == 0 { mutate(text, &mut rng) } else { text.clone() };
+                let text = if rng.next().is_multiple_of(2) { mutate(text, &mut rng) } else { text.clone() };
                 SourceFile { path: path.to_string(), kind: *kind, content: Content::Text(text.into()) }
             })
             .collect();
