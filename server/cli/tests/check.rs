@@ -241,3 +241,30 @@ fn no_project_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no showrunner.yaml found"));
 }
+
+/// The README shows this project's output; the test keeps the README honest.
+#[test]
+fn readme_example_output() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/projects");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("my-draft");
+    copy_dir(&root.join("my-draft"), &dir);
+    let out = showrunner(&["check", "."], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    let want = fs::read_to_string(root.join("my-draft.expected.txt")).unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), want);
+    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
+    assert!(readme.contains(&want), "README.md no longer shows the output of tests/fixtures/projects/my-draft");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
