@@ -5,7 +5,9 @@
 //! is a terminal.
 
 mod check;
+mod context;
 mod init;
+mod models;
 mod paths;
 
 use std::path::PathBuf;
@@ -50,6 +52,26 @@ enum Command {
         #[arg(long)]
         hints: bool,
     },
+    /// Show the context the engine assembles for a scene: every item with its reason and tokens
+    Context {
+        /// A scene file (Markdown or Fountain)
+        file: PathBuf,
+        /// Cursor position LINE:COL (1-based); mentions near it rank higher
+        #[arg(long, value_name = "LINE:COL")]
+        at: Option<String>,
+        /// Token budget (default: `context.budget_tokens` of the project)
+        #[arg(long)]
+        budget: Option<usize>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Show providers, models, and how each step and scene resolves through the model cascade
+    Models {
+        /// A project folder (default: the current folder's project)
+        dir: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
 }
 
 fn main() -> ExitCode {
@@ -57,6 +79,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Init { dir, example } => init::run(dir.unwrap_or_else(|| PathBuf::from(".")), example).map(|()| true),
         Command::Check { dir, format, hints } => check::run(&dir.unwrap_or_else(|| PathBuf::from(".")), format, hints),
+        Command::Context { file, at, budget, format } => {
+            context::run(&file, at.as_deref(), budget, format).map(|()| true)
+        }
+        Command::Models { dir, format } => {
+            models::run(&dir.unwrap_or_else(|| PathBuf::from(".")), format).map(|()| true)
+        }
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -51,6 +51,18 @@ pub fn find_projects(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
     Ok(roots)
 }
 
+/// The project a file or folder belongs to: the nearest folder at or above it holding
+/// `showrunner.yaml`.
+pub fn project_of(path: &Path) -> Result<PathBuf, StoreError> {
+    let abs = path.canonicalize().map_err(|e| StoreError::Io(path.to_path_buf(), e))?;
+    let start = if abs.is_dir() { abs.as_path() } else { abs.parent().unwrap_or(&abs) };
+    start
+        .ancestors()
+        .find(|a| a.join(CONFIG_FILE).is_file())
+        .map(Path::to_path_buf)
+        .ok_or_else(|| StoreError::NoProject(path.to_path_buf()))
+}
+
 /// What kind of story file a project-relative path is, if any.
 pub fn classify(rel: &str) -> Option<FileKind> {
     if rel == CONFIG_FILE {
