@@ -524,3 +524,30 @@ pub fn generate(size: Size, dir: &Path) -> std::io::Result<(usize, usize, usize)
     }
     Ok((bs.len(), size.scenes, total_words))
 }
+
+/// A long scene (`words` words) for the M project, mentioning its buckets, written to
+/// `story/long/scene-long.md` under chapter 0.
+pub fn long_scene(dir: &Path, words: usize) -> std::io::Result<std::path::PathBuf> {
+    let mut rng = Rng::new(0x10E6);
+    let size = size("M").expect("M exists");
+    let structure: Vec<(String, &str, Option<String>)> = Vec::new();
+    let bs = buckets(size.buckets.min(400), &structure, &mut Rng::new(0x5EED ^ size.buckets as u64));
+    let names: Vec<&str> = bs.iter().flat_map(|b| b.2.names.iter().map(String::as_str)).collect();
+    let cast: Vec<&str> = (0..40).map(|_| names[rng.below(names.len())]).collect();
+    let mut text =
+        String::from("---\nid: scene-long\nparent: chapter-0\ncontext: [chapter-1]\ntimeline: { main: 5 }\n---\n");
+    let mut n = 0;
+    while n < words {
+        for _ in 0..(4 + rng.below(5)) {
+            let len = 8 + rng.below(13);
+            text.push_str(&sentence(&mut rng, &cast, len));
+            text.push(' ');
+            n += len;
+        }
+        text.push_str("\n\n");
+    }
+    let p = dir.join("story/long/scene-long.md");
+    std::fs::create_dir_all(p.parent().expect("has a parent"))?;
+    std::fs::write(&p, text)?;
+    Ok(p)
+}

@@ -4,6 +4,7 @@
 //! sr-bench gen M /tmp/m          # write the M project
 //! sr-bench check S,M,L [RUNS]    # cold/warm `showrunner check`, index size, peak RSS
 //! sr-bench matcher               # entity matcher throughput: 1 MB scene, 10k names
+//! sr-bench context               # context assembly for a 20k-word scene in the M project
 //! ```
 //! The binary under test is `$SHOWRUNNER_BIN`, or `showrunner` beside this executable.
 //! Projects are generated under `$BENCH_DIR` (default `bench-out/`).
@@ -31,7 +32,8 @@ fn main() -> Result<()> {
             bench_check(sizes, runs)?;
         }
         Some("matcher") => bench_matcher(),
-        _ => bail!("usage: sr-bench gen SIZE DIR | check [S,M,L] [RUNS] | matcher"),
+        Some("context") => bench_context()?,
+        _ => bail!("usage: sr-bench gen SIZE DIR | check [S,M,L] [RUNS] | matcher | context"),
     }
     Ok(())
 }
@@ -193,4 +195,57 @@ fn bench_matcher() {
         mb / p50.as_secs_f64(),
         mb / best.as_secs_f64()
     );
+}
+
+fn bench_context() -> Result<()> {
+    use showrunner_context::tokens::default_counter;
+    use showrunner_context::{ContextEngine, Request};
+    let base = std::env::var_os("BENCH_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("bench-out"));
+    let dir = base.join("M-long");
+    if !dir.join("showrunner.yaml").exists() {
+        gen::generate(gen::size("M").expect("M"), &dir)?;
+    }
+    let long = gen::long_scene(&dir, 20_000)?;
+    let t = Instant::now();
+    let project = showrunner_store::load_project(&dir);
+    let load = t.elapsed();
+    let a = &project.analysis;
+    let rel = showrunner_store::discover::relative(&dir, &long);
+    let scene = a.scenes.iter().position(|s| a.files[s.file].path == rel).context("long scene indexed")?;
+    let text_len = a.text(a.scenes[scene].file).len();
+    let t = Instant::now();
+    let engine = ContextEngine::new(a);
+    let build = t.elapsed();
+    let counter = default_counter();
+    let t = Instant::now();
+    let first = engine.assemble(a, Request { scene, cursor: None, budget: None }, counter);
+    let cold = t.elapsed();
+    let mut rng = gen::Rng::new(7);
+    let mut times = Vec::new();
+    for _ in 0..300 {
+        let cursor = Some(rng.below(text_len));
+        let t = Instant::now();
+        let ctx = engine.assemble(a, Request { scene, cursor, budget: None }, counter);
+        times.push(t.elapsed());
+        assert!(ctx.used_tokens <= ctx.budget);
+    }
+    times.sort();
+    let us = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
+    println!("| project | scene | mentions | load + analyse | engine build | first assemble (cold tokenizer) | assemble p50 / p99 / max (300 cursors) | items / dropped |");
+    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| M ({} buckets, {} scenes) | 20k words | {} | {} | {} | {} | {} / {} / {} | {} / {} |",
+        a.buckets.len(),
+        a.scenes.len(),
+        a.scenes[scene].mentions.len(),
+        ms(load),
+        us(build),
+        us(cold),
+        us(percentile(&times, 0.5)),
+        us(percentile(&times, 0.99)),
+        us(*times.last().expect("runs")),
+        first.items.len(),
+        first.dropped.len()
+    );
+    Ok(())
 }
