@@ -5,6 +5,10 @@
 //! whole project: duplicate ids (SR012), unknown references (SR004), shared aliases (SR005),
 //! structure levels and cycles (SR006), Fountain cues without a bucket (SR002) and capitalised
 //! names without a bucket (SR003). Broken files still contribute what could be read.
+//!
+//! While a writer types, [`Analysis::update_file`] re-checks only the edited scene (parse, links,
+//! its references, its SR003 names against project-wide counts); editing a bucket or the config
+//! changes the dictionary and re-analyses the project.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -106,18 +110,28 @@ pub struct SceneEntry {
     pub mentions: Vec<Mention>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Analysis {
     pub config: ProjectConfig,
     pub files: Vec<SourceFile>,
     pub buckets: Vec<BucketEntry>,
     pub scenes: Vec<SceneEntry>,
-    pub dictionary: Dictionary,
+    pub dictionary: Arc<Dictionary>,
     /// Bucket id → index into `buckets` (the first file wins for duplicate ids).
     pub by_id: HashMap<String, u32>,
     /// Per file (same index as `files`), sorted by position. SR001 hints are not included:
     /// see [`Analysis::link_hints`].
     pub diagnostics: Vec<Vec<Diagnostic>>,
+    /// File index → scene index.
+    pub scene_of_file: Vec<Option<usize>>,
+    project_name: String,
+    /// The parts `diagnostics` is made of, kept so one scene can be re-checked alone.
+    parse_diags: Vec<Vec<Diagnostic>>,
+    cross_diags: Vec<Vec<Diagnostic>>,
+    scene_diags: Vec<Vec<Diagnostic>>,
+    names: Vec<Vec<NameCandidate>>,
+    name_counts: HashMap<String, usize>,
+    scene_ids: HashMap<String, Vec<usize>>,
 }
 
 enum Parsed {
@@ -165,20 +179,20 @@ pub fn analyze(project_name: &str, files: Vec<SourceFile>) -> Analysis {
         })
         .collect();
 
-    let mut diagnostics: Vec<Vec<Diagnostic>> = vec![Vec::new(); files.len()];
+    let mut parse_diags: Vec<Vec<Diagnostic>> = vec![Vec::new(); files.len()];
     let mut buckets = Vec::new();
     let mut scenes = Vec::new();
     for (i, p) in parsed.into_iter().enumerate() {
         match p {
-            Parsed::Nothing(d) => diagnostics[i] = d,
+            Parsed::Nothing(d) => parse_diags[i] = d,
             Parsed::Bucket(b, d) => {
-                diagnostics[i] = d;
+                parse_diags[i] = d;
                 if let Some(bucket) = b {
                     buckets.push(BucketEntry { file: i, bucket });
                 }
             }
             Parsed::Scene(scene, d) => {
-                diagnostics[i] = d;
+                parse_diags[i] = d;
                 scenes.push(SceneEntry { file: i, scene, mentions: Vec::new() });
             }
         }
@@ -191,21 +205,58 @@ pub fn analyze(project_name: &str, files: Vec<SourceFile>) -> Analysis {
     for (i, b) in buckets.iter().enumerate() {
         by_id.entry(b.bucket.id.value.clone()).or_insert(i as u32);
     }
-    let dictionary = Dictionary::new(
+    let dictionary = Arc::new(Dictionary::new(
         buckets.iter().enumerate().flat_map(|(i, b)| b.bucket.names().map(move |n| (n.value.as_str(), i as u32))),
-    );
-
-    let mut analysis = Analysis { config, files, buckets, scenes, dictionary, by_id, diagnostics };
+    ));
+    let mut scene_of_file = vec![None; files.len()];
+    let mut scene_ids: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, s) in scenes.iter().enumerate() {
+        scene_of_file[s.file] = Some(i);
+        scene_ids.entry(s.scene.id.value.clone()).or_default().push(i);
+    }
+    let n_files = files.len();
+    let n_scenes = scenes.len();
+    let mut analysis = Analysis {
+        config,
+        files,
+        buckets,
+        scenes,
+        dictionary,
+        by_id,
+        diagnostics: vec![Vec::new(); n_files],
+        scene_of_file,
+        project_name: project_name.to_string(),
+        parse_diags,
+        cross_diags: vec![Vec::new(); n_files],
+        scene_diags: vec![Vec::new(); n_scenes],
+        names: vec![Vec::new(); n_scenes],
+        name_counts: HashMap::new(),
+        scene_ids,
+    };
     analysis.check_duplicate_ids();
     analysis.check_references();
     analysis.check_structure();
     analysis.check_shared_aliases();
-    analysis.link_scenes();
-    analysis.check_unknown_names();
-    for d in &mut analysis.diagnostics {
-        d.sort_by(|a, b| a.range.start.cmp(&b.range.start).then(a.code.cmp(&b.code)));
+    let checked: Vec<SceneCheck> = (0..n_scenes).into_par_iter().map(|i| analysis.check_scene(i)).collect();
+    for (i, c) in checked.into_iter().enumerate() {
+        analysis.scenes[i].mentions = c.mentions;
+        analysis.scene_diags[i] = c.diags;
+        for n in &c.names {
+            *analysis.name_counts.entry(n.name.clone()).or_default() += 1;
+        }
+        analysis.names[i] = c.names;
+    }
+    for f in 0..n_files {
+        analysis.refresh(f);
     }
     analysis
+}
+
+/// What checking one scene yields.
+struct SceneCheck {
+    mentions: Vec<Mention>,
+    diags: Vec<Diagnostic>,
+    names: Vec<NameCandidate>,
 }
 
 impl Analysis {
@@ -218,7 +269,135 @@ impl Analysis {
     }
 
     fn push(&mut self, file: usize, d: Diagnostic) {
-        self.diagnostics[file].push(d);
+        self.cross_diags[file].push(d);
+    }
+
+    /// Rebuilds `diagnostics[file]` from its parts.
+    fn refresh(&mut self, file: usize) {
+        let mut all = self.parse_diags[file].clone();
+        all.extend(self.cross_diags[file].iter().cloned());
+        if let Some(si) = self.scene_of_file[file] {
+            all.extend(self.scene_diags[si].iter().cloned());
+            all.extend(self.unknown_names(si));
+        }
+        all.sort_by(|a, b| a.range.start.cmp(&b.range.start).then(a.code.cmp(&b.code)));
+        self.diagnostics[file] = all;
+    }
+
+    /// Replaces a file's content and re-checks what it affects. A scene is re-checked alone
+    /// (with the SR003 counts of the whole project); a bucket or the config re-analyses the
+    /// project. Returns the indices of the files whose diagnostics may have changed.
+    pub fn update_file(&mut self, file: usize, content: Content) -> Vec<usize> {
+        let Some(si) = self.scene_of_file.get(file).copied().flatten() else {
+            self.files[file].content = content;
+            return self.reanalyze();
+        };
+        let (scene, diags) = {
+            self.files[file].content = content;
+            let f = &self.files[file];
+            match (&f.content, f.kind) {
+                (Content::Text(t), FileKind::Scene(SceneFormat::Fountain)) => parse_fountain(t, f.stem()),
+                (Content::Text(t), _) => parse_markdown_scene(t, f.stem()),
+                (Content::Unreadable(why), _) => {
+                    let mut empty = Scene::empty(f.stem(), SceneFormat::Markdown, 0);
+                    empty.body = 0..0;
+                    (empty, vec![Diagnostic::new(Code::SR015, 0..0, why.clone())])
+                }
+            }
+        };
+        let mut touched = vec![file];
+        // Scene ids: the old and the new id's groups change.
+        let old_id = std::mem::replace(&mut self.scenes[si].scene, scene).id.value;
+        let new_id = self.scenes[si].scene.id.value.clone();
+        if old_id != new_id {
+            if let Some(group) = self.scene_ids.get_mut(&old_id) {
+                group.retain(|&x| x != si);
+                touched.extend(group.iter().map(|&x| self.scenes[x].file));
+            }
+            let group = self.scene_ids.entry(new_id).or_default();
+            touched.extend(group.iter().map(|&x| self.scenes[x].file));
+            group.push(si);
+        }
+        self.parse_diags[file] = diags;
+        let c = self.check_scene(si);
+        self.scenes[si].mentions = c.mentions;
+        self.scene_diags[si] = c.diags;
+        // SR003 counts: names crossing the threshold change other scenes' diagnostics too.
+        let before: HashMap<String, usize> = self.names[si]
+            .iter()
+            .chain(c.names.iter())
+            .map(|n| (n.name.clone(), self.name_counts.get(&n.name).copied().unwrap_or(0)))
+            .collect();
+        for n in &self.names[si] {
+            if let Some(k) = self.name_counts.get_mut(&n.name) {
+                *k -= 1;
+            }
+        }
+        for n in &c.names {
+            *self.name_counts.entry(n.name.clone()).or_default() += 1;
+        }
+        self.names[si] = c.names;
+        let changed: Vec<&String> = before
+            .iter()
+            .filter(|(name, &old)| {
+                let new = self.name_counts.get(*name).copied().unwrap_or(0);
+                (old >= NAME_THRESHOLD) != (new >= NAME_THRESHOLD) || (new >= NAME_THRESHOLD && new != old)
+            })
+            .map(|(n, _)| n)
+            .collect();
+        if !changed.is_empty() {
+            for (j, names) in self.names.iter().enumerate() {
+                if j != si && names.iter().any(|n| changed.contains(&&n.name)) {
+                    touched.push(self.scenes[j].file);
+                }
+            }
+        }
+        // Other scenes with the old or new id get their SR012 re-checked.
+        let others: Vec<usize> = touched.iter().skip(1).filter_map(|&f| self.scene_of_file[f]).collect();
+        for j in others {
+            let c = self.check_scene(j);
+            self.scene_diags[j] = c.diags;
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for &f in &touched {
+            self.refresh(f);
+        }
+        touched
+    }
+
+    /// Adds a file (or replaces the one at the same path) and re-analyses the project.
+    pub fn upsert_file(&mut self, source: SourceFile) -> Vec<usize> {
+        match self.files.iter().position(|f| f.path == source.path) {
+            Some(i) if self.files[i].kind == source.kind => self.update_file(i, source.content),
+            Some(i) => {
+                self.files[i] = source;
+                self.reanalyze()
+            }
+            None => {
+                self.files.push(source);
+                self.reanalyze()
+            }
+        }
+    }
+
+    /// Removes the file at `path` (if known) and re-analyses the project.
+    pub fn remove_file(&mut self, path: &str) -> bool {
+        let Some(i) = self.files.iter().position(|f| f.path == path) else { return false };
+        self.files.remove(i);
+        self.reanalyze();
+        true
+    }
+
+    fn reanalyze(&mut self) -> Vec<usize> {
+        let files = std::mem::take(&mut self.files);
+        *self = analyze(&self.project_name, files);
+        (0..self.files.len()).collect()
+    }
+
+    /// The index of the file at a project-relative path.
+    pub fn file_index(&self, path: &str) -> Option<usize> {
+        self.files.iter().position(|f| f.path == path)
     }
 
     /// SR001 hints for a scene: one per mention, e.g. `Alice Marlowe (character)`.
@@ -262,28 +441,6 @@ impl Analysis {
                         Code::SR012,
                         Self::bucket_anchor(&b.bucket),
                         format!("id `{id}` is also used by {}", others.join(", ")),
-                    ),
-                ));
-            }
-        }
-        let mut scene_groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for (i, s) in self.scenes.iter().enumerate() {
-            scene_groups.entry(&s.scene.id.value).or_default().push(i);
-        }
-        for (id, members) in scene_groups.iter().filter(|(_, m)| m.len() > 1) {
-            for &i in members {
-                let others: Vec<&str> = members
-                    .iter()
-                    .filter(|&&j| j != i)
-                    .map(|&j| self.files[self.scenes[j].file].path.as_str())
-                    .collect();
-                let s = &self.scenes[i];
-                found.push((
-                    s.file,
-                    Diagnostic::new(
-                        Code::SR012,
-                        s.scene.id.range.clone(),
-                        format!("scene id `{id}` is also used by {}", others.join(", ")),
                     ),
                 ));
             }
@@ -339,20 +496,6 @@ impl Analysis {
                 }
             }
         }
-        for s in &self.scenes {
-            let scene = &s.scene;
-            let refs = scene
-                .parent
-                .iter()
-                .map(|p| (p, "parent"))
-                .chain(scene.pov.iter().map(|p| (p, "pov")))
-                .chain(scene.context.iter().map(|p| (p, "context")));
-            for (r, what) in refs {
-                if let Some(d) = self.unknown_ref(r, what) {
-                    found.push((s.file, d));
-                }
-            }
-        }
         for (file, d) in found {
             self.push(file, d);
         }
@@ -394,21 +537,6 @@ impl Analysis {
                         ),
                     ));
                 }
-            }
-        }
-        for s in &self.scenes {
-            let Some(parent) = &s.scene.parent else { continue };
-            let Some(&pi) = self.by_id.get(&parent.value) else { continue };
-            let parent_kind = &self.buckets[pi as usize].bucket.kind.value;
-            if structure_level(parent_kind).is_none() {
-                found.push((
-                    s.file,
-                    Diagnostic::new(
-                        Code::SR006,
-                        parent.range.clone(),
-                        format!("a scene cannot sit inside `{}`, a {parent_kind}: its parent must be a season, arc, act or chapter", parent.value),
-                    ),
-                ));
             }
         }
         // Parent cycles: walk each chain, marking nodes done once their chain is known to end.
@@ -481,116 +609,122 @@ impl Analysis {
         }
     }
 
-    /// Finds every mention in every scene (in parallel), plus SR002 and SR005 on mentions.
-    fn link_scenes(&mut self) {
+    /// Everything about one scene that does not depend on other scenes' text: its references
+    /// (SR004), its parent's level (SR006), duplicate scene ids (SR012), mentions with SR002 and
+    /// SR005, and its capitalised-name candidates.
+    fn check_scene(&self, i: usize) -> SceneCheck {
+        let s = &self.scenes[i];
+        let scene = &s.scene;
+        let text = self.files[s.file].text().unwrap_or("");
         let dict = &self.dictionary;
-        let files = &self.files;
-        let buckets = &self.buckets;
-        let results: Vec<(Vec<Mention>, Vec<Diagnostic>)> = self
-            .scenes
-            .par_iter()
-            .map(|s| {
-                let text = files[s.file].text().unwrap_or("");
-                let mut diags = Vec::new();
-                let mut found = Vec::new();
-                dict.find_in(text, &s.scene.scan, &mut found);
-                let mut mentions: Vec<Mention> = found
-                    .iter()
-                    .map(|m| {
-                        let e = dict.entry(m.entry);
-                        Mention {
-                            start: m.start,
-                            end: m.end,
-                            bucket: e.targets[0],
-                            alias: m.entry,
-                            ambiguous: e.targets.len() > 1,
-                            cue: false,
-                        }
-                    })
-                    .collect();
-                for cue in &s.scene.cues {
-                    match dict.lookup_cue(&cue.name).first() {
-                        Some(&entry) => {
-                            let e = dict.entry(entry);
-                            mentions.push(Mention {
-                                start: cue.name_range.start,
-                                end: cue.name_range.end,
-                                bucket: e.targets[0],
-                                alias: entry,
-                                ambiguous: e.targets.len() > 1,
-                                cue: true,
-                            });
-                        }
-                        None => diags.push(Diagnostic::new(
-                            Code::SR002,
-                            cue.name_range.clone(),
-                            format!(
-                                "character cue `{}` has no bucket; create a character bucket named \"{}\"",
-                                cue.name,
-                                title_case(&cue.name)
-                            ),
-                        )),
-                    }
-                }
-                mentions.sort_by_key(|m| m.start);
-                for m in mentions.iter().filter(|m| m.ambiguous) {
-                    let e = dict.entry(m.alias);
-                    let ids: Vec<&str> =
-                        e.targets.iter().map(|&t| buckets[t as usize].bucket.id.value.as_str()).collect();
+        let mut diags = Vec::new();
+
+        let refs = scene
+            .parent
+            .iter()
+            .map(|p| (p, "parent"))
+            .chain(scene.pov.iter().map(|p| (p, "pov")))
+            .chain(scene.context.iter().map(|p| (p, "context")));
+        for (r, what) in refs {
+            if let Some(d) = self.unknown_ref(r, what) {
+                diags.push(d);
+            }
+        }
+        if let Some(parent) = &scene.parent {
+            if let Some(&pi) = self.by_id.get(&parent.value) {
+                let parent_kind = &self.buckets[pi as usize].bucket.kind.value;
+                if structure_level(parent_kind).is_none() {
                     diags.push(Diagnostic::new(
-                        Code::SR005,
-                        m.range(),
-                        format!("`{}` is ambiguous: it could be {}", &text[m.range()], ids.join(" or ")),
+                        Code::SR006,
+                        parent.range.clone(),
+                        format!("a scene cannot sit inside `{}`, a {parent_kind}: its parent must be a season, arc, act or chapter", parent.value),
                     ));
                 }
-                (mentions, diags)
+            }
+        }
+        if let Some(group) = self.scene_ids.get(&scene.id.value).filter(|g| g.len() > 1) {
+            let others: Vec<&str> =
+                group.iter().filter(|&&j| j != i).map(|&j| self.files[self.scenes[j].file].path.as_str()).collect();
+            diags.push(Diagnostic::new(
+                Code::SR012,
+                scene.id.range.clone(),
+                format!("scene id `{}` is also used by {}", scene.id.value, others.join(", ")),
+            ));
+        }
+
+        let mut found = Vec::new();
+        dict.find_in(text, &scene.scan, &mut found);
+        let mut mentions: Vec<Mention> = found
+            .iter()
+            .map(|m| {
+                let e = dict.entry(m.entry);
+                Mention {
+                    start: m.start,
+                    end: m.end,
+                    bucket: e.targets[0],
+                    alias: m.entry,
+                    ambiguous: e.targets.len() > 1,
+                    cue: false,
+                }
             })
             .collect();
-        for (i, (mentions, diags)) in results.into_iter().enumerate() {
-            let file = self.scenes[i].file;
-            self.scenes[i].mentions = mentions;
-            self.diagnostics[file].extend(diags);
+        for cue in &scene.cues {
+            match dict.lookup_cue(&cue.name).first() {
+                Some(&entry) => {
+                    let e = dict.entry(entry);
+                    mentions.push(Mention {
+                        start: cue.name_range.start,
+                        end: cue.name_range.end,
+                        bucket: e.targets[0],
+                        alias: entry,
+                        ambiguous: e.targets.len() > 1,
+                        cue: true,
+                    });
+                }
+                None => diags.push(Diagnostic::new(
+                    Code::SR002,
+                    cue.name_range.clone(),
+                    format!(
+                        "character cue `{}` has no bucket; create a character bucket named \"{}\"",
+                        cue.name,
+                        title_case(&cue.name)
+                    ),
+                )),
+            }
         }
+        mentions.sort_by_key(|m| m.start);
+        for m in mentions.iter().filter(|m| m.ambiguous) {
+            let e = dict.entry(m.alias);
+            let ids: Vec<&str> = e.targets.iter().map(|&t| self.buckets[t as usize].bucket.id.value.as_str()).collect();
+            diags.push(Diagnostic::new(
+                Code::SR005,
+                m.range(),
+                format!("`{}` is ambiguous: it could be {}", &text[m.range()], ids.join(" or ")),
+            ));
+        }
+
+        let skip: Vec<TextRange> = mentions.iter().map(Mention::range).collect();
+        let mut names = Vec::new();
+        capitalised_names(text, &scene.blocks, &skip, &mut names);
+        names.retain(|c| self.dictionary.lookup_cue(&c.name).is_empty());
+        SceneCheck { mentions, diags, names }
     }
 
-    /// SR003: capitalised names seen [`NAME_THRESHOLD`]+ times mid-sentence with no bucket.
-    fn check_unknown_names(&mut self) {
-        let files = &self.files;
-        let per_scene: Vec<Vec<NameCandidate>> = self
-            .scenes
-            .par_iter()
-            .map(|s| {
-                let text = files[s.file].text().unwrap_or("");
-                let skip: Vec<TextRange> = s.mentions.iter().map(Mention::range).collect();
-                let mut out = Vec::new();
-                capitalised_names(text, &s.scene.blocks, &skip, &mut out);
-                out
-            })
-            .collect();
-        let mut counts: HashMap<&str, usize> = HashMap::new();
-        for c in per_scene.iter().flatten() {
-            *counts.entry(c.name.as_str()).or_default() += 1;
-        }
-        let mut found = Vec::new();
-        for (i, cands) in per_scene.iter().enumerate() {
-            for c in cands {
-                let n = counts[c.name.as_str()];
-                if n < NAME_THRESHOLD || !self.dictionary.lookup_cue(&c.name).is_empty() {
-                    continue;
-                }
-                found.push((
-                    self.scenes[i].file,
+    /// SR003 for one scene: its capitalised names seen [`NAME_THRESHOLD`]+ times in the project.
+    fn unknown_names(&self, i: usize) -> Vec<Diagnostic> {
+        self.names[i]
+            .iter()
+            .filter_map(|c| {
+                let n = self.name_counts.get(&c.name).copied().unwrap_or(0);
+                (n >= NAME_THRESHOLD).then(|| {
                     Diagnostic::new(
                         Code::SR003,
                         c.range.clone(),
                         format!("\"{}\" appears {n} times with no bucket; create one?", c.name),
-                    ),
-                ));
-            }
-        }
-        for (file, d) in found {
-            self.push(file, d);
-        }
+                    )
+                })
+            })
+            .collect()
     }
 }
 

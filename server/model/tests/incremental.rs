@@ -1,0 +1,95 @@
+//! Re-checking one edited scene must give exactly what analysing the whole project from scratch
+//! gives: the same mentions and the same diagnostics in every file.
+
+use std::path::{Path, PathBuf};
+
+use showrunner_model::analysis::{analyze, Analysis, Content, FileKind, SourceFile};
+use showrunner_model::scene::SceneFormat;
+
+fn example_files() -> Vec<SourceFile> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/lighthouse");
+    let mut out = Vec::new();
+    collect(&root, &root, &mut out);
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<SourceFile>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if !e.file_name().to_string_lossy().starts_with('.') {
+                collect(root, &p, out);
+            }
+            continue;
+        }
+        let rel = p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+        let kind = if rel == "showrunner.yaml" {
+            FileKind::Config
+        } else if rel.starts_with("buckets/") {
+            FileKind::Bucket
+        } else if rel.ends_with(".fountain") {
+            FileKind::Scene(SceneFormat::Fountain)
+        } else if rel.starts_with("story/") && rel.ends_with(".md") {
+            FileKind::Scene(SceneFormat::Markdown)
+        } else {
+            continue;
+        };
+        out.push(SourceFile { path: rel, kind, content: Content::Text(std::fs::read_to_string(&p).unwrap().into()) });
+    }
+}
+
+fn same(a: &Analysis, b: &Analysis, what: &str) {
+    assert_eq!(a.files.len(), b.files.len());
+    for (i, f) in a.files.iter().enumerate() {
+        assert_eq!(a.diagnostics[i], b.diagnostics[i], "{what}: diagnostics of {}", f.path);
+    }
+    for (x, y) in a.scenes.iter().zip(&b.scenes) {
+        assert_eq!(x.mentions, y.mentions, "{what}: mentions of {}", a.files[x.file].path);
+    }
+}
+
+const EDITS: &[&str] = &[
+    " Quillan came, and Quillan went, and then Quillan stayed.",
+    " Alice and Tom Marlowe and Łukasz.",
+    "\n---\nbroken: [",
+    " Bexley said so.",
+    "\n\nBOB\nHello.\n",
+    "",
+];
+
+#[test]
+fn one_scene_edits_match_a_full_analysis() {
+    let files = example_files();
+    let mut live = analyze("lighthouse", files.clone());
+    let mut current = files.clone();
+    let scenes: Vec<usize> = live.scenes.iter().map(|s| s.file).collect();
+    let mut seed = 7usize;
+    for step in 0..60 {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let file = scenes[(seed >> 33) % scenes.len()];
+        let edit = EDITS[(seed >> 17) % EDITS.len()];
+        let old = current[file].text().unwrap().to_string();
+        let mut at = (seed >> 5) % (old.len() + 1);
+        while !old.is_char_boundary(at) {
+            at -= 1;
+        }
+        let new = if edit.is_empty() { old[..at].to_string() } else { format!("{}{edit}{}", &old[..at], &old[at..]) };
+        current[file].content = Content::Text(new.clone().into());
+        live.update_file(file, Content::Text(new.into()));
+        let fresh = analyze("lighthouse", current.clone());
+        same(&live, &fresh, &format!("step {step} ({} + {edit:?})", current[file].path));
+    }
+}
+
+#[test]
+fn bucket_edits_reanalyse() {
+    let files = example_files();
+    let mut live = analyze("lighthouse", files.clone());
+    let alice = live.file_index("buckets/characters/alice.yaml").unwrap();
+    let text = live.files[alice].text().unwrap().replace("aliases: [Alice,", "aliases: [Alice, Ally,");
+    live.update_file(alice, Content::Text(text.clone().into()));
+    let mut current = files;
+    current[alice].content = Content::Text(text.into());
+    same(&live, &analyze("lighthouse", current), "alias added");
+}
