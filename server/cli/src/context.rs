@@ -45,8 +45,8 @@ pub fn run(file: &Path, at: Option<&str>, budget: Option<usize>, format: Format)
                 out,
                 "Context for {rel} ({}) · {} / {} tokens · {} items, {} dropped\n",
                 ctx.scene,
-                group(ctx.used_tokens),
-                group(ctx.budget),
+                showrunner_model::text::group_digits(ctx.used_tokens),
+                showrunner_model::text::group_digits(ctx.budget),
                 ctx.items.len(),
                 ctx.dropped.len()
             )?;
@@ -95,17 +95,4 @@ fn parse_at(spec: &str, text: &str) -> Result<usize> {
         bail!("--at {spec} is outside the scene (it has {} lines; lines and columns start at 1)", lines.line_count());
     }
     Ok(lines.offset_of_char_col(text, line, col - 1))
-}
-
-/// 1840 → "1,840".
-pub fn group(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

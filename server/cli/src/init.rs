@@ -22,7 +22,8 @@ pub fn run(dir: PathBuf, example: bool) -> Result<()> {
         bail!("{} already holds {}; nothing was written", dir.display(), clashes.join(", "));
     }
     for (rel, bytes) in &files {
-        write_atomic(&dir.join(rel), bytes).with_context(|| format!("writing {}", dir.join(rel).display()))?;
+        showrunner_store::fsx::write_atomic(&dir.join(rel), bytes)
+            .with_context(|| format!("writing {}", dir.join(rel).display()))?;
     }
     let what = if example { "the example story \"The Lighthouse\"" } else { "a new project" };
     println!("Created {what} in {} ({} files).", dir.display(), files.len());
@@ -69,19 +70,4 @@ fn yaml_quote(s: &str) -> String {
     } else {
         format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
     }
-}
-
-/// Writes a file atomically: a temporary file beside it, fsync, rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp =
-        dir.join(format!(".{}.tmp{}", path.file_name().unwrap_or_default().to_string_lossy(), std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path)?;
-    Ok(())
 }

@@ -34,6 +34,8 @@ pub enum Format {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The language server, on stdio (for editors)
+    Lsp,
     /// Create a new project (or, with --example, a small complete story to try everything on)
     Init {
         /// Where to create it (default: the current folder)
@@ -74,9 +76,18 @@ enum Command {
     },
 }
 
+fn run_lsp() -> anyhow::Result<bool> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let clean = runtime.block_on(showrunner_lsp::run_stdio());
+    // The stdin reader may still be blocked in a read the client never completes: do not wait.
+    runtime.shutdown_background();
+    Ok(clean)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Lsp => run_lsp(),
         Command::Init { dir, example } => init::run(dir.unwrap_or_else(|| PathBuf::from(".")), example).map(|()| true),
         Command::Check { dir, format, hints } => check::run(&dir.unwrap_or_else(|| PathBuf::from(".")), format, hints),
         Command::Context { file, at, budget, format } => {

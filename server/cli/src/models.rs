@@ -3,12 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Result;
 use serde::Serialize;
 use showrunner_context::cascade::{check_model, resolve, scene_inputs, Inputs, Resolution};
-use showrunner_model::yaml;
 use showrunner_store::discover::project_of;
 use showrunner_store::load_project;
 
@@ -60,32 +59,12 @@ struct Report {
     scenes: Vec<SceneRow>,
 }
 
-/// `$XDG_CONFIG_HOME/showrunner/config.yaml`, else `~/.config/showrunner/config.yaml`.
-pub fn user_config_path() -> PathBuf {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-        .unwrap_or_else(|| PathBuf::from(".config"));
-    base.join("showrunner").join("config.yaml")
-}
-
-/// The user's default model, if their config names one.
-pub fn user_default() -> (String, Option<String>) {
-    let path = user_config_path();
-    let model = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|t| yaml::parse(&t).root)
-        .and_then(|r| r.get("default_model").and_then(|v| v.scalar_text()));
-    (path.display().to_string(), model)
-}
-
 pub fn run(dir: &Path, format: Format) -> Result<()> {
     let root = project_of(dir)?;
     let project = load_project(&root);
     let a = &project.analysis;
     let cfg = &a.config;
-    let (user_file, user_model) = user_default();
+    let (user_file, user_model) = showrunner_store::user::default_model();
     let user = Some((user_file.as_str(), user_model.as_deref()));
 
     let providers = cfg

@@ -115,6 +115,19 @@ pub fn lines_with_offsets(text: &str) -> impl Iterator<Item = (usize, usize, usi
     })
 }
 
+/// 1840 → "1,840", for token counts shown to people.
+pub fn group_digits(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

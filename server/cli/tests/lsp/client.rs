@@ -1,0 +1,195 @@
+//! A small LSP client for end-to-end tests: spawns `showrunner lsp`, frames JSON-RPC over stdio,
+//! answers the server's own requests, and keeps notifications for the test to wait on. Every wait
+//! is for a message, never for time (the timeout only turns a hang into a failure).
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+const PATIENCE: Duration = Duration::from_secs(60);
+
+pub struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    rx: Receiver<Value>,
+    next_id: i64,
+    /// Notifications (and server requests) seen but not yet consumed by the test.
+    pending: VecDeque<Value>,
+}
+
+pub fn uri(path: &Path) -> String {
+    let p = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let mut out = String::from("file://");
+    for b in p.to_string_lossy().bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+impl Client {
+    pub fn spawn(env: &[(&str, &str)]) -> Client {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_showrunner"));
+        cmd.arg("lsp").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn showrunner lsp");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut len = None;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some(v) = line.strip_prefix("Content-Length: ") {
+                        len = v.parse::<usize>().ok();
+                    }
+                }
+                let mut body = vec![0; len.expect("Content-Length header")];
+                if reader.read_exact(&mut body).is_err() {
+                    return;
+                }
+                let v: Value = serde_json::from_slice(&body).expect("server sends JSON");
+                if tx.send(v).is_err() {
+                    return;
+                }
+            }
+        });
+        Client { child, stdin, rx, next_id: 1, pending: VecDeque::new() }
+    }
+
+    pub fn send_raw(&mut self, body: &[u8]) {
+        write!(self.stdin, "Content-Length: {}\r\n\r\n", body.len()).unwrap();
+        self.stdin.write_all(body).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn send(&mut self, v: &Value) {
+        let body = serde_json::to_vec(v).unwrap();
+        self.send_raw(&body);
+    }
+
+    fn recv(&mut self) -> Value {
+        match self.rx.recv_timeout(PATIENCE) {
+            Ok(v) => {
+                // Answer the server's own requests at once.
+                if v.get("method").is_some() && v.get("id").is_some() {
+                    let id = v["id"].clone();
+                    self.send(&json!({ "jsonrpc": "2.0", "id": id, "result": null }));
+                }
+                v
+            }
+            Err(RecvTimeoutError::Timeout) => panic!("the server sent nothing for {PATIENCE:?}"),
+            Err(RecvTimeoutError::Disconnected) => panic!("the server closed its output"),
+        }
+    }
+
+    /// Sends a request and returns the whole response (`result` or `error`).
+    pub fn request_raw(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
+        loop {
+            let v = self.recv();
+            if v.get("id") == Some(&json!(id)) && v.get("method").is_none() {
+                return v;
+            }
+            self.pending.push_back(v);
+        }
+    }
+
+    pub fn request(&mut self, method: &str, params: Value) -> Value {
+        let v = self.request_raw(method, params);
+        assert!(v.get("error").is_none(), "{method} failed: {v}");
+        v["result"].clone()
+    }
+
+    pub fn notify(&mut self, method: &str, params: Value) {
+        self.send(&json!({ "jsonrpc": "2.0", "method": method, "params": params }));
+    }
+
+    /// Waits for a notification matching `pred`, keeping the others.
+    pub fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        if let Some(i) = self.pending.iter().position(&pred) {
+            return self.pending.remove(i).unwrap();
+        }
+        loop {
+            let v = self.recv();
+            if pred(&v) {
+                return v;
+            }
+            self.pending.push_back(v);
+            assert!(self.pending.len() < 100_000, "never got {what}");
+        }
+    }
+
+    /// The next diagnostics published for `uri` that satisfy `pred`.
+    pub fn diagnostics(&mut self, uri: &str, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let v = self.wait_for(&format!("diagnostics for {uri}"), |v| {
+            v["method"] == "textDocument/publishDiagnostics"
+                && v["params"]["uri"] == uri
+                && pred(v["params"]["diagnostics"].as_array().map(Vec::as_slice).unwrap_or(&[]))
+        });
+        v["params"]["diagnostics"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub fn initialize(&mut self, folders: &[&Path], utf8: bool) -> Value {
+        let mut caps = json!({
+            "window": { "workDoneProgress": true },
+            "workspace": { "didChangeWatchedFiles": { "dynamicRegistration": true } },
+            "textDocument": { "synchronization": { "didSave": true } }
+        });
+        if utf8 {
+            caps["general"] = json!({ "positionEncodings": ["utf-8", "utf-16"] });
+        }
+        let folders: Vec<Value> = folders.iter().map(|f| json!({ "uri": uri(f), "name": "w" })).collect();
+        let r =
+            self.request("initialize", json!({ "processId": null, "capabilities": caps, "workspaceFolders": folders }));
+        self.notify("initialized", json!({}));
+        // Indexing ends with a progress `end`.
+        self.wait_for("indexing finished", |v| v["method"] == "$/progress" && v["params"]["value"]["kind"] == "end");
+        r
+    }
+
+    pub fn open(&mut self, path: &Path, language: &str) -> String {
+        let u = uri(path);
+        let text = std::fs::read_to_string(path).unwrap();
+        self.notify(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": u, "languageId": language, "version": 1, "text": text } }),
+        );
+        u
+    }
+
+    /// `shutdown`, `exit`, and the process must end with status 0.
+    pub fn finish(mut self) {
+        self.request("shutdown", Value::Null);
+        self.notify("exit", Value::Null);
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "exit status {status}");
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,306 @@
+//! `showrunner lsp` end to end: the real binary over stdio, as an editor drives it.
+
+mod client;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use client::{uri, Client};
+use serde_json::{json, Value};
+
+fn example() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_showrunner"))
+        .args(["init", "story", "--example"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let dir = tmp.path().join("story").canonicalize().unwrap();
+    (tmp, dir)
+}
+
+/// LSP position of the `nth` occurrence of `needle` in `text`, in UTF-16 or UTF-8 units.
+fn pos(text: &str, needle: &str, nth: usize, utf8: bool) -> Value {
+    let at = text.match_indices(needle).nth(nth).unwrap_or_else(|| panic!("`{needle}` #{nth} not found")).0;
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[..at].matches('\n').count();
+    let prefix = &text[line_start..at];
+    let character = if utf8 { prefix.len() } else { prefix.encode_utf16().count() };
+    json!({ "line": line, "character": character })
+}
+
+fn at(uri: &str, position: Value) -> Value {
+    json!({ "textDocument": { "uri": uri }, "position": position })
+}
+
+fn codes(diags: &[Value]) -> Vec<String> {
+    diags.iter().map(|d| d["code"].as_str().unwrap_or("").to_string()).collect()
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap()
+}
+
+#[test]
+fn encodings_are_negotiated_and_ranges_exact() {
+    let (_tmp, dir) = example();
+    let scene = dir.join("story/ch01/01-arrival.md");
+    // Put astral-plane and combining characters before a mention on one line.
+    let text = read(&scene).replacen("The boat from Port Ainsley", "🌊🌊 Zoë̈ — The boat from Port Ainsley", 1);
+    std::fs::write(&scene, &text).unwrap();
+    for utf8 in [false, true] {
+        let mut c = Client::spawn(&[]);
+        let init = c.initialize(&[&dir], utf8);
+        assert_eq!(init["capabilities"]["positionEncoding"], if utf8 { "utf-8" } else { "utf-16" });
+        let u = c.open(&scene, "markdown");
+        let diags = c.diagnostics(&u, |d| !d.is_empty());
+        let port = diags.iter().find(|d| d["message"] == "Port Ainsley (location)").expect("SR001 on Port Ainsley");
+        assert_eq!(port["code"], "SR001");
+        assert_eq!(port["severity"], 4);
+        assert_eq!(port["range"]["start"], pos(&text, "Port Ainsley", 0, utf8));
+        assert_eq!(
+            port["range"]["end"]["character"].as_u64().unwrap() - port["range"]["start"]["character"].as_u64().unwrap(),
+            12
+        );
+        // Hover right there answers with the same range.
+        let h = c.request("textDocument/hover", at(&u, pos(&text, "Ainsley", 0, utf8)));
+        assert_eq!(h["range"], port["range"]);
+        c.finish();
+    }
+}
+
+#[test]
+fn hover_definition_references_links_tokens_symbols() {
+    let (_tmp, dir) = example();
+    let scene = dir.join("story/ch01/01-arrival.md");
+    let text = read(&scene);
+    let mut c = Client::spawn(&[]);
+    c.initialize(&[&dir], false);
+    let u = c.open(&scene, "markdown");
+    c.diagnostics(&u, |_| true);
+
+    let h = c.request("textDocument/hover", at(&u, pos(&text, "Alice", 0, false)));
+    let md = h["contents"]["value"].as_str().unwrap();
+    assert!(md.starts_with("**Alice Marlowe** · character"), "{md}");
+    assert!(md.contains("Seventeen, restless"));
+    assert!(md.contains("daughter of Tom Marlowe"));
+    assert!(md.contains("mentioned in "));
+
+    let d = c.request("textDocument/definition", at(&u, pos(&text, "Alice", 0, false)));
+    let bucket = dir.join("buckets/characters/alice.yaml");
+    assert_eq!(d["uri"], uri(&bucket));
+    assert_eq!(d["range"]["start"], pos(&read(&bucket), "name:", 0, false));
+
+    // Definition from frontmatter: `pov: alice`.
+    let d = c.request("textDocument/definition", at(&u, pos(&text, "alice", 0, false)));
+    assert_eq!(d["uri"], uri(&bucket));
+
+    let refs = c.request("textDocument/references", json!({ "textDocument": { "uri": u }, "position": pos(&text, "Alice", 0, false), "context": { "includeDeclaration": false } }));
+    let refs = refs.as_array().unwrap();
+    assert!(refs.len() > 20, "{}", refs.len());
+    assert!(refs.iter().all(|r| r["uri"] != uri(&bucket)));
+    let with_decl = c.request("textDocument/references", json!({ "textDocument": { "uri": u }, "position": pos(&text, "Alice", 0, false), "context": { "includeDeclaration": true } }));
+    assert_eq!(with_decl.as_array().unwrap().len(), refs.len() + 1);
+    // The same list from the bucket file itself.
+    let bu = c.open(&bucket, "yaml");
+    let from_bucket = c.request("textDocument/references", json!({ "textDocument": { "uri": bu }, "position": { "line": 0, "character": 0 }, "context": { "includeDeclaration": false } }));
+    assert_eq!(from_bucket.as_array().unwrap().len(), refs.len());
+
+    let links = c.request("textDocument/documentLink", json!({ "textDocument": { "uri": u } }));
+    let links = links.as_array().unwrap();
+    assert!(links.iter().any(|l| l["target"] == uri(&bucket)));
+
+    let toks = c.request("textDocument/semanticTokens/full", json!({ "textDocument": { "uri": u } }));
+    assert_eq!(toks["data"].as_array().unwrap().len(), links.len() * 5);
+
+    let syms = c.request("workspace/symbol", json!({ "query": "łuk" }));
+    assert_eq!(syms[0]["name"], "Łukasz Nowak");
+    let fountain = dir.join("story/episode-01.fountain");
+    let fu = c.open(&fountain, "fountain");
+    let ds = c.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": fu } }));
+    assert!(ds.as_array().unwrap().len() >= 4, "{ds}");
+    let ds = c.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": bu } }));
+    assert_eq!(ds[0]["name"], "Alice Marlowe");
+    c.finish();
+}
+
+#[test]
+fn rename_completion_lens_and_quick_fixes() {
+    let (_tmp, dir) = example();
+    let scene = dir.join("story/ch01/01-arrival.md");
+    let text = read(&scene);
+    let mut c = Client::spawn(&[]);
+    c.initialize(&[&dir], false);
+    let u = c.open(&scene, "markdown");
+    c.diagnostics(&u, |_| true);
+
+    let prep = c.request("textDocument/prepareRename", at(&u, pos(&text, "Alice", 0, false)));
+    assert_eq!(prep["placeholder"], "Alice");
+    let edit = c.request(
+        "textDocument/rename",
+        json!({ "textDocument": { "uri": u }, "position": pos(&text, "Alice", 0, false), "newName": "Ally" }),
+    );
+    let changes = edit["changes"].as_object().unwrap();
+    let bucket = uri(&dir.join("buckets/characters/alice.yaml"));
+    assert_eq!(changes[&bucket][0]["newText"], "Ally");
+    assert!(changes.len() > 5, "bucket and many scenes: {}", changes.len());
+    assert!(changes[&u].as_array().unwrap().iter().all(|e| e["newText"] == "Ally"));
+    // A name another bucket has is refused.
+    let clash = c.request_raw(
+        "textDocument/rename",
+        json!({ "textDocument": { "uri": u }, "position": pos(&text, "Alice", 0, false), "newName": "Tom" }),
+    );
+    assert!(clash["error"]["message"].as_str().unwrap().contains("already a name or alias of `tom`"), "{clash}");
+
+    // Completion: names in prose, ids in frontmatter.
+    c.notify("textDocument/didChange", json!({
+        "textDocument": { "uri": u, "version": 2 },
+        "contentChanges": [{ "range": { "start": { "line": 8, "character": 0 }, "end": { "line": 8, "character": 0 } }, "text": "Łuk" }]
+    }));
+    let items = c.request("textDocument/completion", at(&u, json!({ "line": 8, "character": 3 })));
+    let labels: Vec<&str> = items.as_array().unwrap().iter().map(|i| i["label"].as_str().unwrap()).collect();
+    assert!(labels.contains(&"Łukasz Nowak") && labels.contains(&"Łukasz"), "{labels:?}");
+    let pov_line = text.lines().position(|l| l.starts_with("pov:")).unwrap();
+    let items = c.request("textDocument/completion", at(&u, json!({ "line": pov_line, "character": 7 })));
+    let labels: Vec<&str> = items.as_array().unwrap().iter().map(|i| i["label"].as_str().unwrap()).collect();
+    assert!(labels.contains(&"alice"), "{labels:?}");
+
+    let lenses = c.request("textDocument/codeLens", json!({ "textDocument": { "uri": u } }));
+    let title = lenses[0]["command"]["title"].as_str().unwrap();
+    assert!(title.starts_with("Context: ") && title.contains(" tokens"), "{title}");
+    assert_eq!(lenses[0]["command"]["command"], "showrunner.context.show");
+    let ctx = c.request(
+        "workspace/executeCommand",
+        json!({ "command": "showrunner.context.show", "arguments": [{ "uri": u }] }),
+    );
+    assert!(ctx["items"].as_array().unwrap().len() > 3);
+    assert!(ctx["used_tokens"].as_u64().unwrap() <= ctx["budget"].as_u64().unwrap());
+    let models = c.request(
+        "workspace/executeCommand",
+        json!({ "command": "showrunner.models.resolve", "arguments": [{ "uri": u }] }),
+    );
+    assert_eq!(models["model"], "openai/gpt-4o");
+    assert_eq!(models["chain"].as_array().unwrap().len(), 6);
+
+    // SR004 quick fix: a misspelt parent.
+    let bad = text.replacen("parent: ch01", "parent: ch011", 1);
+    c.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": u, "version": 3 }, "contentChanges": [{ "text": bad }] }),
+    );
+    let diags = c.diagnostics(&u, |d| codes(d).contains(&"SR004".to_string()));
+    let sr004: Vec<Value> = diags.into_iter().filter(|d| d["code"] == "SR004").collect();
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": u }, "range": sr004[0]["range"], "context": { "diagnostics": sr004 } }),
+    );
+    assert_eq!(actions[0]["title"], "Change to `ch01`");
+    assert_eq!(actions[0]["edit"]["changes"][&u][0]["newText"], "ch01");
+    c.finish();
+}
+
+#[test]
+fn typing_relinks_and_buckets_update_open_scenes() {
+    let (_tmp, dir) = example();
+    let scene = dir.join("story/ch01/02-the-hut.md");
+    let text = read(&scene);
+    let mut c = Client::spawn(&[]);
+    c.initialize(&[&dir], false);
+    let u = c.open(&scene, "markdown");
+    c.diagnostics(&u, |_| true);
+    // Three mid-sentence mentions of an unknown name: SR003.
+    let line = text.lines().count();
+    c.notify("textDocument/didChange", json!({
+        "textDocument": { "uri": u, "version": 2 },
+        "contentChanges": [{ "range": { "start": { "line": line, "character": 0 }, "end": { "line": line, "character": 0 } },
+                             "text": "\nThey waited for Quillan, and for Quillan's boat, and then Quillan came.\n" }]
+    }));
+    let d = c.diagnostics(&u, |d| codes(d).contains(&"SR003".to_string()));
+    assert_eq!(codes(&d).iter().filter(|c| *c == "SR003").count(), 3);
+    // SR003 quick fix creates the bucket; the scene is re-linked at once.
+    let sr003: Vec<Value> = d.into_iter().filter(|x| x["code"] == "SR003").take(1).collect();
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": u }, "range": sr003[0]["range"], "context": { "diagnostics": sr003 } }),
+    );
+    let cmd = &actions[0]["command"];
+    assert_eq!(cmd["command"], "showrunner.bucket.create");
+    let created =
+        c.request("workspace/executeCommand", json!({ "command": cmd["command"], "arguments": cmd["arguments"] }));
+    assert_eq!(created["id"], "quillan");
+    assert!(dir.join("buckets/character/quillan.yaml").is_file());
+    let d = c.diagnostics(&u, |d| d.iter().any(|x| x["message"] == "Quillan (character)"));
+    assert!(!codes(&d).contains(&"SR003".to_string()), "{d:?}");
+
+    // Editing a bucket in the editor (a new alias) re-links the open scene.
+    let bucket = dir.join("buckets/characters/alice.yaml");
+    let bu = c.open(&bucket, "yaml");
+    let btext = read(&bucket);
+    let new = btext.replacen("aliases: [Alice,", "aliases: [Alice, waited,", 1);
+    c.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": bu, "version": 2 }, "contentChanges": [{ "text": new }] }),
+    );
+    c.diagnostics(&u, |d| {
+        d.iter().any(|x| {
+            x["message"] == "Alice Marlowe (character)" && {
+                let s = &x["range"]["start"];
+                s["line"].as_u64() == Some(line as u64 + 1)
+            }
+        })
+    });
+
+    // A bucket file appearing on disk (outside the editor) re-links too.
+    std::fs::write(dir.join("buckets/boat.yaml"), "kind: item\nname: boat\n").unwrap();
+    c.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [{ "uri": uri(&dir.join("buckets/boat.yaml")), "type": 1 }] }),
+    );
+    c.diagnostics(&u, |d| d.iter().any(|x| x["message"] == "boat (item)"));
+    c.finish();
+}
+
+#[test]
+fn multi_root_outside_files_and_bad_requests() {
+    let (_tmp, dir) = example();
+    let other = tempfile::tempdir().unwrap();
+    let od = other.path().canonicalize().unwrap();
+    std::fs::write(od.join("showrunner.yaml"), "name: Other\n").unwrap();
+    std::fs::create_dir_all(od.join("buckets")).unwrap();
+    std::fs::create_dir_all(od.join("story")).unwrap();
+    std::fs::write(od.join("buckets/bob.yaml"), "kind: character\nname: Bob\n").unwrap();
+    std::fs::write(od.join("story/s.md"), "---\npov: alice\n---\nBob and Alice.\n").unwrap();
+    std::fs::write(od.join("notes.md"), "Alice, outside any scene folder.\n").unwrap();
+    let loose = tempfile::tempdir().unwrap();
+    std::fs::write(loose.path().join("loose.md"), "Alice has no project here.\n").unwrap();
+
+    let mut c = Client::spawn(&[]);
+    c.initialize(&[&dir, &od], false);
+    // Projects are isolated: `alice` is unknown in the other project, Alice is not linked there.
+    let su = c.open(&od.join("story/s.md"), "markdown");
+    let d = c.diagnostics(&su, |d| !d.is_empty());
+    assert!(codes(&d).contains(&"SR004".to_string()));
+    assert!(d.iter().any(|x| x["message"] == "Bob (character)"));
+    assert!(!d.iter().any(|x| x["message"].as_str().unwrap().contains("Alice")));
+    // Files outside any project, or not story files: nothing, and no error.
+    let lu = c.open(&loose.path().join("loose.md"), "markdown");
+    let h = c.request("textDocument/hover", at(&lu, json!({ "line": 0, "character": 1 })));
+    assert!(h.is_null());
+    let nu = c.open(&od.join("notes.md"), "markdown");
+    assert!(c.request("textDocument/hover", at(&nu, json!({ "line": 0, "character": 1 }))).is_null());
+    // Malformed requests get errors; the server lives on.
+    let bad = c.request_raw("textDocument/hover", json!({ "nonsense": true }));
+    assert!(bad["error"].is_object(), "{bad}");
+    let bad = c.request_raw(
+        "workspace/executeCommand",
+        json!({ "command": "showrunner.context.show", "arguments": [{ "uri": 42 }] }),
+    );
+    assert!(bad["error"]["message"].as_str().unwrap().contains("bad arguments"), "{bad}");
+    let bad = c.request_raw("workspace/executeCommand", json!({ "command": "showrunner.nope", "arguments": [] }));
+    assert_eq!(bad["error"]["code"], -32601);
+    c.send_raw(b"{ this is not json");
+    let syms = c.request("workspace/symbol", json!({ "query": "bob" }));
+    assert_eq!(syms[0]["name"], "Bob");
+    c.finish();
+}

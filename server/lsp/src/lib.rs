@@ -1,0 +1,577 @@
+//! `showrunner lsp`: the language server, on stdio.
+//!
+//! This crate is the only one that knows LSP. It keeps the session ([`state`]), converts
+//! positions in one module ([`pos`]) and routes every method in one place (the
+//! `LanguageServer` impl below); each feature lives in its own module and reads an immutable
+//! snapshot. Mutations (opening, editing, saving, watched files) happen synchronously under the
+//! session lock before the first `.await`, so notifications apply in the order they arrive, and
+//! no lock is held across an `.await`. A panic inside a handler becomes an error response.
+
+pub mod commands;
+pub mod diagnostics;
+pub mod edit;
+pub mod logging;
+pub mod navigate;
+pub mod pos;
+pub mod state;
+pub mod tokens;
+pub mod transport;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::de::DeserializeOwned;
+use showrunner_store::discover::{classify, find_projects, relative};
+use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer, LspService, Server};
+
+use crate::pos::{to_offset, Encoding};
+use crate::state::{path_uri, uri_path, Doc, FileSnap, Project, State};
+
+pub struct Backend {
+    client: Client,
+    state: Mutex<State>,
+    /// Client capabilities that decide optional behaviour.
+    caps: Mutex<ClientCaps>,
+    clean_shutdown: Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[derive(Default, Clone, Copy)]
+struct ClientCaps {
+    work_done_progress: bool,
+    watch_files_dynamic: bool,
+}
+
+/// Runs the server on stdin/stdout until the client says `exit`. Returns whether `shutdown`
+/// came first (the exit code is 0 then, 1 otherwise, as the specification asks).
+pub async fn run_stdio() -> bool {
+    logging::init();
+    let clean = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = clean.clone();
+    let (service, socket) = LspService::new(move |client| Backend {
+        client,
+        state: Mutex::new(State::default()),
+        caps: Mutex::new(ClientCaps::default()),
+        clean_shutdown: flag,
+    });
+    // Frames pass through a guard that keeps one malformed message from ending the session.
+    let (to_server, from_guard) = tokio::io::duplex(1 << 20);
+    tokio::spawn(transport::guard(tokio::io::stdin(), to_server));
+    Server::new(from_guard, tokio::io::stdout(), socket).serve(service).await;
+    clean.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+fn internal(message: impl Into<String>) -> Error {
+    Error { code: ErrorCode::InternalError, message: message.into().into(), data: None }
+}
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error { code: ErrorCode::InvalidParams, message: message.into().into(), data: None }
+}
+
+/// Runs `f`, turning a panic into an error response instead of a dead server.
+fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            tracing::error!(request = what, panic = %msg, "handler panicked");
+            Err(internal(format!("showrunner: internal error in {what}: {msg}")))
+        }
+    }
+}
+
+impl Backend {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock must not take the server down with it.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn snapshot(&self, uri: &Uri) -> Option<FileSnap> {
+        self.lock().snapshot(uri)
+    }
+
+    /// Snapshot and byte offset for a position request.
+    fn at(&self, p: &TextDocumentPositionParams) -> Option<(FileSnap, usize)> {
+        let snap = self.snapshot(&p.text_document.uri)?;
+        let offset = to_offset(&snap.text, &snap.lines, p.position, snap.enc);
+        Some((snap, offset))
+    }
+
+    /// Diagnostics for `files` of the project at `root`, for publishing.
+    fn diagnostics_for(&self, root: &std::path::Path, files: &[usize]) -> Vec<(Uri, Option<i32>, Vec<Diagnostic>)> {
+        let st = self.lock();
+        let enc = st.enc();
+        let Some(project) = st.projects.get(root) else { return Vec::new() };
+        let a = project.analysis.clone();
+        let mut out = Vec::new();
+        for &f in files {
+            let Some(file) = a.files.get(f) else { continue };
+            let Some(uri) = path_uri(&root.join(&file.path)) else { continue };
+            let version = st.docs.get(&uri).map(|d| d.version);
+            let text = a.text(f);
+            let lines = showrunner_model::text::LineIndex::new(text);
+            out.push((uri, version, diagnostics::for_file(&a, f, text, &lines, enc)));
+        }
+        out
+    }
+
+    async fn publish(&self, batches: Vec<(Uri, Option<i32>, Vec<Diagnostic>)>) {
+        for (uri, version, diags) in batches {
+            self.client.publish_diagnostics(uri, diags, version).await;
+        }
+    }
+
+    /// Loads every project under the workspace folders, reporting progress.
+    async fn index_workspace(&self) {
+        let folders = self.lock().folders.clone();
+        let caps = *self.caps.lock().unwrap_or_else(|e| e.into_inner());
+        let token = NumberOrString::String("showrunner/indexing".into());
+        let progress = if caps.work_done_progress && self.client.create_work_done_progress(token.clone()).await.is_ok()
+        {
+            Some(self.client.progress(token, "Showrunner: indexing").with_percentage(0).begin().await)
+        } else {
+            None
+        };
+        let mut roots: Vec<PathBuf> = Vec::new();
+        for folder in &folders {
+            match find_projects(folder) {
+                Ok(found) => roots.extend(found),
+                Err(e) => tracing::info!(folder = %folder.display(), "no project: {e}"),
+            }
+        }
+        roots.sort();
+        roots.dedup();
+        let total = roots.len().max(1);
+        for (i, root) in roots.iter().enumerate() {
+            if let Some(p) = &progress {
+                p.report_with_message(
+                    format!("{} ({}/{})", root.display(), i + 1, roots.len()),
+                    (i * 100 / total) as u32,
+                )
+                .await;
+            }
+            let project = tokio::task::spawn_blocking({
+                let root = root.clone();
+                move || Project::load(&root)
+            })
+            .await;
+            let Ok(project) = project else { continue };
+            // Open documents win over the disk.
+            let files = {
+                let mut st = self.lock();
+                let overlays: Vec<(String, Arc<str>)> = st
+                    .docs
+                    .values()
+                    .filter_map(|d| {
+                        d.place.as_ref().filter(|(r, _)| r == root).map(|(_, rel)| (rel.clone(), d.text.clone()))
+                    })
+                    .collect();
+                st.projects.insert(root.clone(), project);
+                for (rel, text) in overlays {
+                    st.apply_text(root, &rel, text);
+                }
+                logging::log_to_project(root);
+                (0..st.projects[root].analysis.files.len()).collect::<Vec<_>>()
+            };
+            let batches = self.diagnostics_for(root, &files);
+            self.publish(batches.into_iter().filter(|(_, v, d)| !d.is_empty() || v.is_some()).collect()).await;
+        }
+        if let Some(p) = progress {
+            p.finish_with_message(format!("{} project(s) indexed", roots.len())).await;
+        }
+    }
+
+    /// After a file changed (editor or disk), publishes every affected file's diagnostics.
+    async fn after_change(&self, root: PathBuf, touched: Vec<usize>) {
+        let batches = self.diagnostics_for(&root, &touched);
+        self.publish(batches).await;
+    }
+}
+
+fn params<T: DeserializeOwned>(args: &[serde_json::Value]) -> Result<T> {
+    let v = args.first().cloned().unwrap_or(serde_json::Value::Object(Default::default()));
+    serde_json::from_value(v).map_err(|e| invalid(format!("bad arguments: {e}")))
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, p: InitializeParams) -> Result<InitializeResult> {
+        let enc = Encoding::negotiate(p.capabilities.general.as_ref().and_then(|g| g.position_encodings.as_deref()));
+        {
+            let mut caps = self.caps.lock().unwrap_or_else(|e| e.into_inner());
+            caps.work_done_progress =
+                p.capabilities.window.as_ref().and_then(|w| w.work_done_progress).unwrap_or(false);
+            caps.watch_files_dynamic = p
+                .capabilities
+                .workspace
+                .as_ref()
+                .and_then(|w| w.did_change_watched_files.as_ref())
+                .and_then(|d| d.dynamic_registration)
+                .unwrap_or(false);
+        }
+        let mut folders: Vec<PathBuf> = p.workspace_folders.iter().flatten().filter_map(|f| uri_path(&f.uri)).collect();
+        #[allow(deprecated)]
+        if folders.is_empty() {
+            folders.extend(p.root_uri.as_ref().and_then(uri_path));
+        }
+        {
+            let mut st = self.lock();
+            st.encoding = Some(enc);
+            st.folders = folders;
+        }
+        let sync = TextDocumentSyncOptions {
+            open_close: Some(true),
+            change: Some(TextDocumentSyncKind::INCREMENTAL),
+            save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions { include_text: Some(false) })),
+            ..Default::default()
+        };
+        Ok(InitializeResult {
+            server_info: Some(ServerInfo {
+                name: "showrunner".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
+            offset_encoding: None,
+            capabilities: ServerCapabilities {
+                position_encoding: Some(enc.kind()),
+                text_document_sync: Some(TextDocumentSyncCapability::Options(sync)),
+                hover_provider: Some(HoverProviderCapability::Simple(true)),
+                definition_provider: Some(OneOf::Left(true)),
+                references_provider: Some(OneOf::Left(true)),
+                rename_provider: Some(OneOf::Right(RenameOptions {
+                    prepare_provider: Some(true),
+                    work_done_progress_options: Default::default(),
+                })),
+                completion_provider: Some(CompletionOptions {
+                    trigger_characters: Some(vec![":".into(), " ".into(), "[".into()]),
+                    ..Default::default()
+                }),
+                code_lens_provider: Some(CodeLensOptions { resolve_provider: Some(false) }),
+                code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+                    code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                    ..Default::default()
+                })),
+                document_symbol_provider: Some(OneOf::Left(true)),
+                workspace_symbol_provider: Some(OneOf::Left(true)),
+                document_link_provider: Some(DocumentLinkOptions {
+                    resolve_provider: Some(false),
+                    work_done_progress_options: Default::default(),
+                }),
+                semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
+                    SemanticTokensOptions {
+                        legend: tokens::legend(),
+                        full: Some(SemanticTokensFullOptions::Bool(true)),
+                        range: Some(false),
+                        ..Default::default()
+                    },
+                )),
+                execute_command_provider: Some(ExecuteCommandOptions {
+                    commands: commands::COMMANDS.iter().map(|c| c.to_string()).collect(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        let caps = *self.caps.lock().unwrap_or_else(|e| e.into_inner());
+        if caps.watch_files_dynamic {
+            let watchers = ["**/showrunner.yaml", "**/*.yaml", "**/*.yml", "**/*.md", "**/*.fountain"]
+                .iter()
+                .map(|g| FileSystemWatcher { glob_pattern: GlobPattern::String(g.to_string()), kind: None })
+                .collect();
+            let reg = Registration {
+                id: "showrunner-watch".into(),
+                method: "workspace/didChangeWatchedFiles".into(),
+                register_options: serde_json::to_value(DidChangeWatchedFilesRegistrationOptions { watchers }).ok(),
+            };
+            if let Err(e) = self.client.register_capability(vec![reg]).await {
+                tracing::warn!("file watching not registered: {e}");
+            }
+        }
+        self.index_workspace().await;
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        tracing::info!("shutdown");
+        self.lock().shutdown = true;
+        self.clean_shutdown.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn did_open(&self, p: DidOpenTextDocumentParams) {
+        let uri = p.text_document.uri;
+        let changed = guarded("didOpen", || {
+            let mut st = self.lock();
+            let place = uri_path(&uri).and_then(|path| {
+                let root = st.project_root_for(&path)?;
+                let rel = relative(&root, &path);
+                classify(&rel).map(|_| (root, rel))
+            });
+            let doc = Doc::new(&p.text_document.text, p.text_document.version, place.clone());
+            let text = doc.text.clone();
+            st.docs.insert(uri.clone(), doc);
+            Ok(place.map(|(root, rel)| {
+                let touched = st.apply_text(&root, &rel, text);
+                (root, touched)
+            }))
+        });
+        if let Ok(Some((root, touched))) = changed {
+            self.after_change(root, touched).await;
+        }
+    }
+
+    async fn did_change(&self, p: DidChangeTextDocumentParams) {
+        let uri = p.text_document.uri;
+        let changed = guarded("didChange", || {
+            let mut st = self.lock();
+            let enc = st.enc();
+            let Some(doc) = st.docs.get_mut(&uri) else { return Ok(None) };
+            for change in p.content_changes {
+                match change.range {
+                    Some(range) => {
+                        let a = pos::rope_char(&doc.rope, range.start, enc);
+                        let b = pos::rope_char(&doc.rope, range.end, enc);
+                        let (a, b) = (a.min(b), a.max(b));
+                        doc.rope.remove(a..b);
+                        doc.rope.insert(a, &change.text);
+                    }
+                    None => doc.rope = ropey::Rope::from_str(&change.text),
+                }
+            }
+            doc.version = p.text_document.version;
+            doc.set_text(doc.rope.to_string());
+            let text = doc.text.clone();
+            let Some((root, rel)) = doc.place.clone() else { return Ok(None) };
+            let touched = st.apply_text(&root, &rel, text);
+            Ok(Some((root, touched)))
+        });
+        if let Ok(Some((root, touched))) = changed {
+            self.after_change(root, touched).await;
+        }
+    }
+
+    async fn did_save(&self, p: DidSaveTextDocumentParams) {
+        // Saving changes the structure the context engine reads (frontmatter, order): rebuild it
+        // on the next lens request.
+        let mut st = self.lock();
+        if let Some((root, _)) = st.docs.get(&p.text_document.uri).and_then(|d| d.place.clone()) {
+            if let Some(project) = st.projects.get_mut(&root) {
+                project.invalidate_engine();
+            }
+        }
+    }
+
+    async fn did_close(&self, p: DidCloseTextDocumentParams) {
+        let uri = p.text_document.uri;
+        let changed = guarded("didClose", || {
+            let mut st = self.lock();
+            let doc = st.docs.remove(&uri);
+            // The unsaved text goes away with the editor: the disk's version counts again.
+            Ok(doc
+                .and_then(|d| d.place)
+                .and_then(|(root, _)| uri_path(&uri).and_then(|p| st.reload_from_disk(&p)).or(Some((root, vec![])))))
+        });
+        if let Ok(Some((root, touched))) = changed {
+            self.after_change(root, touched).await;
+        }
+    }
+
+    async fn did_change_watched_files(&self, p: DidChangeWatchedFilesParams) {
+        let mut work: Vec<(PathBuf, Vec<usize>)> = Vec::new();
+        let mut deleted: Vec<Uri> = Vec::new();
+        {
+            let mut st = self.lock();
+            for change in p.changes {
+                let Some(path) = uri_path(&change.uri) else { continue };
+                if change.typ == FileChangeType::DELETED {
+                    deleted.push(change.uri.clone());
+                }
+                if let Some(done) = st.reload_from_disk(&path) {
+                    work.push(done);
+                }
+            }
+        }
+        for uri in deleted {
+            self.client.publish_diagnostics(uri, Vec::new(), None).await;
+        }
+        for (root, touched) in work {
+            self.after_change(root, touched).await;
+        }
+    }
+
+    async fn hover(&self, p: HoverParams) -> Result<Option<Hover>> {
+        guarded("hover", || Ok(self.at(&p.text_document_position_params).and_then(|(s, o)| navigate::hover(&s, o))))
+    }
+
+    async fn goto_definition(&self, p: GotoDefinitionParams) -> Result<Option<GotoDefinitionResponse>> {
+        guarded("definition", || {
+            Ok(self
+                .at(&p.text_document_position_params)
+                .and_then(|(s, o)| navigate::definition(&s, o))
+                .map(GotoDefinitionResponse::Scalar))
+        })
+    }
+
+    async fn references(&self, p: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        guarded("references", || {
+            Ok(self
+                .at(&p.text_document_position)
+                .map(|(s, o)| navigate::references(&s, o, p.context.include_declaration)))
+        })
+    }
+
+    async fn prepare_rename(&self, p: TextDocumentPositionParams) -> Result<Option<PrepareRenameResponse>> {
+        guarded("prepareRename", || Ok(self.at(&p).and_then(|(s, o)| edit::prepare_rename(&s, o))))
+    }
+
+    async fn rename(&self, p: RenameParams) -> Result<Option<WorkspaceEdit>> {
+        guarded("rename", || {
+            let (s, o) =
+                self.at(&p.text_document_position).ok_or_else(|| invalid("not a file of a Showrunner project"))?;
+            edit::rename(&s, o, &p.new_name).map(Some).map_err(invalid)
+        })
+    }
+
+    async fn completion(&self, p: CompletionParams) -> Result<Option<CompletionResponse>> {
+        guarded("completion", || {
+            Ok(self.at(&p.text_document_position).map(|(s, o)| CompletionResponse::Array(edit::completion(&s, o))))
+        })
+    }
+
+    async fn code_lens(&self, p: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        let uri = p.text_document.uri;
+        let work = {
+            let mut st = self.lock();
+            st.snapshot(&uri).and_then(|snap| {
+                let engine = st.projects.get_mut(&snap.root)?.engine();
+                Some((snap, engine))
+            })
+        };
+        guarded("codeLens", || Ok(work.map(|(snap, engine)| commands::code_lens(&snap, &engine, &uri))))
+    }
+
+    async fn code_action(&self, p: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        guarded("codeAction", || {
+            Ok(self
+                .snapshot(&p.text_document.uri)
+                .map(|s| edit::code_actions(&s, &p.text_document.uri, &p.context.diagnostics)))
+        })
+    }
+
+    async fn document_symbol(&self, p: DocumentSymbolParams) -> Result<Option<DocumentSymbolResponse>> {
+        guarded("documentSymbol", || {
+            Ok(self
+                .snapshot(&p.text_document.uri)
+                .map(|s| DocumentSymbolResponse::Nested(navigate::document_symbols(&s))))
+        })
+    }
+
+    async fn symbol(&self, p: WorkspaceSymbolParams) -> Result<Option<WorkspaceSymbolResponse>> {
+        let (projects, enc) = {
+            let st = self.lock();
+            (st.projects.iter().map(|(r, p)| (r.clone(), p.analysis.clone())).collect::<Vec<_>>(), st.enc())
+        };
+        guarded("workspace/symbol", || {
+            Ok(Some(WorkspaceSymbolResponse::Flat(navigate::workspace_symbols(&projects, &p.query, enc))))
+        })
+    }
+
+    async fn document_link(&self, p: DocumentLinkParams) -> Result<Option<Vec<DocumentLink>>> {
+        guarded("documentLink", || Ok(self.snapshot(&p.text_document.uri).map(|s| navigate::document_links(&s))))
+    }
+
+    async fn semantic_tokens_full(&self, p: SemanticTokensParams) -> Result<Option<SemanticTokensResult>> {
+        guarded("semanticTokens", || {
+            Ok(self
+                .snapshot(&p.text_document.uri)
+                .map(|s| SemanticTokensResult::Tokens(SemanticTokens { result_id: None, data: tokens::tokens(&s) })))
+        })
+    }
+
+    async fn execute_command(&self, p: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        match p.command.as_str() {
+            "showrunner.context.show" => {
+                let args: commands::ContextArgs = params(&p.arguments)?;
+                let work = {
+                    let mut st = self.lock();
+                    st.snapshot(&args.uri).and_then(|snap| {
+                        let engine = st.projects.get_mut(&snap.root)?.engine();
+                        Some((snap, engine))
+                    })
+                };
+                let (snap, engine) = work
+                    .ok_or_else(|| invalid(format!("{} is not a file of a Showrunner project", args.uri.as_str())))?;
+                guarded("showrunner.context.show", || {
+                    let ctx = commands::context(&snap, &engine, args.position, args.budget)
+                        .ok_or_else(|| invalid(format!("{} is not a scene", args.uri.as_str())))?;
+                    serde_json::to_value(ctx).map(Some).map_err(|e| internal(e.to_string()))
+                })
+            }
+            "showrunner.models.resolve" => {
+                let args: commands::ModelsArgs = params(&p.arguments)?;
+                let snap = args.uri.as_ref().and_then(|u| self.snapshot(u));
+                let project_default = {
+                    let st = self.lock();
+                    match &snap {
+                        Some(s) => st.projects.get(&s.root).and_then(|p| p.analysis.config.default_model.clone()),
+                        None => st.projects.values().next().and_then(|p| p.analysis.config.default_model.clone()),
+                    }
+                };
+                let (file, user) = showrunner_store::user::default_model();
+                guarded("showrunner.models.resolve", || {
+                    Ok(Some(commands::models(
+                        snap.as_ref(),
+                        project_default.as_deref(),
+                        (&file, user.as_deref()),
+                        &args,
+                    )))
+                })
+            }
+            "showrunner.bucket.create" => {
+                let args: commands::CreateArgs = params(&p.arguments)?;
+                let (root, analysis) = {
+                    let mut st = self.lock();
+                    let root = match &args.project {
+                        Some(p) => {
+                            let path =
+                                p.parse::<Uri>().ok().and_then(|u| uri_path(&u)).unwrap_or_else(|| PathBuf::from(p));
+                            st.project_root_for(&path.join("showrunner.yaml"))
+                        }
+                        None => st.projects.keys().next().cloned(),
+                    }
+                    .ok_or_else(|| invalid("no Showrunner project here: pass `project` (a project folder)"))?;
+                    let a = st.projects[&root].analysis.clone();
+                    (root, a)
+                };
+                let new = showrunner_store::fsx::NewBucket {
+                    kind: &args.kind,
+                    name: &args.name,
+                    aliases: &args.aliases,
+                    parent: args.parent.as_deref(),
+                };
+                let (id, path) = showrunner_store::fsx::create_bucket(&root, &analysis.config.kinds, &new, &|id| {
+                    analysis.by_id.contains_key(id)
+                })
+                .map_err(invalid)?;
+                let work = self.lock().reload_from_disk(&path);
+                if let Some((root, touched)) = work {
+                    self.after_change(root, touched).await;
+                }
+                let uri = path_uri(&path).ok_or_else(|| internal("bad path"))?;
+                Ok(Some(serde_json::json!({ "id": id, "uri": uri })))
+            }
+            other => Err(Error {
+                code: ErrorCode::MethodNotFound,
+                message: format!("unknown command `{other}`").into(),
+                data: None,
+            }),
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Reading features: hover, definition, references, document links, document and workspace
+//! symbols. Each takes a snapshot and answers from the analysis in memory.
+
+use std::path::Path;
+
+use showrunner_model::analysis::{Analysis, Mention};
+use showrunner_model::bucket::Spanned;
+use showrunner_model::scene::SceneFormat;
+use showrunner_model::text::{LineIndex, TextRange};
+use tower_lsp_server::ls_types::*;
+
+use crate::pos::{to_range, Encoding};
+use crate::state::{path_uri, FileSnap};
+
+/// The mention under `offset` in a scene, if any.
+pub fn mention_at(snap: &FileSnap, offset: usize) -> Option<Mention> {
+    let si = snap.scene()?;
+    let mentions = &snap.analysis.scenes[si].mentions;
+    let i = mentions.partition_point(|m| m.end < offset);
+    mentions.get(i).filter(|m| m.start <= offset && offset <= m.end).copied()
+}
+
+/// A bucket id written in frontmatter or a bucket field under `offset`: `(id, range)`.
+pub fn reference_at(snap: &FileSnap, offset: usize) -> Option<Spanned<String>> {
+    let a = &snap.analysis;
+    let inside = |r: &Spanned<String>| r.range.start <= offset && offset <= r.range.end;
+    if let Some(si) = snap.scene() {
+        let s = &a.scenes[si].scene;
+        return s.parent.iter().chain(s.pov.iter()).chain(s.context.iter()).find(|r| inside(r)).cloned();
+    }
+    let b = &a.buckets[snap.bucket()?].bucket;
+    b.parent.iter().chain(b.relations.iter().map(|r| &r.target)).find(|r| inside(r)).cloned()
+}
+
+/// The bucket a request at `offset` is about: a mention, a reference, or the bucket file itself.
+pub fn bucket_at(snap: &FileSnap, offset: usize) -> Option<usize> {
+    if let Some(m) = mention_at(snap, offset) {
+        return Some(m.bucket as usize);
+    }
+    if let Some(r) = reference_at(snap, offset) {
+        return snap.analysis.by_id.get(&r.value).map(|&b| b as usize);
+    }
+    snap.bucket()
+}
+
+/// Where a bucket is defined: its file, at the `name:` line.
+pub fn bucket_location(a: &Analysis, root: &Path, b: usize, enc: Encoding) -> Option<Location> {
+    let entry = &a.buckets[b];
+    let text = a.text(entry.file);
+    let lines = LineIndex::new(text);
+    let uri = path_uri(&root.join(&a.files[entry.file].path))?;
+    Some(Location { uri, range: to_range(text, &lines, &entry.bucket.name_key, enc) })
+}
+
+pub fn hover(snap: &FileSnap, offset: usize) -> Option<Hover> {
+    let (b, range) = match mention_at(snap, offset) {
+        Some(m) => (m.bucket as usize, Some(m.range())),
+        None => {
+            let r = reference_at(snap, offset)?;
+            (*snap.analysis.by_id.get(&r.value)? as usize, Some(r.range))
+        }
+    };
+    let a = &snap.analysis;
+    let bucket = &a.buckets[b].bucket;
+    let mut md = format!("**{}** · {}", bucket.name.value, bucket.kind.value);
+    if !bucket.aliases.is_empty() {
+        let aliases: Vec<&str> = bucket.aliases.iter().map(|x| x.value.as_str()).collect();
+        md.push_str(&format!("  \n*also: {}*", aliases.join(", ")));
+    }
+    if let Some(s) = bucket.summary.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        md.push_str(&format!("\n\n{s}"));
+    }
+    if !bucket.attributes.is_empty() {
+        let attrs: Vec<String> = bucket
+            .attributes
+            .iter()
+            .take(6)
+            .map(|x| {
+                let v = match &x.value {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                format!("{}: {v}", x.key.value)
+            })
+            .collect();
+        md.push_str(&format!("\n\n{}", attrs.join(" · ")));
+    }
+    if !bucket.relations.is_empty() {
+        let rels: Vec<String> = bucket
+            .relations
+            .iter()
+            .map(|r| {
+                let target = a.bucket(&r.target.value).map(|t| t.bucket.name.value.as_str()).unwrap_or(&r.target.value);
+                format!("{} {target}", r.rel_type.replace('_', " "))
+            })
+            .collect();
+        md.push_str(&format!("\n\n{}", rels.join("; ")));
+    }
+    let scenes = a.scenes.iter().filter(|s| s.mentions.iter().any(|m| m.bucket as usize == b)).count();
+    md.push_str(&format!("\n\n*mentioned in {scenes} scene{}*", if scenes == 1 { "" } else { "s" }));
+    Some(Hover {
+        contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: md }),
+        range: range.map(|r| to_range(&snap.text, &snap.lines, &r, snap.enc)),
+    })
+}
+
+pub fn definition(snap: &FileSnap, offset: usize) -> Option<Location> {
+    let b = match mention_at(snap, offset) {
+        Some(m) => m.bucket as usize,
+        None => *snap.analysis.by_id.get(&reference_at(snap, offset)?.value)? as usize,
+    };
+    bucket_location(&snap.analysis, &snap.root, b, snap.enc)
+}
+
+/// Every mention of the bucket at `offset` in the project (and its definition when asked).
+pub fn references(snap: &FileSnap, offset: usize, include_declaration: bool) -> Vec<Location> {
+    let Some(b) = bucket_at(snap, offset) else { return Vec::new() };
+    mentions_of(&snap.analysis, &snap.root, b, snap.enc, include_declaration)
+}
+
+pub fn mentions_of(a: &Analysis, root: &Path, b: usize, enc: Encoding, include_declaration: bool) -> Vec<Location> {
+    let mut out = Vec::new();
+    if include_declaration {
+        out.extend(bucket_location(a, root, b, enc));
+    }
+    for s in &a.scenes {
+        let hits: Vec<TextRange> = s.mentions.iter().filter(|m| m.bucket as usize == b).map(Mention::range).collect();
+        if hits.is_empty() {
+            continue;
+        }
+        let text = a.text(s.file);
+        let lines = LineIndex::new(text);
+        let Some(uri) = path_uri(&root.join(&a.files[s.file].path)) else { continue };
+        out.extend(hits.iter().map(|r| Location { uri: uri.clone(), range: to_range(text, &lines, r, enc) }));
+    }
+    out
+}
+
+pub fn document_links(snap: &FileSnap) -> Vec<DocumentLink> {
+    let Some(si) = snap.scene() else { return Vec::new() };
+    let a = &snap.analysis;
+    let mut targets: Vec<Option<Uri>> = vec![None; a.buckets.len()];
+    a.scenes[si]
+        .mentions
+        .iter()
+        .map(|m| {
+            let b = m.bucket as usize;
+            if targets[b].is_none() {
+                targets[b] = path_uri(&snap.root.join(&a.files[a.buckets[b].file].path));
+            }
+            let bucket = &a.buckets[b].bucket;
+            DocumentLink {
+                range: to_range(&snap.text, &snap.lines, &m.range(), snap.enc),
+                target: targets[b].clone(),
+                tooltip: Some(format!("{} ({})", bucket.name.value, bucket.kind.value)),
+                data: None,
+            }
+        })
+        .collect()
+}
+
+#[allow(deprecated)]
+pub fn document_symbols(snap: &FileSnap) -> Vec<DocumentSymbol> {
+    let a = &snap.analysis;
+    let range = |r: &TextRange| to_range(&snap.text, &snap.lines, r, snap.enc);
+    if let Some(si) = snap.scene() {
+        let scene = &a.scenes[si].scene;
+        let headings = &scene.headings;
+        return headings
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                // A heading's section runs to the next heading of the same or a higher level.
+                let end = headings[i + 1..]
+                    .iter()
+                    .find(|n| scene.format == SceneFormat::Fountain || n.level <= h.level)
+                    .map(|n| n.range.start)
+                    .unwrap_or(snap.text.len());
+                let name = if h.text.is_empty() { "(untitled)".to_string() } else { h.text.clone() };
+                DocumentSymbol {
+                    name,
+                    detail: None,
+                    kind: if scene.format == SceneFormat::Fountain { SymbolKind::EVENT } else { SymbolKind::STRING },
+                    tags: None,
+                    deprecated: None,
+                    range: range(&(h.range.start..end.max(h.range.end))),
+                    selection_range: range(&h.range),
+                    children: None,
+                }
+            })
+            .collect();
+    }
+    let Some(b) = snap.bucket() else { return Vec::new() };
+    let bucket = &a.buckets[b].bucket;
+    vec![DocumentSymbol {
+        name: bucket.name.value.clone(),
+        detail: Some(bucket.kind.value.clone()),
+        kind: symbol_kind(&bucket.kind.value),
+        tags: None,
+        deprecated: None,
+        range: range(&(0..snap.text.len())),
+        selection_range: range(&bucket.name.range),
+        children: None,
+    }]
+}
+
+pub fn symbol_kind(kind: &str) -> SymbolKind {
+    match kind {
+        "character" => SymbolKind::CLASS,
+        "location" => SymbolKind::NAMESPACE,
+        "item" => SymbolKind::OBJECT,
+        "faction" => SymbolKind::STRUCT,
+        "research" | "note" => SymbolKind::FILE,
+        "season" | "arc" | "act" | "chapter" => SymbolKind::MODULE,
+        _ => SymbolKind::VARIABLE,
+    }
+}
+
+/// Fuzzy (in-order subsequence) match score of `query` in `name`; higher is better.
+fn fuzzy(query: &str, name: &str) -> Option<i64> {
+    if query.is_empty() {
+        return Some(0);
+    }
+    let name_l: Vec<char> = name.to_lowercase().chars().collect();
+    let mut score = 0i64;
+    let mut pos = 0usize;
+    let mut prev: Option<usize> = None;
+    for q in query.to_lowercase().chars() {
+        let found = name_l[pos..].iter().position(|c| *c == q)? + pos;
+        score += match prev {
+            Some(p) if found == p + 1 => 8,
+            _ => 1,
+        };
+        if found == 0 || name_l.get(found.wrapping_sub(1)).is_some_and(|c| !c.is_alphanumeric()) {
+            score += 5;
+        }
+        prev = Some(found);
+        pos = found + 1;
+    }
+    Some(score * 100 - name_l.len() as i64)
+}
+
+#[allow(deprecated)]
+pub fn workspace_symbols(
+    projects: &[(std::path::PathBuf, std::sync::Arc<Analysis>)],
+    query: &str,
+    enc: Encoding,
+) -> Vec<SymbolInformation> {
+    let mut scored: Vec<(i64, SymbolInformation)> = Vec::new();
+    for (root, a) in projects {
+        for (i, entry) in a.buckets.iter().enumerate() {
+            let b = &entry.bucket;
+            let best = b.names().filter_map(|n| fuzzy(query, &n.value)).max();
+            let Some(score) = best else { continue };
+            let Some(location) = bucket_location(a, root, i, enc) else { continue };
+            scored.push((
+                score,
+                SymbolInformation {
+                    name: b.name.value.clone(),
+                    kind: symbol_kind(&b.kind.value),
+                    tags: None,
+                    deprecated: None,
+                    location,
+                    container_name: Some(format!("{} · {}", b.kind.value, a.config.name)),
+                },
+            ));
+        }
+    }
+    scored.sort_by(|x, y| y.0.cmp(&x.0).then_with(|| x.1.name.cmp(&y.1.name)));
+    scored.into_iter().take(200).map(|(_, s)| s).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fuzzy;
+
+    #[test]
+    fn fuzzy_prefers_prefixes_and_runs() {
+        assert!(fuzzy("alm", "Alice Marlowe").is_some());
+        assert!(fuzzy("xyz", "Alice").is_none());
+        assert!(fuzzy("ali", "Alice").unwrap() > fuzzy("ali", "Kali Alright").unwrap());
+        assert!(fuzzy("łuk", "Łukasz Nowak").is_some());
+    }
+}

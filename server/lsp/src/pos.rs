@@ -1,0 +1,157 @@
+//! The one place that converts positions between the protocol and the domain.
+//!
+//! The domain speaks byte offsets into UTF-8 text. LSP speaks `(line, character)` where
+//! `character` counts UTF-16 code units (the default) or bytes (`utf-8`, when the client offers
+//! it and we choose it). Lines end at `\n` (a `\r` before it belongs to the terminator).
+//! Positions past the end of a line clamp to the line's end; lines past the end clamp to the end
+//! of the text, as the specification asks.
+
+use ropey::Rope;
+use showrunner_model::text::{LineIndex, TextRange};
+use tower_lsp_server::ls_types::{Position, PositionEncodingKind, Range};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Utf16,
+}
+
+impl Encoding {
+    /// `utf-8` when the client offers it, else `utf-16` (which every client must support).
+    pub fn negotiate(offered: Option<&[PositionEncodingKind]>) -> Encoding {
+        match offered {
+            Some(list) if list.contains(&PositionEncodingKind::UTF8) => Encoding::Utf8,
+            _ => Encoding::Utf16,
+        }
+    }
+
+    pub fn kind(self) -> PositionEncodingKind {
+        match self {
+            Encoding::Utf8 => PositionEncodingKind::UTF8,
+            Encoding::Utf16 => PositionEncodingKind::UTF16,
+        }
+    }
+
+    fn units(self, c: char) -> usize {
+        match self {
+            Encoding::Utf8 => c.len_utf8(),
+            Encoding::Utf16 => c.len_utf16(),
+        }
+    }
+}
+
+/// Where a line's content ends (before `\r\n` or `\n`).
+fn line_end(text: &str, lines: &LineIndex, line: usize) -> usize {
+    let next = if line + 1 < lines.line_count() { lines.line_start(line + 1) } else { text.len() };
+    let mut end = next;
+    if end > lines.line_start(line) && text.as_bytes().get(end - 1) == Some(&b'\n') {
+        end -= 1;
+        if end > lines.line_start(line) && text.as_bytes().get(end - 1) == Some(&b'\r') {
+            end -= 1;
+        }
+    }
+    end
+}
+
+pub fn to_position(text: &str, lines: &LineIndex, offset: usize, enc: Encoding) -> Position {
+    let offset = showrunner_model::text::floor_char_boundary(text, offset.min(text.len()));
+    let line = lines.line_of(offset);
+    let start = lines.line_start(line);
+    let character: usize = match enc {
+        Encoding::Utf8 => offset - start,
+        Encoding::Utf16 => text[start..offset].chars().map(char::len_utf16).sum(),
+    };
+    Position { line: line as u32, character: character as u32 }
+}
+
+pub fn to_range(text: &str, lines: &LineIndex, range: &TextRange, enc: Encoding) -> Range {
+    Range { start: to_position(text, lines, range.start, enc), end: to_position(text, lines, range.end, enc) }
+}
+
+pub fn to_offset(text: &str, lines: &LineIndex, pos: Position, enc: Encoding) -> usize {
+    let line = pos.line as usize;
+    if line >= lines.line_count() {
+        return text.len();
+    }
+    let start = lines.line_start(line);
+    let end = line_end(text, lines, line);
+    let mut units = 0;
+    for (i, c) in text[start..end].char_indices() {
+        if units >= pos.character as usize {
+            return start + i;
+        }
+        units += enc.units(c);
+    }
+    end
+}
+
+pub fn to_text_range(text: &str, lines: &LineIndex, range: Range, enc: Encoding) -> TextRange {
+    let a = to_offset(text, lines, range.start, enc);
+    let b = to_offset(text, lines, range.end, enc);
+    a.min(b)..a.max(b)
+}
+
+/// A protocol position in a rope, as a char index (for applying incremental edits).
+pub fn rope_char(rope: &Rope, pos: Position, enc: Encoding) -> usize {
+    let line = pos.line as usize;
+    if line >= rope.len_lines() {
+        return rope.len_chars();
+    }
+    let start = rope.line_to_char(line);
+    let mut units = 0;
+    let mut chars = 0;
+    let mut it = rope.line(line).chars().peekable();
+    while let Some(c) = it.next() {
+        let eol = c == '\n' || (c == '\r' && it.peek() == Some(&'\n'));
+        if eol || units >= pos.character as usize {
+            break;
+        }
+        units += enc.units(c);
+        chars += 1;
+    }
+    start + chars
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "Zoë 😀 Alice\r\n李雷 and Łukasz\nend";
+
+    #[test]
+    fn utf16_counts_surrogate_pairs() {
+        let lines = LineIndex::new(TEXT);
+        let alice = TEXT.find("Alice").unwrap();
+        // Z o ë ␠ 😀(2) ␠ → 7 UTF-16 units; in UTF-8: 1+1+2+1+4+1 = 10 bytes.
+        assert_eq!(to_position(TEXT, &lines, alice, Encoding::Utf16), Position { line: 0, character: 7 });
+        assert_eq!(to_position(TEXT, &lines, alice, Encoding::Utf8), Position { line: 0, character: 10 });
+        for enc in [Encoding::Utf8, Encoding::Utf16] {
+            for (i, _) in TEXT.char_indices() {
+                let p = to_position(TEXT, &lines, i, enc);
+                assert_eq!(to_offset(TEXT, &lines, p, enc), i, "{enc:?} offset {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn clamps_and_crlf() {
+        let lines = LineIndex::new(TEXT);
+        let eol = TEXT.find('\r').unwrap();
+        assert_eq!(to_offset(TEXT, &lines, Position { line: 0, character: 999 }, Encoding::Utf16), eol);
+        assert_eq!(to_offset(TEXT, &lines, Position { line: 99, character: 0 }, Encoding::Utf16), TEXT.len());
+        let li = TEXT.find('李').unwrap();
+        assert_eq!(to_position(TEXT, &lines, li, Encoding::Utf16), Position { line: 1, character: 0 });
+    }
+
+    #[test]
+    fn rope_positions_agree() {
+        let rope = Rope::from_str(TEXT);
+        let lines = LineIndex::new(TEXT);
+        for enc in [Encoding::Utf8, Encoding::Utf16] {
+            for (i, _) in TEXT.char_indices() {
+                let p = to_position(TEXT, &lines, i, enc);
+                assert_eq!(rope.char_to_byte(rope_char(&rope, p, enc)), i, "{enc:?} {i}");
+            }
+        }
+    }
+}

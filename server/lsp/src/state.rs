@@ -1,0 +1,211 @@
+//! The session: open documents and the projects they belong to.
+//!
+//! Each project holds an `Arc<Analysis>` (disk contents overlaid with the editor's unsaved
+//! text) and a lazily built context engine. Handlers take cheap snapshots (`Arc` clones) under the
+//! lock and do their work outside it; no lock is held across an `.await`. Typing in a scene
+//! re-checks that scene alone in memory: nothing on that path touches SQLite or the disk.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ropey::Rope;
+use showrunner_context::ContextEngine;
+use showrunner_model::analysis::{Analysis, Content, SourceFile};
+use showrunner_model::config::CONFIG_FILE;
+use showrunner_model::text::LineIndex;
+use showrunner_store::discover::{classify, relative};
+use tower_lsp_server::ls_types::Uri;
+
+use crate::pos::Encoding;
+
+pub struct Project {
+    pub root: PathBuf,
+    pub analysis: Arc<Analysis>,
+    engine: Option<Arc<ContextEngine>>,
+}
+
+impl Project {
+    pub fn load(root: &Path) -> Project {
+        let p = showrunner_store::load_project(root);
+        Project { root: root.to_path_buf(), analysis: Arc::new(p.analysis), engine: None }
+    }
+
+    /// Forgets the context engine; the next request builds it from the current analysis.
+    pub fn invalidate_engine(&mut self) {
+        self.engine = None;
+    }
+
+    /// The context engine for the current analysis, built on first use after a change of
+    /// buckets or structure.
+    pub fn engine(&mut self) -> Arc<ContextEngine> {
+        if self.engine.is_none() {
+            self.engine = Some(Arc::new(ContextEngine::new(&self.analysis)));
+        }
+        self.engine.clone().expect("just built")
+    }
+}
+
+pub struct Doc {
+    pub rope: Rope,
+    pub text: Arc<str>,
+    pub lines: Arc<LineIndex>,
+    pub version: i32,
+    /// The project root and the path inside it, for files of a project.
+    pub place: Option<(PathBuf, String)>,
+}
+
+impl Doc {
+    pub fn new(text: &str, version: i32, place: Option<(PathBuf, String)>) -> Doc {
+        Doc { rope: Rope::from_str(text), text: text.into(), lines: Arc::new(LineIndex::new(text)), version, place }
+    }
+
+    pub fn set_text(&mut self, text: String) {
+        self.lines = Arc::new(LineIndex::new(&text));
+        self.text = text.into();
+    }
+}
+
+#[derive(Default)]
+pub struct State {
+    pub encoding: Option<Encoding>,
+    pub folders: Vec<PathBuf>,
+    pub projects: BTreeMap<PathBuf, Project>,
+    pub docs: HashMap<Uri, Doc>,
+    pub shutdown: bool,
+}
+
+/// Everything a read-only handler needs about one file of a project.
+#[derive(Clone)]
+pub struct FileSnap {
+    pub root: PathBuf,
+    pub rel: String,
+    pub analysis: Arc<Analysis>,
+    /// Index into `analysis.files`, if the project knows the file.
+    pub file: Option<usize>,
+    pub text: Arc<str>,
+    pub lines: Arc<LineIndex>,
+    pub enc: Encoding,
+}
+
+impl FileSnap {
+    pub fn scene(&self) -> Option<usize> {
+        self.file.and_then(|f| self.analysis.scene_of_file[f])
+    }
+
+    pub fn bucket(&self) -> Option<usize> {
+        let f = self.file?;
+        self.analysis.buckets.iter().position(|b| b.file == f)
+    }
+}
+
+pub fn uri_path(uri: &Uri) -> Option<PathBuf> {
+    uri.to_file_path().map(|p| p.into_owned())
+}
+
+pub fn path_uri(path: &Path) -> Option<Uri> {
+    Uri::from_file_path(path)
+}
+
+impl State {
+    pub fn enc(&self) -> Encoding {
+        self.encoding.unwrap_or(Encoding::Utf16)
+    }
+
+    /// The innermost loaded project containing `path`, loading the enclosing project from disk
+    /// if none is loaded yet.
+    pub fn project_root_for(&mut self, path: &Path) -> Option<PathBuf> {
+        if let Some(root) = self.projects.keys().filter(|r| path.starts_with(r)).max_by_key(|r| r.components().count())
+        {
+            // A nearer, not yet loaded project (nested) wins over a loaded outer one.
+            let nearer = path.ancestors().skip(1).take_while(|a| a != root).find(|a| a.join(CONFIG_FILE).is_file());
+            if nearer.is_none() {
+                return Some(root.clone());
+            }
+        }
+        let root = path.ancestors().skip(1).find(|a| a.join(CONFIG_FILE).is_file())?.to_path_buf();
+        self.projects.entry(root.clone()).or_insert_with(|| Project::load(&root));
+        Some(root)
+    }
+
+    /// Snapshot of a file for a read-only request: the open document if it is open, else the
+    /// project's copy.
+    pub fn snapshot(&mut self, uri: &Uri) -> Option<FileSnap> {
+        let enc = self.enc();
+        let path = uri_path(uri)?;
+        let root = self.project_root_for(&path)?;
+        let rel = relative(&root, &path);
+        let project = self.projects.get(&root)?;
+        let analysis = project.analysis.clone();
+        let file = analysis.file_index(&rel);
+        let (text, lines) = match self.docs.get(uri) {
+            Some(d) => (d.text.clone(), d.lines.clone()),
+            None => {
+                let t: Arc<str> = match file.and_then(|f| analysis.files[f].text()) {
+                    Some(t) => t.into(),
+                    None => std::fs::read_to_string(&path).ok()?.into(),
+                };
+                let l = Arc::new(LineIndex::new(&t));
+                (t, l)
+            }
+        };
+        Some(FileSnap { root, rel, analysis, file, text, lines, enc })
+    }
+
+    /// Feeds the current text of a project file into its analysis. Returns the project root and
+    /// the indices of files whose diagnostics may have changed.
+    pub fn apply_text(&mut self, root: &Path, rel: &str, text: Arc<str>) -> Vec<usize> {
+        let Some(kind) = classify(rel) else { return Vec::new() };
+        let Some(project) = self.projects.get_mut(root) else { return Vec::new() };
+        let analysis = Arc::make_mut(&mut project.analysis);
+        let reanalysed;
+        let touched = match analysis.file_index(rel) {
+            Some(i) if analysis.files[i].kind == kind => {
+                reanalysed = analysis.scene_of_file[i].is_none();
+                analysis.update_file(i, Content::Text(text))
+            }
+            _ => {
+                reanalysed = true;
+                analysis.upsert_file(SourceFile { path: rel.to_string(), kind, content: Content::Text(text) })
+            }
+        };
+        if reanalysed {
+            project.engine = None;
+        }
+        touched
+    }
+
+    /// Re-reads a file from disk after a change outside the editor (unless it is open: then the
+    /// editor's text wins).
+    pub fn reload_from_disk(&mut self, path: &Path) -> Option<(PathBuf, Vec<usize>)> {
+        let root = self.project_root_for(path)?;
+        let rel = relative(&root, path);
+        if rel == CONFIG_FILE {
+            // A new config changes kinds and everything else: reload the whole project.
+            self.projects.insert(root.clone(), Project::load(&root));
+            let n = self.projects[&root].analysis.files.len();
+            return Some((root, (0..n).collect()));
+        }
+        classify(&rel)?;
+        if self.docs.values().any(|d| d.place.as_ref().is_some_and(|(r, p)| r == &root && p == &rel)) {
+            return None;
+        }
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let touched = self.apply_text(&root, &rel, text.into());
+                Some((root, touched))
+            }
+            Err(_) => {
+                let project = self.projects.get_mut(&root)?;
+                let analysis = Arc::make_mut(&mut project.analysis);
+                if analysis.remove_file(&rel) {
+                    project.engine = None;
+                    let n = project.analysis.files.len();
+                    return Some((root, (0..n).collect()));
+                }
+                None
+            }
+        }
+    }
+}

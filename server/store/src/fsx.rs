@@ -1,0 +1,89 @@
+//! Writing project files: atomically (temporary file, fsync, rename), never outside the project.
+//!
+//! The event-sourced write path (history milestone) will sit in front of this; until then,
+//! everything Showrunner writes into a project goes through here.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use showrunner_model::id::{is_valid_id, slugify};
+use showrunner_model::kind::Kinds;
+
+use crate::StoreError;
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename, fsync of the
+/// folder. A crash leaves either the old file or the new one, never half of one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let io = |e| StoreError::Io(path.to_path_buf(), e);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io)
+}
+
+#[derive(Debug, Clone)]
+pub struct NewBucket<'a> {
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub aliases: &'a [String],
+    pub parent: Option<&'a str>,
+}
+
+/// Creates `buckets/<kind>/<id>.yaml` for a new bucket, with an id made from its name that no
+/// existing bucket uses (`taken`). Returns the id and the file's path.
+pub fn create_bucket(
+    root: &Path,
+    kinds: &Kinds,
+    new: &NewBucket<'_>,
+    taken: &dyn Fn(&str) -> bool,
+) -> Result<(String, PathBuf), String> {
+    let name = new.name.trim();
+    if name.is_empty() || name.contains(['\n', '\r']) {
+        return Err("a bucket needs a one-line name".into());
+    }
+    if !kinds.contains(new.kind) || !is_valid_id(new.kind) {
+        let known: Vec<&str> = kinds.names().collect();
+        return Err(format!("unknown kind `{}`; known kinds are {}", new.kind, known.join(", ")));
+    }
+    if let Some(p) = new.parent {
+        if !is_valid_id(p) {
+            return Err(format!("parent `{p}` is not a valid bucket id"));
+        }
+    }
+    let base = slugify(name).ok_or_else(|| format!("cannot make an id from `{name}`"))?;
+    let dir = root.join("buckets").join(new.kind);
+    let mut id = base.clone();
+    let mut n = 2;
+    while taken(&id) || dir.join(format!("{id}.yaml")).exists() {
+        id = format!("{base}-{n}");
+        n += 1;
+    }
+    let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    let mut yaml = format!("id: {id}\nkind: {}\nname: {}\n", new.kind, quote(name));
+    if !new.aliases.is_empty() {
+        let list: Vec<String> = new.aliases.iter().map(|a| quote(a)).collect();
+        yaml.push_str(&format!("aliases: [{}]\n", list.join(", ")));
+    }
+    if let Some(p) = new.parent {
+        yaml.push_str(&format!("parent: {p}\n"));
+    }
+    yaml.push_str("summary: \n");
+    let path = dir.join(format!("{id}.yaml"));
+    write_atomic(&path, yaml.as_bytes()).map_err(|e| e.to_string())?;
+    Ok((id, path))
+}
