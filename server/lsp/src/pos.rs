@@ -126,7 +126,8 @@ mod tests {
         assert_eq!(to_position(TEXT, &lines, alice, Encoding::Utf16), Position { line: 0, character: 7 });
         assert_eq!(to_position(TEXT, &lines, alice, Encoding::Utf8), Position { line: 0, character: 10 });
         for enc in [Encoding::Utf8, Encoding::Utf16] {
-            for (i, _) in TEXT.char_indices() {
+            // Every offset but those inside a line terminator round-trips.
+            for (i, _) in TEXT.char_indices().filter(|(i, _)| TEXT.as_bytes()[*i] != b'\n') {
                 let p = to_position(TEXT, &lines, i, enc);
                 assert_eq!(to_offset(TEXT, &lines, p, enc), i, "{enc:?} offset {i}");
             }
@@ -148,7 +149,7 @@ mod tests {
         let rope = Rope::from_str(TEXT);
         let lines = LineIndex::new(TEXT);
         for enc in [Encoding::Utf8, Encoding::Utf16] {
-            for (i, _) in TEXT.char_indices() {
+            for (i, _) in TEXT.char_indices().filter(|(i, _)| TEXT.as_bytes()[*i] != b'\n') {
                 let p = to_position(TEXT, &lines, i, enc);
                 assert_eq!(rope.char_to_byte(rope_char(&rope, p, enc)), i, "{enc:?} {i}");
             }
