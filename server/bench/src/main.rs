@@ -5,6 +5,7 @@
 //! sr-bench check S,M,L [RUNS]    # cold/warm `showrunner check`, index size, peak RSS
 //! sr-bench matcher               # entity matcher throughput: 1 MB scene, 10k names
 //! sr-bench context               # context assembly for a 20k-word scene in the M project
+//! sr-bench lsp                   # the language server over stdio on M (+ RSS with L open)
 //! ```
 //! The binary under test is `$SHOWRUNNER_BIN`, or `showrunner` beside this executable.
 //! Projects are generated under `$BENCH_DIR` (default `bench-out/`).
@@ -33,7 +34,8 @@ fn main() -> Result<()> {
         }
         Some("matcher") => bench_matcher(),
         Some("context") => bench_context()?,
-        _ => bail!("usage: sr-bench gen SIZE DIR | check [S,M,L] [RUNS] | matcher | context"),
+        Some("lsp") => bench_lsp()?,
+        _ => bail!("usage: sr-bench gen SIZE DIR | check [S,M,L] [RUNS] | matcher | context | lsp"),
     }
     Ok(())
 }
@@ -247,5 +249,183 @@ fn bench_context() -> Result<()> {
         first.items.len(),
         first.dropped.len()
     );
+    Ok(())
+}
+
+/// The M project with a 20k-word scene and 20 scenes of 100 mentions each of one character.
+fn lsp_project(base: &Path) -> Result<(PathBuf, PathBuf, String)> {
+    let dir = base.join("M-lsp");
+    if !dir.join("showrunner.yaml").exists() {
+        gen::generate(gen::size("M").expect("M"), &dir)?;
+    }
+    let long = gen::long_scene(&dir, 20_000)?;
+    // The hub character: the first character bucket of the M project.
+    let hub_file = std::fs::read_dir(dir.join("buckets/characters"))?
+        .flatten()
+        .map(|e| e.path())
+        .min()
+        .context("a character bucket")?;
+    let yaml = std::fs::read_to_string(&hub_file)?;
+    let name = yaml.lines().find_map(|l| l.strip_prefix("name: ")).context("name")?.to_string();
+    for i in 0..20 {
+        let mut text = String::from("---\nparent: chapter-1\n---\n");
+        for j in 0..100 {
+            text.push_str(&format!("Later that night {name} walked along the wall, step {j}.\n\n"));
+        }
+        let p = dir.join(format!("story/hub/hub-{i:02}.md"));
+        std::fs::create_dir_all(p.parent().expect("parent"))?;
+        std::fs::write(p, text)?;
+    }
+    Ok((dir, long, name))
+}
+
+fn peak_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn bench_lsp() -> Result<()> {
+    use serde_json::json;
+    use showrunner_testkit::Client;
+    let base = std::env::var_os("BENCH_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("bench-out"));
+    let bin = binary();
+    let (dir, long, hub_name) = lsp_project(&base)?;
+    let fmt = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
+    let stats = |mut v: Vec<Duration>| {
+        v.sort();
+        format!("{} / {}", fmt(percentile(&v, 0.5)), fmt(percentile(&v, 0.99)))
+    };
+
+    // Start-up: initialize → the opened scene's first diagnostics (twice: cold and warm caches).
+    let mut startup = Vec::new();
+    for _ in 0..2 {
+        let t = Instant::now();
+        let mut c = Client::spawn(&bin, &[]);
+        c.initialize(&[&dir], false);
+        let u = c.open(&long, "markdown");
+        c.diagnostics(&u, |_| true);
+        startup.push(t.elapsed());
+        c.finish();
+    }
+
+    let mut c = Client::spawn(&bin, &[]);
+    c.initialize(&[&dir], false);
+    let u = c.open(&long, "markdown");
+    c.diagnostics(&u, |_| true);
+    let mut text = std::fs::read_to_string(&long)?;
+    let mut rng = gen::Rng::new(99);
+
+    // Typing: one incremental edit at a time, each answered by its own diagnostics.
+    let mut typing = Vec::new();
+    for version in 2..302i64 {
+        let lines = text.lines().count();
+        let line = 6 + rng.below(lines - 7);
+        let t = Instant::now();
+        c.notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": u, "version": version },
+                    "contentChanges": [{ "range": { "start": { "line": line, "character": 0 }, "end": { "line": line, "character": 0 } }, "text": "and " }] }),
+        );
+        c.diagnostics_at(&u, version);
+        typing.push(t.elapsed());
+        let at = text.match_indices('\n').nth(line - 1).map_or(0, |(i, _)| i + 1);
+        text.insert_str(at, "and ");
+    }
+    c.clear();
+
+    // Hover and definition on mentions (their ranges from documentLink).
+    let links = c.request("textDocument/documentLink", json!({ "textDocument": { "uri": u } }));
+    let links = links.as_array().cloned().unwrap_or_default();
+    let mut hover = Vec::new();
+    let mut definition = Vec::new();
+    for i in 0..300 {
+        let p = links[(i * 7919) % links.len()]["range"]["start"].clone();
+        let at = json!({ "textDocument": { "uri": u }, "position": p });
+        let t = Instant::now();
+        let h = c.request("textDocument/hover", at.clone());
+        hover.push(t.elapsed());
+        anyhow::ensure!(!h.is_null(), "hover on a mention answered null");
+        let t = Instant::now();
+        c.request("textDocument/definition", at);
+        definition.push(t.elapsed());
+    }
+
+    // References and rename for the hub character (2,000+ mentions).
+    let hub = dir.join("story/hub/hub-00.md");
+    let hu = c.open(&hub, "markdown");
+    c.diagnostics(&hu, |_| true);
+    let hub_text = std::fs::read_to_string(&hub)?;
+    let line = hub_text.lines().position(|l| l.contains(&hub_name)).context("hub line")?;
+    let col = hub_text
+        .lines()
+        .nth(line)
+        .and_then(|l| l.find(&hub_name))
+        .map(|b| hub_text.lines().nth(line).unwrap()[..b].encode_utf16().count())
+        .unwrap_or(0);
+    let pos = json!({ "line": line, "character": col + 1 });
+    let mut refs = Vec::new();
+    let mut count = 0;
+    for _ in 0..20 {
+        let t = Instant::now();
+        let r = c.request(
+            "textDocument/references",
+            json!({ "textDocument": { "uri": hu }, "position": pos, "context": { "includeDeclaration": true } }),
+        );
+        refs.push(t.elapsed());
+        count = r.as_array().map_or(0, Vec::len);
+    }
+    let mut rename = Vec::new();
+    let mut edited = 0;
+    for _ in 0..10 {
+        let t = Instant::now();
+        let r = c.request(
+            "textDocument/rename",
+            json!({ "textDocument": { "uri": hu }, "position": pos, "newName": "Quentin Rushworth-Vance" }),
+        );
+        rename.push(t.elapsed());
+        edited = r["changes"].as_object().map_or(0, |m| m.values().map(|v| v.as_array().map_or(0, Vec::len)).sum());
+    }
+    let m_rss = peak_rss_kb(c.pid());
+    c.finish();
+
+    if std::env::var_os("BENCH_SKIP_L").is_some() {
+        println!("typing {}", stats(typing));
+        return Ok(());
+    }
+    // Memory with the L project open.
+    let l_dir = base.join("L");
+    if !l_dir.join("showrunner.yaml").exists() {
+        gen::generate(gen::size("L").expect("L"), &l_dir)?;
+    }
+    let t = Instant::now();
+    let mut c = Client::spawn(&bin, &[]);
+    c.initialize(&[&l_dir], false);
+    let l_index = t.elapsed();
+    let first =
+        std::fs::read_dir(l_dir.join("story/ch000"))?.flatten().map(|e| e.path()).min().context("an L scene")?;
+    let lu = c.open(&first, "markdown");
+    c.diagnostics(&lu, |_| true);
+    let l_rss = peak_rss_kb(c.pid());
+    c.finish();
+
+    println!("| measure (M project + a 20k-word scene, over stdio) | p50 / p99 | target |");
+    println!("|---|---|---|");
+    println!("| didChange → publishDiagnostics, 20k-word scene (300 edits) | {} | < 5 / < 20 ms |", stats(typing));
+    println!("| hover on a mention (300) | {} | p99 < 5 ms |", stats(hover));
+    println!("| definition (300) | {} | p99 < 5 ms |", stats(definition));
+    println!("| references, {count} locations (20) | {} | < 50 ms |", stats(refs));
+    println!("| rename, {edited} edits across the project (10) | {} | < 300 ms |", stats(rename));
+    println!(
+        "| initialize → first diagnostics (cold, then warm file cache) | {} , {} | < 3 s cold, < 500 ms warm |",
+        fmt(startup[0]),
+        fmt(startup[1])
+    );
+    println!("| peak RSS, M open | {:.0} MB | |", m_rss as f64 / 1024.0);
+    println!("| initialize → indexed, L (10k buckets, 5k scenes) | {} | |", fmt(l_index));
+    println!("| peak RSS, L open | {:.0} MB | < 500 MB |", l_rss as f64 / 1024.0);
     Ok(())
 }

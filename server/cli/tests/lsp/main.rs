@@ -1,12 +1,10 @@
 //! `showrunner lsp` end to end: the real binary over stdio, as an editor drives it.
 
-mod client;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use client::{uri, Client};
 use serde_json::{json, Value};
+use showrunner_testkit::{uri, Client};
 
 fn example() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
@@ -50,7 +48,7 @@ fn encodings_are_negotiated_and_ranges_exact() {
     let text = read(&scene).replacen("The boat from Port Ainsley", "🌊🌊 Zoë̈ — The boat from Port Ainsley", 1);
     std::fs::write(&scene, &text).unwrap();
     for utf8 in [false, true] {
-        let mut c = Client::spawn(&[]);
+        let mut c = Client::spawn(Path::new(env!("CARGO_BIN_EXE_showrunner")), &[]);
         let init = c.initialize(&[&dir], utf8);
         assert_eq!(init["capabilities"]["positionEncoding"], if utf8 { "utf-8" } else { "utf-16" });
         let u = c.open(&scene, "markdown");
@@ -75,7 +73,7 @@ fn hover_definition_references_links_tokens_symbols() {
     let (_tmp, dir) = example();
     let scene = dir.join("story/ch01/01-arrival.md");
     let text = read(&scene);
-    let mut c = Client::spawn(&[]);
+    let mut c = Client::spawn(Path::new(env!("CARGO_BIN_EXE_showrunner")), &[]);
     c.initialize(&[&dir], false);
     let u = c.open(&scene, "markdown");
     c.diagnostics(&u, |_| true);
@@ -130,7 +128,7 @@ fn rename_completion_lens_and_quick_fixes() {
     let (_tmp, dir) = example();
     let scene = dir.join("story/ch01/01-arrival.md");
     let text = read(&scene);
-    let mut c = Client::spawn(&[]);
+    let mut c = Client::spawn(Path::new(env!("CARGO_BIN_EXE_showrunner")), &[]);
     c.initialize(&[&dir], false);
     let u = c.open(&scene, "markdown");
     c.diagnostics(&u, |_| true);
@@ -205,7 +203,7 @@ fn typing_relinks_and_buckets_update_open_scenes() {
     let (_tmp, dir) = example();
     let scene = dir.join("story/ch01/02-the-hut.md");
     let text = read(&scene);
-    let mut c = Client::spawn(&[]);
+    let mut c = Client::spawn(Path::new(env!("CARGO_BIN_EXE_showrunner")), &[]);
     c.initialize(&[&dir], false);
     let u = c.open(&scene, "markdown");
     c.diagnostics(&u, |_| true);
@@ -275,7 +273,7 @@ fn multi_root_outside_files_and_bad_requests() {
     let loose = tempfile::tempdir().unwrap();
     std::fs::write(loose.path().join("loose.md"), "Alice has no project here.\n").unwrap();
 
-    let mut c = Client::spawn(&[]);
+    let mut c = Client::spawn(Path::new(env!("CARGO_BIN_EXE_showrunner")), &[]);
     c.initialize(&[&dir, &od], false);
     // Projects are isolated: `alice` is unknown in the other project, Alice is not linked there.
     let su = c.open(&od.join("story/s.md"), "markdown");
@@ -303,4 +301,24 @@ fn multi_root_outside_files_and_bad_requests() {
     let syms = c.request("workspace/symbol", json!({ "query": "bob" }));
     assert_eq!(syms[0]["name"], "Bob");
     c.finish();
+}
+
+#[test]
+fn exit_without_shutdown_exits_with_1_and_nested_projects_are_isolated() {
+    let (_tmp, dir) = example();
+    // A nested project inside the example: its scene sees only its own buckets.
+    let nested = dir.join("spinoff");
+    std::fs::create_dir_all(nested.join("story")).unwrap();
+    std::fs::create_dir_all(nested.join("buckets")).unwrap();
+    std::fs::write(nested.join("showrunner.yaml"), "name: Spinoff\n").unwrap();
+    std::fs::write(nested.join("buckets/mo.yaml"), "kind: character\nname: Mo\n").unwrap();
+    std::fs::write(nested.join("story/a.md"), "Mo met Alice.\n").unwrap();
+    let mut c = Client::spawn(Path::new(env!("CARGO_BIN_EXE_showrunner")), &[]);
+    c.initialize(&[&dir], false);
+    let u = c.open(&nested.join("story/a.md"), "markdown");
+    let d = c.diagnostics(&u, |d| !d.is_empty());
+    let messages: Vec<&str> = d.iter().map(|x| x["message"].as_str().unwrap()).collect();
+    assert_eq!(messages, ["Mo (character)"]);
+    c.notify("exit", Value::Null);
+    assert_eq!(c.wait_exit(), Some(1));
 }

@@ -1,6 +1,7 @@
-//! A small LSP client for end-to-end tests: spawns `showrunner lsp`, frames JSON-RPC over stdio,
-//! answers the server's own requests, and keeps notifications for the test to wait on. Every wait
-//! is for a message, never for time (the timeout only turns a hang into a failure).
+//! A small LSP client for end-to-end tests and benchmarks: spawns `showrunner lsp`, frames
+//! JSON-RPC over stdio, answers the server's own requests, and keeps notifications for the caller
+//! to wait on. Every wait is for a message, never for time (the timeout only turns a hang into a
+//! failure).
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -35,8 +36,9 @@ pub fn uri(path: &Path) -> String {
 }
 
 impl Client {
-    pub fn spawn(env: &[(&str, &str)]) -> Client {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_showrunner"));
+    /// Starts `BINARY lsp` with extra environment variables.
+    pub fn spawn(binary: &Path, env: &[(&str, &str)]) -> Client {
+        let mut cmd = Command::new(binary);
         cmd.arg("lsp").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
         for (k, v) in env {
             cmd.env(k, v);
@@ -150,6 +152,26 @@ impl Client {
         v["params"]["diagnostics"].as_array().cloned().unwrap_or_default()
     }
 
+    /// The server's process id (for memory measurements).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Diagnostics published for `uri` at document `version`.
+    pub fn diagnostics_at(&mut self, uri: &str, version: i64) -> Vec<Value> {
+        let v = self.wait_for(&format!("diagnostics for {uri} v{version}"), |v| {
+            v["method"] == "textDocument/publishDiagnostics"
+                && v["params"]["uri"] == uri
+                && v["params"]["version"] == version
+        });
+        v["params"]["diagnostics"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Drops every notification received so far.
+    pub fn clear(&mut self) {
+        self.pending.clear();
+    }
+
     pub fn initialize(&mut self, folders: &[&Path], utf8: bool) -> Value {
         let mut caps = json!({
             "window": { "workDoneProgress": true },
@@ -176,6 +198,11 @@ impl Client {
             json!({ "textDocument": { "uri": u, "languageId": language, "version": 1, "text": text } }),
         );
         u
+    }
+
+    /// Waits for the server process to end; its exit code.
+    pub fn wait_exit(&mut self) -> Option<i32> {
+        self.child.wait().ok().and_then(|s| s.code())
     }
 
     /// `shutdown`, `exit`, and the process must end with status 0.
