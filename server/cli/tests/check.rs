@@ -268,3 +268,25 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn continuity_sr007_entry_death_and_flashbacks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    write(r, "showrunner.yaml", "name: Continuity\n");
+    write(r, "buckets/ch.yaml", "kind: chapter\nname: One\n");
+    write(r, "buckets/tom.yaml", "kind: character\nname: Tom\nprogressions:\n  - { at: { main: 9 }, attributes: { status: dead }, summary: Drowned. }\n");
+    write(r, "buckets/crane.yaml", "kind: character\nname: Crane\ntimeline_positions: { main: 5 }\n");
+    write(r, "story/a.md", "---\nparent: ch\ntimeline: { main: 3 }\n---\nTom waved. Crane waited.\n");
+    write(r, "story/b.md", "---\nparent: ch\ntimeline: { main: 10 }\n---\nTom came back. Crane stayed.\n");
+    write(r, "story/c.md", "---\nparent: ch\ntimeline: { main: 11 }\nflashback: true\n---\nTom, young again.\n");
+    // No timeline of its own: inherits main 11 from the scene before it in reading order.
+    write(r, "story/d.md", "---\nparent: ch\n---\nTom's grave.\n");
+    let (code, json) = check_json(r);
+    assert_eq!(code, 0, "SR007 is a warning");
+    let f = found(&json);
+    let sr007: Vec<(&str, u64, u64)> = f.iter().filter(|d| d.3 == "SR007").map(|d| (d.0.as_str(), d.1, d.2)).collect();
+    assert_eq!(sr007, vec![("story/a.md", 5, 12), ("story/b.md", 5, 1), ("story/d.md", 4, 1)]);
+    assert!(has(&json, "story/a.md", "SR007", "Crane enters the story at main 5; this scene is at main 3"));
+    assert!(has(&json, "story/b.md", "SR007", "Tom is dead from main 9 (Drowned.); this scene is at main 10"));
+}

@@ -32,8 +32,8 @@ use showrunner_model::text::LineIndex;
 
 use crate::render::{at_position, full_form, sentence_ends, summary_form};
 use crate::research::ResearchIndex;
-use crate::story::Story;
 use crate::tokens::TokenCounter;
+use showrunner_model::story::Story;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

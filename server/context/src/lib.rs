@@ -2,7 +2,6 @@
 //! left out for lack of budget; and the model cascade: which model runs a step, and why.
 //!
 //! - [`engine`]: candidate ranking and packing into a token budget ([`ContextEngine::assemble`]);
-//! - [`story`]: reading order, timeline positions, structure chains;
 //! - [`render`]: buckets as Markdown at a story position (progressions applied);
 //! - [`research`]: research buckets by keyword and in-memory BM25;
 //! - [`tokens`]: token counting (o200k) behind a trait;
@@ -14,7 +13,7 @@ pub mod cascade;
 pub mod engine;
 pub mod render;
 pub mod research;
-pub mod story;
 pub mod tokens;
 
 pub use engine::{render_markdown, Context, ContextEngine, ContextItem, Dropped, Form, Request};
+pub use showrunner_model::story;

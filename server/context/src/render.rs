@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use showrunner_model::analysis::Analysis;
 use showrunner_model::bucket::{Bucket, Positions};
 
-use crate::story::reached;
+use showrunner_model::story::reached;
 
 /// A bucket as it stands at a story position: attributes and summaries after progressions.
 pub struct AtPosition<'a> {

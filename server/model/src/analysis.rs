@@ -124,6 +124,8 @@ pub struct Analysis {
     pub diagnostics: Vec<Vec<Diagnostic>>,
     /// File index → scene index.
     pub scene_of_file: Vec<Option<usize>>,
+    /// Each scene's position on each timeline (explicit or inherited in reading order).
+    pub scene_positions: Vec<crate::bucket::Positions>,
     project_name: String,
     /// The parts `diagnostics` is made of, kept so one scene can be re-checked alone.
     parse_diags: Vec<Vec<Diagnostic>>,
@@ -225,6 +227,7 @@ pub fn analyze(project_name: &str, files: Vec<SourceFile>) -> Analysis {
         by_id,
         diagnostics: vec![Vec::new(); n_files],
         scene_of_file,
+        scene_positions: Vec::new(),
         project_name: project_name.to_string(),
         parse_diags,
         cross_diags: vec![Vec::new(); n_files],
@@ -233,6 +236,7 @@ pub fn analyze(project_name: &str, files: Vec<SourceFile>) -> Analysis {
         name_counts: HashMap::new(),
         scene_ids,
     };
+    analysis.scene_positions = crate::story::Story::new(&analysis).positions;
     analysis.check_duplicate_ids();
     analysis.check_references();
     analysis.check_structure();
@@ -305,6 +309,13 @@ impl Analysis {
                 }
             }
         };
+        // Where the scene sits (its parent, timeline position, flashback flag) shapes other
+        // scenes' positions and SR007: a change there re-analyses the project.
+        let old = &self.scenes[si].scene;
+        let key = |s: &Scene| (s.parent.as_ref().map(|p| p.value.clone()), s.timeline.clone(), s.flashback);
+        if key(old) != key(&scene) {
+            return self.reanalyze();
+        }
         let mut touched = vec![file];
         // Scene ids: the old and the new id's groups change.
         let old_id = std::mem::replace(&mut self.scenes[si].scene, scene).id.value;
@@ -703,11 +714,57 @@ impl Analysis {
             ));
         }
 
+        if !scene.flashback {
+            if let Some(pos) = self.scene_positions.get(i) {
+                for m in &mentions {
+                    if let Some(d) = self.continuity(m, pos) {
+                        diags.push(d);
+                    }
+                }
+            }
+        }
+
         let skip: Vec<TextRange> = mentions.iter().map(Mention::range).collect();
         let mut names = Vec::new();
         capitalised_names(text, &scene.blocks, &skip, &mut names);
         names.retain(|c| self.dictionary.lookup_cue(&c.name).is_empty());
         SceneCheck { mentions, diags, names }
+    }
+
+    /// SR007: a mention of an entity before it enters the story, or after it died.
+    fn continuity(&self, m: &Mention, pos: &crate::bucket::Positions) -> Option<Diagnostic> {
+        let b = &self.buckets[m.bucket as usize].bucket;
+        let at = |t: &str| pos.iter().find(|(pt, _)| pt == t).map(|(_, p)| *p);
+        for (t, enters) in &b.timeline_positions {
+            if let Some(p) = at(t) {
+                if p < *enters {
+                    return Some(Diagnostic::new(
+                        Code::SR007,
+                        m.range(),
+                        format!("{} enters the story at {t} {enters}; this scene is at {t} {p}", b.name.value),
+                    ));
+                }
+            }
+        }
+        for prog in &b.progressions {
+            let dead = prog.attributes.iter().any(|(k, v)| k == "status" && v.as_str() == Some("dead"));
+            if !dead {
+                continue;
+            }
+            for (t, from) in &prog.at {
+                if let Some(p) = at(t) {
+                    if p >= *from {
+                        let why = prog.summary.as_deref().map(|s| format!(" ({})", s.trim())).unwrap_or_default();
+                        return Some(Diagnostic::new(
+                            Code::SR007,
+                            m.range(),
+                            format!("{} is dead from {t} {from}{why}; this scene is at {t} {p} (mark it `flashback: true` if it looks back)", b.name.value),
+                        ));
+                    }
+                }
+            }
+        }
+        None
     }
 
     /// SR003 for one scene: its capitalised names seen [`NAME_THRESHOLD`]+ times in the project.

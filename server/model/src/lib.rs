@@ -4,6 +4,7 @@
 //! - [`config`], [`bucket`], [`scene`], [`fountain`]: the project's files as data;
 //! - [`matcher`]: entity matching (the one place that decides what a mention is);
 //! - [`names`]: capitalised names without a bucket;
+//! - [`story`]: reading order and timeline positions of scenes;
 //! - [`analysis`]: the whole project, linked and checked, with every diagnostic.
 //!
 //! Everything here works on text that someone else has read: no file system, no database, no
@@ -34,5 +35,6 @@ pub mod kind;
 pub mod matcher;
 pub mod names;
 pub mod scene;
+pub mod story;
 pub mod text;
 pub mod yaml;

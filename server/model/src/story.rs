@@ -7,9 +7,10 @@
 use std::cmp::Ordering;
 
 use rustc_hash::FxHashMap;
-use showrunner_model::analysis::Analysis;
-use showrunner_model::bucket::Positions;
-use showrunner_model::kind::structure_level;
+
+use crate::analysis::Analysis;
+use crate::bucket::Positions;
+use crate::kind::structure_level;
 
 #[derive(Debug, Clone)]
 pub struct Story {
