@@ -6,6 +6,7 @@
 
 mod check;
 mod context;
+mod history;
 mod init;
 mod models;
 mod paths;
@@ -67,12 +68,74 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Timelines: alternate versions of the story, as branches of the history
+    Timeline {
+        #[command(subcommand)]
+        action: TimelineAction,
+    },
+    /// The history of the project, a bucket (by id) or a file, newest first
+    Log {
+        /// A bucket id or a file
+        what: Option<String>,
+        /// The project (default: the current folder's)
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Buckets: create one through the history's write path
+    Bucket {
+        #[command(subcommand)]
+        action: BucketAction,
+    },
     /// Show providers, models, and how each step and scene resolves through the model cascade
     Models {
         /// A project folder (default: the current folder's project)
         dir: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+    },
+}
+
+#[derive(Subcommand)]
+enum TimelineAction {
+    /// List timelines (* marks the current one)
+    List {
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Create a timeline from the current head, or from an event (--from ID or number)
+    Create {
+        name: String,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Record unsaved changes, then rewrite the project's files to another timeline's state
+    Switch {
+        name: String,
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum BucketAction {
+    /// Create a bucket file (buckets/KIND/ID.yaml) with an id made from its name
+    Create {
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long = "alias")]
+        aliases: Vec<String>,
+        #[arg(long)]
+        parent: Option<String>,
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
     },
 }
 
@@ -93,6 +156,19 @@ fn main() -> ExitCode {
         Command::Context { file, at, budget, format } => {
             context::run(&file, at.as_deref(), budget, format).map(|()| true)
         }
+        Command::Timeline { action: TimelineAction::List { dir, format } } => {
+            history::list(&dir, format).map(|()| true)
+        }
+        Command::Timeline { action: TimelineAction::Create { name, from, dir } } => {
+            history::create(&dir, &name, from.as_deref()).map(|()| true)
+        }
+        Command::Timeline { action: TimelineAction::Switch { name, dir } } => {
+            history::switch(&dir, &name).map(|()| true)
+        }
+        Command::Log { what, dir, format } => history::log(&dir, what.as_deref(), format).map(|()| true),
+        Command::Bucket { action: BucketAction::Create { kind, name, aliases, parent, dir } } => {
+            history::create_bucket(&dir, &kind, &name, &aliases, parent.as_deref()).map(|()| true)
+        }
         Command::Models { dir, format } => {
             models::run(&dir.unwrap_or_else(|| PathBuf::from(".")), format).map(|()| true)
         }
@@ -100,6 +176,14 @@ fn main() -> ExitCode {
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
+        // A reader that stopped reading (`showrunner log | head`) is not an error.
+        Err(err)
+            if err.chain().any(|e| {
+                e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             eprintln!("showrunner: {err:#}");
             ExitCode::from(2)

@@ -359,11 +359,22 @@ impl LanguageServer for Backend {
 
     async fn did_save(&self, p: DidSaveTextDocumentParams) {
         // Saving changes the structure the context engine reads (frontmatter, order): rebuild it
-        // on the next lens request.
-        let mut st = self.lock();
-        if let Some((root, _)) = st.docs.get(&p.text_document.uri).and_then(|d| d.place.clone()) {
-            if let Some(project) = st.projects.get_mut(&root) {
+        // on the next lens request. The save becomes a snapshot event in the history.
+        let place = {
+            let mut st = self.lock();
+            let place = st.docs.get(&p.text_document.uri).and_then(|d| d.place.clone());
+            if let Some(project) = place.as_ref().and_then(|(root, _)| st.projects.get_mut(root)) {
                 project.invalidate_engine();
+            }
+            place
+        };
+        if let Some((root, rel)) = place {
+            let recorded = tokio::task::spawn_blocking(move || {
+                showrunner_store::history::History::open(&root).and_then(|mut h| h.record(&rel, "user"))
+            })
+            .await;
+            if let Ok(Err(e)) = recorded {
+                tracing::warn!("save not recorded in the history: {e}");
             }
         }
     }
@@ -556,9 +567,13 @@ impl LanguageServer for Backend {
                     aliases: &args.aliases,
                     parent: args.parent.as_deref(),
                 };
-                let (id, path) = showrunner_store::fsx::create_bucket(&root, &analysis.config.kinds, &new, &|id| {
-                    analysis.by_id.contains_key(id)
-                })
+                let (id, path) = showrunner_store::fsx::create_bucket(
+                    &root,
+                    &analysis.config.kinds,
+                    &new,
+                    &|id| analysis.by_id.contains_key(id),
+                    "user",
+                )
                 .map_err(invalid)?;
                 let work = self.lock().reload_from_disk(&path);
                 if let Some((root, touched)) = work {

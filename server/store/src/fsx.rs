@@ -1,7 +1,8 @@
 //! Writing project files: atomically (temporary file, fsync, rename), never outside the project.
 //!
-//! The event-sourced write path (history milestone) will sit in front of this; until then,
-//! everything Showrunner writes into a project goes through here.
+//! [`crate::history::History::write`] is the one write path for project files: it appends the
+//! event, then calls [`write_atomic`]. Only `showrunner init` (which creates a project from
+//! nothing) writes files without an event.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -45,12 +46,13 @@ pub struct NewBucket<'a> {
 }
 
 /// Creates `buckets/<kind>/<id>.yaml` for a new bucket, with an id made from its name that no
-/// existing bucket uses (`taken`). Returns the id and the file's path.
+/// existing bucket uses (`taken`), through the history write path. Returns the id and the path.
 pub fn create_bucket(
     root: &Path,
     kinds: &Kinds,
     new: &NewBucket<'_>,
     taken: &dyn Fn(&str) -> bool,
+    actor: &str,
 ) -> Result<(String, PathBuf), String> {
     let name = new.name.trim();
     if name.is_empty() || name.contains(['\n', '\r']) {
@@ -84,6 +86,19 @@ pub fn create_bucket(
     }
     yaml.push_str("summary: \n");
     let path = dir.join(format!("{id}.yaml"));
-    write_atomic(&path, yaml.as_bytes()).map_err(|e| e.to_string())?;
+    let rel = crate::discover::relative(root, &path);
+    let mut history = crate::history::History::open(root).map_err(|e| e.to_string())?;
+    history
+        .write(&crate::history::Change {
+            path: &rel,
+            content: Some(yaml.as_bytes()),
+            expected_version: Some(0),
+            actor,
+            kind: "bucket.create",
+            container: Some(&id),
+            payload: serde_json::json!({ "kind": new.kind, "name": name }),
+            id: None,
+        })
+        .map_err(|e| e.to_string())?;
     Ok((id, path))
 }

@@ -3,12 +3,14 @@
 //! - [`discover`]: find projects, list and read their story files (never failing as a whole);
 //! - [`index`]: the derived SQLite index at `.showrunner/index.db`;
 //! - [`fsx`]: atomic writes of project files (and new buckets);
+//! - [`history`]: the event log, the one write path, timelines and crash recovery;
 //! - [`load_project`]: read and analyse one project, optionally bringing its index up to date.
 //!
 //! The domain logic lives in `showrunner-model`; this crate only feeds it and stores its results.
 
 pub mod discover;
 pub mod fsx;
+pub mod history;
 pub mod index;
 pub mod user;
 

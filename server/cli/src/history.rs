@@ -1,0 +1,100 @@
+//! `showrunner timeline list|create|switch`, `showrunner log [BUCKET|FILE]` and
+//! `showrunner bucket create`: the history from the command line.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use showrunner_store::discover::{project_of, relative};
+use showrunner_store::history::History;
+use showrunner_store::load_project;
+
+use crate::Format;
+
+fn open(dir: &Path) -> Result<(std::path::PathBuf, History)> {
+    let root = project_of(dir)?;
+    let history = History::open(&root).with_context(|| format!("opening the history of {}", root.display()))?;
+    Ok((root, history))
+}
+
+pub fn list(dir: &Path, format: Format) -> Result<()> {
+    let (_, h) = open(dir)?;
+    let timelines = h.timelines()?;
+    let mut out = std::io::stdout().lock();
+    if format == Format::Json {
+        serde_json::to_writer_pretty(&mut out, &timelines)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    for t in timelines {
+        let fork = t.forked_from.map(|f| format!(", forked at event {f}")).unwrap_or_default();
+        writeln!(out, "{} {:<20} {} events{fork}", if t.current { "*" } else { " " }, t.name, t.events)?;
+    }
+    Ok(())
+}
+
+pub fn create(dir: &Path, name: &str, from: Option<&str>) -> Result<()> {
+    let (_, mut h) = open(dir)?;
+    let t = h.create_timeline(name, from)?;
+    println!(
+        "Created timeline `{}` ({} events). Switch to it with: showrunner timeline switch {}",
+        t.name, t.events, t.name
+    );
+    Ok(())
+}
+
+pub fn switch(dir: &Path, name: &str) -> Result<()> {
+    let (_, mut h) = open(dir)?;
+    let changed = h.switch(name)?;
+    println!("Switched to timeline `{name}` ({changed} files rewritten).");
+    Ok(())
+}
+
+pub fn log(dir: &Path, what: Option<&str>, format: Format) -> Result<()> {
+    let (root, h) = open(dir)?;
+    // A bucket id or a file path.
+    let path = match what {
+        None => None,
+        Some(w) => {
+            let as_file = Path::new(w);
+            if as_file.exists() {
+                Some(relative(&root, &as_file.canonicalize()?))
+            } else {
+                let project = load_project(&root);
+                let b =
+                    project.analysis.bucket(w).with_context(|| format!("`{w}` is neither a file nor a bucket id"))?;
+                Some(project.analysis.files[b.file].path.clone())
+            }
+        }
+    };
+    let events = h.log(path.as_deref())?;
+    let mut out = std::io::stdout().lock();
+    if format == Format::Json {
+        serde_json::to_writer_pretty(&mut out, &events)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    for e in &events {
+        writeln!(
+            out,
+            "{:>6}  {:<12} {:<16} {:<16} v{:<4} {}",
+            e.seq, e.timeline, e.kind, e.actor, e.new_version, e.path
+        )?;
+    }
+    if events.is_empty() {
+        writeln!(out, "(no history yet)")?;
+    }
+    Ok(())
+}
+
+pub fn create_bucket(dir: &Path, kind: &str, name: &str, aliases: &[String], parent: Option<&str>) -> Result<()> {
+    let root = project_of(dir)?;
+    let project = load_project(&root);
+    let a = &project.analysis;
+    let new = showrunner_store::fsx::NewBucket { kind, name, aliases, parent };
+    let (id, path) =
+        showrunner_store::fsx::create_bucket(&root, &a.config.kinds, &new, &|id| a.by_id.contains_key(id), "user")
+            .map_err(anyhow::Error::msg)?;
+    println!("Created bucket `{id}` at {}", relative(&root, &path));
+    Ok(())
+}

@@ -1,0 +1,602 @@
+//! History: the event log at `.showrunner/events.db` and the one write path for project files.
+//!
+//! Every change Showrunner makes goes: command → [`History::write`] → one SQLite transaction that
+//! checks the file's expected version (optimistic concurrency) and appends the event → atomic
+//! file write → the event is marked applied. On open, [`History::open`] reconciles: an event whose
+//! file write did not happen (a crash in between) is written again. Saves made by the writer are
+//! recorded as `snapshot` events ([`History::record`]), so history covers hand edits too.
+//!
+//! Timelines are branches of the log: each has a head event, and an event's `parent` is the head
+//! it was appended on. A timeline's state (path → content) is the fold of its lineage. Switching
+//! records every unrecorded change on the current timeline first, then rewrites the project's
+//! files to the target's state; switching back restores them byte for byte.
+//!
+//! Contents are stored once per hash; a new version of a file is stored as a delta against the
+//! previous one (common prefix and suffix kept, the middle stored), with a full copy every
+//! [`MAX_CHAIN`] versions, so 1,000 saves of a long scene cost kilobytes, not megabytes.
+//! This log is NOT derived data: it is never deleted or rebuilt.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+use showrunner_model::id::is_valid_id;
+
+use crate::discover::{classify, relative};
+use crate::fsx::write_atomic;
+use crate::StoreError;
+
+/// A full copy of a file's content is stored at least every this many versions.
+pub const MAX_CHAIN: i64 = 64;
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS blobs(
+    hash TEXT PRIMARY KEY, base TEXT, depth INTEGER NOT NULL, prefix INTEGER NOT NULL,
+    suffix INTEGER NOT NULL, data BLOB NOT NULL, size INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS events(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, parent INTEGER,
+    timeline TEXT NOT NULL, time INTEGER NOT NULL, actor TEXT NOT NULL, type TEXT NOT NULL,
+    container TEXT, path TEXT NOT NULL, expected_version INTEGER, new_version INTEGER NOT NULL,
+    payload TEXT NOT NULL, hash TEXT, applied INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS events_path ON events(path);
+CREATE TABLE IF NOT EXISTS timelines(
+    name TEXT PRIMARY KEY, head INTEGER, forked_from INTEGER, created INTEGER NOT NULL);
+"#;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    pub seq: i64,
+    pub id: String,
+    pub parent: Option<i64>,
+    pub timeline: String,
+    /// Milliseconds since the Unix epoch.
+    pub time: i64,
+    pub actor: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub container: Option<String>,
+    pub path: String,
+    pub expected_version: Option<i64>,
+    pub new_version: i64,
+    pub payload: serde_json::Value,
+    /// Content hash; `None` when the event deletes the file.
+    pub hash: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Timeline {
+    pub name: String,
+    pub head: Option<i64>,
+    pub forked_from: Option<i64>,
+    pub current: bool,
+    pub events: usize,
+}
+
+/// A change to one file, as a command asks for it.
+#[derive(Debug, Clone)]
+pub struct Change<'a> {
+    /// Project-relative path.
+    pub path: &'a str,
+    /// New content; `None` deletes the file.
+    pub content: Option<&'a [u8]>,
+    /// The version the caller read; `None` skips the check (first write of a new file).
+    pub expected_version: Option<i64>,
+    /// `user`, `agent:<id>`, `pipeline:<run>`.
+    pub actor: &'a str,
+    /// `bucket.create`, `bucket.edit`, `apply_edit`, `snapshot` …
+    pub kind: &'a str,
+    pub container: Option<&'a str>,
+    pub payload: serde_json::Value,
+    /// Idempotency key: appending the same id twice records it once.
+    pub id: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error(
+        "conflict on {path}: you edited version {expected}, but the log is at version {actual}; reload and try again"
+    )]
+    Conflict { path: String, expected: i64, actual: i64 },
+    #[error("no timeline named `{0}`")]
+    NoTimeline(String),
+    #[error("a timeline named `{0}` exists already")]
+    TimelineExists(String),
+    #[error("`{0}` is not a valid timeline name (letters, digits, - and _)")]
+    BadName(String),
+    #[error("no event `{0}`")]
+    NoEvent(String),
+    #[error("`{0}` is not a file of the project")]
+    BadPath(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for HistoryError {
+    fn from(e: rusqlite::Error) -> Self {
+        HistoryError::Store(StoreError::Sql(e))
+    }
+}
+
+/// Per path: (version, content hash or `None` if deleted).
+type State = BTreeMap<String, (i64, Option<String>)>;
+
+pub struct History {
+    conn: Connection,
+    root: PathBuf,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+pub fn content_hash(bytes: &[u8]) -> String {
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes))
+}
+
+/// Where the log of a project lives.
+pub fn events_path(root: &Path) -> PathBuf {
+    root.join(".showrunner").join("events.db")
+}
+
+/// A fault-injection point for crash tests: `SHOWRUNNER_FAULT=<point>` aborts the process there.
+fn fault(point: &str) {
+    if std::env::var("SHOWRUNNER_FAULT").is_ok_and(|v| v == point) {
+        eprintln!("showrunner: fault injected at {point}");
+        std::process::abort();
+    }
+}
+
+/// Rejects paths that are absolute or climb out of the project.
+fn checked_path(path: &str) -> Result<&str, HistoryError> {
+    let p = Path::new(path);
+    let ok = !path.is_empty()
+        && p.is_relative()
+        && p.components().all(|c| matches!(c, std::path::Component::Normal(_)))
+        && !path.starts_with(".showrunner");
+    if ok {
+        Ok(path)
+    } else {
+        Err(HistoryError::BadPath(path.to_string()))
+    }
+}
+
+impl History {
+    /// Opens (or creates) the log of the project at `root` and reconciles it with the files.
+    pub fn open(root: &Path) -> Result<History, HistoryError> {
+        let path = events_path(root);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(dir.to_path_buf(), e))?;
+        }
+        let conn = Connection::open(&path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(SCHEMA)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        conn.execute(
+            "INSERT OR IGNORE INTO timelines(name, head, forked_from, created) VALUES ('main', NULL, NULL, ?1)",
+            [now_ms()],
+        )?;
+        conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('current', 'main')", [])?;
+        let mut h = History { conn, root: root.to_path_buf() };
+        h.reconcile()?;
+        Ok(h)
+    }
+
+    pub fn current(&self) -> Result<String, HistoryError> {
+        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = 'current'", [], |r| r.get(0))?)
+    }
+
+    fn head(tx: &Connection, timeline: &str) -> Result<Option<i64>, HistoryError> {
+        tx.query_row("SELECT head FROM timelines WHERE name = ?1", [timeline], |r| r.get::<_, Option<i64>>(0))
+            .optional()?
+            .ok_or_else(|| HistoryError::NoTimeline(timeline.to_string()))
+    }
+
+    /// The state of a lineage ending at `head`: every path's latest version and hash.
+    fn state(conn: &Connection, head: Option<i64>) -> Result<State, HistoryError> {
+        let mut state = State::new();
+        let mut next = head;
+        let mut stmt = conn.prepare_cached("SELECT parent, path, new_version, hash FROM events WHERE seq = ?1")?;
+        while let Some(seq) = next {
+            let (parent, path, version, hash): (Option<i64>, String, i64, Option<String>) =
+                stmt.query_row([seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            state.entry(path).or_insert((version, hash));
+            next = parent;
+        }
+        Ok(state)
+    }
+
+    /// The lineage of `head`, newest first.
+    fn lineage(conn: &Connection, head: Option<i64>) -> Result<Vec<i64>, HistoryError> {
+        let mut out = Vec::new();
+        let mut next = head;
+        let mut stmt = conn.prepare_cached("SELECT parent FROM events WHERE seq = ?1")?;
+        while let Some(seq) = next {
+            out.push(seq);
+            next = stmt.query_row([seq], |r| r.get(0))?;
+        }
+        Ok(out)
+    }
+
+    /// The version of `path` on the current timeline (0 when the log has never seen it).
+    pub fn version(&self, path: &str) -> Result<i64, HistoryError> {
+        let head = Self::head(&self.conn, &self.current()?)?;
+        Ok(Self::state(&self.conn, head)?.get(path).map(|v| v.0).unwrap_or(0))
+    }
+
+    fn store_blob(conn: &Connection, hash: &str, bytes: &[u8], prev: Option<&str>) -> Result<(), HistoryError> {
+        let exists: bool =
+            conn.query_row("SELECT 1 FROM blobs WHERE hash = ?1", [hash], |_| Ok(true)).optional()?.unwrap_or(false);
+        if exists {
+            return Ok(());
+        }
+        // A delta against the previous version when there is one and the chain is short.
+        if let Some(base) = prev {
+            let depth: Option<i64> =
+                conn.query_row("SELECT depth FROM blobs WHERE hash = ?1", [base], |r| r.get(0)).optional()?;
+            if let Some(depth) = depth.filter(|d| *d < MAX_CHAIN) {
+                let old = Self::load_blob(conn, base)?;
+                let prefix = old.iter().zip(bytes).take_while(|(a, b)| a == b).count();
+                let max_suffix = old.len().min(bytes.len()) - prefix;
+                let suffix =
+                    old.iter().rev().zip(bytes.iter().rev()).take(max_suffix).take_while(|(a, b)| a == b).count();
+                let middle = &bytes[prefix..bytes.len() - suffix];
+                conn.execute(
+                    "INSERT INTO blobs(hash, base, depth, prefix, suffix, data, size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![hash, base, depth + 1, prefix as i64, suffix as i64, middle, bytes.len() as i64],
+                )?;
+                return Ok(());
+            }
+        }
+        conn.execute(
+            "INSERT INTO blobs(hash, base, depth, prefix, suffix, data, size) VALUES (?1, NULL, 0, 0, 0, ?2, ?3)",
+            params![hash, bytes, bytes.len() as i64],
+        )?;
+        Ok(())
+    }
+
+    fn load_blob(conn: &Connection, hash: &str) -> Result<Vec<u8>, HistoryError> {
+        let (base, prefix, suffix, data): (Option<String>, i64, i64, Vec<u8>) =
+            conn.query_row("SELECT base, prefix, suffix, data FROM blobs WHERE hash = ?1", [hash], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
+        match base {
+            None => Ok(data),
+            Some(base) => {
+                let old = Self::load_blob(conn, &base)?;
+                let (p, s) = (prefix as usize, suffix as usize);
+                let mut out = Vec::with_capacity(p + data.len() + s);
+                out.extend_from_slice(&old[..p]);
+                out.extend_from_slice(&data);
+                out.extend_from_slice(&old[old.len() - s..]);
+                Ok(out)
+            }
+        }
+    }
+
+    /// The content of a blob (for `log` and tests).
+    pub fn content(&self, hash: &str) -> Result<Vec<u8>, HistoryError> {
+        Self::load_blob(&self.conn, hash)
+    }
+
+    /// Appends an event in one transaction, checking the expected version. Does not touch files.
+    fn append(&mut self, change: &Change<'_>, applied: bool) -> Result<Event, HistoryError> {
+        let path = checked_path(change.path)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(id) = &change.id {
+            if let Some(e) = Self::event_by(&tx, "id", id)? {
+                return Ok(e);
+            }
+        }
+        let timeline: String = tx.query_row("SELECT value FROM meta WHERE key = 'current'", [], |r| r.get(0))?;
+        let head = Self::head(&tx, &timeline)?;
+        let state = Self::state(&tx, head)?;
+        let (version, prev_hash) = state.get(path).cloned().unwrap_or((0, None));
+        if let Some(expected) = change.expected_version {
+            if expected != version {
+                return Err(HistoryError::Conflict { path: path.to_string(), expected, actual: version });
+            }
+        }
+        let hash = match change.content {
+            Some(bytes) => {
+                let h = content_hash(bytes);
+                Self::store_blob(&tx, &h, bytes, prev_hash.as_deref())?;
+                Some(h)
+            }
+            None => None,
+        };
+        let id = change.id.clone().unwrap_or_else(|| {
+            format!(
+                "ev-{:016x}-{:x}",
+                now_ms(),
+                xxhash_rust::xxh3::xxh3_64(format!("{path}{version}{timeline}{:?}", hash).as_bytes())
+            )
+        });
+        tx.execute(
+            "INSERT INTO events(id, parent, timeline, time, actor, type, container, path, expected_version, new_version, payload, hash, applied)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                id,
+                head,
+                timeline,
+                now_ms(),
+                change.actor,
+                change.kind,
+                change.container,
+                path,
+                change.expected_version,
+                version + 1,
+                change.payload.to_string(),
+                hash,
+                applied as i64
+            ],
+        )?;
+        let seq = tx.last_insert_rowid();
+        tx.execute("UPDATE timelines SET head = ?1 WHERE name = ?2", params![seq, timeline])?;
+        tx.commit()?;
+        Ok(Self::event_by(&self.conn, "seq", &seq.to_string())?.expect("just appended"))
+    }
+
+    fn event_by(conn: &Connection, column: &str, value: &str) -> Result<Option<Event>, HistoryError> {
+        let sql = format!(
+            "SELECT seq, id, parent, timeline, time, actor, type, container, path, expected_version, new_version, payload, hash FROM events WHERE {column} = ?1"
+        );
+        let e = conn
+            .query_row(&sql, [value], |r| {
+                Ok(Event {
+                    seq: r.get(0)?,
+                    id: r.get(1)?,
+                    parent: r.get(2)?,
+                    timeline: r.get(3)?,
+                    time: r.get(4)?,
+                    actor: r.get(5)?,
+                    kind: r.get(6)?,
+                    container: r.get(7)?,
+                    path: r.get(8)?,
+                    expected_version: r.get(9)?,
+                    new_version: r.get(10)?,
+                    payload: serde_json::from_str(&r.get::<_, String>(11)?).unwrap_or_default(),
+                    hash: r.get(12)?,
+                })
+            })
+            .optional()?;
+        Ok(e)
+    }
+
+    fn write_file(&self, path: &str, content: Option<&[u8]>) -> Result<(), HistoryError> {
+        let abs = self.root.join(path);
+        match content {
+            Some(bytes) => write_atomic(&abs, bytes)?,
+            None => {
+                if abs.exists() {
+                    std::fs::remove_file(&abs).map_err(|e| StoreError::Io(abs.clone(), e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The write path: append (with the expected version), then write the file atomically, then
+    /// mark the event applied.
+    pub fn write(&mut self, change: &Change<'_>) -> Result<Event, HistoryError> {
+        let event = self.append(change, false)?;
+        fault("after-append");
+        self.write_file(&event.path, change.content)?;
+        fault("after-write");
+        self.conn.execute("UPDATE events SET applied = 1 WHERE seq = ?1", [event.seq])?;
+        Ok(event)
+    }
+
+    /// Records a file as it is on disk (a save by the writer): a `snapshot` event, unless the log
+    /// already has exactly this content for the path. Returns the event when one was appended.
+    pub fn record(&mut self, path: &str, actor: &str) -> Result<Option<Event>, HistoryError> {
+        let abs = self.root.join(checked_path(path)?);
+        let content = std::fs::read(&abs).ok();
+        let head = Self::head(&self.conn, &self.current()?)?;
+        let known = Self::state(&self.conn, head)?.get(path).cloned();
+        let hash = content.as_deref().map(content_hash);
+        if known.as_ref().map(|k| &k.1) == Some(&hash) || (known.is_none() && hash.is_none()) {
+            return Ok(None);
+        }
+        let change = Change {
+            path,
+            content: content.as_deref(),
+            expected_version: None,
+            actor,
+            kind: "snapshot",
+            container: None,
+            payload: serde_json::json!({}),
+            id: None,
+        };
+        Ok(Some(self.append(&change, true)?))
+    }
+
+    /// Every story file of the project as it is on disk (paths relative to the root).
+    fn project_files(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let walker = walkdir::WalkDir::new(&self.root).sort_by_file_name().into_iter().filter_entry(|e| {
+            e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.') || !e.file_type().is_dir()
+        });
+        for e in walker.flatten() {
+            if e.file_type().is_file() {
+                let rel = relative(&self.root, e.path());
+                if classify(&rel).is_some() && !rel.starts_with('.') {
+                    out.push(rel);
+                }
+            }
+        }
+        out
+    }
+
+    /// Records every unrecorded change of the project's files (new, edited or deleted) on the
+    /// current timeline. Returns how many events were appended.
+    pub fn record_all(&mut self, actor: &str) -> Result<usize, HistoryError> {
+        let head = Self::head(&self.conn, &self.current()?)?;
+        let state = Self::state(&self.conn, head)?;
+        let mut paths: BTreeSet<String> = self.project_files().into_iter().collect();
+        paths.extend(state.iter().filter(|(_, (_, h))| h.is_some()).map(|(p, _)| p.clone()));
+        let mut n = 0;
+        for p in paths {
+            if self.record(&p, actor)?.is_some() {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Writes again every event of the current timeline whose file write did not happen, and
+    /// finishes an interrupted timeline switch.
+    pub fn reconcile(&mut self) -> Result<usize, HistoryError> {
+        let mut fixed = 0;
+        let switching: Option<String> =
+            self.conn.query_row("SELECT value FROM meta WHERE key = 'switching'", [], |r| r.get(0)).optional()?;
+        if let Some(target) = switching {
+            fixed += self.materialize(&target)?;
+            self.conn.execute("DELETE FROM meta WHERE key = 'switching'", [])?;
+        }
+        let pending: Vec<(i64, String, Option<String>)> = {
+            let mut stmt = self.conn.prepare("SELECT seq, path, hash FROM events WHERE applied = 0 ORDER BY seq")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let head = Self::head(&self.conn, &self.current()?)?;
+        let lineage: BTreeSet<i64> = Self::lineage(&self.conn, head)?.into_iter().collect();
+        let state = Self::state(&self.conn, head)?;
+        for (seq, path, hash) in pending {
+            // Only the newest event of a path on the current timeline decides its file.
+            if lineage.contains(&seq) && state.get(&path).map(|s| &s.1) == Some(&hash) {
+                let content = match &hash {
+                    Some(h) => Some(Self::load_blob(&self.conn, h)?),
+                    None => None,
+                };
+                self.write_file(&path, content.as_deref())?;
+                fixed += 1;
+            }
+            self.conn.execute("UPDATE events SET applied = 1 WHERE seq = ?1", [seq])?;
+        }
+        Ok(fixed)
+    }
+
+    /// Rewrites the project's files to `timeline`'s state. Returns how many files changed.
+    fn materialize(&mut self, timeline: &str) -> Result<usize, HistoryError> {
+        let head = Self::head(&self.conn, timeline)?;
+        let target = Self::state(&self.conn, head)?;
+        // Every path any timeline knows: files the target lacks are removed.
+        let known: Vec<String> = {
+            let mut stmt = self.conn.prepare("SELECT DISTINCT path FROM events")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut changed = 0;
+        for path in known {
+            let want = target.get(&path).and_then(|s| s.1.clone());
+            let abs = self.root.join(&path);
+            let have = std::fs::read(&abs).ok().map(|b| content_hash(&b));
+            if have == want {
+                continue;
+            }
+            let content = match &want {
+                Some(h) => Some(Self::load_blob(&self.conn, h)?),
+                None => None,
+            };
+            self.write_file(&path, content.as_deref())?;
+            changed += 1;
+        }
+        Ok(changed)
+    }
+
+    /// Creates a timeline forked from the current head, or from `from` (an event id or seq).
+    pub fn create_timeline(&mut self, name: &str, from: Option<&str>) -> Result<Timeline, HistoryError> {
+        if !is_valid_id(name) {
+            return Err(HistoryError::BadName(name.to_string()));
+        }
+        self.record_all("user")?;
+        let exists: bool = self
+            .conn
+            .query_row("SELECT 1 FROM timelines WHERE name = ?1", [name], |_| Ok(true))
+            .optional()?
+            .unwrap_or(false);
+        if exists {
+            return Err(HistoryError::TimelineExists(name.to_string()));
+        }
+        let fork = match from {
+            None => Self::head(&self.conn, &self.current()?)?,
+            Some(f) => {
+                let e = Self::event_by(&self.conn, "id", f)?
+                    .or(if f.chars().all(|c| c.is_ascii_digit()) {
+                        Self::event_by(&self.conn, "seq", f)?
+                    } else {
+                        None
+                    })
+                    .ok_or_else(|| HistoryError::NoEvent(f.to_string()))?;
+                Some(e.seq)
+            }
+        };
+        self.conn.execute(
+            "INSERT INTO timelines(name, head, forked_from, created) VALUES (?1, ?2, ?2, ?3)",
+            params![name, fork, now_ms()],
+        )?;
+        Ok(self.timelines()?.into_iter().find(|t| t.name == name).expect("just created"))
+    }
+
+    /// Records unsaved changes on the current timeline, then rewrites the files to `name`'s state.
+    /// Returns how many files changed on disk.
+    pub fn switch(&mut self, name: &str) -> Result<usize, HistoryError> {
+        Self::head(&self.conn, name)?;
+        self.record_all("user")?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('switching', ?1)", [name])?;
+        tx.execute("UPDATE meta SET value = ?1 WHERE key = 'current'", [name])?;
+        tx.commit()?;
+        fault("mid-switch");
+        let changed = self.materialize(name)?;
+        self.conn.execute("DELETE FROM meta WHERE key = 'switching'", [])?;
+        Ok(changed)
+    }
+
+    pub fn timelines(&self) -> Result<Vec<Timeline>, HistoryError> {
+        let current = self.current()?;
+        let rows: Vec<(String, Option<i64>, Option<i64>)> = {
+            let mut stmt = self.conn.prepare("SELECT name, head, forked_from FROM timelines ORDER BY created, name")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        rows.into_iter()
+            .map(|(name, head, forked_from)| {
+                let events = Self::lineage(&self.conn, head)?.len();
+                Ok(Timeline { current: name == current, name, head, forked_from, events })
+            })
+            .collect()
+    }
+
+    /// Events of the current timeline, newest first; only those of `path` when given.
+    pub fn log(&self, path: Option<&str>) -> Result<Vec<Event>, HistoryError> {
+        let head = Self::head(&self.conn, &self.current()?)?;
+        let mut out = Vec::new();
+        for seq in Self::lineage(&self.conn, head)? {
+            if let Some(e) = Self::event_by(&self.conn, "seq", &seq.to_string())? {
+                if path.is_none_or(|p| e.path == p) {
+                    out.push(e);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Bytes the log takes on disk (database and write-ahead log).
+    pub fn size_on_disk(&self) -> u64 {
+        let p = events_path(&self.root);
+        ["", "-wal"].iter().filter_map(|s| std::fs::metadata(format!("{}{s}", p.display())).ok()).map(|m| m.len()).sum()
+    }
+
+    /// Versions of every path on the current timeline (for the write path's callers).
+    pub fn versions(&self) -> Result<HashMap<String, i64>, HistoryError> {
+        let head = Self::head(&self.conn, &self.current()?)?;
+        Ok(Self::state(&self.conn, head)?.into_iter().map(|(p, (v, _))| (p, v)).collect())
+    }
+}
