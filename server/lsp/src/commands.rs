@@ -10,7 +10,25 @@ use tower_lsp_server::ls_types::*;
 use crate::pos::to_offset;
 use crate::state::FileSnap;
 
-pub const COMMANDS: &[&str] = &["showrunner.context.show", "showrunner.models.resolve", "showrunner.bucket.create"];
+pub const COMMANDS: &[&str] = &[
+    "showrunner.context.show",
+    "showrunner.models.resolve",
+    "showrunner.bucket.create",
+    "showrunner.timeline.list",
+    "showrunner.timeline.create",
+    "showrunner.timeline.switch",
+    "showrunner.history",
+];
+
+/// Which project a history command is about.
+#[derive(Deserialize, Default)]
+pub struct HistoryArgs {
+    pub project: Option<String>,
+    pub uri: Option<Uri>,
+    pub bucket: Option<String>,
+    pub name: Option<String>,
+    pub from_event: Option<String>,
+}
 
 #[derive(Deserialize)]
 pub struct ContextArgs {

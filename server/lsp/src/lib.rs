@@ -195,6 +195,113 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// The project a command names (`project` path or URI, or the file `uri`), else the first.
+    fn project_for(&self, project: Option<&str>, uri: Option<&Uri>) -> Result<PathBuf> {
+        let mut st = self.lock();
+        let found = match (project, uri) {
+            (Some(p), _) => {
+                let path = p.parse::<Uri>().ok().and_then(|u| uri_path(&u)).unwrap_or_else(|| PathBuf::from(p));
+                st.project_root_for(&path.join("showrunner.yaml"))
+            }
+            (None, Some(u)) => uri_path(u).and_then(|p| st.project_root_for(&p)),
+            (None, None) => st.projects.keys().next().cloned(),
+        };
+        found.ok_or_else(|| invalid("no Showrunner project here: pass `project` (a project folder) or `uri`"))
+    }
+
+    async fn history_command(&self, command: &str, args: commands::HistoryArgs) -> Result<Option<LSPAny>> {
+        use showrunner_store::history::{Change, History};
+        let root = self.project_for(args.project.as_deref(), args.uri.as_ref())?;
+        let fail = |e: showrunner_store::history::HistoryError| invalid(e.to_string());
+        match command {
+            "showrunner.timeline.list" => {
+                let h = History::open(&root).map_err(fail)?;
+                Ok(Some(serde_json::to_value(h.timelines().map_err(fail)?).unwrap_or_default()))
+            }
+            "showrunner.timeline.create" => {
+                let name = args.name.ok_or_else(|| invalid("`name` is required"))?;
+                let mut h = History::open(&root).map_err(fail)?;
+                let t = h.create_timeline(&name, args.from_event.as_deref()).map_err(fail)?;
+                Ok(Some(serde_json::to_value(t).unwrap_or_default()))
+            }
+            "showrunner.timeline.switch" => {
+                let name = args.name.ok_or_else(|| invalid("`name` is required"))?;
+                // Unsaved editor text is the writer's latest work: record it first.
+                let unsaved: Vec<(String, Arc<str>)> = {
+                    let st = self.lock();
+                    st.docs
+                        .values()
+                        .filter_map(|d| d.place.as_ref().filter(|(r, _)| r == &root).map(|(_, rel)| (rel.clone(), d.text.clone())))
+                        .filter(|(rel, text)| std::fs::read(root.join(rel)).ok().as_deref() != Some(text.as_bytes()))
+                        .collect()
+                };
+                let mut h = History::open(&root).map_err(fail)?;
+                for (rel, text) in &unsaved {
+                    h.write(&Change {
+                        path: rel,
+                        content: Some(text.as_bytes()),
+                        expected_version: None,
+                        actor: "user",
+                        kind: "snapshot",
+                        container: None,
+                        payload: serde_json::json!({ "unsaved": true }),
+                        id: None,
+                    })
+                    .map_err(fail)?;
+                }
+                let changed = h.switch(&name).map_err(fail)?;
+                // The editor's open documents now show the new timeline's text.
+                let (edits, files) = {
+                    let mut st = self.lock();
+                    st.projects.insert(root.clone(), Project::load(&root));
+                    let mut edits = std::collections::HashMap::new();
+                    let enc = st.enc();
+                    let open: Vec<(Uri, String)> = st
+                        .docs
+                        .iter()
+                        .filter_map(|(u, d)| d.place.as_ref().filter(|(r, _)| r == &root).map(|(_, rel)| (u.clone(), rel.clone())))
+                        .collect();
+                    for (u, rel) in open {
+                        let disk = std::fs::read_to_string(root.join(&rel)).unwrap_or_default();
+                        let doc = st.docs.get_mut(&u).expect("listed");
+                        if *doc.text != *disk {
+                            let end = pos::to_position(&doc.text, &doc.lines, doc.text.len(), enc);
+                            let range = Range { start: Position { line: 0, character: 0 }, end };
+                            edits.insert(u.clone(), vec![TextEdit { range, new_text: disk.clone() }]);
+                        }
+                    }
+                    let n = st.projects[&root].analysis.files.len();
+                    (edits, (0..n).collect::<Vec<_>>())
+                };
+                if !edits.is_empty() {
+                    let edit = WorkspaceEdit { changes: Some(edits), ..Default::default() };
+                    if let Err(e) = self.client.apply_edit(edit).await {
+                        tracing::warn!("could not update open documents after the switch: {e}");
+                    }
+                }
+                self.after_change(root, files).await;
+                Ok(Some(serde_json::json!({ "timeline": name, "changed": changed })))
+            }
+            _ => {
+                let h = History::open(&root).map_err(fail)?;
+                let path = match (&args.bucket, &args.uri) {
+                    (Some(b), _) => {
+                        let st = self.lock();
+                        let a = st.projects.get(&root).map(|p| p.analysis.clone()).ok_or_else(|| invalid("project not loaded"))?;
+                        let entry = a.bucket(b).ok_or_else(|| invalid(format!("no bucket `{b}`")))?;
+                        Some(a.files[entry.file].path.clone())
+                    }
+                    (None, Some(u)) => uri_path(u).map(|p| relative(&root, &p)),
+                    (None, None) => None,
+                };
+                let events = h.log(path.as_deref()).map_err(fail)?;
+                Ok(Some(serde_json::to_value(events).unwrap_or_default()))
+            }
+        }
+    }
+}
+
 fn params<T: DeserializeOwned>(args: &[serde_json::Value]) -> Result<T> {
     let v = args.first().cloned().unwrap_or(serde_json::Value::Object(Default::default()));
     serde_json::from_value(v).map_err(|e| invalid(format!("bad arguments: {e}")))
@@ -581,6 +688,10 @@ impl LanguageServer for Backend {
                 }
                 let uri = path_uri(&path).ok_or_else(|| internal("bad path"))?;
                 Ok(Some(serde_json::json!({ "id": id, "uri": uri })))
+            }
+            "showrunner.timeline.list" | "showrunner.timeline.create" | "showrunner.timeline.switch" | "showrunner.history" => {
+                let args: commands::HistoryArgs = params(&p.arguments)?;
+                self.history_command(&p.command, args).await
             }
             other => Err(Error {
                 code: ErrorCode::MethodNotFound,

@@ -322,3 +322,37 @@ fn exit_without_shutdown_exits_with_1_and_nested_projects_are_isolated() {
     c.notify("exit", Value::Null);
     assert_eq!(c.wait_exit(), Some(1));
 }
+
+#[test]
+fn timelines_and_history_from_the_editor() {
+    let (_tmp, dir) = example();
+    let scene = dir.join("story/ch01/01-arrival.md");
+    let original = read(&scene);
+    let mut c = Client::spawn(Path::new(env!("CARGO_BIN_EXE_showrunner")), &[]);
+    c.initialize(&[&dir], false);
+    let u = c.open(&scene, "markdown");
+    c.diagnostics(&u, |_| true);
+    let cmd = |c: &mut Client, name: &str, args: Value| c.request("workspace/executeCommand", json!({ "command": name, "arguments": [args] }));
+    let t = cmd(&mut c, "showrunner.timeline.create", json!({ "name": "what-if", "uri": u }));
+    assert_eq!(t["name"], "what-if");
+    // An unsaved edit in the editor, then a switch: the edit is recorded on main first.
+    c.notify("textDocument/didChange", json!({ "textDocument": { "uri": u, "version": 2 }, "contentChanges": [{ "text": "Unsaved draft, Zoë 😀.\n" }] }));
+    c.diagnostics_at(&u, 2);
+    let r = cmd(&mut c, "showrunner.timeline.switch", json!({ "name": "what-if", "uri": u }));
+    assert_eq!(r["timeline"], "what-if");
+    assert_eq!(read(&scene), original);
+    // The editor is told to show the what-if text.
+    let edit = c.wait_for("applyEdit", |v| v["method"] == "workspace/applyEdit");
+    assert_eq!(edit["params"]["edit"]["changes"][&u][0]["newText"], original.as_str());
+    let list = cmd(&mut c, "showrunner.timeline.list", json!({ "uri": u }));
+    let current: Vec<&str> = list.as_array().unwrap().iter().filter(|t| t["current"] == true).map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(current, ["what-if"]);
+    let r = cmd(&mut c, "showrunner.timeline.switch", json!({ "name": "main", "uri": u }));
+    assert_eq!(r["timeline"], "main");
+    assert_eq!(read(&scene), "Unsaved draft, Zoë 😀.\n");
+    let h = cmd(&mut c, "showrunner.history", json!({ "uri": u }));
+    assert!(h.as_array().unwrap().len() >= 2);
+    let h = cmd(&mut c, "showrunner.history", json!({ "bucket": "alice", "uri": u }));
+    assert_eq!(h[0]["path"], "buckets/characters/alice.yaml");
+    c.finish();
+}
