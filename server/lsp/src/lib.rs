@@ -232,7 +232,9 @@ impl Backend {
                     let st = self.lock();
                     st.docs
                         .values()
-                        .filter_map(|d| d.place.as_ref().filter(|(r, _)| r == &root).map(|(_, rel)| (rel.clone(), d.text.clone())))
+                        .filter_map(|d| {
+                            d.place.as_ref().filter(|(r, _)| r == &root).map(|(_, rel)| (rel.clone(), d.text.clone()))
+                        })
                         .filter(|(rel, text)| std::fs::read(root.join(rel)).ok().as_deref() != Some(text.as_bytes()))
                         .collect()
                 };
@@ -260,7 +262,9 @@ impl Backend {
                     let open: Vec<(Uri, String)> = st
                         .docs
                         .iter()
-                        .filter_map(|(u, d)| d.place.as_ref().filter(|(r, _)| r == &root).map(|(_, rel)| (u.clone(), rel.clone())))
+                        .filter_map(|(u, d)| {
+                            d.place.as_ref().filter(|(r, _)| r == &root).map(|(_, rel)| (u.clone(), rel.clone()))
+                        })
                         .collect();
                     for (u, rel) in open {
                         let disk = std::fs::read_to_string(root.join(&rel)).unwrap_or_default();
@@ -288,7 +292,11 @@ impl Backend {
                 let path = match (&args.bucket, &args.uri) {
                     (Some(b), _) => {
                         let st = self.lock();
-                        let a = st.projects.get(&root).map(|p| p.analysis.clone()).ok_or_else(|| invalid("project not loaded"))?;
+                        let a = st
+                            .projects
+                            .get(&root)
+                            .map(|p| p.analysis.clone())
+                            .ok_or_else(|| invalid("project not loaded"))?;
                         let entry = a.bucket(b).ok_or_else(|| invalid(format!("no bucket `{b}`")))?;
                         Some(a.files[entry.file].path.clone())
                     }
@@ -689,7 +697,10 @@ impl LanguageServer for Backend {
                 let uri = path_uri(&path).ok_or_else(|| internal("bad path"))?;
                 Ok(Some(serde_json::json!({ "id": id, "uri": uri })))
             }
-            "showrunner.timeline.list" | "showrunner.timeline.create" | "showrunner.timeline.switch" | "showrunner.history" => {
+            "showrunner.timeline.list"
+            | "showrunner.timeline.create"
+            | "showrunner.timeline.switch"
+            | "showrunner.history" => {
                 let args: commands::HistoryArgs = params(&p.arguments)?;
                 self.history_command(&p.command, args).await
             }

@@ -15,6 +15,12 @@ use crate::StoreError;
 /// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename, fsync of the
 /// folder. A crash leaves either the old file or the new one, never half of one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    write_atomic_opts(path, bytes, true)
+}
+
+/// [`write_atomic`], optionally leaving the folder's fsync to the caller (who writes many files
+/// into a few folders and syncs each folder once, with [`sync_dir`]).
+pub fn write_atomic_opts(path: &Path, bytes: &[u8], sync_folder: bool) -> Result<(), StoreError> {
     let io = |e| StoreError::Io(path.to_path_buf(), e);
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;
@@ -26,8 +32,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         f.sync_all()?;
         drop(f);
         std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
+        if sync_folder {
+            sync_dir(dir);
         }
         Ok(())
     })();
@@ -35,6 +41,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         let _ = std::fs::remove_file(&tmp);
     }
     result.map_err(io)
+}
+
+/// Makes a folder's entries (renames into it) durable.
+pub fn sync_dir(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -127,6 +127,53 @@ type State = BTreeMap<String, (i64, Option<String>)>;
 pub struct History {
     conn: Connection,
     root: PathBuf,
+    /// The state at a head, so an append walks only the events appended since.
+    cache: Option<(Option<i64>, State)>,
+}
+
+/// The state at `head`, reusing `cache` when `head` descends from the cached head.
+fn state_at<'c>(
+    cache: &'c mut Option<(Option<i64>, State)>,
+    conn: &Connection,
+    head: Option<i64>,
+) -> Result<&'c State, HistoryError> {
+    let reusable = match cache {
+        Some((cached, _)) if *cached == head => true,
+        Some((cached, _)) => {
+            // Walk back from `head` to the cached head, collecting the newer events.
+            let mut newer = Vec::new();
+            let mut next = head;
+            let mut found = false;
+            let mut stmt = conn.prepare_cached("SELECT parent, path, new_version, hash FROM events WHERE seq = ?1")?;
+            while let Some(seq) = next {
+                if Some(seq) == *cached {
+                    found = true;
+                    break;
+                }
+                let (parent, path, version, hash): (Option<i64>, String, i64, Option<String>) =
+                    stmt.query_row([seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+                newer.push((path, version, hash));
+                next = parent;
+            }
+            if found || cached.is_none() {
+                let (_, state) = cache.as_mut().expect("matched Some");
+                for (path, version, hash) in newer.into_iter().rev() {
+                    state.insert(path, (version, hash));
+                }
+                true
+            } else {
+                false
+            }
+        }
+        None => false,
+    };
+    if reusable {
+        let entry = cache.as_mut().expect("reusable");
+        entry.0 = head;
+    } else {
+        *cache = Some((head, History::state(conn, head)?));
+    }
+    Ok(&cache.as_ref().expect("filled").1)
 }
 
 fn now_ms() -> i64 {
@@ -182,7 +229,7 @@ impl History {
             [now_ms()],
         )?;
         conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('current', 'main')", [])?;
-        let mut h = History { conn, root: root.to_path_buf() };
+        let mut h = History { conn, root: root.to_path_buf(), cache: None };
         h.reconcile()?;
         Ok(h)
     }
@@ -224,9 +271,9 @@ impl History {
     }
 
     /// The version of `path` on the current timeline (0 when the log has never seen it).
-    pub fn version(&self, path: &str) -> Result<i64, HistoryError> {
+    pub fn version(&mut self, path: &str) -> Result<i64, HistoryError> {
         let head = Self::head(&self.conn, &self.current()?)?;
-        Ok(Self::state(&self.conn, head)?.get(path).map(|v| v.0).unwrap_or(0))
+        Ok(state_at(&mut self.cache, &self.conn, head)?.get(path).map(|v| v.0).unwrap_or(0))
     }
 
     fn store_blob(conn: &Connection, hash: &str, bytes: &[u8], prev: Option<&str>) -> Result<(), HistoryError> {
@@ -286,41 +333,51 @@ impl History {
 
     /// Appends an event in one transaction, checking the expected version. Does not touch files.
     fn append(&mut self, change: &Change<'_>, applied: bool) -> Result<Event, HistoryError> {
-        let path = checked_path(change.path)?;
+        let mut events = self.append_all(std::slice::from_ref(change), applied)?;
+        Ok(events.pop().expect("one change, one event"))
+    }
+
+    /// Appends events for `changes` in one transaction (all or none), in order.
+    fn append_all(&mut self, changes: &[Change<'_>], applied: bool) -> Result<Vec<Event>, HistoryError> {
+        for c in changes {
+            checked_path(c.path)?;
+        }
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some(id) = &change.id {
-            if let Some(e) = Self::event_by(&tx, "id", id)? {
-                return Ok(e);
-            }
-        }
         let timeline: String = tx.query_row("SELECT value FROM meta WHERE key = 'current'", [], |r| r.get(0))?;
-        let head = Self::head(&tx, &timeline)?;
-        let state = Self::state(&tx, head)?;
-        let (version, prev_hash) = state.get(path).cloned().unwrap_or((0, None));
-        if let Some(expected) = change.expected_version {
-            if expected != version {
-                return Err(HistoryError::Conflict { path: path.to_string(), expected, actual: version });
+        let mut head = Self::head(&tx, &timeline)?;
+        let mut state = state_at(&mut self.cache, &tx, head)?.clone();
+        let mut seqs = Vec::with_capacity(changes.len());
+        for change in changes {
+            if let Some(id) = &change.id {
+                if let Some(e) = Self::event_by(&tx, "id", id)? {
+                    seqs.push(e.seq);
+                    continue;
+                }
             }
-        }
-        let hash = match change.content {
-            Some(bytes) => {
-                let h = content_hash(bytes);
-                Self::store_blob(&tx, &h, bytes, prev_hash.as_deref())?;
-                Some(h)
+            let path = change.path;
+            let (version, prev_hash) = state.get(path).cloned().unwrap_or((0, None));
+            if let Some(expected) = change.expected_version {
+                if expected != version {
+                    return Err(HistoryError::Conflict { path: path.to_string(), expected, actual: version });
+                }
             }
-            None => None,
-        };
-        let id = change.id.clone().unwrap_or_else(|| {
-            format!(
-                "ev-{:016x}-{:x}",
-                now_ms(),
-                xxhash_rust::xxh3::xxh3_64(format!("{path}{version}{timeline}{:?}", hash).as_bytes())
-            )
-        });
-        tx.execute(
-            "INSERT INTO events(id, parent, timeline, time, actor, type, container, path, expected_version, new_version, payload, hash, applied)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            params![
+            let hash = match change.content {
+                Some(bytes) => {
+                    let h = content_hash(bytes);
+                    Self::store_blob(&tx, &h, bytes, prev_hash.as_deref())?;
+                    Some(h)
+                }
+                None => None,
+            };
+            let id = change.id.clone().unwrap_or_else(|| {
+                let key = format!("{path}\u{0}{version}\u{0}{timeline}\u{0}{hash:?}\u{0}{head:?}");
+                format!("ev-{:x}-{:016x}", now_ms(), xxhash_rust::xxh3::xxh3_64(key.as_bytes()))
+            });
+            tx.prepare_cached(
+                "INSERT INTO events(id, parent, timeline, time, actor, type, container, path, expected_version, new_version, payload, hash, applied)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )?
+            .execute(params![
                 id,
                 head,
                 timeline,
@@ -334,12 +391,43 @@ impl History {
                 change.payload.to_string(),
                 hash,
                 applied as i64
-            ],
-        )?;
-        let seq = tx.last_insert_rowid();
-        tx.execute("UPDATE timelines SET head = ?1 WHERE name = ?2", params![seq, timeline])?;
+            ])?;
+            let seq = tx.last_insert_rowid();
+            state.insert(path.to_string(), (version + 1, hash));
+            head = Some(seq);
+            seqs.push(seq);
+        }
+        tx.execute("UPDATE timelines SET head = ?1 WHERE name = ?2", params![head, timeline])?;
         tx.commit()?;
-        Ok(Self::event_by(&self.conn, "seq", &seq.to_string())?.expect("just appended"))
+        self.cache = Some((head, state));
+        seqs.iter().map(|s| Ok(Self::event_by(&self.conn, "seq", &s.to_string())?.expect("just appended"))).collect()
+    }
+
+    /// The write path for many changes at once: one transaction (one fsync) for all events, then
+    /// the files, then all marked applied.
+    pub fn write_all(&mut self, changes: &[Change<'_>]) -> Result<Vec<Event>, HistoryError> {
+        let events = self.append_all(changes, false)?;
+        fault("after-append");
+        let mut dirs = BTreeSet::new();
+        for (e, c) in events.iter().zip(changes) {
+            let abs = self.root.join(&e.path);
+            match c.content {
+                Some(bytes) => crate::fsx::write_atomic_opts(&abs, bytes, false)?,
+                None => self.write_file(&e.path, None)?,
+            }
+            if let Some(d) = abs.parent() {
+                dirs.insert(d.to_path_buf());
+            }
+        }
+        for d in dirs {
+            crate::fsx::sync_dir(&d);
+        }
+        let tx = self.conn.transaction()?;
+        for e in &events {
+            tx.prepare_cached("UPDATE events SET applied = 1 WHERE seq = ?1")?.execute([e.seq])?;
+        }
+        tx.commit()?;
+        Ok(events)
     }
 
     fn event_by(conn: &Connection, column: &str, value: &str) -> Result<Option<Event>, HistoryError> {
@@ -398,7 +486,7 @@ impl History {
         let abs = self.root.join(checked_path(path)?);
         let content = std::fs::read(&abs).ok();
         let head = Self::head(&self.conn, &self.current()?)?;
-        let known = Self::state(&self.conn, head)?.get(path).cloned();
+        let known = state_at(&mut self.cache, &self.conn, head)?.get(path).cloned();
         let hash = content.as_deref().map(content_hash);
         if known.as_ref().map(|k| &k.1) == Some(&hash) || (known.is_none() && hash.is_none()) {
             return Ok(None);
@@ -414,6 +502,35 @@ impl History {
             id: None,
         };
         Ok(Some(self.append(&change, true)?))
+    }
+
+    /// Records many files as they are on disk in one transaction (see [`History::record`]).
+    pub fn record_many(&mut self, paths: &[String], actor: &str) -> Result<usize, HistoryError> {
+        let head = Self::head(&self.conn, &self.current()?)?;
+        let state = state_at(&mut self.cache, &self.conn, head)?.clone();
+        let mut contents: Vec<(String, Option<Vec<u8>>)> = Vec::new();
+        for p in paths {
+            let content = std::fs::read(self.root.join(checked_path(p)?)).ok();
+            let hash = content.as_deref().map(content_hash);
+            let known = state.get(p.as_str()).map(|s| s.1.clone());
+            if known.as_ref() != Some(&hash) && !(known.is_none() && hash.is_none()) {
+                contents.push((p.clone(), content));
+            }
+        }
+        let changes: Vec<Change> = contents
+            .iter()
+            .map(|(p, c)| Change {
+                path: p,
+                content: c.as_deref(),
+                expected_version: None,
+                actor,
+                kind: "snapshot",
+                container: None,
+                payload: serde_json::json!({}),
+                id: None,
+            })
+            .collect();
+        Ok(self.append_all(&changes, true)?.len())
     }
 
     /// Every story file of the project as it is on disk (paths relative to the root).
@@ -440,13 +557,8 @@ impl History {
         let state = Self::state(&self.conn, head)?;
         let mut paths: BTreeSet<String> = self.project_files().into_iter().collect();
         paths.extend(state.iter().filter(|(_, (_, h))| h.is_some()).map(|(p, _)| p.clone()));
-        let mut n = 0;
-        for p in paths {
-            if self.record(&p, actor)?.is_some() {
-                n += 1;
-            }
-        }
-        Ok(n)
+        let paths: Vec<String> = paths.into_iter().collect();
+        self.record_many(&paths, actor)
     }
 
     /// Writes again every event of the current timeline whose file write did not happen, and

@@ -332,7 +332,9 @@ fn timelines_and_history_from_the_editor() {
     c.initialize(&[&dir], false);
     let u = c.open(&scene, "markdown");
     c.diagnostics(&u, |_| true);
-    let cmd = |c: &mut Client, name: &str, args: Value| c.request("workspace/executeCommand", json!({ "command": name, "arguments": [args] }));
+    let cmd = |c: &mut Client, name: &str, args: Value| {
+        c.request("workspace/executeCommand", json!({ "command": name, "arguments": [args] }))
+    };
     let t = cmd(&mut c, "showrunner.timeline.create", json!({ "name": "what-if", "uri": u }));
     assert_eq!(t["name"], "what-if");
     // An unsaved edit in the editor, then a switch: the edit is recorded on main first.
@@ -345,7 +347,8 @@ fn timelines_and_history_from_the_editor() {
     let edit = c.wait_for("applyEdit", |v| v["method"] == "workspace/applyEdit");
     assert_eq!(edit["params"]["edit"]["changes"][&u][0]["newText"], original.as_str());
     let list = cmd(&mut c, "showrunner.timeline.list", json!({ "uri": u }));
-    let current: Vec<&str> = list.as_array().unwrap().iter().filter(|t| t["current"] == true).map(|t| t["name"].as_str().unwrap()).collect();
+    let current: Vec<&str> =
+        list.as_array().unwrap().iter().filter(|t| t["current"] == true).map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(current, ["what-if"]);
     let r = cmd(&mut c, "showrunner.timeline.switch", json!({ "name": "main", "uri": u }));
     assert_eq!(r["timeline"], "main");
