@@ -17,6 +17,14 @@ fn open(dir: &Path) -> Result<(std::path::PathBuf, History)> {
     Ok((root, history))
 }
 
+/// The write path ends with an index upsert; a failure there is reported, not fatal (the index
+/// is derived and the next `check` rebuilds it).
+fn reindex(dir: &Path) {
+    if let Err(e) = project_of(dir).map_err(anyhow::Error::from).and_then(|r| Ok(showrunner_store::reindex(&r)?)) {
+        eprintln!("showrunner: warning: the index was not updated: {e}");
+    }
+}
+
 pub fn list(dir: &Path, format: Format) -> Result<()> {
     let (_, h) = open(dir)?;
     let timelines = h.timelines()?;
@@ -46,6 +54,7 @@ pub fn create(dir: &Path, name: &str, from: Option<&str>) -> Result<()> {
 pub fn switch(dir: &Path, name: &str) -> Result<()> {
     let (_, mut h) = open(dir)?;
     let changed = h.switch(name)?;
+    reindex(dir);
     println!("Switched to timeline `{name}` ({changed} files rewritten).");
     Ok(())
 }
@@ -95,6 +104,7 @@ pub fn create_bucket(dir: &Path, kind: &str, name: &str, aliases: &[String], par
     let (id, path) =
         showrunner_store::fsx::create_bucket(&root, &a.config.kinds, &new, &|id| a.by_id.contains_key(id), "user")
             .map_err(anyhow::Error::msg)?;
+    reindex(&root);
     println!("Created bucket `{id}` at {}", relative(&root, &path));
     Ok(())
 }

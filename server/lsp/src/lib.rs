@@ -512,6 +512,7 @@ impl LanguageServer for Backend {
     async fn did_change_watched_files(&self, p: DidChangeWatchedFilesParams) {
         let mut work: Vec<(PathBuf, Vec<usize>)> = Vec::new();
         let mut deleted: Vec<Uri> = Vec::new();
+        let mut to_record: Vec<(PathBuf, String)> = Vec::new();
         {
             let mut st = self.lock();
             for change in p.changes {
@@ -519,9 +520,31 @@ impl LanguageServer for Backend {
                 if change.typ == FileChangeType::DELETED {
                     deleted.push(change.uri.clone());
                 }
+                if let Some(root) = st.project_root_for(&path) {
+                    let rel = relative(&root, &path);
+                    if classify(&rel).is_some() {
+                        to_record.push((root, rel));
+                    }
+                }
                 if let Some(done) = st.reload_from_disk(&path) {
                     work.push(done);
                 }
+            }
+        }
+        // Changes made outside the editor are history too (a no-op when the log has them).
+        if !to_record.is_empty() {
+            let recorded = tokio::task::spawn_blocking(move || {
+                for (root, rel) in to_record {
+                    if let Err(e) =
+                        showrunner_store::history::History::open(&root).and_then(|mut h| h.record(&rel, "user"))
+                    {
+                        tracing::warn!("change to {rel} not recorded: {e}");
+                    }
+                }
+            })
+            .await;
+            if recorded.is_err() {
+                tracing::warn!("recording outside changes failed");
             }
         }
         for uri in deleted {

@@ -59,6 +59,12 @@ pub fn load_project(root: &Path) -> Project {
     Project { root: root.to_path_buf(), analysis, hashes }
 }
 
+/// Re-reads the project and brings its index up to date (the last step of the write path).
+pub fn reindex(root: &Path) -> Result<index::SyncStats, StoreError> {
+    let project = load_project(root);
+    Index::open(&index_path(root))?.sync(&project.analysis, &project.hashes)
+}
+
 /// Where a project's index lives.
 pub fn index_path(root: &Path) -> PathBuf {
     root.join(".showrunner").join("index.db")

@@ -256,6 +256,14 @@ fn typing_relinks_and_buckets_update_open_scenes() {
         json!({ "changes": [{ "uri": uri(&dir.join("buckets/boat.yaml")), "type": 1 }] }),
     );
     c.diagnostics(&u, |d| d.iter().any(|x| x["message"] == "boat (item)"));
+    // …and the outside change is in the history.
+    let out = Command::new(env!("CARGO_BIN_EXE_showrunner"))
+        .args(["log", "buckets/boat.yaml", "--format", "json"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let log: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(log[0]["type"], "snapshot", "{log}");
     c.finish();
 }
 
