@@ -3,6 +3,8 @@
 //! to wait on. Every wait is for a message, never for time (the timeout only turns a hang into a
 //! failure).
 
+pub mod model_server;
+
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
