@@ -1,0 +1,320 @@
+//! Pipeline definitions: YAML (built-in templates embedded in the binary, project
+//! `workflows/*.yaml` overriding them by id) validated into a DAG.
+//!
+//! ```yaml
+//! id: draft-scene
+//! title: Draft a scene
+//! description: Writes a first draft of the scene from its context and your notes.
+//! steps:
+//!   - { id: context, type: gather_context }
+//!   - { id: prompt, type: prompt, template: "Write the scene…{{context}}" }
+//!   - { id: review, type: review_prompt }
+//!   - { id: draft, type: generate, agent: scene-writer }
+//!   - { id: check, type: verify, max_retries: 2 }
+//!   - { id: approve, type: approve_output }
+//!   - { id: apply, type: apply_edit }
+//! ```
+//! Steps run in order unless `needs:` names other steps (then they form a DAG); `when:` makes a
+//! step conditional. Invalid graphs are refused naming the cycle or the missing step, with the
+//! line where it is written.
+
+use petgraph::algo::toposort;
+use petgraph::graphmap::DiGraphMap;
+use serde::Serialize;
+use showrunner_model::text::LineIndex;
+use showrunner_model::yaml::{self, Node};
+
+pub const STEP_TYPES: &[&str] = &[
+    "gather_context",
+    "prompt",
+    "review_prompt",
+    "generate",
+    "judge",
+    "verify",
+    "approve_output",
+    "apply_edit",
+    "save_bucket",
+    "research",
+    "summarize",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layer {
+    QuickAction,
+    Template,
+    Custom,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub needs: Vec<String>,
+    /// `step_id.field == value` style condition, or a step id that must have output.
+    pub when: Option<String>,
+    pub template: Option<String>,
+    pub agent: Option<String>,
+    pub model: Option<String>,
+    pub max_retries: u32,
+    pub json: bool,
+    /// 1-based line of the step in its file.
+    pub line: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pipeline {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub layer: Layer,
+    pub steps: Vec<Step>,
+    /// Step indices in an order that respects every `needs:`.
+    pub order: Vec<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DefError {
+    pub line: u32,
+    pub message: String,
+}
+
+impl std::fmt::Display for DefError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+fn line_of(text: &str, lines: &LineIndex, n: &Node) -> u32 {
+    lines.line_col(text, n.span.start).line
+}
+
+/// Parses and validates one pipeline definition.
+pub fn parse(text: &str, layer: Layer) -> Result<Pipeline, Vec<DefError>> {
+    let lines = LineIndex::new(text);
+    let parsed = yaml::parse(text);
+    let mut errors: Vec<DefError> = parsed
+        .errors
+        .iter()
+        .map(|e| DefError {
+            line: lines.line_col(text, e.range.start).line,
+            message: format!("YAML syntax error: {}", e.message),
+        })
+        .collect();
+    let Some(root) = parsed.root.filter(|r| r.as_map().is_some()) else {
+        errors.push(DefError { line: 1, message: "a pipeline is a mapping with `id` and `steps`".into() });
+        return Err(errors);
+    };
+    let text_of = |key: &str| root.get(key).and_then(Node::scalar_text);
+    let id = text_of("id").unwrap_or_default();
+    if !showrunner_model::id::is_valid_id(&id) {
+        errors.push(DefError { line: 1, message: "the pipeline needs an `id` (letters, digits, - and _)".into() });
+    }
+    let mut steps = Vec::new();
+    match root.get("steps").and_then(Node::as_seq) {
+        None => errors.push(DefError { line: 1, message: "the pipeline needs `steps:`, a list".into() }),
+        Some(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let line = line_of(text, &lines, item);
+                let get = |k: &str| item.get(k).and_then(Node::scalar_text);
+                let sid = get("id").unwrap_or_else(|| format!("step-{}", i + 1));
+                let kind = get("type").unwrap_or_default();
+                if !STEP_TYPES.contains(&kind.as_str()) {
+                    errors.push(DefError {
+                        line,
+                        message: format!(
+                            "step `{sid}` has unknown type `{kind}`; the types are {}",
+                            STEP_TYPES.join(", ")
+                        ),
+                    });
+                }
+                let needs = match item.get("needs") {
+                    Some(n) => match n.as_seq() {
+                        Some(list) => list.iter().filter_map(Node::scalar_text).collect(),
+                        None => n.scalar_text().into_iter().collect(),
+                    },
+                    // Sequential by default: each step needs the one before it.
+                    None => steps.last().map(|s: &Step| vec![s.id.clone()]).unwrap_or_default(),
+                };
+                let max_retries =
+                    item.get("max_retries").and_then(|n| n.scalar_text()).and_then(|s| s.parse().ok()).unwrap_or(2);
+                let json = item.get("json").is_some_and(|n| n.scalar_text().as_deref() == Some("true"));
+                if steps.iter().any(|s: &Step| s.id == sid) {
+                    errors.push(DefError { line, message: format!("two steps are called `{sid}`") });
+                }
+                steps.push(Step {
+                    id: sid,
+                    kind,
+                    needs,
+                    when: get("when"),
+                    template: get("template"),
+                    agent: get("agent"),
+                    model: get("model"),
+                    max_retries,
+                    json,
+                    line,
+                });
+            }
+        }
+    }
+    // The graph: an edge from each needed step to the step that needs it.
+    let mut graph: DiGraphMap<usize, ()> = DiGraphMap::new();
+    for i in 0..steps.len() {
+        graph.add_node(i);
+    }
+    for (i, s) in steps.iter().enumerate() {
+        for n in &s.needs {
+            match steps.iter().position(|o| &o.id == n) {
+                Some(j) => {
+                    graph.add_edge(j, i, ());
+                }
+                None => errors.push(DefError {
+                    line: s.line,
+                    message: format!("step `{}` needs `{n}`, which is not a step of this pipeline", s.id),
+                }),
+            }
+        }
+    }
+    let order = match toposort(&graph, None) {
+        Ok(order) => order,
+        Err(cycle) => {
+            let at = cycle.node_id();
+            // Walk the cycle for a readable message.
+            let mut names = vec![steps[at].id.clone()];
+            let mut cur = at;
+            for _ in 0..steps.len() {
+                let next = steps[cur]
+                    .needs
+                    .iter()
+                    .filter_map(|n| steps.iter().position(|o| &o.id == n))
+                    .find(|&j| reaches(&graph, at, j));
+                match next {
+                    Some(j) if j == at => break,
+                    Some(j) => {
+                        names.push(steps[j].id.clone());
+                        cur = j;
+                    }
+                    None => break,
+                }
+            }
+            names.push(steps[at].id.clone());
+            errors.push(DefError {
+                line: steps[at].line,
+                message: format!("the steps form a cycle: {}", names.join(" ← ")),
+            });
+            Vec::new()
+        }
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Pipeline {
+        title: text_of("title").unwrap_or_else(|| id.clone()),
+        description: text_of("description").unwrap_or_default(),
+        id,
+        layer,
+        steps,
+        order,
+    })
+}
+
+/// Whether `to` can reach `from` (so the edge from→… closes a cycle through `to`).
+fn reaches(graph: &DiGraphMap<usize, ()>, target: usize, from: usize) -> bool {
+    let mut stack = vec![from];
+    let mut seen = std::collections::HashSet::new();
+    while let Some(n) = stack.pop() {
+        if n == target {
+            return true;
+        }
+        if seen.insert(n) {
+            stack.extend(graph.neighbors(n));
+        }
+    }
+    false
+}
+
+/// The built-in templates, embedded in the binary.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("draft-scene", include_str!("../templates/draft-scene.yaml")),
+    ("continue-scene", include_str!("../templates/continue-scene.yaml")),
+    ("rewrite-selection", include_str!("../templates/rewrite-selection.yaml")),
+    ("brainstorm", include_str!("../templates/brainstorm.yaml")),
+    ("outline-chapter", include_str!("../templates/outline-chapter.yaml")),
+    ("summarize-scene", include_str!("../templates/summarize-scene.yaml")),
+    ("continuity-check", include_str!("../templates/continuity-check.yaml")),
+    ("research", include_str!("../templates/research.yaml")),
+];
+
+/// Every pipeline a project can run: built-ins, overridden by project `workflows/*.yaml` with the
+/// same id. `custom` is `(file name, text)` of each workflow file. Broken files are reported.
+pub fn catalogue(custom: &[(String, String)]) -> (Vec<Pipeline>, Vec<(String, Vec<DefError>)>) {
+    let mut out: Vec<Pipeline> = Vec::new();
+    let mut problems = Vec::new();
+    for (name, text) in BUILTIN {
+        match parse(text, Layer::Template) {
+            Ok(p) => out.push(p),
+            Err(e) => problems.push((format!("built-in {name}"), e)),
+        }
+    }
+    for (file, text) in custom {
+        match parse(text, Layer::Custom) {
+            Ok(p) => {
+                out.retain(|b| b.id != p.id);
+                out.push(p);
+            }
+            Err(e) => problems.push((file.clone(), e)),
+        }
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    (out, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_are_valid() {
+        let (all, problems) = catalogue(&[]);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(all.len(), 8);
+    }
+
+    #[test]
+    fn sequential_by_default_and_needs_form_a_dag() {
+        let p = parse("id: p\nsteps:\n  - { id: a, type: gather_context }\n  - { id: b, type: prompt }\n  - { id: c, type: generate, needs: [a] }\n", Layer::Custom).unwrap();
+        assert_eq!(p.steps[1].needs, vec!["a"]);
+        assert_eq!(p.steps[2].needs, vec!["a"]);
+        assert_eq!(p.order[0], 0);
+    }
+
+    #[test]
+    fn cycles_and_missing_steps_are_named_with_lines() {
+        let text = "id: p\nsteps:\n  - { id: a, type: prompt, needs: [c] }\n  - { id: b, type: generate, needs: [a] }\n  - { id: c, type: verify, needs: [b] }\n";
+        let err = parse(text, Layer::Custom).unwrap_err();
+        assert!(err[0].message.contains("cycle"), "{err:?}");
+        assert!(err[0].message.contains('a') && err[0].message.contains('b') && err[0].message.contains('c'));
+        let err = parse(
+            "id: p\nsteps:\n  - { id: a, type: prompt }\n  - { id: b, type: generate, needs: [zzz] }\n",
+            Layer::Custom,
+        )
+        .unwrap_err();
+        assert_eq!(err[0].line, 4);
+        assert!(err[0].message.contains("needs `zzz`"));
+        let err = parse("id: p\nsteps:\n  - { id: a, type: fly }\n", Layer::Custom).unwrap_err();
+        assert!(err[0].message.contains("unknown type `fly`"));
+    }
+
+    #[test]
+    fn project_workflows_override_builtins() {
+        let custom = vec![(
+            "workflows/brainstorm.yaml".to_string(),
+            "id: brainstorm\ntitle: Mine\nsteps:\n  - { id: g, type: generate }\n".to_string(),
+        )];
+        let (all, _) = catalogue(&custom);
+        let b = all.iter().find(|p| p.id == "brainstorm").unwrap();
+        assert_eq!(b.title, "Mine");
+        assert_eq!(b.layer, Layer::Custom);
+    }
+}
