@@ -10,6 +10,7 @@ mod history;
 mod init;
 mod models;
 mod paths;
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,6 +88,35 @@ enum Command {
     Bucket {
         #[command(subcommand)]
         action: BucketAction,
+    },
+    /// Run a pipeline on a scene: streams to the terminal, asks at every gate (--yes approves)
+    Run {
+        pipeline: String,
+        file: PathBuf,
+        #[arg(long)]
+        yes: bool,
+        /// The model for every model step (provider/model), above the cascade
+        #[arg(long)]
+        model: Option<String>,
+        /// Replay a recorded run (a run id or a run JSON file): recorded answers, no network
+        #[arg(long, value_name = "RUN")]
+        replay: Option<String>,
+        /// The question, for the research pipeline
+        #[arg(long)]
+        question: Option<String>,
+    },
+    /// List runs (id, pipeline, state, scene)
+    Runs {
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Continue a run after a crash or restart (completed steps are not run again)
+    Resume {
+        run: String,
+        #[arg(long)]
+        yes: bool,
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
     },
     /// Show providers, models, and how each step and scene resolves through the model cascade
     Models {
@@ -169,6 +199,13 @@ fn main() -> ExitCode {
         Command::Bucket { action: BucketAction::Create { kind, name, aliases, parent, dir } } => {
             history::create_bucket(&dir, &kind, &name, &aliases, parent.as_deref()).map(|()| true)
         }
+        Command::Run { pipeline, file, yes, model, replay, question } => run::run(
+            &pipeline,
+            &file,
+            &run::Options { yes, model: model.as_deref(), replay: replay.as_deref(), question: question.as_deref() },
+        ),
+        Command::Runs { dir } => run::list(&dir).map(|()| true),
+        Command::Resume { run, yes, dir } => run::resume(&dir, &run, yes),
         Command::Models { dir, format } => {
             models::run(&dir.unwrap_or_else(|| PathBuf::from(".")), format).map(|()| true)
         }

@@ -1,6 +1,8 @@
-//! Pipelines ("glass box"): definitions validated into a DAG, and the built-in templates.
-//! The run engine (durable runs, gates, replay) builds on these.
+//! Pipelines ("glass box"): definitions validated into a DAG, the built-in templates, and the run
+//! engine (every model call recorded, every gate asked, state saved after each step).
 
 pub mod def;
+pub mod engine;
 
 pub use def::{catalogue, parse, DefError, Layer, Pipeline, Step, BUILTIN, STEP_TYPES};
+pub use engine::{execute, Decision, Effects, Exchange, Gates, Generated, Model, Run, RunState, StepRecord, StepState};

@@ -12,6 +12,7 @@ pub mod discover;
 pub mod fsx;
 pub mod history;
 pub mod index;
+pub mod runs;
 pub mod user;
 
 use std::path::{Path, PathBuf};

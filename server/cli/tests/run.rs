@@ -1,0 +1,110 @@
+//! Pipelines headless against a scripted model server on 127.0.0.1: a draft applied through the
+//! history, verify retrying with a defect report, research saved as a bucket, runs listed, and a
+//! recorded run replayed with no server at all.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::json;
+use showrunner_testkit::model_server::{ModelServer, Reply};
+
+fn showrunner(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_showrunner")).args(args).current_dir(cwd).output().expect("binary runs")
+}
+
+fn example_on(server: &ModelServer) -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    assert!(showrunner(&["init", "story", "--example"], tmp.path()).status.success());
+    let dir = tmp.path().join("story");
+    let cfg = std::fs::read_to_string(dir.join("showrunner.yaml")).unwrap();
+    let cfg = cfg.replace("http://127.0.0.1:11434/v1", &server.url);
+    std::fs::write(dir.join("showrunner.yaml"), cfg).unwrap();
+    (tmp, dir)
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[test]
+fn draft_scene_end_to_end_then_replay_without_a_network() {
+    let server = ModelServer::start(vec![
+        // First draft names a stranger three times: verify sends it back with a defect report.
+        Reply::tokens(&["Alice met ", "Quillan at the door, and Quillan smiled; later Quillan left."]),
+        Reply::tokens(&["Alice climbed ", "the stairs with Łukasz ", "and said nothing about the log."]),
+    ]);
+    let (_tmp, dir) = example_on(&server);
+    let scene = "story/ch01/03-supper.md";
+    let before = std::fs::read_to_string(dir.join(scene)).unwrap();
+    let out = showrunner(&["run", "draft-scene", scene, "--yes", "--model", "local/llama3.1"], &dir);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("succeeded"), "{t}");
+    assert!(t.contains("2 model call(s)"), "{t}");
+    // The second prompt carried the defect report.
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2);
+    let second = reqs[1].body["messages"][0]["content"].as_str().unwrap();
+    assert!(second.contains("These names are not in the story: Quillan"), "{second}");
+    // The approved draft was applied to the scene through the history.
+    let after = std::fs::read_to_string(dir.join(scene)).unwrap();
+    assert!(after.starts_with(before.trim_end()));
+    assert!(after.trim_end().ends_with("and said nothing about the log."), "{after}");
+    let log = showrunner(&["log", scene, "--format", "json"], &dir);
+    let log: serde_json::Value = serde_json::from_slice(&log.stdout).unwrap();
+    assert_eq!(log[0]["type"], "apply_edit");
+    assert!(log[0]["actor"].as_str().unwrap().starts_with("pipeline:draft-scene-"));
+    // The run is listed, and replays with no server at all.
+    let runs = text(&showrunner(&["runs"], &dir));
+    let id = runs.split_whitespace().next().unwrap().to_string();
+    assert!(id.starts_with("draft-scene-") && runs.contains("succeeded"), "{runs}");
+    std::fs::write(dir.join(scene), &before).unwrap();
+    let out = showrunner(&["run", "draft-scene", scene, "--yes", "--replay", &id], &dir);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert_eq!(server.requests().len(), 2, "a replay sends nothing");
+    assert!(t.starts_with(&format!("REPLAY of run {id}")), "{t}");
+    assert!(std::fs::read_to_string(dir.join(scene)).unwrap().trim_end().ends_with("and said nothing about the log."));
+}
+
+#[test]
+fn research_saves_a_bucket_and_failures_are_clear() {
+    let answer = json!({ "name": "Fog signals", "summary": "Tonite charges every five minutes.", "body": "Keepers fired…", "keywords": ["fog signal", "tonite"], "sources": ["Trinity House rules, 1902"] }).to_string();
+    let server = ModelServer::start(vec![Reply::tokens(&["```json\n", &answer, "\n```"])]);
+    let (_tmp, dir) = example_on(&server);
+    let out = showrunner(
+        &[
+            "run",
+            "research",
+            "story/ch01/01-arrival.md",
+            "--yes",
+            "--model",
+            "local/x",
+            "--question",
+            "How were fog signals fired?",
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let bucket = std::fs::read_to_string(dir.join("buckets/research/fog-signals.yaml")).unwrap();
+    assert!(bucket.contains("keywords: [\"fog signal\",\"tonite\"]"), "{bucket}");
+    assert!(bucket.contains("Trinity House rules, 1902"));
+    let prompt = server.requests()[0].body["messages"][0]["content"].as_str().unwrap().to_string();
+    assert!(prompt.contains("How were fog signals fired?"));
+    let check = showrunner(&["check"], &dir);
+    assert!(check.status.success(), "{}", text(&check));
+
+    // A server that is down: a clear error naming the URL and the key to change.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cfg = std::fs::read_to_string(dir.join("showrunner.yaml"))
+        .unwrap()
+        .replace(&server.url, &format!("http://127.0.0.1:{port}/v1"));
+    std::fs::write(dir.join("showrunner.yaml"), cfg).unwrap();
+    let out = showrunner(&["run", "brainstorm", "story/ch01/01-arrival.md", "--yes", "--model", "local/x"], &dir);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("cannot reach the model server") && t.contains("providers.local.base_url"), "{t}");
+    // An unknown pipeline lists the available ones.
+    let out = showrunner(&["run", "nope", "story/ch01/01-arrival.md", "--yes"], &dir);
+    assert!(text(&out).contains("available: brainstorm, continue-scene"), "{}", text(&out));
+}

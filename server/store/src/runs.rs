@@ -1,0 +1,86 @@
+//! Durable runs at `.showrunner/runs.db`: each pipeline run is a job row (state, priority,
+//! attempts, lease, last error) with the whole run record (steps, outputs, model exchanges) as
+//! JSON, saved after every step so a crash or restart resumes where the run stood.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::StoreError;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS runs(
+    id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, scene TEXT NOT NULL, state TEXT NOT NULL,
+    priority INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, lease TEXT,
+    last_error TEXT, created INTEGER NOT NULL, updated INTEGER NOT NULL, data TEXT NOT NULL);
+"#;
+
+pub struct Runs {
+    conn: Connection,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RunRow {
+    pub id: String,
+    pub pipeline: String,
+    pub scene: String,
+    pub state: String,
+    pub updated: i64,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+impl Runs {
+    pub fn open(root: &Path) -> Result<Runs, StoreError> {
+        let dir = root.join(".showrunner");
+        std::fs::create_dir_all(&dir).map_err(|e| StoreError::Io(dir.clone(), e))?;
+        let conn = Connection::open(dir.join("runs.db"))?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Runs { conn })
+    }
+
+    /// Saves a run record (insert or update), with its state and last error for listing.
+    pub fn save(
+        &self,
+        id: &str,
+        pipeline: &str,
+        scene: &str,
+        state: &str,
+        error: Option<&str>,
+        data: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        self.conn.execute(
+            "INSERT INTO runs(id, pipeline, scene, state, attempts, last_error, created, updated, data) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?6, ?7)
+             ON CONFLICT(id) DO UPDATE SET state = ?4, last_error = ?5, updated = ?6, data = ?7",
+            params![id, pipeline, scene, state, error, now, data.to_string()],
+        )?;
+        Ok(())
+    }
+
+    pub fn load(&self, id: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        let data: Option<String> =
+            self.conn.query_row("SELECT data FROM runs WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+        Ok(data.and_then(|d| serde_json::from_str(&d).ok()))
+    }
+
+    /// Marks a resumed run (one more attempt).
+    pub fn touch_attempt(&self, id: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute("UPDATE runs SET attempts = attempts + 1, updated = ?2 WHERE id = ?1", params![id, now_ms()])?;
+        Ok(())
+    }
+
+    pub fn list(&self) -> Result<Vec<RunRow>, StoreError> {
+        let mut stmt =
+            self.conn.prepare("SELECT id, pipeline, scene, state, updated FROM runs ORDER BY updated DESC, id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(RunRow { id: r.get(0)?, pipeline: r.get(1)?, scene: r.get(2)?, state: r.get(3)?, updated: r.get(4)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
