@@ -108,3 +108,18 @@ fn research_saves_a_bucket_and_failures_are_clear() {
     let out = showrunner(&["run", "nope", "story/ch01/01-arrival.md", "--yes"], &dir);
     assert!(text(&out).contains("available: brainstorm, continue-scene"), "{}", text(&out));
 }
+
+/// The README's demo replays this recording when no model server answers.
+#[test]
+fn the_shipped_recording_replays_on_the_example() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert!(showrunner(&["init", "story", "--example"], tmp.path()).status.success());
+    let dir = tmp.path().join("story");
+    let recording = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/recorded/draft-scene.json");
+    let out = showrunner(&["run", "draft-scene", "story/ch01/03-supper.md", "--yes", "--replay", recording.to_str().unwrap()], &dir);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.starts_with("REPLAY of run recorded-draft-scene"), "{t}");
+    let scene = std::fs::read_to_string(dir.join("story/ch01/03-supper.md")).unwrap();
+    assert!(scene.trim_end().ends_with("very quietly, to sing."));
+}
