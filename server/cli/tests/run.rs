@@ -116,7 +116,10 @@ fn the_shipped_recording_replays_on_the_example() {
     assert!(showrunner(&["init", "story", "--example"], tmp.path()).status.success());
     let dir = tmp.path().join("story");
     let recording = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/recorded/draft-scene.json");
-    let out = showrunner(&["run", "draft-scene", "story/ch01/03-supper.md", "--yes", "--replay", recording.to_str().unwrap()], &dir);
+    let out = showrunner(
+        &["run", "draft-scene", "story/ch01/03-supper.md", "--yes", "--replay", recording.to_str().unwrap()],
+        &dir,
+    );
     let t = text(&out);
     assert!(out.status.success(), "{t}");
     assert!(t.starts_with("REPLAY of run recorded-draft-scene"), "{t}");
