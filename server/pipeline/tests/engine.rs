@@ -1,0 +1,153 @@
+//! The run engine with in-process fakes for the model, the gates and the effects: judge routing,
+//! verify retries and escalation, `when:`, gates that reject, resume that skips finished steps.
+
+use serde_json::{json, Value};
+use showrunner_pipeline::{execute, parse, Decision, Effects, Gates, Generated, Layer, Model, Pipeline, Run, RunState, Step, StepState};
+
+struct Script(Vec<&'static str>, Vec<String>);
+
+impl Model for Script {
+    fn generate(&mut self, _step: &str, _model: &str, prompt: &str, _json: bool, on: &mut dyn FnMut(&str)) -> Result<Generated, String> {
+        self.1.push(prompt.to_string());
+        let text = if self.0.is_empty() { return Err("script exhausted".into()) } else { self.0.remove(0) };
+        on(text);
+        Ok(Generated { text: text.into(), prompt_tokens: 10, completion_tokens: 5 })
+    }
+}
+
+struct Human(Vec<Decision>, Vec<String>);
+
+impl Gates for Human {
+    fn ask(&mut self, _run: &Run, _step: &Step, kind: &str, text: &str) -> Decision {
+        self.1.push(kind.to_string());
+        if self.0.is_empty() { Decision::Approve(text.to_string()) } else { self.0.remove(0) }
+    }
+}
+
+#[derive(Default)]
+struct Fx {
+    applied: Vec<String>,
+    saved: usize,
+}
+
+impl Effects for Fx {
+    fn apply_edit(&mut self, _run: &Run, text: &str) -> Result<String, String> {
+        self.applied.push(text.to_string());
+        Ok("ev-1".into())
+    }
+    fn save_bucket(&mut self, _run: &Run, fields: &Value) -> Result<String, String> {
+        Ok(fields["name"].as_str().unwrap_or("x").to_lowercase())
+    }
+    fn save(&mut self, _run: &Run) {
+        self.saved += 1;
+    }
+    fn model_for(&mut self, step: &Step) -> String {
+        step.model.clone().unwrap_or_else(|| "local/test".into())
+    }
+    fn unknown_names(&mut self, text: &str) -> Vec<String> {
+        if text.contains("Quillan") { vec!["Quillan".into()] } else { vec![] }
+    }
+}
+
+fn pipeline(steps: &str) -> Pipeline {
+    parse(&format!("id: t\nsteps:\n{steps}"), Layer::Custom).unwrap()
+}
+
+fn vars() -> Value {
+    json!({ "context": "CTX", "scene": { "text": "Alice waits.", "title": "T" }, "judge": { "approve_above": 0.9, "review_above": 0.7 } })
+}
+
+fn go(p: &Pipeline, model: &mut Script, human: &mut Human) -> (Run, Fx) {
+    let mut run = Run::new("r1", p, "story/a.md", vars());
+    let mut fx = Fx::default();
+    execute(p, &mut run, model, human, &mut fx);
+    (run, fx)
+}
+
+#[test]
+fn a_template_renders_and_the_approved_draft_is_applied() {
+    let p = pipeline("  - { id: c, type: gather_context }\n  - { id: p, type: prompt, template: \"Write: {{scene.text}} / {{context}}\" }\n  - { id: r, type: review_prompt }\n  - { id: g, type: generate }\n  - { id: a, type: approve_output }\n  - { id: x, type: apply_edit }\n");
+    let mut model = Script(vec!["The draft."], vec![]);
+    let mut human = Human(vec![Decision::Approve("Edited prompt".into())], vec![]);
+    let (run, fx) = go(&p, &mut model, &mut human);
+    assert_eq!(run.state, RunState::Succeeded);
+    assert_eq!(model.1, ["Edited prompt"], "the reviewed prompt is what the model sees");
+    assert_eq!(human.1, ["review_prompt", "approve_output"]);
+    assert_eq!(fx.applied, ["The draft."]);
+    assert_eq!(run.vars["p"], "Write: Alice waits. / CTX");
+    assert_eq!(run.exchanges.len(), 1);
+    assert!(fx.saved >= 7, "saved after every step");
+}
+
+#[test]
+fn judge_routes_by_confidence_and_sensitive_topics() {
+    let steps = "  - { id: p, type: prompt, template: x }\n  - { id: g, type: generate }\n  - { id: j, type: judge }\n";
+    let cases: &[(&str, RunState, &[&str])] = &[
+        ("{\"confidence\": 0.95, \"issues\": [], \"sensitive_topics\": []}", RunState::Succeeded, &[]),
+        ("{\"confidence\": 0.8, \"issues\": [\"flat\"], \"sensitive_topics\": []}", RunState::Succeeded, &["judge"]),
+        ("{\"confidence\": 0.99, \"issues\": [], \"sensitive_topics\": [\"politics\"]}", RunState::Succeeded, &["judge"]),
+        ("{\"confidence\": 0.3, \"issues\": [\"wrong names\"]}", RunState::Failed, &[]),
+    ];
+    for (verdict, state, asked) in cases {
+        let mut model = Script(vec!["Draft.", verdict], vec![]);
+        let mut human = Human(vec![], vec![]);
+        let (run, _) = go(&pipeline(steps), &mut model, &mut human);
+        assert_eq!(run.state, *state, "{verdict}: {:?}", run.error);
+        assert_eq!(human.1, *asked, "{verdict}");
+    }
+}
+
+#[test]
+fn verify_retries_with_a_defect_report_then_asks_a_human() {
+    let steps = "  - { id: p, type: prompt, template: Write }\n  - { id: g, type: generate }\n  - { id: v, type: verify, max_retries: 2 }\n";
+    // Fixed on the first retry.
+    let mut model = Script(vec!["Quillan came.", "Alice came."], vec![]);
+    let (run, _) = go(&pipeline(steps), &mut model, &mut Human(vec![], vec![]));
+    assert_eq!(run.state, RunState::Succeeded);
+    assert!(model.1[1].contains("These names are not in the story: Quillan"));
+    assert_eq!(run.vars["g"], "Alice came.");
+    // Never fixed: after two retries a human decides; rejecting fails the run.
+    let mut model = Script(vec!["Quillan.", "Quillan!", "Quillan?"], vec![]);
+    let mut human = Human(vec![Decision::Reject("no".into())], vec![]);
+    let (run, _) = go(&pipeline(steps), &mut model, &mut human);
+    assert_eq!(model.1.len(), 3);
+    assert_eq!(human.1, ["verify"]);
+    assert_eq!(run.state, RunState::Failed);
+    assert!(run.error.as_deref().unwrap().contains("continuity problems"));
+}
+
+#[test]
+fn when_conditions_gates_that_reject_and_resume() {
+    let p = pipeline("  - { id: p, type: prompt, template: x }\n  - { id: g, type: generate, when: scene.missing }\n  - { id: a, type: approve_output }\n");
+    let (run, _) = go(&p, &mut Script(vec![], vec![]), &mut Human(vec![], vec![]));
+    assert_eq!(run.steps[1].state, StepState::Skipped);
+    assert_eq!(run.state, RunState::Succeeded);
+
+    let p = pipeline("  - { id: p, type: prompt, template: x }\n  - { id: g, type: generate }\n  - { id: a, type: approve_output }\n  - { id: x, type: apply_edit }\n");
+    let mut human = Human(vec![Decision::Reject("too purple".into())], vec![]);
+    let (mut run, fx) = go(&p, &mut Script(vec!["Purple prose."], vec![]), &mut human);
+    assert_eq!(run.state, RunState::Failed);
+    assert!(fx.applied.is_empty(), "nothing is written without approval");
+    assert!(run.error.as_deref().unwrap().contains("too purple"));
+    // Resume: the finished generate step is not run again (the script has no second answer).
+    run.steps[2].state = StepState::Pending;
+    run.error = None;
+    let mut fx = Fx::default();
+    let mut model = Script(vec![], vec![]);
+    execute(&p, &mut run, &mut model, &mut Human(vec![], vec![]), &mut fx);
+    assert_eq!(run.state, RunState::Succeeded);
+    assert!(model.1.is_empty());
+    assert_eq!(fx.applied, ["Purple prose."]);
+}
+
+#[test]
+fn research_is_saved_as_a_bucket_from_repaired_json() {
+    let p = pipeline("  - { id: p, type: prompt, template: \"Q: {{question}}\" }\n  - { id: f, type: research, json: true }\n  - { id: s, type: save_bucket }\n");
+    let mut model = Script(vec!["```json\n{\"name\": \"Fog Signals\", \"keywords\": [\"tonite\"], \"sources\": [\"x\"]"], vec![]);
+    let mut run = Run::new("r", &p, "s.md", json!({ "question": "fog?" }));
+    let mut fx = Fx::default();
+    execute(&p, &mut run, &mut model, &mut Human(vec![], vec![]), &mut fx);
+    assert_eq!(run.state, RunState::Succeeded, "{:?}", run.error);
+    assert_eq!(run.vars["s"]["bucket"], "fog signals");
+    assert_eq!(model.1, ["Q: fog?"]);
+}
