@@ -7,6 +7,7 @@
 //! sr-bench context               # context assembly for a 20k-word scene in the M project
 //! sr-bench lsp                   # the language server over stdio on M (+ RSS with L open)
 //! sr-bench history               # event log appends, batches, timeline switches, log growth
+//! sr-bench pipeline              # run engine overhead per step; streaming cost per chunk
 //! ```
 //! The binary under test is `$SHOWRUNNER_BIN`, or `showrunner` beside this executable.
 //! Projects are generated under `$BENCH_DIR` (default `bench-out/`).
@@ -37,7 +38,10 @@ fn main() -> Result<()> {
         Some("context") => bench_context()?,
         Some("lsp") => bench_lsp()?,
         Some("history") => bench_history()?,
-        _ => bail!("usage: sr-bench gen SIZE DIR | check [S,M,L] [RUNS] | matcher | context | lsp | history"),
+        Some("pipeline") => bench_pipeline()?,
+        _ => {
+            bail!("usage: sr-bench gen SIZE DIR | check [S,M,L] [RUNS] | matcher | context | lsp | history | pipeline")
+        }
     }
     Ok(())
 }
@@ -552,4 +556,116 @@ fn walk_files(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+fn bench_pipeline() -> Result<()> {
+    use showrunner_pipeline::{execute, parse, Decision, Effects, Gates, Generated, Layer, Model, Run, Step};
+    struct Instant0;
+    impl Model for Instant0 {
+        fn generate(
+            &mut self,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: bool,
+            on: &mut dyn FnMut(&str),
+        ) -> Result<Generated, String> {
+            on("ok");
+            Ok(Generated { text: "A paragraph of instant prose.".into(), prompt_tokens: 1, completion_tokens: 1 })
+        }
+    }
+    struct Yes;
+    impl Gates for Yes {
+        fn ask(&mut self, _: &Run, _: &Step, _: &str, t: &str) -> Decision {
+            Decision::Approve(t.to_string())
+        }
+    }
+    struct Fx(Option<showrunner_store::runs::Runs>);
+    impl Effects for Fx {
+        fn apply_edit(&mut self, _: &Run, _: &str) -> Result<String, String> {
+            Ok("e".into())
+        }
+        fn save_bucket(&mut self, _: &Run, _: &serde_json::Value) -> Result<String, String> {
+            Ok("b".into())
+        }
+        fn save(&mut self, run: &Run) {
+            if let Some(r) = &self.0 {
+                let data = serde_json::to_value(run).unwrap_or_default();
+                let _ = r.save(&run.id, &run.pipeline, &run.scene, "running", None, &data);
+            }
+        }
+        fn model_for(&mut self, _: &Step) -> String {
+            "local/fake".into()
+        }
+        fn unknown_names(&mut self, _: &str) -> Vec<String> {
+            Vec::new()
+        }
+    }
+    let mut yaml = String::from("id: twenty\nsteps:\n");
+    for i in 0..10 {
+        yaml.push_str(&format!("  - {{ id: p{i}, type: prompt, template: \"Step {i}: {{{{ scene.text }}}}\" }}\n  - {{ id: g{i}, type: generate }}\n"));
+    }
+    let p = parse(&yaml, Layer::Custom).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let vars = serde_json::json!({ "scene": { "text": "Alice waits by the lamp." } });
+    let base = std::env::var_os("BENCH_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("bench-out"));
+    let dir = base.join("pipeline");
+    std::fs::create_dir_all(&dir)?;
+    let measure = |durable: bool| -> Result<Vec<Duration>> {
+        let mut times = Vec::new();
+        for i in 0..50 {
+            let runs = if durable { Some(showrunner_store::runs::Runs::open(&dir)?) } else { None };
+            let mut fx = Fx(runs);
+            let mut run = Run::new(&format!("run-{durable}-{i}"), &p, "story/a.md", vars.clone());
+            let t = Instant::now();
+            execute(&p, &mut run, &mut Instant0, &mut Yes, &mut fx);
+            times.push(t.elapsed());
+        }
+        times.sort();
+        Ok(times)
+    };
+    let memory = measure(false)?;
+    let durable = measure(true)?;
+
+    // Streaming: 2,000 one-word chunks from a real socket to the callback.
+    use showrunner_testkit::model_server::{ModelServer, Reply};
+    let words: Vec<String> = (0..2000).map(|i| format!("w{i} ")).collect();
+    let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+    let server = ModelServer::start(vec![Reply::tokens(&refs), Reply::tokens(&refs), Reply::tokens(&refs)]);
+    let client = showrunner_llm::Client::new();
+    let ep = showrunner_llm::Endpoint { provider: "local".into(), base_url: server.url.clone(), api_key_env: None };
+    let rt = tokio::runtime::Runtime::new()?;
+    let mut per_chunk = Vec::new();
+    for _ in 0..3 {
+        let req = showrunner_llm::ChatRequest {
+            model: "m".into(),
+            messages: vec![showrunner_llm::Message::user("go")],
+            ..Default::default()
+        };
+        let mut n = 0usize;
+        let t = Instant::now();
+        rt.block_on(client.chat(&ep, &req, &showrunner_llm::Cancel::default(), &mut |_| n += 1))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        per_chunk.push(t.elapsed() / n.max(1) as u32);
+    }
+    per_chunk.sort();
+    let us = |d: Duration| format!("{:.1} µs", d.as_secs_f64() * 1e6);
+    println!("| measure | result | target |");
+    println!("|---|---|---|");
+    println!(
+        "| 20-step pipeline, instant model, in memory: p50 / max (50 runs) | {} / {} | < 100 ms |",
+        fmt_ms(percentile(&memory, 0.5)),
+        fmt_ms(*memory.last().expect("runs"))
+    );
+    println!(
+        "| same, run saved to runs.db after every step: p50 / max | {} / {} | < 100 ms |",
+        fmt_ms(percentile(&durable, 0.5)),
+        fmt_ms(*durable.last().expect("runs"))
+    );
+    println!("| engine overhead per step (durable p50 / 20) | {} | < 1 ms |", us(percentile(&durable, 0.5) / 20));
+    println!("| streaming, socket → callback, per chunk (2,000 chunks, median of 3) | {} | < 2 ms |", us(per_chunk[1]));
+    Ok(())
+}
+
+fn fmt_ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }

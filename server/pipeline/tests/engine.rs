@@ -2,12 +2,21 @@
 //! verify retries and escalation, `when:`, gates that reject, resume that skips finished steps.
 
 use serde_json::{json, Value};
-use showrunner_pipeline::{execute, parse, Decision, Effects, Gates, Generated, Layer, Model, Pipeline, Run, RunState, Step, StepState};
+use showrunner_pipeline::{
+    execute, parse, Decision, Effects, Gates, Generated, Layer, Model, Pipeline, Run, RunState, Step, StepState,
+};
 
 struct Script(Vec<&'static str>, Vec<String>);
 
 impl Model for Script {
-    fn generate(&mut self, _step: &str, _model: &str, prompt: &str, _json: bool, on: &mut dyn FnMut(&str)) -> Result<Generated, String> {
+    fn generate(
+        &mut self,
+        _step: &str,
+        _model: &str,
+        prompt: &str,
+        _json: bool,
+        on: &mut dyn FnMut(&str),
+    ) -> Result<Generated, String> {
         self.1.push(prompt.to_string());
         let text = if self.0.is_empty() { return Err("script exhausted".into()) } else { self.0.remove(0) };
         on(text);
@@ -20,7 +29,11 @@ struct Human(Vec<Decision>, Vec<String>);
 impl Gates for Human {
     fn ask(&mut self, _run: &Run, _step: &Step, kind: &str, text: &str) -> Decision {
         self.1.push(kind.to_string());
-        if self.0.is_empty() { Decision::Approve(text.to_string()) } else { self.0.remove(0) }
+        if self.0.is_empty() {
+            Decision::Approve(text.to_string())
+        } else {
+            self.0.remove(0)
+        }
     }
 }
 
@@ -45,7 +58,11 @@ impl Effects for Fx {
         step.model.clone().unwrap_or_else(|| "local/test".into())
     }
     fn unknown_names(&mut self, text: &str) -> Vec<String> {
-        if text.contains("Quillan") { vec!["Quillan".into()] } else { vec![] }
+        if text.contains("Quillan") {
+            vec!["Quillan".into()]
+        } else {
+            vec![]
+        }
     }
 }
 
@@ -85,7 +102,11 @@ fn judge_routes_by_confidence_and_sensitive_topics() {
     let cases: &[(&str, RunState, &[&str])] = &[
         ("{\"confidence\": 0.95, \"issues\": [], \"sensitive_topics\": []}", RunState::Succeeded, &[]),
         ("{\"confidence\": 0.8, \"issues\": [\"flat\"], \"sensitive_topics\": []}", RunState::Succeeded, &["judge"]),
-        ("{\"confidence\": 0.99, \"issues\": [], \"sensitive_topics\": [\"politics\"]}", RunState::Succeeded, &["judge"]),
+        (
+            "{\"confidence\": 0.99, \"issues\": [], \"sensitive_topics\": [\"politics\"]}",
+            RunState::Succeeded,
+            &["judge"],
+        ),
         ("{\"confidence\": 0.3, \"issues\": [\"wrong names\"]}", RunState::Failed, &[]),
     ];
     for (verdict, state, asked) in cases {
@@ -143,7 +164,8 @@ fn when_conditions_gates_that_reject_and_resume() {
 #[test]
 fn research_is_saved_as_a_bucket_from_repaired_json() {
     let p = pipeline("  - { id: p, type: prompt, template: \"Q: {{question}}\" }\n  - { id: f, type: research, json: true }\n  - { id: s, type: save_bucket }\n");
-    let mut model = Script(vec!["```json\n{\"name\": \"Fog Signals\", \"keywords\": [\"tonite\"], \"sources\": [\"x\"]"], vec![]);
+    let mut model =
+        Script(vec!["```json\n{\"name\": \"Fog Signals\", \"keywords\": [\"tonite\"], \"sources\": [\"x\"]"], vec![]);
     let mut run = Run::new("r", &p, "s.md", json!({ "question": "fog?" }));
     let mut fx = Fx::default();
     execute(&p, &mut run, &mut model, &mut Human(vec![], vec![]), &mut fx);
