@@ -82,6 +82,27 @@ struct LiveModel<'a> {
     analysis: &'a Analysis,
     client: Client,
     runtime: tokio::runtime::Runtime,
+    root: PathBuf,
+}
+
+impl LiveModel<'_> {
+    /// The daily token budget is checked before every call.
+    fn check_budget(&self, prompt: &str) -> Result<(), String> {
+        let Some(limit) = self.analysis.config.daily_tokens else { return Ok(()) };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let midnight = now - now.rem_euclid(86_400_000);
+        let used = Runs::open(&self.root).and_then(|r| r.tokens_since(midnight)).map_err(|e| e.to_string())?;
+        let needs = showrunner_context::tokens::TokenCounter::count(default_counter(), prompt) as u64;
+        if used + needs > limit {
+            return Err(format!(
+                "the daily token budget ({limit}) would be exceeded: {used} used today (UTC), this call needs about {needs} for its prompt alone; raise `budget.daily_tokens` in showrunner.yaml, or wait until tomorrow"
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Model for LiveModel<'_> {
@@ -93,6 +114,7 @@ impl Model for LiveModel<'_> {
         json: bool,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<Generated, String> {
+        self.check_budget(prompt)?;
         let (ep, name) = endpoint(self.analysis, model)?;
         let req = ChatRequest { model: name, messages: vec![Message::user(prompt)], json, ..Default::default() };
         let mut out = std::io::stdout();
@@ -352,7 +374,12 @@ pub fn run(pipeline_id: &str, file: &Path, opts: &Options<'_>) -> Result<bool> {
             run.replay_of = Some(recorded.id.clone());
             Box::new(ReplayModel { answers: recorded.exchanges.into() })
         }
-        None => Box::new(LiveModel { analysis: a, client: Client::new(), runtime: tokio::runtime::Runtime::new()? }),
+        None => Box::new(LiveModel {
+            analysis: a,
+            client: Client::new(),
+            runtime: tokio::runtime::Runtime::new()?,
+            root: root.clone(),
+        }),
     };
     if !opts.yes && !std::io::stdin().is_terminal() {
         bail!("this pipeline has approval gates: run it in a terminal, or pass --yes to approve them");
@@ -430,7 +457,8 @@ pub fn resume(dir: &Path, id: &str, yes: bool) -> Result<bool> {
     }
     run.error = None;
     println!("Resuming run {id} ({})", pipeline.title);
-    let mut model = LiveModel { analysis: a, client: Client::new(), runtime: tokio::runtime::Runtime::new()? };
+    let mut model =
+        LiveModel { analysis: a, client: Client::new(), runtime: tokio::runtime::Runtime::new()?, root: root.clone() };
     let mut gates = TerminalGates { yes };
     let mut fx = CliEffects { root: root.clone(), analysis: a, scene, runs, model_override: None };
     execute(&pipeline, &mut run, &mut model, &mut gates, &mut fx);

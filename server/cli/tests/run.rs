@@ -126,3 +126,18 @@ fn the_shipped_recording_replays_on_the_example() {
     let scene = std::fs::read_to_string(dir.join("story/ch01/03-supper.md")).unwrap();
     assert!(scene.trim_end().ends_with("very quietly, to sing."));
 }
+
+#[test]
+fn the_daily_token_budget_is_checked_before_every_call() {
+    let server = ModelServer::start(vec![Reply::tokens(&["never sent"])]);
+    let (_tmp, dir) = example_on(&server);
+    let cfg = std::fs::read_to_string(dir.join("showrunner.yaml"))
+        .unwrap()
+        .replace("daily_tokens: 2000000", "daily_tokens: 50");
+    std::fs::write(dir.join("showrunner.yaml"), cfg).unwrap();
+    let out = showrunner(&["run", "brainstorm", "story/ch01/01-arrival.md", "--yes", "--model", "local/x"], &dir);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("daily token budget (50) would be exceeded"), "{t}");
+    assert!(server.requests().is_empty(), "a refused call sends nothing");
+}

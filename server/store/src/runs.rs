@@ -75,6 +75,20 @@ impl Runs {
         Ok(())
     }
 
+    /// Tokens spent by model calls of runs updated since `since_ms` (for the daily budget).
+    pub fn tokens_since(&self, since_ms: i64) -> Result<u64, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT data FROM runs WHERE updated >= ?1")?;
+        let rows = stmt.query_map([since_ms], |r| r.get::<_, String>(0))?;
+        let mut total = 0u64;
+        for data in rows {
+            let v: serde_json::Value = serde_json::from_str(&data?).unwrap_or_default();
+            for e in v["exchanges"].as_array().into_iter().flatten() {
+                total += e["prompt_tokens"].as_u64().unwrap_or(0) + e["completion_tokens"].as_u64().unwrap_or(0);
+            }
+        }
+        Ok(total)
+    }
+
     pub fn list(&self) -> Result<Vec<RunRow>, StoreError> {
         let mut stmt =
             self.conn.prepare("SELECT id, pipeline, scene, state, updated FROM runs ORDER BY updated DESC, id")?;
