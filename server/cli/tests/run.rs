@@ -141,3 +141,46 @@ fn the_daily_token_budget_is_checked_before_every_call() {
     assert!(t.contains("daily token budget (50) would be exceeded"), "{t}");
     assert!(server.requests().is_empty(), "a refused call sends nothing");
 }
+
+#[test]
+fn a_run_killed_mid_stream_resumes_without_repeating_finished_steps() {
+    use std::io::Read;
+    use std::time::Duration;
+    let words: Vec<String> = (0..400).map(|i| format!("w{i} ")).collect();
+    let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+    let server = ModelServer::start(vec![Reply::slow(&refs, Duration::from_millis(25))]);
+    let (_tmp, dir) = example_on(&server);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_showrunner"))
+        .args(["run", "draft-scene", "story/ch01/03-supper.md", "--yes", "--model", "local/llama3.1"])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until tokens are streaming, then kill the process mid-call.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 256];
+    while !seen.contains("w3 ") {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "the run ended before streaming: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let runs = text(&showrunner(&["runs"], &dir));
+    let id = runs.split_whitespace().next().unwrap().to_string();
+    assert!(runs.contains("running"), "{runs}");
+
+    server.push(Reply::tokens(&["Alice ", "poured ", "the tea."]));
+    let out = showrunner(&["resume", &id, "--yes"], &dir);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("succeeded"), "{t}");
+    // Two calls in all: the one cut off, and its retry; finished steps ran once.
+    assert_eq!(server.requests().len(), 2);
+    let scene = std::fs::read_to_string(dir.join("story/ch01/03-supper.md")).unwrap();
+    assert!(scene.trim_end().ends_with("Alice poured the tea."), "{scene}");
+    let again = text(&showrunner(&["resume", &id, "--yes"], &dir));
+    assert!(again.contains("already succeeded"), "{again}");
+}
