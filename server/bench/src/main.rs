@@ -482,7 +482,7 @@ fn bench_history() -> Result<()> {
         std::fs::write(dir.join(p), c)?;
     }
     let t = Instant::now();
-    let recorded = h.record_many(&paths, "user")?;
+    let recorded = h.record_many(&paths, "user")?.len();
     let batch_appends = t.elapsed();
     anyhow::ensure!(recorded == 10_000, "recorded {recorded}");
 

@@ -9,7 +9,7 @@ use serde_json::json;
 use showrunner_testkit::model_server::{ModelServer, Reply};
 
 fn showrunner(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_showrunner")).args(args).current_dir(cwd).output().expect("binary runs")
+    showrunner_testkit::run_binary(std::path::Path::new(env!("CARGO_BIN_EXE_showrunner")), args, cwd, &[])
 }
 
 fn example_on(server: &ModelServer) -> (tempfile::TempDir, std::path::PathBuf) {

@@ -483,29 +483,12 @@ impl History {
     /// Records a file as it is on disk (a save by the writer): a `snapshot` event, unless the log
     /// already has exactly this content for the path. Returns the event when one was appended.
     pub fn record(&mut self, path: &str, actor: &str) -> Result<Option<Event>, HistoryError> {
-        let abs = self.root.join(checked_path(path)?);
-        let content = std::fs::read(&abs).ok();
-        let head = Self::head(&self.conn, &self.current()?)?;
-        let known = state_at(&mut self.cache, &self.conn, head)?.get(path).cloned();
-        let hash = content.as_deref().map(content_hash);
-        if known.as_ref().map(|k| &k.1) == Some(&hash) || (known.is_none() && hash.is_none()) {
-            return Ok(None);
-        }
-        let change = Change {
-            path,
-            content: content.as_deref(),
-            expected_version: None,
-            actor,
-            kind: "snapshot",
-            container: None,
-            payload: serde_json::json!({}),
-            id: None,
-        };
-        Ok(Some(self.append(&change, true)?))
+        Ok(self.record_many(&[path.to_string()], actor)?.pop())
     }
 
-    /// Records many files as they are on disk in one transaction (see [`History::record`]).
-    pub fn record_many(&mut self, paths: &[String], actor: &str) -> Result<usize, HistoryError> {
+    /// Records many files as they are on disk in one transaction (see [`History::record`]);
+    /// returns the events appended (none for files the log already has as they are).
+    pub fn record_many(&mut self, paths: &[String], actor: &str) -> Result<Vec<Event>, HistoryError> {
         let head = Self::head(&self.conn, &self.current()?)?;
         let state = state_at(&mut self.cache, &self.conn, head)?.clone();
         let mut contents: Vec<(String, Option<Vec<u8>>)> = Vec::new();
@@ -530,7 +513,10 @@ impl History {
                 id: None,
             })
             .collect();
-        Ok(self.append_all(&changes, true)?.len())
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.append_all(&changes, true)
     }
 
     /// Every story file of the project as it is on disk (paths relative to the root).
@@ -558,7 +544,7 @@ impl History {
         let mut paths: BTreeSet<String> = self.project_files().into_iter().collect();
         paths.extend(state.iter().filter(|(_, (_, h))| h.is_some()).map(|(p, _)| p.clone()));
         let paths: Vec<String> = paths.into_iter().collect();
-        self.record_many(&paths, actor)
+        Ok(self.record_many(&paths, actor)?.len())
     }
 
     /// Writes again every event of the current timeline whose file write did not happen, and

@@ -8,9 +8,7 @@ use std::path::Path;
 use showrunner_store::history::{Change, History, HistoryError};
 
 fn write(root: &Path, rel: &str, text: &[u8]) {
-    let p = root.join(rel);
-    fs::create_dir_all(p.parent().unwrap()).unwrap();
-    fs::write(p, text).unwrap();
+    showrunner_testkit::write_file(root, rel, text);
 }
 
 fn project() -> tempfile::TempDir {

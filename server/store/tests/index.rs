@@ -7,9 +7,7 @@ use std::path::Path;
 use showrunner_store::{index_path, load_project, Index};
 
 fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    fs::create_dir_all(p.parent().unwrap()).unwrap();
-    fs::write(p, text).unwrap();
+    showrunner_testkit::write_file(root, rel, text);
 }
 
 fn project() -> tempfile::TempDir {

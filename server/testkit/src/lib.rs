@@ -222,3 +222,20 @@ impl Drop for Client {
         let _ = self.child.wait();
     }
 }
+
+/// Writes `bytes` to `root/rel`, creating folders: the fixture helper every test shares.
+pub fn write_file(root: &Path, rel: &str, bytes: impl AsRef<[u8]>) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().expect("a file inside a folder")).unwrap();
+    std::fs::write(p, bytes).unwrap();
+}
+
+/// Runs `binary` with arguments in `cwd`, with extra environment variables, to completion.
+pub fn run_binary(binary: &Path, args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(binary);
+    cmd.args(args).current_dir(cwd);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("the binary runs")
+}
