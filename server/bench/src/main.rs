@@ -562,14 +562,7 @@ fn bench_pipeline() -> Result<()> {
     use showrunner_pipeline::{execute, parse, Decision, Effects, Gates, Generated, Layer, Model, Run, Step};
     struct Instant0;
     impl Model for Instant0 {
-        fn generate(
-            &mut self,
-            _: &str,
-            _: &str,
-            _: &str,
-            _: bool,
-            on: &mut dyn FnMut(&str),
-        ) -> Result<Generated, String> {
+        fn generate(&self, _: &str, _: &str, _: &str, _: bool, on: &mut dyn FnMut(&str)) -> Result<Generated, String> {
             on("ok");
             Ok(Generated { text: "A paragraph of instant prose.".into(), prompt_tokens: 1, completion_tokens: 1 })
         }
@@ -617,7 +610,7 @@ fn bench_pipeline() -> Result<()> {
             let mut fx = Fx(runs);
             let mut run = Run::new(&format!("run-{durable}-{i}"), &p, "story/a.md", vars.clone());
             let t = Instant::now();
-            execute(&p, &mut run, &mut Instant0, &mut Yes, &mut fx);
+            execute(&p, &mut run, &Instant0, &mut Yes, &mut fx);
             times.push(t.elapsed());
         }
         times.sort();

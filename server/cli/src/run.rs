@@ -107,7 +107,7 @@ impl LiveModel<'_> {
 
 impl Model for LiveModel<'_> {
     fn generate(
-        &mut self,
+        &self,
         _step: &str,
         model: &str,
         prompt: &str,
@@ -134,24 +134,24 @@ impl Model for LiveModel<'_> {
 
 /// Answers from a recorded run, in order, per step: no network.
 struct ReplayModel {
-    answers: VecDeque<Exchange>,
+    answers: std::sync::Mutex<VecDeque<Exchange>>,
 }
 
 impl Model for ReplayModel {
     fn generate(
-        &mut self,
+        &self,
         step: &str,
         _model: &str,
         _prompt: &str,
         _json: bool,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<Generated, String> {
-        let i = self
-            .answers
+        let mut answers = self.answers.lock().map_err(|_| "the recording is unavailable".to_string())?;
+        let i = answers
             .iter()
             .position(|e| e.step == step)
             .ok_or_else(|| format!("the recording has no answer for step `{step}`"))?;
-        let e = self.answers.remove(i).expect("found");
+        let e = answers.remove(i).expect("found");
         println!("{}", e.response);
         on_text(&e.response);
         Ok(Generated { text: e.response, prompt_tokens: e.prompt_tokens, completion_tokens: e.completion_tokens })
@@ -367,12 +367,12 @@ pub fn run(pipeline_id: &str, file: &Path, opts: &Options<'_>) -> Result<bool> {
     let vars = scene_vars(a, scene, &render_markdown(&ctx), opts.question);
     let mut run = Run::new(&new_run_id(pipeline_id), &pipeline, &rel, vars);
     let runs = Runs::open(&root)?;
-    let mut model: Box<dyn Model + '_> = match opts.replay {
+    let model: Box<dyn Model + '_> = match opts.replay {
         Some(what) => {
             let recorded = load_recording(&runs, what)?;
             println!("REPLAY of run {} ({}): recorded model answers, no network.", recorded.id, recorded.pipeline);
             run.replay_of = Some(recorded.id.clone());
-            Box::new(ReplayModel { answers: recorded.exchanges.into() })
+            Box::new(ReplayModel { answers: std::sync::Mutex::new(recorded.exchanges.into()) })
         }
         None => Box::new(LiveModel {
             analysis: a,
@@ -388,7 +388,7 @@ pub fn run(pipeline_id: &str, file: &Path, opts: &Options<'_>) -> Result<bool> {
     let mut gates = TerminalGates { yes: opts.yes };
     let mut fx =
         CliEffects { root: root.clone(), analysis: a, scene, runs, model_override: opts.model.map(str::to_string) };
-    execute(&pipeline, &mut run, model.as_mut(), &mut gates, &mut fx);
+    execute(&pipeline, &mut run, model.as_ref(), &mut gates, &mut fx);
     report(&run)
 }
 
@@ -457,10 +457,10 @@ pub fn resume(dir: &Path, id: &str, yes: bool) -> Result<bool> {
     }
     run.error = None;
     println!("Resuming run {id} ({})", pipeline.title);
-    let mut model =
+    let model =
         LiveModel { analysis: a, client: Client::new(), runtime: tokio::runtime::Runtime::new()?, root: root.clone() };
     let mut gates = TerminalGates { yes };
     let mut fx = CliEffects { root: root.clone(), analysis: a, scene, runs, model_override: None };
-    execute(&pipeline, &mut run, &mut model, &mut gates, &mut fx);
+    execute(&pipeline, &mut run, &model, &mut gates, &mut fx);
     report(&run)
 }

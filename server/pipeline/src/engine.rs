@@ -106,10 +106,15 @@ pub struct Generated {
     pub completion_tokens: u64,
 }
 
-pub trait Model {
+/// Independent model steps (ready at the same time, e.g. two branches of a DAG) run at most
+/// this many at once.
+pub const MAX_PARALLEL: usize = 2;
+
+/// A model. `Sync`: independent steps call it from several threads at once.
+pub trait Model: Sync {
     /// Generates an answer, streaming pieces to `on_text`. Errors are messages for the writer.
     fn generate(
-        &mut self,
+        &self,
         step: &str,
         model: &str,
         prompt: &str,
@@ -160,49 +165,131 @@ pub fn render(template: &str, vars: &Value) -> Result<String, String> {
 }
 
 /// Runs (or resumes) `run` to its end or to a failure. Completed steps are never run again.
-pub fn execute(pipeline: &Pipeline, run: &mut Run, model: &mut dyn Model, gates: &mut dyn Gates, fx: &mut dyn Effects) {
+/// A step runs once every step it needs has finished; model steps that are ready together run
+/// concurrently (at most [`MAX_PARALLEL`]); gates and effects run one at a time.
+pub fn execute(pipeline: &Pipeline, run: &mut Run, model: &dyn Model, gates: &mut dyn Gates, fx: &mut dyn Effects) {
     run.state = RunState::Running;
     fx.save(run);
-    for &i in &pipeline.order {
-        let step = &pipeline.steps[i];
-        if matches!(run.steps[i].state, StepState::Succeeded | StepState::Skipped) {
-            continue;
-        }
+    let done = |run: &Run, id: &str| {
+        run.steps.iter().any(|r| r.id == id && matches!(r.state, StepState::Succeeded | StepState::Skipped))
+    };
+    loop {
         if fx.cancelled() {
             run.state = RunState::Cancelled;
             fx.save(run);
             return;
         }
-        if let Some(cond) = &step.when {
-            if !truthy(&run.vars, cond) {
-                run.steps[i].state = StepState::Skipped;
-                fx.save(run);
-                continue;
-            }
+        let ready: Vec<usize> = pipeline
+            .order
+            .iter()
+            .copied()
+            .filter(|&i| !matches!(run.steps[i].state, StepState::Succeeded | StepState::Skipped))
+            .filter(|&i| pipeline.steps[i].needs.iter().all(|n| done(run, n)))
+            .collect();
+        let Some(&first) = ready.first() else { break };
+        // Conditions first: a step whose `when:` is false is skipped.
+        if let Some(&i) =
+            ready.iter().find(|&&i| pipeline.steps[i].when.as_ref().is_some_and(|c| !truthy(&run.vars, c)))
+        {
+            run.steps[i].state = StepState::Skipped;
+            fx.save(run);
+            continue;
         }
-        run.steps[i].state = StepState::Running;
-        run.steps[i].attempts += 1;
-        fx.save(run);
-        match run_step(pipeline, step, run, model, gates, fx) {
-            Ok(Some(output)) => {
-                run.vars[&step.id] = output.clone();
-                run.steps[i].output = output;
-                run.steps[i].state = StepState::Succeeded;
-            }
-            Ok(None) => run.steps[i].state = StepState::Skipped,
-            Err(e) => {
-                run.steps[i].state = StepState::Failed;
-                run.steps[i].error = Some(e.clone());
-                run.error = Some(format!("step `{}` failed: {e}", step.id));
-                run.state = if e == "cancelled" { RunState::Cancelled } else { RunState::Failed };
-                fx.save(run);
-                return;
+        // Quick steps (prompts, gates, edits) first, so that model steps pile up and can run
+        // together.
+        let first =
+            ready.iter().copied().find(|&i| !GENERATING.contains(&pipeline.steps[i].kind.as_str())).unwrap_or(first);
+        let parallel: Vec<usize> = ready
+            .iter()
+            .copied()
+            .filter(|&i| GENERATING.contains(&pipeline.steps[i].kind.as_str()))
+            .take(MAX_PARALLEL)
+            .collect();
+        let all_generating = GENERATING.contains(&pipeline.steps[first].kind.as_str());
+        let results: Vec<(usize, Result<Option<Value>, String>)> = if all_generating && parallel.len() > 1 {
+            generate_together(pipeline, &parallel, run, model, fx)
+        } else {
+            let step = &pipeline.steps[first];
+            run.steps[first].state = StepState::Running;
+            run.steps[first].attempts += 1;
+            fx.save(run);
+            vec![(first, run_step(pipeline, step, run, model, gates, fx))]
+        };
+        for (i, result) in results {
+            let step = &pipeline.steps[i];
+            match result {
+                Ok(Some(output)) => {
+                    run.vars[&step.id] = output.clone();
+                    run.steps[i].output = output;
+                    run.steps[i].state = StepState::Succeeded;
+                }
+                Ok(None) => run.steps[i].state = StepState::Skipped,
+                Err(e) => {
+                    run.steps[i].state = StepState::Failed;
+                    run.steps[i].error = Some(e.clone());
+                    run.error = Some(format!("step `{}` failed: {e}", step.id));
+                    run.state = if e == "cancelled" { RunState::Cancelled } else { RunState::Failed };
+                    fx.save(run);
+                    return;
+                }
             }
         }
         fx.save(run);
     }
     run.state = RunState::Succeeded;
     fx.save(run);
+}
+
+const GENERATING: &[&str] = &["generate", "summarize", "research"];
+
+/// Runs several ready model steps at once: models are named and prompts prepared first, the
+/// calls run on scoped threads, and the exchanges are recorded in step order afterwards.
+fn generate_together(
+    pipeline: &Pipeline,
+    steps: &[usize],
+    run: &mut Run,
+    model: &dyn Model,
+    fx: &mut dyn Effects,
+) -> Vec<(usize, Result<Option<Value>, String>)> {
+    let jobs: Vec<(usize, String, String)> = steps
+        .iter()
+        .map(|&i| {
+            let step = &pipeline.steps[i];
+            run.steps[i].state = StepState::Running;
+            run.steps[i].attempts += 1;
+            (i, fx.model_for(step), prompt_for(run, pipeline, step))
+        })
+        .collect();
+    fx.save(run);
+    let answers: Vec<Result<Generated, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|(i, name, prompt)| {
+                let step = &pipeline.steps[*i];
+                scope.spawn(move || model.generate(&step.id, name, prompt, step.json, &mut |_| {}))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("the model call panicked".into()))).collect()
+    });
+    let mut out = Vec::new();
+    for ((i, name, prompt), answer) in jobs.into_iter().zip(answers) {
+        let step = &pipeline.steps[i];
+        let result = answer.map(|g| {
+            fx.on_text(&step.id, &g.text);
+            run.steps[i].model = Some(name.clone());
+            run.exchanges.push(Exchange {
+                step: step.id.clone(),
+                model: name,
+                prompt,
+                response: g.text.clone(),
+                prompt_tokens: g.prompt_tokens,
+                completion_tokens: g.completion_tokens,
+            });
+            Some(as_output(step, g.text))
+        });
+        out.push((i, result));
+    }
+    out
 }
 
 fn truthy(vars: &Value, cond: &str) -> bool {
@@ -248,13 +335,17 @@ fn prompt_text(run: &Run, pipeline: &Pipeline) -> String {
         .unwrap_or_default()
 }
 
-fn call(
-    step: &Step,
-    run: &mut Run,
-    model: &mut dyn Model,
-    fx: &mut dyn Effects,
-    prompt: &str,
-) -> Result<String, String> {
+/// The prompt a model step answers: from a prompt (or its review) it needs, else the latest.
+fn prompt_for(run: &Run, pipeline: &Pipeline, step: &Step) -> String {
+    step.needs
+        .iter()
+        .filter_map(|n| pipeline.steps.iter().find(|s| &s.id == n))
+        .filter(|s| s.kind == "prompt" || s.kind == "review_prompt")
+        .find_map(|s| run.vars[&s.id].as_str().map(str::to_string))
+        .unwrap_or_else(|| prompt_text(run, pipeline))
+}
+
+fn call(step: &Step, run: &mut Run, model: &dyn Model, fx: &mut dyn Effects, prompt: &str) -> Result<String, String> {
     let name = fx.model_for(step);
     let mut pieces = String::new();
     let generated = {
@@ -291,7 +382,7 @@ fn run_step(
     pipeline: &Pipeline,
     step: &Step,
     run: &mut Run,
-    model: &mut dyn Model,
+    model: &dyn Model,
     gates: &mut dyn Gates,
     fx: &mut dyn Effects,
 ) -> Result<Option<Value>, String> {
@@ -314,7 +405,7 @@ fn run_step(
             }
         }
         "generate" | "summarize" | "research" => {
-            let prompt = prompt_text(run, pipeline);
+            let prompt = prompt_for(run, pipeline, step);
             let text = call(step, run, model, fx, &prompt)?;
             Ok(Some(as_output(step, text)))
         }

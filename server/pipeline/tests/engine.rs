@@ -6,19 +6,34 @@ use showrunner_pipeline::{
     execute, parse, Decision, Effects, Gates, Generated, Layer, Model, Pipeline, Run, RunState, Step, StepState,
 };
 
-struct Script(Vec<&'static str>, Vec<String>);
+/// Scripted answers, and every prompt seen.
+struct Script {
+    state: std::sync::Mutex<(Vec<&'static str>, Vec<String>)>,
+}
+
+#[allow(non_snake_case)]
+fn Script(answers: Vec<&'static str>, prompts: Vec<String>) -> Script {
+    Script { state: std::sync::Mutex::new((answers, prompts)) }
+}
+
+impl Script {
+    fn prompts(&self) -> Vec<String> {
+        self.state.lock().unwrap().1.clone()
+    }
+}
 
 impl Model for Script {
     fn generate(
-        &mut self,
+        &self,
         _step: &str,
         _model: &str,
         prompt: &str,
         _json: bool,
         on: &mut dyn FnMut(&str),
     ) -> Result<Generated, String> {
-        self.1.push(prompt.to_string());
-        let text = if self.0.is_empty() { return Err("script exhausted".into()) } else { self.0.remove(0) };
+        let mut s = self.state.lock().unwrap();
+        s.1.push(prompt.to_string());
+        let text = if s.0.is_empty() { return Err("script exhausted".into()) } else { s.0.remove(0) };
         on(text);
         Ok(Generated { text: text.into(), prompt_tokens: 10, completion_tokens: 5 })
     }
@@ -74,7 +89,7 @@ fn vars() -> Value {
     json!({ "context": "CTX", "scene": { "text": "Alice waits.", "title": "T" }, "judge": { "approve_above": 0.9, "review_above": 0.7 } })
 }
 
-fn go(p: &Pipeline, model: &mut Script, human: &mut Human) -> (Run, Fx) {
+fn go(p: &Pipeline, model: &Script, human: &mut Human) -> (Run, Fx) {
     let mut run = Run::new("r1", p, "story/a.md", vars());
     let mut fx = Fx::default();
     execute(p, &mut run, model, human, &mut fx);
@@ -84,11 +99,11 @@ fn go(p: &Pipeline, model: &mut Script, human: &mut Human) -> (Run, Fx) {
 #[test]
 fn a_template_renders_and_the_approved_draft_is_applied() {
     let p = pipeline("  - { id: c, type: gather_context }\n  - { id: p, type: prompt, template: \"Write: {{scene.text}} / {{context}}\" }\n  - { id: r, type: review_prompt }\n  - { id: g, type: generate }\n  - { id: a, type: approve_output }\n  - { id: x, type: apply_edit }\n");
-    let mut model = Script(vec!["The draft."], vec![]);
+    let model = Script(vec!["The draft."], vec![]);
     let mut human = Human(vec![Decision::Approve("Edited prompt".into())], vec![]);
-    let (run, fx) = go(&p, &mut model, &mut human);
+    let (run, fx) = go(&p, &model, &mut human);
     assert_eq!(run.state, RunState::Succeeded);
-    assert_eq!(model.1, ["Edited prompt"], "the reviewed prompt is what the model sees");
+    assert_eq!(model.prompts(), ["Edited prompt"], "the reviewed prompt is what the model sees");
     assert_eq!(human.1, ["review_prompt", "approve_output"]);
     assert_eq!(fx.applied, ["The draft."]);
     assert_eq!(run.vars["p"], "Write: Alice waits. / CTX");
@@ -110,9 +125,9 @@ fn judge_routes_by_confidence_and_sensitive_topics() {
         ("{\"confidence\": 0.3, \"issues\": [\"wrong names\"]}", RunState::Failed, &[]),
     ];
     for (verdict, state, asked) in cases {
-        let mut model = Script(vec!["Draft.", verdict], vec![]);
+        let model = Script(vec!["Draft.", verdict], vec![]);
         let mut human = Human(vec![], vec![]);
-        let (run, _) = go(&pipeline(steps), &mut model, &mut human);
+        let (run, _) = go(&pipeline(steps), &model, &mut human);
         assert_eq!(run.state, *state, "{verdict}: {:?}", run.error);
         assert_eq!(human.1, *asked, "{verdict}");
     }
@@ -122,16 +137,16 @@ fn judge_routes_by_confidence_and_sensitive_topics() {
 fn verify_retries_with_a_defect_report_then_asks_a_human() {
     let steps = "  - { id: p, type: prompt, template: Write }\n  - { id: g, type: generate }\n  - { id: v, type: verify, max_retries: 2 }\n";
     // Fixed on the first retry.
-    let mut model = Script(vec!["Quillan came.", "Alice came."], vec![]);
-    let (run, _) = go(&pipeline(steps), &mut model, &mut Human(vec![], vec![]));
+    let model = Script(vec!["Quillan came.", "Alice came."], vec![]);
+    let (run, _) = go(&pipeline(steps), &model, &mut Human(vec![], vec![]));
     assert_eq!(run.state, RunState::Succeeded);
-    assert!(model.1[1].contains("These names are not in the story: Quillan"));
+    assert!(model.prompts()[1].contains("These names are not in the story: Quillan"));
     assert_eq!(run.vars["g"], "Alice came.");
     // Never fixed: after two retries a human decides; rejecting fails the run.
-    let mut model = Script(vec!["Quillan.", "Quillan!", "Quillan?"], vec![]);
+    let model = Script(vec!["Quillan.", "Quillan!", "Quillan?"], vec![]);
     let mut human = Human(vec![Decision::Reject("no".into())], vec![]);
-    let (run, _) = go(&pipeline(steps), &mut model, &mut human);
-    assert_eq!(model.1.len(), 3);
+    let (run, _) = go(&pipeline(steps), &model, &mut human);
+    assert_eq!(model.prompts().len(), 3);
     assert_eq!(human.1, ["verify"]);
     assert_eq!(run.state, RunState::Failed);
     assert!(run.error.as_deref().unwrap().contains("continuity problems"));
@@ -140,13 +155,13 @@ fn verify_retries_with_a_defect_report_then_asks_a_human() {
 #[test]
 fn when_conditions_gates_that_reject_and_resume() {
     let p = pipeline("  - { id: p, type: prompt, template: x }\n  - { id: g, type: generate, when: scene.missing }\n  - { id: a, type: approve_output }\n");
-    let (run, _) = go(&p, &mut Script(vec![], vec![]), &mut Human(vec![], vec![]));
+    let (run, _) = go(&p, &Script(vec![], vec![]), &mut Human(vec![], vec![]));
     assert_eq!(run.steps[1].state, StepState::Skipped);
     assert_eq!(run.state, RunState::Succeeded);
 
     let p = pipeline("  - { id: p, type: prompt, template: x }\n  - { id: g, type: generate }\n  - { id: a, type: approve_output }\n  - { id: x, type: apply_edit }\n");
     let mut human = Human(vec![Decision::Reject("too purple".into())], vec![]);
-    let (mut run, fx) = go(&p, &mut Script(vec!["Purple prose."], vec![]), &mut human);
+    let (mut run, fx) = go(&p, &Script(vec!["Purple prose."], vec![]), &mut human);
     assert_eq!(run.state, RunState::Failed);
     assert!(fx.applied.is_empty(), "nothing is written without approval");
     assert!(run.error.as_deref().unwrap().contains("too purple"));
@@ -154,22 +169,61 @@ fn when_conditions_gates_that_reject_and_resume() {
     run.steps[2].state = StepState::Pending;
     run.error = None;
     let mut fx = Fx::default();
-    let mut model = Script(vec![], vec![]);
-    execute(&p, &mut run, &mut model, &mut Human(vec![], vec![]), &mut fx);
+    let model = Script(vec![], vec![]);
+    execute(&p, &mut run, &model, &mut Human(vec![], vec![]), &mut fx);
     assert_eq!(run.state, RunState::Succeeded);
-    assert!(model.1.is_empty());
+    assert!(model.prompts().is_empty());
     assert_eq!(fx.applied, ["Purple prose."]);
 }
 
 #[test]
 fn research_is_saved_as_a_bucket_from_repaired_json() {
     let p = pipeline("  - { id: p, type: prompt, template: \"Q: {{question}}\" }\n  - { id: f, type: research, json: true }\n  - { id: s, type: save_bucket }\n");
-    let mut model =
+    let model =
         Script(vec!["```json\n{\"name\": \"Fog Signals\", \"keywords\": [\"tonite\"], \"sources\": [\"x\"]"], vec![]);
     let mut run = Run::new("r", &p, "s.md", json!({ "question": "fog?" }));
     let mut fx = Fx::default();
-    execute(&p, &mut run, &mut model, &mut Human(vec![], vec![]), &mut fx);
+    execute(&p, &mut run, &model, &mut Human(vec![], vec![]), &mut fx);
     assert_eq!(run.state, RunState::Succeeded, "{:?}", run.error);
     assert_eq!(run.vars["s"]["bucket"], "fog signals");
-    assert_eq!(model.1, ["Q: fog?"]);
+    assert_eq!(model.prompts(), ["Q: fog?"]);
+}
+
+/// Counts calls in flight; each call waits (on a condition, up to 10 s) for a partner.
+struct Rendezvous {
+    state: std::sync::Mutex<(usize, usize)>,
+    cv: std::sync::Condvar,
+}
+
+impl Model for Rendezvous {
+    fn generate(
+        &self,
+        step: &str,
+        _: &str,
+        prompt: &str,
+        _: bool,
+        _: &mut dyn FnMut(&str),
+    ) -> Result<Generated, String> {
+        let mut s = self.state.lock().unwrap();
+        s.0 += 1;
+        s.1 = s.1.max(s.0);
+        self.cv.notify_all();
+        let (mut s, _) = self.cv.wait_timeout_while(s, std::time::Duration::from_secs(10), |s| s.1 < 2).unwrap();
+        s.0 -= 1;
+        Ok(Generated { text: format!("{step} answered {prompt}"), prompt_tokens: 1, completion_tokens: 1 })
+    }
+}
+
+#[test]
+fn independent_model_steps_run_at_the_same_time() {
+    let p = pipeline("  - { id: pa, type: prompt, template: A }\n  - { id: pb, type: prompt, template: B, needs: [] }\n  - { id: ga, type: generate, needs: [pa] }\n  - { id: gb, type: generate, needs: [pb] }\n  - { id: join, type: approve_output, needs: [ga, gb] }\n");
+    let model = Rendezvous { state: std::sync::Mutex::new((0, 0)), cv: std::sync::Condvar::new() };
+    let mut run = Run::new("r", &p, "s.md", json!({}));
+    execute(&p, &mut run, &model, &mut Human(vec![], vec![]), &mut Fx::default());
+    assert_eq!(run.state, RunState::Succeeded, "{:?}", run.error);
+    assert_eq!(model.state.lock().unwrap().1, 2, "both calls were in flight together");
+    // Each branch answered its own prompt, and both exchanges are recorded.
+    assert_eq!(run.vars["ga"], "ga answered A");
+    assert_eq!(run.vars["gb"], "gb answered B");
+    assert_eq!(run.exchanges.len(), 2);
 }
