@@ -410,29 +410,56 @@ fn run_step(
             Ok(Some(as_output(step, text)))
         }
         "judge" => {
-            let output = last_text(run, pipeline, step);
-            let prompt = format!(
-                "Score this text for quality and fit with the story. Answer as JSON: {{\"confidence\": 0.0-1.0, \"issues\": [\"...\"], \"sensitive_topics\": [\"...\"]}}\n\n{output}"
-            );
-            let answer = call(step, run, model, fx, &prompt)?;
-            let verdict = showrunner_llm::repair::parse_lenient(&answer).map(|(v, _)| v).unwrap_or(Value::Null);
-            let confidence = verdict["confidence"].as_f64().unwrap_or(0.0);
-            let sensitive = verdict["sensitive_topics"].as_array().is_some_and(|a| !a.is_empty());
+            // Above `approve_above` with no sensitive topic: approved. Between the thresholds, or
+            // any sensitive topic: a human decides. Below `review_above`: the generation is
+            // retried with the judge's feedback (up to `max_retries`), then the run fails.
             let (approve, review) = (
                 run.vars["judge"]["approve_above"].as_f64().unwrap_or(0.9),
                 run.vars["judge"]["review_above"].as_f64().unwrap_or(0.7),
             );
-            if confidence > approve && !sensitive {
-                return Ok(Some(verdict));
+            let generator = pipeline
+                .steps
+                .iter()
+                .rev()
+                .filter(|s| s.kind == "generate")
+                .find(|s| !run.vars[&s.id].is_null())
+                .cloned();
+            let mut retries = 0;
+            loop {
+                let output = last_text(run, pipeline, step);
+                let prompt = format!(
+                    "Score this text for quality and fit with the story. Answer as JSON: {{\"confidence\": 0.0-1.0, \"issues\": [\"...\"], \"sensitive_topics\": [\"...\"]}}\n\n{output}"
+                );
+                let answer = call(step, run, model, fx, &prompt)?;
+                let verdict = showrunner_llm::repair::parse_lenient(&answer).map(|(v, _)| v).unwrap_or(Value::Null);
+                let confidence = verdict["confidence"].as_f64().unwrap_or(0.0);
+                let sensitive = verdict["sensitive_topics"].as_array().is_some_and(|a| !a.is_empty());
+                if confidence > approve && !sensitive {
+                    return Ok(Some(verdict));
+                }
+                if confidence > review || sensitive {
+                    return match gates.ask(run, step, "judge", &format!("{output}\n\n---\nJudge: {verdict}")) {
+                        Decision::Reject(why) => Err(format!("rejected after judging: {why}")),
+                        _ => Ok(Some(verdict)),
+                    };
+                }
+                match (&generator, retries < step.max_retries) {
+                    (Some(g), true) => {
+                        retries += 1;
+                        let feedback = format!(
+                            "{}\n\nA reviewer scored the last attempt {confidence:.2} and noted: {}. Write it again and fix these.",
+                            prompt_for(run, pipeline, g),
+                            verdict["issues"]
+                        );
+                        let text = call(g, run, model, fx, &feedback)?;
+                        run.vars[&g.id] = as_output(g, text);
+                    }
+                    _ => return Err(format!(
+                        "the judge scored the output {confidence:.2}, below {review:.2}, after {retries} retries: {}",
+                        verdict["issues"]
+                    )),
+                }
             }
-            if confidence > review || sensitive {
-                return match gates.ask(run, step, "judge", &format!("{output}\n\n---\nJudge: {verdict}")) {
-                    Decision::Approve(_) | Decision::Skip => Ok(Some(verdict)),
-                    Decision::Reject(why) => Err(format!("rejected after judging: {why}")),
-                    _ => Ok(Some(verdict)),
-                };
-            }
-            Err(format!("the judge scored the output {confidence:.2}, below {review:.2}: {}", verdict["issues"]))
         }
         "verify" => {
             // Continuity: names the story does not know. Retry the generation with the defects,

@@ -122,7 +122,6 @@ fn judge_routes_by_confidence_and_sensitive_topics() {
             RunState::Succeeded,
             &["judge"],
         ),
-        ("{\"confidence\": 0.3, \"issues\": [\"wrong names\"]}", RunState::Failed, &[]),
     ];
     for (verdict, state, asked) in cases {
         let model = Script(vec!["Draft.", verdict], vec![]);
@@ -131,6 +130,27 @@ fn judge_routes_by_confidence_and_sensitive_topics() {
         assert_eq!(run.state, *state, "{verdict}: {:?}", run.error);
         assert_eq!(human.1, *asked, "{verdict}");
     }
+}
+
+#[test]
+fn a_low_score_retries_the_generation_with_the_judges_feedback() {
+    let steps = "  - { id: p, type: prompt, template: Write }\n  - { id: g, type: generate }\n  - { id: j, type: judge, max_retries: 1 }\n";
+    let model = Script(
+        vec!["Draft one.", "{\"confidence\": 0.3, \"issues\": [\"flat\"]}", "Draft two.", "{\"confidence\": 0.95}"],
+        vec![],
+    );
+    let (run, _) = go(&pipeline(steps), &model, &mut Human(vec![], vec![]));
+    assert_eq!(run.state, RunState::Succeeded, "{:?}", run.error);
+    assert!(model.prompts()[2].contains("scored the last attempt 0.30") && model.prompts()[2].contains("flat"));
+    assert_eq!(run.vars["g"], "Draft two.");
+    // Still low after the retries: the run fails, saying why.
+    let model = Script(
+        vec!["D1.", "{\"confidence\": 0.2, \"issues\": [\"x\"]}", "D2.", "{\"confidence\": 0.1, \"issues\": [\"y\"]}"],
+        vec![],
+    );
+    let (run, _) = go(&pipeline(steps), &model, &mut Human(vec![], vec![]));
+    assert_eq!(run.state, RunState::Failed);
+    assert!(run.error.as_deref().unwrap().contains("below 0.70, after 1 retries"), "{:?}", run.error);
 }
 
 #[test]
