@@ -454,10 +454,12 @@ fn run_step(
                         let text = call(g, run, model, fx, &feedback)?;
                         run.vars[&g.id] = as_output(g, text);
                     }
-                    _ => return Err(format!(
+                    _ => {
+                        return Err(format!(
                         "the judge scored the output {confidence:.2}, below {review:.2}, after {retries} retries: {}",
                         verdict["issues"]
-                    )),
+                    ))
+                    }
                 }
             }
         }
