@@ -106,20 +106,29 @@ impl Backend {
 
     /// Diagnostics for `files` of the project at `root`, for publishing.
     fn diagnostics_for(&self, root: &std::path::Path, files: &[usize]) -> Vec<(Uri, Option<i32>, Vec<Diagnostic>)> {
-        let st = self.lock();
-        let enc = st.enc();
-        let Some(project) = st.projects.get(root) else { return Vec::new() };
-        let a = project.analysis.clone();
-        let mut out = Vec::new();
-        for &f in files {
-            let Some(file) = a.files.get(f) else { continue };
-            let Some(uri) = path_uri(&root.join(&file.path)) else { continue };
-            let version = st.docs.get(&uri).map(|d| d.version);
-            let text = a.text(f);
-            let lines = showrunner_model::text::LineIndex::new(text);
-            out.push((uri, version, diagnostics::for_file(&a, f, text, &lines, enc)));
-        }
-        out
+        // Gather under the lock; convert outside it (thousands of files at start-up).
+        let (a, enc, jobs) = {
+            let st = self.lock();
+            let Some(project) = st.projects.get(root) else { return Vec::new() };
+            let a = project.analysis.clone();
+            let jobs: Vec<_> = files
+                .iter()
+                .filter_map(|&f| {
+                    let uri = path_uri(&root.join(&a.files.get(f)?.path))?;
+                    // An open document's line index is already known: its text is the analysis's.
+                    let doc = st.docs.get(&uri);
+                    Some((f, doc.map(|d| d.version), doc.map(|d| d.lines.clone()), uri))
+                })
+                .collect();
+            (a, st.enc(), jobs)
+        };
+        jobs.into_iter()
+            .map(|(f, version, lines, uri)| {
+                let text = a.text(f);
+                let lines = lines.unwrap_or_else(|| Arc::new(showrunner_model::text::LineIndex::new(text)));
+                (uri, version, diagnostics::for_file(&a, f, text, &lines, enc))
+            })
+            .collect()
     }
 
     async fn publish(&self, batches: Vec<(Uri, Option<i32>, Vec<Diagnostic>)>) {

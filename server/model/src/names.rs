@@ -235,19 +235,20 @@ pub fn capitalised_names(text: &str, blocks: &[TextRange], skip: &[TextRange], o
 }
 
 fn is_stop(word: &str) -> bool {
-    STOP_WORDS.contains(&word)
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| STOP_WORDS.iter().copied().collect()).contains(word)
 }
 
 fn words_of(text: &str, block: TextRange) -> Vec<Word> {
     let slice = &text[block.clone()];
     let mut words = Vec::new();
     let mut sentence_start = true;
-    let mut gap = String::new();
+    // The text between the previous word and this one.
+    let mut gap_start = 0;
     let mut iter = slice.char_indices().peekable();
     let mut prev_word: Option<(usize, usize)> = None;
     while let Some((i, c)) = iter.next() {
         if !is_word_char(c) {
-            gap.push(c);
             continue;
         }
         // A word: word characters with inner apostrophes or hyphens (`O'Brien`, `Jean-Luc`).
@@ -274,16 +275,20 @@ fn words_of(text: &str, block: TextRange) -> Vec<Word> {
             }
         }
         let word = &slice[start..end];
-        let starts_sentence = sentence_start || gap_starts_sentence(&gap, prev_word.map(|(s, e)| &slice[s..e]));
+        let gap = &slice[gap_start..start];
+        let title_case = is_title_case(word);
+        // Only capitalised words need to know whether they start a sentence.
+        let starts_sentence =
+            title_case && (sentence_start || gap_starts_sentence(gap, prev_word.map(|(s, e)| &slice[s..e])));
         words.push(Word {
             start: block.start + start,
             end: block.start + end,
-            title_case: is_title_case(word),
+            title_case,
             sentence_start: starts_sentence,
             joined: gap == " ",
         });
         sentence_start = false;
-        gap.clear();
+        gap_start = end;
         prev_word = Some((start, end));
     }
     words
