@@ -367,6 +367,11 @@ fn call(step: &Step, run: &mut Run, model: &dyn Model, fx: &mut dyn Effects, pro
     Ok(generated.text)
 }
 
+/// The generate step whose output a judge or verify step checks (and retries).
+fn latest_generator(pipeline: &Pipeline, run: &Run) -> Option<Step> {
+    pipeline.steps.iter().rev().filter(|s| s.kind == "generate").find(|s| !run.vars[&s.id].is_null()).cloned()
+}
+
 fn as_output(step: &Step, text: String) -> Value {
     if step.json {
         match showrunner_llm::repair::parse_lenient(&text) {
@@ -417,13 +422,7 @@ fn run_step(
                 run.vars["judge"]["approve_above"].as_f64().unwrap_or(0.9),
                 run.vars["judge"]["review_above"].as_f64().unwrap_or(0.7),
             );
-            let generator = pipeline
-                .steps
-                .iter()
-                .rev()
-                .filter(|s| s.kind == "generate")
-                .find(|s| !run.vars[&s.id].is_null())
-                .cloned();
+            let generator = latest_generator(pipeline, run);
             let mut retries = 0;
             loop {
                 let output = last_text(run, pipeline, step);
@@ -466,13 +465,7 @@ fn run_step(
         "verify" => {
             // Continuity: names the story does not know. Retry the generation with the defects,
             // then ask a human.
-            let generator = pipeline
-                .steps
-                .iter()
-                .rev()
-                .filter(|s| s.kind == "generate")
-                .find(|s| !run.vars[&s.id].is_null())
-                .cloned();
+            let generator = latest_generator(pipeline, run);
             let mut retries = 0;
             loop {
                 let output = last_text(run, pipeline, step);
