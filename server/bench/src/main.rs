@@ -562,7 +562,7 @@ fn bench_pipeline() -> Result<()> {
     use showrunner_pipeline::{execute, parse, Decision, Effects, Gates, Generated, Layer, Model, Run, Step};
     struct Instant0;
     impl Model for Instant0 {
-        fn generate(&self, _: &str, _: &str, _: &str, _: bool, on: &mut dyn FnMut(&str)) -> Result<Generated, String> {
+        fn generate(&self, _: &showrunner_pipeline::Call<'_>, on: &mut dyn FnMut(&str)) -> Result<Generated, String> {
             on("ok");
             Ok(Generated { text: "A paragraph of instant prose.".into(), prompt_tokens: 1, completion_tokens: 1 })
         }
@@ -575,7 +575,7 @@ fn bench_pipeline() -> Result<()> {
     }
     struct Fx(Option<showrunner_store::runs::Runs>);
     impl Effects for Fx {
-        fn apply_edit(&mut self, _: &Run, _: &str) -> Result<String, String> {
+        fn apply_edit(&mut self, _: &Run, _: &Step, _: &str) -> Result<String, String> {
             Ok("e".into())
         }
         fn save_bucket(&mut self, _: &Run, _: &serde_json::Value) -> Result<String, String> {

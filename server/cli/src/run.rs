@@ -1,23 +1,17 @@
 //! `showrunner run PIPELINE FILE`, `showrunner runs`, `showrunner resume RUN`: pipelines headless,
 //! streaming to the terminal, gates asked on the terminal (or approved with `--yes`).
 
-use std::collections::VecDeque;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
-use serde_json::{json, Value};
-use showrunner_context::cascade::{resolve, scene_inputs, Inputs};
-use showrunner_context::tokens::default_counter;
-use showrunner_context::{render_markdown, ContextEngine, Request};
-use showrunner_llm::{Cancel, ChatRequest, Client, Delta, Endpoint, Message};
-use showrunner_model::analysis::Analysis;
-use showrunner_model::names::capitalised_names;
-use showrunner_pipeline::{
-    catalogue, execute, Decision, Effects, Exchange, Gates, Generated, Model, Pipeline, Run, RunState, Step,
+use showrunner_agents::studio::{
+    find_pipeline, known_models, new_run_id, pipelines, scene_context, scene_vars, Edge, LiveModel, ProjectEffects,
+    ReplayModel,
 };
+use showrunner_llm::{Cancel, Client};
+use showrunner_pipeline::{execute, Decision, Gates, Model, Run, RunState, Step};
 use showrunner_store::discover::{project_of, relative};
-use showrunner_store::history::{Change, History};
 use showrunner_store::load_project;
 use showrunner_store::runs::Runs;
 
@@ -28,138 +22,45 @@ pub struct Options<'a> {
     pub question: Option<&'a str>,
 }
 
-/// Project workflows (`workflows/*.yaml`).
-fn workflows(root: &Path) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(root.join("workflows")) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
-                if let Ok(t) = std::fs::read_to_string(&p) {
-                    out.push((relative(root, &p), t));
-                }
-            }
-        }
-    }
-    out.sort();
-    out
+/// Streams answers to the terminal as they arrive.
+#[derive(Default)]
+struct Terminal {
+    mid_line: bool,
 }
 
-fn find_pipeline(root: &Path, id: &str) -> Result<Pipeline> {
-    let (all, problems) = catalogue(&workflows(root));
-    for (file, errs) in &problems {
+impl Edge for Terminal {
+    fn text(&mut self, _step: &str, text: &str) {
+        let mut out = std::io::stdout();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+        self.mid_line = !text.ends_with('\n');
+    }
+
+    fn saved(&mut self, _run: &Run) {
+        if std::mem::take(&mut self.mid_line) {
+            println!();
+        }
+    }
+}
+
+fn warn_broken_workflows(root: &Path) {
+    for (file, errs) in pipelines(root).1 {
         for e in errs {
             eprintln!("showrunner: warning: {file}: {e}");
         }
-    }
-    let ids: Vec<&str> = all.iter().map(|p| p.id.as_str()).collect();
-    all.iter()
-        .find(|p| p.id == id)
-        .cloned()
-        .with_context(|| format!("no pipeline `{id}`; available: {}", ids.join(", ")))
-}
-
-/// A run id: readable, unique enough, sortable.
-fn new_run_id(pipeline: &str) -> String {
-    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
-    format!("{pipeline}-{ms:x}")
-}
-
-/// The model server for a `provider/model` name.
-fn endpoint(a: &Analysis, model: &str) -> Result<(Endpoint, String), String> {
-    let (provider, name) = model.split_once('/').ok_or_else(|| format!("`{model}` should be `provider/model`"))?;
-    let p = a
-        .config
-        .providers
-        .iter()
-        .find(|p| p.name == provider)
-        .ok_or_else(|| format!("provider `{provider}` is not configured under `providers:` in showrunner.yaml"))?;
-    let base_url = p.base_url.clone().ok_or_else(|| format!("`providers.{provider}.base_url` is not set"))?;
-    Ok((Endpoint { provider: provider.to_string(), base_url, api_key_env: p.api_key_env.clone() }, name.to_string()))
-}
-
-struct LiveModel<'a> {
-    analysis: &'a Analysis,
-    client: Client,
-    runtime: tokio::runtime::Runtime,
-    root: PathBuf,
-}
-
-impl LiveModel<'_> {
-    /// The daily token budget is checked before every call.
-    fn check_budget(&self, prompt: &str) -> Result<(), String> {
-        let Some(limit) = self.analysis.config.daily_tokens else { return Ok(()) };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        let midnight = now - now.rem_euclid(86_400_000);
-        let used = Runs::open(&self.root).and_then(|r| r.tokens_since(midnight)).map_err(|e| e.to_string())?;
-        let needs = showrunner_context::tokens::TokenCounter::count(default_counter(), prompt) as u64;
-        if used + needs > limit {
-            return Err(format!(
-                "the daily token budget ({limit}) would be exceeded: {used} used today (UTC), this call needs about {needs} for its prompt alone; raise `budget.daily_tokens` in showrunner.yaml, or wait until tomorrow"
-            ));
-        }
-        Ok(())
-    }
-}
-
-impl Model for LiveModel<'_> {
-    fn generate(
-        &self,
-        _step: &str,
-        model: &str,
-        prompt: &str,
-        json: bool,
-        on_text: &mut dyn FnMut(&str),
-    ) -> Result<Generated, String> {
-        self.check_budget(prompt)?;
-        let (ep, name) = endpoint(self.analysis, model)?;
-        let req = ChatRequest { model: name, messages: vec![Message::user(prompt)], json, ..Default::default() };
-        let mut out = std::io::stdout();
-        let result = self.runtime.block_on(self.client.chat(&ep, &req, &Cancel::default(), &mut |d| {
-            if let Delta::Text(t) = d {
-                let _ = out.write_all(t.as_bytes());
-                let _ = out.flush();
-            }
-        }));
-        println!();
-        let c = result.map_err(|e| e.to_string())?;
-        on_text(&c.text);
-        let usage = c.usage.unwrap_or_default();
-        Ok(Generated { text: c.text, prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens })
-    }
-}
-
-/// Answers from a recorded run, in order, per step: no network.
-struct ReplayModel {
-    answers: std::sync::Mutex<VecDeque<Exchange>>,
-}
-
-impl Model for ReplayModel {
-    fn generate(
-        &self,
-        step: &str,
-        _model: &str,
-        _prompt: &str,
-        _json: bool,
-        on_text: &mut dyn FnMut(&str),
-    ) -> Result<Generated, String> {
-        let mut answers = self.answers.lock().map_err(|_| "the recording is unavailable".to_string())?;
-        let i = answers
-            .iter()
-            .position(|e| e.step == step)
-            .ok_or_else(|| format!("the recording has no answer for step `{step}`"))?;
-        let e = answers.remove(i).expect("found");
-        println!("{}", e.response);
-        on_text(&e.response);
-        Ok(Generated { text: e.response, prompt_tokens: e.prompt_tokens, completion_tokens: e.completion_tokens })
     }
 }
 
 struct TerminalGates {
     yes: bool,
+    /// Models to offer for "change model".
+    models: Vec<String>,
+}
+
+fn read_answer(prompt: &str) -> Option<String> {
+    eprint!("{prompt}");
+    let mut line = String::new();
+    (std::io::stdin().lock().read_line(&mut line).unwrap_or(0) > 0).then(|| line.trim().to_string())
 }
 
 impl Gates for TerminalGates {
@@ -168,6 +69,7 @@ impl Gates for TerminalGates {
             "review_prompt" => "Review the prompt",
             "approve_output" => "Approve the output",
             "judge" => "The judge wants a human",
+            "tool" => "The agent wants to change the project",
             _ => "Continuity check wants a human",
         };
         if self.yes {
@@ -176,18 +78,45 @@ impl Gates for TerminalGates {
         }
         eprintln!("── gate `{}`: {label} ──\n{text}\n──", step.id);
         loop {
-            eprint!("[a]pprove, [e]dit in $EDITOR, [s]kip, [r]eject? ");
-            let mut line = String::new();
-            if std::io::stdin().lock().read_line(&mut line).unwrap_or(0) == 0 {
+            let Some(answer) = read_answer(
+                "[a]pprove, [e]dit in $EDITOR, [s]kip, change [m]odel, [c]hat, [p]aste, re[g]enerate, [r]eject? ",
+            ) else {
                 return Decision::Reject("no answer (stdin closed)".into());
-            }
-            match line.trim() {
+            };
+            match answer.as_str() {
                 "a" | "approve" | "" => return Decision::Approve(text.to_string()),
                 "s" | "skip" => return Decision::Skip,
-                "r" | "reject" => return Decision::Reject(String::new()),
+                "g" | "regenerate" => return Decision::Regenerate,
+                "r" | "reject" => return Decision::Reject(read_answer("Why (optional)? ").unwrap_or_default()),
                 "e" | "edit" => {
                     if let Some(edited) = edit_in_editor(text) {
                         return Decision::Approve(edited);
+                    }
+                }
+                "p" | "paste" => {
+                    eprintln!("Paste the answer, then end it with a line holding a single `.`:");
+                    let mut pasted = String::new();
+                    for line in std::io::stdin().lock().lines().map_while(|l| l.ok()) {
+                        if line.trim() == "." {
+                            break;
+                        }
+                        pasted.push_str(&line);
+                        pasted.push('\n');
+                    }
+                    return Decision::Paste(pasted.trim_end().to_string());
+                }
+                "c" | "chat" => {
+                    if let Some(m) = read_answer("Your message to the model: ").filter(|m| !m.is_empty()) {
+                        return Decision::Chat(m);
+                    }
+                }
+                "m" | "model" => {
+                    for (i, m) in self.models.iter().enumerate() {
+                        eprintln!("  {}. {m}", i + 1);
+                    }
+                    if let Some(m) = read_answer("Model (number or provider/model): ").filter(|m| !m.is_empty()) {
+                        let chosen = m.parse::<usize>().ok().and_then(|i| self.models.get(i.wrapping_sub(1)).cloned());
+                        return Decision::ChangeModel(chosen.unwrap_or(m));
                     }
                 }
                 _ => {}
@@ -206,148 +135,18 @@ fn edit_in_editor(text: &str) -> Option<String> {
     status.success().then_some(edited).flatten()
 }
 
-struct CliEffects<'a> {
-    root: PathBuf,
-    analysis: &'a Analysis,
-    scene: usize,
-    runs: Runs,
-    model_override: Option<String>,
-}
-
-impl Effects for CliEffects<'_> {
-    fn apply_edit(&mut self, run: &Run, text: &str) -> Result<String, String> {
-        let path = &run.scene;
-        let abs = self.root.join(path);
-        let current = std::fs::read_to_string(&abs).map_err(|e| format!("cannot read {path}: {e}"))?;
-        let mut next = current.trim_end().to_string();
-        next.push_str("\n\n");
-        next.push_str(text.trim());
-        next.push('\n');
-        let mut h = History::open(&self.root).map_err(|e| e.to_string())?;
-        // Hand edits first, so the expected version is the writer's latest.
-        h.record(path, "user").map_err(|e| e.to_string())?;
-        let version = h.version(path).map_err(|e| e.to_string())?;
-        let actor = format!("pipeline:{}", run.id);
-        let e = h
-            .write(&Change {
-                path,
-                content: Some(next.as_bytes()),
-                expected_version: Some(version),
-                actor: &actor,
-                kind: "apply_edit",
-                container: None,
-                payload: json!({ "run": run.id, "pipeline": run.pipeline }),
-                id: Some(format!("{}-apply", run.id)),
-            })
-            .map_err(|e| e.to_string())?;
-        Ok(e.id)
+fn live_model(
+    root: &Path,
+    config: &showrunner_model::config::ProjectConfig,
+    rt: &tokio::runtime::Runtime,
+) -> LiveModel {
+    LiveModel {
+        config: config.clone(),
+        root: root.to_path_buf(),
+        client: Client::new(),
+        handle: rt.handle().clone(),
+        cancel: Cancel::default(),
     }
-
-    fn save_bucket(&mut self, run: &Run, fields: &Value) -> Result<String, String> {
-        let name = fields["name"].as_str().unwrap_or("Research notes").to_string();
-        let list = |k: &str| {
-            fields[k]
-                .as_array()
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect::<Vec<_>>())
-                .unwrap_or_default()
-        };
-        let new = showrunner_store::fsx::NewBucket { kind: "research", name: &name, aliases: &[], parent: None };
-        let a = self.analysis;
-        let (id, path) = showrunner_store::fsx::create_bucket(
-            &self.root,
-            &a.config.kinds,
-            &new,
-            &|id| a.by_id.contains_key(id),
-            &format!("pipeline:{}", run.id),
-        )?;
-        // Fill in what the research found, through the write path again.
-        let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
-        let mut yaml = format!("id: {id}\nkind: research\nname: {}\n", q(&name));
-        if let Some(s) = fields["summary"].as_str() {
-            yaml.push_str(&format!("summary: {}\n", q(s)));
-        }
-        if let Some(b) = fields["body"].as_str() {
-            yaml.push_str(&format!("body: {}\n", q(b)));
-        }
-        yaml.push_str(&format!("keywords: {}\n", serde_json::to_string(&list("keywords")).unwrap_or_default()));
-        yaml.push_str(&format!("sources: {}\n", serde_json::to_string(&list("sources")).unwrap_or_default()));
-        let rel = relative(&self.root, &path);
-        let mut h = History::open(&self.root).map_err(|e| e.to_string())?;
-        h.write(&Change {
-            path: &rel,
-            content: Some(yaml.as_bytes()),
-            expected_version: Some(1),
-            actor: &format!("pipeline:{}", run.id),
-            kind: "save_bucket",
-            container: Some(&id),
-            payload: json!({ "run": run.id }),
-            id: None,
-        })
-        .map_err(|e| e.to_string())?;
-        Ok(id)
-    }
-
-    fn save(&mut self, run: &Run) {
-        let state =
-            serde_json::to_value(run.state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-        let data = serde_json::to_value(run).unwrap_or_default();
-        if let Err(e) = self.runs.save(&run.id, &run.pipeline, &run.scene, &state, run.error.as_deref(), &data) {
-            eprintln!("showrunner: warning: run not saved: {e}");
-        }
-    }
-
-    fn model_for(&mut self, step: &Step) -> String {
-        let models = scene_inputs(self.analysis, self.scene);
-        let (file, user) = showrunner_store::user::default_model();
-        let step_model = step.model.as_deref().or(self.model_override.as_deref());
-        let r = resolve(&Inputs {
-            step: step_model,
-            scene: models.scene,
-            bucket: models.bucket,
-            agent: None,
-            project: self.analysis.config.default_model.as_deref(),
-            user: Some((&file, user.as_deref())),
-        });
-        r.model.unwrap_or_else(|| "local/llama3.1".into())
-    }
-
-    fn unknown_names(&mut self, text: &str) -> Vec<String> {
-        let mut found = Vec::new();
-        capitalised_names(text, &[0..text.len()], &[], &mut found);
-        let mut names: Vec<String> = found
-            .into_iter()
-            .map(|c| c.name)
-            .filter(|n| {
-                self.analysis.dictionary.lookup_cue(n).is_empty()
-                    && !self.analysis.dictionary.entries().iter().any(|e| e.alias.contains(n.as_str()))
-            })
-            .collect();
-        names.sort();
-        names.dedup();
-        names
-    }
-}
-
-fn scene_vars(a: &Analysis, scene: usize, context: &str, question: Option<&str>) -> Value {
-    let s = &a.scenes[scene];
-    let text = a.text(s.file);
-    let pov =
-        s.scene.pov.as_ref().and_then(|p| a.bucket(&p.value)).map(|b| b.bucket.name.value.clone()).unwrap_or_default();
-    let body = &text[s.scene.body.clone()];
-    json!({
-        "context": context,
-        "scene": {
-            "id": s.scene.id.value,
-            "title": s.scene.title.clone().unwrap_or_else(|| s.scene.id.value.clone()),
-            "pov": pov,
-            "summary": s.scene.summary.clone().unwrap_or_default(),
-            "text": body,
-            "before_cursor": body,
-        },
-        "selection": "",
-        "question": question.unwrap_or(""),
-        "judge": { "approve_above": a.config.judge.approve_above, "review_above": a.config.judge.review_above },
-    })
 }
 
 pub fn run(pipeline_id: &str, file: &Path, opts: &Options<'_>) -> Result<bool> {
@@ -361,33 +160,31 @@ pub fn run(pipeline_id: &str, file: &Path, opts: &Options<'_>) -> Result<bool> {
         .iter()
         .position(|s| a.files[s.file].path == rel)
         .with_context(|| format!("{} is not a scene", file.display()))?;
-    let pipeline = find_pipeline(&root, pipeline_id)?;
-    let engine = ContextEngine::new(a);
-    let ctx = engine.assemble(a, Request { scene, cursor: None, budget: None }, default_counter());
-    let vars = scene_vars(a, scene, &render_markdown(&ctx), opts.question);
+    warn_broken_workflows(&root);
+    let pipeline = find_pipeline(&root, pipeline_id).map_err(anyhow::Error::msg)?;
+    let (context, used, budget) = scene_context(a, scene, None);
+    let vars = scene_vars(a, scene, &context, opts.question, None);
     let mut run = Run::new(&new_run_id(pipeline_id), &pipeline, &rel, vars);
+    run.model_override = opts.model.map(str::to_string);
     let runs = Runs::open(&root)?;
-    let model: Box<dyn Model + '_> = match opts.replay {
+    let rt = tokio::runtime::Runtime::new()?;
+    let model: Box<dyn Model> = match opts.replay {
         Some(what) => {
             let recorded = load_recording(&runs, what)?;
             println!("REPLAY of run {} ({}): recorded model answers, no network.", recorded.id, recorded.pipeline);
             run.replay_of = Some(recorded.id.clone());
-            Box::new(ReplayModel { answers: std::sync::Mutex::new(recorded.exchanges.into()) })
+            Box::new(ReplayModel::new(&recorded))
         }
-        None => Box::new(LiveModel {
-            analysis: a,
-            client: Client::new(),
-            runtime: tokio::runtime::Runtime::new()?,
-            root: root.clone(),
-        }),
+        None => Box::new(live_model(&root, &a.config, &rt)),
     };
     if !opts.yes && !std::io::stdin().is_terminal() {
         bail!("this pipeline has approval gates: run it in a terminal, or pass --yes to approve them");
     }
-    println!("Run {} · {} on {rel} · context {} / {} tokens", run.id, pipeline.title, ctx.used_tokens, ctx.budget);
-    let mut gates = TerminalGates { yes: opts.yes };
+    println!("Run {} · {} on {rel} · context {used} / {budget} tokens", run.id, pipeline.title);
+    let (agents, _) = showrunner_agents::defs::catalogue(Some(&root));
+    let mut gates = TerminalGates { yes: opts.yes, models: known_models(&a.config, &agents) };
     let mut fx =
-        CliEffects { root: root.clone(), analysis: a, scene, runs, model_override: opts.model.map(str::to_string) };
+        ProjectEffects { root: root.clone(), analysis: a, scene: Some(scene), runs, agents, edge: Terminal::default() };
     execute(&pipeline, &mut run, model.as_ref(), &mut gates, &mut fx);
     report(&run)
 }
@@ -413,6 +210,9 @@ fn report(run: &Run) -> Result<bool> {
     }
     let tokens: u64 = run.exchanges.iter().map(|e| e.prompt_tokens + e.completion_tokens).sum();
     println!("  {} model call(s), {tokens} tokens", run.exchanges.len());
+    if let Some(answer) = run.vars["answer"].as_str() {
+        println!("\n{answer}");
+    }
     if let Some(e) = &run.error {
         eprintln!("showrunner: {e}");
     }
@@ -441,26 +241,30 @@ pub fn resume(dir: &Path, id: &str, yes: bool) -> Result<bool> {
         return report(&run);
     }
     runs.touch_attempt(id)?;
-    let pipeline = find_pipeline(&root, &run.pipeline)?;
     let project = load_project(&root);
     let a = &project.analysis;
-    let scene = a
-        .scenes
-        .iter()
-        .position(|s| a.files[s.file].path == run.scene)
-        .with_context(|| format!("the run's scene {} is gone", run.scene))?;
+    let scene = a.scenes.iter().position(|s| a.files[s.file].path == run.scene);
+    if scene.is_none() && !run.scene.is_empty() {
+        bail!("the run's scene {} is gone", run.scene);
+    }
     // A step cut off mid-call is run again; completed steps are kept.
-    for s in &mut run.steps {
-        if s.state == showrunner_pipeline::StepState::Running || s.state == showrunner_pipeline::StepState::Failed {
-            s.state = showrunner_pipeline::StepState::Pending;
+    run.prepare_resume();
+    let rt = tokio::runtime::Runtime::new()?;
+    let model = live_model(&root, &a.config, &rt);
+    let (agents, _) = showrunner_agents::defs::catalogue(Some(&root));
+    let mut gates = TerminalGates { yes, models: known_models(&a.config, &agents) };
+    let agent = run.pipeline.strip_prefix("agent:").and_then(|id| agents.iter().find(|d| d.id == id)).cloned();
+    let mut fx = ProjectEffects { root: root.clone(), analysis: a, scene, runs, agents, edge: Terminal::default() };
+    match agent {
+        Some(agent) => {
+            println!("Resuming agent run {id} ({})", agent.name);
+            showrunner_agents::react::run_agent(&agent, &mut run, &model, &mut gates, &mut fx);
+        }
+        None => {
+            let pipeline = find_pipeline(&root, &run.pipeline).map_err(anyhow::Error::msg)?;
+            println!("Resuming run {id} ({})", pipeline.title);
+            execute(&pipeline, &mut run, &model, &mut gates, &mut fx);
         }
     }
-    run.error = None;
-    println!("Resuming run {id} ({})", pipeline.title);
-    let model =
-        LiveModel { analysis: a, client: Client::new(), runtime: tokio::runtime::Runtime::new()?, root: root.clone() };
-    let mut gates = TerminalGates { yes };
-    let mut fx = CliEffects { root: root.clone(), analysis: a, scene, runs, model_override: None };
-    execute(&pipeline, &mut run, &model, &mut gates, &mut fx);
     report(&run)
 }

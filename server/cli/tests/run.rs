@@ -44,8 +44,11 @@ fn draft_scene_end_to_end_then_replay_without_a_network() {
     // The second prompt carried the defect report.
     let reqs = server.requests();
     assert_eq!(reqs.len(), 2);
-    let second = reqs[1].body["messages"][0]["content"].as_str().unwrap();
+    let second = reqs[1].body["messages"].as_array().unwrap().last().unwrap()["content"].as_str().unwrap();
     assert!(second.contains("These names are not in the story: Quillan"), "{second}");
+    // The step's agent speaks through its system prompt.
+    assert_eq!(reqs[0].body["messages"][0]["role"], "system");
+    assert!(reqs[0].body["messages"][0]["content"].as_str().unwrap().contains("scene writer"));
     // The approved draft was applied to the scene through the history.
     let after = std::fs::read_to_string(dir.join(scene)).unwrap();
     assert!(after.starts_with(before.trim_end()));
@@ -89,7 +92,10 @@ fn research_saves_a_bucket_and_failures_are_clear() {
     let bucket = std::fs::read_to_string(dir.join("buckets/research/fog-signals.yaml")).unwrap();
     assert!(bucket.contains("keywords: [\"fog signal\",\"tonite\"]"), "{bucket}");
     assert!(bucket.contains("Trinity House rules, 1902"));
-    let prompt = server.requests()[0].body["messages"][0]["content"].as_str().unwrap().to_string();
+    let prompt = server.requests()[0].body["messages"].as_array().unwrap().last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(prompt.contains("How were fog signals fired?"));
     let check = showrunner(&["check"], &dir);
     assert!(check.status.success(), "{}", text(&check));

@@ -46,7 +46,7 @@ pub enum Layer {
     Custom,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Step {
     pub id: String,
     #[serde(rename = "type")]
@@ -59,6 +59,9 @@ pub struct Step {
     pub model: Option<String>,
     pub max_retries: u32,
     pub json: bool,
+    /// `apply_edit`: `replace_selection`, `insert_after_selection` or `append` (the default:
+    /// replace the selection when there is one, else append to the scene).
+    pub mode: Option<String>,
     /// 1-based line of the step in its file.
     pub line: u32,
 }
@@ -153,6 +156,7 @@ pub fn parse(text: &str, layer: Layer) -> Result<Pipeline, Vec<DefError>> {
                     model: get("model"),
                     max_retries,
                     json,
+                    mode: get("mode"),
                     line,
                 });
             }
@@ -209,6 +213,11 @@ pub fn parse(text: &str, layer: Layer) -> Result<Pipeline, Vec<DefError>> {
     if !errors.is_empty() {
         return Err(errors);
     }
+    // A built-in may declare itself a quick action (one step on a selection).
+    let layer = match (layer, text_of("layer").as_deref()) {
+        (Layer::Template, Some("quick_action")) => Layer::QuickAction,
+        (layer, _) => layer,
+    };
     Ok(Pipeline {
         title: text_of("title").unwrap_or_else(|| id.clone()),
         description: text_of("description").unwrap_or_default(),
@@ -244,6 +253,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("summarize-scene", include_str!("../templates/summarize-scene.yaml")),
     ("continuity-check", include_str!("../templates/continuity-check.yaml")),
     ("research", include_str!("../templates/research.yaml")),
+    ("expand-selection", include_str!("../templates/expand-selection.yaml")),
+    ("tighten-selection", include_str!("../templates/tighten-selection.yaml")),
+    ("describe-selection", include_str!("../templates/describe-selection.yaml")),
+    ("research-selection", include_str!("../templates/research-selection.yaml")),
 ];
 
 /// Every pipeline a project can run: built-ins, overridden by project `workflows/*.yaml` with the
@@ -278,7 +291,8 @@ mod tests {
     fn builtins_are_valid() {
         let (all, problems) = catalogue(&[]);
         assert!(problems.is_empty(), "{problems:?}");
-        assert_eq!(all.len(), 8);
+        assert_eq!(all.len(), 12);
+        assert_eq!(all.iter().filter(|p| p.layer == Layer::QuickAction).count(), 5);
     }
 
     #[test]

@@ -37,10 +37,24 @@ pub enum StepState {
 pub struct Exchange {
     pub step: String,
     pub model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
     pub prompt: String,
     pub response: String,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// The answer as it streamed, piece by piece (a replay streams it the same way).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chunks: Vec<String>,
+}
+
+/// A gate the run is waiting at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gate {
+    pub step: String,
+    pub kind: String,
+    /// The text under review (the prompt, or the output).
+    pub text: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +84,13 @@ pub struct Run {
     /// Replays of recorded runs are labelled as such.
     pub replay_of: Option<String>,
     pub error: Option<String>,
+    /// The model the writer chose for this run (`--model`, or "Change model" at a gate): it wins
+    /// over the cascade.
+    #[serde(default)]
+    pub model_override: Option<String>,
+    /// The gate the run waits at, if any.
+    #[serde(default)]
+    pub gate: Option<Gate>,
 }
 
 impl Run {
@@ -96,7 +117,25 @@ impl Run {
             exchanges: Vec::new(),
             replay_of: None,
             error: None,
+            model_override: None,
+            gate: None,
         }
+    }
+
+    /// Prepares a stopped run to go on: a step cut off mid-call (or failed) runs again; completed
+    /// steps are kept and never run again.
+    pub fn prepare_resume(&mut self) {
+        for s in &mut self.steps {
+            if matches!(s.state, StepState::Running | StepState::Failed) {
+                s.state = StepState::Pending;
+            }
+        }
+        self.error = None;
+        self.gate = None;
+    }
+
+    pub fn is_finished(&self) -> bool {
+        matches!(self.state, RunState::Succeeded | RunState::Failed | RunState::Cancelled)
     }
 }
 
@@ -110,28 +149,51 @@ pub struct Generated {
 /// this many at once.
 pub const MAX_PARALLEL: usize = 2;
 
+/// One model call.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    /// The step (or `step:chat` for a side conversation at a gate).
+    pub step: &'a str,
+    /// `provider/model`.
+    pub model: &'a str,
+    /// The agent's system prompt, when the step names an agent.
+    pub system: Option<&'a str>,
+    pub prompt: &'a str,
+    pub json: bool,
+    pub temperature: Option<f64>,
+}
+
 /// A model. `Sync`: independent steps call it from several threads at once.
 pub trait Model: Sync {
     /// Generates an answer, streaming pieces to `on_text`. Errors are messages for the writer.
-    fn generate(
-        &self,
-        step: &str,
-        model: &str,
-        prompt: &str,
-        json: bool,
-        on_text: &mut dyn FnMut(&str),
-    ) -> Result<Generated, String>;
+    fn generate(&self, call: &Call<'_>, on_text: &mut dyn FnMut(&str)) -> Result<Generated, String>;
 }
 
 /// A human decision at a gate.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
-    /// Go on, with this (possibly edited or pasted) text.
+    /// Go on, with this (possibly edited) text.
     Approve(String),
+    /// An answer produced elsewhere: at a prompt gate the model is not called.
+    Paste(String),
     Skip,
     Reject(String),
+    /// Generate the output again (an output gate) or render the prompt again (a prompt gate).
     Regenerate,
+    /// Use this model from now on; the gate stays open.
     ChangeModel(String),
+    /// A message to the model about the text under review; its answer replaces the text and the
+    /// gate stays open.
+    Chat(String),
+    /// The run was cancelled while waiting.
+    Cancel,
+}
+
+/// An agent's system prompt and temperature, for steps that name an agent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Persona {
+    pub system: Option<String>,
+    pub temperature: Option<f64>,
 }
 
 pub trait Gates {
@@ -140,8 +202,9 @@ pub trait Gates {
 }
 
 pub trait Effects {
-    /// Applies a step's output to the scene (through the history write path).
-    fn apply_edit(&mut self, run: &Run, text: &str) -> Result<String, String>;
+    /// Applies a step's output to the scene (through the history write path); `step.mode` says
+    /// where. Returns the history event's id.
+    fn apply_edit(&mut self, run: &Run, step: &Step, text: &str) -> Result<String, String>;
     /// Saves a bucket (e.g. research findings) through the history write path.
     fn save_bucket(&mut self, run: &Run, fields: &Value) -> Result<String, String>;
     /// Persists the run (called after every step).
@@ -150,6 +213,10 @@ pub trait Effects {
     fn model_for(&mut self, step: &Step) -> String;
     /// Unknown capitalised names in `text` (for `verify`).
     fn unknown_names(&mut self, text: &str) -> Vec<String>;
+    /// The system prompt and temperature of the step's agent.
+    fn persona(&mut self, _step: &Step) -> Persona {
+        Persona::default()
+    }
     /// Whether the run was cancelled.
     fn cancelled(&mut self) -> bool {
         false
@@ -242,6 +309,14 @@ pub fn execute(pipeline: &Pipeline, run: &mut Run, model: &dyn Model, gates: &mu
 
 const GENERATING: &[&str] = &["generate", "summarize", "research"];
 
+/// The model a step runs on: the writer's choice for the run wins, then the cascade.
+fn model_name(run: &Run, step: &Step, fx: &mut dyn Effects) -> String {
+    match (&step.model, &run.model_override) {
+        (_, Some(chosen)) => chosen.clone(),
+        _ => fx.model_for(step),
+    }
+}
+
 /// Runs several ready model steps at once: models are named and prompts prepared first, the
 /// calls run on scoped threads, and the exchanges are recorded in step order afterwards.
 fn generate_together(
@@ -251,28 +326,38 @@ fn generate_together(
     model: &dyn Model,
     fx: &mut dyn Effects,
 ) -> Vec<(usize, Result<Option<Value>, String>)> {
-    let jobs: Vec<(usize, String, String)> = steps
+    let jobs: Vec<(usize, String, String, Persona)> = steps
         .iter()
         .map(|&i| {
             let step = &pipeline.steps[i];
             run.steps[i].state = StepState::Running;
             run.steps[i].attempts += 1;
-            (i, fx.model_for(step), prompt_for(run, pipeline, step))
+            (i, model_name(run, step, fx), prompt_for(run, pipeline, step), fx.persona(step))
         })
         .collect();
     fx.save(run);
     let answers: Vec<Result<Generated, String>> = std::thread::scope(|scope| {
         let handles: Vec<_> = jobs
             .iter()
-            .map(|(i, name, prompt)| {
+            .map(|(i, name, prompt, persona)| {
                 let step = &pipeline.steps[*i];
-                scope.spawn(move || model.generate(&step.id, name, prompt, step.json, &mut |_| {}))
+                scope.spawn(move || {
+                    let call = Call {
+                        step: &step.id,
+                        model: name,
+                        system: persona.system.as_deref(),
+                        prompt,
+                        json: step.json,
+                        temperature: persona.temperature,
+                    };
+                    model.generate(&call, &mut |_| {})
+                })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("the model call panicked".into()))).collect()
     });
     let mut out = Vec::new();
-    for ((i, name, prompt), answer) in jobs.into_iter().zip(answers) {
+    for ((i, name, prompt, persona), answer) in jobs.into_iter().zip(answers) {
         let step = &pipeline.steps[i];
         let result = answer.map(|g| {
             fx.on_text(&step.id, &g.text);
@@ -280,10 +365,12 @@ fn generate_together(
             run.exchanges.push(Exchange {
                 step: step.id.clone(),
                 model: name,
+                system: persona.system,
                 prompt,
                 response: g.text.clone(),
                 prompt_tokens: g.prompt_tokens,
                 completion_tokens: g.completion_tokens,
+                chunks: Vec::new(),
             });
             Some(as_output(step, g.text))
         });
@@ -303,18 +390,17 @@ fn truthy(vars: &Value, cond: &str) -> bool {
 
 /// The latest text-producing step's output before `step` (what gates and edits act on).
 fn last_text(run: &Run, pipeline: &Pipeline, step: &Step) -> String {
-    let generating = ["generate", "summarize", "research"];
     let key = step
         .needs
         .iter()
         .rev()
-        .find(|n| pipeline.steps.iter().any(|s| &s.id == *n && generating.contains(&s.kind.as_str())));
+        .find(|n| pipeline.steps.iter().any(|s| &s.id == *n && GENERATING.contains(&s.kind.as_str())));
     let key = key.cloned().or_else(|| {
         pipeline
             .steps
             .iter()
             .rev()
-            .filter(|s| generating.contains(&s.kind.as_str()))
+            .filter(|s| GENERATING.contains(&s.kind.as_str()))
             .find(|s| !run.vars[&s.id].is_null())
             .map(|s| s.id.clone())
     });
@@ -345,31 +431,100 @@ fn prompt_for(run: &Run, pipeline: &Pipeline, step: &Step) -> String {
         .unwrap_or_else(|| prompt_text(run, pipeline))
 }
 
+/// One model call for `step`: streamed to the effects, recorded as an exchange.
 fn call(step: &Step, run: &mut Run, model: &dyn Model, fx: &mut dyn Effects, prompt: &str) -> Result<String, String> {
-    let name = fx.model_for(step);
-    let mut pieces = String::new();
+    let name = model_name(run, step, fx);
+    let persona = fx.persona(step);
+    let mut chunks = Vec::new();
     let generated = {
-        let mut on = |t: &str| pieces.push_str(t);
-        model.generate(&step.id, &name, prompt, step.json, &mut on)?
+        let call = Call {
+            step: &step.id,
+            model: &name,
+            system: persona.system.as_deref(),
+            prompt,
+            json: step.json,
+            temperature: persona.temperature,
+        };
+        model.generate(&call, &mut |t: &str| {
+            fx.on_text(&step.id, t);
+            chunks.push(t.to_string());
+        })?
     };
-    fx.on_text(&step.id, &generated.text);
     if let Some(r) = run.steps.iter_mut().find(|r| r.id == step.id) {
         r.model = Some(name.clone());
     }
     run.exchanges.push(Exchange {
         step: step.id.clone(),
         model: name,
+        system: persona.system,
         prompt: prompt.to_string(),
         response: generated.text.clone(),
         prompt_tokens: generated.prompt_tokens,
         completion_tokens: generated.completion_tokens,
+        chunks,
     });
     Ok(generated.text)
+}
+
+/// A side conversation at a gate: the writer's message about `text`; the model answers with a
+/// revised text. Recorded as an exchange of `step:chat`.
+fn chat(
+    step: &Step,
+    run: &mut Run,
+    model: &dyn Model,
+    fx: &mut dyn Effects,
+    text: &str,
+    message: &str,
+    what: &str,
+) -> Result<String, String> {
+    let mut side = step.clone();
+    side.id = format!("{}:chat", step.id);
+    side.json = false;
+    let prompt = format!(
+        "You help a writer refine {what} for an AI co-writer.\n\n<{what}>\n{text}\n</{what}>\n\nThe writer says: {message}\n\nAnswer with the revised {what} only, without commentary."
+    );
+    call(&side, run, model, fx, &prompt).map(|t| t.trim().to_string())
 }
 
 /// The generate step whose output a judge or verify step checks (and retries).
 fn latest_generator(pipeline: &Pipeline, run: &Run) -> Option<Step> {
     pipeline.steps.iter().rev().filter(|s| s.kind == "generate").find(|s| !run.vars[&s.id].is_null()).cloned()
+}
+
+/// The model step an output gate judges: the latest one that produced something.
+fn output_generator(pipeline: &Pipeline, run: &Run, step: &Step) -> Option<Step> {
+    step.needs
+        .iter()
+        .filter_map(|n| pipeline.steps.iter().find(|s| &s.id == n))
+        .find(|s| GENERATING.contains(&s.kind.as_str()))
+        .or_else(|| {
+            pipeline
+                .steps
+                .iter()
+                .rev()
+                .filter(|s| GENERATING.contains(&s.kind.as_str()))
+                .find(|s| !run.vars[&s.id].is_null())
+        })
+        .cloned()
+}
+
+/// Runs `generator` again (same prompt, the run's current model) and stores its new output.
+fn regenerate(
+    pipeline: &Pipeline,
+    generator: &Step,
+    run: &mut Run,
+    model: &dyn Model,
+    fx: &mut dyn Effects,
+    prompt: Option<String>,
+) -> Result<(), String> {
+    let prompt = prompt.unwrap_or_else(|| prompt_for(run, pipeline, generator));
+    let text = call(generator, run, model, fx, &prompt)?;
+    let output = as_output(generator, text);
+    run.vars[&generator.id] = output.clone();
+    if let Some(r) = run.steps.iter_mut().find(|r| r.id == generator.id) {
+        r.output = output;
+    }
+    Ok(())
 }
 
 fn as_output(step: &Step, text: String) -> Value {
@@ -380,6 +535,118 @@ fn as_output(step: &Step, text: String) -> Value {
         }
     } else {
         Value::String(text)
+    }
+}
+
+/// Asks a gate: the run waits (and says so, durably) until the writer decides.
+fn ask(run: &mut Run, step: &Step, gates: &mut dyn Gates, fx: &mut dyn Effects, kind: &str, text: &str) -> Decision {
+    run.state = RunState::Waiting;
+    run.gate = Some(Gate { step: step.id.clone(), kind: kind.to_string(), text: text.to_string() });
+    fx.save(run);
+    let decision = gates.ask(run, step, kind, text);
+    run.state = RunState::Running;
+    run.gate = None;
+    fx.save(run);
+    decision
+}
+
+fn rejected(what: &str, why: &str) -> String {
+    if why.is_empty() {
+        format!("the {what} was rejected")
+    } else {
+        format!("the {what} was rejected: {why}")
+    }
+}
+
+/// A prompt gate. Paste satisfies the model step after it with an answer from elsewhere.
+fn review_prompt(
+    pipeline: &Pipeline,
+    step: &Step,
+    run: &mut Run,
+    model: &dyn Model,
+    gates: &mut dyn Gates,
+    fx: &mut dyn Effects,
+) -> Result<Option<Value>, String> {
+    let mut prompt = prompt_text(run, pipeline);
+    loop {
+        match ask(run, step, gates, fx, "review_prompt", &prompt) {
+            Decision::Approve(text) => return Ok(Some(Value::String(text))),
+            Decision::Skip => return Ok(Some(Value::String(prompt))),
+            Decision::Paste(answer) => {
+                let at = pipeline.steps.iter().position(|s| s.id == step.id).unwrap_or(0);
+                let next = pipeline
+                    .order
+                    .iter()
+                    .copied()
+                    .skip_while(|&i| i != at)
+                    .find(|&i| GENERATING.contains(&pipeline.steps[i].kind.as_str()));
+                if let Some(i) = next {
+                    let g = &pipeline.steps[i];
+                    let output = as_output(g, answer.clone());
+                    run.vars[&g.id] = output.clone();
+                    run.steps[i].output = output;
+                    run.steps[i].state = StepState::Succeeded;
+                    run.steps[i].model = Some("pasted".into());
+                    run.exchanges.push(Exchange {
+                        step: g.id.clone(),
+                        model: "pasted".into(),
+                        system: None,
+                        prompt: prompt.clone(),
+                        response: answer,
+                        prompt_tokens: 0,
+                        completion_tokens: 0,
+                        chunks: Vec::new(),
+                    });
+                }
+                return Ok(Some(Value::String(prompt)));
+            }
+            Decision::Reject(why) => return Err(rejected("prompt", &why)),
+            Decision::Cancel => return Err("cancelled".into()),
+            Decision::ChangeModel(m) => run.model_override = Some(m),
+            Decision::Chat(message) => prompt = chat(step, run, model, fx, &prompt, &message, "prompt")?,
+            Decision::Regenerate => {
+                // Render the prompt again from its template, dropping edits.
+                if let Some(p) = pipeline.steps.iter().rev().find(|s| s.kind == "prompt" && step.needs.contains(&s.id))
+                {
+                    prompt = render(p.template.as_deref().unwrap_or("{{scene.text}}"), &run.vars)?;
+                }
+            }
+        }
+    }
+}
+
+/// An output gate: the writer approves (maybe edited) text, or has it made again.
+fn approve_output(
+    pipeline: &Pipeline,
+    step: &Step,
+    run: &mut Run,
+    model: &dyn Model,
+    gates: &mut dyn Gates,
+    fx: &mut dyn Effects,
+) -> Result<Option<Value>, String> {
+    let generator = output_generator(pipeline, run, step);
+    let mut output = last_text(run, pipeline, step);
+    loop {
+        match ask(run, step, gates, fx, "approve_output", &output) {
+            Decision::Approve(text) | Decision::Paste(text) => return Ok(Some(Value::String(text))),
+            Decision::Skip => return Ok(None),
+            Decision::Reject(why) => return Err(rejected("output", &why)),
+            Decision::Cancel => return Err("cancelled".into()),
+            Decision::ChangeModel(m) => {
+                run.model_override = Some(m);
+                if let Some(g) = &generator {
+                    regenerate(pipeline, g, run, model, fx, None)?;
+                    output = last_text(run, pipeline, step);
+                }
+            }
+            Decision::Regenerate => {
+                if let Some(g) = &generator {
+                    regenerate(pipeline, g, run, model, fx, None)?;
+                    output = last_text(run, pipeline, step);
+                }
+            }
+            Decision::Chat(message) => output = chat(step, run, model, fx, &output, &message, "text")?,
+        }
     }
 }
 
@@ -397,18 +664,7 @@ fn run_step(
             let template = step.template.as_deref().unwrap_or("{{scene.text}}");
             Ok(Some(Value::String(render(template, &run.vars)?)))
         }
-        "review_prompt" => {
-            let prompt = prompt_text(run, pipeline);
-            match gates.ask(run, step, "review_prompt", &prompt) {
-                Decision::Approve(text) => Ok(Some(Value::String(text))),
-                Decision::Skip => Ok(Some(Value::String(prompt))),
-                Decision::Reject(why) => Err(format!(
-                    "the prompt was rejected{}",
-                    if why.is_empty() { String::new() } else { format!(": {why}") }
-                )),
-                Decision::Regenerate | Decision::ChangeModel(_) => Ok(Some(Value::String(prompt))),
-            }
-        }
+        "review_prompt" => review_prompt(pipeline, step, run, model, gates, fx),
         "generate" | "summarize" | "research" => {
             let prompt = prompt_for(run, pipeline, step);
             let text = call(step, run, model, fx, &prompt)?;
@@ -437,10 +693,17 @@ fn run_step(
                     return Ok(Some(verdict));
                 }
                 if confidence > review || sensitive {
-                    return match gates.ask(run, step, "judge", &format!("{output}\n\n---\nJudge: {verdict}")) {
-                        Decision::Reject(why) => Err(format!("rejected after judging: {why}")),
-                        _ => Ok(Some(verdict)),
-                    };
+                    match ask(run, step, gates, fx, "judge", &format!("{output}\n\n---\nJudge: {verdict}")) {
+                        Decision::Reject(why) => return Err(format!("rejected after judging: {why}")),
+                        Decision::Cancel => return Err("cancelled".into()),
+                        Decision::Regenerate | Decision::ChangeModel(_) | Decision::Chat(_) if generator.is_some() => {
+                            if let Some(g) = &generator {
+                                regenerate(pipeline, g, run, model, fx, None)?;
+                            }
+                            continue;
+                        }
+                        _ => return Ok(Some(verdict)),
+                    }
                 }
                 match (&generator, retries < step.max_retries) {
                     (Some(g), true) => {
@@ -450,15 +713,12 @@ fn run_step(
                             prompt_for(run, pipeline, g),
                             verdict["issues"]
                         );
-                        let text = call(g, run, model, fx, &feedback)?;
-                        run.vars[&g.id] = as_output(g, text);
+                        regenerate(pipeline, g, run, model, fx, Some(feedback))?;
                     }
-                    _ => {
-                        return Err(format!(
+                    _ => return Err(format!(
                         "the judge scored the output {confidence:.2}, below {review:.2}, after {retries} retries: {}",
                         verdict["issues"]
-                    ))
-                    }
+                    )),
                 }
             }
         }
@@ -481,31 +741,24 @@ fn run_step(
                     (Some(g), true) => {
                         retries += 1;
                         let prompt = format!("{}\n\nA first draft had problems. {report}", prompt_text(run, pipeline));
-                        let text = call(g, run, model, fx, &prompt)?;
-                        run.vars[&g.id] = as_output(g, text);
+                        regenerate(pipeline, g, run, model, fx, Some(prompt))?;
                     }
-                    _ => {
-                        return match gates.ask(run, step, "verify", &format!("{output}\n\n---\n{report}")) {
-                            Decision::Reject(why) => Err(format!("continuity problems: {report} {why}")),
-                            _ => Ok(Some(json!({ "defects": unknown, "accepted_by": "user" }))),
-                        };
-                    }
+                    _ => match ask(run, step, gates, fx, "verify", &format!("{output}\n\n---\n{report}")) {
+                        Decision::Reject(why) => return Err(format!("continuity problems: {report} {why}")),
+                        Decision::Cancel => return Err("cancelled".into()),
+                        _ => return Ok(Some(json!({ "defects": unknown, "accepted_by": "user" }))),
+                    },
                 }
             }
         }
-        "approve_output" => {
-            let output = last_text(run, pipeline, step);
-            match gates.ask(run, step, "approve_output", &output) {
-                Decision::Approve(text) => Ok(Some(Value::String(text))),
-                Decision::Skip => Ok(None),
-                Decision::Reject(why) => Err(format!(
-                    "the output was rejected{}",
-                    if why.is_empty() { String::new() } else { format!(": {why}") }
-                )),
-                Decision::Regenerate | Decision::ChangeModel(_) => Ok(Some(Value::String(output))),
-            }
-        }
+        "approve_output" => approve_output(pipeline, step, run, model, gates, fx),
         "apply_edit" => {
+            // An output gate that was skipped means: apply nothing.
+            if pipeline.steps.iter().any(|s| {
+                s.kind == "approve_output" && run.steps.iter().any(|r| r.id == s.id && r.state == StepState::Skipped)
+            }) {
+                return Ok(None);
+            }
             let text = pipeline
                 .steps
                 .iter()
@@ -516,16 +769,33 @@ fn run_step(
             if text.trim().is_empty() {
                 return Ok(None);
             }
-            fx.apply_edit(run, &text).map(|event| Some(json!({ "event": event })))
+            fx.apply_edit(run, step, &text).map(|event| Some(json!({ "event": event })))
         }
         "save_bucket" => {
-            let fields = pipeline
+            if pipeline.steps.iter().any(|s| {
+                s.kind == "approve_output" && run.steps.iter().any(|r| r.id == s.id && r.state == StepState::Skipped)
+            }) {
+                return Ok(None);
+            }
+            // An approved (maybe edited) output wins over the model's raw answer.
+            let approved = pipeline
                 .steps
                 .iter()
                 .rev()
-                .filter(|s| matches!(s.kind.as_str(), "research" | "generate"))
-                .map(|s| run.vars[&s.id].clone())
-                .find(|v| v.is_object())
+                .filter(|s| s.kind == "approve_output")
+                .find_map(|s| run.vars[&s.id].as_str())
+                .and_then(|t| showrunner_llm::repair::parse_lenient(t).map(|(v, _)| v))
+                .filter(Value::is_object);
+            let fields = approved
+                .or_else(|| {
+                    pipeline
+                        .steps
+                        .iter()
+                        .rev()
+                        .filter(|s| matches!(s.kind.as_str(), "research" | "generate"))
+                        .map(|s| run.vars[&s.id].clone())
+                        .find(|v| v.is_object())
+                })
                 .ok_or("nothing to save: the research step gave no JSON object")?;
             fx.save_bucket(run, &fields).map(|id| Some(json!({ "bucket": id })))
         }

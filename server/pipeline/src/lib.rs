@@ -5,4 +5,7 @@ pub mod def;
 pub mod engine;
 
 pub use def::{catalogue, parse, DefError, Layer, Pipeline, Step, BUILTIN, STEP_TYPES};
-pub use engine::{execute, Decision, Effects, Exchange, Gates, Generated, Model, Run, RunState, StepRecord, StepState};
+pub use engine::{
+    execute, render, Call, Decision, Effects, Exchange, Gate, Gates, Generated, Model, Persona, Run, RunState,
+    StepRecord, StepState,
+};

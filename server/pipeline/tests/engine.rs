@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 use showrunner_pipeline::{
-    execute, parse, Decision, Effects, Gates, Generated, Layer, Model, Pipeline, Run, RunState, Step, StepState,
+    execute, parse, Call, Decision, Effects, Gates, Generated, Layer, Model, Pipeline, Run, RunState, Step, StepState,
 };
 
 /// Scripted answers, and every prompt seen.
@@ -23,14 +23,8 @@ impl Script {
 }
 
 impl Model for Script {
-    fn generate(
-        &self,
-        _step: &str,
-        _model: &str,
-        prompt: &str,
-        _json: bool,
-        on: &mut dyn FnMut(&str),
-    ) -> Result<Generated, String> {
+    fn generate(&self, call: &Call<'_>, on: &mut dyn FnMut(&str)) -> Result<Generated, String> {
+        let prompt = call.prompt;
         let mut s = self.state.lock().unwrap();
         s.1.push(prompt.to_string());
         let text = if s.0.is_empty() { return Err("script exhausted".into()) } else { s.0.remove(0) };
@@ -59,7 +53,7 @@ struct Fx {
 }
 
 impl Effects for Fx {
-    fn apply_edit(&mut self, _run: &Run, text: &str) -> Result<String, String> {
+    fn apply_edit(&mut self, _run: &Run, _step: &Step, text: &str) -> Result<String, String> {
         self.applied.push(text.to_string());
         Ok("ev-1".into())
     }
@@ -216,14 +210,8 @@ struct Rendezvous {
 }
 
 impl Model for Rendezvous {
-    fn generate(
-        &self,
-        step: &str,
-        _: &str,
-        prompt: &str,
-        _: bool,
-        _: &mut dyn FnMut(&str),
-    ) -> Result<Generated, String> {
+    fn generate(&self, call: &Call<'_>, _: &mut dyn FnMut(&str)) -> Result<Generated, String> {
+        let (step, prompt) = (call.step, call.prompt);
         let mut s = self.state.lock().unwrap();
         s.0 += 1;
         s.1 = s.1.max(s.0);

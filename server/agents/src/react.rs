@@ -1,0 +1,412 @@
+//! An agent's ReAct loop: the model thinks, names a tool with JSON arguments, sees the tool's
+//! result, and goes on until it answers — at most [`MAX_STEPS`] turns. Read-only tools run at
+//! once; every tool that changes the project (`propose_edit`, `propose_bucket`) asks a human at a
+//! gate first. Each turn and each tool call is a step of the run, recorded and saved, so a run
+//! stopped by a crash or a restart continues from its transcript (a pending tool call is asked
+//! again; nothing already approved is done twice).
+
+use serde_json::{json, Value};
+use showrunner_context::research::ResearchIndex;
+use showrunner_llm::repair::parse_lenient;
+use showrunner_pipeline::{
+    Call, Decision, Effects, Exchange, Gate, Gates, Model, Run, RunState, Step, StepRecord, StepState,
+};
+
+use crate::defs::AgentDef;
+use crate::studio::{Edge, ProjectEffects};
+
+pub const MAX_STEPS: usize = 8;
+
+/// How the model is told to call tools; appended to the agent's system prompt.
+fn protocol(agent: &AgentDef) -> String {
+    let mut p = String::from(
+        "\n\n## Working with tools\nAnswer every turn with exactly one JSON object and nothing else:\n\
+         - to use a tool: {\"thought\": \"why\", \"tool\": \"<name>\", \"args\": {…}}\n\
+         - when you are done: {\"thought\": \"why\", \"answer\": \"your answer to the writer\"}\n\
+         Your tools:\n",
+    );
+    for t in &agent.tools {
+        p.push_str(match t.as_str() {
+            "search_buckets" => "- search_buckets {\"query\": \"words\"}: buckets (characters, places, research…) whose name, alias or text matches\n",
+            "read_bucket" => "- read_bucket {\"id\": \"bucket-id\"}: a bucket's full YAML\n",
+            "read_scene" => "- read_scene {\"id\": \"scene-id\"} (no id: the current scene): the scene's text\n",
+            "list_mentions" => "- list_mentions {\"id\": \"bucket-id\"}: the scenes that mention a bucket, with counts\n",
+            "propose_edit" => "- propose_edit {\"text\": \"new text\", \"mode\": \"replace_selection|insert_after_selection|append\"}: change the current scene (the writer approves it first)\n",
+            "propose_bucket" => "- propose_bucket {\"kind\": \"research\", \"name\": \"…\", \"summary\": \"…\", \"body\": \"…\", \"aliases\": [], \"keywords\": [], \"sources\": []} creates a bucket; {\"id\": \"existing-id\", \"yaml\": \"the whole new YAML\"} replaces one (the writer approves it first)\n",
+            "research" => "- research {\"query\": \"words\"}: what the project's research library already says\n",
+            _ => "",
+        });
+    }
+    p
+}
+
+fn prompt(run: &Run) -> String {
+    let v = &run.vars;
+    let mut p = format!("The writer asks: {}\n", v["request"].as_str().unwrap_or(""));
+    if let Some(title) = v["scene"]["title"].as_str() {
+        p.push_str(&format!("\nCurrent scene: {title}\n"));
+    }
+    if let Some(sel) = v["selection"].as_str().filter(|s| !s.is_empty()) {
+        p.push_str(&format!("\nSelected passage:\n{sel}\n"));
+    }
+    if let Some(ctx) = v["context"].as_str().filter(|s| !s.is_empty()) {
+        p.push_str(&format!("\nWhat you know about the story:\n{ctx}\n"));
+    }
+    for entry in v["transcript"].as_array().into_iter().flatten() {
+        match entry["role"].as_str() {
+            Some("assistant") => p.push_str(&format!("\nYou: {}\n", entry["content"].as_str().unwrap_or(""))),
+            _ => p.push_str(&format!(
+                "\nResult of {}:\n{}\n",
+                entry["tool"].as_str().unwrap_or("the tool"),
+                entry["content"].as_str().unwrap_or("")
+            )),
+        }
+    }
+    p.push_str("\nYour next JSON object:");
+    p
+}
+
+/// Runs (or resumes) an agent run to its answer.
+pub fn run_agent<E: Edge>(
+    agent: &AgentDef,
+    run: &mut Run,
+    model: &dyn Model,
+    gates: &mut dyn Gates,
+    fx: &mut ProjectEffects<'_, E>,
+) {
+    run.state = RunState::Running;
+    if !run.vars["transcript"].is_array() {
+        run.vars["transcript"] = json!([]);
+    }
+    fx.save(run);
+    let system = format!("{}{}", agent.system, protocol(agent));
+    let pseudo = Step {
+        id: "agent".into(),
+        kind: "generate".into(),
+        agent: Some(agent.id.clone()),
+        json: true,
+        ..Default::default()
+    };
+    loop {
+        if fx.cancelled() {
+            return finish(run, fx, RunState::Cancelled, Some("cancelled".into()));
+        }
+        let transcript = run.vars["transcript"].as_array().cloned().unwrap_or_default();
+        let turns = transcript.iter().filter(|e| e["role"] == "assistant").count();
+        // A tool call without its result (a crash, a restart at a gate) is carried out first.
+        if let Some(last) = transcript.last().filter(|e| e["role"] == "assistant") {
+            let call = parse_lenient(last["content"].as_str().unwrap_or("")).map(|(v, _)| v).unwrap_or(Value::Null);
+            if let Some(tool) = call["tool"].as_str() {
+                let id = format!("turn-{turns}:{tool}");
+                if !run.steps.iter().any(|s| s.id == id) {
+                    run.steps.push(StepRecord {
+                        id: id.clone(),
+                        kind: format!("tool:{tool}"),
+                        state: StepState::Running,
+                        attempts: 0,
+                        model: None,
+                        output: Value::Null,
+                        error: None,
+                    });
+                }
+                let i = run.steps.iter().position(|s| s.id == id).expect("pushed");
+                run.steps[i].state = StepState::Running;
+                run.steps[i].attempts += 1;
+                fx.save(run);
+                let result = if agent.tools.iter().any(|t| t == tool) {
+                    use_tool(tool, &call["args"], &id, run, gates, fx)
+                } else {
+                    Ok(format!("`{tool}` is not one of your tools ({})", agent.tools.join(", ")))
+                };
+                let content = match result {
+                    Ok(text) => {
+                        run.steps[i].state = StepState::Succeeded;
+                        text
+                    }
+                    Err(e) if e == "cancelled" => return finish(run, fx, RunState::Cancelled, Some(e)),
+                    Err(e) => {
+                        run.steps[i].state = StepState::Failed;
+                        run.steps[i].error = Some(e.clone());
+                        format!("error: {e}")
+                    }
+                };
+                run.steps[i].output = json!(content);
+                push(run, json!({ "role": "tool", "tool": tool, "content": content }));
+                fx.save(run);
+                continue;
+            }
+        }
+        if turns >= MAX_STEPS {
+            return finish(
+                run,
+                fx,
+                RunState::Failed,
+                Some(format!("the agent did not answer within {MAX_STEPS} steps")),
+            );
+        }
+        let step_id = format!("turn-{}", turns + 1);
+        run.steps.push(StepRecord {
+            id: step_id.clone(),
+            kind: "generate".into(),
+            state: StepState::Running,
+            attempts: 1,
+            model: None,
+            output: Value::Null,
+            error: None,
+        });
+        fx.save(run);
+        let name = match &run.model_override {
+            Some(m) => m.clone(),
+            None => fx.model_for(&pseudo),
+        };
+        let text = prompt(run);
+        let mut chunks = Vec::new();
+        let call = Call {
+            step: &step_id,
+            model: &name,
+            system: Some(&system),
+            prompt: &text,
+            json: true,
+            temperature: agent.temperature,
+        };
+        let answer = model.generate(&call, &mut |t: &str| {
+            fx.on_text(&step_id, t);
+            chunks.push(t.to_string());
+        });
+        let last = run.steps.len() - 1;
+        let generated = match answer {
+            Ok(g) => g,
+            Err(e) => {
+                run.steps[last].state = StepState::Failed;
+                run.steps[last].error = Some(e.clone());
+                let state = if e == "cancelled" { RunState::Cancelled } else { RunState::Failed };
+                return finish(run, fx, state, Some(format!("step `{step_id}` failed: {e}")));
+            }
+        };
+        run.exchanges.push(Exchange {
+            step: step_id.clone(),
+            model: name.clone(),
+            system: Some(system.clone()),
+            prompt: text,
+            response: generated.text.clone(),
+            prompt_tokens: generated.prompt_tokens,
+            completion_tokens: generated.completion_tokens,
+            chunks,
+        });
+        run.steps[last].state = StepState::Succeeded;
+        run.steps[last].model = Some(name);
+        let parsed = parse_lenient(&generated.text).map(|(v, _)| v).filter(Value::is_object);
+        match parsed {
+            Some(v) if v["tool"].is_string() => {
+                run.steps[last].output = v.clone();
+                push(run, json!({ "role": "assistant", "content": generated.text }));
+                fx.save(run);
+            }
+            Some(v) => {
+                let answer = match &v["answer"] {
+                    Value::String(s) => s.clone(),
+                    Value::Null => generated.text.clone(),
+                    other => serde_json::to_string_pretty(other).unwrap_or_default(),
+                };
+                run.steps[last].output = json!(answer);
+                run.vars["answer"] = json!(answer);
+                return finish(run, fx, RunState::Succeeded, None);
+            }
+            // Not JSON at all: the text is the answer.
+            None => {
+                run.steps[last].output = json!(generated.text);
+                run.vars["answer"] = json!(generated.text.trim());
+                return finish(run, fx, RunState::Succeeded, None);
+            }
+        }
+    }
+}
+
+fn push(run: &mut Run, entry: Value) {
+    if let Some(t) = run.vars["transcript"].as_array_mut() {
+        t.push(entry);
+    }
+}
+
+fn finish<E: Edge>(run: &mut Run, fx: &mut ProjectEffects<'_, E>, state: RunState, error: Option<String>) {
+    run.state = state;
+    run.error = error;
+    run.gate = None;
+    fx.save(run);
+}
+
+/// A gate for a mutating tool: the run waits, durably, until the writer decides.
+fn ask<E: Edge>(
+    run: &mut Run,
+    id: &str,
+    text: &str,
+    gates: &mut dyn Gates,
+    fx: &mut ProjectEffects<'_, E>,
+) -> Decision {
+    let step = Step { id: id.to_string(), kind: "tool".into(), ..Default::default() };
+    loop {
+        run.state = RunState::Waiting;
+        run.gate = Some(Gate { step: id.to_string(), kind: "tool".into(), text: text.to_string() });
+        fx.save(run);
+        let d = gates.ask(run, &step, "tool", text);
+        run.state = RunState::Running;
+        run.gate = None;
+        fx.save(run);
+        match d {
+            // Model changes and chats do not apply to a proposed change; ask again.
+            Decision::ChangeModel(m) => run.model_override = Some(m),
+            Decision::Chat(_) | Decision::Regenerate => {}
+            other => return other,
+        }
+    }
+}
+
+fn use_tool<E: Edge>(
+    tool: &str,
+    args: &Value,
+    id: &str,
+    run: &mut Run,
+    gates: &mut dyn Gates,
+    fx: &mut ProjectEffects<'_, E>,
+) -> Result<String, String> {
+    let a = fx.analysis;
+    let arg = |k: &str| args[k].as_str().unwrap_or("").trim().to_string();
+    match tool {
+        "search_buckets" => {
+            let q = arg("query").to_lowercase();
+            let words: Vec<&str> = q.split_whitespace().collect();
+            let mut hits: Vec<(usize, String)> = a
+                .buckets
+                .iter()
+                .filter_map(|b| {
+                    let bk = &b.bucket;
+                    let hay = format!(
+                        "{} {} {} {} {}",
+                        bk.name.value,
+                        bk.aliases.iter().map(|x| x.value.as_str()).collect::<Vec<_>>().join(" "),
+                        bk.summary.as_deref().unwrap_or(""),
+                        bk.body.as_deref().unwrap_or(""),
+                        bk.keywords.iter().map(|k| k.value.as_str()).collect::<Vec<_>>().join(" ")
+                    )
+                    .to_lowercase();
+                    let score = words.iter().filter(|w| hay.contains(*w)).count();
+                    (score > 0).then(|| {
+                        (
+                            score,
+                            format!(
+                                "{} ({}): {} — {}",
+                                bk.id.value,
+                                bk.kind.value,
+                                bk.name.value,
+                                bk.summary.as_deref().unwrap_or("")
+                            ),
+                        )
+                    })
+                })
+                .collect();
+            hits.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+            Ok(if hits.is_empty() {
+                format!("no bucket matches “{q}”")
+            } else {
+                hits.into_iter().take(10).map(|h| h.1).collect::<Vec<_>>().join("\n")
+            })
+        }
+        "read_bucket" => {
+            let b = a.bucket(&arg("id")).ok_or_else(|| format!("no bucket `{}`", arg("id")))?;
+            Ok(a.text(b.file).to_string())
+        }
+        "read_scene" => {
+            let want = arg("id");
+            let s = if want.is_empty() {
+                fx.scene.map(|i| &a.scenes[i])
+            } else {
+                a.scenes.iter().find(|s| s.scene.id.value == want)
+            };
+            let s = s.ok_or_else(|| format!("no scene `{want}`"))?;
+            Ok(a.text(s.file)[s.scene.body.clone()].to_string())
+        }
+        "list_mentions" => {
+            let want = arg("id");
+            let bi = a.by_id.get(&want).copied().ok_or_else(|| format!("no bucket `{want}`"))?;
+            let lines: Vec<String> = a
+                .scenes
+                .iter()
+                .filter_map(|s| {
+                    let n = s.mentions.iter().filter(|m| m.bucket == bi).count();
+                    (n > 0).then(|| format!("{} ({}): {n} mention(s)", s.scene.id.value, a.files[s.file].path))
+                })
+                .collect();
+            Ok(if lines.is_empty() { format!("no scene mentions `{want}`") } else { lines.join("\n") })
+        }
+        "research" => {
+            let index = ResearchIndex::new(a);
+            let hits = index.rank(&arg("query"));
+            Ok(if hits.is_empty() {
+                "the research library has nothing on this yet".into()
+            } else {
+                hits.iter()
+                    .take(5)
+                    .map(|h| {
+                        let b = &a.buckets[h.bucket].bucket;
+                        format!(
+                            "{} — {}: {}",
+                            b.id.value,
+                            b.name.value,
+                            b.summary.as_deref().or(b.body.as_deref()).unwrap_or("")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        "propose_edit" => {
+            let text = args["text"].as_str().unwrap_or("").to_string();
+            if text.trim().is_empty() {
+                return Err("propose_edit needs `text`".into());
+            }
+            let mode = args["mode"].as_str().map(str::to_string);
+            match ask(run, id, &text, gates, fx) {
+                Decision::Approve(t) | Decision::Paste(t) => {
+                    let event = fx.edit_scene(run, mode.as_deref(), &t, id)?;
+                    Ok(format!("the writer approved; the edit is in the scene (event {event})"))
+                }
+                Decision::Skip => Ok("the writer skipped this edit".into()),
+                Decision::Reject(why) => Ok(format!(
+                    "the writer rejected this edit{}",
+                    if why.is_empty() { String::new() } else { format!(": {why}") }
+                )),
+                Decision::Cancel => Err("cancelled".into()),
+                _ => Ok("the writer did not decide".into()),
+            }
+        }
+        "propose_bucket" => {
+            let existing = args["id"].as_str().filter(|id| a.bucket(id).is_some()).map(str::to_string);
+            let preview = match (&existing, args["yaml"].as_str()) {
+                (Some(_), Some(yaml)) => yaml.to_string(),
+                _ => serde_json::to_string_pretty(args).unwrap_or_default(),
+            };
+            match ask(run, id, &preview, gates, fx) {
+                Decision::Approve(t) | Decision::Paste(t) => match existing {
+                    Some(bid) => {
+                        let event = fx.update_bucket(run, &bid, &t)?;
+                        Ok(format!("the writer approved; bucket `{bid}` is updated (event {event})"))
+                    }
+                    None => {
+                        let fields =
+                            parse_lenient(&t).map(|(v, _)| v).filter(Value::is_object).unwrap_or_else(|| args.clone());
+                        let bid = fx.create_bucket(run, &fields)?;
+                        Ok(format!("the writer approved; bucket `{bid}` is created"))
+                    }
+                },
+                Decision::Skip => Ok("the writer skipped this bucket".into()),
+                Decision::Reject(why) => Ok(format!(
+                    "the writer rejected this bucket{}",
+                    if why.is_empty() { String::new() } else { format!(": {why}") }
+                )),
+                Decision::Cancel => Err("cancelled".into()),
+                _ => Ok("the writer did not decide".into()),
+            }
+        }
+        other => Err(format!("unknown tool `{other}`")),
+    }
+}
