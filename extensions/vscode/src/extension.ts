@@ -1,0 +1,498 @@
+/**
+ * Entry point: starts the language server and wires the command palette, the sidebar views, the
+ * review panel, progress notifications and the status bar to it. Logic that does not need an
+ * editor lives in the pure modules (`actions`, `protocol`, `reviewState`, `viewModels`, `story`).
+ */
+import * as vscode from "vscode";
+import { buildRunArgs, isSceneFile, layerLabel, PIPELINE_ACTIONS, type EditorState, type PipelineAction } from "./actions";
+import { RunNotifications } from "./progress";
+import {
+  agentAskArgs,
+  asArray,
+  bucketCreateArgs,
+  Commands,
+  contextShowArgs,
+  isContextResult,
+  isEmptyRange,
+  modelsResolveArgs,
+  parseAliases,
+  researchArgs,
+  runIdOf,
+  timelineCreateArgs,
+  type Gate,
+  type ModelResolution,
+  type PipelineInfo,
+  type PipelineRunArgs,
+  type Range,
+  type RunStatus,
+  type RunSummary,
+  type Timeline,
+} from "./protocol";
+import { pickModel, ReviewPanels } from "./reviewPanel";
+import { commandError, Server } from "./server";
+import { buildStory, type StoryFile } from "./story";
+import { contextRows, currentTimeline, gateRows, runRows, statusText, timelineRows, type Row } from "./viewModels";
+import { GREY_SCHEME, GreyDecorations, RowsView, StoryView } from "./views";
+
+const SHOW_CONTEXT = "showrunner.showContext";
+const BUILTIN_KINDS = ["character", "location", "item", "faction", "research", "note", "season", "arc", "act", "chapter"];
+
+function toRange(s: vscode.Selection | vscode.Range): Range {
+  return { start: { line: s.start.line, character: s.start.character }, end: { line: s.end.line, character: s.end.character } };
+}
+
+function editorState(editor: vscode.TextEditor | undefined): EditorState | undefined {
+  if (!editor) return undefined;
+  const doc = editor.document;
+  return {
+    uri: doc.uri.toString(),
+    selection: toRange(editor.selection),
+    isScene: doc.languageId === "fountain" || (doc.uri.scheme === "file" && isSceneFile(doc.uri.fsPath)),
+  };
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const output = vscode.window.createOutputChannel("Showrunner", { log: true });
+  const server = new Server(output, SHOW_CONTEXT);
+  const panels = new ReviewPanels(server, context.extensionUri);
+  const notifications = new RunNotifications(server);
+  context.subscriptions.push(output, server, panels, notifications);
+
+  const config = () => vscode.workspace.getConfiguration("showrunner");
+  const fail = (command: string) => (e: unknown) => void vscode.window.showErrorMessage(commandError(command, e));
+
+  // ---- context keys -------------------------------------------------------------------------
+  let lastScene: vscode.TextEditor | undefined;
+  const updateSceneKey = () => {
+    const st = editorState(vscode.window.activeTextEditor);
+    if (st?.isScene) lastScene = vscode.window.activeTextEditor;
+    void vscode.commands.executeCommand("setContext", "showrunner.isScene", st?.isScene ?? false);
+  };
+  updateSceneKey();
+
+  // ---- views --------------------------------------------------------------------------------
+  let contextTarget: { uri: string; position?: { line: number; character: number } } | undefined;
+  const contextView = new RowsView(async () => {
+    const ed = vscode.window.activeTextEditor;
+    const st = editorState(ed);
+    const target = st?.isScene ? { uri: st.uri, position: st.selection.end } : contextTarget ?? (lastScene ? { uri: lastScene.document.uri.toString() } : undefined);
+    if (!target) return [];
+    contextTarget = target;
+    if (!server.running) return [{ id: "off", label: "The language server is not running.", icon: "warning" }];
+    const res = await server.execute<unknown>(Commands.contextShow, contextShowArgs(target.uri, target.position));
+    if (!isContextResult(res)) throw new Error("The server's context answer has an unexpected shape.");
+    return contextRows(res);
+  });
+  let gates = new Map<string, Gate>();
+  const gatesView = new RowsView(
+    async () => {
+      if (!server.running) return [];
+      const list = asArray<Gate>(await server.execute(Commands.gateList, {}));
+      gates = new Map(list.map((g) => [`gate:${g.run}:${g.step}`, g]));
+      return gateRows(list);
+    },
+    (row) => (gates.has(row.id) ? { command: "showrunner.openGate", title: "Open Review", arguments: [row] } : undefined),
+  );
+  const runsView = new RowsView(
+    async () => (server.running ? runRows(asArray<RunSummary>(await server.execute(Commands.runList, {}))) : []),
+    (row) => (row.id.startsWith("run:") ? { command: "showrunner.showRun", title: "Show Run", arguments: [row] } : undefined),
+  );
+  let timelines: Timeline[] = [];
+  const timelinesView = new RowsView(async () => {
+    if (!server.running) return [];
+    timelines = asArray<Timeline>(await server.execute(Commands.timelineList, projectArgs()));
+    return timelineRows(timelines);
+  });
+  const storyView = new StoryView(loadStory);
+  context.subscriptions.push(
+    contextView,
+    gatesView,
+    runsView,
+    timelinesView,
+    storyView,
+    vscode.window.registerFileDecorationProvider(new GreyDecorations()),
+    vscode.window.createTreeView("showrunner.context", { treeDataProvider: contextView, showCollapseAll: true }),
+    vscode.window.createTreeView("showrunner.gates", { treeDataProvider: gatesView }),
+    vscode.window.createTreeView("showrunner.runs", { treeDataProvider: runsView }),
+    vscode.window.createTreeView("showrunner.timelines", { treeDataProvider: timelinesView }),
+    vscode.window.createTreeView("showrunner.story", { treeDataProvider: storyView }),
+  );
+  void GREY_SCHEME;
+
+  function projectArgs(): { uri?: string } {
+    const ed = vscode.window.activeTextEditor ?? lastScene;
+    return ed && ed.document.uri.scheme === "file" ? { uri: ed.document.uri.toString() } : {};
+  }
+
+  async function projectRoot(): Promise<vscode.Uri | undefined> {
+    const found = await vscode.workspace.findFiles("**/showrunner.yaml", "**/node_modules/**", 1);
+    return found[0] ? vscode.Uri.joinPath(found[0], "..") : undefined;
+  }
+
+  async function loadStory(): Promise<{ nodes: ReturnType<typeof buildStory>; base: vscode.Uri | undefined }> {
+    const root = await projectRoot();
+    if (!root) return { nodes: [], base: undefined };
+    const pattern = new vscode.RelativePattern(root, "{buckets/**/*.yaml,buckets/**/*.yml,story/**/*.md,**/*.scene.md,**/*.fountain}");
+    const uris = await vscode.workspace.findFiles(pattern, "{**/node_modules/**,**/.showrunner/**}", 5000);
+    const files: StoryFile[] = [];
+    for (const uri of uris) {
+      const rel = uri.path.slice(root.path.length).replace(/^\//, "");
+      const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+      const text = open ? open.getText() : new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+      files.push({ path: rel, text });
+    }
+    files.sort((a, b) => a.path.localeCompare(b.path));
+    return { nodes: buildStory(files), base: root };
+  }
+
+  // ---- status bar ---------------------------------------------------------------------------
+  const status = vscode.window.createStatusBarItem("showrunner.status", vscode.StatusBarAlignment.Left, 50);
+  status.name = "Showrunner";
+  status.command = "showrunner.statusMenu";
+  context.subscriptions.push(status);
+  let statusTimeline: string | undefined;
+  let statusModel: string | undefined;
+  const paintStatus = () => {
+    status.text = statusText(statusTimeline, statusModel, notifications.active);
+    status.tooltip = new vscode.MarkdownString(
+      `**Showrunner** — ${server.running ? "server running" : "server stopped"}\n\nTimeline: ${statusTimeline ?? "?"}\n\nModel: ${statusModel ?? "?"}${config().get<string>("model") ? " (Select Model)" : " (cascade)"}`,
+    );
+    status.backgroundColor = server.running ? undefined : new vscode.ThemeColor("statusBarItem.warningBackground");
+    status.show();
+  };
+  const refreshStatus = async () => {
+    const chosen = config().get<string>("model") ?? "";
+    if (server.running) {
+      try {
+        statusTimeline = currentTimeline(asArray<Timeline>(await server.execute(Commands.timelineList, projectArgs())));
+      } catch {
+        statusTimeline = undefined;
+      }
+      if (chosen !== "") statusModel = chosen;
+      else {
+        try {
+          const ed = vscode.window.activeTextEditor ?? lastScene;
+          const st = editorState(ed);
+          statusModel = (await server.execute<ModelResolution>(Commands.modelsResolve, modelsResolveArgs({ uri: st?.isScene ? st.uri : undefined }))).model;
+        } catch {
+          statusModel = undefined;
+        }
+      }
+    }
+    paintStatus();
+  };
+  paintStatus();
+
+  const refreshAll = () => {
+    void contextView.refresh();
+    void gatesView.refresh();
+    void runsView.refresh();
+    void timelinesView.refresh();
+    void storyView.refresh();
+    void refreshStatus();
+  };
+
+  // ---- server events ------------------------------------------------------------------------
+  context.subscriptions.push(
+    server.onDidChangeRunning((running) => {
+      void vscode.commands.executeCommand("setContext", "showrunner.serverRunning", running);
+      if (running) refreshAll();
+      else paintStatus();
+    }),
+    server.onRunProgress((p) => {
+      panels.onProgress(p);
+      notifications.onProgress(p);
+      if (p.event !== "text") {
+        void runsView.refresh();
+        if (p.event === "gate" || p.event === "done" || p.event === "state") void gatesView.refresh();
+        paintStatus();
+      }
+    }),
+    server.onReviewDocument((r) => {
+      void (async () => {
+        let gate: Gate | undefined;
+        try {
+          gate = asArray<Gate>(await server.execute(Commands.gateList, {})).find((g) => g.run === r.run && g.step === r.step);
+        } catch {
+          /* an older server: fall back to what the path says */
+        }
+        panels.openGate(gate ?? { run: r.run, step: r.step, kind: "review_prompt", uri: r.uri });
+      })();
+    }),
+    server.onRunStarted(({ run, args }) => {
+      // A code action started this run: remember its selection for the output diff.
+      const uri = typeof args.uri === "string" ? args.uri : undefined;
+      const range = args.range as Range | undefined;
+      const doc = uri ? vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri) : undefined;
+      if (uri) panels.origins.set(run, { uri, base: doc && range && !isEmptyRange(range) ? doc.getText(new vscode.Range(range.start.line, range.start.character, range.end.line, range.end.character)) : undefined });
+      void runsView.refresh();
+    }),
+  );
+
+  // ---- editor events ------------------------------------------------------------------------
+  let contextTimer: NodeJS.Timeout | undefined;
+  const refreshContextSoon = () => {
+    if (contextTimer) clearTimeout(contextTimer);
+    contextTimer = setTimeout(() => void contextView.refresh(), 400);
+  };
+  context.subscriptions.push(
+    { dispose: () => contextTimer && clearTimeout(contextTimer) },
+    vscode.window.onDidChangeActiveTextEditor(() => {
+      updateSceneKey();
+      refreshContextSoon();
+      if (!config().get<string>("model")) void refreshStatus();
+    }),
+    vscode.window.onDidChangeTextEditorSelection((e) => {
+      if (e.textEditor === vscode.window.activeTextEditor && editorState(e.textEditor)?.isScene) refreshContextSoon();
+    }),
+    vscode.workspace.onDidSaveTextDocument(() => {
+      refreshContextSoon();
+      void storyView.refresh();
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration("showrunner.serverPath") || e.affectsConfiguration("showrunner.serverArgs") || e.affectsConfiguration("showrunner.serverEnv")) {
+        void vscode.window.showInformationMessage("Showrunner: the server settings changed.", "Restart Server").then((c) => {
+          if (c) void server.restart();
+        });
+      }
+      if (e.affectsConfiguration("showrunner.model")) void refreshStatus();
+    }),
+  );
+
+  // ---- commands -----------------------------------------------------------------------------
+  const register = (id: string, fn: (...args: never[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
+
+  /** Starts a run and remembers what its output would replace. */
+  async function startRun(args: PipelineRunArgs, title: string, scope?: PipelineAction["scope"]): Promise<void> {
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === args.uri);
+    let base: string | undefined;
+    if (doc && scope === "selection" && args.range) base = doc.getText(new vscode.Range(args.range.start.line, args.range.start.character, args.range.end.line, args.range.end.character));
+    if (doc && args.pipeline === "draft-scene") base = doc.getText();
+    try {
+      const run = runIdOf(await server.execute(Commands.pipelineRun, args));
+      if (!run) throw new Error("the server did not name the run");
+      panels.origins.set(run, { uri: args.uri, base });
+      output.info(`started ${args.pipeline} as ${run}`);
+      void vscode.window.setStatusBarMessage(`Showrunner: ${title} started`, 4000);
+      void runsView.refresh();
+    } catch (e) {
+      fail(Commands.pipelineRun)(e);
+    }
+  }
+
+  for (const action of PIPELINE_ACTIONS) {
+    register(action.command, async () => {
+      const built = buildRunArgs(action, editorState(vscode.window.activeTextEditor), config().get<string>("model") ?? "");
+      if (!built.ok) {
+        void vscode.window.showWarningMessage(built.message);
+        return;
+      }
+      await startRun(built.args, action.title, action.scope);
+    });
+  }
+
+  register("showrunner.runPipeline", async () => {
+    const st = editorState(vscode.window.activeTextEditor);
+    let pipelines: PipelineInfo[];
+    try {
+      pipelines = asArray<PipelineInfo>(await server.execute(Commands.pipelineList, st ? { uri: st.uri } : {}));
+    } catch {
+      pipelines = PIPELINE_ACTIONS.map((a) => ({ id: a.pipeline, title: a.title, description: "", layer: "template" }));
+    }
+    const pick = await vscode.window.showQuickPick(
+      pipelines.map((p) => ({ label: p.title, description: `${p.id} · ${layerLabel(p.layer)}`, detail: p.description, id: p.id })),
+      { title: "Run Pipeline", matchOnDescription: true, matchOnDetail: true },
+    );
+    if (!pick) return;
+    const known = PIPELINE_ACTIONS.find((a) => a.pipeline === pick.id);
+    const scope = known?.scope ?? (st && !isEmptyRange(st.selection) ? "selection" : "cursor");
+    const built = buildRunArgs({ pipeline: pick.id, scope, title: pick.label }, st, config().get<string>("model") ?? "");
+    if (!built.ok) return void vscode.window.showWarningMessage(built.message);
+    await startRun(built.args, pick.label, scope);
+  });
+
+  register("showrunner.researchQuestion", async () => {
+    const ed = vscode.window.activeTextEditor;
+    const selected = ed && !ed.selection.isEmpty ? ed.document.getText(ed.selection) : "";
+    const question = await vscode.window.showInputBox({ title: "Research", prompt: "A question for the researcher; the findings become a research bucket.", value: selected, ignoreFocusOut: true });
+    if (!question?.trim()) return;
+    try {
+      const run = runIdOf(await server.execute(Commands.research, researchArgs(question, ed?.document.uri.toString())));
+      if (run) output.info(`research started as ${run}`);
+      void runsView.refresh();
+    } catch (e) {
+      fail(Commands.research)(e);
+    }
+  });
+
+  register("showrunner.askAgent", async () => {
+    const ed = vscode.window.activeTextEditor;
+    const text = await vscode.window.showInputBox({ title: "Ask an Agent", prompt: "What do you need? The dispatcher picks the agent.", ignoreFocusOut: true });
+    if (!text?.trim()) return;
+    try {
+      const res = await server.execute<{ agent?: string; run?: string; reason?: string }>(
+        Commands.agentAsk,
+        agentAskArgs(text, ed?.document.uri.toString(), ed ? toRange(ed.selection) : undefined),
+      );
+      void vscode.window.showInformationMessage(`Showrunner: ${res.agent ?? "an agent"} took it${res.reason ? ` (${res.reason})` : ""}.`);
+      void runsView.refresh();
+    } catch (e) {
+      fail(Commands.agentAsk)(e);
+    }
+  });
+
+  register(SHOW_CONTEXT, async (arg?: { uri?: string; position?: { line: number; character: number } }) => {
+    if (arg && typeof arg === "object" && typeof arg.uri === "string") contextTarget = { uri: arg.uri, position: arg.position };
+    await vscode.commands.executeCommand("showrunner.context.focus");
+    await contextView.refresh();
+  });
+
+  register("showrunner.openApprovalQueue", async () => {
+    await vscode.commands.executeCommand("showrunner.gates.focus");
+    await gatesView.refresh();
+    const list = [...gates.values()];
+    if (list.length === 0) return void vscode.window.showInformationMessage("Showrunner: nothing waits for your approval.");
+    const pick = await vscode.window.showQuickPick(
+      list.map((g) => ({ label: `${g.pipeline ?? g.run}: ${g.kind.replace("_", " ")}`, description: `${g.step}${g.model ? ` · ${g.model}` : ""}`, gate: g })),
+      { title: "Approval Queue" },
+    );
+    if (pick) panels.openGate(pick.gate);
+  });
+
+  register("showrunner.openGate", (row?: Row) => {
+    const g = row ? gates.get(row.id) : undefined;
+    if (g) panels.openGate(g);
+  });
+
+  register("showrunner.showRun", async (row?: Row) => {
+    const run = row?.id.startsWith("run:") ? row.id.slice(4) : undefined;
+    if (!run) return;
+    try {
+      const st = await server.execute<RunStatus>(Commands.runStatus, { run });
+      const panel = panels.open(run, st.pipeline, st.gate ?? undefined);
+      panel.dispatch({ type: "progress", progress: { run, pipeline: st.pipeline, state: st.state, event: "state", error: st.error ?? undefined } });
+    } catch (e) {
+      fail(Commands.runStatus)(e);
+    }
+  });
+
+  register("showrunner.cancelRun", async (row?: Row) => {
+    let run = row?.id.startsWith("run:") ? row.id.slice(4) : undefined;
+    if (!run) {
+      const runs = asArray<RunSummary>(await server.execute(Commands.runList, {}).catch(() => [])).filter((r) => ["queued", "running", "waiting"].includes(r.state));
+      run = (await vscode.window.showQuickPick(runs.map((r) => ({ label: r.pipeline, description: `${r.state} · ${r.run}`, run: r.run })), { title: "Cancel Run" }))?.run;
+    }
+    if (!run) return;
+    try {
+      await server.execute(Commands.runCancel, { run });
+      void runsView.refresh();
+    } catch (e) {
+      fail(Commands.runCancel)(e);
+    }
+  });
+
+  async function switchTo(name: string): Promise<void> {
+    const dirty = vscode.workspace.textDocuments.filter((d) => d.isDirty).length;
+    try {
+      const res = await server.execute<{ timeline?: string; changed?: unknown }>(Commands.timelineSwitch, { ...projectArgs(), name });
+      const changed = Array.isArray(res.changed) ? res.changed.length : typeof res.changed === "number" ? res.changed : undefined;
+      void vscode.window.showInformationMessage(
+        `Showrunner: now on timeline ${name}${changed !== undefined ? ` (${changed} files changed)` : ""}${dirty ? "; unsaved edits were recorded on the previous timeline" : ""}.`,
+      );
+      void timelinesView.refresh();
+      void refreshStatus();
+      void storyView.refresh();
+    } catch (e) {
+      fail(Commands.timelineSwitch)(e);
+    }
+  }
+
+  register("showrunner.switchTimeline", async () => {
+    let list: Timeline[];
+    try {
+      list = asArray<Timeline>(await server.execute(Commands.timelineList, projectArgs()));
+    } catch (e) {
+      return fail(Commands.timelineList)(e);
+    }
+    const items: (vscode.QuickPickItem & { name?: string })[] = list.map((t) => ({ label: t.name, description: t.current ? "current" : `${t.events ?? "?"} events`, name: t.name }));
+    items.push({ label: "$(add) New timeline…" });
+    const pick = await vscode.window.showQuickPick(items, { title: "Switch Timeline" });
+    if (!pick) return;
+    if (!pick.name) return void vscode.commands.executeCommand("showrunner.createTimeline");
+    if (!list.find((t) => t.name === pick.name)?.current) await switchTo(pick.name);
+  });
+
+  register("showrunner.switchToTimeline", async (row?: Row) => {
+    if (row?.id.startsWith("timeline:")) await switchTo(row.id.slice("timeline:".length));
+  });
+
+  register("showrunner.createTimeline", async () => {
+    const name = await vscode.window.showInputBox({
+      title: "New Timeline",
+      prompt: "A name for the branch (forked from the current head)",
+      validateInput: (v) => (/^[\p{L}\p{N}_.-]+$/u.test(v.trim()) ? undefined : "Letters, digits, - _ . only"),
+    });
+    if (!name) return;
+    try {
+      await server.execute(Commands.timelineCreate, { ...projectArgs(), ...timelineCreateArgs(name) });
+      void timelinesView.refresh();
+      const c = await vscode.window.showInformationMessage(`Showrunner: timeline ${name} created.`, "Switch to It");
+      if (c) await switchTo(name.trim());
+    } catch (e) {
+      fail(Commands.timelineCreate)(e);
+    }
+  });
+
+  register("showrunner.selectModel", async () => {
+    const current = config().get<string>("model") ?? "";
+    const model = await pickModel(server, current || statusModel, true);
+    if (model === undefined) return;
+    await config().update("model", model, vscode.workspace.workspaceFolders ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global);
+    void refreshStatus();
+  });
+
+  register("showrunner.newBucket", async () => {
+    const kind = await vscode.window.showQuickPick([...BUILTIN_KINDS, "$(edit) Another kind…"], { title: "New Bucket: kind" });
+    if (!kind) return;
+    const realKind = kind.startsWith("$(") ? await vscode.window.showInputBox({ title: "New Bucket: kind", prompt: "A kind from showrunner.yaml `kinds:`" }) : kind;
+    if (!realKind) return;
+    const ed = vscode.window.activeTextEditor;
+    const name = await vscode.window.showInputBox({ title: `New ${realKind}: name`, value: ed && !ed.selection.isEmpty ? ed.document.getText(ed.selection) : "" });
+    if (!name?.trim()) return;
+    const aliases = await vscode.window.showInputBox({ title: `New ${realKind}: aliases`, prompt: "Comma-separated, optional" });
+    if (aliases === undefined) return;
+    const root = ed ? vscode.workspace.getWorkspaceFolder(ed.document.uri) : vscode.workspace.workspaceFolders?.[0];
+    const projectDir = (await projectRoot()) ?? root?.uri;
+    try {
+      const res = await server.execute<{ id: string; uri: string }>(
+        Commands.bucketCreate,
+        bucketCreateArgs(realKind, name, { aliases: parseAliases(aliases), project: projectDir?.fsPath }),
+      );
+      await vscode.window.showTextDocument(vscode.Uri.parse(res.uri), { preview: false });
+    } catch (e) {
+      fail(Commands.bucketCreate)(e);
+    }
+  });
+
+  register("showrunner.restartServer", () => server.restart());
+  register("showrunner.showOutput", () => output.show());
+  register("showrunner.refreshViews", refreshAll);
+  register("showrunner.statusMenu", async () => {
+    const items = [
+      { label: "$(git-branch) Switch Timeline", command: "showrunner.switchTimeline" },
+      { label: "$(hubot) Select Model", command: "showrunner.selectModel" },
+      { label: "$(eye) Show Context", command: SHOW_CONTEXT },
+      { label: "$(checklist) Approval Queue", command: "showrunner.openApprovalQueue" },
+      { label: "$(debug-restart) Restart Server", command: "showrunner.restartServer" },
+      { label: "$(output) Show Server Log", command: "showrunner.showOutput" },
+    ];
+    const pick = await vscode.window.showQuickPick(items, { title: "Showrunner" });
+    if (pick) await vscode.commands.executeCommand(pick.command);
+  });
+
+  await server.start();
+}
+
+export function deactivate(): void {
+  // Disposables in context.subscriptions stop the server.
+}

@@ -1,0 +1,169 @@
+/**
+ * Rows of the sidebar views (Context, Approval Queue, Runs, Timelines) and the status bar text,
+ * computed from the server's command results. Pure; the tree providers in `views.ts` turn rows
+ * into VS Code tree items.
+ */
+import type { ContextResult, Gate, RunSummary, Timeline } from "./protocol";
+
+export interface Row {
+  id: string;
+  label: string;
+  description?: string;
+  tooltip?: string;
+  /** A codicon name. */
+  icon?: string;
+  /** Shown greyed out (context items that matched but did not fit). */
+  greyed?: boolean;
+  /** Child rows (a context item's text). */
+  children?: Row[];
+  contextValue?: string;
+}
+
+export function formatTokens(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+const KIND_ICONS: Record<string, string> = {
+  character: "person",
+  location: "location",
+  place: "location",
+  item: "package",
+  object: "package",
+  faction: "organization",
+  research: "book",
+  note: "note",
+  lore: "note",
+  season: "library",
+  arc: "milestone",
+  act: "list-tree",
+  chapter: "list-ordered",
+  scene: "file-text",
+};
+
+export function kindIcon(kind: string): string {
+  return KIND_ICONS[kind] ?? "symbol-misc";
+}
+
+export function contextRows(ctx: ContextResult): Row[] {
+  const rows: Row[] = [
+    {
+      id: "summary",
+      label: `${formatTokens(ctx.used_tokens)} / ${formatTokens(ctx.budget)} tokens`,
+      description: `${ctx.items.length} sent, ${ctx.dropped.length} dropped`,
+      icon: ctx.used_tokens > ctx.budget ? "warning" : "dashboard",
+      contextValue: "summary",
+    },
+  ];
+  ctx.items.forEach((item, i) => {
+    const excerpt = item.text.trim();
+    rows.push({
+      id: `item:${i}:${item.bucket}`,
+      label: item.bucket,
+      description: `${item.kind} · ${formatTokens(item.tokens)} tokens · ${item.reason}`,
+      tooltip: `${item.bucket} (${item.kind})\nWhy: ${item.reason}\nScore: ${item.score.toFixed(2)} · ${formatTokens(item.tokens)} tokens\n\n${excerpt}`,
+      icon: kindIcon(item.kind),
+      contextValue: "contextItem",
+      children: excerpt === "" ? [] : excerpt.split("\n").filter((l) => l.trim() !== "").map((line, j) => ({ id: `item:${i}:line:${j}`, label: line })),
+    });
+  });
+  ctx.dropped.forEach((d, i) => {
+    rows.push({
+      id: `dropped:${i}:${d.bucket}`,
+      label: d.bucket,
+      description: `dropped · ${d.reason}`,
+      tooltip: `${d.bucket} matched but is not sent: ${d.reason}`,
+      icon: "circle-slash",
+      greyed: true,
+      contextValue: "droppedItem",
+    });
+  });
+  return rows;
+}
+
+export function stateIcon(state: string): string {
+  switch (state) {
+    case "queued":
+      return "clock";
+    case "running":
+      return "sync~spin";
+    case "waiting":
+      return "bell-dot";
+    case "succeeded":
+      return "pass";
+    case "failed":
+      return "error";
+    case "cancelled":
+      return "circle-slash";
+    default:
+      return "circle-outline";
+  }
+}
+
+function basename(p: string): string {
+  const s = p.replace(/\\/g, "/");
+  return s.slice(s.lastIndexOf("/") + 1);
+}
+
+export function runRows(runs: RunSummary[]): Row[] {
+  return runs.map((r) => ({
+    id: `run:${r.run}`,
+    label: r.pipeline,
+    description: `${r.state}${r.scene ? ` · ${basename(r.scene)}` : ""}`,
+    tooltip: `${r.run}\n${r.pipeline}: ${r.state}${r.scene ? `\n${r.scene}` : ""}`,
+    icon: stateIcon(r.state),
+    contextValue: r.state === "running" || r.state === "waiting" || r.state === "queued" ? "run.active" : "run.done",
+  }));
+}
+
+export function gateKindLabel(kind: string): string {
+  switch (kind) {
+    case "review_prompt":
+      return "review prompt";
+    case "approve_output":
+      return "approve output";
+    case "judge":
+      return "judge escalated";
+    case "verify":
+      return "continuity escalated";
+    case "tool":
+      return "agent tool";
+    default:
+      return kind;
+  }
+}
+
+export function gateRows(gates: Gate[]): Row[] {
+  return gates.map((g) => ({
+    id: `gate:${g.run}:${g.step}`,
+    label: `${g.pipeline ?? g.run}: ${gateKindLabel(g.kind)}`,
+    description: [g.step, g.model].filter(Boolean).join(" · "),
+    tooltip: `${g.run} · step ${g.step}\n${g.uri}${g.text ? `\n\n${g.text.slice(0, 400)}` : ""}`,
+    icon: g.kind === "review_prompt" ? "comment-discussion" : "check-all",
+    contextValue: "gate",
+  }));
+}
+
+export function timelineRows(timelines: Timeline[]): Row[] {
+  return timelines.map((t) => ({
+    id: `timeline:${t.name}`,
+    label: t.name,
+    description: [t.current ? "current" : "", t.events !== undefined ? `${t.events} events` : "", t.forked_from !== undefined && t.forked_from !== null ? `forked at #${t.forked_from}` : ""]
+      .filter(Boolean)
+      .join(" · "),
+    icon: t.current ? "git-branch" : "circle-outline",
+    contextValue: t.current ? "timeline.current" : "timeline",
+  }));
+}
+
+export function currentTimeline(timelines: Timeline[]): string | undefined {
+  return timelines.find((t) => t.current)?.name;
+}
+
+/** `$(git-branch) main · $(hubot) local/llama3.1`; unknown parts are left out. */
+export function statusText(timeline: string | undefined, model: string | undefined, activeRuns = 0): string {
+  const parts = [`$(book) Showrunner`];
+  if (timeline) parts.push(`$(git-branch) ${timeline}`);
+  if (model) parts.push(`$(hubot) ${model}`);
+  if (activeRuns > 0) parts.push(`$(sync~spin) ${activeRuns}`);
+  return parts.join("  ");
+}
