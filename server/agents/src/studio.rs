@@ -213,6 +213,8 @@ pub trait Edge {
     fn show_edit(&mut self, _path: &str, _current: &str, _range: Range<usize>, _text: &str) -> Result<(), String> {
         Ok(())
     }
+    /// A file of the project was written through the history (the editor reloads it).
+    fn written(&mut self, _path: &str) {}
     /// A streamed piece of a step's answer.
     fn text(&mut self, _step: &str, _text: &str) {}
     /// The run was saved: its state, its steps or its gate may have changed.
@@ -360,6 +362,7 @@ impl<E: Edge> ProjectEffects<'_, E> {
                 id: Some(format!("{}-{key}", run.id)),
             })
             .map_err(|e| e.to_string())?;
+        self.edge.written(&path);
         Ok(e.id)
     }
 
@@ -416,6 +419,7 @@ impl<E: Edge> ProjectEffects<'_, E> {
             id: None,
         })
         .map_err(|e| e.to_string())?;
+        self.edge.written(&rel);
         Ok(id)
     }
 
@@ -442,6 +446,7 @@ impl<E: Edge> ProjectEffects<'_, E> {
                 id: None,
             })
             .map_err(|e| e.to_string())?;
+        self.edge.written(&path);
         Ok(e.id)
     }
 

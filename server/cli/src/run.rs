@@ -240,6 +240,9 @@ pub fn resume(dir: &Path, id: &str, yes: bool) -> Result<bool> {
         println!("Run {id} already succeeded.");
         return report(&run);
     }
+    if !runs.claim(id)? {
+        bail!("run {id} is being driven by another live process (an editor's server, or another terminal)");
+    }
     runs.touch_attempt(id)?;
     let project = load_project(&root);
     let a = &project.analysis;

@@ -10,9 +10,11 @@
 pub mod commands;
 pub mod diagnostics;
 pub mod edit;
+pub mod glass;
 pub mod logging;
 pub mod navigate;
 pub mod pos;
+pub mod runs;
 pub mod state;
 pub mod tokens;
 pub mod transport;
@@ -32,7 +34,8 @@ use crate::state::{path_uri, uri_path, Doc, FileSnap, Project, State};
 
 pub struct Backend {
     client: Client,
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
+    runner: runs::Runner,
     /// Client capabilities that decide optional behaviour.
     caps: Mutex<ClientCaps>,
     clean_shutdown: Arc<std::sync::atomic::AtomicBool>,
@@ -42,6 +45,8 @@ pub struct Backend {
 struct ClientCaps {
     work_done_progress: bool,
     watch_files_dynamic: bool,
+    apply_edit: bool,
+    show_document: bool,
 }
 
 /// Runs the server on stdin/stdout until the client says `exit`. Returns whether `shutdown`
@@ -50,12 +55,15 @@ pub async fn run_stdio() -> bool {
     logging::init();
     let clean = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = clean.clone();
-    let (service, socket) = LspService::new(move |client| Backend {
+    let (service, socket) = LspService::build(move |client| Backend {
         client,
-        state: Mutex::new(State::default()),
+        state: Arc::new(Mutex::new(State::default())),
+        runner: runs::Runner::default(),
         caps: Mutex::new(ClientCaps::default()),
         clean_shutdown: flag,
-    });
+    })
+    .custom_method("window/workDoneProgress/cancel", Backend::progress_cancel)
+    .finish();
     // Frames pass through a guard that keeps one malformed message from ending the session.
     let (to_server, from_guard) = tokio::io::duplex(1 << 20);
     tokio::spawn(transport::guard(tokio::io::stdin(), to_server));
@@ -87,6 +95,48 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     }
 }
 
+/// Diagnostics for `files` of the project at `root`, for publishing.
+fn diagnostics_for(
+    state: &Mutex<State>,
+    root: &std::path::Path,
+    files: &[usize],
+) -> Vec<(Uri, Option<i32>, Vec<Diagnostic>)> {
+    // Gather under the lock; convert outside it (thousands of files at start-up).
+    let (a, enc, jobs) = {
+        let st = state.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(project) = st.projects.get(root) else { return Vec::new() };
+        let a = project.analysis.clone();
+        let jobs: Vec<_> = files
+            .iter()
+            .filter_map(|&f| {
+                let uri = path_uri(&root.join(&a.files.get(f)?.path))?;
+                // An open document's line index is already known: its text is the analysis's.
+                let doc = st.docs.get(&uri);
+                Some((f, doc.map(|d| d.version), doc.map(|d| d.lines.clone()), uri))
+            })
+            .collect();
+        (a, st.enc(), jobs)
+    };
+    jobs.into_iter()
+        .map(|(f, version, lines, uri)| {
+            let text = a.text(f);
+            let lines = lines.unwrap_or_else(|| Arc::new(showrunner_model::text::LineIndex::new(text)));
+            (uri, version, diagnostics::for_file(&a, f, text, &lines, enc))
+        })
+        .collect()
+}
+
+/// Publishes diagnostics from a thread outside the runtime (a run that wrote a file).
+pub(crate) fn publish_blocking(session: &runs::Session, root: &std::path::Path, files: &[usize]) {
+    let batches = diagnostics_for(&session.state, root, files);
+    let client = session.client.clone();
+    session.handle.block_on(async move {
+        for (uri, version, diags) in batches {
+            client.publish_diagnostics(uri, diags, version).await;
+        }
+    });
+}
+
 impl Backend {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock must not take the server down with it.
@@ -106,29 +156,33 @@ impl Backend {
 
     /// Diagnostics for `files` of the project at `root`, for publishing.
     fn diagnostics_for(&self, root: &std::path::Path, files: &[usize]) -> Vec<(Uri, Option<i32>, Vec<Diagnostic>)> {
-        // Gather under the lock; convert outside it (thousands of files at start-up).
-        let (a, enc, jobs) = {
-            let st = self.lock();
-            let Some(project) = st.projects.get(root) else { return Vec::new() };
-            let a = project.analysis.clone();
-            let jobs: Vec<_> = files
-                .iter()
-                .filter_map(|&f| {
-                    let uri = path_uri(&root.join(&a.files.get(f)?.path))?;
-                    // An open document's line index is already known: its text is the analysis's.
-                    let doc = st.docs.get(&uri);
-                    Some((f, doc.map(|d| d.version), doc.map(|d| d.lines.clone()), uri))
-                })
-                .collect();
-            (a, st.enc(), jobs)
-        };
-        jobs.into_iter()
-            .map(|(f, version, lines, uri)| {
-                let text = a.text(f);
-                let lines = lines.unwrap_or_else(|| Arc::new(showrunner_model::text::LineIndex::new(text)));
-                (uri, version, diagnostics::for_file(&a, f, text, &lines, enc))
-            })
-            .collect()
+        diagnostics_for(&self.state, root, files)
+    }
+
+    /// What a run thread needs of the session.
+    fn session(&self) -> runs::Session {
+        let caps = *self.caps.lock().unwrap_or_else(|e| e.into_inner());
+        runs::Session {
+            state: self.state.clone(),
+            client: self.client.clone(),
+            handle: tokio::runtime::Handle::current(),
+            caps: runs::Caps {
+                apply_edit: caps.apply_edit,
+                show_document: caps.show_document,
+                work_done_progress: caps.work_done_progress,
+            },
+        }
+    }
+
+    async fn progress_cancel(&self, p: WorkDoneProgressCancelParams) {
+        if let NumberOrString::String(token) = &p.token {
+            if let Some(run) = token.strip_prefix("showrunner/run/") {
+                let runner = self.runner.clone();
+                let run = run.to_string();
+                let _ =
+                    tokio::task::spawn_blocking(move || runner.cancel(&run, std::time::Duration::from_secs(2))).await;
+            }
+        }
     }
 
     async fn publish(&self, batches: Vec<(Uri, Option<i32>, Vec<Diagnostic>)>) {
@@ -194,6 +248,16 @@ impl Backend {
         }
         if let Some(p) = progress {
             p.finish_with_message(format!("{} project(s) indexed", roots.len())).await;
+        }
+        // Runs that were under way when the server last stopped go on; gates are asked again.
+        let session = self.session();
+        for root in roots {
+            let analysis = self.lock().projects.get(&root).map(|p| p.analysis.clone());
+            if let Some(analysis) = analysis {
+                let runner = self.runner.clone();
+                let session = session.clone();
+                let _ = tokio::task::spawn_blocking(move || runner.resume_all(&session, &root, analysis)).await;
+            }
         }
     }
 
@@ -331,6 +395,9 @@ impl LanguageServer for Backend {
             let mut caps = self.caps.lock().unwrap_or_else(|e| e.into_inner());
             caps.work_done_progress =
                 p.capabilities.window.as_ref().and_then(|w| w.work_done_progress).unwrap_or(false);
+            caps.apply_edit = p.capabilities.workspace.as_ref().and_then(|w| w.apply_edit).unwrap_or(false);
+            caps.show_document =
+                p.capabilities.window.as_ref().and_then(|w| w.show_document.as_ref()).is_some_and(|s| s.support);
             caps.watch_files_dynamic = p
                 .capabilities
                 .workspace
@@ -377,7 +444,7 @@ impl LanguageServer for Backend {
                 }),
                 code_lens_provider: Some(CodeLensOptions { resolve_provider: Some(false) }),
                 code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
-                    code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                    code_action_kinds: Some(vec![CodeActionKind::QUICKFIX, CodeActionKind::REFACTOR_REWRITE]),
                     ..Default::default()
                 })),
                 document_symbol_provider: Some(OneOf::Left(true)),
@@ -395,7 +462,7 @@ impl LanguageServer for Backend {
                     },
                 )),
                 execute_command_provider: Some(ExecuteCommandOptions {
-                    commands: commands::COMMANDS.iter().map(|c| c.to_string()).collect(),
+                    commands: commands::COMMANDS.iter().chain(glass::COMMANDS).map(|c| c.to_string()).collect(),
                     ..Default::default()
                 }),
                 ..Default::default()
@@ -605,6 +672,9 @@ impl LanguageServer for Backend {
 
     async fn code_lens(&self, p: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
         let uri = p.text_document.uri;
+        if let Some(lenses) = glass::review_document_lenses(self, &uri) {
+            return Ok(Some(lenses));
+        }
         let work = {
             let mut st = self.lock();
             st.snapshot(&uri).and_then(|snap| {
@@ -612,14 +682,24 @@ impl LanguageServer for Backend {
                 Some((snap, engine))
             })
         };
-        guarded("codeLens", || Ok(work.map(|(snap, engine)| commands::code_lens(&snap, &engine, &uri))))
+        guarded("codeLens", || {
+            Ok(work.map(|(snap, engine)| {
+                let mut lenses = commands::code_lens(&snap, &engine, &uri);
+                if !lenses.is_empty() {
+                    lenses.extend(glass::scene_lenses(&uri));
+                }
+                lenses
+            }))
+        })
     }
 
     async fn code_action(&self, p: CodeActionParams) -> Result<Option<CodeActionResponse>> {
         guarded("codeAction", || {
-            Ok(self
-                .snapshot(&p.text_document.uri)
-                .map(|s| edit::code_actions(&s, &p.text_document.uri, &p.context.diagnostics)))
+            Ok(self.snapshot(&p.text_document.uri).map(|s| {
+                let mut actions = edit::code_actions(&s, &p.text_document.uri, &p.context.diagnostics);
+                actions.extend(glass::quick_actions(&s, &p.text_document.uri, p.range));
+                actions
+            }))
         })
     }
 
@@ -736,6 +816,7 @@ impl LanguageServer for Backend {
                 let args: commands::HistoryArgs = params(&p.arguments)?;
                 self.history_command(&p.command, args).await
             }
+            c if glass::COMMANDS.contains(&c) => self.glass_command(c, &p.arguments).await,
             other => Err(Error {
                 code: ErrorCode::MethodNotFound,
                 message: format!("unknown command `{other}`").into(),

@@ -715,10 +715,12 @@ fn run_step(
                         );
                         regenerate(pipeline, g, run, model, fx, Some(feedback))?;
                     }
-                    _ => return Err(format!(
+                    _ => {
+                        return Err(format!(
                         "the judge scored the output {confidence:.2}, below {review:.2}, after {retries} retries: {}",
                         verdict["issues"]
-                    )),
+                    ))
+                    }
                 }
             }
         }

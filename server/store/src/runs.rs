@@ -28,6 +28,11 @@ pub struct RunRow {
     pub updated: i64,
 }
 
+/// Whether a process is alive (Linux: `/proc/<pid>`; elsewhere leases are not enforced).
+fn process_alive(pid: u32) -> bool {
+    Path::new("/proc").join(pid.to_string()).exists()
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
@@ -55,9 +60,9 @@ impl Runs {
     ) -> Result<(), StoreError> {
         let now = now_ms();
         self.conn.execute(
-            "INSERT INTO runs(id, pipeline, scene, state, attempts, last_error, created, updated, data) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?6, ?7)
+            "INSERT INTO runs(id, pipeline, scene, state, attempts, last_error, created, updated, data, lease) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?6, ?7, ?8)
              ON CONFLICT(id) DO UPDATE SET state = ?4, last_error = ?5, updated = ?6, data = ?7",
-            params![id, pipeline, scene, state, error, now, data.to_string()],
+            params![id, pipeline, scene, state, error, now, data.to_string(), std::process::id().to_string()],
         )?;
         Ok(())
     }
@@ -73,6 +78,23 @@ impl Runs {
         self.conn
             .execute("UPDATE runs SET attempts = attempts + 1, updated = ?2 WHERE id = ?1", params![id, now_ms()])?;
         Ok(())
+    }
+
+    /// Takes the run's lease for this process. Refused while another live process holds it (a
+    /// `showrunner run` in a terminal and the editor's server never drive one run together).
+    pub fn claim(&self, id: &str) -> Result<bool, StoreError> {
+        let me = std::process::id();
+        let holder: Option<Option<String>> =
+            self.conn.query_row("SELECT lease FROM runs WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+        if let Some(Some(lease)) = &holder {
+            if let Ok(pid) = lease.parse::<u32>() {
+                if pid != me && process_alive(pid) {
+                    return Ok(false);
+                }
+            }
+        }
+        self.conn.execute("UPDATE runs SET lease = ?2 WHERE id = ?1", params![id, me.to_string()])?;
+        Ok(true)
     }
 
     /// Tokens spent by model calls of runs updated since `since_ms` (for the daily budget).

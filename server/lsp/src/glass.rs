@@ -1,0 +1,538 @@
+//! The glass box's commands (spec 3.2): pipelines, runs, gates, research and agents, plus the
+//! run lenses on scenes, the decision lenses on review documents and the quick actions on a
+//! selection. Translation only: the work happens in `showrunner-agents` and the engine, on the
+//! threads [`crate::runs`] starts.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use showrunner_agents::dispatch;
+use showrunner_agents::studio::{self, known_models, new_run_id, scene_vars};
+use showrunner_context::render_markdown;
+use showrunner_pipeline::{Decision, Layer, Pipeline, Run};
+use showrunner_store::runs::Runs;
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::*;
+
+use crate::pos::to_offset;
+use crate::runs::{chat_lines, review_lenses, status, Job};
+use crate::state::{uri_path, FileSnap};
+use crate::{internal, invalid, params, Backend};
+
+pub const COMMANDS: &[&str] = &[
+    "showrunner.pipeline.list",
+    "showrunner.pipeline.run",
+    "showrunner.run.list",
+    "showrunner.run.status",
+    "showrunner.run.cancel",
+    "showrunner.gate.list",
+    "showrunner.gate.resolve",
+    "showrunner.research",
+    "showrunner.agent.ask",
+    "showrunner.models.list",
+];
+
+/// The quick actions offered on a selection in a scene.
+const QUICK_ACTIONS: &[(&str, &str)] = &[
+    ("Rewrite", "rewrite-selection"),
+    ("Expand", "expand-selection"),
+    ("Tighten", "tighten-selection"),
+    ("Continue from here", "continue-scene"),
+    ("Describe", "describe-selection"),
+    ("Research this", "research-selection"),
+];
+
+/// The run lenses on line 0 of a scene.
+const SCENE_LENSES: &[(&str, &str)] =
+    &[("▶ Draft", "draft-scene"), ("▶ Continue", "continue-scene"), ("▶ Continuity check", "continuity-check")];
+
+#[derive(Deserialize, Default)]
+struct UriArgs {
+    uri: Option<Uri>,
+}
+
+#[derive(Deserialize)]
+struct RunArgs {
+    pipeline: String,
+    uri: Uri,
+    range: Option<Range>,
+    #[serde(default)]
+    inputs: Value,
+    model: Option<String>,
+    /// A recorded run whose answers replay instead of a model server.
+    replay: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RunId {
+    run: String,
+}
+
+#[derive(Deserialize)]
+struct ResolveArgs {
+    run: String,
+    step: String,
+    decision: String,
+    text: Option<String>,
+    model: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ResearchArgs {
+    question: String,
+    uri: Option<Uri>,
+}
+
+#[derive(Deserialize)]
+struct AskArgs {
+    text: String,
+    uri: Option<Uri>,
+    range: Option<Range>,
+}
+
+/// Run lenses for a scene, after its context lens.
+pub fn scene_lenses(uri: &Uri) -> Vec<CodeLens> {
+    SCENE_LENSES
+        .iter()
+        .map(|(title, pipeline)| CodeLens {
+            range: Range::default(),
+            command: Some(Command {
+                title: title.to_string(),
+                command: "showrunner.pipeline.run".into(),
+                arguments: Some(vec![json!({ "pipeline": pipeline, "uri": uri })]),
+            }),
+            data: None,
+        })
+        .collect()
+}
+
+/// Quick actions for a non-empty selection in a scene.
+pub fn quick_actions(snap: &FileSnap, uri: &Uri, range: Range) -> Vec<CodeActionOrCommand> {
+    if snap.scene().is_none() || range.start == range.end {
+        return Vec::new();
+    }
+    QUICK_ACTIONS
+        .iter()
+        .map(|(title, pipeline)| {
+            CodeActionOrCommand::CodeAction(CodeAction {
+                title: format!("Showrunner: {title}"),
+                kind: Some(CodeActionKind::REFACTOR_REWRITE),
+                command: Some(Command {
+                    title: title.to_string(),
+                    command: "showrunner.pipeline.run".into(),
+                    arguments: Some(vec![json!({ "pipeline": pipeline, "uri": uri, "range": range })]),
+                }),
+                ..Default::default()
+            })
+        })
+        .collect()
+}
+
+fn layer_name(l: Layer) -> &'static str {
+    match l {
+        Layer::QuickAction => "quick_action",
+        Layer::Template => "template",
+        Layer::Custom => "custom",
+    }
+}
+
+/// The scene's byte range for an LSP range.
+fn byte_range(snap: &FileSnap, r: Range) -> std::ops::Range<usize> {
+    let a = to_offset(&snap.text, &snap.lines, r.start, snap.enc);
+    let b = to_offset(&snap.text, &snap.lines, r.end, snap.enc);
+    a.min(b)..a.max(b)
+}
+
+fn load_run(root: &Path, id: &str) -> Option<Run> {
+    let runs = Runs::open(root).ok()?;
+    serde_json::from_value(runs.load(id).ok()??).ok()
+}
+
+fn save_new(root: &Path, run: &Run) -> Result<()> {
+    let runs = Runs::open(root).map_err(|e| internal(e.to_string()))?;
+    runs.save(&run.id, &run.pipeline, &run.scene, "queued", None, &serde_json::to_value(run).unwrap_or_default())
+        .map_err(|e| internal(e.to_string()))
+}
+
+impl Backend {
+    /// Every loaded project root.
+    fn roots(&self) -> Vec<PathBuf> {
+        self.lock().projects.keys().cloned().collect()
+    }
+
+    /// Where a run lives: the server's own runs first, then every project's run store.
+    fn run_root(&self, id: &str) -> Option<PathBuf> {
+        self.runner.root_of(id).or_else(|| self.roots().into_iter().find(|r| load_run(r, id).is_some()))
+    }
+
+    /// A scene snapshot for a command, with a clear error when it is not one.
+    fn scene_snap(&self, uri: &Uri) -> Result<(FileSnap, usize)> {
+        let snap = self
+            .snapshot(uri)
+            .ok_or_else(|| invalid(format!("{} is not a file of a Showrunner project", uri.as_str())))?;
+        let scene = snap.scene().ok_or_else(|| invalid(format!("{} is not a scene", uri.as_str())))?;
+        Ok((snap, scene))
+    }
+
+    /// The rendered context of a scene (from the project's cached engine).
+    fn rendered_context(&self, snap: &FileSnap, cursor: Option<Position>) -> String {
+        let engine = self.lock().projects.get_mut(&snap.root).map(|p| p.engine());
+        engine
+            .and_then(|e| crate::commands::context(snap, &e, cursor, None))
+            .map(|c| render_markdown(&c))
+            .unwrap_or_default()
+    }
+
+    fn start_run(
+        &self,
+        root: PathBuf,
+        analysis: std::sync::Arc<showrunner_model::analysis::Analysis>,
+        job: Job,
+        run: Run,
+        replay: Option<Run>,
+    ) -> Result<()> {
+        save_new(&root, &run)?;
+        self.runner.start(&self.session(), root, analysis, job, run, replay);
+        Ok(())
+    }
+
+    pub(crate) async fn glass_command(&self, command: &str, args: &[Value]) -> Result<Option<Value>> {
+        match command {
+            "showrunner.pipeline.list" => {
+                let a: UriArgs = params(args)?;
+                let root = self.project_for(None, a.uri.as_ref())?;
+                let (all, _) = studio::pipelines(&root);
+                Ok(Some(json!(all
+                    .iter()
+                    .map(|p| json!({ "id": p.id, "title": p.title, "description": p.description, "layer": layer_name(p.layer) }))
+                    .collect::<Vec<_>>())))
+            }
+            "showrunner.pipeline.run" => {
+                let a: RunArgs = params(args)?;
+                let (snap, scene) = self.scene_snap(&a.uri)?;
+                let pipeline = studio::find_pipeline(&snap.root, &a.pipeline).map_err(invalid)?;
+                let selection = a.range.map(|r| byte_range(&snap, r)).filter(|r| !r.is_empty());
+                let cursor = a.range.map(|r| r.end);
+                let context = self.rendered_context(&snap, cursor);
+                let question = a.inputs["question"].as_str().map(str::to_string);
+                let mut vars = scene_vars(&snap.analysis, scene, &context, question.as_deref(), selection);
+                if let Value::Object(extra) = &a.inputs {
+                    for (k, v) in extra {
+                        if !matches!(k.as_str(), "context" | "scene" | "selection_range") {
+                            vars[k] = v.clone();
+                        }
+                    }
+                }
+                let mut run = Run::new(&new_run_id(&pipeline.id), &pipeline, &snap.rel, vars);
+                run.model_override = a.model.filter(|m| !m.trim().is_empty());
+                let replay = match &a.replay {
+                    Some(r) => {
+                        let recorded =
+                            load_run(&snap.root, r).ok_or_else(|| invalid(format!("no recorded run `{r}`")))?;
+                        run.replay_of = Some(recorded.id.clone());
+                        Some(recorded)
+                    }
+                    None => None,
+                };
+                let id = run.id.clone();
+                self.start_run(snap.root.clone(), snap.analysis.clone(), Job::Pipeline(pipeline), run, replay)?;
+                Ok(Some(json!({ "run": id })))
+            }
+            "showrunner.run.list" => {
+                let a: UriArgs = params(args)?;
+                let roots = match &a.uri {
+                    Some(u) => vec![self.project_for(None, Some(u))?],
+                    None => self.roots(),
+                };
+                let mut rows = Vec::new();
+                for root in roots {
+                    if let Ok(list) = Runs::open(&root).and_then(|r| r.list()) {
+                        rows.extend(list.into_iter().map(|r| {
+                            (
+                                r.updated,
+                                json!({ "run": r.id, "pipeline": r.pipeline, "state": r.state, "scene": r.scene }),
+                            )
+                        }));
+                    }
+                }
+                rows.sort_by_key(|r| std::cmp::Reverse(r.0));
+                Ok(Some(json!(rows.into_iter().map(|r| r.1).collect::<Vec<_>>())))
+            }
+            "showrunner.run.status" => {
+                let a: RunId = params(args)?;
+                let root = self.run_root(&a.run).ok_or_else(|| invalid(format!("no run `{}`", a.run)))?;
+                let run = load_run(&root, &a.run).ok_or_else(|| invalid(format!("no run `{}`", a.run)))?;
+                Ok(Some(status(&run, self.runner.is_active(&a.run))))
+            }
+            "showrunner.run.cancel" => {
+                let a: RunId = params(args)?;
+                let root = self.run_root(&a.run).ok_or_else(|| invalid(format!("no run `{}`", a.run)))?;
+                let runner = self.runner.clone();
+                let id = a.run.clone();
+                let _ =
+                    tokio::task::spawn_blocking(move || runner.cancel(&id, std::time::Duration::from_secs(2))).await;
+                let mut run = load_run(&root, &a.run).ok_or_else(|| invalid(format!("no run `{}`", a.run)))?;
+                if !run.is_finished() && !self.runner.is_active(&a.run) {
+                    // Not driven by anyone (a run of another process that died): mark it.
+                    run.state = showrunner_pipeline::RunState::Cancelled;
+                    run.gate = None;
+                    if let Ok(runs) = Runs::open(&root) {
+                        let _ = runs.save(
+                            &run.id,
+                            &run.pipeline,
+                            &run.scene,
+                            "cancelled",
+                            None,
+                            &serde_json::to_value(&run).unwrap_or_default(),
+                        );
+                    }
+                }
+                Ok(Some(json!({ "run": a.run, "state": crate::runs::state_name(run.state) })))
+            }
+            "showrunner.gate.list" => Ok(Some(json!(self.runner.gates().iter().map(|g| g.json()).collect::<Vec<_>>()))),
+            "showrunner.gate.resolve" => {
+                let a: ResolveArgs = params(args)?;
+                let g = self.runner.gate(&a.run, &a.step).ok_or_else(|| {
+                    invalid(format!("run `{}` is not waiting at a gate `{}` (see showrunner.gate.list)", a.run, a.step))
+                })?;
+                let document = || -> String {
+                    let session = self.session();
+                    session.text_of(&g.path).unwrap_or_else(|| g.text.clone())
+                };
+                let decision = match a.decision.as_str() {
+                    "approve" | "edit" => Decision::Approve(a.text.clone().unwrap_or_else(|| chat_lines(&document()).1)),
+                    "paste" => Decision::Paste(a.text.clone().unwrap_or_else(|| chat_lines(&document()).1)),
+                    "skip" => Decision::Skip,
+                    "regenerate" => Decision::Regenerate,
+                    "reject" => Decision::Reject(a.text.clone().unwrap_or_default()),
+                    "chat" => {
+                        let message = a.text.clone().filter(|t| !t.trim().is_empty()).unwrap_or_else(|| chat_lines(&document()).0);
+                        if message.is_empty() {
+                            return Err(invalid("write your message to the model on a line starting with `>>` in the review document, or pass `text`"));
+                        }
+                        Decision::Chat(message)
+                    }
+                    "change_model" => {
+                        let model = match a.model.clone().filter(|m| !m.trim().is_empty()) {
+                            Some(m) => m,
+                            None => match self.pick_model(&g.root, &g.model).await {
+                                Some(m) => m,
+                                None => return Ok(Some(json!({ "run": a.run, "step": a.step, "decision": "none" }))),
+                            },
+                        };
+                        if !model.contains('/') {
+                            return Err(invalid(format!("`{model}` should be `provider/model`")));
+                        }
+                        Decision::ChangeModel(model)
+                    }
+                    other => {
+                        return Err(invalid(format!(
+                            "unknown decision `{other}`; one of approve, edit, paste, skip, change_model, chat, regenerate, reject"
+                        )))
+                    }
+                };
+                if !g.decide(decision) {
+                    return Err(internal("the run stopped before the decision arrived"));
+                }
+                Ok(Some(json!({ "run": a.run, "step": a.step, "decision": a.decision })))
+            }
+            "showrunner.research" => {
+                let a: ResearchArgs = params(args)?;
+                if a.question.trim().is_empty() {
+                    return Err(invalid("`question` is empty"));
+                }
+                let scene = a.uri.as_ref().and_then(|u| self.scene_snap(u).ok());
+                let root = match &scene {
+                    Some((s, _)) => s.root.clone(),
+                    None => self.project_for(None, a.uri.as_ref())?,
+                };
+                let pipeline = studio::find_pipeline(&root, "research").map_err(invalid)?;
+                let analysis = self
+                    .lock()
+                    .projects
+                    .get(&root)
+                    .map(|p| p.analysis.clone())
+                    .ok_or_else(|| internal("project not loaded"))?;
+                let (vars, rel) = match &scene {
+                    Some((snap, i)) => {
+                        let context = self.rendered_context(snap, None);
+                        (scene_vars(&snap.analysis, *i, &context, Some(&a.question), None), snap.rel.clone())
+                    }
+                    None => (bare_vars(&analysis, &a.question), String::new()),
+                };
+                let run = Run::new(&new_run_id("research"), &pipeline, &rel, vars);
+                let id = run.id.clone();
+                self.start_run(root, analysis, Job::Pipeline(pipeline), run, None)?;
+                Ok(Some(json!({ "run": id })))
+            }
+            "showrunner.agent.ask" => {
+                let a: AskArgs = params(args)?;
+                if a.text.trim().is_empty() {
+                    return Err(invalid("`text` is empty"));
+                }
+                let scene = a.uri.as_ref().and_then(|u| self.scene_snap(u).ok());
+                let root = match &scene {
+                    Some((s, _)) => s.root.clone(),
+                    None => self.project_for(None, a.uri.as_ref())?,
+                };
+                let analysis = self
+                    .lock()
+                    .projects
+                    .get(&root)
+                    .map(|p| p.analysis.clone())
+                    .ok_or_else(|| internal("project not loaded"))?;
+                let (agents, _) = showrunner_agents::defs::catalogue(Some(&root));
+                let mut vars = match &scene {
+                    Some((snap, i)) => {
+                        let selection = a.range.map(|r| byte_range(snap, r)).filter(|r| !r.is_empty());
+                        let context = self.rendered_context(snap, a.range.map(|r| r.end));
+                        scene_vars(&snap.analysis, *i, &context, None, selection)
+                    }
+                    None => bare_vars(&analysis, ""),
+                };
+                vars["request"] = json!(a.text);
+                // Keywords first; the intent call only when they do not decide (off the runtime:
+                // it is a blocking model call).
+                let route = match dispatch::by_keywords(&a.text, &agents) {
+                    Some(r) => (r, None),
+                    None => {
+                        let session = self.session();
+                        let (root2, analysis2, agents2, text) =
+                            (root.clone(), analysis.clone(), agents.clone(), a.text.clone());
+                        tokio::task::spawn_blocking(move || intent_route(&session, &root2, &analysis2, &agents2, &text))
+                            .await
+                            .map_err(|e| internal(e.to_string()))?
+                    }
+                };
+                let (route, exchange) = route;
+                let agent = agents
+                    .iter()
+                    .find(|d| d.id == route.agent)
+                    .cloned()
+                    .ok_or_else(|| internal("the chosen agent is gone"))?;
+                let shell = Pipeline {
+                    id: format!("agent:{}", agent.id),
+                    title: agent.name.clone(),
+                    description: agent.description.clone(),
+                    layer: Layer::Custom,
+                    steps: Vec::new(),
+                    order: Vec::new(),
+                };
+                let rel = scene.as_ref().map(|(s, _)| s.rel.clone()).unwrap_or_default();
+                let mut run = Run::new(&new_run_id(&format!("agent-{}", agent.id)), &shell, &rel, vars);
+                run.vars["route"] = json!(route);
+                run.exchanges.extend(exchange);
+                let id = run.id.clone();
+                self.start_run(root, analysis, Job::Agent(agent), run, None)?;
+                Ok(Some(json!({ "agent": route.agent, "run": id, "reason": route.reason, "via": route.via })))
+            }
+            "showrunner.models.list" => {
+                let a: UriArgs = params(args)?;
+                let root = self.project_for(None, a.uri.as_ref())?;
+                Ok(Some(json!(self.models(&root).await)))
+            }
+            other => Err(invalid(format!("unknown command `{other}`"))),
+        }
+    }
+
+    /// Every model a writer can pick: the ones the project names, then what each provider lists
+    /// (`/v1/models`, best effort, two seconds at most).
+    async fn models(&self, root: &Path) -> Vec<Value> {
+        let config = self.lock().projects.get(root).map(|p| p.analysis.config.clone());
+        let Some(config) = config else { return Vec::new() };
+        let (agents, _) = showrunner_agents::defs::catalogue(Some(root));
+        let mut out: Vec<String> = known_models(&config, &agents);
+        let client = showrunner_llm::Client::new();
+        for p in &config.providers {
+            let Some(base_url) = p.base_url.clone() else { continue };
+            let ep =
+                showrunner_llm::Endpoint { provider: p.name.clone(), base_url, api_key_env: p.api_key_env.clone() };
+            if let Ok(Ok(list)) = tokio::time::timeout(std::time::Duration::from_secs(2), client.models(&ep)).await {
+                for m in list {
+                    let full = format!("{}/{m}", p.name);
+                    if !out.contains(&full) {
+                        out.push(full);
+                    }
+                }
+            }
+        }
+        out.into_iter().map(|m| json!({ "provider": m.split('/').next().unwrap_or(""), "model": m })).collect()
+    }
+
+    /// Asks the writer which model to use (`window/showMessageRequest`).
+    async fn pick_model(&self, root: &Path, current: &str) -> Option<String> {
+        let models: Vec<String> =
+            self.models(root).await.into_iter().filter_map(|m| m["model"].as_str().map(str::to_string)).collect();
+        let actions: Vec<MessageActionItem> =
+            models.iter().map(|m| MessageActionItem { title: m.clone(), properties: Default::default() }).collect();
+        let chosen = self
+            .client
+            .show_message_request(
+                MessageType::INFO,
+                format!("Showrunner: which model? (now: {current})"),
+                Some(actions),
+            )
+            .await
+            .ok()
+            .flatten()?;
+        Some(chosen.title)
+    }
+}
+
+/// Variables for a run with no scene (research from the command palette).
+fn bare_vars(a: &showrunner_model::analysis::Analysis, question: &str) -> Value {
+    json!({
+        "context": "",
+        "scene": { "id": "", "title": "", "pov": "", "summary": "", "text": "", "before_cursor": "" },
+        "selection": "",
+        "question": question,
+        "judge": { "approve_above": a.config.judge.approve_above, "review_above": a.config.judge.review_above },
+    })
+}
+
+/// The dispatcher's intent call, on the project's default model; recorded as an exchange.
+fn intent_route(
+    session: &crate::runs::Session,
+    root: &Path,
+    analysis: &showrunner_model::analysis::Analysis,
+    agents: &[showrunner_agents::AgentDef],
+    text: &str,
+) -> (dispatch::Route, Option<showrunner_pipeline::Exchange>) {
+    use showrunner_pipeline::{Call, Model};
+    let model = showrunner_agents::studio::LiveModel {
+        config: analysis.config.clone(),
+        root: root.to_path_buf(),
+        client: showrunner_llm::Client::new(),
+        handle: session.handle.clone(),
+        cancel: Default::default(),
+    };
+    let (file, user) = showrunner_store::user::default_model();
+    let name = analysis.config.default_model.clone().or(user).unwrap_or_else(|| {
+        tracing::info!("no default model ({file}); the intent call uses local/llama3.1");
+        "local/llama3.1".into()
+    });
+    let mut exchange = None;
+    let route = dispatch::route(text, agents, &mut |prompt| {
+        let call = Call { step: "dispatch", model: &name, system: None, prompt, json: false, temperature: Some(0.0) };
+        let g = model.generate(&call, &mut |_| {})?;
+        exchange = Some(showrunner_pipeline::Exchange {
+            step: "dispatch".into(),
+            model: name.clone(),
+            system: None,
+            prompt: prompt.to_string(),
+            response: g.text.clone(),
+            prompt_tokens: g.prompt_tokens,
+            completion_tokens: g.completion_tokens,
+            chunks: Vec::new(),
+        });
+        Ok(g.text)
+    });
+    (route, exchange)
+}
+
+/// Lenses for a document that is a gate's review document.
+pub fn review_document_lenses(backend: &Backend, uri: &Uri) -> Option<Vec<CodeLens>> {
+    let _ = uri_path(uri)?;
+    backend.runner.gate_for_uri(uri).map(|g| review_lenses(&g))
+}

@@ -1,0 +1,622 @@
+//! Runs in the editor. Pipelines and agents started by commands, code actions and lenses run on
+//! threads of their own (the engine is synchronous); this module connects them to the protocol:
+//! - gates write a review document under `.showrunner/runs/<run>/`, ask the client to show it, and
+//!   wait until `showrunner.gate.resolve` (a code lens on that document, or a command) decides;
+//! - streamed text goes out as `showrunner/runProgress` notifications, and each run reports
+//!   cancellable work-done progress;
+//! - approved edits go to the editor with `workspace/applyEdit` before the history records them.
+//!
+//! The run's state is saved after every step, so a run waiting at a gate when the server stops
+//! is asked again when it starts ([`Runner::resume_all`]).
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
+
+use serde_json::{json, Value};
+use showrunner_agents::defs::AgentDef;
+use showrunner_agents::studio::{review_path, Edge, LiveModel, ProjectEffects, ReplayModel};
+use showrunner_llm::Cancel;
+use showrunner_model::analysis::Analysis;
+use showrunner_model::text::LineIndex;
+use showrunner_pipeline::{execute, Decision, Gate, Gates, Model, Pipeline, Run, RunState, Step, StepState};
+use showrunner_store::runs::Runs;
+use tower_lsp_server::ls_types::notification::Notification;
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::Client;
+
+use crate::pos::to_position;
+use crate::state::{path_uri, State};
+
+/// `showrunner/runProgress`: a run's state, steps, gates and streamed text.
+pub enum RunProgress {}
+
+impl Notification for RunProgress {
+    type Params = Value;
+    const METHOD: &'static str = "showrunner/runProgress";
+}
+
+/// What a run needs of the session: the documents, the client, the runtime.
+#[derive(Clone)]
+pub struct Session {
+    pub state: Arc<Mutex<State>>,
+    pub client: Client,
+    pub handle: tokio::runtime::Handle,
+    pub caps: Caps,
+}
+
+/// The client capabilities runs care about.
+#[derive(Clone, Copy, Default)]
+pub struct Caps {
+    pub apply_edit: bool,
+    pub show_document: bool,
+    pub work_done_progress: bool,
+}
+
+impl Session {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The text of a document: the editor's buffer when it is open, else the file.
+    pub fn text_of(&self, path: &Path) -> Option<String> {
+        let uri = path_uri(path)?;
+        if let Some(d) = self.lock().docs.get(&uri) {
+            return Some(d.text.to_string());
+        }
+        std::fs::read_to_string(path).ok()
+    }
+
+    fn notify(&self, params: Value) {
+        let client = self.client.clone();
+        self.handle.block_on(client.send_notification::<RunProgress>(params));
+    }
+}
+
+/// What a run does: a pipeline, or an agent's loop.
+#[derive(Clone)]
+pub enum Job {
+    Pipeline(Pipeline),
+    Agent(AgentDef),
+}
+
+/// A gate waiting for the writer.
+#[derive(Clone)]
+pub struct Pending {
+    pub run: String,
+    pub pipeline: String,
+    pub step: String,
+    pub kind: String,
+    pub uri: Uri,
+    pub path: PathBuf,
+    pub text: String,
+    pub model: String,
+    pub root: PathBuf,
+    tx: mpsc::Sender<Decision>,
+}
+
+impl Pending {
+    pub fn decide(&self, d: Decision) -> bool {
+        self.tx.send(d).is_ok()
+    }
+
+    pub fn json(&self) -> Value {
+        json!({
+            "run": self.run, "step": self.step, "kind": self.kind, "uri": self.uri,
+            "pipeline": self.pipeline, "model": self.model, "text": self.text,
+        })
+    }
+}
+
+struct Active {
+    root: PathBuf,
+    cancelled: Arc<AtomicBool>,
+    cancel: Cancel,
+    gate: Option<Pending>,
+    finished: Arc<(Mutex<bool>, Condvar)>,
+}
+
+/// The runs this server drives.
+#[derive(Clone, Default)]
+pub struct Runner {
+    active: Arc<Mutex<HashMap<String, Active>>>,
+}
+
+impl Runner {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Active>> {
+        self.active.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Pending gates, oldest run first: the approval queue.
+    pub fn gates(&self) -> Vec<Pending> {
+        let mut out: Vec<Pending> = self.lock().values().filter_map(|a| a.gate.clone()).collect();
+        out.sort_by(|a, b| a.run.cmp(&b.run));
+        out
+    }
+
+    pub fn gate(&self, run: &str, step: &str) -> Option<Pending> {
+        self.lock().get(run).and_then(|a| a.gate.clone()).filter(|g| g.step == step)
+    }
+
+    /// The gate a review document belongs to.
+    pub fn gate_for_uri(&self, uri: &Uri) -> Option<Pending> {
+        self.lock().values().filter_map(|a| a.gate.clone()).find(|g| &g.uri == uri)
+    }
+
+    pub fn is_active(&self, run: &str) -> bool {
+        self.lock().contains_key(run)
+    }
+
+    pub fn root_of(&self, run: &str) -> Option<PathBuf> {
+        self.lock().get(run).map(|a| a.root.clone())
+    }
+
+    /// Cancels a run: the stream stops, a waiting gate gives up. Waits (up to `wait`) for the
+    /// run to stop; returns whether it did.
+    pub fn cancel(&self, run: &str, wait: std::time::Duration) -> bool {
+        let finished = {
+            let map = self.lock();
+            let Some(a) = map.get(run) else { return true };
+            a.cancelled.store(true, Ordering::SeqCst);
+            a.cancel.cancel();
+            if let Some(g) = &a.gate {
+                g.decide(Decision::Cancel);
+            }
+            a.finished.clone()
+        };
+        let (lock, cv) = &*finished;
+        let done = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let (done, _) = cv.wait_timeout_while(done, wait, |d| !*d).unwrap_or_else(|e| e.into_inner());
+        *done
+    }
+
+    /// Starts (or resumes) a run on a thread of its own. `replay`: recorded answers instead of
+    /// a model server.
+    pub fn start(
+        &self,
+        session: &Session,
+        root: PathBuf,
+        analysis: Arc<Analysis>,
+        job: Job,
+        mut run: Run,
+        replay: Option<Run>,
+    ) {
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let cancel = Cancel::default();
+        let finished = Arc::new((Mutex::new(false), Condvar::new()));
+        self.lock().insert(
+            run.id.clone(),
+            Active {
+                root: root.clone(),
+                cancelled: cancelled.clone(),
+                cancel: cancel.clone(),
+                gate: None,
+                finished: finished.clone(),
+            },
+        );
+        let runner = self.clone();
+        let session = session.clone();
+        let spawned = std::thread::Builder::new().name(format!("run {}", run.id)).spawn(move || {
+            let id = run.id.clone();
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                drive(&runner, &session, &root, &analysis, job, &mut run, replay, cancelled, cancel)
+            }));
+            if outcome.is_err() {
+                tracing::error!(run = %id, "the run panicked");
+                run.state = RunState::Failed;
+                run.error = Some("internal error: the run stopped unexpectedly (see the server log)".into());
+                if let Ok(runs) = Runs::open(&root) {
+                    let _ = runs.save(&run.id, &run.pipeline, &run.scene, "failed", run.error.as_deref(), &serde_json::to_value(&run).unwrap_or_default());
+                }
+                session.notify(json!({ "run": id, "pipeline": run.pipeline, "state": "failed", "event": "done", "error": run.error }));
+            }
+            runner.lock().remove(&id);
+            let (lock, cv) = &*finished;
+            *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            cv.notify_all();
+        });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start a run thread: {e}");
+        }
+    }
+
+    /// Resumes the project's unfinished runs (after a restart or a crash): a run at a gate is
+    /// asked again, a step cut off mid-call runs again, finished steps are kept.
+    pub fn resume_all(&self, session: &Session, root: &Path, analysis: Arc<Analysis>) {
+        let Ok(runs) = Runs::open(root) else { return };
+        let Ok(rows) = runs.list() else { return };
+        let (pipelines, _) = showrunner_agents::studio::pipelines(root);
+        let (agents, _) = showrunner_agents::defs::catalogue(Some(root));
+        for row in rows.iter().filter(|r| matches!(r.state.as_str(), "queued" | "running" | "waiting")) {
+            if self.is_active(&row.id) {
+                continue;
+            }
+            let Ok(Some(data)) = runs.load(&row.id) else { continue };
+            let Ok(mut run) = serde_json::from_value::<Run>(data) else { continue };
+            if run.replay_of.is_some() || !runs.claim(&row.id).unwrap_or(false) {
+                continue;
+            }
+            let job = match run.pipeline.strip_prefix("agent:") {
+                Some(a) => agents.iter().find(|d| d.id == a).cloned().map(Job::Agent),
+                None => pipelines.iter().find(|p| p.id == run.pipeline).cloned().map(Job::Pipeline),
+            };
+            let Some(job) = job else {
+                tracing::warn!(run = %row.id, "cannot resume: its pipeline or agent is gone");
+                continue;
+            };
+            let _ = runs.touch_attempt(&row.id);
+            run.prepare_resume();
+            tracing::info!(run = %row.id, "resuming");
+            self.start(session, root.to_path_buf(), analysis.clone(), job, run, None);
+        }
+    }
+
+    fn set_gate(&self, run: &str, gate: Option<Pending>) {
+        if let Some(a) = self.lock().get_mut(run) {
+            a.gate = gate;
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn drive(
+    runner: &Runner,
+    session: &Session,
+    root: &Path,
+    analysis: &Analysis,
+    job: Job,
+    run: &mut Run,
+    replay: Option<Run>,
+    cancelled: Arc<AtomicBool>,
+    cancel: Cancel,
+) {
+    let runs = match Runs::open(root) {
+        Ok(r) => r,
+        Err(e) => {
+            session.notify(json!({ "run": run.id, "pipeline": run.pipeline, "state": "failed", "event": "done", "error": format!("cannot open the run store: {e}") }));
+            return;
+        }
+    };
+    let model: Box<dyn Model> = match &replay {
+        Some(recorded) => Box::new(ReplayModel::new(recorded)),
+        None => Box::new(LiveModel {
+            config: analysis.config.clone(),
+            root: root.to_path_buf(),
+            client: showrunner_llm::Client::new(),
+            handle: session.handle.clone(),
+            cancel,
+        }),
+    };
+    let (agents, _) = showrunner_agents::defs::catalogue(Some(root));
+    let scene = analysis.scenes.iter().position(|s| analysis.files[s.file].path == run.scene);
+    let title = match &job {
+        Job::Pipeline(p) => p.title.clone(),
+        Job::Agent(a) => a.name.clone(),
+    };
+    let progress = begin_progress(session, &run.id, &title);
+    let edge = LspEdge {
+        session: session.clone(),
+        root: root.to_path_buf(),
+        run: run.id.clone(),
+        pipeline: run.pipeline.clone(),
+        cancelled,
+        last: None,
+        progress,
+    };
+    let mut fx = ProjectEffects { root: root.to_path_buf(), analysis, scene, runs, agents, edge };
+    // The model a gate names: the writer's choice, else what the cascade gives the first model step.
+    let next_model = {
+        use showrunner_pipeline::Effects;
+        match &job {
+            Job::Pipeline(p) => p
+                .steps
+                .iter()
+                .find(|s| matches!(s.kind.as_str(), "generate" | "research" | "summarize"))
+                .map(|s| fx.model_for(s))
+                .unwrap_or_default(),
+            Job::Agent(a) => fx.model_for(&Step { agent: Some(a.id.clone()), ..Default::default() }),
+        }
+    };
+    let mut gates = LspGates {
+        session: session.clone(),
+        runner: runner.clone(),
+        root: root.to_path_buf(),
+        asked: HashSet::new(),
+        next_model,
+    };
+    match job {
+        Job::Pipeline(p) => execute(&p, run, model.as_ref(), &mut gates, &mut fx),
+        Job::Agent(a) => showrunner_agents::react::run_agent(&a, run, model.as_ref(), &mut gates, &mut fx),
+    }
+    if let Some(p) = fx.edge.progress.take() {
+        let state = state_name(run.state);
+        session.handle.block_on(p.finish_with_message(format!(
+            "{state}{}",
+            run.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+        )));
+    }
+    session.notify(json!({
+        "run": run.id, "pipeline": run.pipeline, "state": state_name(run.state), "event": "done", "error": run.error,
+    }));
+}
+
+type Progress = tower_lsp_server::OngoingProgress<tower_lsp_server::Unbounded, tower_lsp_server::Cancellable>;
+
+/// The token of a run's work-done progress; cancelling it cancels the run.
+pub fn progress_token(run: &str) -> NumberOrString {
+    NumberOrString::String(format!("showrunner/run/{run}"))
+}
+
+fn begin_progress(session: &Session, run: &str, title: &str) -> Option<Progress> {
+    if !session.caps.work_done_progress {
+        return None;
+    }
+    let token = progress_token(run);
+    let client = session.client.clone();
+    session.handle.block_on(async move {
+        client.create_work_done_progress(token.clone()).await.ok()?;
+        Some(client.progress(token, format!("Showrunner: {title}")).with_cancel_button().begin().await)
+    })
+}
+
+pub fn state_name(s: RunState) -> &'static str {
+    match s {
+        RunState::Queued => "queued",
+        RunState::Running => "running",
+        RunState::Waiting => "waiting",
+        RunState::Succeeded => "succeeded",
+        RunState::Failed => "failed",
+        RunState::Cancelled => "cancelled",
+    }
+}
+
+fn step_state_name(s: StepState) -> &'static str {
+    match s {
+        StepState::Pending => "pending",
+        StepState::Running => "running",
+        StepState::Succeeded => "succeeded",
+        StepState::Skipped => "skipped",
+        StepState::Failed => "failed",
+    }
+}
+
+/// The editor side of a run.
+struct LspEdge {
+    session: Session,
+    root: PathBuf,
+    run: String,
+    pipeline: String,
+    cancelled: Arc<AtomicBool>,
+    /// What the last save looked like, to tell the client only what changed.
+    last: Option<(RunState, Vec<StepState>)>,
+    progress: Option<Progress>,
+}
+
+impl Edge for LspEdge {
+    fn current_text(&mut self, root: &Path, path: &str) -> Result<String, String> {
+        self.session.text_of(&root.join(path)).ok_or_else(|| format!("cannot read {path}"))
+    }
+
+    fn show_edit(&mut self, path: &str, current: &str, range: Range<usize>, text: &str) -> Result<(), String> {
+        if !self.session.caps.apply_edit {
+            // The write path writes the file; the editor sees it change on disk.
+            return Ok(());
+        }
+        let uri = path_uri(&self.root.join(path)).ok_or("the scene has no URI")?;
+        let enc = self.session.lock().enc();
+        let lines = LineIndex::new(current);
+        let range = tower_lsp_server::ls_types::Range {
+            start: to_position(current, &lines, range.start, enc),
+            end: to_position(current, &lines, range.end, enc),
+        };
+        let edit = WorkspaceEdit {
+            changes: Some(HashMap::from([(uri, vec![TextEdit { range, new_text: text.to_string() }])])),
+            ..Default::default()
+        };
+        let client = self.session.client.clone();
+        match self.session.handle.block_on(client.apply_edit(edit)) {
+            Ok(r) if r.applied => Ok(()),
+            Ok(r) => Err(format!(
+                "the editor refused the edit{}; the approved text is kept in the run record",
+                r.failure_reason.map(|f| format!(" ({f})")).unwrap_or_default()
+            )),
+            Err(e) => Err(format!("the editor did not apply the edit: {e}")),
+        }
+    }
+
+    fn written(&mut self, path: &str) {
+        let work = self.session.lock().reload_from_disk(&self.root.join(path));
+        if let Some((root, touched)) = work {
+            let session = self.session.clone();
+            crate::publish_blocking(&session, &root, &touched);
+        }
+    }
+
+    fn text(&mut self, step: &str, text: &str) {
+        self.session.notify(json!({
+            "run": self.run, "pipeline": self.pipeline, "state": "running", "event": "text", "step": step, "text": text,
+        }));
+    }
+
+    fn saved(&mut self, run: &Run) {
+        let steps: Vec<StepState> = run.steps.iter().map(|s| s.state).collect();
+        let (old_state, old_steps) = self.last.clone().unwrap_or((RunState::Queued, Vec::new()));
+        if run.state != old_state && !run.is_finished() {
+            self.session.notify(json!({
+                "run": run.id, "pipeline": run.pipeline, "state": state_name(run.state), "event": "state", "error": run.error,
+            }));
+        }
+        for (i, s) in run.steps.iter().enumerate() {
+            if old_steps.get(i) != Some(&s.state) {
+                self.session.notify(json!({
+                    "run": run.id, "pipeline": run.pipeline, "state": state_name(run.state), "event": "step",
+                    "step": s.id, "step_state": step_state_name(s.state), "model": s.model,
+                }));
+                if let (Some(p), StepState::Running) = (&self.progress, s.state) {
+                    self.session.handle.block_on(p.report_with_message(format!("{} ({})", s.id, s.kind), Some(true)));
+                }
+            }
+        }
+        self.last = Some((run.state, steps));
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+}
+
+/// Gates through plain LSP: a review document, shown; the decision arrives as a command.
+struct LspGates {
+    session: Session,
+    runner: Runner,
+    root: PathBuf,
+    /// Gates asked in this process: the first ask of a gate after a restart keeps the writer's
+    /// edits in its review document.
+    asked: HashSet<String>,
+    next_model: String,
+}
+
+impl Gates for LspGates {
+    fn ask(&mut self, run: &Run, step: &Step, kind: &str, text: &str) -> Decision {
+        let path = review_path(&self.root, &run.id, &step.id);
+        let first = self.asked.insert(step.id.clone());
+        let kept = if first { std::fs::read_to_string(&path).ok() } else { None };
+        let shown = kept.unwrap_or_else(|| text.to_string());
+        let Some(uri) = path_uri(&path) else { return Decision::Reject("the review document has no URI".into()) };
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(shown.as_str()) {
+            if let Err(e) = showrunner_store::fsx::write_atomic(&path, shown.as_bytes()) {
+                return Decision::Reject(format!("cannot write the review document: {e}"));
+            }
+        }
+        // An open review document shows the new text too (after a chat or a regeneration).
+        let open = self.session.lock().docs.get(&uri).map(|d| (d.text.to_string(), d.lines.clone()));
+        if let Some((buffer, lines)) = open.filter(|(b, _)| *b != shown) {
+            let enc = self.session.lock().enc();
+            let end = to_position(&buffer, &lines, buffer.len(), enc);
+            let range = tower_lsp_server::ls_types::Range { start: Position::new(0, 0), end };
+            let edit = WorkspaceEdit {
+                changes: Some(HashMap::from([(uri.clone(), vec![TextEdit { range, new_text: shown.clone() }])])),
+                ..Default::default()
+            };
+            let client = self.session.client.clone();
+            let _ = self.session.handle.block_on(client.apply_edit(edit));
+        }
+        let (tx, rx) = mpsc::channel();
+        let pending = Pending {
+            run: run.id.clone(),
+            pipeline: run.pipeline.clone(),
+            step: step.id.clone(),
+            kind: kind.to_string(),
+            uri: uri.clone(),
+            path: path.clone(),
+            text: shown,
+            model: run.model_override.clone().unwrap_or_else(|| self.next_model.clone()),
+            root: self.root.clone(),
+            tx,
+        };
+        self.runner.set_gate(&run.id, Some(pending));
+        self.session.notify(json!({
+            "run": run.id, "pipeline": run.pipeline, "state": "waiting", "event": "gate",
+            "gate": { "step": step.id, "kind": kind, "uri": uri },
+        }));
+        if self.session.caps.show_document {
+            let client = self.session.client.clone();
+            let params = ShowDocumentParams { uri, external: Some(false), take_focus: Some(true), selection: None };
+            let _ = self.session.handle.block_on(client.show_document(params));
+        }
+        let decision = rx.recv().unwrap_or(Decision::Cancel);
+        self.runner.set_gate(&run.id, None);
+        decision
+    }
+}
+
+/// The lenses on a review document: what the gate is, and its decisions.
+pub fn review_lenses(g: &Pending) -> Vec<CodeLens> {
+    let range = tower_lsp_server::ls_types::Range::default();
+    let what = match g.kind.as_str() {
+        "review_prompt" => "Review the prompt",
+        "approve_output" => "Approve the output",
+        "judge" => "The judge wants a human",
+        "verify" => "Continuity check wants a human",
+        _ => "The agent wants to change the project",
+    };
+    let mut lenses = vec![CodeLens {
+        range,
+        command: Some(Command {
+            title: format!("{what} · {} · run {}", g.model, g.run),
+            command: "showrunner.run.status".into(),
+            arguments: Some(vec![json!({ "run": g.run })]),
+        }),
+        data: None,
+    }];
+    for (title, decision) in [
+        ("✓ Approve", "approve"),
+        ("Skip", "skip"),
+        ("Change model", "change_model"),
+        ("Paste", "paste"),
+        ("Chat", "chat"),
+        ("Regenerate", "regenerate"),
+        ("✗ Reject", "reject"),
+    ] {
+        lenses.push(CodeLens {
+            range,
+            command: Some(Command {
+                title: title.into(),
+                command: "showrunner.gate.resolve".into(),
+                arguments: Some(vec![json!({ "run": g.run, "step": g.step, "decision": decision })]),
+            }),
+            data: None,
+        });
+    }
+    lenses
+}
+
+/// The chat message written into a review document: its lines starting with `>>`.
+pub fn chat_lines(text: &str) -> (String, String) {
+    let mut message = Vec::new();
+    let mut rest = Vec::new();
+    for line in text.split_inclusive('\n') {
+        match line.trim_start().strip_prefix(">>") {
+            Some(m) => message.push(m.trim().to_string()),
+            None => rest.push(line),
+        }
+    }
+    (message.join("\n").trim().to_string(), rest.concat())
+}
+
+/// `showrunner.run.status` from a saved run.
+pub fn status(run: &Run, active: bool) -> Value {
+    let output = run
+        .vars
+        .get("answer")
+        .cloned()
+        .filter(|v| !v.is_null())
+        .or_else(|| {
+            run.steps
+                .iter()
+                .rev()
+                .find(|s| s.kind == "approve_output" && s.output.is_string())
+                .map(|s| s.output.clone())
+        })
+        .or_else(|| {
+            run.steps
+                .iter()
+                .rev()
+                .find(|s| matches!(s.kind.as_str(), "generate" | "research" | "summarize") && !s.output.is_null())
+                .map(|s| s.output.clone())
+        });
+    json!({
+        "run": run.id,
+        "pipeline": run.pipeline,
+        "state": state_name(run.state),
+        "scene": run.scene,
+        "active": active,
+        "steps": run.steps.iter().map(|s| json!({ "id": s.id, "type": s.kind, "state": step_state_name(s.state), "model": s.model })).collect::<Vec<_>>(),
+        "gate": run.gate.as_ref().map(|g: &Gate| json!({ "step": g.step, "kind": g.kind })),
+        "error": run.error,
+        "output": output,
+        "replay_of": run.replay_of,
+    })
+}
