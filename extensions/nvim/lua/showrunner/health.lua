@@ -126,13 +126,33 @@ function M.check()
   end
 
   health.start("showrunner: project")
-  local root = util.project_root(vim.api.nvim_get_current_buf()) or vim.fs.root(vim.fn.getcwd(), util.MARKER)
-  if not root then
-    health.warn("no showrunner.yaml above the current file or folder", { "Create a project: showrunner init DIR" })
-  else
-    health.ok("project: " .. root)
+  -- `:checkhealth` shows its report in a buffer of its own: look at the buffer it was called
+  -- from, the running clients' projects and the working directory.
+  local roots, seen = {}, {}
+  local function add(r)
+    if r and not seen[r] then
+      seen[r] = true
+      table.insert(roots, r)
+    end
+  end
+  add(util.project_root(vim.api.nvim_get_current_buf()))
+  local alt = vim.fn.bufnr("#")
+  if alt > 0 then
+    add(util.project_root(alt))
   end
   local clients = require("showrunner.lsp").clients()
+  for _, c in ipairs(clients) do
+    add(c.root_dir and vim.fs.normalize(c.root_dir))
+  end
+  add(vim.fs.root(vim.fn.getcwd(), util.MARKER))
+  if #roots == 0 then
+    health.warn("no showrunner.yaml above the current file or folder, and no client running", {
+      "Create a project: showrunner init DIR",
+    })
+  end
+  for _, r in ipairs(roots) do
+    health.ok("project: " .. r)
+  end
   if #clients == 0 then
     health.info("no Showrunner client is running (it starts when a scene, Fountain file or bucket is opened)")
   end
@@ -142,20 +162,28 @@ function M.check()
   end
 
   health.start("showrunner: model servers")
-  if not (path and root) then
+  if not path or #roots == 0 then
     health.info("skipped: needs the binary and a project")
     return
   end
+  for _, r in ipairs(roots) do
+    M.check_models(path, r, #roots > 1)
+  end
+end
+
+--- The providers of one project, each probed.
+function M.check_models(path, root, named)
+  local where = named and (" (" .. root .. ")") or ""
   local res = vim.system({ path, "models", root, "--format", "json" }, { text = true }):wait(10000)
   local ok_json, report = pcall(vim.json.decode, res.stdout or "")
   if res.code ~= 0 or not ok_json or type(report) ~= "table" then
-    health.error("`showrunner models` failed: " .. vim.trim((res.stderr or "") .. " " .. (res.stdout or "")))
+    health.error("`showrunner models` failed" .. where .. ": " .. vim.trim((res.stderr or "") .. " " .. (res.stdout or "")))
     return
   end
   if report.default_model and report.default_model ~= vim.NIL then
-    health.ok("default model: " .. report.default_model)
+    health.ok("default model: " .. report.default_model .. where)
   else
-    health.warn("no default_model in showrunner.yaml")
+    health.warn("no default_model in showrunner.yaml" .. where)
   end
   if config.options.model then
     health.info("runs started from Neovim use: " .. config.options.model)

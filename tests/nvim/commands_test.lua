@@ -1,0 +1,186 @@
+-- `:Showrunner` subcommands that need no model: completion, the context side window (refreshed
+-- on save), timelines, new buckets, the model for runs, history, and `:checkhealth showrunner`.
+local H = dofile(vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":p:h") .. "/helpers.lua")
+
+local model = H.model_server({ { text = "unused" } })
+local root = H.project({ model_url = model.url })
+H.setup()
+
+local scene, client = H.open(root .. "/story/ch01/01-arrival.md")
+
+--- Answers the next vim.ui.select / vim.ui.input with `pick(items)` / `answer`.
+local function stub_select(pick)
+  vim.ui.select = function(items, opts, on_choice)
+    on_choice(pick(items, opts))
+  end
+end
+local function stub_input(answer)
+  vim.ui.input = function(_, on_confirm)
+    on_confirm(answer)
+  end
+end
+
+local function last_note()
+  return H.notes[#H.notes] and H.notes[#H.notes].msg or ""
+end
+
+local function note_matching(pattern)
+  for i = #H.notes, 1, -1 do
+    if tostring(H.notes[i].msg):find(pattern) then
+      return H.notes[i]
+    end
+  end
+end
+
+H.test(":Showrunner completes every subcommand", function()
+  local got = vim.fn.getcompletion("Showrunner ", "cmdline")
+  for _, name in ipairs({ "draft", "continue", "rewrite", "research", "ask", "context", "queue", "runs", "cancel", "timeline", "model", "new" }) do
+    H.ok(vim.tbl_contains(got, name), "missing subcommand " .. name .. " in " .. vim.inspect(got))
+  end
+  H.eq({ "research", "rewrite", "run", "runs" }, vim.fn.getcompletion("Showrunner r", "cmdline"), "prefix r")
+  H.eq({ "rewrite" }, vim.fn.getcompletion("'<,'>Showrunner rew", "cmdline"), "after a range")
+  H.eq({ "list", "create", "switch" }, vim.fn.getcompletion("Showrunner timeline ", "cmdline"), "timeline actions")
+  H.ok(vim.tbl_contains(vim.fn.getcompletion("Showrunner new ", "cmdline"), "character"), "bucket kinds")
+  H.eq({ "main" }, vim.fn.getcompletion("Showrunner timeline switch ", "cmdline"), "timeline names from the server")
+end)
+
+H.test("an unknown subcommand is an error naming the valid ones", function()
+  vim.cmd("Showrunner frobnicate")
+  H.contains(last_note(), "unknown subcommand `frobnicate`")
+  H.contains(last_note(), "rewrite")
+end)
+
+local function context_text()
+  local st = require("showrunner.context").state
+  if not (st.buf and vim.api.nvim_buf_is_valid(st.buf)) then
+    return nil
+  end
+  return H.text(st.buf)
+end
+
+H.test(":Showrunner context shows the scene's context in a side window", function()
+  vim.cmd("Showrunner context")
+  local st = require("showrunner.context").state
+  H.ok(st.win and vim.api.nvim_win_is_valid(st.win), "side window open")
+  H.eq(scene, vim.api.nvim_get_current_buf(), "the cursor stays in the scene")
+  H.eq(vim.api.nvim_win_get_config(st.win).relative, "", "a split, not a float")
+  local text = H.wait("the context items", function()
+    local t = context_text()
+    return t and t:find("● alice", 1, true) and t
+  end)
+  H.contains(text, "point-of-view character", "reasons are shown")
+  H.contains(text, "/ 6,000 tokens", "budget")
+  H.contains(text, "● lukasz (character)", "mentioned Łukasz")
+  H.contains(text, "Łukasz left Kraków", "the bucket's text")
+  H.ok(not text:find("● merrow", 1, true), "the ship is not in the context yet")
+end)
+
+H.test("the context window refreshes when the scene is saved", function()
+  local before = require("showrunner.context").state.refreshed
+  vim.api.nvim_buf_set_lines(scene, -1, -1, false, { "", "Far out past the Narrows, the Merrow was running for shelter with her lights doused." })
+  vim.cmd("silent write")
+  local text = H.wait("merrow in the context after :write", function()
+    local t = context_text()
+    return t and t:find("● merrow", 1, true) and t
+  end)
+  H.contains(text, "mentioned 1×", "reason for the new item")
+  H.ok(require("showrunner.context").state.refreshed > before, "refreshed")
+  vim.cmd("Showrunner context")
+  H.ok(not require("showrunner.context").is_open(), "toggled closed")
+end)
+
+H.test(":Showrunner history lists the save", function()
+  vim.cmd("Showrunner history")
+  local text = H.wait("the history float", function()
+    local buf = vim.api.nvim_get_current_buf()
+    local t = H.text(buf)
+    return vim.api.nvim_win_get_config(0).relative ~= "" and t:find("story/ch01/01%-arrival%.md") and t
+  end)
+  H.contains(text, "user", "actor")
+  vim.cmd("close")
+  H.eq(scene, vim.api.nvim_get_current_buf(), "back in the scene")
+end)
+
+H.test(":Showrunner timeline create and switch", function()
+  vim.cmd("Showrunner timeline create storm-draft")
+  H.wait("the created notification", function()
+    return note_matching("timeline storm%-draft created")
+  end)
+  vim.cmd("Showrunner timeline switch storm-draft")
+  H.wait("the switch notification", function()
+    return note_matching("on timeline storm%-draft")
+  end)
+  local list = H.exec(client, "showrunner.timeline.list", vim.empty_dict())
+  local current
+  for _, t in ipairs(list) do
+    if t.current then
+      current = t.name
+    end
+  end
+  H.eq("storm-draft", current, "current timeline")
+  -- Without arguments: picked with vim.ui.select.
+  stub_select(function(items)
+    for _, t in ipairs(items) do
+      if t.name == "main" then
+        return t
+      end
+    end
+  end)
+  vim.cmd("Showrunner timeline")
+  H.wait("back on main", function()
+    return note_matching("on timeline main")
+  end)
+end)
+
+H.test(":Showrunner new creates a bucket and opens it", function()
+  vim.cmd("Showrunner new character Marta Wiśniewska")
+  local buf = H.wait("the new bucket's buffer", function()
+    local b = vim.api.nvim_get_current_buf()
+    return vim.api.nvim_buf_get_name(b):match("%.yaml$") and H.text(b):find("Marta Wiśniewska", 1, true) and b
+  end)
+  H.contains(H.text(buf), "kind: character")
+  H.ok(vim.api.nvim_buf_get_name(buf):find(root .. "/buckets/", 1, true), "under buckets/")
+  -- Kind and name asked when not given.
+  stub_select(function(items)
+    H.ok(vim.tbl_contains(items, "location"), "kinds offered")
+    return "location"
+  end)
+  stub_input("Łeba Harbour")
+  vim.cmd("Showrunner new")
+  H.wait("the location bucket", function()
+    local b = vim.api.nvim_get_current_buf()
+    return H.text(b):find("Łeba Harbour", 1, true) and H.text(b):find("kind: location", 1, true)
+  end)
+  vim.cmd.buffer(scene)
+end)
+
+H.test(":Showrunner model sets the model for runs started here", function()
+  vim.cmd("Showrunner model local/other")
+  H.eq("local/other", require("showrunner.config").options.model, "set")
+  H.ok(vim.tbl_contains(vim.fn.getcompletion("Showrunner model ", "cmdline"), "default"), "completion offers default")
+  vim.cmd("Showrunner model default")
+  H.eq(nil, require("showrunner.config").options.model, "back to the cascade")
+end)
+
+H.test(":checkhealth showrunner reports binary, version, project and model servers", function()
+  vim.cmd("silent checkhealth showrunner")
+  local text = H.text(vim.api.nvim_get_current_buf())
+  H.contains(text, "binary: " .. H.bin)
+  H.contains(text, "version: showrunner ")
+  H.contains(text, "project: " .. root)
+  H.contains(text, string.format("provider local (%s) is reachable", model.url))
+  H.contains(text, "default model: local/test")
+  H.ok(not text:find("ERROR", 1, true), "no errors:\n" .. text)
+  vim.cmd("bwipeout")
+end)
+
+H.test("health: an unreachable model server is named with the key to change", function()
+  local ok, what = require("showrunner.health").probe("http://127.0.0.1:9/v1", 2000)
+  H.eq(false, ok, "port 9 does not answer")
+  H.contains(what, "cannot connect")
+  local good, said = require("showrunner.health").probe(model.url, 2000)
+  H.eq(true, good, "the test model server answers")
+  H.contains(said, "GET /v1/models answered 200")
+end)
+
+H.finish()
