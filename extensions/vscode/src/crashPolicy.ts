@@ -26,7 +26,7 @@ export class CrashPolicy {
     const minutes = Math.round(this.windowMs / 60000);
     return {
       restart: false,
-      message: `The Showrunner language server crashed ${n} times in ${minutes} minutes and was not restarted. See the "Showrunner" output, then run "Showrunner: Restart Server".`,
+      message: `The Showrunner language server crashed ${n} times in ${minutes} minute${minutes === 1 ? "" : "s"} and was not restarted. See the "Showrunner" output, then run "Showrunner: Restart Server".`,
     };
   }
 

@@ -1,0 +1,117 @@
+/** Message shapes: what the extension sends matches PROTOCOL.md, and what it accepts is validated. */
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import {
+  agentAskArgs,
+  bucketCreateArgs,
+  Commands,
+  contextShowArgs,
+  gateResolveArgs,
+  isContextResult,
+  modelsResolveArgs,
+  parseAliases,
+  parseRunProgress,
+  pipelineRunArgs,
+  researchArgs,
+  reviewDocumentIds,
+  runIdOf,
+  timelineCreateArgs,
+} from "../protocol";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { REPO_ROOT } from "./tm";
+
+const sel = { start: { line: 3, character: 2 }, end: { line: 5, character: 0 } };
+
+describe("command names", () => {
+  it("every command the extension calls is in PROTOCOL.md's table", () => {
+    const doc = fs.readFileSync(path.join(REPO_ROOT, "extensions", "PROTOCOL.md"), "utf8");
+    for (const name of Object.values(Commands)) {
+      const short = name.replace(/^showrunner\.timeline\.(create|switch)$/, ".$1");
+      assert.ok(doc.includes(`\`${name}\``) || doc.includes(`\`${short}\``), `${name} is not documented`);
+    }
+  });
+});
+
+describe("argument builders", () => {
+  it("pipeline.run leaves out empty model and inputs", () => {
+    assert.deepEqual(pipelineRunArgs("draft-scene", "file:///s.md"), { pipeline: "draft-scene", uri: "file:///s.md" });
+    assert.deepEqual(pipelineRunArgs("rewrite-selection", "file:///s.md", { range: sel, model: "  ", inputs: {} }), {
+      pipeline: "rewrite-selection",
+      uri: "file:///s.md",
+      range: sel,
+    });
+    assert.deepEqual(pipelineRunArgs("brainstorm", "u", { model: " local/qwen2.5 ", inputs: { n: 3 } }), {
+      pipeline: "brainstorm",
+      uri: "u",
+      inputs: { n: 3 },
+      model: "local/qwen2.5",
+    });
+  });
+
+  it("gate.resolve sends text and model only where the decision reads them", () => {
+    const g = { run: "r1", step: "review" };
+    assert.deepEqual(gateResolveArgs(g, "approve"), { run: "r1", step: "review", decision: "approve" });
+    assert.deepEqual(gateResolveArgs(g, "edit", { text: "new" }), { run: "r1", step: "review", decision: "edit", text: "new" });
+    assert.deepEqual(gateResolveArgs(g, "skip", { text: "ignored", model: "x/y" }), { run: "r1", step: "review", decision: "skip" });
+    assert.deepEqual(gateResolveArgs(g, "change_model", { model: "openai/gpt-4o", text: "no" }), {
+      run: "r1",
+      step: "review",
+      decision: "change_model",
+      model: "openai/gpt-4o",
+    });
+    assert.deepEqual(gateResolveArgs(g, "change_model"), { run: "r1", step: "review", decision: "change_model" });
+    assert.deepEqual(gateResolveArgs(g, "reject", { text: "off tone" }).text, "off tone");
+    assert.equal(gateResolveArgs(g, "regenerate", { text: "x" }).text, undefined);
+  });
+
+  it("context.show, models.resolve, research, agent.ask, bucket.create, timeline.create", () => {
+    assert.deepEqual(contextShowArgs("u"), { uri: "u" });
+    assert.deepEqual(contextShowArgs("u", { line: 1, character: 4 }), { uri: "u", position: { line: 1, character: 4 } });
+    assert.deepEqual(modelsResolveArgs({ uri: "u", pipeline: "", step: "review" }), { uri: "u", step: "review" });
+    assert.deepEqual(researchArgs("  lamp oil in 1890? ", "u"), { question: "lamp oil in 1890?", uri: "u" });
+    assert.deepEqual(researchArgs("q"), { question: "q" });
+    assert.deepEqual(agentAskArgs(" help ", "u", { start: { line: 1, character: 1 }, end: { line: 1, character: 1 } }), { text: "help", uri: "u" });
+    assert.deepEqual(agentAskArgs("help", "u", sel), { text: "help", uri: "u", range: sel });
+    assert.deepEqual(agentAskArgs("help", undefined, sel), { text: "help" });
+    assert.deepEqual(bucketCreateArgs(" character ", " Zoë Marsh ", { aliases: ["Zoë", " ", "the keeper's girl"], parent: " " }), {
+      kind: "character",
+      name: "Zoë Marsh",
+      aliases: ["Zoë", "the keeper's girl"],
+    });
+    assert.deepEqual(bucketCreateArgs("place", "Port Sorrow", { project: "/p", parent: "act-one" }), { kind: "place", name: "Port Sorrow", project: "/p", parent: "act-one" });
+    assert.deepEqual(parseAliases("Łukasz, , Łukasz Nowak ,李雷"), ["Łukasz", "Łukasz Nowak", "李雷"]);
+    assert.deepEqual(timelineCreateArgs(" what-if "), { name: "what-if" });
+    assert.deepEqual(timelineCreateArgs("b", "ev-12"), { name: "b", from_event: "ev-12" });
+  });
+});
+
+describe("what the server sends", () => {
+  it("parses each runProgress event of PROTOCOL.md", () => {
+    const text = parseRunProgress({ run: "rewrite-selection-19a", pipeline: "rewrite-selection", state: "running", event: "text", step: "rewrite", text: "The lamp…" });
+    assert.deepEqual(text, { run: "rewrite-selection-19a", pipeline: "rewrite-selection", state: "running", event: "text", step: "rewrite", text: "The lamp…" });
+    const gate = parseRunProgress({ run: "r", pipeline: "p", state: "waiting", event: "gate", gate: { step: "review", kind: "review_prompt", uri: "file:///x.md" } });
+    assert.deepEqual(gate?.gate, { step: "review", kind: "review_prompt", uri: "file:///x.md" });
+    assert.equal(parseRunProgress({ run: "r", pipeline: "p", state: "failed", event: "done", error: "boom" })?.error, "boom");
+    assert.equal(parseRunProgress({ run: "r", pipeline: "p", state: "running", event: "step", step: "s", step_state: "succeeded" })?.step_state, "succeeded");
+  });
+
+  it("rejects payloads without the documented shape", () => {
+    assert.equal(parseRunProgress(null), undefined);
+    assert.equal(parseRunProgress([]), undefined);
+    assert.equal(parseRunProgress({ pipeline: "p", event: "text", text: "x" }), undefined, "no run");
+    assert.equal(parseRunProgress({ run: "r", event: "explode" }), undefined, "unknown event");
+    assert.equal(parseRunProgress({ run: "r", event: "text" }), undefined, "text without text");
+    assert.equal(parseRunProgress({ run: "r", event: "gate", gate: { step: "s" } }), undefined, "gate without uri");
+  });
+
+  it("reads run ids, context results and review document paths", () => {
+    assert.equal(runIdOf({ run: "draft-scene-1" }), "draft-scene-1");
+    assert.equal(runIdOf({ id: "x" }), undefined);
+    assert.ok(isContextResult({ items: [], dropped: [], used_tokens: 0, budget: 6000 }));
+    assert.ok(!isContextResult({ items: [], used_tokens: 0, budget: 6000 }));
+    assert.deepEqual(reviewDocumentIds("/home/w/story/.showrunner/runs/draft-scene-19a/review.md"), { run: "draft-scene-19a", step: "review" });
+    assert.deepEqual(reviewDocumentIds("C:\\w\\.showrunner\\runs\\r1\\approve.md"), { run: "r1", step: "approve" });
+    assert.equal(reviewDocumentIds("/home/w/story/ch1/arrival.md"), undefined);
+  });
+});
