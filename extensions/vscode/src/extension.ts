@@ -369,7 +369,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     if (!run) return;
     try {
       const st = await server.execute<RunStatus>(Commands.runStatus, { run });
-      const panel = panels.open(run, st.pipeline, st.gate ?? undefined);
+      let gate: Gate | undefined;
+      if (st.gate) {
+        gate = asArray<Gate>(await server.execute(Commands.gateList, {}).catch(() => [])).find((g) => g.run === run && g.step === st.gate?.step);
+      }
+      const panel = panels.open(run, st.pipeline, gate ? { step: gate.step, kind: gate.kind, uri: gate.uri } : undefined);
       panel.dispatch({ type: "progress", progress: { run, pipeline: st.pipeline, state: st.state, event: "state", error: st.error ?? undefined } });
     } catch (e) {
       fail(Commands.runStatus)(e);

@@ -101,9 +101,10 @@ export interface RunStep {
 
 export interface RunStatus extends RunSummary {
   steps: RunStep[];
-  gate?: { step: string; kind: GateKind; uri: string } | null;
+  /** The server names the gate's step and kind; its review document comes from `gate.list`. */
+  gate?: { step: string; kind: GateKind; uri?: string } | null;
   error?: string | null;
-  output?: string | null;
+  output?: unknown;
 }
 
 export interface Gate {
