@@ -245,7 +245,8 @@ function M.open_gate(gate, opts)
   s = state_for(gate.run, opts.client_id or r.client_id, gate.pipeline or r.pipeline)
   local same = s.step == gate.step and s.mode == "gate" and valid_buf(s)
   s.step = gate.step
-  s.kind = gate.kind or s.kind
+  -- A new gate's kind may come later (window/showDocument names none; gate.list does).
+  s.kind = gate.kind or (same and s.kind or nil)
   s.uri = gate.uri or s.uri
   s.model = gate.model or s.model
   local text = gate.text
@@ -253,8 +254,10 @@ function M.open_gate(gate, opts)
     text = util.read_file(util.uri_path(s.uri))
   end
   ensure_window(s, opts.enter ~= false)
-  if not same or vim.api.nvim_buf_get_changedtick(s.buf) == s.tick then
+  if not same then
     set_text(s, text or "")
+  elseif text ~= nil and vim.api.nvim_buf_get_changedtick(s.buf) == s.tick then
+    set_text(s, text) -- the same gate again (event and showDocument both come): keep edits
   end
   s.mode = "gate"
   decorate(s)
@@ -365,7 +368,8 @@ end
 
 --- The text to paste: the clipboard, else the unnamed register, else the buffer as edited.
 local function paste_text(s)
-  for _, reg in ipairs({ "+", '"' }) do
+  local regs = vim.fn.has("clipboard") == 1 and { "+", '"' } or { '"' }
+  for _, reg in ipairs(regs) do
     local ok, v = pcall(vim.fn.getreg, reg)
     if ok and type(v) == "string" and v ~= "" then
       return v

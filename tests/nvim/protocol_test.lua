@@ -1,0 +1,272 @@
+-- The plugin's side of extensions/PROTOCOL.md, against an in-process server (fake_server.lua):
+-- the range sent for a Unicode selection, every key of the review window (approve, chat with
+-- `>>` lines or a question, change model, regenerate, paste, reject, cancel, close), streamed
+-- text, the statusline, and `:Showrunner draft`/`continue` arguments.
+local here = vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":p:h")
+local H = dofile(here .. "/helpers.lua")
+local fake = dofile(here .. "/fake_server.lua")
+
+local root = vim.fs.normalize(vim.fn.tempname() .. "-fake")
+H.write(root .. "/showrunner.yaml", "name: Fake\ndefault_model: local/test\n")
+H.write(root .. "/story/scene.md", table.concat({
+  "# Arrival",
+  "",
+  '"Miss Marlowe?" Nowak. Łukasz Nowak. Inspector of Lights.',
+  "",
+  "Zoë sent the way she talked, quickly and a little ahead of herself.",
+  "",
+}, "\n"))
+
+H.setup({ cmd = fake.cmd, model = "local/fast" })
+local scene, client = H.open(root .. "/story/scene.md")
+local review = require("showrunner.review")
+
+local function s()
+  return review.current
+end
+
+local function float_text()
+  local cur = s()
+  return cur and cur.buf and vim.api.nvim_buf_is_valid(cur.buf) and H.text(cur.buf) or ""
+end
+
+local function wait_gate(kind, what)
+  return H.wait(what or ("a " .. kind .. " gate"), function()
+    local cur = s()
+    return cur and cur.mode == "gate" and cur.kind == kind and cur.win and vim.api.nvim_win_is_valid(cur.win) and cur
+  end)
+end
+
+local function last_command(name)
+  for i = #fake.commands, 1, -1 do
+    if fake.commands[i].command == name then
+      return fake.commands[i].args
+    end
+  end
+end
+
+--- Selects `needle` (charwise) and types `:Showrunner rewrite`.
+local function rewrite(needle)
+  vim.api.nvim_set_current_buf(scene)
+  local row, col = H.find(scene, needle)
+  vim.api.nvim_win_set_cursor(0, { row + 1, col })
+  -- Move to the needle's last character, counted in characters (not bytes).
+  local chars = vim.fn.strchars(needle)
+  H.keys("v" .. (chars > 1 and ((chars - 1) .. "l") or ""))
+  H.keys(":Showrunner rewrite<CR>")
+  return row, col
+end
+
+H.test("the client speaks utf-16 here, and the selection's range is in utf-16 units", function()
+  H.eq("utf-16", client.offset_encoding, "encoding")
+  fake.selection = "Łukasz Nowak"
+  rewrite("Łukasz Nowak")
+  local args = H.wait("pipeline.run", function()
+    return last_command("showrunner.pipeline.run")
+  end)
+  H.eq("rewrite-selection", args.pipeline, "pipeline")
+  H.eq(vim.uri_from_bufnr(scene), args.uri, "uri")
+  H.eq("local/fast", args.model, "the model from setup{}")
+  -- `"Miss Marlowe?" Nowak. ` is 23 UTF-16 units (and 23 bytes); the selection is 12
+  -- characters (13 bytes: Ł takes two).
+  H.eq({ start = { line = 2, character = 23 }, ["end"] = { line = 2, character = 35 } }, args.range, "range")
+end)
+
+H.test("the prompt gate: floating window, text from the review document, keys in the footer", function()
+  local cur = wait_gate("review_prompt")
+  H.eq("Rewrite this passage:\nŁukasz Nowak", float_text(), "prompt")
+  H.eq(cur.win, vim.api.nvim_get_current_win(), "focused")
+  H.contains(vim.inspect(vim.api.nvim_win_get_config(cur.win).footer), "ga approve")
+  H.contains(require("showrunner").statusline(), "rewrite-selection: waiting", "statusline")
+end)
+
+H.test("chat: `>>` lines are the message and the revised prompt replaces the text", function()
+  local cur = s()
+  vim.api.nvim_buf_set_lines(cur.buf, -1, -1, false, { ">> make it colder, like the sea" })
+  H.keys("gc")
+  H.wait("the revised prompt", function()
+    return float_text() == "Revised after: make it colder, like the sea"
+  end)
+  local r = fake.last_resolve()
+  H.eq({ run = cur.run, step = "review", decision = "chat", text = "make it colder, like the sea" }, r, "resolve")
+  wait_gate("review_prompt", "the gate to stay open")
+end)
+
+H.test("chat without `>>` lines asks for the message", function()
+  vim.ui.input = function(_, on_confirm)
+    on_confirm("shorter, please")
+  end
+  H.keys("gc")
+  H.wait("the second revision", function()
+    return float_text() == "Revised after: shorter, please"
+  end)
+end)
+
+H.test("change model: picked with vim.ui.select from models.list, shown in the title", function()
+  local offered
+  vim.ui.select = function(items, _, on_choice)
+    offered = items
+    on_choice("local/other")
+  end
+  H.keys("gm")
+  H.wait("the new model in the title", function()
+    local cur = s()
+    return cur and cur.mode == "gate" and vim.inspect(vim.api.nvim_win_get_config(cur.win).title):find("local/other", 1, true)
+  end)
+  H.ok(vim.tbl_contains(offered, "local/fast") and vim.tbl_contains(offered, "local/test"), vim.inspect(offered))
+  H.eq("change_model", fake.last_resolve().decision)
+  H.eq("local/other", fake.last_resolve().model)
+end)
+
+H.test("approve: the edited prompt is sent, the answer streams, the output gate opens", function()
+  fake.answers = { "A colder line by {model}.", "Second try by {model}.", "Third, by {model}." }
+  fake.model_calls = 0
+  local cur = s()
+  vim.api.nvim_buf_set_lines(cur.buf, -1, -1, false, { "Coldly." })
+  local streamed = {}
+  local au = vim.api.nvim_create_autocmd("User", {
+    pattern = "ShowrunnerRun",
+    callback = function(a)
+      if a.data.event == "text" then
+        table.insert(streamed, float_text())
+      end
+    end,
+  })
+  H.keys("ga")
+  wait_gate("approve_output")
+  vim.api.nvim_del_autocmd(au)
+  H.eq("Revised after: shorter, please\nColdly.", fake.last_resolve().text, "edited prompt")
+  H.eq("A colder line by local/other.", float_text(), "output under review")
+  -- The window showed the answer growing, piece by piece.
+  H.eq({ "A ", "A colder ", "A colder line ", "A colder line by ", "A colder line by local/other." }, streamed, "live text")
+end)
+
+H.test("regenerate: the output is generated again and shown", function()
+  H.keys("gr")
+  H.wait("the regenerated output", function()
+    local cur = s()
+    return cur and cur.mode == "gate" and float_text() == "Second try by local/other."
+  end)
+end)
+
+H.test("change model at the output gate generates again with it", function()
+  vim.ui.select = function(_, _, on_choice)
+    on_choice("local/test")
+  end
+  H.keys("gm")
+  H.wait("the output by local/test", function()
+    local cur = s()
+    return cur and cur.mode == "gate" and float_text() == "Third, by local/test."
+  end)
+end)
+
+H.test("approve the output: the server's workspace/applyEdit changes the scene", function()
+  H.keys("ga")
+  H.wait("the scene rewritten", function()
+    return H.text(scene):find('"Miss Marlowe?" Nowak. Third, by local/test.. Inspector of Lights.', 1, true)
+  end)
+  H.wait("the window closed", function()
+    return s() == nil
+  end)
+  H.eq("", require("showrunner").statusline(), "no active run")
+end)
+
+H.test("paste: the clipboard's text is the answer, then approved into the scene", function()
+  fake.selection = "Zoë"
+  rewrite("Zoë")
+  wait_gate("review_prompt")
+  vim.fn.setreg('"', "Zoë, always Zoë")
+  H.keys("gp")
+  H.eq("paste", fake.last_resolve().decision)
+  H.eq("Zoë, always Zoë", fake.last_resolve().text)
+  wait_gate("approve_output")
+  H.eq("Zoë, always Zoë", float_text(), "pasted answer under review")
+  H.keys("ga")
+  H.wait("the pasted text in the scene", function()
+    return H.text(scene):find("Zoë, always Zoë sent the way", 1, true)
+  end)
+end)
+
+H.test("close hides the gate; the queue brings it back; reject asks for the reason", function()
+  rewrite("quickly")
+  local cur = wait_gate("review_prompt")
+  local run = cur.run
+  H.keys("q")
+  H.eq(nil, s(), "hidden")
+  vim.ui.select = function(items, opts, on_choice)
+    H.eq("Approval queue", opts.prompt)
+    on_choice(items[1])
+  end
+  vim.cmd("Showrunner queue")
+  cur = wait_gate("review_prompt", "the gate from the queue")
+  H.eq(run, cur.run, "same run")
+  vim.ui.input = function(_, on_confirm)
+    on_confirm("not this one")
+  end
+  H.keys("gx")
+  H.eq({ run = run, step = "review", decision = "reject", text = "not this one" }, fake.last_resolve(), "reject")
+  H.wait("the failure with the reason", function()
+    for _, n in ipairs(H.notes) do
+      if tostring(n.msg):find("failed: not this one", 1, true) then
+        return true
+      end
+    end
+  end)
+  H.wait("the window closed", function()
+    return s() == nil
+  end)
+end)
+
+H.test("cancel from the review window", function()
+  rewrite("ahead")
+  local cur = wait_gate("review_prompt")
+  H.keys("<C-c>")
+  H.eq({ run = cur.run }, last_command("showrunner.run.cancel"), "run.cancel")
+  H.wait("the cancelled notification", function()
+    for _, n in ipairs(H.notes) do
+      if tostring(n.msg):find("rewrite%-selection cancelled") then
+        return true
+      end
+    end
+  end)
+  H.eq(nil, s(), "closed")
+end)
+
+H.test(":Showrunner draft and continue start their pipelines without a range", function()
+  vim.api.nvim_set_current_buf(scene)
+  vim.cmd("Showrunner draft")
+  local args = H.wait("draft-scene", function()
+    local a = last_command("showrunner.pipeline.run")
+    return a and a.pipeline == "draft-scene" and a
+  end)
+  H.eq(nil, args.range, "no range")
+  H.eq("local/fast", args.model)
+  wait_gate("review_prompt")
+  H.keys("<C-c>")
+  vim.api.nvim_set_current_buf(scene)
+  vim.cmd("Showrunner continue")
+  args = H.wait("continue-scene", function()
+    local a = last_command("showrunner.pipeline.run")
+    return a and a.pipeline == "continue-scene" and a
+  end)
+  H.eq(nil, args.range, "no range")
+  wait_gate("review_prompt")
+  H.keys("<C-c>")
+  vim.api.nvim_set_current_buf(scene)
+  vim.cmd("3Showrunner continue")
+  args = H.wait("continue-scene from line 3", function()
+    local a = last_command("showrunner.pipeline.run")
+    return a and a.range and a
+  end)
+  H.eq(2, args.range.start.line, "from the given line")
+end)
+
+H.test(":Showrunner rewrite without a selection is an error", function()
+  vim.api.nvim_set_current_buf(scene)
+  local n = #fake.commands
+  vim.cmd("Showrunner rewrite")
+  H.contains(H.notes[#H.notes].msg, "rewrite needs a selection")
+  H.eq(n, #fake.commands, "nothing sent")
+end)
+
+H.finish()
