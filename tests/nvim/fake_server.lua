@@ -99,6 +99,27 @@ handlers["showrunner.pipeline.run"] = function(args)
   return { run = run.run }
 end
 
+handlers["showrunner.research"] = function(args)
+  next_run = next_run + 1
+  return { run = string.format("research-%04d", next_run), question = args.question }
+end
+
+handlers["showrunner.agent.ask"] = function()
+  next_run = next_run + 1
+  return { agent = "dialogue-doctor", run = string.format("agent-%04d", next_run), reason = "keyword: dialogue" }
+end
+
+handlers["showrunner.run.list"] = function()
+  local out = {}
+  for _, run in pairs(M.runs) do
+    table.insert(out, { run = run.run, pipeline = run.pipeline, state = run.state, scene = "story/scene.md" })
+  end
+  table.sort(out, function(a, b)
+    return a.run > b.run
+  end)
+  return out
+end
+
 handlers["showrunner.gate.list"] = function()
   local out = {}
   for _, run in pairs(M.runs) do

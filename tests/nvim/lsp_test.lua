@@ -117,6 +117,14 @@ H.test("code lens on line 0: the context the scene will get", function()
   end)
   H.eq(0, lens.range.start.line, "lens line")
   H.contains(lens.command.title, "tokens", "lens title")
+  -- Running it opens the context side window for the scene.
+  vim.api.nvim_win_set_cursor(0, { 1, 0 })
+  vim.lsp.codelens.run()
+  local ctx = require("showrunner.context")
+  H.wait("the context window from the lens", function()
+    return ctx.is_open() and ctx.state.data and ctx.state.scene == scene
+  end)
+  ctx.close()
 end)
 
 H.test("go to definition jumps to the bucket's name line", function()

@@ -261,6 +261,77 @@ H.test(":Showrunner draft and continue start their pipelines without a range", f
   H.eq(2, args.range.start.line, "from the given line")
 end)
 
+H.test(":Showrunner research: the words given, else the selection, else asked", function()
+  vim.api.nvim_set_current_buf(scene)
+  vim.cmd("Showrunner research how was lamp oil rationed in 1893")
+  H.eq({ question = "how was lamp oil rationed in 1893", uri = vim.uri_from_bufnr(scene) }, last_command("showrunner.research"))
+  local row, col = H.find(scene, "Inspector of Lights")
+  vim.api.nvim_win_set_cursor(0, { row + 1, col })
+  H.keys("v" .. (#"Inspector of Lights" - 1) .. "l")
+  H.keys(":Showrunner research<CR>")
+  H.eq("Inspector of Lights", last_command("showrunner.research").question, "from the selection")
+  vim.ui.input = function(opts, on_confirm)
+    H.eq("Research: ", opts.prompt)
+    on_confirm("Morse speed of a good telegraphist")
+  end
+  vim.cmd("Showrunner research")
+  H.eq("Morse speed of a good telegraphist", last_command("showrunner.research").question, "asked")
+  H.wait("the started notification", function()
+    for _, n in ipairs(H.notes) do
+      if tostring(n.msg):find("research started", 1, true) then
+        return true
+      end
+    end
+  end)
+end)
+
+H.test(":Showrunner ask sends the text and the selection, and names the agent", function()
+  vim.api.nvim_set_current_buf(scene)
+  local row, col = H.find(scene, "Zoë")
+  vim.api.nvim_win_set_cursor(0, { row + 1, col })
+  H.keys("vll")
+  H.keys(":Showrunner ask make her dialogue sharper<CR>")
+  local args = last_command("showrunner.agent.ask")
+  H.eq("make her dialogue sharper", args.text)
+  H.eq({ start = { line = row, character = 0 }, ["end"] = { line = row, character = 3 } }, args.range, "Zoë is 3 UTF-16 units")
+  H.wait("the agent named", function()
+    for _, n in ipairs(H.notes) do
+      if tostring(n.msg):find("dialogue-doctor is on it", 1, true) then
+        return true
+      end
+    end
+  end)
+end)
+
+H.test(":Showrunner cancel picks among the active runs", function()
+  vim.api.nvim_set_current_buf(scene)
+  vim.cmd("Showrunner draft")
+  local cur = wait_gate("review_prompt")
+  H.keys("q")
+  local offered
+  vim.ui.select = function(items, _, on_choice)
+    offered = items
+    for _, r in ipairs(items) do
+      if r.run == cur.run then
+        return on_choice(r)
+      end
+    end
+    on_choice(nil)
+  end
+  vim.cmd("Showrunner cancel")
+  H.wait("run.cancel", function()
+    local a = last_command("showrunner.run.cancel")
+    return a and a.run == cur.run
+  end)
+  for _, r in ipairs(offered) do
+    H.ok(r.state ~= "cancelled" and r.state ~= "succeeded" and r.state ~= "failed", "only active runs offered: " .. vim.inspect(offered))
+  end
+  H.wait("the run cancelled", function()
+    return fake.runs[cur.run].state == "cancelled"
+  end)
+  H.ok(not vim.tbl_contains(vim.fn.getcompletion("Showrunner cancel ", "cmdline"), cur.run), "a cancelled run is not completed")
+end)
+
 H.test(":Showrunner rewrite without a selection is an error", function()
   vim.api.nvim_set_current_buf(scene)
   local n = #fake.commands

@@ -38,6 +38,15 @@ function M.client_config()
   cfg.cmd = opts.cmd
   cfg.filetypes = opts.filetypes
   cfg.handlers = vim.tbl_extend("force", handlers(), cfg.handlers or {})
+  -- The context lens on line 0 of a scene opens the side window instead of returning JSON
+  -- that nobody sees (client-side commands win over the server's in Neovim's lens runner).
+  cfg.commands = vim.tbl_extend("force", {
+    ["showrunner.context.show"] = function(command, ctx)
+      local args = command.arguments and command.arguments[1] or {}
+      local bufnr = args.uri and vim.uri_to_bufnr(args.uri) or (ctx and ctx.bufnr)
+      require("showrunner.context").open(bufnr)
+    end,
+  }, cfg.commands or {})
   cfg.on_attach = on_attach
   return cfg
 end
