@@ -36,6 +36,7 @@ pub struct Backend {
     client: Client,
     state: Arc<Mutex<State>>,
     runner: runs::Runner,
+    notes: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<serde_json::Value>>,
     /// Client capabilities that decide optional behaviour.
     caps: Mutex<ClientCaps>,
     clean_shutdown: Arc<std::sync::atomic::AtomicBool>,
@@ -59,6 +60,7 @@ pub async fn run_stdio() -> bool {
         client,
         state: Arc::new(Mutex::new(State::default())),
         runner: runs::Runner::default(),
+        notes: std::sync::OnceLock::new(),
         caps: Mutex::new(ClientCaps::default()),
         clean_shutdown: flag,
     })
@@ -171,6 +173,7 @@ impl Backend {
                 show_document: caps.show_document,
                 work_done_progress: caps.work_done_progress,
             },
+            notes: self.notes.get_or_init(|| runs::notifier(self.client.clone())).clone(),
         }
     }
 

@@ -52,14 +52,67 @@ pub fn bucket_location(a: &Analysis, root: &Path, b: usize, enc: Encoding) -> Op
     Some(Location { uri, range: to_range(text, &lines, &entry.bucket.name_key, enc) })
 }
 
+/// A research bucket's keyword under `offset` in a scene: the bucket and the keyword's range.
+pub fn research_keyword_at(snap: &FileSnap, offset: usize) -> Option<(usize, TextRange)> {
+    snap.scene()?;
+    let text: &str = &snap.text;
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let line = &text[start..end];
+    let word = |c: char| c.is_alphanumeric() || c == '\'';
+    for (b, entry) in snap.analysis.buckets.iter().enumerate().filter(|(_, e)| e.bucket.kind.value == "research") {
+        for k in &entry.bucket.keywords {
+            let key = k.value.trim().to_lowercase();
+            if key.is_empty() {
+                continue;
+            }
+            for (i, _) in line.char_indices() {
+                let Some(cand) = line.get(i..i + k.value.trim().len()) else { continue };
+                let (a, z) = (start + i, start + i + cand.len());
+                if cand.to_lowercase() == key
+                    && a <= offset
+                    && offset <= z
+                    && !line[..i].chars().next_back().is_some_and(word)
+                    && !line[i + cand.len()..].chars().next().is_some_and(word)
+                {
+                    return Some((b, a..z));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The hover for a research finding whose keyword is under the cursor.
+fn research_hover(snap: &FileSnap, offset: usize) -> Option<Hover> {
+    let (b, range) = research_keyword_at(snap, offset)?;
+    let bucket = &snap.analysis.buckets[b].bucket;
+    let mut md = format!("**Research: {}**", bucket.name.value);
+    if let Some(s) = bucket.summary.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        md.push_str(&format!("\n\n{s}"));
+    }
+    if let Some(body) = bucket.body.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let short: String = body.chars().take(600).collect();
+        md.push_str(&format!("\n\n{short}{}", if short.len() < body.len() { "…" } else { "" }));
+    }
+    if !bucket.sources.is_empty() {
+        md.push_str(&format!("\n\n*Sources: {}*", bucket.sources.join("; ")));
+    }
+    Some(Hover {
+        contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: md }),
+        range: Some(to_range(&snap.text, &snap.lines, &range, snap.enc)),
+    })
+}
+
 pub fn hover(snap: &FileSnap, offset: usize) -> Option<Hover> {
-    let (b, range) = match mention_at(snap, offset) {
-        Some(m) => (m.bucket as usize, Some(m.range())),
+    let found = match mention_at(snap, offset) {
+        Some(m) => Some((m.bucket as usize, Some(m.range()))),
         None => {
-            let r = reference_at(snap, offset)?;
-            (*snap.analysis.by_id.get(&r.value)? as usize, Some(r.range))
+            reference_at(snap, offset).and_then(|r| Some((*snap.analysis.by_id.get(&r.value)? as usize, Some(r.range))))
         }
     };
+    let Some((b, range)) = found else { return research_hover(snap, offset) };
     let a = &snap.analysis;
     let bucket = &a.buckets[b].bucket;
     let mut md = format!("**{}** · {}", bucket.name.value, bucket.kind.value);

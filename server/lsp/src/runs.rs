@@ -45,6 +45,9 @@ pub struct Session {
     pub client: Client,
     pub handle: tokio::runtime::Handle,
     pub caps: Caps,
+    /// `showrunner/runProgress` notifications, in order, to one task that sends them (they are
+    /// sent from inside a streaming model call, which cannot block on the runtime).
+    pub notes: tokio::sync::mpsc::UnboundedSender<Value>,
 }
 
 /// The client capabilities runs care about.
@@ -70,9 +73,21 @@ impl Session {
     }
 
     fn notify(&self, params: Value) {
-        let client = self.client.clone();
-        self.handle.block_on(client.send_notification::<RunProgress>(params));
+        if self.notes.send(params).is_err() {
+            tracing::warn!("run progress not sent: the session is closing");
+        }
     }
+}
+
+/// The task that sends run notifications in order.
+pub fn notifier(client: Client) -> tokio::sync::mpsc::UnboundedSender<Value> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    tokio::spawn(async move {
+        while let Some(params) = rx.recv().await {
+            client.send_notification::<RunProgress>(params).await;
+        }
+    });
+    tx
 }
 
 /// What a run does: a pipeline, or an agent's loop.
@@ -203,10 +218,15 @@ impl Runner {
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 drive(&runner, &session, &root, &analysis, job, &mut run, replay, cancelled, cancel)
             }));
-            if outcome.is_err() {
-                tracing::error!(run = %id, "the run panicked");
+            if let Err(panic) = outcome {
+                let msg = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                tracing::error!(run = %id, panic = %msg, "the run panicked");
                 run.state = RunState::Failed;
-                run.error = Some("internal error: the run stopped unexpectedly (see the server log)".into());
+                run.error = Some(format!("internal error: the run stopped unexpectedly: {msg}"));
                 if let Ok(runs) = Runs::open(&root) {
                     let _ = runs.save(&run.id, &run.pipeline, &run.scene, "failed", run.error.as_deref(), &serde_json::to_value(&run).unwrap_or_default());
                 }

@@ -23,6 +23,8 @@ pub struct Client {
     next_id: i64,
     /// Notifications (and server requests) seen but not yet consumed by the test.
     pending: VecDeque<Value>,
+    /// Results for the server's requests, by method (`null` for the others).
+    answers: std::collections::HashMap<String, Value>,
 }
 
 pub fn uri(path: &Path) -> String {
@@ -76,7 +78,7 @@ impl Client {
                 }
             }
         });
-        Client { child, stdin, rx, next_id: 1, pending: VecDeque::new() }
+        Client { child, stdin, rx, next_id: 1, pending: VecDeque::new(), answers: Default::default() }
     }
 
     pub fn send_raw(&mut self, body: &[u8]) {
@@ -94,9 +96,10 @@ impl Client {
         match self.rx.recv_timeout(PATIENCE) {
             Ok(v) => {
                 // Answer the server's own requests at once.
-                if v.get("method").is_some() && v.get("id").is_some() {
-                    let id = v["id"].clone();
-                    self.send(&json!({ "jsonrpc": "2.0", "id": id, "result": null }));
+                if let (Some(method), Some(id)) = (v["method"].as_str(), v.get("id")) {
+                    let result = self.answers.get(method).cloned().unwrap_or(Value::Null);
+                    let id = id.clone();
+                    self.send(&json!({ "jsonrpc": "2.0", "id": id, "result": result }));
                 }
                 v
             }
@@ -123,6 +126,12 @@ impl Client {
         let v = self.request_raw(method, params);
         assert!(v.get("error").is_none(), "{method} failed: {v}");
         v["result"].clone()
+    }
+
+    /// Answers the server's `method` requests with `result` from now on (e.g.
+    /// `workspace/applyEdit` → `{"applied": true}`).
+    pub fn answer(&mut self, method: &str, result: Value) {
+        self.answers.insert(method.to_string(), result);
     }
 
     pub fn notify(&mut self, method: &str, params: Value) {
@@ -176,14 +185,16 @@ impl Client {
 
     pub fn initialize(&mut self, folders: &[&Path], utf8: bool) -> Value {
         let mut caps = json!({
-            "window": { "workDoneProgress": true },
-            "workspace": { "didChangeWatchedFiles": { "dynamicRegistration": true } },
+            "window": { "workDoneProgress": true, "showDocument": { "support": true } },
+            "workspace": { "didChangeWatchedFiles": { "dynamicRegistration": true }, "applyEdit": true },
             "textDocument": { "synchronization": { "didSave": true } }
         });
         if utf8 {
             caps["general"] = json!({ "positionEncodings": ["utf-8", "utf-16"] });
         }
         let folders: Vec<Value> = folders.iter().map(|f| json!({ "uri": uri(f), "name": "w" })).collect();
+        self.answers.entry("workspace/applyEdit".into()).or_insert(json!({ "applied": true }));
+        self.answers.entry("window/showDocument".into()).or_insert(json!({ "success": true }));
         let r =
             self.request("initialize", json!({ "processId": null, "capabilities": caps, "workspaceFolders": folders }));
         self.notify("initialized", json!({}));

@@ -6,6 +6,8 @@ use std::process::Command;
 use serde_json::{json, Value};
 use showrunner_testkit::{uri, Client};
 
+mod glass;
+
 fn example() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_showrunner"))

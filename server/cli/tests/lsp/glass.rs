@@ -1,0 +1,492 @@
+//! The glass box over stdio, against a scripted OpenAI-compatible server on 127.0.0.1: a rewrite
+//! from code action to applied edit with every gate decision, research into the library and the
+//! context, an agent calling tools, a gate that outlives a restart, cancellation mid-stream.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use showrunner_testkit::model_server::{ModelServer, Reply};
+use showrunner_testkit::{uri, Client};
+
+fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_showrunner"))
+}
+
+/// The example story, talking to `server`.
+fn example_on(server: &ModelServer) -> (tempfile::TempDir, PathBuf) {
+    let (tmp, dir) = super::example();
+    let cfg = std::fs::read_to_string(dir.join("showrunner.yaml")).unwrap();
+    std::fs::write(dir.join("showrunner.yaml"), cfg.replace("http://127.0.0.1:11434/v1", &server.url)).unwrap();
+    // Alice prefers a hosted model (the example shows the cascade); here everything runs locally.
+    let alice = dir.join("buckets/characters/alice.yaml");
+    let a = std::fs::read_to_string(&alice).unwrap().replace("model_preference: openai/gpt-4o\n", "");
+    std::fs::write(&alice, a).unwrap();
+    (tmp, dir)
+}
+
+fn start(dir: &Path) -> Client {
+    let mut c = Client::spawn(bin(), &[("XDG_CONFIG_HOME", dir.join(".no-user-config").to_str().unwrap())]);
+    c.initialize(&[dir], false);
+    c
+}
+
+fn command(c: &mut Client, name: &str, args: Value) -> Value {
+    c.request("workspace/executeCommand", json!({ "command": name, "arguments": [args] }))
+}
+
+fn command_raw(c: &mut Client, name: &str, args: Value) -> Value {
+    c.request_raw("workspace/executeCommand", json!({ "command": name, "arguments": [args] }))
+}
+
+/// The next `showrunner/runProgress` of `run` with this `event`.
+fn progress(c: &mut Client, run: &str, event: &str) -> Value {
+    let what = format!("{event} of {run}");
+    c.wait_for(&what, |v| {
+        v["method"] == "showrunner/runProgress" && v["params"]["run"] == run && v["params"]["event"] == event
+    })["params"]
+        .clone()
+}
+
+/// Waits for the run's next gate; returns `(step, kind, review document path)`. A run that ends
+/// instead fails the test with its error.
+fn gate(c: &mut Client, run: &str) -> (String, String, PathBuf) {
+    let g = c.wait_for(&format!("a gate of {run}"), |v| {
+        v["method"] == "showrunner/runProgress"
+            && v["params"]["run"] == run
+            && (v["params"]["event"] == "gate" || v["params"]["event"] == "done")
+    })["params"]
+        .clone();
+    assert_eq!(g["event"], "gate", "the run ended instead: {g}");
+    let u = g["gate"]["uri"].as_str().unwrap().to_string();
+    let path = PathBuf::from(u.strip_prefix("file://").unwrap().replace("%20", " "));
+    (g["gate"]["step"].as_str().unwrap().into(), g["gate"]["kind"].as_str().unwrap().into(), path)
+}
+
+fn resolve(c: &mut Client, run: &str, step: &str, decision: &str, extra: Value) -> Value {
+    let mut args = json!({ "run": run, "step": step, "decision": decision });
+    if let Value::Object(m) = extra {
+        for (k, v) in m {
+            args[k] = v;
+        }
+    }
+    command(c, "showrunner.gate.resolve", args)
+}
+
+fn last_user_message(r: &showrunner_testkit::model_server::Recorded) -> String {
+    r.body["messages"].as_array().unwrap().last().unwrap()["content"].as_str().unwrap().to_string()
+}
+
+/// A byte offset → an LSP UTF-16 position.
+fn position(text: &str, at: usize) -> Value {
+    let line = text[..at].matches('\n').count();
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    json!({ "line": line, "character": text[start..at].encode_utf16().count() })
+}
+
+const SENTENCE: &str = "The boat stood off, rose, fell, stood off again.";
+
+#[test]
+fn a_rewrite_from_code_action_to_applied_edit_with_an_edited_prompt_and_a_model_change() {
+    let server = ModelServer::start(vec![
+        Reply::tokens(&["The boat ", "hung off the rock, ", "rose and fell."]),
+        Reply::tokens(&["The boat held off; ", "rose; fell; held."]),
+    ]);
+    let (_tmp, dir) = example_on(&server);
+    let scene = dir.join("story/ch01/01-arrival.md");
+    let text = std::fs::read_to_string(&scene).unwrap();
+    let mut c = start(&dir);
+    let u = c.open(&scene, "markdown");
+    let at = text.find(SENTENCE).unwrap();
+    let range = json!({ "start": position(&text, at), "end": position(&text, at + SENTENCE.len()) });
+    // The quick actions are code actions on the selection.
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": u }, "range": range, "context": { "diagnostics": [] } }),
+    );
+    let titles: Vec<&str> = actions.as_array().unwrap().iter().filter_map(|a| a["title"].as_str()).collect();
+    for t in ["Rewrite", "Expand", "Tighten", "Continue from here", "Describe", "Research this"] {
+        assert!(titles.contains(&format!("Showrunner: {t}").as_str()), "{titles:?}");
+    }
+    let rewrite = actions.as_array().unwrap().iter().find(|a| a["title"] == "Showrunner: Rewrite").unwrap();
+    assert_eq!(rewrite["kind"], "refactor.rewrite");
+    let cmd = &rewrite["command"];
+    let started = command(&mut c, cmd["command"].as_str().unwrap(), cmd["arguments"][0].clone());
+    let run = started["run"].as_str().unwrap().to_string();
+
+    // Gate 1: the prompt, as a review document the client is asked to show.
+    let (step, kind, review) = gate(&mut c, &run);
+    assert_eq!((step.as_str(), kind.as_str()), ("review", "review_prompt"));
+    let shown = c.wait_for("showDocument", |v| v["method"] == "window/showDocument");
+    assert_eq!(shown["params"]["uri"], uri(&review));
+    let prompt = std::fs::read_to_string(&review).unwrap();
+    assert!(prompt.contains(SENTENCE) && prompt.contains("Rewrite this passage"), "{prompt}");
+    assert!(review.starts_with(dir.join(".showrunner/runs")));
+    // Its lenses are the decisions.
+    let lenses = c.request("textDocument/codeLens", json!({ "textDocument": { "uri": uri(&review) } }));
+    let lens_titles: Vec<&str> =
+        lenses.as_array().unwrap().iter().filter_map(|l| l["command"]["title"].as_str()).collect();
+    for t in ["✓ Approve", "Skip", "Change model", "Paste", "Chat", "Regenerate", "✗ Reject"] {
+        assert!(lens_titles.contains(&t), "{lens_titles:?}");
+    }
+    assert!(lens_titles[0].contains("local/llama3.1"), "the gate names the model: {lens_titles:?}");
+    let queue = command(&mut c, "showrunner.gate.list", json!({}));
+    assert_eq!(queue.as_array().unwrap().len(), 1);
+    assert_eq!(queue[0]["kind"], "review_prompt");
+    assert_eq!(queue[0]["uri"], uri(&review));
+    // The writer edits the prompt in the editor (unsaved) and approves with the lens.
+    let edited = format!("{prompt}\nKeep it under twelve words.");
+    c.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri(&review), "languageId": "markdown", "version": 1, "text": edited } }),
+    );
+    let approve = lenses.as_array().unwrap().iter().find(|l| l["command"]["title"] == "✓ Approve").unwrap();
+    command(&mut c, "showrunner.gate.resolve", approve["command"]["arguments"][0].clone());
+
+    // The answer streams, then gate 2: the output.
+    let piece = progress(&mut c, &run, "text");
+    assert_eq!(piece["step"], "rewrite");
+    let (step, kind, review2) = gate(&mut c, &run);
+    assert_eq!((step.as_str(), kind.as_str()), ("approve", "approve_output"));
+    assert_eq!(std::fs::read_to_string(&review2).unwrap(), "The boat hung off the rock, rose and fell.");
+    let reqs = server.requests();
+    assert!(last_user_message(&reqs[0]).ends_with("Keep it under twelve words."), "the edited prompt went out");
+    assert_eq!(reqs[0].body["messages"][0]["role"], "system", "the editor agent's system prompt");
+    // Change model: generated again with the chosen model; the gate stays open.
+    resolve(&mut c, &run, "approve", "change_model", json!({ "model": "local/mistral-nemo" }));
+    let (_, _, review3) = gate(&mut c, &run);
+    assert_eq!(std::fs::read_to_string(&review3).unwrap(), "The boat held off; rose; fell; held.");
+    assert_eq!(server.requests()[1].body["model"], "mistral-nemo");
+    let queue = command(&mut c, "showrunner.gate.list", json!({}));
+    assert_eq!(queue[0]["model"], "local/mistral-nemo");
+    resolve(&mut c, &run, "approve", "approve", json!({}));
+
+    // The edit reaches the editor as workspace/applyEdit over exactly the selection.
+    let edit = c.wait_for("applyEdit", |v| v["method"] == "workspace/applyEdit");
+    let changes = &edit["params"]["edit"]["changes"][&u];
+    assert_eq!(changes[0]["range"], range);
+    assert_eq!(changes[0]["newText"], "The boat held off; rose; fell; held.");
+    let done = progress(&mut c, &run, "done");
+    assert_eq!(done["state"], "succeeded", "{done}");
+    // … and through the history to the disk.
+    let after = std::fs::read_to_string(&scene).unwrap();
+    assert_eq!(after, text.replace(SENTENCE, "The boat held off; rose; fell; held."));
+    let history = command(&mut c, "showrunner.history", json!({ "uri": u }));
+    assert_eq!(history[0]["type"], "apply_edit");
+    assert_eq!(history[0]["actor"], format!("pipeline:{run}"));
+    let status = command(&mut c, "showrunner.run.status", json!({ "run": run }));
+    assert_eq!(status["state"], "succeeded");
+    let steps: Vec<(&str, &str)> = status["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["id"].as_str().unwrap(), s["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(steps.len(), 6);
+    assert!(steps.iter().all(|s| s.1 == "succeeded"), "{steps:?}");
+    assert!(command(&mut c, "showrunner.gate.list", json!({})).as_array().unwrap().is_empty());
+    c.finish();
+}
+
+#[test]
+fn chat_skip_regenerate_reject_and_paste_at_gates() {
+    let server = ModelServer::start(vec![
+        Reply::tokens(&["Rewrite this in the voice of a tired keeper: ", SENTENCE]),
+        Reply::tokens(&["First go."]),
+        Reply::tokens(&["Second go."]),
+    ]);
+    let (_tmp, dir) = example_on(&server);
+    let scene = dir.join("story/ch01/01-arrival.md");
+    let text = std::fs::read_to_string(&scene).unwrap();
+    let mut c = start(&dir);
+    let u = c.open(&scene, "markdown");
+    let at = text.find(SENTENCE).unwrap();
+    let range = json!({ "start": position(&text, at), "end": position(&text, at + SENTENCE.len()) });
+    let run = command(
+        &mut c,
+        "showrunner.pipeline.run",
+        json!({ "pipeline": "rewrite-selection", "uri": u, "range": range }),
+    )["run"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (step, _, review) = gate(&mut c, &run);
+    // Chat without text: the `>>` lines of the review document are the message.
+    let mut doc = std::fs::read_to_string(&review).unwrap();
+    doc.push_str("\n>> make it sound tired\n");
+    std::fs::write(&review, &doc).unwrap();
+    resolve(&mut c, &run, &step, "chat", json!({}));
+    let (step, _, review) = gate(&mut c, &run);
+    let revised = std::fs::read_to_string(&review).unwrap();
+    assert!(revised.starts_with("Rewrite this in the voice of a tired keeper"), "{revised}");
+    let chat = &server.requests()[0];
+    assert!(last_user_message(chat).contains("The writer says: make it sound tired"));
+    // Skip: the prompt goes on as it stands.
+    resolve(&mut c, &run, &step, "skip", json!({}));
+    let (step, kind, _) = gate(&mut c, &run);
+    assert_eq!(kind, "approve_output");
+    assert_eq!(last_user_message(&server.requests()[1]), revised);
+    // Regenerate: another call, the gate stays.
+    resolve(&mut c, &run, &step, "regenerate", json!({}));
+    let (step, _, review) = gate(&mut c, &run);
+    assert_eq!(std::fs::read_to_string(&review).unwrap(), "Second go.");
+    // Reject: the run fails with the writer's reason; nothing is applied.
+    resolve(&mut c, &run, &step, "reject", json!({ "text": "not my voice" }));
+    let done = progress(&mut c, &run, "done");
+    assert_eq!(done["state"], "failed");
+    assert!(done["error"].as_str().unwrap().contains("not my voice"), "{done}");
+    assert_eq!(std::fs::read_to_string(&scene).unwrap(), text);
+    let status = command(&mut c, "showrunner.run.status", json!({ "run": run }));
+    assert!(status["steps"].as_array().unwrap().iter().any(|s| s["id"] == "rewrite" && s["model"] == "local/llama3.1"));
+
+    // Paste at the prompt gate: no model call; skip at the output gate: nothing applied.
+    let calls = server.requests().len();
+    let run = command(
+        &mut c,
+        "showrunner.pipeline.run",
+        json!({ "pipeline": "rewrite-selection", "uri": u, "range": range }),
+    )["run"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (step, _, _) = gate(&mut c, &run);
+    resolve(&mut c, &run, &step, "paste", json!({ "text": "A pasted answer." }));
+    let (step, kind, review) = gate(&mut c, &run);
+    assert_eq!(kind, "approve_output");
+    assert_eq!(std::fs::read_to_string(&review).unwrap(), "A pasted answer.");
+    resolve(&mut c, &run, &step, "skip", json!({}));
+    assert_eq!(progress(&mut c, &run, "done")["state"], "succeeded");
+    assert_eq!(server.requests().len(), calls, "paste called no model");
+    assert_eq!(std::fs::read_to_string(&scene).unwrap(), text, "a skipped output is not applied");
+    // Bad decisions are clear errors.
+    let bad =
+        command_raw(&mut c, "showrunner.gate.resolve", json!({ "run": run, "step": "approve", "decision": "approve" }));
+    assert!(bad["error"]["message"].as_str().unwrap().contains("not waiting at a gate"), "{bad}");
+    c.finish();
+}
+
+#[test]
+fn research_lands_in_the_library_the_context_and_the_hover() {
+    let finding = json!({
+        "name": "Fog signals at rock stations",
+        "summary": "Rock lighthouses fired explosive fog signals every five minutes in fog.",
+        "body": "Tonite charges were hung from a jib and fired electrically.",
+        "keywords": ["fog signal", "tonite"],
+        "sources": ["Trinity House Fog Signal Rules, 1902"]
+    });
+    let server = ModelServer::start(vec![Reply::tokens(&[
+        "```json\n",
+        &finding.to_string()[..40],
+        &finding.to_string()[40..],
+        "\n```",
+    ])]);
+    let (_tmp, dir) = example_on(&server);
+    let scene = dir.join("story/ch01/02-the-hut.md");
+    let t = std::fs::read_to_string(&scene).unwrap();
+    std::fs::write(
+        &scene,
+        format!("{}\n\nAt midnight the fog signal went off, a tonite charge on the jib.\n", t.trim_end()),
+    )
+    .unwrap();
+    let mut c = start(&dir);
+    let u = c.open(&scene, "markdown");
+    let run = command(
+        &mut c,
+        "showrunner.research",
+        json!({ "question": "How were fog signals fired at rock lighthouses?", "uri": u }),
+    )["run"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (step, _, _) = gate(&mut c, &run);
+    resolve(&mut c, &run, &step, "approve", json!({}));
+    let (step, kind, review) = gate(&mut c, &run);
+    assert_eq!(kind, "approve_output");
+    assert!(std::fs::read_to_string(&review).unwrap().contains("Tonite charges"), "the repaired JSON is shown");
+    resolve(&mut c, &run, &step, "approve", json!({}));
+    assert_eq!(progress(&mut c, &run, "done")["state"], "succeeded");
+    let status = command(&mut c, "showrunner.run.status", json!({ "run": run }));
+    let save = status["steps"].as_array().unwrap().iter().find(|s| s["id"] == "save").unwrap();
+    assert_eq!(save["state"], "succeeded");
+    let bucket = dir.join("buckets/research/fog-signals-at-rock-stations.yaml");
+    let yaml = std::fs::read_to_string(&bucket).unwrap();
+    assert!(yaml.contains("Trinity House Fog Signal Rules, 1902") && yaml.contains("tonite"), "{yaml}");
+    // The context engine now injects it into the scene whose words match.
+    let ctx = command(&mut c, "showrunner.context.show", json!({ "uri": u }));
+    let item = ctx["items"].as_array().unwrap().iter().find(|i| i["bucket"] == "fog-signals-at-rock-stations");
+    let item = item.unwrap_or_else(|| panic!("research in the context: {ctx}"));
+    assert!(item["reason"].as_str().unwrap().contains("research"), "{item}");
+    // Hovering a matched keyword shows the finding.
+    let text = std::fs::read_to_string(&scene).unwrap();
+    let at = text.rfind("tonite").unwrap();
+    let hover =
+        c.request("textDocument/hover", json!({ "textDocument": { "uri": u }, "position": position(&text, at + 2) }));
+    let md = hover["contents"]["value"].as_str().unwrap();
+    assert!(md.contains("Research: Fog signals at rock stations") && md.contains("Trinity House"), "{md}");
+    c.finish();
+}
+
+#[test]
+fn an_agent_routes_by_keyword_calls_tools_and_proposes_a_bucket_behind_a_gate() {
+    let server = ModelServer::start(vec![
+        Reply::tokens(&[r#"{"thought": "What do we know?", "tool": "search_buckets", "args": {"query": "lamp oil"}}"#]),
+        Reply::tokens(&[
+            r#"{"thought": "Save it", "tool": "propose_bucket", "args": {"kind": "research", "name": "Colza oil", "summary": "Rapeseed oil burned in lamps before paraffin.", "keywords": ["colza"], "sources": ["Stevenson, 1850"]}}"#,
+        ]),
+        Reply::tokens(&[
+            r#"{"thought": "Done", "answer": "Colza oil was the usual fuel until about 1870; I saved a note on it."}"#,
+        ]),
+    ]);
+    let (_tmp, dir) = example_on(&server);
+    let scene = dir.join("story/ch01/01-arrival.md");
+    let mut c = start(&dir);
+    let u = c.open(&scene, "markdown");
+    let asked = command(
+        &mut c,
+        "showrunner.agent.ask",
+        json!({ "text": "Research what oil the lamp burned in 1900", "uri": u }),
+    );
+    assert_eq!(asked["agent"], "researcher");
+    assert_eq!(asked["via"], "keywords");
+    assert!(asked["reason"].as_str().unwrap().contains("research"), "{asked}");
+    let run = asked["run"].as_str().unwrap().to_string();
+    let (step, kind, review) = gate(&mut c, &run);
+    assert_eq!(kind, "tool");
+    assert!(step.ends_with(":propose_bucket"), "{step}");
+    assert!(std::fs::read_to_string(&review).unwrap().contains("Colza oil"));
+    // The first tool ran without a gate, and its result went back to the model.
+    let second = last_user_message(&server.requests()[1]);
+    assert!(second.contains("Result of search_buckets") && second.contains("lamp-oil"), "{second}");
+    resolve(&mut c, &run, &step, "approve", json!({}));
+    let done = progress(&mut c, &run, "done");
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert!(dir.join("buckets/research/colza-oil.yaml").exists());
+    let status = command(&mut c, "showrunner.run.status", json!({ "run": run }));
+    let ids: Vec<&str> = status["steps"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["turn-1", "turn-1:search_buckets", "turn-2", "turn-2:propose_bucket", "turn-3"]);
+    assert!(status["output"].as_str().unwrap().starts_with("Colza oil was the usual fuel"));
+    // No keyword: the intent call decides, and the run records it.
+    server.push(Reply::tokens(&["outliner"]));
+    server.push(Reply::tokens(&[r#"{"answer": "1. Alice sees the boat."}"#]));
+    let asked = command(&mut c, "showrunner.agent.ask", json!({ "text": "hmm, where should this go next?", "uri": u }));
+    assert_eq!((asked["agent"].as_str(), asked["via"].as_str()), (Some("outliner"), Some("intent")));
+    let run = asked["run"].as_str().unwrap().to_string();
+    assert_eq!(progress(&mut c, &run, "done")["state"], "succeeded");
+    c.finish();
+}
+
+#[test]
+fn a_gate_outlives_a_server_restart() {
+    let server = ModelServer::start(vec![Reply::tokens(&["Alice counted the steps again."])]);
+    let (_tmp, dir) = example_on(&server);
+    let scene = dir.join("story/ch01/01-arrival.md");
+    let mut c = start(&dir);
+    let u = c.open(&scene, "markdown");
+    let run = command(&mut c, "showrunner.pipeline.run", json!({ "pipeline": "continue-scene", "uri": u }))["run"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (step, _, review) = gate(&mut c, &run);
+    // The writer edits the prompt on disk, then the editor goes away.
+    let edited = format!("{}\nEnd on the lamp being lit.", std::fs::read_to_string(&review).unwrap());
+    std::fs::write(&review, &edited).unwrap();
+    c.finish();
+    let runs = showrunner_testkit::run_binary(bin(), &["runs"], &dir, &[]);
+    assert!(String::from_utf8_lossy(&runs.stdout).contains("waiting"), "{}", String::from_utf8_lossy(&runs.stdout));
+
+    let mut c = start(&dir);
+    let (again, kind, review_again) = gate(&mut c, &run);
+    assert_eq!(
+        (again.as_str(), kind.as_str(), review_again.as_path()),
+        (step.as_str(), "review_prompt", review.as_path())
+    );
+    assert_eq!(std::fs::read_to_string(&review).unwrap(), edited, "the writer's edits survive");
+    let queue = command(&mut c, "showrunner.gate.list", json!({}));
+    assert_eq!(queue[0]["run"], run.as_str());
+    resolve(&mut c, &run, &step, "approve", json!({}));
+    let (step, _, _) = gate(&mut c, &run);
+    assert!(last_user_message(&server.requests()[0]).ends_with("End on the lamp being lit."));
+    resolve(&mut c, &run, &step, "approve", json!({}));
+    assert_eq!(progress(&mut c, &run, "done")["state"], "succeeded");
+    assert!(std::fs::read_to_string(&scene).unwrap().trim_end().ends_with("Alice counted the steps again."));
+    c.finish();
+}
+
+#[test]
+fn cancelling_mid_stream_stops_the_run() {
+    let tokens: Vec<String> = (0..200).map(|i| format!("word{i} ")).collect();
+    let refs: Vec<&str> = tokens.iter().map(String::as_str).collect();
+    let server = ModelServer::start(vec![
+        Reply::slow(&refs, Duration::from_millis(50)),
+        Reply::slow(&refs, Duration::from_millis(50)),
+    ]);
+    let (_tmp, dir) = example_on(&server);
+    let scene = dir.join("story/ch01/01-arrival.md");
+    let before = std::fs::read_to_string(&scene).unwrap();
+    let mut c = start(&dir);
+    let u = c.open(&scene, "markdown");
+    for via_progress in [false, true] {
+        let run = command(&mut c, "showrunner.pipeline.run", json!({ "pipeline": "continue-scene", "uri": u }))["run"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (step, _, _) = gate(&mut c, &run);
+        resolve(&mut c, &run, &step, "approve", json!({}));
+        progress(&mut c, &run, "text");
+        if via_progress {
+            // The client's cancel button on the run's work-done progress.
+            c.notify("window/workDoneProgress/cancel", json!({ "token": format!("showrunner/run/{run}") }));
+        } else {
+            let r = command(&mut c, "showrunner.run.cancel", json!({ "run": run }));
+            assert_eq!(r["state"], "cancelled", "{r}");
+        }
+        let done = progress(&mut c, &run, "done");
+        assert_eq!(done["state"], "cancelled", "{done}");
+        let status = command(&mut c, "showrunner.run.status", json!({ "run": run }));
+        assert_eq!(status["state"], "cancelled");
+    }
+    assert_eq!(std::fs::read_to_string(&scene).unwrap(), before);
+    c.finish();
+}
+
+#[test]
+fn pipelines_are_listed_by_layer_and_bad_runs_are_refused() {
+    let server = ModelServer::start(vec![]);
+    let (_tmp, dir) = example_on(&server);
+    let mut c = start(&dir);
+    let list = command(&mut c, "showrunner.pipeline.list", json!({}));
+    let layer = |id: &str| list.as_array().unwrap().iter().find(|p| p["id"] == id).map(|p| p["layer"].clone());
+    assert_eq!(layer("rewrite-selection"), Some(json!("quick_action")));
+    assert_eq!(layer("draft-scene"), Some(json!("template")));
+    let bucket = dir.join("buckets/characters/alice.yaml");
+    let e = command_raw(&mut c, "showrunner.pipeline.run", json!({ "pipeline": "draft-scene", "uri": uri(&bucket) }));
+    assert!(e["error"]["message"].as_str().unwrap().contains("is not a scene"), "{e}");
+    let scene = dir.join("story/ch01/01-arrival.md");
+    let e = command_raw(&mut c, "showrunner.pipeline.run", json!({ "pipeline": "fly", "uri": uri(&scene) }));
+    assert!(e["error"]["message"].as_str().unwrap().contains("no pipeline `fly`"), "{e}");
+    let e = command_raw(&mut c, "showrunner.run.status", json!({ "run": "nope" }));
+    assert!(e["error"]["message"].as_str().unwrap().contains("no run `nope`"), "{e}");
+    // A model server that is down: the run fails with the URL and the key to change.
+    let down = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let cfg = std::fs::read_to_string(dir.join("showrunner.yaml"))
+        .unwrap()
+        .replace(&server.url, &format!("http://127.0.0.1:{down}/v1"));
+    std::fs::write(dir.join("showrunner.yaml"), cfg).unwrap();
+    c.finish();
+    let mut c = start(&dir);
+    let u = c.open(&scene, "markdown");
+    let run = command(&mut c, "showrunner.pipeline.run", json!({ "pipeline": "continue-scene", "uri": u }))["run"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (step, _, _) = gate(&mut c, &run);
+    resolve(&mut c, &run, &step, "approve", json!({}));
+    let done = progress(&mut c, &run, "done");
+    assert_eq!(done["state"], "failed");
+    let err = done["error"].as_str().unwrap();
+    assert!(err.contains(&format!("127.0.0.1:{down}")) && err.contains("providers.local.base_url"), "{err}");
+    c.finish();
+}
