@@ -1,0 +1,194 @@
+// The packaged extension in a real VS Code (code-server) in a real browser (Debian's chromium):
+// the .vsix installs, `showrunner lsp` starts on a scene, a mention's hover comes from the
+// server, and the Context view lists what the scene would send. Run through run.sh.
+import { strict as assert } from "node:assert";
+import { spawn, execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const bin = process.env.SHOWRUNNER_BIN;
+const vsix = process.env.VSIX;
+const codeServer = path.join(here, "node_modules", ".bin", "code-server");
+const shots = path.join(here, "work");
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves when `child` prints a line matching `re` (or rejects when it exits first). */
+function waitForOutput(child, re, what) {
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const onData = (d) => {
+      seen += d.toString();
+      if (re.test(seen)) {
+        child.stdout.off("data", onData);
+        child.stderr.off("data", onData);
+        resolve(seen);
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`${what} exited with ${code} before ready:\n${seen}`)));
+  });
+}
+
+/** Polls `check` until it returns a truthy value or `ms` pass; each try waits on the page itself. */
+async function eventually(check, ms, what) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw new Error(`${what} did not happen within ${ms} ms${last ? `: ${last.message}` : ""}`);
+}
+
+async function runCommand(page, title) {
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget input");
+  await input.waitFor();
+  await input.fill(`>${title}`);
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first().waitFor();
+  await page.keyboard.press("Enter");
+}
+
+describe("the .vsix in code-server", () => {
+  let server;
+  let browser;
+  let page;
+  let project;
+  const logs = [];
+
+  before(async () => {
+    assert.ok(bin && fs.existsSync(bin), `SHOWRUNNER_BIN (${bin}) must be the showrunner binary`);
+    assert.ok(vsix && fs.existsSync(vsix), `VSIX (${vsix}) must be the packaged extension`);
+    fs.mkdirSync(shots, { recursive: true });
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "sr-vscode-e2e-"));
+    project = path.join(root, "Harbour Lights");
+    fs.cpSync(path.join(here, "fixture"), project, { recursive: true });
+    const userData = path.join(root, "user-data");
+    const extensions = path.join(root, "extensions");
+    fs.mkdirSync(path.join(userData, "User"), { recursive: true });
+    fs.writeFileSync(
+      path.join(userData, "User", "settings.json"),
+      JSON.stringify({
+        "showrunner.serverPath": bin,
+        "showrunner.progress.notifications": false,
+        "workbench.startupEditor": "none",
+        "workbench.tips.enabled": false,
+        "workbench.enableExperiments": false,
+        "security.workspace.trust.enabled": false,
+        "telemetry.telemetryLevel": "off",
+        "extensions.autoUpdate": false,
+        "extensions.autoCheckUpdates": false,
+        "update.mode": "none",
+        "editor.hover.delay": 100,
+      }),
+    );
+    const config = path.join(root, "config.yaml");
+    fs.writeFileSync(config, "auth: none\ncert: false\n");
+    const common = ["--config", config, "--user-data-dir", userData, "--extensions-dir", extensions];
+    const installed = execFileSync(codeServer, [...common, "--install-extension", vsix], { encoding: "utf8" });
+    assert.match(installed, /was successfully installed/, installed);
+    const listed = execFileSync(codeServer, [...common, "--list-extensions"], { encoding: "utf8" });
+    assert.match(listed, /^showrunner\.showrunner$/m);
+
+    const port = await freePort();
+    server = spawn(
+      codeServer,
+      [...common, "--bind-addr", `127.0.0.1:${port}`, "--auth", "none", "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override", project],
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SHOWRUNNER_LOG: "info" } },
+    );
+    server.stdout.on("data", (d) => logs.push(d.toString()));
+    server.stderr.on("data", (d) => logs.push(d.toString()));
+    await waitForOutput(server, /HTTP server listening/, "code-server");
+
+    browser = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(project)}`);
+    await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (server && server.exitCode === null) {
+      const exited = new Promise((r) => server.once("exit", r));
+      server.kill("SIGTERM");
+      await exited;
+    }
+    fs.writeFileSync(path.join(shots, "code-server.log"), logs.join(""));
+  });
+
+  it("opens a scene and shows the server's hover on a mention", async () => {
+    await page.keyboard.press("Control+P");
+    const input = page.locator(".quick-input-widget input");
+    await input.waitFor();
+    await input.fill("arrival.md");
+    await page.locator(".quick-input-list .monaco-list-row").first().waitFor();
+    await page.keyboard.press("Enter");
+    const mention = page.locator(".monaco-editor .view-lines span", { hasText: "Port Sorrow" }).last();
+    await mention.waitFor({ timeout: 30_000 });
+    // The server indexes the project after start; hover until its answer arrives.
+    const hover = page.locator(".monaco-hover-content", { hasText: "Port Sorrow" });
+    await eventually(
+      async () => {
+        await page.mouse.move(5, 5);
+        await mention.hover();
+        await hover.first().waitFor({ timeout: 3_000 });
+        return (await hover.first().innerText()).includes("location");
+      },
+      90_000,
+      "a hover naming Port Sorrow's kind",
+    );
+    const text = await hover.first().innerText();
+    assert.match(text, /Port Sorrow/);
+    assert.match(text, /location/);
+    await page.screenshot({ path: path.join(shots, "hover.png") });
+  });
+
+  it("the Context view lists the scene's buckets with token counts", async () => {
+    await page.locator('.activitybar [aria-label^="Showrunner"]').first().click();
+    const view = page.locator(".pane", { has: page.locator(".pane-header", { hasText: /^Context/i }) });
+    await view.waitFor();
+    const summary = view.locator(".monaco-list-row", { hasText: /\/ 6,000 tokens/ });
+    await eventually(
+      async () => {
+        try {
+          await summary.first().waitFor({ timeout: 5_000 });
+          return true;
+        } catch {
+          // The first answer may have come before the server indexed the project: ask again.
+          await runCommand(page, "Showrunner: Refresh Views");
+          return false;
+        }
+      },
+      60_000,
+      "the context summary row",
+    );
+    assert.match(await summary.first().innerText(), /[\d,]+ \/ 6,000 tokens/);
+    const all = await view.locator(".monaco-list-row").allInnerTexts();
+    assert.ok(all.some((t) => /zoe/.test(t) && /character/.test(t) && /tokens/.test(t)), `context rows: ${JSON.stringify(all)}`);
+    await page.screenshot({ path: path.join(shots, "context.png") });
+  });
+});
