@@ -682,8 +682,17 @@ fn run_step(
             let mut retries = 0;
             loop {
                 let output = last_text(run, pipeline, step);
+                let watch: Vec<&str> = run.vars["judge"]["sensitive_topics"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                let watch = if watch.is_empty() {
+                    String::new()
+                } else {
+                    format!(" List under sensitive_topics any of these the text touches: {}.", watch.join(", "))
+                };
                 let prompt = format!(
-                    "Score this text for quality and fit with the story. Answer as JSON: {{\"confidence\": 0.0-1.0, \"issues\": [\"...\"], \"sensitive_topics\": [\"...\"]}}\n\n{output}"
+                    "Score this text for quality and fit with the story. Answer as JSON: {{\"confidence\": 0.0-1.0, \"issues\": [\"...\"], \"sensitive_topics\": [\"...\"]}}.{watch}\n\n{output}"
                 );
                 let answer = call(step, run, model, fx, &prompt)?;
                 let verdict = showrunner_llm::repair::parse_lenient(&answer).map(|(v, _)| v).unwrap_or(Value::Null);

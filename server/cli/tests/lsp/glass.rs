@@ -490,3 +490,89 @@ fn pipelines_are_listed_by_layer_and_bad_runs_are_refused() {
     assert!(err.contains(&format!("127.0.0.1:{down}")) && err.contains("providers.local.base_url"), "{err}");
     c.finish();
 }
+
+#[test]
+fn the_judge_routes_three_ways_and_sensitive_topics_go_to_a_human_and_verify_escalates() {
+    let verdict = |c: f64, issues: &[&str], topics: &[&str]| {
+        Reply::tokens(&[&json!({ "confidence": c, "issues": issues, "sensitive_topics": topics }).to_string()])
+    };
+    let server = ModelServer::start(vec![
+        // 1. above approve_above: approved without a human.
+        Reply::tokens(&["First paragraph."]),
+        verdict(0.95, &[], &[]),
+        // 2. between the thresholds: a human decides.
+        Reply::tokens(&["Second paragraph."]),
+        verdict(0.8, &["a little flat"], &[]),
+        // 3. below review_above: generated again with the judge's feedback, then approved.
+        Reply::tokens(&["Third, weak."]),
+        verdict(0.4, &["the tense drifts"], &[]),
+        Reply::tokens(&["Third, mended."]),
+        verdict(0.93, &[], &[]),
+        // 4. a sensitive topic goes to a human whatever the score.
+        Reply::tokens(&["Fourth, about the election."]),
+        verdict(0.99, &[], &["politics"]),
+    ]);
+    let (_tmp, dir) = example_on(&server);
+    showrunner_testkit::write_file(
+        &dir,
+        "workflows/judged.yaml",
+        "id: judged\ntitle: Judged paragraph\nsteps:\n  - { id: context, type: gather_context }\n  - { id: prompt, type: prompt, template: \"Continue: {{scene.before_cursor}}\" }\n  - { id: draft, type: generate }\n  - { id: judge, type: judge, max_retries: 1 }\n  - { id: apply, type: apply_edit }\n",
+    );
+    let scene = dir.join("story/ch01/03-supper.md");
+    let mut c = start(&dir);
+    // Not open in the editor: each edit builds on the file the last one wrote.
+    let u = uri(&scene);
+    let list = command(&mut c, "showrunner.pipeline.list", json!({ "uri": u }));
+    assert!(list.as_array().unwrap().iter().any(|p| p["id"] == "judged" && p["layer"] == "custom"));
+    let go = |c: &mut Client| {
+        command(c, "showrunner.pipeline.run", json!({ "pipeline": "judged", "uri": u }))["run"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let run = go(&mut c);
+    assert_eq!(progress(&mut c, &run, "done")["state"], "succeeded");
+    let run = go(&mut c);
+    let (step, kind, review) = gate(&mut c, &run);
+    assert_eq!((step.as_str(), kind.as_str()), ("judge", "judge"));
+    assert!(std::fs::read_to_string(&review).unwrap().contains("a little flat"));
+    resolve(&mut c, &run, &step, "approve", json!({}));
+    assert_eq!(progress(&mut c, &run, "done")["state"], "succeeded");
+    let run = go(&mut c);
+    assert_eq!(progress(&mut c, &run, "done")["state"], "succeeded");
+    let retry = last_user_message(&server.requests()[6]);
+    assert!(retry.contains("scored the last attempt 0.40") && retry.contains("the tense drifts"), "{retry}");
+    let run = go(&mut c);
+    let (step, kind, _) = gate(&mut c, &run);
+    assert_eq!(kind, "judge", "a sensitive topic always goes to a human");
+    assert!(
+        last_user_message(&server.requests()[9]).contains("politics, legal claims"),
+        "the judge is told what to watch"
+    );
+    resolve(&mut c, &run, &step, "reject", json!({ "text": "keep politics out" }));
+    let done = progress(&mut c, &run, "done");
+    assert_eq!(done["state"], "failed");
+    let text = std::fs::read_to_string(&scene).unwrap();
+    assert!(text.contains("First paragraph.") && text.contains("Second paragraph.") && text.contains("Third, mended."));
+    assert!(!text.contains("Third, weak.") && !text.contains("election"), "{text}");
+
+    // Verify: a stranger's name twice more after the first draft, then a human is asked.
+    for _ in 0..3 {
+        server.push(Reply::tokens(&["Alice met Quillan at the door, and Quillan smiled."]));
+    }
+    let run = command(&mut c, "showrunner.pipeline.run", json!({ "pipeline": "draft-scene", "uri": u }))["run"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (step, _, _) = gate(&mut c, &run);
+    resolve(&mut c, &run, &step, "approve", json!({}));
+    let (step, kind, review) = gate(&mut c, &run);
+    assert_eq!((step.as_str(), kind.as_str()), ("check", "verify"));
+    assert!(std::fs::read_to_string(&review).unwrap().contains("These names are not in the story: Quillan"));
+    let n = server.requests().len();
+    assert!(last_user_message(&server.requests()[n - 1]).contains("A first draft had problems"));
+    resolve(&mut c, &run, &step, "reject", json!({}));
+    let done = progress(&mut c, &run, "done");
+    assert!(done["error"].as_str().unwrap().contains("continuity problems"), "{done}");
+    c.finish();
+}
