@@ -263,7 +263,12 @@ impl Backend {
                 let a: RunId = params(args)?;
                 let root = self.run_root(&a.run).ok_or_else(|| invalid(format!("no run `{}`", a.run)))?;
                 let run = load_run(&root, &a.run).ok_or_else(|| invalid(format!("no run `{}`", a.run)))?;
-                Ok(Some(status(&run, self.runner.is_active(&a.run))))
+                let mut out = status(&run, self.runner.is_active(&a.run));
+                // A gate this server is asking: where its review document is.
+                if let Some(g) = self.runner.gates().into_iter().find(|g| g.run == a.run) {
+                    out["gate"] = json!({ "step": g.step, "kind": g.kind, "uri": g.uri, "model": g.model });
+                }
+                Ok(Some(out))
             }
             "showrunner.run.cancel" => {
                 let a: RunId = params(args)?;

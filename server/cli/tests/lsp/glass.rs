@@ -130,6 +130,8 @@ fn a_rewrite_from_code_action_to_applied_edit_with_an_edited_prompt_and_a_model_
         assert!(lens_titles.contains(&t), "{lens_titles:?}");
     }
     assert!(lens_titles[0].contains("local/llama3.1"), "the gate names the model: {lens_titles:?}");
+    let st = command(&mut c, "showrunner.run.status", json!({ "run": run }));
+    assert_eq!((st["state"].as_str(), st["gate"]["uri"].as_str()), (Some("waiting"), Some(uri(&review).as_str())));
     let queue = command(&mut c, "showrunner.gate.list", json!({}));
     assert_eq!(queue.as_array().unwrap().len(), 1);
     assert_eq!(queue[0]["kind"], "review_prompt");
