@@ -121,7 +121,7 @@ function H.finish()
     end)
   end
   local r = H.results
-  io.stdout:write(string.format("%d passed, %d failed\n", r.passed, r.failed))
+  io.stdout:write(string.format("\n%d passed, %d failed\n", r.passed, r.failed))
   io.stdout:flush()
   os.exit(r.failed == 0 and 0 or 1)
 end
@@ -145,11 +145,12 @@ function H.write(path, text)
   f:close()
 end
 
---- Runs the showrunner binary; returns stdout, and fails on a non-zero exit unless `allow_fail`.
-function H.sr(args, allow_fail)
+--- Runs the showrunner binary (in `cwd` when given); returns stdout, and fails on a non-zero
+--- exit unless `allow_fail`.
+function H.sr(args, allow_fail, cwd)
   local cmd = { H.bin }
   vim.list_extend(cmd, args)
-  local res = vim.system(cmd, { text = true }):wait(60000)
+  local res = vim.system(cmd, { text = true, cwd = cwd }):wait(60000)
   if res.code ~= 0 and not allow_fail then
     error(string.format("%s failed (%s): %s%s", table.concat(cmd, " "), tostring(res.code), res.stderr or "", res.stdout or ""), 2)
   end

@@ -117,7 +117,17 @@ H.test("code lens on line 0: the context the scene will get", function()
   end)
   H.eq(0, lens.range.start.line, "lens line")
   H.contains(lens.command.title, "tokens", "lens title")
-  -- Running it opens the context side window for the scene.
+  -- Running it opens the context side window for the scene. Line 0 also has the run lenses
+  -- (Draft, Continue, …): Neovim asks which one with vim.ui.select.
+  vim.ui.select = function(items, opts, on_choice)
+    for i, item in ipairs(items) do
+      local label = opts.format_item and opts.format_item(item) or tostring(item)
+      if label:find("Context:", 1, true) then
+        return on_choice(item, i)
+      end
+    end
+    on_choice(nil)
+  end
   vim.api.nvim_win_set_cursor(0, { 1, 0 })
   vim.lsp.codelens.run()
   local ctx = require("showrunner.context")

@@ -106,6 +106,7 @@ fi
 
 passed=0 failed=0 broken=()
 for t in "${tests[@]}"; do
+  f=0
   [[ -f "$t" ]] || die "no such test file: $t"
   say "-- $t"
   log="$scratch/$(basename "$t").log"
@@ -115,21 +116,23 @@ for t in "${tests[@]}"; do
   rc=$?
   set -e
   cat "$log"
+  # A test that printed no final newline must not swallow the next header.
+  [[ -z "$(tail -c1 "$log")" ]] || echo
   summary="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1 || true)"
   if [[ -n "$summary" ]]; then
     read -r p _ f _ <<<"$summary"
     passed=$((passed + p))
     failed=$((failed + f))
   fi
-  if (( rc != 0 )) && [[ -z "$summary" || "${f:-0}" == 0 ]]; then
-    # Crashed or timed out before counting: the file counts as one failure.
-    say "!! $t exited with $rc before reporting"
+  if [[ -z "$summary" ]] || (( rc != 0 && f == 0 )); then
+    # Crashed, stopped or timed out before counting: the file counts as one failure.
+    say ""
+    say "!! $t exited with $rc before reporting its counts"
     failed=$((failed + 1))
     broken+=("$t")
   elif (( rc != 0 )); then
     broken+=("$t")
   fi
-  f=0
 done
 
 say ""

@@ -205,19 +205,34 @@ local function client_of(s)
 end
 
 --- Asks the server for the gate's current text and model, and shows them when the writer has
---- not edited the buffer since it was filled.
-local function refresh_gate(s, force)
+--- not edited the buffer since it was filled. An answer that comes after a decision was made
+--- is dropped: it describes the gate as it was. After a decision that keeps the gate open
+--- (`after_decision`), only a changed text or model counts: the list may still show the gate as
+--- it was before the server took the decision in.
+local function refresh_gate(s, after_decision)
+  local generation = s.decisions or 0
   lsp.exec("showrunner.gate.list", {}, function(err, list)
     if err or type(list) ~= "table" or M.current ~= s or not valid_buf(s) then
       return
     end
+    if (s.decisions or 0) ~= generation then
+      return
+    end
     for _, g in ipairs(list) do
       if g.run == s.run and g.step == s.step then
+        if after_decision then
+          local before = s.before or {}
+          local text_changed = type(g.text) == "string" and g.text ~= before.text
+          local model_changed = g.model ~= nil and g.model ~= before.model
+          if s.mode == "gate" or not (text_changed or model_changed) then
+            return
+          end
+        end
         s.kind = g.kind or s.kind
         s.model = g.model or s.model
         s.pipeline = g.pipeline or s.pipeline
         local untouched = vim.api.nvim_buf_get_changedtick(s.buf) == s.tick
-        if type(g.text) == "string" and (force or untouched or s.mode ~= "gate") and g.text ~= buffer_text(s) then
+        if type(g.text) == "string" and (untouched or s.mode ~= "gate") and g.text ~= buffer_text(s) then
           set_text(s, g.text)
         end
         s.mode = "gate"
@@ -266,7 +281,7 @@ function M.open_gate(gate, opts)
     pcall(vim.api.nvim_win_set_cursor, s.win, { 1, 0 })
   end
   -- The list also names the model and the kind, and is the text's source of truth.
-  refresh_gate(s, false)
+  refresh_gate(s)
 end
 
 --- A runProgress `gate` event.
@@ -334,7 +349,7 @@ function M.on_event(r, p)
     s.status = p.state
   end
   if p.state == "waiting" and s.mode ~= "gate" and s.step then
-    refresh_gate(s, true)
+    refresh_gate(s)
   end
   decorate(s)
 end
@@ -381,6 +396,9 @@ end
 --- Sends a decision for the gate on screen.
 local function resolve(s, decision, extra, after)
   local args = vim.tbl_extend("force", { run = s.run, step = s.step, decision = decision }, extra or {})
+  -- Answers to questions asked before this decision are stale from now on.
+  s.decisions = (s.decisions or 0) + 1
+  s.before = { text = buffer_text(s), model = s.model }
   -- What streams after a decision is new text (a regenerated output, a chat answer).
   local r = require("showrunner.runs").by_id[s.run]
   if r then
@@ -487,7 +505,6 @@ function M.act(action)
     resolve(s, "paste", { text = text })
   elseif action == "model" then
     pick_model(s, function(model)
-      s.model = model
       resolve(s, "change_model", { model = model }, stays_open(s))
     end)
   elseif action == "chat" then
