@@ -15,6 +15,10 @@ local model = H.model_server({
     wait_for = release,
   },
   { text = "Łukasz stood on the granite as if it were a tram step, and did not fall." },
+  -- Third run: the chat answer (a revised prompt), the output, the regenerated output.
+  { text = "Rewrite this passage in Alice's dry voice, under twenty words:\nThe boat stood off, rose, fell, stood off again." },
+  { text = "The boat stood off and rose and fell, as boats do when they mean to make you wait." },
+  { text = "The boat stood off, rose, fell: it took its time, like the Board." },
 })
 local root = H.project({ model_url = model.url })
 -- Alice (the scene's point of view) prefers openai/gpt-4o in the example project; the model
@@ -203,6 +207,37 @@ H.test("second run: hide the gate, bring it back from the queue, skip, then reje
   local status = H.exec(client, "showrunner.run.status", { run = run })
   H.eq("failed", status.state, "run state")
   H.eq(before, H.text(scene), "the scene is unchanged")
+end)
+
+H.test("third run: chat revises the prompt, regenerate replaces the output, approve applies it", function()
+  rewrite_line("The boat stood off, rose, fell")
+  local s = wait_gate("review_prompt")
+  local run = s.run
+  vim.api.nvim_buf_set_lines(s.buf, 0, 0, false, { ">> Make it Alice's voice, dry, under twenty words." })
+  H.keys("gc")
+  H.wait("the revised prompt at the same gate", function()
+    local cur = state()
+    return cur and cur.run == run and cur.mode == "gate" and float_text():find("Alice's dry voice", 1, true)
+  end)
+  H.ok(not float_text():find(">>", 1, true), "the message is not part of the prompt")
+  local chat = H.model_requests(model)[3]
+  H.contains(vim.json.encode(chat.body.messages), "Make it Alice", "the chat message reached the model")
+  H.keys("ga")
+  wait_gate("approve_output")
+  H.eq("The boat stood off and rose and fell, as boats do when they mean to make you wait.", vim.trim(float_text()))
+  H.keys("gr")
+  H.wait("the regenerated output", function()
+    local cur = state()
+    return cur and cur.mode == "gate" and cur.kind == "approve_output"
+      and vim.trim(float_text()) == "The boat stood off, rose, fell: it took its time, like the Board."
+  end)
+  H.keys("ga")
+  H.wait("the regenerated text in the scene", function()
+    return H.text(scene):find("it took its time, like the Board.", 1, true)
+  end)
+  H.wait("the window to close", function()
+    return state() == nil
+  end)
 end)
 
 H.finish()

@@ -345,6 +345,10 @@ function M.on_event(r, p)
   s.pipeline = r.pipeline or s.pipeline
   if p.event == "step" and p.step then
     s.status = string.format("%s: %s", p.step, p.step_state or p.state or "")
+    -- A model step names its model: the streamed text's title shows it.
+    if type(p.model) == "string" and p.model ~= "" and p.step_state == "running" then
+      s.model = p.model
+    end
   elseif p.state then
     s.status = p.state
   end
