@@ -150,6 +150,30 @@ H.test("go to definition jumps to the bucket's name line", function()
   vim.cmd.buffer(scene)
 end)
 
+H.test("a Fountain screenplay: the client, and character cues coloured as characters", function()
+  local play, c = H.open(root .. "/story/episode-01.fountain")
+  H.eq(client.id, c.id, "same client")
+  H.eq("fountain", vim.bo[play].filetype, "filetype")
+  H.eq("fountain", vim.b[play].current_syntax, "Fountain syntax")
+  local row = 0
+  for i, line in ipairs(vim.api.nvim_buf_get_lines(play, 0, -1, false)) do
+    if line == "ŁUKASZ" then
+      row = i - 1
+      break
+    end
+  end
+  H.ok(row > 0, "the cue line")
+  local tok = H.wait("a cue token on ŁUKASZ", function()
+    for _, t in ipairs(vim.lsp.semantic_tokens.get_at_pos(play, row, 1) or {}) do
+      if t.type == "character" and t.modifiers and t.modifiers.cue then
+        return t
+      end
+    end
+  end)
+  H.eq(#"ŁUKASZ", tok.end_col - tok.start_col, "the whole cue")
+  vim.cmd.buffer(scene)
+end)
+
 H.test("rename a character: the bucket and every scene, in one edit", function()
   local arrival = H.open(root .. "/story/ch01/01-arrival.md")
   local row, col = H.find(arrival, "Łukasz Nowak. Inspector")

@@ -332,6 +332,18 @@ H.test(":Showrunner cancel picks among the active runs", function()
   H.ok(not vim.tbl_contains(vim.fn.getcompletion("Showrunner cancel ", "cmdline"), cur.run), "a cancelled run is not completed")
 end)
 
+H.test("without a border the keys go to the window bar", function()
+  require("showrunner.config").options.review.border = "none"
+  rewrite("talked")
+  local cur = wait_gate("review_prompt")
+  H.contains(vim.wo[cur.win].winbar, "ga approve", "winbar")
+  H.keys("<C-c>")
+  H.wait("closed", function()
+    return s() == nil
+  end)
+  require("showrunner.config").options.review.border = "rounded"
+end)
+
 H.test(":Showrunner rewrite without a selection is an error", function()
   vim.api.nvim_set_current_buf(scene)
   local n = #fake.commands

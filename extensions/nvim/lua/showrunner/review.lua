@@ -74,8 +74,21 @@ local function geometry()
 end
 
 --- Updates the window's title and footer to the state.
+--- Titles and footers need a border; without one the keys go to the window bar.
+local function framed()
+  local b = config.options.review.border
+  return b ~= nil and b ~= "none" and b ~= ""
+end
+
 local function decorate(s)
   if not valid_win(s) then
+    return
+  end
+  if not framed() then
+    vim.wo[s.win].winbar = (title(s) .. "│" .. footer(s)):gsub("%%", "%%%%")
+    if valid_buf(s) then
+      vim.bo[s.buf].modifiable = s.mode == "gate"
+    end
     return
   end
   local cfg = vim.api.nvim_win_get_config(s.win)
@@ -132,10 +145,12 @@ local function ensure_window(s, enter)
     local cfg = geometry()
     cfg.style = "minimal"
     cfg.border = o.border
-    cfg.title = title(s)
-    cfg.title_pos = "center"
-    cfg.footer = footer(s)
-    cfg.footer_pos = "center"
+    if framed() then
+      cfg.title = title(s)
+      cfg.title_pos = "center"
+      cfg.footer = footer(s)
+      cfg.footer_pos = "center"
+    end
     s.win = vim.api.nvim_open_win(s.buf, enter, cfg)
     vim.wo[s.win].wrap = true
     vim.wo[s.win].linebreak = true
