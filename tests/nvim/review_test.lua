@@ -240,4 +240,28 @@ H.test("third run: chat revises the prompt, regenerate replaces the output, appr
   end)
 end)
 
+H.test(":Showrunner runs lists the runs and shows one's steps", function()
+  vim.api.nvim_set_current_buf(scene)
+  local offered
+  vim.ui.select = function(items, opts, on_choice)
+    offered = vim.tbl_map(opts.format_item, items)
+    for _, r in ipairs(items) do
+      if r.state == "failed" then
+        return on_choice(r)
+      end
+    end
+    on_choice(nil)
+  end
+  vim.cmd("Showrunner runs")
+  local text = H.wait("the run's status window", function()
+    local t = H.text(vim.api.nvim_get_current_buf())
+    return vim.api.nvim_win_get_config(0).relative ~= "" and t:find("steps", 1, true) and t
+  end)
+  H.eq(3, #offered, "three runs: " .. vim.inspect(offered))
+  H.contains(text, "state     failed")
+  H.contains(text, "too tidy for the scene", "the reason")
+  H.contains(text, "rewrite")
+  vim.cmd("close")
+end)
+
 H.finish()

@@ -179,10 +179,6 @@ local function show_status(run)
       end
     end
     M.show_lines("Showrunner run", lines)
-    if st.state == "waiting" and type(st.gate) == "table" then
-      st.gate.run = st.gate.run or st.run or run
-      st.gate.pipeline = st.gate.pipeline or st.pipeline
-    end
   end)
 end
 
