@@ -49,8 +49,14 @@ H.test("a bucket file gets the same client; files outside the story do not", fun
   H.wait("the bucket's diagnostics pass", function()
     return vim.lsp.buf_is_attached(bucket, client.id)
   end)
-  vim.wait(200, function()
-    return false
+  -- Starting a client is scheduled from the FileType autocommand: once a callback scheduled
+  -- after both `:edit`s has run, any client that was going to attach has.
+  local settled = false
+  vim.schedule(function()
+    settled = true
+  end)
+  H.wait("the scheduled starts to run", function()
+    return settled
   end)
   H.eq(0, #vim.lsp.get_clients({ bufnr = readme }), "README.md has no client")
   H.eq(0, #vim.lsp.get_clients({ bufnr = other }), "a file outside a project has no client")
