@@ -34,6 +34,7 @@ use crate::state::{path_uri, uri_path, Doc, FileSnap, Project, State};
 
 pub struct Backend {
     client: Client,
+    wire: transport::Wire,
     state: Arc<Mutex<State>>,
     runner: runs::Runner,
     notes: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<serde_json::Value>>,
@@ -56,8 +57,13 @@ pub async fn run_stdio() -> bool {
     logging::init();
     let clean = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = clean.clone();
+    // Frames out pass through a mux, so diagnostics can go to the wire without the codec.
+    let (codec_out, from_codec) = tokio::io::duplex(1 << 20);
+    let (wire, mux) = transport::mux(from_codec, tokio::io::stdout());
+    tokio::spawn(mux);
     let (service, socket) = LspService::build(move |client| Backend {
         client,
+        wire,
         state: Arc::new(Mutex::new(State::default())),
         runner: runs::Runner::default(),
         notes: std::sync::OnceLock::new(),
@@ -69,7 +75,7 @@ pub async fn run_stdio() -> bool {
     // Frames pass through a guard that keeps one malformed message from ending the session.
     let (to_server, from_guard) = tokio::io::duplex(1 << 20);
     tokio::spawn(transport::guard(tokio::io::stdin(), to_server));
-    Server::new(from_guard, tokio::io::stdout(), socket).serve(service).await;
+    Server::new(from_guard, codec_out, socket).serve(service).await;
     clean.load(std::sync::atomic::Ordering::SeqCst)
 }
 
@@ -189,8 +195,11 @@ impl Backend {
     }
 
     async fn publish(&self, batches: Vec<(Uri, Option<i32>, Vec<Diagnostic>)>) {
-        for (uri, version, diags) in batches {
-            self.client.publish_diagnostics(uri, diags, version).await;
+        for (uri, version, diagnostics) in batches {
+            let params = PublishDiagnosticsParams { uri, diagnostics, version };
+            if !self.wire.notify("textDocument/publishDiagnostics", &params) {
+                self.client.publish_diagnostics(params.uri, params.diagnostics, params.version).await;
+            }
         }
     }
 

@@ -59,3 +59,90 @@ where
         let _ = output.flush().await;
     }
 }
+
+/// Frames the server writes itself, beside the codec: diagnostics serialised straight from their
+/// structs to the wire (the codec's path goes through `serde_json::Value` maps, which costs more
+/// than the whole re-check of a 20,000-word scene).
+#[derive(Clone)]
+pub struct Wire {
+    tx: tokio::sync::mpsc::UnboundedSender<Vec<u8>>,
+}
+
+impl Wire {
+    /// Sends a notification whose `params` serialise directly.
+    pub fn notify<P: serde::Serialize>(&self, method: &str, params: &P) -> bool {
+        #[derive(serde::Serialize)]
+        struct Note<'a, P> {
+            jsonrpc: &'static str,
+            method: &'a str,
+            params: &'a P,
+        }
+        match serde_json::to_vec(&Note { jsonrpc: "2.0", method, params }) {
+            Ok(body) => self.tx.send(body).is_ok(),
+            Err(e) => {
+                tracing::error!("cannot serialise {method}: {e}");
+                false
+            }
+        }
+    }
+}
+
+/// Merges the codec's frames (`from_codec`) and the [`Wire`]'s into `output`, one whole frame at
+/// a time. Returns when the codec's side closes.
+pub fn mux<R, W>(from_codec: R, mut output: W) -> (Wire, impl std::future::Future<Output = ()>)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+    let task = async move {
+        let mut reader = BufReader::new(from_codec);
+        loop {
+            tokio::select! {
+                frame = read_frame(&mut reader) => {
+                    let Some(body) = frame else { return };
+                    if write_frame(&mut output, &body).await.is_err() {
+                        return;
+                    }
+                }
+                Some(body) = rx.recv() => {
+                    if write_frame(&mut output, &body).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    (Wire { tx }, task)
+}
+
+async fn read_frame<R: AsyncRead + Unpin>(reader: &mut BufReader<R>) -> Option<Vec<u8>> {
+    let mut length: Option<usize> = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).await.ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.is_empty() {
+            if length.is_some() {
+                break;
+            }
+            continue;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            if k.trim().eq_ignore_ascii_case("content-length") {
+                length = v.trim().parse().ok();
+            }
+        }
+    }
+    let mut body = vec![0; length?];
+    reader.read_exact(&mut body).await.ok()?;
+    Some(body)
+}
+
+async fn write_frame<W: AsyncWrite + Unpin>(output: &mut W, body: &[u8]) -> std::io::Result<()> {
+    output.write_all(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes()).await?;
+    output.write_all(body).await?;
+    output.flush().await
+}

@@ -190,41 +190,41 @@ const STOP_WORDS: &[&str] = &[
 struct Word {
     start: usize,
     end: usize,
-    title_case: bool,
     /// A sentence starts right before this word.
     sentence_start: bool,
-    /// Only a single space separates this word from the previous one.
+    /// Only a single space separates this word from the previous one, and that word was
+    /// capitalised too: the two can form one name.
     joined: bool,
 }
 
 /// Appends every capitalised name not at a sentence start found in `blocks` of `text`,
 /// skipping words that overlap `skip` (sorted ranges, e.g. existing mentions).
 pub fn capitalised_names(text: &str, blocks: &[TextRange], skip: &[TextRange], out: &mut Vec<NameCandidate>) {
+    let mut words = Vec::new();
     for block in blocks {
-        let words = words_of(text, block.clone());
+        words.clear();
+        capitalised_words(text, block.clone(), &mut words);
         let mut i = 0;
         while i < words.len() {
-            if !words[i].title_case {
-                i += 1;
-                continue;
-            }
             let mut j = i + 1;
-            while j < words.len() && j - i < 4 && words[j].title_case && words[j].joined && !words[j].sentence_start {
+            while j < words.len() && j - i < 4 && words[j].joined && !words[j].sentence_start {
                 j += 1;
             }
-            let mut run: Vec<&Word> = words[i..j].iter().collect();
+            let mut run: &[Word] = &words[i..j];
             if run[0].sentence_start {
-                run.remove(0);
+                run = &run[1..];
             }
             while run.first().is_some_and(|w| is_stop(&text[w.start..w.end])) {
-                run.remove(0);
+                run = &run[1..];
             }
             while run.last().is_some_and(|w| is_stop(&text[w.start..w.end])) {
-                run.pop();
+                run = &run[..run.len() - 1];
             }
             if let (Some(first), Some(last)) = (run.first(), run.last()) {
                 let range = first.start..last.end;
-                let overlaps = skip.iter().any(|s| s.start < range.end && s.end > range.start);
+                // `skip` is sorted: the first range that ends after this one starts decides.
+                let k = skip.partition_point(|s| s.end <= range.start);
+                let overlaps = skip.get(k).is_some_and(|s| s.start < range.end);
                 if !overlaps {
                     out.push(NameCandidate { name: text[range.clone()].to_string(), range });
                 }
@@ -239,14 +239,16 @@ fn is_stop(word: &str) -> bool {
     SET.get_or_init(|| STOP_WORDS.iter().copied().collect()).contains(word)
 }
 
-fn words_of(text: &str, block: TextRange) -> Vec<Word> {
+/// The capitalised words of a block (only those can be names), with what the words around them
+/// say: whether a sentence starts before each, and whether it joins the capitalised word before.
+fn capitalised_words(text: &str, block: TextRange, words: &mut Vec<Word>) {
     let slice = &text[block.clone()];
-    let mut words = Vec::new();
     let mut sentence_start = true;
     // The text between the previous word and this one.
     let mut gap_start = 0;
     let mut iter = slice.char_indices().peekable();
     let mut prev_word: Option<(usize, usize)> = None;
+    let mut prev_title = false;
     while let Some((i, c)) = iter.next() {
         if !is_word_char(c) {
             continue;
@@ -275,23 +277,22 @@ fn words_of(text: &str, block: TextRange) -> Vec<Word> {
             }
         }
         let word = &slice[start..end];
-        let gap = &slice[gap_start..start];
-        let title_case = is_title_case(word);
-        // Only capitalised words need to know whether they start a sentence.
-        let starts_sentence =
-            title_case && (sentence_start || gap_starts_sentence(gap, prev_word.map(|(s, e)| &slice[s..e])));
-        words.push(Word {
-            start: block.start + start,
-            end: block.start + end,
-            title_case,
-            sentence_start: starts_sentence,
-            joined: gap == " ",
-        });
+        let title_case = c.is_uppercase() && is_title_case(word);
+        if title_case {
+            let gap = &slice[gap_start..start];
+            let starts_sentence = sentence_start || gap_starts_sentence(gap, prev_word.map(|(s, e)| &slice[s..e]));
+            words.push(Word {
+                start: block.start + start,
+                end: block.start + end,
+                sentence_start: starts_sentence,
+                joined: prev_title && gap == " ",
+            });
+        }
+        prev_title = title_case;
         sentence_start = false;
         gap_start = end;
         prev_word = Some((start, end));
     }
-    words
 }
 
 /// `'s` followed by a non-word character: a possessive, not part of the name.
