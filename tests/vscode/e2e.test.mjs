@@ -4,6 +4,7 @@
 import { strict as assert } from "node:assert";
 import { spawn, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -70,12 +71,46 @@ async function runCommand(page, title) {
   await page.keyboard.press("Enter");
 }
 
+/**
+ * An OpenAI-compatible model server on 127.0.0.1 that streams one fixed answer (SSE), so a
+ * pipeline runs without a real model. Records each request's messages.
+ */
+function startModelServer(answer) {
+  const requests = [];
+  const srv = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      const parsed = body ? JSON.parse(body) : {};
+      requests.push(parsed);
+      if (!req.url.endsWith("/chat/completions")) {
+        res.writeHead(404).end();
+        return;
+      }
+      if (!parsed.stream) {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ choices: [{ index: 0, message: { role: "assistant", content: answer }, finish_reason: "stop" }] }));
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      for (const piece of answer.match(/\S+\s*/g)) res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: piece } }] })}\n\n`);
+      res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] })}\n\n`);
+      res.end("data: [DONE]\n\n");
+    });
+  });
+  return new Promise((resolve) => srv.listen(0, "127.0.0.1", () => resolve({ srv, port: srv.address().port, requests })));
+}
+
+const REWRITE = "Out there, somewhere, was Łukasz, and the lamp was all he had.";
+
 describe("the .vsix in code-server", () => {
   let server;
   let browser;
   let page;
   let project;
+  let model;
   const logs = [];
+  const consoleLines = [];
 
   before(async () => {
     assert.ok(bin && fs.existsSync(bin), `SHOWRUNNER_BIN (${bin}) must be the showrunner binary`);
@@ -84,6 +119,11 @@ describe("the .vsix in code-server", () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "sr-vscode-e2e-"));
     project = path.join(root, "Harbour Lights");
     fs.cpSync(path.join(here, "fixture"), project, { recursive: true });
+    model = await startModelServer(REWRITE);
+    fs.writeFileSync(
+      path.join(project, "showrunner.yaml"),
+      `name: Harbour Lights\ndefault_model: local/test-model\nproviders:\n  local: { base_url: "http://127.0.0.1:${model.port}/v1" }\ncontext: { budget_tokens: 6000 }\n`,
+    );
     const userData = path.join(root, "user-data");
     const extensions = path.join(root, "extensions");
     fs.mkdirSync(path.join(userData, "User"), { recursive: true });
@@ -126,12 +166,14 @@ describe("the .vsix in code-server", () => {
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
     });
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(project)}`);
     await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
   });
 
   after(async () => {
     await browser?.close();
+    model?.srv.close();
     if (server && server.exitCode === null) {
       const exited = new Promise((r) => server.once("exit", r));
       server.kill("SIGTERM");
@@ -190,5 +232,62 @@ describe("the .vsix in code-server", () => {
     const all = await view.locator(".monaco-list-row").allInnerTexts();
     assert.ok(all.some((t) => /zoe/.test(t) && /character/.test(t) && /tokens/.test(t)), `context rows: ${JSON.stringify(all)}`);
     await page.screenshot({ path: path.join(shots, "context.png") });
+  });
+
+  /** Waits for `locator`; on a timeout, fails with what the panel and the window showed. */
+  async function waitOrExplain(frame, locator, what) {
+    try {
+      await locator.first().waitFor({ timeout: 60_000 });
+    } catch (e) {
+      await page.screenshot({ path: path.join(shots, "failure.png") });
+      const frames = [];
+      for (const f of page.frames()) {
+        if ((await f.locator("#app").count().catch(() => 0)) > 0) frames.push(await f.locator("#app #status").innerText().catch(() => "?"));
+      }
+      const shown = await frame.locator("#app").innerText().catch(() => "(no panel)");
+      throw new Error(`${what} did not show: ${e.message}\npanel:\n${shown}\nframes with a panel: ${JSON.stringify(frames)}\nconsole:\n${consoleLines.slice(-30).join("\n")}`);
+    }
+  }
+
+  it("a rewrite goes through the review panel: prompt gate, streamed output, diff, applied edit", async () => {
+    // Select line 7 of the scene and run the quick action from the palette.
+    await page.locator(".monaco-editor .view-lines span", { hasText: "somewhere out there" }).first().click();
+    await page.keyboard.press("Home");
+    await page.keyboard.press("Shift+End");
+    await runCommand(page, "Showrunner: Rewrite Selection");
+
+    const panel = () =>
+      eventually(
+        async () => {
+          for (const f of page.frames()) {
+            if ((await f.locator("#app #status").count()) > 0) return f;
+          }
+          await page.locator(".monaco-workbench").waitFor();
+          return undefined;
+        },
+        60_000,
+        "the review panel",
+      );
+    let frame = await panel();
+    await waitOrExplain(frame, frame.locator('#status[data-phase="gate"]'), "the prompt gate");
+    // The prompt, its context sections collapsible, and the model that will answer.
+    await frame.locator("details.context-section summary", { hasText: "Zoë Marsh (character)" }).waitFor();
+    assert.equal(await frame.locator("#model").innerText(), "local/test-model");
+    await page.screenshot({ path: path.join(shots, "review-prompt.png") });
+    await frame.locator('button[data-action="approve"]').click();
+
+    // The model's answer streams in, then waits at the output gate with a diff against the selection.
+    frame = await panel();
+    const diff = frame.locator(".diff summary", { hasText: "+1 −1" });
+    await waitOrExplain(frame, diff, "the output diff");
+    assert.match(await frame.locator(".diff-body").innerText(), /Out there, somewhere, was Łukasz/);
+    assert.equal(model.requests.filter((r) => r.messages).length, 1, "one model call");
+    assert.match(JSON.stringify(model.requests[0].messages), /Zoë Marsh/, "the prompt carried the context");
+    await page.screenshot({ path: path.join(shots, "review-output.png") });
+    await frame.locator('button[data-action="approve"]').click();
+
+    // Approved output lands in the scene through workspace/applyEdit.
+    await page.locator(".monaco-editor .view-lines span", { hasText: "Out there, somewhere, was" }).first().waitFor({ timeout: 60_000 });
+    await page.screenshot({ path: path.join(shots, "applied.png") });
   });
 });

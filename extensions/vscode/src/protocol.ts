@@ -70,7 +70,8 @@ export interface ContextResult {
 
 export interface ModelResolution {
   model: string;
-  chain: { level: string; value: string }[];
+  /** Every level of the cascade, most specific first; `value` is null where the level is unset. */
+  chain: { level: string; value: string | null }[];
 }
 
 export interface ModelEntry {

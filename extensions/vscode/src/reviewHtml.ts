@@ -5,13 +5,17 @@
  */
 import type { ViewModel } from "./reviewState";
 
-export function escapeHtml(s: string): string {
+export function escapeHtml(value: string | number | null | undefined): string {
+  const s = value === null || value === undefined ? "" : String(value);
   return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
 
 function chain(vm: ViewModel): string {
   if (!vm.model) return "";
-  const steps = vm.chain.map((c) => `<li><span class="level">${escapeHtml(c.level)}</span> ${escapeHtml(c.value)}</li>`).join("");
+  // Levels the project leaves unset come back with a null value: they show the cascade skipped them.
+  const steps = vm.chain
+    .map((c) => `<li${c.value ? "" : ' class="unset"'}><span class="level">${escapeHtml(c.level)}</span> ${c.value ? escapeHtml(c.value) : "—"}</li>`)
+    .join("");
   return `<section class="model"><div>Model: <code id="model">${escapeHtml(vm.model)}</code></div>${
     steps ? `<details><summary>Why this model (cascade)</summary><ol class="chain">${steps}</ol></details>` : ""
   }</section>`;

@@ -49,7 +49,7 @@ export interface ReviewState {
   version: number;
   mode: Mode;
   model?: string;
-  chain: { level: string; value: string }[];
+  chain: { level: string; value: string | null }[];
   /** Streamed output of the current step. */
   stream: string;
   streamStep?: string;
@@ -254,7 +254,7 @@ export interface ViewModel {
   phase: Phase;
   gateKind?: GateKind;
   model?: string;
-  chain: { level: string; value: string }[];
+  chain: { level: string; value: string | null }[];
   sections: Section[];
   text: string;
   version: number;

@@ -64,6 +64,15 @@ describe("review HTML", () => {
     assert.match(renderBody(view(s)), /<textarea id="text" data-version="1" spellcheck="true">prompt<\/textarea>/);
   });
 
+  it("renders the model cascade, unset levels included (regression: a null level broke rendering)", () => {
+    let s = initialState("r", "p");
+    s = reduce(s, { type: "model", resolution: { model: "local/test", chain: [{ level: "step", value: null }, { level: "project", value: "local/test" }] } }).state;
+    const html = renderBody(view(s));
+    assert.match(html, /<li class="unset"><span class="level">step<\/span> —<\/li>/);
+    assert.match(html, /<li><span class="level">project<\/span> local\/test<\/li>/);
+    assert.equal(escapeHtml(null), "");
+  });
+
   it("the page allows only its own script (nonce) and styles", () => {
     const page = renderPage({ nonce: "abc", cspSource: "vscode-resource:", scriptUri: "s.js", styleUri: "s.css", body: "<p>x</p>" });
     assert.match(page, /default-src 'none'; style-src vscode-resource:; script-src 'nonce-abc';/);
