@@ -340,7 +340,10 @@ impl Backend {
                 if !g.decide(decision) {
                     return Err(internal("the run stopped before the decision arrived"));
                 }
-                Ok(Some(json!({ "run": a.run, "step": a.step, "decision": a.decision })))
+                // Chat, a model change and a regeneration keep the gate open: it is asked again,
+                // with a new `gate` event.
+                let open = matches!(a.decision.as_str(), "chat" | "change_model" | "regenerate");
+                Ok(Some(json!({ "run": a.run, "step": a.step, "decision": a.decision, "open": open })))
             }
             "showrunner.research" => {
                 let a: ResearchArgs = params(args)?;

@@ -536,10 +536,11 @@ impl Gates for LspGates {
             root: self.root.clone(),
             tx,
         };
+        let (gate_text, gate_model) = (pending.text.clone(), pending.model.clone());
         self.runner.set_gate(&run.id, Some(pending));
         self.session.notify(json!({
             "run": run.id, "pipeline": run.pipeline, "state": "waiting", "event": "gate",
-            "gate": { "step": step.id, "kind": kind, "uri": uri },
+            "gate": { "step": step.id, "kind": kind, "uri": uri, "text": gate_text, "model": gate_model },
         }));
         if self.session.caps.show_document {
             let client = self.session.client.clone();
