@@ -190,3 +190,51 @@ fn a_run_killed_mid_stream_resumes_without_repeating_finished_steps() {
     let again = text(&showrunner(&["resume", &id, "--yes"], &dir));
     assert!(again.contains("already succeeded"), "{again}");
 }
+
+/// Gates on a real terminal (a pseudo-terminal from `script`): edit in $EDITOR, change model,
+/// chat, approve.
+#[test]
+fn terminal_gates_edit_change_model_chat_and_approve() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let server = ModelServer::start(vec![
+        Reply::tokens(&["Alice lit the lamp."]),
+        Reply::tokens(&["Alice lit the lamp, and the light went out across the water."]),
+        Reply::tokens(&["Alice lit the lamp at last."]),
+    ]);
+    let (tmp, dir) = example_on(&server);
+    // $EDITOR appends a line to the prompt it is given.
+    let editor = tmp.path().join("editor.sh");
+    std::fs::write(&editor, "#!/bin/sh\nprintf '\\nWrite it in one sentence.\\n' >> \"$1\"\n").unwrap();
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let bin = env!("CARGO_BIN_EXE_showrunner");
+    let cmd = format!("{bin} run continue-scene story/ch01/03-supper.md --model local/llama3.1");
+    // Prompt gate: edit. Output gate: change model, then chat, then approve.
+    let answers = "e\nm\nlocal/qwen2.5\nc\nshorter, please\na\n";
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(&dir)
+        .env("EDITOR", &editor)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(answers.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 3, "{t}");
+    let prompt = |i: usize| {
+        reqs[i].body["messages"].as_array().unwrap().last().unwrap()["content"].as_str().unwrap().to_string()
+    };
+    assert!(prompt(0).trim_end().ends_with("Write it in one sentence."), "the edited prompt went out");
+    assert_eq!(reqs[1].body["model"], "qwen2.5", "generated again with the chosen model");
+    assert!(prompt(2).contains("The writer says: shorter, please"), "{}", prompt(2));
+    let scene = std::fs::read_to_string(dir.join("story/ch01/03-supper.md")).unwrap();
+    assert!(scene.trim_end().ends_with("Alice lit the lamp at last."), "{scene}");
+}

@@ -97,6 +97,12 @@ fn a_rewrite_from_code_action_to_applied_edit_with_an_edited_prompt_and_a_model_
     let text = std::fs::read_to_string(&scene).unwrap();
     let mut c = start(&dir);
     let u = c.open(&scene, "markdown");
+    // Line 0 of a scene: the context, then the run lenses.
+    let lenses = c.request("textDocument/codeLens", json!({ "textDocument": { "uri": u } }));
+    let titles: Vec<&str> = lenses.as_array().unwrap().iter().filter_map(|l| l["command"]["title"].as_str()).collect();
+    assert!(titles[0].starts_with("Context: "), "{titles:?}");
+    assert_eq!(&titles[1..], ["▶ Draft", "▶ Continue", "▶ Continuity check"]);
+    assert_eq!(lenses[1]["command"]["arguments"][0], json!({ "pipeline": "draft-scene", "uri": u }));
     let at = text.find(SENTENCE).unwrap();
     let range = json!({ "start": position(&text, at), "end": position(&text, at + SENTENCE.len()) });
     // The quick actions are code actions on the selection.
@@ -154,11 +160,19 @@ fn a_rewrite_from_code_action_to_applied_edit_with_an_edited_prompt_and_a_model_
     let reqs = server.requests();
     assert!(last_user_message(&reqs[0]).ends_with("Keep it under twelve words."), "the edited prompt went out");
     assert_eq!(reqs[0].body["messages"][0]["role"], "system", "the editor agent's system prompt");
-    // Change model: generated again with the chosen model; the gate stays open.
-    resolve(&mut c, &run, "approve", "change_model", json!({ "model": "local/mistral-nemo" }));
+    // Change model, picked from the configured models the editor is offered
+    // (`window/showMessageRequest`): generated again with it; the gate stays open.
+    c.answer("window/showMessageRequest", json!({ "title": "local/mistral-nemo" }));
+    let r = resolve(&mut c, &run, "approve", "change_model", json!({}));
+    assert_eq!(r["open"], true);
+    let asked = c.wait_for("showMessageRequest", |v| v["method"] == "window/showMessageRequest");
+    let offered: Vec<&str> =
+        asked["params"]["actions"].as_array().unwrap().iter().filter_map(|a| a["title"].as_str()).collect();
+    assert!(offered.contains(&"local/llama3.1"), "{offered:?}");
     let (_, _, review3) = gate(&mut c, &run);
     assert_eq!(std::fs::read_to_string(&review3).unwrap(), "The boat held off; rose; fell; held.");
-    assert_eq!(server.requests()[1].body["model"], "mistral-nemo");
+    let chats: Vec<_> = server.requests().into_iter().filter(|r| r.path.ends_with("/chat/completions")).collect();
+    assert_eq!(chats[1].body["model"], "mistral-nemo");
     let queue = command(&mut c, "showrunner.gate.list", json!({}));
     assert_eq!(queue[0]["model"], "local/mistral-nemo");
     resolve(&mut c, &run, "approve", "approve", json!({}));
