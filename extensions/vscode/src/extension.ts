@@ -224,7 +224,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const uri = typeof args.uri === "string" ? args.uri : undefined;
       const range = args.range as Range | undefined;
       const doc = uri ? vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri) : undefined;
-      if (uri) panels.origins.set(run, { uri, base: doc && range && !isEmptyRange(range) ? doc.getText(new vscode.Range(range.start.line, range.start.character, range.end.line, range.end.character)) : undefined });
+      if (uri) panels.setOrigin(run, { uri, base: doc && range && !isEmptyRange(range) ? doc.getText(new vscode.Range(range.start.line, range.start.character, range.end.line, range.end.character)) : undefined });
       void runsView.refresh();
     }),
   );
@@ -271,7 +271,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     try {
       const run = runIdOf(await server.execute(Commands.pipelineRun, args));
       if (!run) throw new Error("the server did not name the run");
-      panels.origins.set(run, { uri: args.uri, base });
+      panels.setOrigin(run, { uri: args.uri, base });
       output.info(`started ${args.pipeline} as ${run}`);
       void vscode.window.setStatusBarMessage(`Showrunner: ${title} started`, 4000);
       void runsView.refresh();

@@ -26,6 +26,13 @@ export class ReviewPanels implements vscode.Disposable {
     private readonly extensionUri: vscode.Uri,
   ) {}
 
+  /** Records where a run came from; a panel already open for it gets the text for its diff. */
+  setOrigin(run: string, origin: RunOrigin): void {
+    this.origins.set(run, origin);
+    const panel = this.panels.get(run);
+    if (panel && origin.base !== undefined) panel.dispatch({ type: "base", text: origin.base });
+  }
+
   /** Opens (or reveals) the panel of a run, at a gate when one is given. */
   open(run: string, pipeline: string, gate?: GateRef): ReviewPanel {
     let panel = this.panels.get(run);
