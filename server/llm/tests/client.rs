@@ -222,3 +222,40 @@ fn models_are_listed() {
     let models = rt.block_on(fast_client().models(&endpoint(&server, None))).unwrap();
     assert_eq!(models, ["llama3.1", "qwen2.5"]);
 }
+
+#[test]
+fn garbage_and_invalid_sse_are_clear_errors() {
+    // Bytes that are not an event stream at all.
+    let server = ModelServer::start(vec![Reply::Stream(vec![(Duration::ZERO, "\u{0}\u{7f}garbage\r\n\r\n".into())])]);
+    let (r, _) = run(&fast_client(), &endpoint(&server, None), &request());
+    let msg = r.unwrap_err().to_string();
+    assert!(msg.contains(&server.url), "names the server: {msg}");
+    assert!(msg.contains("ended before any answer"), "{msg}");
+    // Events whose data is not JSON.
+    let server = ModelServer::start(vec![Reply::Stream(vec![
+        (Duration::ZERO, chunk(json!({ "content": "Fine so far" }))),
+        (Duration::ZERO, "data: {\"choices\": [ oops\n\n".into()),
+        (Duration::ZERO, "data: [DONE]\n\n".into()),
+    ])]);
+    let (r, _) = run(&fast_client(), &endpoint(&server, None), &request());
+    let msg = r.unwrap_err().to_string();
+    assert!(msg.contains("a chunk is not JSON"), "{msg}");
+}
+
+#[test]
+fn a_huge_answer_arrives_whole_and_a_slow_drip_within_the_timeout_is_fine() {
+    // 20,000 chunks, about 1 MB of text.
+    let piece = "The lamp burned all night over the black water. ";
+    let tokens: Vec<&str> = std::iter::repeat_n(piece, 20_000).collect();
+    let server = ModelServer::start(vec![Reply::tokens(&tokens)]);
+    let (r, deltas) = run(&fast_client(), &endpoint(&server, None), &request());
+    let c = r.unwrap();
+    assert_eq!(c.text.len(), piece.len() * 20_000);
+    assert_eq!(deltas.len(), 20_000);
+    // A token every 150 ms with a 1 s idle timeout: slow, but never idle for long.
+    let server = ModelServer::start(vec![Reply::slow(&["Slow ", "but ", "steady."], Duration::from_millis(150))]);
+    let mut client = fast_client();
+    client.idle_timeout = Duration::from_secs(1);
+    let (r, _) = run(&client, &endpoint(&server, None), &request());
+    assert_eq!(r.unwrap().text, "Slow but steady.");
+}
