@@ -197,6 +197,7 @@ export function reduce(state: ReviewState, ev: ReviewEvent): Transition {
         version: changed ? state.version + 1 : state.version,
         model: ev.model ?? state.model,
         pending: undefined,
+        notice: undefined,
       });
     }
     case "model":

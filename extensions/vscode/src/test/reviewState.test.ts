@@ -75,6 +75,10 @@ describe("gates", () => {
     s = reduce(t.state, { type: "resolved", decision: "paste" }).state;
     assert.equal(s.phase, "running");
     assert.equal(s.gate, undefined);
+    assert.equal(view(s).notice, "paste: sent");
+    // The next gate starts without the previous gate's notice.
+    s = reduce(s, { type: "gateLoaded", gate: outputGate, text: "out" }).state;
+    assert.equal(view(s).notice, undefined);
   });
 
   it("change model asks for a model first, then sends it and shows it", () => {
