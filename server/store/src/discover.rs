@@ -88,6 +88,11 @@ pub struct ReadFile {
     pub hash: u64,
 }
 
+/// Whether a path (a symbolic link) resolves to somewhere inside `canonical_root`.
+pub fn points_inside(path: &Path, canonical_root: &Path) -> bool {
+    path.canonicalize().is_ok_and(|target| target.starts_with(canonical_root))
+}
+
 /// Reads `showrunner.yaml` of a project (if readable) for settings needed before the walk.
 pub fn read_config_text(root: &Path) -> Option<String> {
     std::fs::read(root.join(CONFIG_FILE)).ok().and_then(|b| String::from_utf8(b).ok())
@@ -97,7 +102,15 @@ pub fn read_config_text(root: &Path) -> Option<String> {
 pub fn read_project_files(root: &Path, config: &ProjectConfig) -> Vec<ReadFile> {
     let mut found: Vec<(String, PathBuf, FileKind)> = Vec::new();
     let mut problems: Vec<ReadFile> = Vec::new();
+    let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    // Symlinks inside the project are followed; one that leads outside it is not (a project
+    // never reads, or later writes, a file elsewhere on the machine).
+    let mut outside: Vec<String> = Vec::new();
     let walker = WalkDir::new(root).follow_links(true).sort_by_file_name().into_iter().filter_entry(|e| {
+        if e.depth() > 0 && e.path_is_symlink() && !points_inside(e.path(), &canonical_root) {
+            outside.push(relative(root, e.path()));
+            return false;
+        }
         if e.depth() == 0 || !e.file_type().is_dir() {
             return true;
         }
@@ -131,6 +144,12 @@ pub fn read_project_files(root: &Path, config: &ProjectConfig) -> Vec<ReadFile> 
                     hash: 0,
                 });
             }
+        }
+    }
+    for path in outside {
+        if let Some(kind) = classify(&path) {
+            let message = format!("`{path}` is a symbolic link to a place outside the project; not followed");
+            problems.push(ReadFile { source: SourceFile { path, kind, content: Content::Unreadable(message) }, hash: 0 });
         }
     }
     let max = config.max_file_bytes;

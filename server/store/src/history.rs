@@ -341,6 +341,7 @@ impl History {
     fn append_all(&mut self, changes: &[Change<'_>], applied: bool) -> Result<Vec<Event>, HistoryError> {
         for c in changes {
             checked_path(c.path)?;
+            self.contained(c.path)?;
         }
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let timeline: String = tx.query_row("SELECT value FROM meta WHERE key = 'current'", [], |r| r.get(0))?;
@@ -457,7 +458,7 @@ impl History {
     }
 
     fn write_file(&self, path: &str, content: Option<&[u8]>) -> Result<(), HistoryError> {
-        let abs = self.root.join(path);
+        let abs = self.contained(path)?;
         match content {
             Some(bytes) => write_atomic(&abs, bytes)?,
             None => {
@@ -467,6 +468,26 @@ impl History {
             }
         }
         Ok(())
+    }
+
+    /// The absolute path of a project file, refusing anything that would land outside the
+    /// project: absolute paths, `..`, and folders that are symbolic links to elsewhere.
+    fn contained(&self, path: &str) -> Result<PathBuf, HistoryError> {
+        use std::path::Component;
+        let rel = Path::new(path);
+        if path.is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+            return Err(HistoryError::BadPath(path.to_string()));
+        }
+        let abs = self.root.join(rel);
+        let root = self.root.canonicalize().unwrap_or_else(|_| self.root.clone());
+        // The nearest folder that exists must resolve inside the project.
+        let existing = abs.ancestors().skip(1).find(|a| a.exists()).unwrap_or(&self.root);
+        let inside = existing.canonicalize().is_ok_and(|d| d.starts_with(&root))
+            && (!abs.is_symlink() || crate::discover::points_inside(&abs, &root));
+        if !inside {
+            return Err(HistoryError::BadPath(path.to_string()));
+        }
+        Ok(abs)
     }
 
     /// The write path: append (with the expected version), then write the file atomically, then

@@ -179,3 +179,28 @@ fn a_thousand_saves_of_a_long_scene_stay_small() {
     let last = h.log(Some("story/long.md")).unwrap()[0].hash.clone().unwrap();
     assert_eq!(h.content(&last).unwrap(), text.as_bytes());
 }
+
+/// Nothing the write path does lands outside the project: `..`, absolute paths, and folders or
+/// files that are symbolic links to elsewhere are refused; the walk does not read through them.
+#[test]
+fn writes_and_reads_stay_inside_the_project() {
+    let dir = project();
+    let r = dir.path();
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("secret.yaml"), "kind: character\nname: Secret\n").unwrap();
+    std::os::unix::fs::symlink(outside.path(), r.join("buckets/elsewhere")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret.yaml"), r.join("buckets/secret.yaml")).unwrap();
+    let mut h = History::open(r).unwrap();
+    for bad in ["../escape.yaml", "/tmp/abs.yaml", "buckets/elsewhere/new.yaml", "buckets/secret.yaml"] {
+        let e = h.write(&change(bad, b"kind: note\nname: X\n", None)).unwrap_err();
+        assert!(matches!(e, HistoryError::BadPath(_)), "{bad}: {e}");
+    }
+    assert_eq!(fs::read_to_string(outside.path().join("secret.yaml")).unwrap(), "kind: character\nname: Secret\n");
+    assert!(!outside.path().join("new.yaml").exists());
+    // The project walk reports the links instead of reading through them.
+    let p = showrunner_store::load_project(r);
+    let names: Vec<&str> = p.analysis.buckets.iter().map(|b| b.bucket.name.value.as_str()).collect();
+    assert_eq!(names, ["Alice"]);
+    let f = p.analysis.files.iter().find(|f| f.path == "buckets/secret.yaml").expect("reported");
+    assert!(matches!(&f.content, showrunner_model::analysis::Content::Unreadable(m) if m.contains("outside the project")));
+}
