@@ -47,6 +47,8 @@ pub enum Form {
 pub struct ContextItem {
     /// The bucket id (for the previous-scene item: the scene's id).
     pub bucket: String,
+    /// What a writer calls it: the bucket's name (the previous scene's title).
+    pub name: String,
     pub kind: String,
     pub reason: String,
     pub score: f64,
@@ -332,12 +334,13 @@ impl ContextEngine {
         let mut used = 0usize;
         for (key, cand) in ranked {
             let reason = cand.reasons.join("; ");
-            let (id, kind, full, summary, max_tokens) = match key {
+            let (id, name, kind, full, summary, max_tokens) = match key {
                 Key::Bucket(b) => {
                     let bucket = &analysis.buckets[b].bucket;
                     let at = at_position(bucket, pos);
                     (
                         bucket.id.value.clone(),
+                        bucket.name.value.clone(),
                         bucket.kind.value.clone(),
                         full_form(&at, analysis),
                         summary_form(&at),
@@ -346,7 +349,9 @@ impl ContextEngine {
                 }
                 Key::Scene(s) => {
                     let (full, summary) = previous_scene_text(analysis, s);
-                    (analysis.scenes[s].scene.id.value.clone(), "scene".to_string(), full, summary, None)
+                    let scene = &analysis.scenes[s].scene;
+                    let title = scene.title.clone().unwrap_or_else(|| scene.id.value.clone());
+                    (scene.id.value.clone(), title, "scene".to_string(), full, summary, None)
                 }
             };
             let left = budget - used;
@@ -357,6 +362,7 @@ impl ContextEngine {
                 used += tokens;
                 items.push(ContextItem {
                     bucket: id.clone(),
+                    name: name.clone(),
                     kind: kind.clone(),
                     reason: reason.clone(),
                     score,

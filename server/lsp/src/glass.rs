@@ -82,6 +82,7 @@ struct ResolveArgs {
 struct ResearchArgs {
     question: String,
     uri: Option<Uri>,
+    model: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -89,6 +90,7 @@ struct AskArgs {
     text: String,
     uri: Option<Uri>,
     range: Option<Range>,
+    model: Option<String>,
 }
 
 /// Run lenses for a scene, after its context lens.
@@ -369,7 +371,8 @@ impl Backend {
                     }
                     None => (bare_vars(&analysis, &a.question), String::new()),
                 };
-                let run = Run::new(&new_run_id("research"), &pipeline, &rel, vars);
+                let mut run = Run::new(&new_run_id("research"), &pipeline, &rel, vars);
+                run.model_override = a.model.filter(|m| !m.trim().is_empty());
                 let id = run.id.clone();
                 self.start_run(root, analysis, Job::Pipeline(pipeline), run, None)?;
                 Ok(Some(json!({ "run": id })))
@@ -430,6 +433,7 @@ impl Backend {
                 let rel = scene.as_ref().map(|(s, _)| s.rel.clone()).unwrap_or_default();
                 let mut run = Run::new(&new_run_id(&format!("agent-{}", agent.id)), &shell, &rel, vars);
                 run.vars["route"] = json!(route);
+                run.model_override = a.model.clone().filter(|m| !m.trim().is_empty());
                 run.exchanges.extend(exchange);
                 let id = run.id.clone();
                 self.start_run(root, analysis, Job::Agent(agent), run, None)?;

@@ -408,8 +408,11 @@ impl LanguageServer for Backend {
             caps.work_done_progress =
                 p.capabilities.window.as_ref().and_then(|w| w.work_done_progress).unwrap_or(false);
             caps.apply_edit = p.capabilities.workspace.as_ref().and_then(|w| w.apply_edit).unwrap_or(false);
-            caps.show_document =
-                p.capabilities.window.as_ref().and_then(|w| w.show_document.as_ref()).is_some_and(|s| s.support);
+            // An extension with its own review UI says so: gates then do not open documents.
+            let own_review =
+                p.initialization_options.as_ref().and_then(|o| o["openReviewDocuments"].as_bool()) == Some(false);
+            caps.show_document = !own_review
+                && p.capabilities.window.as_ref().and_then(|w| w.show_document.as_ref()).is_some_and(|s| s.support);
             caps.watch_files_dynamic = p
                 .capabilities
                 .workspace

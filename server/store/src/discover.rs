@@ -149,7 +149,8 @@ pub fn read_project_files(root: &Path, config: &ProjectConfig) -> Vec<ReadFile> 
     for path in outside {
         if let Some(kind) = classify(&path) {
             let message = format!("`{path}` is a symbolic link to a place outside the project; not followed");
-            problems.push(ReadFile { source: SourceFile { path, kind, content: Content::Unreadable(message) }, hash: 0 });
+            problems
+                .push(ReadFile { source: SourceFile { path, kind, content: Content::Unreadable(message) }, hash: 0 });
         }
     }
     let max = config.max_file_bytes;

@@ -202,5 +202,7 @@ fn writes_and_reads_stay_inside_the_project() {
     let names: Vec<&str> = p.analysis.buckets.iter().map(|b| b.bucket.name.value.as_str()).collect();
     assert_eq!(names, ["Alice"]);
     let f = p.analysis.files.iter().find(|f| f.path == "buckets/secret.yaml").expect("reported");
-    assert!(matches!(&f.content, showrunner_model::analysis::Content::Unreadable(m) if m.contains("outside the project")));
+    assert!(
+        matches!(&f.content, showrunner_model::analysis::Content::Unreadable(m) if m.contains("outside the project"))
+    );
 }
