@@ -12,6 +12,7 @@
 //! The binary under test is `$SHOWRUNNER_BIN`, or `showrunner` beside this executable.
 //! Projects are generated under `$BENCH_DIR` (default `bench-out/`).
 
+mod crash;
 mod gen;
 
 use std::path::{Path, PathBuf};
@@ -39,8 +40,12 @@ fn main() -> Result<()> {
         Some("lsp") => bench_lsp()?,
         Some("history") => bench_history()?,
         Some("pipeline") => bench_pipeline()?,
+        Some("crash") => crash::run(
+            args.get(1).and_then(|n| n.parse().ok()).unwrap_or(50),
+            args.get(2).and_then(|n| n.parse().ok()).unwrap_or(7),
+        )?,
         _ => {
-            bail!("usage: sr-bench gen SIZE DIR | check [S,M,L] [RUNS] | matcher | context | lsp | history | pipeline")
+            bail!("usage: sr-bench gen SIZE DIR | check [S,M,L] [RUNS] | matcher | context | lsp | history | pipeline | crash [CYCLES] [SEED]")
         }
     }
     Ok(())

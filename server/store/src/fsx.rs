@@ -18,6 +18,27 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     write_atomic_opts(path, bytes, true)
 }
 
+/// Removes temporary files of [`write_atomic`] in `dir` whose writer died before renaming them (a
+/// crash or a kill mid-write). Only `.NAME.tmp-PID` files of processes that no longer run are
+/// touched. Returns how many were removed.
+pub fn sweep_stale_temps(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let me = std::process::id();
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix('.').and_then(|n| n.rsplit_once(".tmp-")).map(|(_, pid)| pid) else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else { continue };
+        let alive = pid == me || Path::new("/proc").join(pid.to_string()).exists() || !Path::new("/proc/self").exists();
+        if !alive && std::fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// [`write_atomic`], optionally leaving the folder's fsync to the caller (who writes many files
 /// into a few folders and syncs each folder once, with [`sync_dir`]).
 pub fn write_atomic_opts(path: &Path, bytes: &[u8], sync_folder: bool) -> Result<(), StoreError> {

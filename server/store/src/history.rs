@@ -598,6 +598,16 @@ impl History {
             }
             self.conn.execute("UPDATE events SET applied = 1 WHERE seq = ?1", [seq])?;
         }
+        // A write killed between its temporary file and the rename leaves the temporary file:
+        // sweep the folders the log writes to.
+        let folders: BTreeSet<PathBuf> = {
+            let mut stmt = self.conn.prepare("SELECT DISTINCT path FROM events")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            rows.filter_map(Result::ok).filter_map(|p| self.root.join(p).parent().map(Path::to_path_buf)).collect()
+        };
+        for dir in folders {
+            crate::fsx::sweep_stale_temps(&dir);
+        }
         Ok(fixed)
     }
 
@@ -711,6 +721,24 @@ impl History {
     pub fn size_on_disk(&self) -> u64 {
         let p = events_path(&self.root);
         ["", "-wal"].iter().filter_map(|s| std::fs::metadata(format!("{}{s}", p.display())).ok()).map(|m| m.len()).sum()
+    }
+
+    /// Paths whose file on disk differs from the current timeline's state in the log (content,
+    /// or presence). Empty after a clean start: the crash tests' check that nothing was lost or
+    /// half-written. Unrecorded hand edits show up here too.
+    pub fn drift(&self) -> Result<Vec<String>, HistoryError> {
+        let head = Self::head(&self.conn, &self.current()?)?;
+        let state = Self::state(&self.conn, head)?;
+        let mut out: Vec<String> = state
+            .iter()
+            .filter(|(path, (_, want))| {
+                let have = std::fs::read(self.root.join(path)).ok().map(|b| content_hash(&b));
+                &have != want
+            })
+            .map(|(p, _)| p.clone())
+            .collect();
+        out.sort();
+        Ok(out)
     }
 
     /// Versions of every path on the current timeline (for the write path's callers).
