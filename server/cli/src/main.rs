@@ -10,6 +10,7 @@ mod history;
 mod init;
 mod models;
 mod paths;
+mod pictures;
 mod run;
 
 use std::path::PathBuf;
@@ -125,6 +126,10 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// The relation graph of buckets and the story structure, for pictures (Mermaid, DOT, JSON)
+    Graph(pictures::GraphArgs),
+    /// Word counts per scene and container, scenes per POV, mentions per entity per chapter
+    Stats(pictures::StatsArgs),
 }
 
 #[derive(Subcommand)]
@@ -209,6 +214,8 @@ fn main() -> ExitCode {
         Command::Models { dir, format } => {
             models::run(&dir.unwrap_or_else(|| PathBuf::from(".")), format).map(|()| true)
         }
+        Command::Graph(args) => pictures::run_graph(&args).map(|()| true),
+        Command::Stats(args) => pictures::run_stats(&args).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -11,8 +11,10 @@
 
 pub mod cascade;
 pub mod engine;
+pub mod graph;
 pub mod render;
 pub mod research;
+pub mod stats;
 pub mod tokens;
 
 pub use engine::{render_markdown, Context, ContextEngine, ContextItem, Dropped, Form, Request};

@@ -13,6 +13,7 @@ pub mod edit;
 pub mod glass;
 pub mod logging;
 pub mod navigate;
+pub mod pictures;
 pub mod pos;
 pub mod runs;
 pub mod state;
@@ -477,7 +478,12 @@ impl LanguageServer for Backend {
                     },
                 )),
                 execute_command_provider: Some(ExecuteCommandOptions {
-                    commands: commands::COMMANDS.iter().chain(glass::COMMANDS).map(|c| c.to_string()).collect(),
+                    commands: commands::COMMANDS
+                        .iter()
+                        .chain(glass::COMMANDS)
+                        .chain(pictures::COMMANDS)
+                        .map(|c| c.to_string())
+                        .collect(),
                     ..Default::default()
                 }),
                 ..Default::default()
@@ -832,6 +838,7 @@ impl LanguageServer for Backend {
                 self.history_command(&p.command, args).await
             }
             c if glass::COMMANDS.contains(&c) => self.glass_command(c, &p.arguments).await,
+            c if pictures::COMMANDS.contains(&c) => self.pictures_command(c, &p.arguments).await,
             other => Err(Error {
                 code: ErrorCode::MethodNotFound,
                 message: format!("unknown command `{other}`").into(),

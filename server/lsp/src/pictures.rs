@@ -1,0 +1,88 @@
+//! `showrunner.graph` and `showrunner.stats`: the pictures of the story for an editor (the
+//! relation graph, the mention heatmap, the Story view's word counts). Translation only: the
+//! numbers come from `showrunner_context::{graph, stats}` over the session's analysis, so unsaved
+//! text counts. The result is the JSON of `showrunner graph|stats --format json`; with a text
+//! `format` (`mermaid`, `dot`, `text`) it is `{format, text}` holding what the CLI prints.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use showrunner_context::graph::{graph, to_dot, to_mermaid, GraphOptions};
+use showrunner_context::stats::{stats, to_text, DEFAULT_GAP};
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::Uri;
+
+use crate::{guarded, internal, invalid, params, Backend};
+
+pub const COMMANDS: &[&str] = &["showrunner.graph", "showrunner.stats"];
+
+/// One kind or several: `"character"`, `"character,location"` or `["character", "location"]`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Kinds {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize, Default)]
+struct Args {
+    uri: Option<Uri>,
+    /// A project folder (path or URI), when there is no `uri`.
+    project: Option<String>,
+    format: Option<String>,
+    kind: Option<Kinds>,
+    around: Option<String>,
+    depth: Option<usize>,
+    gap: Option<usize>,
+}
+
+impl Args {
+    fn kinds(&self) -> Vec<String> {
+        let all = match &self.kind {
+            None => Vec::new(),
+            Some(Kinds::One(k)) => vec![k.clone()],
+            Some(Kinds::Many(ks)) => ks.clone(),
+        };
+        all.iter().flat_map(|k| k.split(',')).map(str::trim).filter(|k| !k.is_empty()).map(str::to_string).collect()
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<Option<Value>> {
+    serde_json::to_value(v).map(Some).map_err(|e| internal(e.to_string()))
+}
+
+impl Backend {
+    pub(crate) async fn pictures_command(&self, command: &str, args: &[Value]) -> Result<Option<Value>> {
+        let a: Args = params(args)?;
+        let root = self.project_for(a.project.as_deref(), a.uri.as_ref())?;
+        let analysis = self
+            .lock()
+            .projects
+            .get(&root)
+            .map(|p| p.analysis.clone())
+            .ok_or_else(|| invalid(format!("the project at {} is not loaded yet", root.display())))?;
+        let format = a.format.as_deref().unwrap_or("json");
+        guarded(command, || match command {
+            "showrunner.graph" => {
+                if a.depth.is_some() && a.around.is_none() {
+                    return Err(invalid("`depth` needs `around` (the bucket or scene to start from)"));
+                }
+                let opts = GraphOptions { kinds: a.kinds(), around: a.around.clone(), depth: a.depth.unwrap_or(1) };
+                let g = graph(&analysis, &opts).map_err(|e| invalid(e.to_string()))?;
+                match format {
+                    "json" => to_json(&g),
+                    "mermaid" => Ok(Some(json!({ "format": format, "text": to_mermaid(&g) }))),
+                    "dot" => Ok(Some(json!({ "format": format, "text": to_dot(&g) }))),
+                    other => Err(invalid(format!("unknown format `{other}`: use json, mermaid or dot"))),
+                }
+            }
+            _ => {
+                let s = stats(&analysis, a.gap.unwrap_or(DEFAULT_GAP));
+                match format {
+                    "json" => to_json(&s),
+                    "text" => Ok(Some(json!({ "format": format, "text": to_text(&s) }))),
+                    other => Err(invalid(format!("unknown format `{other}`: use json or text"))),
+                }
+            }
+        })
+    }
+}
