@@ -5,12 +5,13 @@
 # server/model/tests/fuzz_regressions.rs).
 #
 # Stable Rust: RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass its nightly flags. The address sanitizer is
-# off by default (the code under test is safe Rust; SMOKE_SANITIZER=address turns it on).
+# on, as in the long runs (SMOKE_SANITIZER=none turns it off). Each fuzzer is one process (no
+# -jobs/-workers: those fork a child that writes fuzz-N.log into the current folder).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET="${SMOKE_SECONDS:-20}"
-SANITIZER="${SMOKE_SANITIZER:-none}"
+SANITIZER="${SMOKE_SANITIZER:-address}"
 TARGETS=(bucket_yaml scene fountain matcher positions sync lsp_frames)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -31,7 +32,7 @@ for t in "${TARGETS[@]}"; do
     echo "fuzz/smoke.sh: $t for ${SECONDS_PER_TARGET}s"
     if ! cargo fuzz run --debug-assertions --sanitizer "$SANITIZER" "$t" "$work/corpus/$t" "fuzz/seeds/$t" \
         -- -max_total_time="$SECONDS_PER_TARGET" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
-        -jobs=1 -workers=1 -print_final_stats=1 -artifact_prefix="$work/artifacts/$t/" \
+        -print_final_stats=1 -artifact_prefix="$work/artifacts/$t/" \
         </dev/null >"$work/$t.log" 2>&1; then
         tail -n 40 "$work/$t.log"
         mkdir -p fuzz/artifacts/"$t"
