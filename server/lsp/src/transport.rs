@@ -42,9 +42,12 @@ where
             tracing::error!("dropped a message without a valid Content-Length header");
             continue;
         };
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).await.is_err() {
-            return;
+        // Read the bytes that are there rather than allocate what the header claims: a bogus
+        // Content-Length must not take the server's memory before a byte of the body arrives.
+        let mut body = Vec::new();
+        match (&mut reader).take(length as u64).read_to_end(&mut body).await {
+            Ok(n) if n == length => {}
+            _ => return,
         }
         let body = if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok() {
             body
@@ -145,4 +148,28 @@ async fn write_frame<W: AsyncWrite + Unpin>(output: &mut W, body: &[u8]) -> std:
     output.write_all(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes()).await?;
     output.write_all(body).await?;
     output.flush().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn run(input: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        guard(input, &mut out).await;
+        out
+    }
+
+    /// Found by `fuzz/lsp_frames` (reproducer in `fuzz/regressions/lsp_frames/`): the body buffer
+    /// was allocated at the claimed length up front, so `Content-Length: 11111511111` asked for
+    /// 11 GB (the fuzzer's allocator limit) and `usize::MAX` panicked with a capacity overflow.
+    #[tokio::test]
+    async fn a_huge_content_length_allocates_nothing_up_front() {
+        let ok = b"Content-Length: 2\r\n\r\n{}";
+        for length in ["11111511111", "18446744073709551615", "000000000000000000000000092"] {
+            let mut input = ok.to_vec();
+            input.extend_from_slice(format!("Content-Length: {length}\r\n\r\n{{}}").as_bytes());
+            assert_eq!(run(&input).await, ok, "{length}: the frame before passes, then EOF ends the session");
+        }
+    }
 }

@@ -66,8 +66,8 @@ pub fn parse_fountain(text: &str, stem: &str) -> (Scene, Vec<Diagnostic>) {
     let title_end = kinds.iter().take_while(|k| **k == LineKind::TitlePage).count();
     if title_end > 0 {
         scene.frontmatter = Some(lines[0].0..lines[title_end - 1].1);
-        for (key, value, range) in title_entries(&masked, &lines[..title_end]) {
-            apply_title_key(&key, &value, range, &mut scene, &mut diags);
+        for (key, value, range, segments) in title_entries(&masked, &lines[..title_end]) {
+            apply_title_key(&key, &value, range, &segments, &mut scene, &mut diags);
         }
         scene.body = lines.get(title_end).map(|l| l.0).unwrap_or(text.len())..text.len();
     }
@@ -317,9 +317,20 @@ fn strip_scene_number(t: &str) -> &str {
     t
 }
 
-/// `(key, value, value range)` for each title-page key; indented lines continue a value.
-fn title_entries(text: &str, lines: &[(usize, usize)]) -> Vec<(String, String, TextRange)> {
-    let mut out: Vec<(String, String, TextRange)> = Vec::new();
+/// Where each piece of a title-page value starts: `(offset in the value, offset in the text)`.
+/// A value continued on indented lines is those lines trimmed and joined with `\n`, so its
+/// offsets are not the text's.
+type Segments = Vec<(usize, usize)>;
+
+/// The text offset of an offset into a title-page value.
+fn text_offset(segments: &[(usize, usize)], at: usize) -> usize {
+    let (v, t) = segments.iter().rev().find(|(v, _)| *v <= at).copied().unwrap_or((0, 0));
+    t + (at - v)
+}
+
+/// `(key, value, value range, segments)` for each title-page key; indented lines continue a value.
+fn title_entries(text: &str, lines: &[(usize, usize)]) -> Vec<(String, String, TextRange, Segments)> {
+    let mut out: Vec<(String, String, TextRange, Segments)> = Vec::new();
     for &(s, e) in lines {
         let line = &text[s..e];
         let continuation = line.starts_with("   ") || line.starts_with('\t') || !line.contains(':');
@@ -328,30 +339,39 @@ fn title_entries(text: &str, lines: &[(usize, usize)]) -> Vec<(String, String, T
                 if !last.1.is_empty() {
                     last.1.push('\n');
                 }
+                last.3.push((last.1.len(), s + line.len() - line.trim_start().len()));
                 last.1.push_str(line.trim());
                 last.2.end = e;
             }
             _ => {
                 let Some((key, value)) = line.split_once(':') else { continue };
                 let vstart = s + key.len() + 1 + (value.len() - value.trim_start().len());
-                out.push((key.trim().to_lowercase().replace(' ', "_"), value.trim().to_string(), vstart..e));
+                let key = key.trim().to_lowercase().replace(' ', "_");
+                out.push((key, value.trim().to_string(), vstart..e, vec![(0, vstart)]));
             }
         }
     }
     out
 }
 
-fn apply_title_key(key: &str, value: &str, range: TextRange, scene: &mut Scene, diags: &mut Vec<Diagnostic>) {
+fn apply_title_key(
+    key: &str,
+    value: &str,
+    range: TextRange,
+    segments: &[(usize, usize)],
+    scene: &mut Scene,
+    diags: &mut Vec<Diagnostic>,
+) {
     let str_node = |v: &str| Node { value: Value::Str(v.to_string()), span: range.clone() };
     match key {
         "title" => scene.title = Some(value.replace('\n', " ")),
         "context" if !value.starts_with('[') => {
             let mut items = Vec::new();
-            let mut at = range.start;
+            let mut at = 0;
             for part in value.split(',') {
-                let lead = part.len() - part.trim_start().len();
-                let start = at + lead;
-                items.push(Node { value: Value::Str(part.trim().to_string()), span: start..start + part.trim().len() });
+                let start = at + part.len() - part.trim_start().len();
+                let span = text_offset(segments, start)..text_offset(segments, start + part.trim().len());
+                items.push(Node { value: Value::Str(part.trim().to_string()), span });
                 at += part.len() + 1;
             }
             let node = Node { value: Value::Seq(items), span: range.clone() };
@@ -361,7 +381,7 @@ fn apply_title_key(key: &str, value: &str, range: TextRange, scene: &mut Scene, 
         "timeline" | "flashback" | "context" => {
             let parsed = yaml::parse(value);
             if let Some(mut node) = parsed.root {
-                shift_node(&mut node, range.start);
+                map_node(&mut node, segments);
                 apply_meta(key, &node, 0, scene, diags);
             }
         }
@@ -369,13 +389,14 @@ fn apply_title_key(key: &str, value: &str, range: TextRange, scene: &mut Scene, 
     }
 }
 
-fn shift_node(node: &mut Node, by: usize) {
-    node.span = node.span.start + by..node.span.end + by;
+/// Moves a node parsed from a title-page value to where it is in the text.
+fn map_node(node: &mut Node, segments: &[(usize, usize)]) {
+    node.span = text_offset(segments, node.span.start)..text_offset(segments, node.span.end);
     match &mut node.value {
-        Value::Seq(items) => items.iter_mut().for_each(|n| shift_node(n, by)),
+        Value::Seq(items) => items.iter_mut().for_each(|n| map_node(n, segments)),
         Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
-            shift_node(k, by);
-            shift_node(v, by);
+            map_node(k, segments);
+            map_node(v, segments);
         }),
         _ => {}
     }
@@ -393,6 +414,24 @@ mod tests {
     use super::*;
 
     const SAMPLE: &str = "Title: The Lamp\nId: ep-01\nParent: chapter-01\nContext: lighthouse, alice\nTimeline: { main: 4 }\n\nINT. LIGHTHOUSE - NIGHT #1#\n\nAlice climbs. [[check the stairs]]\n\nALICE (V.O.)\n(quietly)\nThe lamp, Tom.\n\nTOM ^\nWhat?\n\n/* INT. CELLAR\n\nBOB\nHidden. */\n\nCUT TO:\n\n.FLASHBACK\n\n@McCLANE\nYippee.\n\n> THE END <\n";
+
+    /// Found by `fuzz/fountain` (reproducer in `fuzz/regressions/fountain/`): a title-page value
+    /// continued on indented lines is parsed from the lines trimmed and joined, and offsets into
+    /// that string were used as the text's, so ranges fell inside characters.
+    #[test]
+    fn continued_title_values_keep_their_ranges() {
+        for (text, want) in [
+            (
+                "Title: Ferry\nContext: [zoë,\n\t   李雷, łukasz]\nPov: zoë\n\nINT. DECK - NIGHT\n",
+                &["zoë", "李雷", "łukasz"][..],
+            ),
+            ("Title: Ferry\nContext: zoë,\n    李雷\n\nINT. DECK - NIGHT\n", &["zoë", "李雷"][..]),
+        ] {
+            let (scene, _) = parse_fountain(text, "t");
+            let got: Vec<&str> = scene.context.iter().map(|c| &text[c.range.clone()]).collect();
+            assert_eq!(got, want, "{text:?}");
+        }
+    }
 
     #[test]
     fn elements_are_found() {
