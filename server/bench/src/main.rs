@@ -14,6 +14,7 @@
 
 mod crash;
 mod gen;
+mod soak;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -40,12 +41,16 @@ fn main() -> Result<()> {
         Some("lsp") => bench_lsp()?,
         Some("history") => bench_history()?,
         Some("pipeline") => bench_pipeline()?,
+        Some("soak") => soak::run(
+            args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10_000),
+            args.get(2).and_then(|n| n.parse().ok()).unwrap_or(50),
+        )?,
         Some("crash") => crash::run(
             args.get(1).and_then(|n| n.parse().ok()).unwrap_or(50),
             args.get(2).and_then(|n| n.parse().ok()).unwrap_or(7),
         )?,
         _ => {
-            bail!("usage: sr-bench gen SIZE DIR | check [S,M,L] [RUNS] | matcher | context | lsp | history | pipeline | crash [CYCLES] [SEED]")
+            bail!("usage: sr-bench gen SIZE DIR | check [S,M,L] [RUNS] | matcher | context | lsp | history | pipeline | soak [EDITS] [DOCS] | crash [CYCLES] [SEED]")
         }
     }
     Ok(())

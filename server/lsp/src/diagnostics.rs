@@ -28,6 +28,23 @@ pub fn to_lsp(text: &str, lines: &LineIndex, d: &Diagnostic, enc: Encoding) -> l
     }
 }
 
+/// The domain diagnostics of one file (SR001 hints included when the project wants them), to be
+/// converted later without holding on to the analysis.
+pub fn gather(analysis: &Analysis, file: usize) -> Vec<Diagnostic> {
+    let mut out = analysis.diagnostics[file].clone();
+    if analysis.config.link_hints {
+        if let Some(si) = analysis.scene_of_file[file] {
+            out.extend(analysis.link_hints(&analysis.scenes[si]).iter().cloned());
+        }
+    }
+    out
+}
+
+/// Converts gathered diagnostics for the protocol.
+pub fn convert(text: &str, lines: &LineIndex, diags: &[Diagnostic], enc: Encoding) -> Vec<lsp::Diagnostic> {
+    diags.iter().map(|d| to_lsp(text, lines, d, enc)).collect()
+}
+
 /// Every diagnostic of one file of the analysis, SR001 hints included when the project wants them.
 pub fn for_file(
     analysis: &Analysis,

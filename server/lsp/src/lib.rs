@@ -35,7 +35,8 @@ use crate::state::{path_uri, uri_path, Doc, FileSnap, Project, State};
 
 pub struct Backend {
     client: Client,
-    wire: transport::Wire,
+    publisher: Publisher,
+    recorder: Recorder,
     state: Arc<Mutex<State>>,
     runner: runs::Runner,
     notes: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<serde_json::Value>>,
@@ -62,10 +63,18 @@ pub async fn run_stdio() -> bool {
     let (codec_out, from_codec) = tokio::io::duplex(1 << 20);
     let (wire, mux) = transport::mux(from_codec, tokio::io::stdout());
     tokio::spawn(mux);
+    let state = Arc::new(Mutex::new(State::default()));
     let (service, socket) = LspService::build(move |client| Backend {
+        publisher: Publisher {
+            state: state.clone(),
+            wire,
+            client: client.clone(),
+            pending: Default::default(),
+            turn: Default::default(),
+        },
+        recorder: Recorder::start(),
         client,
-        wire,
-        state: Arc::new(Mutex::new(State::default())),
+        state,
         runner: runs::Runner::default(),
         notes: std::sync::OnceLock::new(),
         caps: Mutex::new(ClientCaps::default()),
@@ -110,29 +119,125 @@ fn diagnostics_for(
     root: &std::path::Path,
     files: &[usize],
 ) -> Vec<(Uri, Option<i32>, Vec<Diagnostic>)> {
-    // Gather under the lock; convert outside it (thousands of files at start-up).
-    let (a, enc, jobs) = {
+    // Gather under the lock; convert outside it (thousands of files at start-up). Nothing keeps
+    // the analysis itself: a clone of its `Arc` alive while the next keystroke arrives would make
+    // that keystroke copy the whole analysis.
+    let (enc, jobs) = {
         let st = state.lock().unwrap_or_else(|e| e.into_inner());
         let Some(project) = st.projects.get(root) else { return Vec::new() };
-        let a = project.analysis.clone();
+        let a = &project.analysis;
         let jobs: Vec<_> = files
             .iter()
             .filter_map(|&f| {
-                let uri = path_uri(&root.join(&a.files.get(f)?.path))?;
+                let file = a.files.get(f)?;
+                let uri = path_uri(&root.join(&file.path))?;
+                let text: Arc<str> = match &file.content {
+                    showrunner_model::analysis::Content::Text(t) => t.clone(),
+                    showrunner_model::analysis::Content::Unreadable(_) => Arc::from(""),
+                };
                 // An open document's line index is already known: its text is the analysis's.
                 let doc = st.docs.get(&uri);
-                Some((f, doc.map(|d| d.version), doc.map(|d| d.lines.clone()), uri))
+                Some((text, diagnostics::gather(a, f), doc.map(|d| d.version), doc.map(|d| d.lines.clone()), uri))
             })
             .collect();
-        (a, st.enc(), jobs)
+        (st.enc(), jobs)
     };
     jobs.into_iter()
-        .map(|(f, version, lines, uri)| {
-            let text = a.text(f);
-            let lines = lines.unwrap_or_else(|| Arc::new(showrunner_model::text::LineIndex::new(text)));
-            (uri, version, diagnostics::for_file(&a, f, text, &lines, enc))
+        .map(|(text, diags, version, lines, uri)| {
+            let lines = lines.unwrap_or_else(|| Arc::new(showrunner_model::text::LineIndex::new(&text)));
+            (uri, version, diagnostics::convert(&text, &lines, &diags, enc))
         })
         .collect()
+}
+
+/// Publishes diagnostics. Changes queue the files they touched; a flush takes everything queued
+/// and publishes it from the current state, one flush at a time (in order), so a burst of edits
+/// is answered with the latest text only and a stale version is never sent after a newer one.
+#[derive(Clone)]
+struct Publisher {
+    state: Arc<Mutex<State>>,
+    wire: transport::Wire,
+    client: Client,
+    pending: Arc<Mutex<std::collections::BTreeMap<PathBuf, std::collections::BTreeSet<usize>>>>,
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Publisher {
+    fn queue(&self, root: PathBuf, touched: Vec<usize>) {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).entry(root).or_default().extend(touched);
+    }
+
+    async fn flush(&self) {
+        let _turn = self.turn.lock().await;
+        let work = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        for (root, files) in work {
+            let files: Vec<usize> = files.into_iter().collect();
+            let batches = diagnostics_for(&self.state, &root, &files);
+            self.send(batches).await;
+        }
+    }
+
+    /// Diagnostics go to the wire serialised straight from their structs.
+    async fn send(&self, batches: Vec<(Uri, Option<i32>, Vec<Diagnostic>)>) {
+        for (uri, version, diagnostics) in batches {
+            let params = PublishDiagnosticsParams { uri, diagnostics, version };
+            if !self.wire.notify("textDocument/publishDiagnostics", &params) {
+                self.client.publish_diagnostics(params.uri, params.diagnostics, params.version).await;
+            }
+        }
+    }
+}
+
+/// Records saves and outside changes as snapshot events, on one thread that keeps each project's
+/// log open: one writer, no connection churn, and the notification that asked waits for it (so a
+/// request after a save sees the save in the history).
+struct Recorder {
+    tx: std::sync::mpsc::Sender<RecordJob>,
+}
+
+/// Files to record (`(project root, path)`), and who waits for it.
+type RecordJob = (Vec<(PathBuf, String)>, tokio::sync::oneshot::Sender<()>);
+
+impl Recorder {
+    fn start() -> Recorder {
+        let (tx, rx) = std::sync::mpsc::channel::<RecordJob>();
+        let spawned = std::thread::Builder::new().name("history".into()).spawn(move || {
+            let mut open: std::collections::HashMap<PathBuf, showrunner_store::history::History> = Default::default();
+            for (paths, done) in rx {
+                for (root, rel) in paths {
+                    let h = match open.entry(root.clone()) {
+                        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                        std::collections::hash_map::Entry::Vacant(v) => {
+                            match showrunner_store::history::History::open(&root) {
+                                Ok(h) => v.insert(h),
+                                Err(e) => {
+                                    tracing::warn!("history of {} not opened: {e}", root.display());
+                                    continue;
+                                }
+                            }
+                        }
+                    };
+                    if let Err(e) = h.record(&rel, "user") {
+                        tracing::warn!("change to {rel} not recorded in the history: {e}");
+                        // A broken connection is opened again next time.
+                        open.remove(&root);
+                    }
+                }
+                let _ = done.send(());
+            }
+        });
+        if let Err(e) = &spawned {
+            tracing::error!("the history thread did not start: {e}");
+        }
+        Recorder { tx }
+    }
+
+    async fn record(&self, paths: Vec<(PathBuf, String)>) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.tx.send((paths, done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
 }
 
 /// Publishes diagnostics from a thread outside the runtime (a run that wrote a file).
@@ -196,12 +301,7 @@ impl Backend {
     }
 
     async fn publish(&self, batches: Vec<(Uri, Option<i32>, Vec<Diagnostic>)>) {
-        for (uri, version, diagnostics) in batches {
-            let params = PublishDiagnosticsParams { uri, diagnostics, version };
-            if !self.wire.notify("textDocument/publishDiagnostics", &params) {
-                self.client.publish_diagnostics(params.uri, params.diagnostics, params.version).await;
-            }
-        }
+        self.publisher.send(batches).await;
     }
 
     /// Loads every project under the workspace folders, reporting progress.
@@ -276,8 +376,8 @@ impl Backend {
 
     /// After a file changed (editor or disk), publishes every affected file's diagnostics.
     async fn after_change(&self, root: PathBuf, touched: Vec<usize>) {
-        let batches = self.diagnostics_for(&root, &touched);
-        self.publish(batches).await;
+        self.publisher.queue(root, touched);
+        self.publisher.flush().await;
     }
 }
 
@@ -564,8 +664,13 @@ impl LanguageServer for Backend {
             let touched = st.apply_text(&root, &rel, text);
             Ok(Some((root, touched)))
         });
+        // Typing comes in bursts: the diagnostics are computed off the notification path, and a
+        // burst of changes is answered once, for the latest text (the spec's debounce, without a
+        // delay).
         if let Ok(Some((root, touched))) = changed {
-            self.after_change(root, touched).await;
+            self.publisher.queue(root, touched);
+            let publisher = self.publisher.clone();
+            tokio::spawn(async move { publisher.flush().await });
         }
     }
 
@@ -581,13 +686,7 @@ impl LanguageServer for Backend {
             place
         };
         if let Some((root, rel)) = place {
-            let recorded = tokio::task::spawn_blocking(move || {
-                showrunner_store::history::History::open(&root).and_then(|mut h| h.record(&rel, "user"))
-            })
-            .await;
-            if let Ok(Err(e)) = recorded {
-                tracing::warn!("save not recorded in the history: {e}");
-            }
+            self.recorder.record(vec![(root, rel)]).await;
         }
     }
 
@@ -630,19 +729,7 @@ impl LanguageServer for Backend {
         }
         // Changes made outside the editor are history too (a no-op when the log has them).
         if !to_record.is_empty() {
-            let recorded = tokio::task::spawn_blocking(move || {
-                for (root, rel) in to_record {
-                    if let Err(e) =
-                        showrunner_store::history::History::open(&root).and_then(|mut h| h.record(&rel, "user"))
-                    {
-                        tracing::warn!("change to {rel} not recorded: {e}");
-                    }
-                }
-            })
-            .await;
-            if recorded.is_err() {
-                tracing::warn!("recording outside changes failed");
-            }
+            self.recorder.record(to_record).await;
         }
         for uri in deleted {
             self.client.publish_diagnostics(uri, Vec::new(), None).await;

@@ -99,6 +99,16 @@ impl FileSnap {
     }
 }
 
+/// Returns freed heap memory to the system (glibc keeps it otherwise, and a long session that
+/// re-analyses its project now and then would creep up in RSS).
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory; it has no other effect.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 pub fn uri_path(uri: &Uri) -> Option<PathBuf> {
     uri.to_file_path().map(|p| p.into_owned())
 }
@@ -172,6 +182,10 @@ impl State {
         if reanalysed {
             project.engine = None;
         }
+        if touched.len() > 1 && touched.len() == project.analysis.files.len() {
+            // The whole project was analysed again: give the old analysis's memory back.
+            release_free_memory();
+        }
         touched
     }
 
@@ -201,6 +215,7 @@ impl State {
                 let analysis = Arc::make_mut(&mut project.analysis);
                 if analysis.remove_file(&rel) {
                     project.engine = None;
+                    release_free_memory();
                     let n = project.analysis.files.len();
                     return Some((root, (0..n).collect()));
                 }

@@ -347,6 +347,12 @@ impl Analysis {
         for n in &c.names {
             *self.name_counts.entry(n.name.clone()).or_default() += 1;
         }
+        // Names typed and deleted again (typos, half-words) must not pile up over a long session.
+        for n in &self.names[si] {
+            if self.name_counts.get(&n.name) == Some(&0) {
+                self.name_counts.remove(&n.name);
+            }
+        }
         self.names[si] = c.names;
         let changed: Vec<&String> = before
             .iter()
