@@ -307,8 +307,12 @@ fn prefix_cut(folded: &str) -> usize {
 }
 
 /// Word characters for boundaries: letters, digits, combining marks and `_`.
+#[inline]
 pub fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_' || is_combining_mark(c)
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric() || c == '_';
+    }
+    c.is_alphanumeric() || is_combining_mark(c)
 }
 
 fn is_combining_mark(c: char) -> bool {
