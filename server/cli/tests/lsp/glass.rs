@@ -592,3 +592,107 @@ fn the_judge_routes_three_ways_and_sensitive_topics_go_to_a_human_and_verify_esc
     assert!(done["error"].as_str().unwrap().contains("continuity problems"), "{done}");
     c.finish();
 }
+
+/// API keys come from the environment and end up nowhere: not in run records, logs, review
+/// documents, the history or error messages — even when the model server echoes the key back.
+#[test]
+fn an_api_key_never_reaches_a_file_or_a_message() {
+    const KEY: &str = "sk-live-Zoe-5f3a9c1e7b2d4a60";
+    let server = ModelServer::start(vec![
+        Reply::status(401, &format!("{{\"error\": {{\"message\": \"invalid key {KEY}\"}}}}")),
+        Reply::tokens(&["Alice trimmed the wick."]),
+    ]);
+    let (_tmp, dir) = example_on(&server);
+    let cfg = std::fs::read_to_string(dir.join("showrunner.yaml")).unwrap();
+    let cfg = cfg.replace(
+        &format!("local:  {{ base_url: \"{}\" }}", server.url),
+        &format!("local:  {{ base_url: \"{}\", api_key_env: SR_TEST_SECRET }}", server.url),
+    );
+    assert!(cfg.contains("SR_TEST_SECRET"), "{cfg}");
+    std::fs::write(dir.join("showrunner.yaml"), cfg).unwrap();
+    let scene = dir.join("story/ch01/01-arrival.md");
+    let mut c = Client::spawn(
+        bin(),
+        &[("SR_TEST_SECRET", KEY), ("XDG_CONFIG_HOME", dir.join(".no-user-config").to_str().unwrap())],
+    );
+    c.initialize(&[&dir], false);
+    let u = c.open(&scene, "markdown");
+    for expect_ok in [false, true] {
+        let run = command(&mut c, "showrunner.pipeline.run", json!({ "pipeline": "continue-scene", "uri": u }))["run"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (step, _, _) = gate(&mut c, &run);
+        resolve(&mut c, &run, &step, "approve", json!({}));
+        if expect_ok {
+            let (step, _, _) = gate(&mut c, &run);
+            resolve(&mut c, &run, &step, "approve", json!({}));
+            assert_eq!(progress(&mut c, &run, "done")["state"], "succeeded");
+        } else {
+            let done = progress(&mut c, &run, "done");
+            let err = done["error"].as_str().unwrap();
+            assert!(err.contains("401") || err.contains("[redacted]"), "{err}");
+            assert!(!err.contains(KEY), "{err}");
+        }
+    }
+    assert_eq!(server.requests()[0].header("authorization"), Some(format!("Bearer {KEY}").as_str()));
+    c.finish();
+    // Everything the runs produced, byte for byte: no key.
+    let mut checked = 0;
+    for e in walkdir::WalkDir::new(&dir).into_iter().flatten().filter(|e| e.file_type().is_file()) {
+        let bytes = std::fs::read(e.path()).unwrap();
+        assert!(!bytes.windows(KEY.len()).any(|w| w == KEY.as_bytes()), "the key is in {}", e.path().display());
+        checked += 1;
+    }
+    assert!(checked > 30, "{checked} files checked");
+    assert!(dir.join(".showrunner/runs.db").exists() && dir.join(".showrunner/logs/lsp.log").exists());
+}
+
+/// Nothing a command, a pipeline or an agent is given can write outside the project.
+#[test]
+fn traversal_in_ids_names_and_paths_stays_inside_the_project() {
+    let server = ModelServer::start(vec![Reply::tokens(&[
+        r#"{"tool": "propose_bucket", "args": {"kind": "../../../tmp", "name": "../../escape"}}"#,
+    ])]);
+    let (tmp, dir) = example_on(&server);
+    let mut c = start(&dir);
+    // A bucket name full of `..` becomes a slug inside buckets/.
+    let made = command(&mut c, "showrunner.bucket.create", json!({ "kind": "note", "name": "../../etc/passwd" }));
+    let path = PathBuf::from(made["uri"].as_str().unwrap().strip_prefix("file://").unwrap());
+    assert!(path.starts_with(dir.join("buckets")), "{}", path.display());
+    assert!(!path.to_string_lossy().contains(".."));
+    // A kind that is a path is refused.
+    let e = command_raw(&mut c, "showrunner.bucket.create", json!({ "kind": "../../x", "name": "X" }));
+    assert!(e["error"]["message"].is_string(), "{e}");
+    // Run ids that are paths find nothing.
+    for bad in ["../../etc/passwd", "/etc/passwd", "..\\..\\x"] {
+        let e = command_raw(&mut c, "showrunner.run.status", json!({ "run": bad }));
+        assert!(e["error"]["message"].as_str().unwrap().contains("no run"), "{e}");
+        let e = command_raw(
+            &mut c,
+            "showrunner.gate.resolve",
+            json!({ "run": bad, "step": "../x", "decision": "approve" }),
+        );
+        assert!(e["error"].is_object(), "{e}");
+    }
+    // A file outside the project is not a scene to run on.
+    let outside = tmp.path().join("outside.md");
+    std::fs::write(&outside, "---\nid: x\n---\nText.\n").unwrap();
+    let e = command_raw(&mut c, "showrunner.pipeline.run", json!({ "pipeline": "draft-scene", "uri": uri(&outside) }));
+    assert!(e["error"]["message"].as_str().unwrap().contains("not a file of a Showrunner project"), "{e}");
+    // An agent proposing a bucket whose kind and name are paths: approved, and still refused.
+    let scene = dir.join("story/ch01/01-arrival.md");
+    let u = c.open(&scene, "markdown");
+    let asked = command(&mut c, "showrunner.agent.ask", json!({ "text": "Research the harbour", "uri": u }));
+    let run = asked["run"].as_str().unwrap().to_string();
+    let (step, _, review) = gate(&mut c, &run);
+    assert!(review.starts_with(dir.join(".showrunner/runs")), "review documents stay under .showrunner/runs/");
+    server.push(Reply::tokens(&[r#"{"answer": "I could not save it."}"#]));
+    resolve(&mut c, &run, &step, "approve", json!({}));
+    assert_eq!(progress(&mut c, &run, "done")["state"], "succeeded");
+    let status = command(&mut c, "showrunner.run.status", json!({ "run": run }));
+    let tool = status["steps"].as_array().unwrap().iter().find(|s| s["id"] == "turn-1:propose_bucket").unwrap().clone();
+    assert_eq!(tool["state"], "failed", "{status}");
+    assert!(!tmp.path().join("tmp").exists() && !dir.parent().unwrap().join("escape.yaml").exists());
+    c.finish();
+}
