@@ -60,7 +60,12 @@ pub fn switch(dir: &Path, name: &str) -> Result<()> {
 }
 
 pub fn log(dir: &Path, what: Option<&str>, format: Format) -> Result<()> {
-    let (root, h) = open(dir)?;
+    // A file names its own project, wherever the command runs from.
+    let dir = match what.map(Path::new).filter(|p| p.exists() && dir == Path::new(".")) {
+        Some(file) => showrunner_store::discover::project_of(file)?,
+        None => dir.to_path_buf(),
+    };
+    let (root, h) = open(&dir)?;
     // A bucket id or a file path.
     let path = match what {
         None => None,

@@ -120,4 +120,10 @@ fn log_for_a_bucket_and_a_file() {
     assert_eq!(v[0]["path"], "story/ch01/01-arrival.md");
     let out = showrunner(&["log", "nobody"], &dir, &[]);
     assert_eq!(out.status.code(), Some(2));
+    // A file's absolute path names its project, wherever the command runs.
+    let abs = dir.join("story/ch01/01-arrival.md");
+    let out = showrunner(&["log", abs.to_str().unwrap(), "--format", "json"], dir.parent().unwrap(), &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["path"], "story/ch01/01-arrival.md");
 }
