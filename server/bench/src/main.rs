@@ -14,6 +14,7 @@
 
 mod crash;
 mod gen;
+mod peers;
 mod soak;
 
 use std::path::{Path, PathBuf};
@@ -41,6 +42,7 @@ fn main() -> Result<()> {
         Some("lsp") => bench_lsp()?,
         Some("history") => bench_history()?,
         Some("pipeline") => bench_pipeline()?,
+        Some("peers") => peers::run()?,
         Some("soak") => soak::run(
             args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10_000),
             args.get(2).and_then(|n| n.parse().ok()).unwrap_or(50),

@@ -1,0 +1,366 @@
+//! `sr-bench peers`: Showrunner and harper-ls side by side (issue 10).
+//!
+//! The same generated project (S and M, each with the 20,000-word scene and the 20 "hub" scenes
+//! of `sr-bench lsp`) is opened by each server over stdio with the testkit client, timing from
+//! the client's side: start → first diagnostics of the long scene, didChange → publishDiagnostics
+//! on it, hover on mentions, references of the hub character, and peak RSS (`VmHWM`).
+//!
+//! harper-ls is not built by CI: `server/bench/peers/setup.sh` installs it into
+//! `${PEERS_DIR:-$HOME/.cache/showrunner/peers}`. Without it only Showrunner is measured.
+//!
+//! Environment: `PEERS_SIZES` (default `S,M`), `PEERS_EDITS` (Showrunner's edits, default 100),
+//! `PEERS_HARPER_EDITS` (default 20: one edit takes harper-ls seconds on the long scene),
+//! `BENCH_DIR`, `SHOWRUNNER_BIN`, `PEERS_DIR`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
+use showrunner_testkit::{uri, Client};
+
+use crate::{gen, percentile};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Peer {
+    Showrunner,
+    Harper,
+}
+
+/// One server's figures on one project.
+struct Figures {
+    /// Spawn → initialize answered (Showrunner: → indexing finished) → didOpen → first diagnostics.
+    startup: Duration,
+    /// didOpen → first diagnostics of the long scene, and how many.
+    open: Duration,
+    first_diagnostics: usize,
+    /// didChange → publishDiagnostics, sorted.
+    edits: Vec<Duration>,
+    /// Hover times (sorted) and how many answers were not null; `Err` when not supported.
+    hover: Result<(Vec<Duration>, usize), String>,
+    /// Locations found and times (sorted); `Err` when not supported.
+    references: Result<(usize, Vec<Duration>), String>,
+    rss_kb: u64,
+}
+
+/// What the project holds for one size.
+struct Project {
+    size: &'static str,
+    dir: PathBuf,
+    long: PathBuf,
+    hub_name: String,
+    /// Occurrences of the hub character's name as plain text in the project's files.
+    hub_mentions: usize,
+}
+
+pub fn run() -> Result<()> {
+    let base = std::env::var_os("BENCH_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("bench-out"));
+    let sizes = std::env::var("PEERS_SIZES").unwrap_or_else(|_| "S,M".into());
+    let env_num = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+    let sr_edits = env_num("PEERS_EDITS", 100);
+    let harper_edits = env_num("PEERS_HARPER_EDITS", 20);
+    let peers_dir = std::env::var_os("PEERS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/showrunner/peers"));
+    let harper_bin = peers_dir.join("bin/harper-ls");
+    let harper = if harper_bin.is_file() {
+        Some(harper_wrapper(&base, &harper_bin)?)
+    } else {
+        println!(
+            "NOTICE: harper-ls is not installed at {} — run `bash server/bench/peers/setup.sh` \
+             (PEERS_DIR to change where); measuring Showrunner alone.\n",
+            harper_bin.display()
+        );
+        None
+    };
+    let showrunner = crate::binary();
+    println!("showrunner: {}", showrunner.display());
+    if harper.is_some() {
+        let v = std::process::Command::new(&harper_bin).arg("--version").output();
+        let v = v.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+        println!("harper-ls: {} ({v}), maxFileLength raised to 1 GB", harper_bin.display());
+    }
+    println!();
+
+    let mut rows = Vec::new();
+    for size in sizes.split(',') {
+        let p = project(&base, size.trim())?;
+        eprintln!("[{}] showrunner …", p.size);
+        let sr = measure(Peer::Showrunner, &showrunner, &p, sr_edits, None)?;
+        // The same mention positions for every server: Showrunner's document links.
+        let hover_at = sr.1;
+        let mut row = vec![(Peer::Showrunner, sr.0)];
+        if let Some(h) = &harper {
+            eprintln!("[{}] harper-ls …", p.size);
+            row.push((Peer::Harper, measure(Peer::Harper, h, &p, harper_edits, Some(&hover_at))?.0));
+        }
+        rows.push((p, row));
+    }
+    print_table(&rows);
+    Ok(())
+}
+
+/// `Client::spawn` runs `BINARY lsp`; harper-ls wants `--stdio`. A two-line script `exec`s it,
+/// so the client's pid is harper-ls itself (and `VmHWM` is its own: exec starts a new mm).
+fn harper_wrapper(base: &Path, bin: &Path) -> Result<PathBuf> {
+    let dir = base.join("peers");
+    std::fs::create_dir_all(&dir)?;
+    let w = dir.join("harper-ls-stdio.sh");
+    std::fs::write(&w, format!("#!/bin/sh\nexec '{}' --stdio\n", bin.display()))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&w, std::fs::Permissions::from_mode(0o755))?;
+    Ok(w)
+}
+
+/// M: `sr-bench lsp`'s own project. S: the same recipe on the S project (the long scene's names
+/// come from M's buckets, as `gen::long_scene` always does, so most are unknown to S).
+fn project(base: &Path, size: &str) -> Result<Project> {
+    let size = gen::size(size).context("sizes are S, M or L")?;
+    let (dir, long, hub_name) = if size.name == "M" {
+        crate::lsp_project(base)?
+    } else {
+        let dir = base.join(format!("{}-lsp", size.name));
+        if !dir.join("showrunner.yaml").exists() {
+            gen::generate(size, &dir)?;
+        }
+        let long = gen::long_scene(&dir, 20_000)?;
+        let hub_file = std::fs::read_dir(dir.join("buckets/characters"))?
+            .flatten()
+            .map(|e| e.path())
+            .min()
+            .context("a character bucket")?;
+        let yaml = std::fs::read_to_string(&hub_file)?;
+        let name = yaml.lines().find_map(|l| l.strip_prefix("name: ")).context("name")?.to_string();
+        for i in 0..20 {
+            let mut text = String::from("---\nparent: chapter-1\n---\n");
+            for j in 0..100 {
+                text.push_str(&format!("Later that night {name} walked along the wall, step {j}.\n\n"));
+            }
+            let p = dir.join(format!("story/hub/hub-{i:02}.md"));
+            std::fs::create_dir_all(p.parent().expect("parent"))?;
+            std::fs::write(p, text)?;
+        }
+        (dir, long, name)
+    };
+    let hub_mentions = crate::walk_files(&dir)
+        .iter()
+        .filter(|p| !p.components().any(|c| c.as_os_str() == ".showrunner"))
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .map(|t| t.matches(hub_name.as_str()).count())
+        .sum();
+    Ok(Project { size: size.name, dir, long, hub_name, hub_mentions })
+}
+
+/// The client's side of `initialize` for a peer: harper-ls sends no `$/progress`, and reads its
+/// settings with `workspace/configuration` (answered here with the file-size limit raised).
+fn initialize_peer(c: &mut Client, dir: &Path) -> Value {
+    c.answer("workspace/configuration", json!([{ "harper-ls": { "maxFileLength": 1u64 << 30 } }]));
+    let caps = json!({
+        "workspace": { "configuration": true, "didChangeWatchedFiles": { "dynamicRegistration": true } },
+        "textDocument": { "synchronization": { "didSave": true }, "hover": { "contentFormat": ["markdown", "plaintext"] } }
+    });
+    let u = uri(dir);
+    let r = c.request(
+        "initialize",
+        json!({ "processId": null, "rootUri": u, "capabilities": caps, "workspaceFolders": [{ "uri": u, "name": "w" }] }),
+    );
+    c.notify("initialized", json!({}));
+    r
+}
+
+/// Waits for the next diagnostics of `u` after a change: by version where the server sends one
+/// (Showrunner), else the next publish for the document (harper-ls sends `version: null`).
+fn next_diagnostics(c: &mut Client, peer: Peer, u: &str, version: i64) -> usize {
+    match peer {
+        Peer::Showrunner => c.diagnostics_at(u, version).len(),
+        Peer::Harper => c.diagnostics(u, |_| true).len(),
+    }
+}
+
+type Measured = (Figures, Vec<Value>);
+
+fn measure(peer: Peer, bin: &Path, p: &Project, edits: usize, hover_at: Option<&[Value]>) -> Result<Measured> {
+    let t = Instant::now();
+    let mut c = Client::spawn(bin, &[]);
+    let caps = match peer {
+        Peer::Showrunner => c.initialize(&[&p.dir], false)["capabilities"].clone(),
+        Peer::Harper => initialize_peer(&mut c, &p.dir)["capabilities"].clone(),
+    };
+    let opened = Instant::now();
+    let u = c.open(&p.long, "markdown");
+    let first = c.diagnostics(&u, |_| true).len();
+    let open = opened.elapsed();
+    let startup = t.elapsed();
+
+    // Typing: one edit at a time ("and " at the start of a random line), each answered by its
+    // diagnostics. Showrunner syncs incrementally; harper-ls asks for the whole text each time.
+    let mut text = std::fs::read_to_string(&p.long)?;
+    let mut rng = gen::Rng::new(99);
+    let mut times = Vec::new();
+    for version in 2..2 + edits as i64 {
+        let lines = text.lines().count();
+        let line = 6 + rng.below(lines - 7);
+        let at = text.match_indices('\n').nth(line - 1).map_or(0, |(i, _)| i + 1);
+        text.insert_str(at, "and ");
+        let change = match peer {
+            Peer::Showrunner => json!({ "range": { "start": { "line": line, "character": 0 },
+                                                   "end": { "line": line, "character": 0 } }, "text": "and " }),
+            Peer::Harper => json!({ "text": text }),
+        };
+        c.clear();
+        let t = Instant::now();
+        c.notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": u, "version": version }, "contentChanges": [change] }),
+        );
+        next_diagnostics(&mut c, peer, &u, version);
+        times.push(t.elapsed());
+    }
+    times.sort();
+    c.clear();
+
+    // Hover on mentions: Showrunner's document links give the positions (reused for the peer).
+    let links = match hover_at {
+        Some(l) => l.to_vec(),
+        None => {
+            let l = c.request("textDocument/documentLink", json!({ "textDocument": { "uri": u } }));
+            let l: Vec<Value> = l.as_array().cloned().unwrap_or_default();
+            l.iter().map(|l| l["range"]["start"].clone()).collect()
+        }
+    };
+    let hover = if caps.get("hoverProvider").is_none_or(|v| v == &json!(false)) {
+        let r = c.request_raw(
+            "textDocument/hover",
+            json!({ "textDocument": { "uri": u }, "position": links.first().cloned().unwrap_or(json!({"line": 6, "character": 0})) }),
+        );
+        Err(format!("not supported (no hoverProvider; a request answers {})", short(&r)))
+    } else {
+        let mut v = Vec::new();
+        let mut answered = 0;
+        for i in 0..100 {
+            let at = json!({ "textDocument": { "uri": u }, "position": links[(i * 7919) % links.len()] });
+            let t = Instant::now();
+            let h = c.request("textDocument/hover", at);
+            v.push(t.elapsed());
+            answered += usize::from(!h.is_null());
+        }
+        v.sort();
+        Ok((v, answered))
+    };
+
+    // References of the hub character from one of its 2,000 plain-text mentions.
+    let references = if caps.get("referencesProvider").is_none_or(|v| v == &json!(false)) {
+        Err("not supported (no referencesProvider)".to_string())
+    } else {
+        let hub = p.dir.join("story/hub/hub-00.md");
+        let hu = c.open(&hub, "markdown");
+        c.diagnostics(&hu, |_| true);
+        let hub_text = std::fs::read_to_string(&hub)?;
+        let (line, col) = hub_text
+            .lines()
+            .enumerate()
+            .find_map(|(i, l)| l.find(&p.hub_name).map(|b| (i, l[..b].encode_utf16().count())))
+            .context("hub line")?;
+        let pos = json!({ "line": line, "character": col + 1 });
+        let mut v = Vec::new();
+        let mut count = 0;
+        for _ in 0..20 {
+            let t = Instant::now();
+            let r = c.request(
+                "textDocument/references",
+                json!({ "textDocument": { "uri": hu }, "position": pos, "context": { "includeDeclaration": true } }),
+            );
+            v.push(t.elapsed());
+            count = r.as_array().map_or(0, Vec::len);
+        }
+        v.sort();
+        Ok((count, v))
+    };
+
+    let rss_kb = crate::peak_rss_kb(c.pid());
+    match peer {
+        Peer::Showrunner => c.finish(),
+        Peer::Harper => {
+            // harper-ls writes its statistics file on shutdown; then it is ended either way.
+            let _ = c.request_raw("shutdown", Value::Null);
+            c.notify("exit", Value::Null);
+            let _ = c.wait_exit();
+        }
+    }
+    let figures = Figures { startup, open, first_diagnostics: first, edits: times, hover, references, rss_kb };
+    Ok((figures, links))
+}
+
+fn short(v: &Value) -> String {
+    if let Some(e) = v.get("error") {
+        format!("error {} \"{}\"", e["code"], e["message"].as_str().unwrap_or(""))
+    } else {
+        format!("{}", v["result"])
+    }
+}
+
+fn fmt(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms >= 1000.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else if ms >= 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.2} ms")
+    }
+}
+
+fn p50_p99(v: &[Duration]) -> String {
+    format!("{} / {}", fmt(percentile(v, 0.5)), fmt(percentile(v, 0.99)))
+}
+
+fn name(peer: Peer) -> &'static str {
+    match peer {
+        Peer::Showrunner => "Showrunner",
+        Peer::Harper => "harper-ls",
+    }
+}
+
+fn print_table(rows: &[(Project, Vec<(Peer, Figures)>)]) {
+    println!("| project | server | start → first diagnostics | didOpen → first diagnostics (count) | didChange → diagnostics p50 / p99 (edits) | hover p50 / p99 | references | peak RSS |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (p, row) in rows {
+        for (peer, f) in row {
+            let hover = match &f.hover {
+                Ok((v, answered)) => format!("{} ({answered}/{} answered)", p50_p99(v), v.len()),
+                Err(e) => e.clone(),
+            };
+            let refs = match &f.references {
+                Ok((n, v)) => format!("{n} locations for {} name mentions, {}", p.hub_mentions, p50_p99(v)),
+                Err(e) => e.clone(),
+            };
+            println!(
+                "| {} | {} | {} | {} ({}) | {} ({}) | {hover} | {refs} | {:.0} MB |",
+                p.size,
+                name(*peer),
+                fmt(f.startup),
+                fmt(f.open),
+                f.first_diagnostics,
+                p50_p99(&f.edits),
+                f.edits.len(),
+                f.rss_kb as f64 / 1024.0
+            );
+        }
+    }
+    println!();
+    for (p, row) in rows {
+        let Some((_, sr)) = row.iter().find(|r| r.0 == Peer::Showrunner) else { continue };
+        for (peer, f) in row.iter().filter(|r| r.0 != Peer::Showrunner) {
+            let ratio = |a: Duration, b: Duration| b.as_secs_f64() / a.as_secs_f64().max(1e-9);
+            println!(
+                "{}: {} / Showrunner — edit p50 {:.0}×, edit p99 {:.0}×, didOpen → diagnostics {:.1}×, peak RSS {:.1}×",
+                p.size,
+                name(*peer),
+                ratio(percentile(&sr.edits, 0.5), percentile(&f.edits, 0.5)),
+                ratio(percentile(&sr.edits, 0.99), percentile(&f.edits, 0.99)),
+                ratio(sr.open, f.open),
+                f.rss_kb as f64 / sr.rss_kb.max(1) as f64
+            );
+        }
+    }
+}
