@@ -38,8 +38,9 @@ struct Figures {
     edits: Vec<Duration>,
     /// Hover times (sorted) and how many answers were not null; `Err` when not supported.
     hover: Result<(Vec<Duration>, usize), String>,
-    /// Locations found and times (sorted); `Err` when not supported.
-    references: Result<(usize, Vec<Duration>), String>,
+    /// Locations found, how many of the name's plain-text mentions they cover, and times
+    /// (sorted); `Err` when not supported.
+    references: Result<(usize, usize, Vec<Duration>), String>,
     rss_kb: u64,
 }
 
@@ -49,8 +50,9 @@ struct Project {
     dir: PathBuf,
     long: PathBuf,
     hub_name: String,
-    /// Occurrences of the hub character's name as plain text in the project's files.
-    hub_mentions: usize,
+    /// Every occurrence of the hub character's name as plain text in the project's scenes (the
+    /// files under `story/`): (document URI, line, UTF-16 column).
+    hub_mentions: Vec<(String, usize, usize)>,
 }
 
 pub fn run() -> Result<()> {
@@ -112,8 +114,9 @@ fn harper_wrapper(base: &Path, bin: &Path) -> Result<PathBuf> {
     Ok(w)
 }
 
-/// M: `sr-bench lsp`'s own project. S: the same recipe on the S project (the long scene's names
-/// come from M's buckets, as `gen::long_scene` always does, so most are unknown to S).
+/// M: `sr-bench lsp`'s own project. S: the same recipe on the S project, except the long scene:
+/// `gen::long_scene` draws its names from M's buckets, unknown to S, so S's is made of its own
+/// scenes' prose (see `long_scene_from_scenes`).
 fn project(base: &Path, size: &str) -> Result<Project> {
     let size = gen::size(size).context("sizes are S, M or L")?;
     let (dir, long, hub_name) = if size.name == "M" {
@@ -123,7 +126,7 @@ fn project(base: &Path, size: &str) -> Result<Project> {
         if !dir.join("showrunner.yaml").exists() {
             gen::generate(size, &dir)?;
         }
-        let long = gen::long_scene(&dir, 20_000)?;
+        let long = long_scene_from_scenes(&dir, 20_000)?;
         let hub_file = std::fs::read_dir(dir.join("buckets/characters"))?
             .flatten()
             .map(|e| e.path())
@@ -142,13 +145,50 @@ fn project(base: &Path, size: &str) -> Result<Project> {
         }
         (dir, long, name)
     };
-    let hub_mentions = crate::walk_files(&dir)
-        .iter()
-        .filter(|p| !p.components().any(|c| c.as_os_str() == ".showrunner"))
-        .filter_map(|p| std::fs::read_to_string(p).ok())
-        .map(|t| t.matches(hub_name.as_str()).count())
-        .sum();
+    let mut hub_mentions = Vec::new();
+    for file in crate::walk_files(&dir.join("story")) {
+        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        hub_mentions.extend(mentions(&uri(&file), &text, &hub_name));
+    }
     Ok(Project { size: size.name, dir, long, hub_name, hub_mentions })
+}
+
+/// A `words`-word scene at `story/long/scene-long.md` made of the project's first scenes' prose
+/// (their mentions included), with the front matter `gen::long_scene` writes.
+fn long_scene_from_scenes(dir: &Path, words: usize) -> Result<PathBuf> {
+    let mut text =
+        String::from("---\nid: scene-long\nparent: chapter-0\ncontext: [chapter-1]\ntimeline: { main: 5 }\n---\n");
+    let mut n = 0;
+    for scene in crate::walk_files(&dir.join("story")) {
+        if n >= words {
+            break;
+        }
+        // The generated scenes (`story/chNNN/scene-NNNNN.md`), in order; not `scene-long.md`.
+        if !scene.file_name().and_then(|f| f.to_str()).is_some_and(|f| f.starts_with("scene-0")) {
+            continue;
+        }
+        let body = std::fs::read_to_string(&scene)?;
+        let body = body.splitn(3, "---\n").nth(2).unwrap_or("");
+        n += body.split_whitespace().count();
+        text.push_str(body.trim_end());
+        text.push_str("\n\n");
+    }
+    anyhow::ensure!(n >= words, "only {n} words of prose in {}", dir.display());
+    let p = dir.join("story/long/scene-long.md");
+    std::fs::create_dir_all(p.parent().expect("has a parent"))?;
+    std::fs::write(&p, text)?;
+    Ok(p)
+}
+
+/// Where `name` occurs in `text`: (URI, line, UTF-16 column).
+fn mentions(u: &str, text: &str, name: &str) -> Vec<(String, usize, usize)> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        for (b, _) in line.match_indices(name) {
+            out.push((u.to_string(), i, line[..b].encode_utf16().count()));
+        }
+    }
+    out
 }
 
 /// The client's side of `initialize` for a peer: harper-ls sends no `$/progress`, and reads its
@@ -263,7 +303,7 @@ fn measure(peer: Peer, bin: &Path, p: &Project, edits: usize, hover_at: Option<&
             .context("hub line")?;
         let pos = json!({ "line": line, "character": col + 1 });
         let mut v = Vec::new();
-        let mut count = 0;
+        let mut found = Vec::new();
         for _ in 0..20 {
             let t = Instant::now();
             let r = c.request(
@@ -271,10 +311,24 @@ fn measure(peer: Peer, bin: &Path, p: &Project, edits: usize, hover_at: Option<&
                 json!({ "textDocument": { "uri": hu }, "position": pos, "context": { "includeDeclaration": true } }),
             );
             v.push(t.elapsed());
-            count = r.as_array().map_or(0, Vec::len);
+            found = r.as_array().cloned().unwrap_or_default();
         }
         v.sort();
-        Ok((count, v))
+        let covers = |(u, line, col): &(String, usize, usize)| {
+            found.iter().any(|l| {
+                let (s, e) = (&l["range"]["start"], &l["range"]["end"]);
+                l["uri"] == u.as_str()
+                    && s["line"] == *line
+                    && s["character"].as_u64().is_some_and(|c| c as usize <= *col)
+                    && (e["line"] != *line || e["character"].as_u64().is_some_and(|c| c as usize > *col))
+            })
+        };
+        // The long scene as the server has it now, with the edits above.
+        let mut expected: Vec<_> = p.hub_mentions.iter().filter(|m| m.0 != u).cloned().collect();
+        expected.extend(mentions(&u, &text, &p.hub_name));
+        let covered = expected.iter().filter(|m| covers(m)).count();
+        anyhow::ensure!(expected.len() == p.hub_mentions.len(), "the edits changed the mentions");
+        Ok((found.len(), covered, v))
     };
 
     let rss_kb = crate::peak_rss_kb(c.pid());
@@ -331,7 +385,11 @@ fn print_table(rows: &[(Project, Vec<(Peer, Figures)>)]) {
                 Err(e) => e.clone(),
             };
             let refs = match &f.references {
-                Ok((n, v)) => format!("{n} locations for {} name mentions, {}", p.hub_mentions, p50_p99(v)),
+                Ok((n, covered, v)) => format!(
+                    "{n} locations, {covered} of the name's {} plain-text mentions in scenes: {}",
+                    p.hub_mentions.len(),
+                    p50_p99(v)
+                ),
                 Err(e) => e.clone(),
             };
             println!(
