@@ -177,6 +177,27 @@ impl Backend {
         Ok((snap, scene))
     }
 
+    /// For a command that may be about a scene: the scene (when `uri` is one), the project, and
+    /// its analysis.
+    #[allow(clippy::type_complexity)]
+    fn scene_or_project(
+        &self,
+        uri: Option<&Uri>,
+    ) -> Result<(Option<(FileSnap, usize)>, PathBuf, std::sync::Arc<showrunner_model::analysis::Analysis>)> {
+        let scene = uri.and_then(|u| self.scene_snap(u).ok());
+        let root = match &scene {
+            Some((s, _)) => s.root.clone(),
+            None => self.project_for(None, uri)?,
+        };
+        let analysis = self
+            .lock()
+            .projects
+            .get(&root)
+            .map(|p| p.analysis.clone())
+            .ok_or_else(|| internal("project not loaded"))?;
+        Ok((scene, root, analysis))
+    }
+
     /// The rendered context of a scene (from the project's cached engine).
     fn rendered_context(&self, snap: &FileSnap, cursor: Option<Position>) -> String {
         let engine = self.lock().projects.get_mut(&snap.root).map(|p| p.engine());
@@ -352,18 +373,8 @@ impl Backend {
                 if a.question.trim().is_empty() {
                     return Err(invalid("`question` is empty"));
                 }
-                let scene = a.uri.as_ref().and_then(|u| self.scene_snap(u).ok());
-                let root = match &scene {
-                    Some((s, _)) => s.root.clone(),
-                    None => self.project_for(None, a.uri.as_ref())?,
-                };
+                let (scene, root, analysis) = self.scene_or_project(a.uri.as_ref())?;
                 let pipeline = studio::find_pipeline(&root, "research").map_err(invalid)?;
-                let analysis = self
-                    .lock()
-                    .projects
-                    .get(&root)
-                    .map(|p| p.analysis.clone())
-                    .ok_or_else(|| internal("project not loaded"))?;
                 let (vars, rel) = match &scene {
                     Some((snap, i)) => {
                         let context = self.rendered_context(snap, None);
@@ -382,17 +393,7 @@ impl Backend {
                 if a.text.trim().is_empty() {
                     return Err(invalid("`text` is empty"));
                 }
-                let scene = a.uri.as_ref().and_then(|u| self.scene_snap(u).ok());
-                let root = match &scene {
-                    Some((s, _)) => s.root.clone(),
-                    None => self.project_for(None, a.uri.as_ref())?,
-                };
-                let analysis = self
-                    .lock()
-                    .projects
-                    .get(&root)
-                    .map(|p| p.analysis.clone())
-                    .ok_or_else(|| internal("project not loaded"))?;
+                let (scene, root, analysis) = self.scene_or_project(a.uri.as_ref())?;
                 let (agents, _) = showrunner_agents::defs::catalogue(Some(&root));
                 let mut vars = match &scene {
                     Some((snap, i)) => {

@@ -650,6 +650,14 @@ fn approve_output(
     }
 }
 
+/// Whether the writer skipped the pipeline's output gate (then nothing is applied or saved).
+fn output_skipped(pipeline: &Pipeline, run: &Run) -> bool {
+    pipeline
+        .steps
+        .iter()
+        .any(|s| s.kind == "approve_output" && run.steps.iter().any(|r| r.id == s.id && r.state == StepState::Skipped))
+}
+
 fn run_step(
     pipeline: &Pipeline,
     step: &Step,
@@ -765,9 +773,7 @@ fn run_step(
         "approve_output" => approve_output(pipeline, step, run, model, gates, fx),
         "apply_edit" => {
             // An output gate that was skipped means: apply nothing.
-            if pipeline.steps.iter().any(|s| {
-                s.kind == "approve_output" && run.steps.iter().any(|r| r.id == s.id && r.state == StepState::Skipped)
-            }) {
+            if output_skipped(pipeline, run) {
                 return Ok(None);
             }
             let text = pipeline
@@ -783,9 +789,7 @@ fn run_step(
             fx.apply_edit(run, step, &text).map(|event| Some(json!({ "event": event })))
         }
         "save_bucket" => {
-            if pipeline.steps.iter().any(|s| {
-                s.kind == "approve_output" && run.steps.iter().any(|r| r.id == s.id && r.state == StepState::Skipped)
-            }) {
+            if output_skipped(pipeline, run) {
                 return Ok(None);
             }
             // An approved (maybe edited) output wins over the model's raw answer.
