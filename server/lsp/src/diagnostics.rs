@@ -44,21 +44,3 @@ pub fn gather(analysis: &Analysis, file: usize) -> Vec<Diagnostic> {
 pub fn convert(text: &str, lines: &LineIndex, diags: &[Diagnostic], enc: Encoding) -> Vec<lsp::Diagnostic> {
     diags.iter().map(|d| to_lsp(text, lines, d, enc)).collect()
 }
-
-/// Every diagnostic of one file of the analysis, SR001 hints included when the project wants them.
-pub fn for_file(
-    analysis: &Analysis,
-    file: usize,
-    text: &str,
-    lines: &LineIndex,
-    enc: Encoding,
-) -> Vec<lsp::Diagnostic> {
-    let mut out: Vec<lsp::Diagnostic> =
-        analysis.diagnostics[file].iter().map(|d| to_lsp(text, lines, d, enc)).collect();
-    if analysis.config.link_hints {
-        if let Some(si) = analysis.scene_of_file[file] {
-            out.extend(analysis.link_hints(&analysis.scenes[si]).iter().map(|d| to_lsp(text, lines, d, enc)));
-        }
-    }
-    out
-}

@@ -16,50 +16,58 @@ where
 {
     let mut reader = BufReader::new(input);
     loop {
-        let mut length: Option<usize> = None;
-        let mut saw_header = false;
-        loop {
-            let mut line = String::new();
-            match reader.read_line(&mut line).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-            let line = line.trim_end_matches(['\r', '\n']);
-            if line.is_empty() {
-                if saw_header {
-                    break;
-                }
-                continue;
-            }
-            saw_header = true;
-            if let Some((k, v)) = line.split_once(':') {
-                if k.trim().eq_ignore_ascii_case("content-length") {
-                    length = v.trim().parse().ok();
-                }
-            }
-        }
+        let Some(length) = read_headers(&mut reader).await else { return };
         let Some(length) = length else {
             tracing::error!("dropped a message without a valid Content-Length header");
             continue;
         };
-        // Read the bytes that are there rather than allocate what the header claims: a bogus
-        // Content-Length must not take the server's memory before a byte of the body arrives.
-        let mut body = Vec::new();
-        match (&mut reader).take(length as u64).read_to_end(&mut body).await {
-            Ok(n) if n == length => {}
-            _ => return,
-        }
+        let Some(body) = read_body(&mut reader, length).await else { return };
         let body = if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok() {
             body
         } else {
             tracing::error!(bytes = length, "dropped a message whose body is not JSON");
             PLACEHOLDER.to_vec()
         };
-        let header = format!("Content-Length: {}\r\n\r\n", body.len());
-        if output.write_all(header.as_bytes()).await.is_err() || output.write_all(&body).await.is_err() {
+        if write_frame(&mut output, &body).await.is_err() {
             return;
         }
-        let _ = output.flush().await;
+    }
+}
+
+/// Reads one frame's header block: `None` at the end of the input, else the `Content-Length`
+/// (`None` inside when the block had no valid one).
+async fn read_headers<R: AsyncRead + Unpin>(reader: &mut BufReader<R>) -> Option<Option<usize>> {
+    let mut length: Option<usize> = None;
+    let mut saw_header = false;
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line).await {
+            Ok(0) | Err(_) => return None,
+            Ok(_) => {}
+        }
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.is_empty() {
+            if saw_header {
+                return Some(length);
+            }
+            continue;
+        }
+        saw_header = true;
+        if let Some((k, v)) = line.split_once(':') {
+            if k.trim().eq_ignore_ascii_case("content-length") {
+                length = v.trim().parse().ok();
+            }
+        }
+    }
+}
+
+/// Reads a frame's body. The bytes that are there are read rather than what the header claims
+/// allocated: a bogus Content-Length must not take the server's memory before a byte arrives.
+async fn read_body<R: AsyncRead + Unpin>(reader: &mut BufReader<R>, length: usize) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    match reader.take(length as u64).read_to_end(&mut body).await {
+        Ok(n) if n == length => Some(body),
+        _ => None,
     }
 }
 
@@ -120,28 +128,11 @@ where
 }
 
 async fn read_frame<R: AsyncRead + Unpin>(reader: &mut BufReader<R>) -> Option<Vec<u8>> {
-    let mut length: Option<usize> = None;
     loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).await.ok()? == 0 {
-            return None;
-        }
-        let line = line.trim_end_matches(['\r', '\n']);
-        if line.is_empty() {
-            if length.is_some() {
-                break;
-            }
-            continue;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            if k.trim().eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse().ok();
-            }
+        if let Some(length) = read_headers(reader).await? {
+            return read_body(reader, length).await;
         }
     }
-    let mut body = vec![0; length?];
-    reader.read_exact(&mut body).await.ok()?;
-    Some(body)
 }
 
 async fn write_frame<W: AsyncWrite + Unpin>(output: &mut W, body: &[u8]) -> std::io::Result<()> {
