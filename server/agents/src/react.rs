@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use showrunner_context::research::ResearchIndex;
 use showrunner_llm::repair::parse_lenient;
 use showrunner_pipeline::{
-    Call, Decision, Effects, Exchange, Gate, Gates, Model, Run, RunState, Step, StepRecord, StepState,
+    Call, Decision, Effects, Exchange, Gates, Model, Run, RunState, Step, StepRecord, StepState,
 };
 
 use crate::defs::AgentDef;
@@ -155,10 +155,7 @@ pub fn run_agent<E: Edge>(
             error: None,
         });
         fx.save(run);
-        let name = match &run.model_override {
-            Some(m) => m.clone(),
-            None => fx.model_for(&pseudo),
-        };
+        let name = showrunner_pipeline::model_name(run, &pseudo, fx);
         let text = prompt(run);
         let mut chunks = Vec::new();
         let call = Call {
@@ -245,14 +242,7 @@ fn ask<E: Edge>(
 ) -> Decision {
     let step = Step { id: id.to_string(), kind: "tool".into(), ..Default::default() };
     loop {
-        run.state = RunState::Waiting;
-        run.gate = Some(Gate { step: id.to_string(), kind: "tool".into(), text: text.to_string() });
-        fx.save(run);
-        let d = gates.ask(run, &step, "tool", text);
-        run.state = RunState::Running;
-        run.gate = None;
-        fx.save(run);
-        match d {
+        match showrunner_pipeline::ask(run, &step, gates, fx, "tool", text) {
             // Model changes and chats do not apply to a proposed change; ask again.
             Decision::ChangeModel(m) => run.model_override = Some(m),
             Decision::Chat(_) | Decision::Regenerate => {}

@@ -465,10 +465,10 @@ impl<E: Edge> Effects for ProjectEffects<'_, E> {
     }
 
     fn save(&mut self, run: &Run) {
-        let state =
-            serde_json::to_value(run.state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         let data = serde_json::to_value(run).unwrap_or_default();
-        if let Err(e) = self.runs.save(&run.id, &run.pipeline, &run.scene, &state, run.error.as_deref(), &data) {
+        if let Err(e) =
+            self.runs.save(&run.id, &run.pipeline, &run.scene, run.state.as_str(), run.error.as_deref(), &data)
+        {
             eprintln!("showrunner: warning: run not saved: {e}");
         }
         self.edge.saved(run);

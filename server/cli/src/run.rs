@@ -202,11 +202,10 @@ fn load_recording(runs: &Runs, what: &str) -> Result<Run> {
 }
 
 fn report(run: &Run) -> Result<bool> {
-    println!("\nRun {}: {}", run.id, serde_json::to_value(run.state)?.as_str().unwrap_or(""));
+    println!("\nRun {}: {}", run.id, run.state.as_str());
     for s in &run.steps {
-        let state = serde_json::to_value(s.state)?;
         let model = s.model.as_deref().map(|m| format!(" · {m}")).unwrap_or_default();
-        println!("  {:<12} {:<16} {}{model}", s.id, s.kind, state.as_str().unwrap_or(""));
+        println!("  {:<12} {:<16} {}{model}", s.id, s.kind, s.state.as_str());
     }
     let tokens: u64 = run.exchanges.iter().map(|e| e.prompt_tokens + e.completion_tokens).sum();
     println!("  {} model call(s), {tokens} tokens", run.exchanges.len());

@@ -316,7 +316,7 @@ impl Backend {
                         );
                     }
                 }
-                Ok(Some(json!({ "run": a.run, "state": crate::runs::state_name(run.state) })))
+                Ok(Some(json!({ "run": a.run, "state": run.state.as_str() })))
             }
             "showrunner.gate.list" => Ok(Some(json!(self.runner.gates().iter().map(|g| g.json()).collect::<Vec<_>>()))),
             "showrunner.gate.resolve" => {

@@ -351,14 +351,14 @@ fn drive(
         Job::Agent(a) => showrunner_agents::react::run_agent(&a, run, model.as_ref(), &mut gates, &mut fx),
     }
     if let Some(p) = fx.edge.progress.take() {
-        let state = state_name(run.state);
+        let state = run.state.as_str();
         session.handle.block_on(p.finish_with_message(format!(
             "{state}{}",
             run.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
         )));
     }
     session.notify(json!({
-        "run": run.id, "pipeline": run.pipeline, "state": state_name(run.state), "event": "done", "error": run.error,
+        "run": run.id, "pipeline": run.pipeline, "state": run.state.as_str(), "event": "done", "error": run.error,
     }));
 }
 
@@ -379,27 +379,6 @@ fn begin_progress(session: &Session, run: &str, title: &str) -> Option<Progress>
         client.create_work_done_progress(token.clone()).await.ok()?;
         Some(client.progress(token, format!("Showrunner: {title}")).with_cancel_button().begin().await)
     })
-}
-
-pub fn state_name(s: RunState) -> &'static str {
-    match s {
-        RunState::Queued => "queued",
-        RunState::Running => "running",
-        RunState::Waiting => "waiting",
-        RunState::Succeeded => "succeeded",
-        RunState::Failed => "failed",
-        RunState::Cancelled => "cancelled",
-    }
-}
-
-fn step_state_name(s: StepState) -> &'static str {
-    match s {
-        StepState::Pending => "pending",
-        StepState::Running => "running",
-        StepState::Succeeded => "succeeded",
-        StepState::Skipped => "skipped",
-        StepState::Failed => "failed",
-    }
 }
 
 /// The editor side of a run.
@@ -465,14 +444,14 @@ impl Edge for LspEdge {
         let (old_state, old_steps) = self.last.clone().unwrap_or((RunState::Queued, Vec::new()));
         if run.state != old_state && !run.is_finished() {
             self.session.notify(json!({
-                "run": run.id, "pipeline": run.pipeline, "state": state_name(run.state), "event": "state", "error": run.error,
+                "run": run.id, "pipeline": run.pipeline, "state": run.state.as_str(), "event": "state", "error": run.error,
             }));
         }
         for (i, s) in run.steps.iter().enumerate() {
             if old_steps.get(i) != Some(&s.state) {
                 self.session.notify(json!({
-                    "run": run.id, "pipeline": run.pipeline, "state": state_name(run.state), "event": "step",
-                    "step": s.id, "step_state": step_state_name(s.state), "model": s.model,
+                    "run": run.id, "pipeline": run.pipeline, "state": run.state.as_str(), "event": "step",
+                    "step": s.id, "step_state": s.state.as_str(), "model": s.model,
                 }));
                 if let (Some(p), StepState::Running) = (&self.progress, s.state) {
                     self.session.handle.block_on(p.report_with_message(format!("{} ({})", s.id, s.kind), Some(true)));
@@ -631,10 +610,10 @@ pub fn status(run: &Run, active: bool) -> Value {
     json!({
         "run": run.id,
         "pipeline": run.pipeline,
-        "state": state_name(run.state),
+        "state": run.state.as_str(),
         "scene": run.scene,
         "active": active,
-        "steps": run.steps.iter().map(|s| json!({ "id": s.id, "type": s.kind, "state": step_state_name(s.state), "model": s.model })).collect::<Vec<_>>(),
+        "steps": run.steps.iter().map(|s| json!({ "id": s.id, "type": s.kind, "state": s.state.as_str(), "model": s.model })).collect::<Vec<_>>(),
         "gate": run.gate.as_ref().map(|g: &Gate| json!({ "step": g.step, "kind": g.kind })),
         "error": run.error,
         "output": output,

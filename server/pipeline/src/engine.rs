@@ -22,6 +22,20 @@ pub enum RunState {
     Cancelled,
 }
 
+impl RunState {
+    /// The name the protocol and the run store use (the serialised form).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Queued => "queued",
+            RunState::Running => "running",
+            RunState::Waiting => "waiting",
+            RunState::Succeeded => "succeeded",
+            RunState::Failed => "failed",
+            RunState::Cancelled => "cancelled",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepState {
@@ -30,6 +44,19 @@ pub enum StepState {
     Succeeded,
     Skipped,
     Failed,
+}
+
+impl StepState {
+    /// The name the protocol uses (the serialised form).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepState::Pending => "pending",
+            StepState::Running => "running",
+            StepState::Succeeded => "succeeded",
+            StepState::Skipped => "skipped",
+            StepState::Failed => "failed",
+        }
+    }
 }
 
 /// One model call, kept so the run can be replayed without a network.
@@ -310,11 +337,8 @@ pub fn execute(pipeline: &Pipeline, run: &mut Run, model: &dyn Model, gates: &mu
 const GENERATING: &[&str] = &["generate", "summarize", "research"];
 
 /// The model a step runs on: the writer's choice for the run wins, then the cascade.
-fn model_name(run: &Run, step: &Step, fx: &mut dyn Effects) -> String {
-    match (&step.model, &run.model_override) {
-        (_, Some(chosen)) => chosen.clone(),
-        _ => fx.model_for(step),
-    }
+pub fn model_name(run: &Run, step: &Step, fx: &mut dyn Effects) -> String {
+    run.model_override.clone().unwrap_or_else(|| fx.model_for(step))
 }
 
 /// Runs several ready model steps at once: models are named and prompts prepared first, the
@@ -539,7 +563,14 @@ fn as_output(step: &Step, text: String) -> Value {
 }
 
 /// Asks a gate: the run waits (and says so, durably) until the writer decides.
-fn ask(run: &mut Run, step: &Step, gates: &mut dyn Gates, fx: &mut dyn Effects, kind: &str, text: &str) -> Decision {
+pub fn ask(
+    run: &mut Run,
+    step: &Step,
+    gates: &mut dyn Gates,
+    fx: &mut dyn Effects,
+    kind: &str,
+    text: &str,
+) -> Decision {
     run.state = RunState::Waiting;
     run.gate = Some(Gate { step: step.id.clone(), kind: kind.to_string(), text: text.to_string() });
     fx.save(run);
@@ -648,6 +679,11 @@ fn approve_output(
             Decision::Chat(message) => output = chat(step, run, model, fx, &output, &message, "text")?,
         }
     }
+}
+
+/// The text the writer approved at the pipeline's (latest) output gate.
+fn approved_text<'r>(pipeline: &Pipeline, run: &'r Run) -> Option<&'r str> {
+    pipeline.steps.iter().rev().filter(|s| s.kind == "approve_output").find_map(|s| run.vars[&s.id].as_str())
 }
 
 /// Whether the writer skipped the pipeline's output gate (then nothing is applied or saved).
@@ -776,13 +812,8 @@ fn run_step(
             if output_skipped(pipeline, run) {
                 return Ok(None);
             }
-            let text = pipeline
-                .steps
-                .iter()
-                .rev()
-                .filter(|s| s.kind == "approve_output")
-                .find_map(|s| run.vars[&s.id].as_str().map(str::to_string))
-                .unwrap_or_else(|| last_text(run, pipeline, step));
+            let text =
+                approved_text(pipeline, run).map(str::to_string).unwrap_or_else(|| last_text(run, pipeline, step));
             if text.trim().is_empty() {
                 return Ok(None);
             }
@@ -793,12 +824,7 @@ fn run_step(
                 return Ok(None);
             }
             // An approved (maybe edited) output wins over the model's raw answer.
-            let approved = pipeline
-                .steps
-                .iter()
-                .rev()
-                .filter(|s| s.kind == "approve_output")
-                .find_map(|s| run.vars[&s.id].as_str())
+            let approved = approved_text(pipeline, run)
                 .and_then(|t| showrunner_llm::repair::parse_lenient(t).map(|(v, _)| v))
                 .filter(Value::is_object);
             let fields = approved

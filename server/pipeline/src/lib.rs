@@ -6,6 +6,6 @@ pub mod engine;
 
 pub use def::{catalogue, parse, DefError, Layer, Pipeline, Step, BUILTIN, STEP_TYPES};
 pub use engine::{
-    execute, render, Call, Decision, Effects, Exchange, Gate, Gates, Generated, Model, Persona, Run, RunState,
-    StepRecord, StepState,
+    ask, execute, model_name, render, Call, Decision, Effects, Exchange, Gate, Gates, Generated, Model, Persona, Run,
+    RunState, StepRecord, StepState,
 };

@@ -235,3 +235,14 @@ fn independent_model_steps_run_at_the_same_time() {
     assert_eq!(run.vars["gb"], "gb answered B");
     assert_eq!(run.exchanges.len(), 2);
 }
+
+#[test]
+fn state_names_are_the_serialised_names() {
+    use RunState::*;
+    for s in [Queued, Running, Waiting, Succeeded, Failed, Cancelled] {
+        assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+    }
+    for s in [StepState::Pending, StepState::Running, StepState::Succeeded, StepState::Skipped, StepState::Failed] {
+        assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+    }
+}
