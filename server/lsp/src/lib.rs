@@ -97,16 +97,21 @@ fn invalid(message: impl Into<String>) -> Error {
     Error { code: ErrorCode::InvalidParams, message: message.into().into(), data: None }
 }
 
+/// What a panic said.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
 /// Runs `f`, turning a panic into an error response instead of a dead server.
 fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(panic) => {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
+            let msg = panic_message(panic.as_ref());
             tracing::error!(request = what, panic = %msg, "handler panicked");
             Err(internal(format!("showrunner: internal error in {what}: {msg}")))
         }

@@ -219,11 +219,7 @@ impl Runner {
                 drive(&runner, &session, &root, &analysis, job, &mut run, replay, cancelled, cancel)
             }));
             if let Err(panic) = outcome {
-                let msg = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
+                let msg = crate::panic_message(panic.as_ref());
                 tracing::error!(run = %id, panic = %msg, "the run panicked");
                 run.state = RunState::Failed;
                 run.error = Some(format!("internal error: the run stopped unexpectedly: {msg}"));
@@ -245,6 +241,10 @@ impl Runner {
     /// Resumes the project's unfinished runs (after a restart or a crash): a run at a gate is
     /// asked again, a step cut off mid-call runs again, finished steps are kept.
     pub fn resume_all(&self, session: &Session, root: &Path, analysis: Arc<Analysis>) {
+        // A project that never ran anything gets no run store from merely being opened.
+        if !Runs::path(root).exists() {
+            return;
+        }
         let Ok(runs) = Runs::open(root) else { return };
         let Ok(rows) = runs.list() else { return };
         let (pipelines, _) = showrunner_agents::studio::pipelines(root);

@@ -38,10 +38,17 @@ fn now_ms() -> i64 {
 }
 
 impl Runs {
+    /// Where a project's runs are kept.
+    pub fn path(root: &Path) -> std::path::PathBuf {
+        root.join(".showrunner").join("runs.db")
+    }
+
     pub fn open(root: &Path) -> Result<Runs, StoreError> {
-        let dir = root.join(".showrunner");
-        std::fs::create_dir_all(&dir).map_err(|e| StoreError::Io(dir.clone(), e))?;
-        let conn = Connection::open(dir.join("runs.db"))?;
+        let path = Runs::path(root);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(dir.to_path_buf(), e))?;
+        }
+        let conn = Connection::open(&path)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.execute_batch(SCHEMA)?;

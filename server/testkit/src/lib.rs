@@ -54,21 +54,8 @@ impl Client {
         std::thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
             loop {
-                let mut len = None;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let line = line.trim_end();
-                    if line.is_empty() {
-                        break;
-                    }
-                    if let Some(v) = line.strip_prefix("Content-Length: ") {
-                        len = v.parse::<usize>().ok();
-                    }
-                }
-                let mut body = vec![0; len.expect("Content-Length header")];
+                let Some(headers) = read_headers(&mut reader) else { return };
+                let mut body = vec![0; content_length(&headers).expect("Content-Length header")];
                 if reader.read_exact(&mut body).is_err() {
                     return;
                 }
@@ -232,6 +219,29 @@ impl Drop for Client {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Reads header lines up to the blank line that ends them (LSP frames and HTTP requests alike);
+/// `None` at the end of the stream.
+pub(crate) fn read_headers(reader: &mut impl BufRead) -> Option<Vec<(String, String)>> {
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            return Some(headers);
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+}
+
+pub(crate) fn content_length(headers: &[(String, String)]) -> Option<usize> {
+    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).and_then(|(_, v)| v.parse().ok())
 }
 
 /// Writes `bytes` to `root/rel`, creating folders: the fixture helper every test shares.

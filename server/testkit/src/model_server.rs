@@ -120,24 +120,8 @@ fn serve(stream: TcpStream, script: &Mutex<VecDeque<Reply>>, requests: &Mutex<Ve
     let mut parts = first.split_whitespace();
     let method = parts.next().unwrap_or("").to_string();
     let path = parts.next().unwrap_or("").to_string();
-    let mut headers = Vec::new();
-    let mut length = 0;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse().unwrap_or(0);
-            }
-            headers.push((k.trim().to_string(), v.trim().to_string()));
-        }
-    }
+    let Some(headers) = crate::read_headers(&mut reader) else { return };
+    let length = crate::content_length(&headers).unwrap_or(0);
     let mut body = vec![0; length];
     let _ = reader.read_exact(&mut body);
     let body = serde_json::from_slice(&body).unwrap_or(Value::Null);

@@ -35,6 +35,11 @@ fn command(c: &mut Client, name: &str, args: Value) -> Value {
     c.request("workspace/executeCommand", json!({ "command": name, "arguments": [args] }))
 }
 
+/// Starts a pipeline run; its id.
+fn start_run(c: &mut Client, args: Value) -> String {
+    command(c, "showrunner.pipeline.run", args)["run"].as_str().expect("a run id").to_string()
+}
+
 fn command_raw(c: &mut Client, name: &str, args: Value) -> Value {
     c.request_raw("workspace/executeCommand", json!({ "command": name, "arguments": [args] }))
 }
@@ -218,14 +223,7 @@ fn chat_skip_regenerate_reject_and_paste_at_gates() {
     let u = c.open(&scene, "markdown");
     let at = text.find(SENTENCE).unwrap();
     let range = json!({ "start": position(&text, at), "end": position(&text, at + SENTENCE.len()) });
-    let run = command(
-        &mut c,
-        "showrunner.pipeline.run",
-        json!({ "pipeline": "rewrite-selection", "uri": u, "range": range }),
-    )["run"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let run = start_run(&mut c, json!({ "pipeline": "rewrite-selection", "uri": u, "range": range }));
     let (step, _, review) = gate(&mut c, &run);
     // Chat without text: the `>>` lines of the review document are the message.
     let mut doc = std::fs::read_to_string(&review).unwrap();
@@ -257,14 +255,7 @@ fn chat_skip_regenerate_reject_and_paste_at_gates() {
 
     // Paste at the prompt gate: no model call; skip at the output gate: nothing applied.
     let calls = server.requests().len();
-    let run = command(
-        &mut c,
-        "showrunner.pipeline.run",
-        json!({ "pipeline": "rewrite-selection", "uri": u, "range": range }),
-    )["run"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let run = start_run(&mut c, json!({ "pipeline": "rewrite-selection", "uri": u, "range": range }));
     let (step, _, _) = gate(&mut c, &run);
     resolve(&mut c, &run, &step, "paste", json!({ "text": "A pasted answer." }));
     let (step, kind, review) = gate(&mut c, &run);
@@ -398,10 +389,7 @@ fn a_gate_outlives_a_server_restart() {
     let scene = dir.join("story/ch01/01-arrival.md");
     let mut c = start(&dir);
     let u = c.open(&scene, "markdown");
-    let run = command(&mut c, "showrunner.pipeline.run", json!({ "pipeline": "continue-scene", "uri": u }))["run"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let run = start_run(&mut c, json!({ "pipeline": "continue-scene", "uri": u }));
     let (step, _, review) = gate(&mut c, &run);
     // The writer edits the prompt on disk, then the editor goes away.
     let edited = format!("{}\nEnd on the lamp being lit.", std::fs::read_to_string(&review).unwrap());
@@ -442,10 +430,7 @@ fn cancelling_mid_stream_stops_the_run() {
     let mut c = start(&dir);
     let u = c.open(&scene, "markdown");
     for via_progress in [false, true] {
-        let run = command(&mut c, "showrunner.pipeline.run", json!({ "pipeline": "continue-scene", "uri": u }))["run"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let run = start_run(&mut c, json!({ "pipeline": "continue-scene", "uri": u }));
         let (step, _, _) = gate(&mut c, &run);
         resolve(&mut c, &run, &step, "approve", json!({}));
         progress(&mut c, &run, "text");
@@ -494,10 +479,7 @@ fn pipelines_are_listed_by_layer_and_bad_runs_are_refused() {
     c.finish();
     let mut c = start(&dir);
     let u = c.open(&scene, "markdown");
-    let run = command(&mut c, "showrunner.pipeline.run", json!({ "pipeline": "continue-scene", "uri": u }))["run"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let run = start_run(&mut c, json!({ "pipeline": "continue-scene", "uri": u }));
     let (step, _, _) = gate(&mut c, &run);
     resolve(&mut c, &run, &step, "approve", json!({}));
     let done = progress(&mut c, &run, "done");
@@ -540,12 +522,7 @@ fn the_judge_routes_three_ways_and_sensitive_topics_go_to_a_human_and_verify_esc
     let u = uri(&scene);
     let list = command(&mut c, "showrunner.pipeline.list", json!({ "uri": u }));
     assert!(list.as_array().unwrap().iter().any(|p| p["id"] == "judged" && p["layer"] == "custom"));
-    let go = |c: &mut Client| {
-        command(c, "showrunner.pipeline.run", json!({ "pipeline": "judged", "uri": u }))["run"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let go = |c: &mut Client| start_run(c, json!({ "pipeline": "judged", "uri": u }));
     let run = go(&mut c);
     assert_eq!(progress(&mut c, &run, "done")["state"], "succeeded");
     let run = go(&mut c);
@@ -576,10 +553,7 @@ fn the_judge_routes_three_ways_and_sensitive_topics_go_to_a_human_and_verify_esc
     for _ in 0..3 {
         server.push(Reply::tokens(&["Alice met Quillan at the door, and Quillan smiled."]));
     }
-    let run = command(&mut c, "showrunner.pipeline.run", json!({ "pipeline": "draft-scene", "uri": u }))["run"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let run = start_run(&mut c, json!({ "pipeline": "draft-scene", "uri": u }));
     let (step, _, _) = gate(&mut c, &run);
     resolve(&mut c, &run, &step, "approve", json!({}));
     let (step, kind, review) = gate(&mut c, &run);
@@ -618,10 +592,7 @@ fn an_api_key_never_reaches_a_file_or_a_message() {
     c.initialize(&[&dir], false);
     let u = c.open(&scene, "markdown");
     for expect_ok in [false, true] {
-        let run = command(&mut c, "showrunner.pipeline.run", json!({ "pipeline": "continue-scene", "uri": u }))["run"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let run = start_run(&mut c, json!({ "pipeline": "continue-scene", "uri": u }));
         let (step, _, _) = gate(&mut c, &run);
         resolve(&mut c, &run, &step, "approve", json!({}));
         if expect_ok {
