@@ -277,7 +277,13 @@ fn lsp_project(base: &Path) -> Result<(PathBuf, PathBuf, String)> {
         gen::generate(gen::size("M").expect("M"), &dir)?;
     }
     let long = gen::long_scene(&dir, 20_000)?;
-    // The hub character: the first character bucket of the M project.
+    let name = hub_scenes(&dir)?;
+    Ok((dir, long, name))
+}
+
+/// Twenty scenes that mention one character 2,000 times in all (for references and rename): the
+/// first character bucket of the project. Returns its name.
+pub(crate) fn hub_scenes(dir: &Path) -> Result<String> {
     let hub_file = std::fs::read_dir(dir.join("buckets/characters"))?
         .flatten()
         .map(|e| e.path())
@@ -294,7 +300,7 @@ fn lsp_project(base: &Path) -> Result<(PathBuf, PathBuf, String)> {
         std::fs::create_dir_all(p.parent().expect("parent"))?;
         std::fs::write(p, text)?;
     }
-    Ok((dir, long, name))
+    Ok(name)
 }
 
 fn peak_rss_kb(pid: u32) -> u64 {

@@ -127,22 +127,7 @@ fn project(base: &Path, size: &str) -> Result<Project> {
             gen::generate(size, &dir)?;
         }
         let long = long_scene_from_scenes(&dir, 20_000)?;
-        let hub_file = std::fs::read_dir(dir.join("buckets/characters"))?
-            .flatten()
-            .map(|e| e.path())
-            .min()
-            .context("a character bucket")?;
-        let yaml = std::fs::read_to_string(&hub_file)?;
-        let name = yaml.lines().find_map(|l| l.strip_prefix("name: ")).context("name")?.to_string();
-        for i in 0..20 {
-            let mut text = String::from("---\nparent: chapter-1\n---\n");
-            for j in 0..100 {
-                text.push_str(&format!("Later that night {name} walked along the wall, step {j}.\n\n"));
-            }
-            let p = dir.join(format!("story/hub/hub-{i:02}.md"));
-            std::fs::create_dir_all(p.parent().expect("parent"))?;
-            std::fs::write(p, text)?;
-        }
+        let name = crate::hub_scenes(&dir)?;
         (dir, long, name)
     };
     let mut hub_mentions = Vec::new();
