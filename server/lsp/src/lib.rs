@@ -159,7 +159,7 @@ fn diagnostics_for(
 /// and publishes it from the current state, one flush at a time (in order), so a burst of edits
 /// is answered with the latest text only and a stale version is never sent after a newer one.
 #[derive(Clone)]
-struct Publisher {
+pub(crate) struct Publisher {
     state: Arc<Mutex<State>>,
     wire: transport::Wire,
     client: Client,
@@ -168,11 +168,11 @@ struct Publisher {
 }
 
 impl Publisher {
-    fn queue(&self, root: PathBuf, touched: Vec<usize>) {
+    pub(crate) fn queue(&self, root: PathBuf, touched: Vec<usize>) {
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).entry(root).or_default().extend(touched);
     }
 
-    async fn flush(&self) {
+    pub(crate) async fn flush(&self) {
         let _turn = self.turn.lock().await;
         let work = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
         for (root, files) in work {
@@ -245,17 +245,6 @@ impl Recorder {
     }
 }
 
-/// Publishes diagnostics from a thread outside the runtime (a run that wrote a file).
-pub(crate) fn publish_blocking(session: &runs::Session, root: &std::path::Path, files: &[usize]) {
-    let batches = diagnostics_for(&session.state, root, files);
-    let client = session.client.clone();
-    session.handle.block_on(async move {
-        for (uri, version, diags) in batches {
-            client.publish_diagnostics(uri, diags, version).await;
-        }
-    });
-}
-
 impl Backend {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock must not take the server down with it.
@@ -291,6 +280,7 @@ impl Backend {
                 work_done_progress: caps.work_done_progress,
             },
             notes: self.notes.get_or_init(|| runs::notifier(self.client.clone())).clone(),
+            publisher: self.publisher.clone(),
         }
     }
 

@@ -48,6 +48,8 @@ pub struct Session {
     /// `showrunner/runProgress` notifications, in order, to one task that sends them (they are
     /// sent from inside a streaming model call, which cannot block on the runtime).
     pub notes: tokio::sync::mpsc::UnboundedSender<Value>,
+    /// Diagnostics after a run wrote a file.
+    pub(crate) publisher: crate::Publisher,
 }
 
 /// The client capabilities runs care about.
@@ -428,8 +430,9 @@ impl Edge for LspEdge {
     fn written(&mut self, path: &str) {
         let work = self.session.lock().reload_from_disk(&self.root.join(path));
         if let Some((root, touched)) = work {
-            let session = self.session.clone();
-            crate::publish_blocking(&session, &root, &touched);
+            let publisher = self.session.publisher.clone();
+            publisher.queue(root, touched);
+            self.session.handle.block_on(publisher.flush());
         }
     }
 
@@ -490,9 +493,11 @@ impl Gates for LspGates {
             }
         }
         // An open review document shows the new text too (after a chat or a regeneration).
-        let open = self.session.lock().docs.get(&uri).map(|d| (d.text.to_string(), d.lines.clone()));
+        let (open, enc) = {
+            let st = self.session.lock();
+            (st.docs.get(&uri).map(|d| (d.text.to_string(), d.lines.clone())), st.enc())
+        };
         if let Some((buffer, lines)) = open.filter(|(b, _)| *b != shown) {
-            let enc = self.session.lock().enc();
             let end = to_position(&buffer, &lines, buffer.len(), enc);
             let range = tower_lsp_server::ls_types::Range { start: Position::new(0, 0), end };
             let edit = WorkspaceEdit {
