@@ -130,16 +130,32 @@ pub fn scene_vars(
         },
         "selection": selection.as_ref().map(|r| &text[r.clone()]).unwrap_or(""),
         "question": question.unwrap_or(""),
-        "judge": {
-            "approve_above": a.config.judge.approve_above,
-            "review_above": a.config.judge.review_above,
-            "sensitive_topics": a.config.judge.sensitive_topics,
-        },
+        "judge": judge_vars(a),
     });
     if let Some(r) = selection {
         vars["selection_range"] = json!({ "start": r.start, "end": r.end });
     }
     vars
+}
+
+/// The run's variables when there is no scene (research from the command palette).
+pub fn bare_vars(a: &Analysis, question: &str) -> Value {
+    json!({
+        "context": "",
+        "scene": { "id": "", "title": "", "pov": "", "summary": "", "text": "", "before_cursor": "" },
+        "selection": "",
+        "question": question,
+        "judge": judge_vars(a),
+    })
+}
+
+/// What `judge` steps read: the project's thresholds and the topics that always go to a human.
+fn judge_vars(a: &Analysis) -> Value {
+    json!({
+        "approve_above": a.config.judge.approve_above,
+        "review_above": a.config.judge.review_above,
+        "sensitive_topics": a.config.judge.sensitive_topics,
+    })
 }
 
 /// The context the engine assembles for a scene, rendered for a prompt, and its token count.

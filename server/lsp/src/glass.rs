@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use showrunner_agents::dispatch;
-use showrunner_agents::studio::{self, known_models, new_run_id, scene_vars};
+use showrunner_agents::studio::{self, bare_vars, known_models, new_run_id, scene_vars};
 use showrunner_context::render_markdown;
 use showrunner_pipeline::{Decision, Layer, Pipeline, Run};
 use showrunner_store::runs::Runs;
@@ -491,17 +491,6 @@ impl Backend {
             .flatten()?;
         Some(chosen.title)
     }
-}
-
-/// Variables for a run with no scene (research from the command palette).
-fn bare_vars(a: &showrunner_model::analysis::Analysis, question: &str) -> Value {
-    json!({
-        "context": "",
-        "scene": { "id": "", "title": "", "pov": "", "summary": "", "text": "", "before_cursor": "" },
-        "selection": "",
-        "question": question,
-        "judge": { "approve_above": a.config.judge.approve_above, "review_above": a.config.judge.review_above },
-    })
 }
 
 /// The dispatcher's intent call, on the project's default model; recorded as an exchange.
