@@ -345,7 +345,8 @@ fn bench_lsp() -> Result<()> {
 
     // Typing: one incremental edit at a time, each answered by its own diagnostics.
     let mut typing = Vec::new();
-    for version in 2..302i64 {
+    let edits: i64 = std::env::var("BENCH_TYPING_EDITS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+    for version in 2..2 + edits {
         let lines = text.lines().count();
         let line = 6 + rng.below(lines - 7);
         let t = Instant::now();

@@ -59,9 +59,16 @@ pub fn to_position(text: &str, lines: &LineIndex, offset: usize, enc: Encoding) 
     let start = lines.line_start(line);
     let character: usize = match enc {
         Encoding::Utf8 => offset - start,
-        Encoding::Utf16 => text[start..offset].chars().map(char::len_utf16).sum(),
+        Encoding::Utf16 => utf16_len(&text.as_bytes()[start..offset]),
     };
     Position { line: line as u32, character: character as u32 }
+}
+
+/// UTF-16 code units of whole UTF-8 characters, counted on the bytes: every byte but a
+/// continuation byte starts a character, and 4-byte characters (lead byte `0xF0`+) take two
+/// units. One pass the compiler vectorises; a line of prose may be thousands of bytes.
+fn utf16_len(bytes: &[u8]) -> usize {
+    bytes.iter().map(|&b| usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0)).sum()
 }
 
 pub fn to_range(text: &str, lines: &LineIndex, range: &TextRange, enc: Encoding) -> Range {
@@ -130,6 +137,16 @@ mod tests {
             for (i, _) in TEXT.char_indices().filter(|(i, _)| TEXT.as_bytes()[*i] != b'\n') {
                 let p = to_position(TEXT, &lines, i, enc);
                 assert_eq!(to_offset(TEXT, &lines, p, enc), i, "{enc:?} offset {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn utf16_lengths_counted_on_bytes_match_the_chars() {
+        for text in [TEXT, "", "plain ascii", "Zoë’s 李雷 😀😀 Łukasz\r\n🧑‍🚀 e\u{301}"] {
+            for (at, _) in text.char_indices().chain([(text.len(), ' ')]) {
+                let want: usize = text[..at].chars().map(char::len_utf16).sum();
+                assert_eq!(utf16_len(&text.as_bytes()[..at]), want, "{text:?} up to {at}");
             }
         }
     }

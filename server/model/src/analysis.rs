@@ -25,6 +25,7 @@ use crate::matcher::Dictionary;
 use crate::names::{capitalised_names, NameCandidate};
 use crate::scene::{parse_markdown_scene, Scene, SceneFormat};
 use crate::text::TextRange;
+use crate::window::{clip, Edit, Layout, Window};
 
 /// How often a capitalised name must appear (mid-sentence) before SR003 suggests a bucket.
 pub const NAME_THRESHOLD: usize = 3;
@@ -256,6 +257,15 @@ pub fn analyze(project_name: &str, files: Vec<SourceFile>) -> Analysis {
     analysis
 }
 
+/// A scene as it was before an edit, with what checking it found.
+#[derive(Clone, Copy)]
+struct Previous<'a> {
+    text: &'a str,
+    scene: &'a Scene,
+    mentions: &'a [Mention],
+    names: &'a [NameCandidate],
+}
+
 /// What checking one scene yields.
 struct SceneCheck {
     mentions: Vec<Mention>,
@@ -296,6 +306,11 @@ impl Analysis {
             self.files[file].content = content;
             return self.reanalyze();
         };
+        // The text the scene's mentions and names were found in, to keep those the edit left alone.
+        let old_text = match &self.files[file].content {
+            Content::Text(t) => Some(t.clone()),
+            Content::Unreadable(_) => None,
+        };
         let (scene, diags) = {
             self.files[file].content = content;
             let f = &self.files[file];
@@ -318,7 +333,8 @@ impl Analysis {
         }
         let mut touched = vec![file];
         // Scene ids: the old and the new id's groups change.
-        let old_id = std::mem::replace(&mut self.scenes[si].scene, scene).id.value;
+        let old_scene = std::mem::replace(&mut self.scenes[si].scene, scene);
+        let old_id = old_scene.id.value.clone();
         let new_id = self.scenes[si].scene.id.value.clone();
         if old_id != new_id {
             if let Some(group) = self.scene_ids.get_mut(&old_id) {
@@ -330,7 +346,13 @@ impl Analysis {
             group.push(si);
         }
         self.parse_diags[file] = diags;
-        let c = self.check_scene(si);
+        let previous = old_text.as_deref().map(|text| Previous {
+            text,
+            scene: &old_scene,
+            mentions: &self.scenes[si].mentions,
+            names: &self.names[si],
+        });
+        let c = self.check_scene_after(si, previous);
         self.scenes[si].mentions = c.mentions;
         self.scene_diags[si] = c.diags;
         // SR003 counts: names crossing the threshold change other scenes' diagnostics too.
@@ -630,6 +652,12 @@ impl Analysis {
     /// (SR004), its parent's level (SR006), duplicate scene ids (SR012), mentions with SR002 and
     /// SR005, and its capitalised-name candidates.
     fn check_scene(&self, i: usize) -> SceneCheck {
+        self.check_scene_after(i, None)
+    }
+
+    /// Checks scene `i`; `previous` is what the scene was before an edit, whose results outside
+    /// the edit's window are kept.
+    fn check_scene_after(&self, i: usize, previous: Option<Previous>) -> SceneCheck {
         let s = &self.scenes[i];
         let scene = &s.scene;
         let text = self.files[s.file].text().unwrap_or("");
@@ -669,22 +697,24 @@ impl Analysis {
             ));
         }
 
-        let mut found = Vec::new();
-        dict.find_in(text, &scene.scan, &mut found);
-        let mut mentions: Vec<Mention> = found
-            .iter()
-            .map(|m| {
-                let e = dict.entry(m.entry);
-                Mention {
-                    start: m.start,
-                    end: m.end,
-                    bucket: e.targets[0],
-                    alias: m.entry,
-                    ambiguous: e.targets.len() > 1,
-                    cue: false,
-                }
-            })
-            .collect();
+        // After an edit, only the lines and blocks around it are scanned again (see `window`).
+        let window = previous.filter(|_| dict.single_line()).and_then(|p| {
+            let old = Layout { text: p.text, scan: &p.scene.scan, blocks: &p.scene.blocks };
+            let new = Layout { text, scan: &scene.scan, blocks: &scene.blocks };
+            Window::around(Edit::between(p.text, text), &old, &new).map(|w| (p, w))
+        });
+        let mut mentions: Vec<Mention> = Vec::new();
+        match &window {
+            Some((p, w)) => {
+                mentions.extend(p.mentions.iter().filter(|m| !m.cue && m.end <= w.start));
+                self.find_mentions(text, &clip(&scene.scan, w.new_range()), &mut mentions);
+                mentions.extend(p.mentions.iter().filter(|m| !m.cue && m.start >= w.old_end).map(|m| {
+                    let r = w.moved(&m.range());
+                    Mention { start: r.start, end: r.end, ..*m }
+                }));
+            }
+            None => self.find_mentions(text, &scene.scan, &mut mentions),
+        }
         for cue in &scene.cues {
             match dict.lookup_cue(&cue.name).first() {
                 Some(&entry) => {
@@ -731,10 +761,48 @@ impl Analysis {
         }
 
         let skip: Vec<TextRange> = mentions.iter().map(Mention::range).collect();
+        let not_a_cue = |c: &NameCandidate| self.dictionary.lookup_cue(&c.name).is_empty();
         let mut names = Vec::new();
-        capitalised_names(text, &scene.blocks, &skip, &mut names);
-        names.retain(|c| self.dictionary.lookup_cue(&c.name).is_empty());
+        match &window {
+            Some((p, w)) => {
+                names.extend(p.names.iter().filter(|c| c.range.end <= w.start).cloned());
+                let within = w.new_range();
+                let from = scene.blocks.partition_point(|b| b.start < within.start);
+                let to = scene.blocks.partition_point(|b| b.end <= within.end);
+                let mut found = Vec::new();
+                capitalised_names(text, &scene.blocks[from..to.max(from)], &skip, &mut found);
+                names.extend(found.into_iter().filter(not_a_cue));
+                names.extend(
+                    p.names
+                        .iter()
+                        .filter(|c| c.range.start >= w.old_end)
+                        .map(|c| NameCandidate { name: c.name.clone(), range: w.moved(&c.range) }),
+                );
+            }
+            None => {
+                capitalised_names(text, &scene.blocks, &skip, &mut names);
+                names.retain(not_a_cue);
+            }
+        }
         SceneCheck { mentions, diags, names }
+    }
+
+    /// The mentions the dictionary finds in `ranges` of `text`, appended to `out`.
+    fn find_mentions(&self, text: &str, ranges: &[TextRange], out: &mut Vec<Mention>) {
+        let dict = &self.dictionary;
+        let mut found = Vec::new();
+        dict.find_in(text, ranges, &mut found);
+        out.extend(found.iter().map(|m| {
+            let e = dict.entry(m.entry);
+            Mention {
+                start: m.start,
+                end: m.end,
+                bucket: e.targets[0],
+                alias: m.entry,
+                ambiguous: e.targets.len() > 1,
+                cue: false,
+            }
+        }));
     }
 
     /// SR007: a mention of an entity before it enters the story, or after it died.

@@ -5,7 +5,8 @@
 //! - [`matcher`]: entity matching (the one place that decides what a mention is);
 //! - [`names`]: capitalised names without a bucket;
 //! - [`story`]: reading order and timeline positions of scenes;
-//! - [`analysis`]: the whole project, linked and checked, with every diagnostic.
+//! - [`analysis`]: the whole project, linked and checked, with every diagnostic;
+//! - [`window`]: what an edit changed, so a scene is re-scanned only around it.
 //!
 //! Everything here works on text that someone else has read: no file system, no database, no
 //! protocol types. Offsets are byte offsets into UTF-8 text.
@@ -37,4 +38,5 @@ pub mod names;
 pub mod scene;
 pub mod story;
 pub mod text;
+pub mod window;
 pub mod yaml;

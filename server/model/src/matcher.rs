@@ -64,6 +64,8 @@ pub struct Dictionary {
     /// prefix is the longest one found: those starting with it, and those it starts with.
     spans: Vec<(usize, usize)>,
     cues: HashMap<String, Vec<u32>>,
+    /// No alias holds a line break, so no mention crosses a line.
+    single_line: bool,
 }
 
 impl Dictionary {
@@ -134,7 +136,8 @@ impl Dictionary {
                 .build(&prefixes)
                 .expect("aho-corasick accepts any set of non-empty patterns")
         });
-        Dictionary { entries, by_folded, prefixes, spans, cues }
+        let single_line = !entries.iter().any(|e| e.alias.contains('\n'));
+        Dictionary { entries, by_folded, prefixes, spans, cues, single_line }
     }
 
     pub fn entries(&self) -> &[DictEntry] {
@@ -156,32 +159,42 @@ impl Dictionary {
         out
     }
 
+    /// Whether every mention lies within one line (no alias holds a line break): then a scene
+    /// can be scanned again line by line after an edit.
+    pub fn single_line(&self) -> bool {
+        self.single_line
+    }
+
     /// Every mention inside the given ranges of `text` (ranges in ascending order).
     pub fn find_in(&self, text: &str, ranges: &[TextRange], out: &mut Vec<Match>) {
         let Some(prefixes) = &self.prefixes else { return };
+        let (Some(first), Some(last)) = (ranges.first(), ranges.last()) else { return };
+        // Only the stretch the ranges cover is folded (after an edit, a few lines of a scene).
+        let base = first.start;
         // A reused buffer: a fresh megabyte per call costs page faults on every scene.
         thread_local!(static FOLDED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) });
         FOLDED.with_borrow_mut(|folded| {
-            fold_into(text, folded);
-            self.find_folded(text, folded, ranges, prefixes, out);
+            fold_into(&text[base..last.end.max(base)], folded);
+            self.find_folded(text, Folded { bytes: folded, base }, ranges, prefixes, out);
         });
     }
 
     fn find_folded(
         &self,
         text: &str,
-        folded: &[u8],
+        folded: Folded,
         ranges: &[TextRange],
         prefixes: &AhoCorasick,
         out: &mut Vec<Match>,
     ) {
+        let base = folded.base;
         for r in ranges {
             let mut pos = r.start;
             while pos < r.end {
-                let Some(m) = prefixes.find(Input::new(folded).span(pos..r.end)) else { break };
-                let s = m.start();
+                let Some(m) = prefixes.find(Input::new(folded.bytes).span(pos - base..r.end - base)) else { break };
+                let s = m.start() + base;
                 let (min, max) = self.spans[m.pattern().as_usize()];
-                match self.longest_at(text, folded, s, (s + min)..(s + max).min(r.end)) {
+                match self.longest_at(text, &folded, s, (s + min)..(s + max).min(r.end)) {
                     Some(found) => {
                         pos = found.end;
                         out.push(found);
@@ -193,7 +206,7 @@ impl Dictionary {
     }
 
     /// The longest alias starting at `s` and ending within `ends` that is a real mention.
-    fn longest_at(&self, text: &str, folded: &[u8], s: usize, ends: TextRange) -> Option<Match> {
+    fn longest_at(&self, text: &str, folded: &Folded, s: usize, ends: TextRange) -> Option<Match> {
         let before = text[..s].chars().next_back();
         let limit = crate::text::floor_char_boundary(text, ends.end);
         let mut chars = text[s..limit].char_indices().peekable();
@@ -214,7 +227,7 @@ impl Dictionary {
             if !edge_ok(after, Some(c)) {
                 continue;
             }
-            if let Some(candidates) = self.by_folded.get(&folded[s..e]) {
+            if let Some(candidates) = self.by_folded.get(&folded.bytes[s - folded.base..e - folded.base]) {
                 if let Some(entry) = self.accept(&text[s..e], candidates) {
                     best = Some(Match { start: s, end: e, entry });
                 }
@@ -264,6 +277,12 @@ fn same_but_apostrophes(a: &str, b: &str) -> bool {
         let norm = |c: char| if c == '’' { '\'' } else { c };
         a.chars().map(norm).eq(b.chars().map(norm))
     }
+}
+
+/// The folded copy of `text[base..]` (or of a stretch of it starting there).
+struct Folded<'a> {
+    bytes: &'a [u8],
+    base: usize,
 }
 
 /// Lowercases `text` character by character, keeping a character as it is where its lowercase

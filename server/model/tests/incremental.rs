@@ -93,3 +93,85 @@ fn bucket_edits_reanalyse() {
     current[alice].content = Content::Text(text.into());
     same(&live, &analyze("lighthouse", current), "alias added");
 }
+
+/// What a writer types, including what changes a scene's structure: line breaks, code fences,
+/// headings, list markers, Fountain cues, notes and boneyard.
+const TYPED: &[&str] = &[
+    "a",
+    "e",
+    " ",
+    ".",
+    ",",
+    "\n",
+    "\n\n",
+    "\r\n",
+    "Quillan",
+    " Quillan",
+    "Mr. Quillan ",
+    "Tom Marlowe",
+    "Alice",
+    "Zoë",
+    "Łukasz",
+    "李雷",
+    "😀",
+    "```\n",
+    "~~~",
+    "# ",
+    "## Night\n",
+    "- ",
+    "> ",
+    "1. ",
+    "[[",
+    "]]",
+    "/*",
+    "*/",
+    "BOB\n",
+    "\nALICE\n",
+    "(V.O.)",
+    "---\n",
+    "INT. HUT - NIGHT\n",
+    "’s",
+    "-",
+    "'",
+    "Then Bexley ",
+];
+
+/// Keystroke-sized edits (inserts, deletes, replacements) anywhere in a scene: the scene is
+/// scanned again only around each edit, and the result must equal a fresh analysis every time.
+#[test]
+fn typing_matches_a_full_analysis_after_every_keystroke() {
+    let files = example_files();
+    let mut live = analyze("lighthouse", files.clone());
+    let mut current = files.clone();
+    let scenes: Vec<usize> = live.scenes.iter().map(|s| s.file).collect();
+    let mut seed = 11usize;
+    let mut next = |n: usize| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 24) % n.max(1)
+    };
+    for step in 0..1500 {
+        // Several edits in a row in one scene, as typing goes.
+        let file = scenes[next(scenes.len())];
+        for _ in 0..next(6) + 1 {
+            let old = current[file].text().unwrap().to_string();
+            let floor = |mut at: usize| {
+                while !old.is_char_boundary(at) {
+                    at -= 1;
+                }
+                at
+            };
+            let mut at = floor(next(old.len() + 1));
+            if next(3) == 0 {
+                // At a line start, where fences, headings, markers and cues take effect.
+                at = old[..at].rfind('\n').map_or(0, |i| i + 1);
+            }
+            let del = if next(3) == 0 { floor((at + next(24)).min(old.len())) } else { at };
+            let typed = if next(4) == 0 { "" } else { TYPED[next(TYPED.len())] };
+            let new = format!("{}{typed}{}", &old[..at], &old[del..]);
+            current[file].content = Content::Text(new.clone().into());
+            live.update_file(file, Content::Text(new.into()));
+        }
+        let fresh = analyze("lighthouse", current.clone());
+        same(&live, &fresh, &format!("step {step} ({})", current[file].path));
+    }
+}
