@@ -12,6 +12,7 @@ pub fn check(target: &str) -> Option<fn(&[u8])> {
         "scene" => model::scene,
         "fountain" => model::fountain,
         "matcher" => model::matcher,
+        "typing" => model::typing,
         "positions" => lsp::positions,
         "sync" => lsp::sync,
         "lsp_frames" => lsp::lsp_frames,
@@ -19,4 +20,5 @@ pub fn check(target: &str) -> Option<fn(&[u8])> {
     })
 }
 
-pub const TARGETS: &[&str] = &["bucket_yaml", "scene", "fountain", "matcher", "positions", "sync", "lsp_frames"];
+pub const TARGETS: &[&str] =
+    &["bucket_yaml", "scene", "fountain", "matcher", "typing", "positions", "sync", "lsp_frames"];

@@ -348,3 +348,72 @@ pub fn matcher(data: &[u8]) {
         }
     }
 }
+
+/// `typing`: the input is a scene, a NUL byte, a byte whose low bit picks Fountain (1) or
+/// Markdown (0), then edits of four bytes — where (two bytes, little-endian, modulo the text's
+/// length), how many bytes to delete, how many to insert — each followed by the inserted bytes
+/// (UTF-8, lossily). The scene sits in a small project with names in three scripts.
+///
+/// After every edit the incrementally updated analysis (which re-scans only the lines and
+/// blocks around the edit) must equal a fresh analysis of the same files: the same mentions and
+/// the same diagnostics in every file.
+pub fn typing(data: &[u8]) {
+    use showrunner_model::analysis::{analyze, Analysis, Content, FileKind, SourceFile};
+    let (doc, script) = match data.iter().position(|b| *b == 0) {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &[][..]),
+    };
+    let fountain = script.first().is_some_and(|b| b & 1 == 1);
+    let (path, format) = if fountain {
+        ("story/fuzz.fountain", SceneFormat::Fountain)
+    } else {
+        ("story/fuzz.md", SceneFormat::Markdown)
+    };
+    let file =
+        |path: &str, kind, text: &str| SourceFile { path: path.into(), kind, content: Content::Text(text.into()) };
+    let mut files = vec![
+        file("showrunner.yaml", FileKind::Config, "name: Fuzz\n"),
+        file("buckets/zoe.yaml", FileKind::Bucket, "kind: character\nname: Zoë Ångström\naliases: [Zoë, Zoe]\n"),
+        file(
+            "buckets/lukasz.yaml",
+            FileKind::Bucket,
+            "kind: character\nname: Łukasz Nowak\naliases: [Łukasz, Mr Nowak]\n",
+        ),
+        file("buckets/li-lei.yaml", FileKind::Bucket, "kind: character\nname: Li Lei\naliases: [李雷]\n"),
+        file("buckets/rock.yaml", FileKind::Bucket, "kind: place\nname: Gannet Rock\naliases: [the rock]\n"),
+        file(path, FileKind::Scene(format), &String::from_utf8_lossy(doc)),
+    ];
+    let scene = files.len() - 1;
+    let mut live = analyze("fuzz", files.clone());
+    let same = |live: &Analysis, fresh: &Analysis, what: &str| {
+        for (i, f) in live.files.iter().enumerate() {
+            assert_eq!(live.diagnostics[i], fresh.diagnostics[i], "{what}: diagnostics of {}", f.path);
+        }
+        for (x, y) in live.scenes.iter().zip(&fresh.scenes) {
+            assert_eq!(x.mentions, y.mentions, "{what}: mentions");
+        }
+    };
+    let mut text = files[scene].text().unwrap_or_default().to_string();
+    let mut i = 1;
+    let mut edits = 0;
+    while i + 4 <= script.len() && edits < 64 {
+        let h = &script[i..i + 4];
+        i += 4;
+        let inserted = String::from_utf8_lossy(&script[i..(i + h[3] as usize).min(script.len())]).into_owned();
+        i += h[3] as usize;
+        edits += 1;
+        let floor = |mut at: usize| {
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            at
+        };
+        let at = floor(u16::from_le_bytes([h[0], h[1]]) as usize % (text.len() + 1));
+        let end = floor((at + h[2] as usize).min(text.len()));
+        text.replace_range(at..end, &inserted);
+        files[scene].content = Content::Text(text.as_str().into());
+        live.update_file(scene, Content::Text(text.as_str().into()));
+        let fresh = analyze("fuzz", files.clone());
+        same(&live, &fresh, &format!("edit {edits}: {at}..{end} → {inserted:?}"));
+    }
+}

@@ -17,9 +17,11 @@ const MODEL_TARGETS: &[(&str, Check)] = &[
     ("scene", checks::scene),
     ("fountain", checks::fountain),
     ("matcher", checks::matcher),
+    ("typing", checks::typing),
 ];
 
-const ALL_TARGETS: &[&str] = &["bucket_yaml", "scene", "fountain", "matcher", "positions", "sync", "lsp_frames"];
+const ALL_TARGETS: &[&str] =
+    &["bucket_yaml", "scene", "fountain", "matcher", "typing", "positions", "sync", "lsp_frames"];
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz")
