@@ -298,7 +298,38 @@ pub fn run(edits: usize, docs: usize) -> Result<()> {
             warm_rss = rss_kb(c.pid());
         }
         if std::env::var_os("SOAK_TRACE").is_some() {
-            eprintln!("batch {b}: RSS {} KB", rss_kb(c.pid()));
+            let status = std::fs::read_to_string(format!("/proc/{}/status", c.pid())).unwrap_or_default();
+            let field = |name: &str| {
+                status
+                    .lines()
+                    .find(|l| l.starts_with(name))
+                    .map(|l| l[name.len()..].trim().to_string())
+                    .unwrap_or_default()
+            };
+            let mut names: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", c.pid()))
+                .map(|d| {
+                    d.flatten()
+                        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                        .map(|n| n.trim().to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            names.sort();
+            let mut counted: Vec<(String, usize)> = Vec::new();
+            for n in names {
+                match counted.last_mut() {
+                    Some((last, k)) if *last == n => *k += 1,
+                    _ => counted.push((n, 1)),
+                }
+            }
+            eprintln!("batch {b}: threads {counted:?}");
+            eprintln!(
+                "batch {b}: RSS {} KB (anon {}, file {}, threads {})",
+                rss_kb(c.pid()),
+                field("RssAnon:"),
+                field("RssFile:"),
+                field("Threads:")
+            );
         }
     }
     let elapsed = started.elapsed();

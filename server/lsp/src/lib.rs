@@ -60,8 +60,9 @@ pub async fn run_stdio() -> bool {
     let clean = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = clean.clone();
     // Frames out pass through a mux, so diagnostics can go to the wire without the codec.
-    let (codec_out, from_codec) = tokio::io::duplex(1 << 20);
-    let (wire, mux) = transport::mux(from_codec, tokio::io::stdout());
+    // Small pipes: a client that stops reading holds the writers back instead of piling up frames.
+    let (codec_out, from_codec) = tokio::io::duplex(64 << 10);
+    let (wire, mux) = transport::mux(from_codec, transport::stdout_frames());
     tokio::spawn(mux);
     let state = Arc::new(Mutex::new(State::default()));
     let (service, socket) = LspService::build(move |client| Backend {
@@ -83,8 +84,8 @@ pub async fn run_stdio() -> bool {
     .custom_method("window/workDoneProgress/cancel", Backend::progress_cancel)
     .finish();
     // Frames pass through a guard that keeps one malformed message from ending the session.
-    let (to_server, from_guard) = tokio::io::duplex(1 << 20);
-    tokio::spawn(transport::guard(tokio::io::stdin(), to_server));
+    let (to_server, from_guard) = tokio::io::duplex(64 << 10);
+    tokio::spawn(transport::guard(transport::stdin_chunks(), to_server));
     Server::new(from_guard, codec_out, socket).serve(service).await;
     clean.load(std::sync::atomic::Ordering::SeqCst)
 }
@@ -180,6 +181,7 @@ impl Publisher {
             let batches = diagnostics_for(&self.state, &root, &files);
             self.send(batches).await;
         }
+        state::release_free_memory_now_and_then();
     }
 
     /// Diagnostics go to the wire serialised straight from their structs.

@@ -98,29 +98,111 @@ impl Wire {
     }
 }
 
+/// Standard input read on a thread of its own (for the same reason as [`stdout_frames`]: tokio's
+/// `stdin` reads on the blocking pool), as an `AsyncRead` for the guard.
+pub fn stdin_chunks() -> ChannelReader {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    let spawned = std::thread::Builder::new().name("stdin".into()).spawn(move || {
+        use std::io::Read;
+        let stdin = std::io::stdin();
+        let mut input = stdin.lock();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match input.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    if tx.blocking_send(buf[..n].to_vec()).is_err() {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => return,
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the stdin thread: {e}");
+    }
+    ChannelReader { rx, chunk: Vec::new(), at: 0 }
+}
+
+/// The bytes sent over a channel, read as a stream; the end of the channel is the end of input.
+pub struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl AsyncRead for ChannelReader {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::task::Poll;
+        while self.at == self.chunk.len() {
+            match self.rx.poll_recv(cx) {
+                Poll::Ready(Some(chunk)) => {
+                    self.chunk = chunk;
+                    self.at = 0;
+                }
+                Poll::Ready(None) => return Poll::Ready(Ok(())),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        let n = buf.remaining().min(self.chunk.len() - self.at);
+        let at = self.at;
+        buf.put_slice(&self.chunk[at..at + n]);
+        self.at += n;
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Standard output on a thread of its own, fed whole frames. Tokio's `stdout` runs every write
+/// and every flush as a task on the blocking pool; under bursts of diagnostics the pool kept
+/// starting threads, and the server's resident memory grew with them over a long session. The
+/// channel is bounded: a client that stops reading holds the server's writers back, as a full
+/// pipe did.
+pub fn stdout_frames() -> tokio::sync::mpsc::Sender<Vec<u8>> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    let spawned = std::thread::Builder::new().name("stdout".into()).spawn(move || {
+        use std::io::Write;
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        while let Some(frame) = rx.blocking_recv() {
+            if out.write_all(&frame).and_then(|()| out.flush()).is_err() {
+                return;
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the stdout thread: {e}");
+    }
+    tx
+}
+
 /// Merges the codec's frames (`from_codec`) and the [`Wire`]'s into `output`, one whole frame at
 /// a time. Returns when the codec's side closes.
-pub fn mux<R, W>(from_codec: R, mut output: W) -> (Wire, impl std::future::Future<Output = ()>)
+pub fn mux<R>(
+    from_codec: R,
+    output: tokio::sync::mpsc::Sender<Vec<u8>>,
+) -> (Wire, impl std::future::Future<Output = ()>)
 where
     R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
 {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
     let task = async move {
         let mut reader = BufReader::new(from_codec);
         loop {
-            tokio::select! {
-                frame = read_frame(&mut reader) => {
-                    let Some(body) = frame else { return };
-                    if write_frame(&mut output, &body).await.is_err() {
-                        return;
-                    }
-                }
-                Some(body) = rx.recv() => {
-                    if write_frame(&mut output, &body).await.is_err() {
-                        return;
-                    }
-                }
+            let body = tokio::select! {
+                frame = read_frame(&mut reader) => match frame {
+                    Some(body) => body,
+                    None => return,
+                },
+                Some(body) = rx.recv() => body,
+            };
+            if output.send(frame_bytes(&body)).await.is_err() {
+                return;
             }
         }
     };
@@ -135,9 +217,17 @@ async fn read_frame<R: AsyncRead + Unpin>(reader: &mut BufReader<R>) -> Option<V
     }
 }
 
+/// A frame as it goes on the wire: header and body.
+fn frame_bytes(body: &[u8]) -> Vec<u8> {
+    let header = format!("Content-Length: {}\r\n\r\n", body.len());
+    let mut frame = Vec::with_capacity(header.len() + body.len());
+    frame.extend_from_slice(header.as_bytes());
+    frame.extend_from_slice(body);
+    frame
+}
+
 async fn write_frame<W: AsyncWrite + Unpin>(output: &mut W, body: &[u8]) -> std::io::Result<()> {
-    output.write_all(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes()).await?;
-    output.write_all(body).await?;
+    output.write_all(&frame_bytes(body)).await?;
     output.flush().await
 }
 

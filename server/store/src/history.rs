@@ -222,6 +222,9 @@ impl History {
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // The log is appended to and read by key: a small page cache does (SQLite's default of
+        // 2 MB per connection would fill as the log grows, in a server that keeps it open).
+        conn.pragma_update(None, "cache_size", -256)?;
         conn.execute_batch(SCHEMA)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         conn.execute(
