@@ -4,6 +4,7 @@
 
 pub mod lsp;
 pub mod model;
+pub mod mutate;
 
 /// The check for a fuzz target, by the target's name.
 pub fn check(target: &str) -> Option<fn(&[u8])> {

@@ -2,7 +2,8 @@
 //! (`fuzz/seeds/<target>/`) and crash reproducer (`fuzz/regressions/<target>/`) goes through the
 //! same checks the fuzzers run (`fuzz/checks/src/model.rs`, included here by path). Files of the
 //! language server's targets (positions, sync, lsp_frames) go through the model's parsers too;
-//! their own checks run in `fuzz/checks/tests/seeds.rs`.
+//! their own checks run in `server/lsp/tests/fuzz_smoke.rs`. Then a bounded pass of mutated
+//! seeds (`fuzz/checks/src/mutate.rs`): the smoke pass `tests/run` runs on every change.
 
 use std::path::{Path, PathBuf};
 
@@ -66,5 +67,20 @@ fn every_crash_reproducer_keeps_the_model_invariants() {
                 run(name, *check, &path);
             }
         }
+    }
+}
+
+#[path = "../../../fuzz/checks/src/mutate.rs"]
+mod mutate;
+
+/// The bounded smoke pass: each model target's seeds, mutated (deterministically), through its
+/// checks. Runs per target are set so the pass takes seconds in a debug build.
+#[test]
+fn mutated_seeds_keep_the_model_invariants() {
+    for (target, check) in MODEL_TARGETS {
+        let seeds: Vec<Vec<u8>> =
+            files(&fuzz_dir().join("seeds").join(target)).iter().map(|p| std::fs::read(p).unwrap()).collect();
+        let runs = if *target == "typing" { 150 } else { 1500 };
+        mutate::smoke(target, *check, &seeds, runs, 0x5EED);
     }
 }
