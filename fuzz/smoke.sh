@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET="${SMOKE_SECONDS:-20}"
 SANITIZER="${SMOKE_SANITIZER:-address}"
-TARGETS=(bucket_yaml scene fountain matcher positions sync lsp_frames)
+TARGETS=(bucket_yaml scene fountain matcher typing positions sync lsp_frames)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "fuzz/smoke.sh: cargo-fuzz is not installed (cargo install cargo-fuzz --locked); skipping the fuzz smoke pass"
