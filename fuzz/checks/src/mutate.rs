@@ -7,7 +7,16 @@
 //! Included by path from `server/model/tests/fuzz_regressions.rs` and
 //! `server/lsp/tests/fuzz_smoke.rs`: it uses nothing but `std`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// The files of a seed or reproducer folder, in name order (none when it does not exist).
+pub fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file()).collect())
+        .unwrap_or_default();
+    out.sort();
+    out
+}
 
 /// Bytes that mean something to one of the parsers.
 const TOKENS: &[&[u8]] = &[

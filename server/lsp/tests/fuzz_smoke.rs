@@ -17,13 +17,7 @@ type Target = (&'static str, fn(&[u8]), usize);
 const TARGETS: &[Target] =
     &[("positions", checks::positions, 150), ("sync", checks::sync, 1500), ("lsp_frames", checks::lsp_frames, 1500)];
 
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file()).collect())
-        .unwrap_or_default();
-    out.sort();
-    out
-}
+use mutate::files;
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz")

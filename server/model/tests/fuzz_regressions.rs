@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 #[path = "../../../fuzz/checks/src/model.rs"]
 mod checks;
+#[path = "../../../fuzz/checks/src/mutate.rs"]
+mod mutate;
 
 /// A fuzz target's check: panics when the input breaks an invariant.
 type Check = fn(&[u8]);
@@ -28,13 +30,7 @@ fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz")
 }
 
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file()).collect())
-        .unwrap_or_default();
-    out.sort();
-    out
-}
+use mutate::files;
 
 fn run(target: &str, check: Check, path: &Path) {
     let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -69,9 +65,6 @@ fn every_crash_reproducer_keeps_the_model_invariants() {
         }
     }
 }
-
-#[path = "../../../fuzz/checks/src/mutate.rs"]
-mod mutate;
 
 /// The bounded smoke pass: each model target's seeds, mutated (deterministically), through its
 /// checks. Runs per target are set so the pass takes seconds in a debug build.

@@ -58,40 +58,62 @@ const EDITS: &[&str] = &[
     "",
 ];
 
+/// The example story analysed once and then kept up to date edit by edit, beside its files.
+struct Editing {
+    live: Analysis,
+    current: Vec<SourceFile>,
+    scenes: Vec<usize>,
+}
+
+impl Editing {
+    fn start() -> Editing {
+        let current = example_files();
+        let live = analyze("lighthouse", current.clone());
+        let scenes = live.scenes.iter().map(|s| s.file).collect();
+        Editing { live, current, scenes }
+    }
+
+    fn text(&self, file: usize) -> String {
+        self.current[file].text().unwrap().to_string()
+    }
+
+    fn set(&mut self, file: usize, new: String) {
+        self.current[file].content = Content::Text(new.clone().into());
+        self.live.update_file(file, Content::Text(new.into()));
+    }
+
+    /// The live analysis equals a fresh one of the same files.
+    fn check(&self, what: &str) {
+        same(&self.live, &analyze("lighthouse", self.current.clone()), what);
+    }
+}
+
 #[test]
 fn one_scene_edits_match_a_full_analysis() {
-    let files = example_files();
-    let mut live = analyze("lighthouse", files.clone());
-    let mut current = files.clone();
-    let scenes: Vec<usize> = live.scenes.iter().map(|s| s.file).collect();
+    let mut e = Editing::start();
     let mut seed = 7usize;
     for step in 0..60 {
         seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        let file = scenes[(seed >> 33) % scenes.len()];
+        let file = e.scenes[(seed >> 33) % e.scenes.len()];
         let edit = EDITS[(seed >> 17) % EDITS.len()];
-        let old = current[file].text().unwrap().to_string();
+        let old = e.text(file);
         let mut at = (seed >> 5) % (old.len() + 1);
         while !old.is_char_boundary(at) {
             at -= 1;
         }
         let new = if edit.is_empty() { old[..at].to_string() } else { format!("{}{edit}{}", &old[..at], &old[at..]) };
-        current[file].content = Content::Text(new.clone().into());
-        live.update_file(file, Content::Text(new.into()));
-        let fresh = analyze("lighthouse", current.clone());
-        same(&live, &fresh, &format!("step {step} ({} + {edit:?})", current[file].path));
+        e.set(file, new);
+        e.check(&format!("step {step} ({} + {edit:?})", e.current[file].path));
     }
 }
 
 #[test]
 fn bucket_edits_reanalyse() {
-    let files = example_files();
-    let mut live = analyze("lighthouse", files.clone());
-    let alice = live.file_index("buckets/characters/alice.yaml").unwrap();
-    let text = live.files[alice].text().unwrap().replace("aliases: [Alice,", "aliases: [Alice, Ally,");
-    live.update_file(alice, Content::Text(text.clone().into()));
-    let mut current = files;
-    current[alice].content = Content::Text(text.into());
-    same(&live, &analyze("lighthouse", current), "alias added");
+    let mut e = Editing::start();
+    let alice = e.live.file_index("buckets/characters/alice.yaml").unwrap();
+    let text = e.text(alice).replace("aliases: [Alice,", "aliases: [Alice, Ally,");
+    e.set(alice, text);
+    e.check("alias added");
 }
 
 /// What a writer types, including what changes a scene's structure: line breaks, code fences,
@@ -140,10 +162,7 @@ const TYPED: &[&str] = &[
 /// scanned again only around each edit, and the result must equal a fresh analysis every time.
 #[test]
 fn typing_matches_a_full_analysis_after_every_keystroke() {
-    let files = example_files();
-    let mut live = analyze("lighthouse", files.clone());
-    let mut current = files.clone();
-    let scenes: Vec<usize> = live.scenes.iter().map(|s| s.file).collect();
+    let mut e = Editing::start();
     let mut seed = 11usize;
     let mut next = |n: usize| {
         seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -151,9 +170,9 @@ fn typing_matches_a_full_analysis_after_every_keystroke() {
     };
     for step in 0..1500 {
         // Several edits in a row in one scene, as typing goes.
-        let file = scenes[next(scenes.len())];
+        let file = e.scenes[next(e.scenes.len())];
         for _ in 0..next(6) + 1 {
-            let old = current[file].text().unwrap().to_string();
+            let old = e.text(file);
             let floor = |mut at: usize| {
                 while !old.is_char_boundary(at) {
                     at -= 1;
@@ -167,11 +186,8 @@ fn typing_matches_a_full_analysis_after_every_keystroke() {
             }
             let del = if next(3) == 0 { floor((at + next(24)).min(old.len())) } else { at };
             let typed = if next(4) == 0 { "" } else { TYPED[next(TYPED.len())] };
-            let new = format!("{}{typed}{}", &old[..at], &old[del..]);
-            current[file].content = Content::Text(new.clone().into());
-            live.update_file(file, Content::Text(new.into()));
+            e.set(file, format!("{}{typed}{}", &old[..at], &old[del..]));
         }
-        let fresh = analyze("lighthouse", current.clone());
-        same(&live, &fresh, &format!("step {step} ({})", current[file].path));
+        e.check(&format!("step {step} ({})", e.current[file].path));
     }
 }
