@@ -303,13 +303,67 @@ pub(crate) fn hub_scenes(dir: &Path) -> Result<String> {
     Ok(name)
 }
 
-fn peak_rss_kb(pid: u32) -> u64 {
+/// A number from `/proc/PID/status` (`VmRSS`, `VmHWM`, `RssAnon` … in KiB; `Threads`); 0 when
+/// the process or the field is gone.
+pub(crate) fn proc_status(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            s.lines()
+                .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// Peak resident memory of a process, in KiB.
+pub(crate) fn peak_rss_kb(pid: u32) -> u64 {
+    proc_status(pid, "VmHWM")
+}
+
+/// References of the hub character (see [`hub_scenes`]), asked `runs` times from its first
+/// mention in the first hub scene, which is opened first.
+pub(crate) struct HubReferences {
+    pub uri: String,
+    /// Where they were asked (rename asks there too).
+    pub position: serde_json::Value,
+    pub times: Vec<Duration>,
+    /// The last answer's locations.
+    pub locations: Vec<serde_json::Value>,
+}
+
+pub(crate) fn hub_references(
+    c: &mut showrunner_testkit::Client,
+    dir: &Path,
+    hub_name: &str,
+    runs: usize,
+) -> Result<HubReferences> {
+    use serde_json::{json, Value};
+    let hub = dir.join("story/hub/hub-00.md");
+    let uri = c.open(&hub, "markdown");
+    c.diagnostics(&uri, |_| true);
+    let text = std::fs::read_to_string(&hub)?;
+    let (line, col) = text
+        .lines()
+        .enumerate()
+        .find_map(|(i, l)| l.find(hub_name).map(|b| (i, l[..b].encode_utf16().count())))
+        .context("hub line")?;
+    let position = json!({ "line": line, "character": col + 1 });
+    let mut times = Vec::new();
+    let mut locations = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let r = c.request(
+            "textDocument/references",
+            json!({ "textDocument": { "uri": uri }, "position": position, "context": { "includeDeclaration": true } }),
+        );
+        times.push(t.elapsed());
+        locations = match r {
+            Value::Array(list) => list,
+            _ => Vec::new(),
+        };
+    }
+    Ok(HubReferences { uri, position, times, locations })
 }
 
 fn bench_lsp() -> Result<()> {
@@ -383,29 +437,8 @@ fn bench_lsp() -> Result<()> {
     }
 
     // References and rename for the hub character (2,000+ mentions).
-    let hub = dir.join("story/hub/hub-00.md");
-    let hu = c.open(&hub, "markdown");
-    c.diagnostics(&hu, |_| true);
-    let hub_text = std::fs::read_to_string(&hub)?;
-    let line = hub_text.lines().position(|l| l.contains(&hub_name)).context("hub line")?;
-    let col = hub_text
-        .lines()
-        .nth(line)
-        .and_then(|l| l.find(&hub_name))
-        .map(|b| hub_text.lines().nth(line).unwrap()[..b].encode_utf16().count())
-        .unwrap_or(0);
-    let pos = json!({ "line": line, "character": col + 1 });
-    let mut refs = Vec::new();
-    let mut count = 0;
-    for _ in 0..20 {
-        let t = Instant::now();
-        let r = c.request(
-            "textDocument/references",
-            json!({ "textDocument": { "uri": hu }, "position": pos, "context": { "includeDeclaration": true } }),
-        );
-        refs.push(t.elapsed());
-        count = r.as_array().map_or(0, Vec::len);
-    }
+    let HubReferences { uri: hu, position: pos, times: refs, locations } = hub_references(&mut c, &dir, &hub_name, 20)?;
+    let count = locations.len();
     let mut rename = Vec::new();
     let mut edited = 0;
     for _ in 0..10 {

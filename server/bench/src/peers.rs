@@ -277,27 +277,8 @@ fn measure(peer: Peer, bin: &Path, p: &Project, edits: usize, hover_at: Option<&
     let references = if caps.get("referencesProvider").is_none_or(|v| v == &json!(false)) {
         Err("not supported (no referencesProvider)".to_string())
     } else {
-        let hub = p.dir.join("story/hub/hub-00.md");
-        let hu = c.open(&hub, "markdown");
-        c.diagnostics(&hu, |_| true);
-        let hub_text = std::fs::read_to_string(&hub)?;
-        let (line, col) = hub_text
-            .lines()
-            .enumerate()
-            .find_map(|(i, l)| l.find(&p.hub_name).map(|b| (i, l[..b].encode_utf16().count())))
-            .context("hub line")?;
-        let pos = json!({ "line": line, "character": col + 1 });
-        let mut v = Vec::new();
-        let mut found = Vec::new();
-        for _ in 0..20 {
-            let t = Instant::now();
-            let r = c.request(
-                "textDocument/references",
-                json!({ "textDocument": { "uri": hu }, "position": pos, "context": { "includeDeclaration": true } }),
-            );
-            v.push(t.elapsed());
-            found = r.as_array().cloned().unwrap_or_default();
-        }
+        let crate::HubReferences { times: mut v, locations: found, .. } =
+            crate::hub_references(&mut c, &p.dir, &p.hub_name, 20)?;
         v.sort();
         let covers = |(u, line, col): &(String, usize, usize)| {
             found.iter().any(|l| {

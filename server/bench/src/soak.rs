@@ -63,12 +63,7 @@ fn line_col(text: &str, p: &Value) -> (usize, usize) {
 }
 
 fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
+    crate::proc_status(pid, "VmRSS")
 }
 
 /// Applies LSP text edits (from one WorkspaceEdit entry) to `text`.
@@ -298,14 +293,6 @@ pub fn run(edits: usize, docs: usize) -> Result<()> {
             warm_rss = rss_kb(c.pid());
         }
         if std::env::var_os("SOAK_TRACE").is_some() {
-            let status = std::fs::read_to_string(format!("/proc/{}/status", c.pid())).unwrap_or_default();
-            let field = |name: &str| {
-                status
-                    .lines()
-                    .find(|l| l.starts_with(name))
-                    .map(|l| l[name.len()..].trim().to_string())
-                    .unwrap_or_default()
-            };
             let mut names: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", c.pid()))
                 .map(|d| {
                     d.flatten()
@@ -324,11 +311,11 @@ pub fn run(edits: usize, docs: usize) -> Result<()> {
             }
             eprintln!("batch {b}: threads {counted:?}");
             eprintln!(
-                "batch {b}: RSS {} KB (anon {}, file {}, threads {})",
+                "batch {b}: RSS {} KB (anon {} kB, file {} kB, threads {})",
                 rss_kb(c.pid()),
-                field("RssAnon:"),
-                field("RssFile:"),
-                field("Threads:")
+                crate::proc_status(c.pid(), "RssAnon"),
+                crate::proc_status(c.pid(), "RssFile"),
+                crate::proc_status(c.pid(), "Threads")
             );
         }
     }
