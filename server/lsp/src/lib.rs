@@ -173,6 +173,12 @@ impl Publisher {
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).entry(root).or_default().extend(touched);
     }
 
+    /// Publishes the touched files' diagnostics now (with anything else queued).
+    pub(crate) async fn publish(&self, root: PathBuf, touched: Vec<usize>) {
+        self.queue(root, touched);
+        self.flush().await;
+    }
+
     pub(crate) async fn flush(&self) {
         let _turn = self.turn.lock().await;
         let work = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
@@ -373,8 +379,7 @@ impl Backend {
 
     /// After a file changed (editor or disk), publishes every affected file's diagnostics.
     async fn after_change(&self, root: PathBuf, touched: Vec<usize>) {
-        self.publisher.queue(root, touched);
-        self.publisher.flush().await;
+        self.publisher.publish(root, touched).await;
     }
 }
 

@@ -430,9 +430,7 @@ impl Edge for LspEdge {
     fn written(&mut self, path: &str) {
         let work = self.session.lock().reload_from_disk(&self.root.join(path));
         if let Some((root, touched)) = work {
-            let publisher = self.session.publisher.clone();
-            publisher.queue(root, touched);
-            self.session.handle.block_on(publisher.flush());
+            self.session.handle.block_on(self.session.publisher.publish(root, touched));
         }
     }
 

@@ -99,11 +99,9 @@ impl FileSnap {
     }
 }
 
-/// Returns freed heap memory to the system (glibc keeps it otherwise, and a long session that
-/// re-analyses its project now and then would creep up in RSS).
-/// [`release_free_memory`] at most once a second: after bursts of
-/// typing, freed buffers (old texts, diagnostics) otherwise stay in the allocator's arenas and
-/// the server's resident memory creeps up over a long session.
+/// [`release_free_memory`] at most once a second: after bursts of typing, freed buffers (old
+/// texts, diagnostics) otherwise stay in the allocator's arenas and the server's resident memory
+/// creeps up over a long session.
 pub fn release_free_memory_now_and_then() {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::OnceLock;
@@ -119,6 +117,8 @@ pub fn release_free_memory_now_and_then() {
     }
 }
 
+/// Returns freed heap memory to the system (glibc keeps it otherwise, and a long session that
+/// re-analyses its project now and then would creep up in RSS).
 pub fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free memory; it has no other effect.
