@@ -766,11 +766,8 @@ impl Analysis {
         match &window {
             Some((p, w)) => {
                 names.extend(p.names.iter().filter(|c| c.range.end <= w.start).cloned());
-                let within = w.new_range();
-                let from = scene.blocks.partition_point(|b| b.start < within.start);
-                let to = scene.blocks.partition_point(|b| b.end <= within.end);
                 let mut found = Vec::new();
-                capitalised_names(text, &scene.blocks[from..to.max(from)], &skip, &mut found);
+                capitalised_names(text, w.blocks(&scene.blocks), &skip, &mut found);
                 names.extend(found.into_iter().filter(not_a_cue));
                 names.extend(
                     p.names

@@ -146,6 +146,13 @@ impl Window {
     pub fn new_range(&self) -> TextRange {
         self.start..self.new_end
     }
+
+    /// The new text's blocks inside the window (sorted blocks; none straddles its edges).
+    pub fn blocks<'b>(&self, blocks: &'b [TextRange]) -> &'b [TextRange] {
+        let from = blocks.partition_point(|b| b.start < self.start);
+        let to = blocks.partition_point(|b| b.end <= self.new_end);
+        &blocks[from..to.max(from)]
+    }
 }
 
 /// Ranges (sorted, disjoint) that overlap or touch `start..end`.
