@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use showrunner_model::id::is_valid_id;
 
@@ -218,20 +218,20 @@ impl History {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(dir.to_path_buf(), e))?;
         }
-        let conn = Connection::open(&path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let mut conn = crate::sqlite::open(&path, std::time::Duration::from_secs(30))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         // The log is appended to and read by key: a small page cache does (SQLite's default of
         // 2 MB per connection would fill as the log grows, in a server that keeps it open).
         conn.pragma_update(None, "cache_size", -256)?;
-        conn.execute_batch(SCHEMA)?;
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-        conn.execute(
+        let tx = crate::sqlite::write_transaction(&mut conn)?;
+        tx.execute_batch(SCHEMA)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.execute(
             "INSERT OR IGNORE INTO timelines(name, head, forked_from, created) VALUES ('main', NULL, NULL, ?1)",
             [now_ms()],
         )?;
-        conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('current', 'main')", [])?;
+        tx.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('current', 'main')", [])?;
+        tx.commit()?;
         let mut h = History { conn, root: root.to_path_buf(), cache: None };
         h.reconcile()?;
         Ok(h)
@@ -346,7 +346,7 @@ impl History {
             checked_path(c.path)?;
             self.contained(c.path)?;
         }
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = crate::sqlite::write_transaction(&mut self.conn)?;
         let timeline: String = tx.query_row("SELECT value FROM meta WHERE key = 'current'", [], |r| r.get(0))?;
         let mut head = Self::head(&tx, &timeline)?;
         let mut state = state_at(&mut self.cache, &tx, head)?.clone();
@@ -426,7 +426,7 @@ impl History {
         for d in dirs {
             crate::fsx::sync_dir(&d);
         }
-        let tx = self.conn.transaction()?;
+        let tx = crate::sqlite::write_transaction(&mut self.conn)?;
         for e in &events {
             tx.prepare_cached("UPDATE events SET applied = 1 WHERE seq = ?1")?.execute([e.seq])?;
         }
@@ -681,7 +681,7 @@ impl History {
     pub fn switch(&mut self, name: &str) -> Result<usize, HistoryError> {
         Self::head(&self.conn, name)?;
         self.record_all("user")?;
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = crate::sqlite::write_transaction(&mut self.conn)?;
         tx.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('switching', ?1)", [name])?;
         tx.execute("UPDATE meta SET value = ?1 WHERE key = 'current'", [name])?;
         tx.commit()?;

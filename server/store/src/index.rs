@@ -91,6 +91,8 @@ impl Index {
         }
         match Self::open_checked(path) {
             Ok(index) => Ok(index),
+            // Another process holding the file is not a reason to replace it.
+            Err(StoreError::Sql(e)) if crate::sqlite::is_busy(&e) => Err(StoreError::Sql(e)),
             Err(_) => {
                 for suffix in ["", "-wal", "-shm"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
@@ -108,9 +110,7 @@ impl Index {
     }
 
     fn open_checked(path: &Path) -> Result<Index, StoreError> {
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let conn = crate::sqlite::open(path, std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         let mut index = Index { conn };
         index.ensure_schema()?;
@@ -124,7 +124,12 @@ impl Index {
             self.conn.query_row("SELECT count(*) FROM files", [], |r| r.get::<_, i64>(0))?;
             return Ok(());
         }
-        let tx = self.conn.transaction()?;
+        let tx = crate::sqlite::write_transaction(&mut self.conn)?;
+        // Another process may have built the schema while this one waited for the lock.
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version == SCHEMA_VERSION {
+            return Ok(());
+        }
         let old: Vec<(String, String)> = {
             let mut stmt = tx.prepare("SELECT type, name FROM sqlite_master WHERE type IN ('table','view') AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'fts_%'")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -142,7 +147,7 @@ impl Index {
     /// Brings the index in line with `analysis`; `hashes[i]` is the hash of `analysis.files[i]`.
     pub fn sync(&mut self, analysis: &Analysis, hashes: &[u64]) -> Result<SyncStats, StoreError> {
         let mut stats = SyncStats::default();
-        let tx = self.conn.transaction()?;
+        let tx = crate::sqlite::write_transaction(&mut self.conn)?;
         let known: HashMap<String, (i64, i64)> = {
             let mut stmt = tx.prepare("SELECT path, id, hash FROM files")?;
             let rows =

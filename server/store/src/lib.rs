@@ -4,6 +4,7 @@
 //! - [`index`]: the derived SQLite index at `.showrunner/index.db`;
 //! - [`fsx`]: atomic writes of project files (and new buckets);
 //! - [`history`]: the event log, the one write path, timelines and crash recovery;
+//! - [`sqlite`]: how every SQLite file is opened and written, so processes can share them;
 //! - [`load_project`]: read and analyse one project, optionally bringing its index up to date.
 //!
 //! The domain logic lives in `showrunner-model`; this crate only feeds it and stores its results.
@@ -13,6 +14,7 @@ pub mod fsx;
 pub mod history;
 pub mod index;
 pub mod runs;
+pub mod sqlite;
 pub mod user;
 
 use std::path::{Path, PathBuf};

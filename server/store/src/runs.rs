@@ -48,9 +48,7 @@ impl Runs {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(dir.to_path_buf(), e))?;
         }
-        let conn = Connection::open(&path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let conn = crate::sqlite::open(&path, std::time::Duration::from_secs(30))?;
         conn.execute_batch(SCHEMA)?;
         Ok(Runs { conn })
     }

@@ -117,3 +117,40 @@ fn deleting_or_outdating_the_index_loses_nothing() {
     index.sync(&p.analysis, &p.hashes).unwrap();
     assert_eq!(index.mentions_of("tom").unwrap(), before);
 }
+
+/// The language server, a terminal command and a second window may open one project at once:
+/// none of them may fail with "database is locked", whichever gets a lock first.
+#[test]
+fn processes_opening_and_writing_one_project_at_once_all_succeed() {
+    const WRITERS: usize = 6;
+    for round in 0..8 {
+        let dir = project();
+        let root = dir.path().to_path_buf();
+        let start = std::sync::Arc::new(std::sync::Barrier::new(WRITERS));
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let (root, start) = (root.clone(), start.clone());
+                std::thread::spawn(move || -> Result<(), String> {
+                    let p = load_project(&root);
+                    start.wait();
+                    let mut index = Index::open(&index_path(&root)).map_err(|e| format!("open: {e}"))?;
+                    index.sync(&p.analysis, &p.hashes).map_err(|e| format!("first sync: {e}"))?;
+                    showrunner_store::history::History::open(&root).map_err(|e| format!("events: {e}"))?;
+                    showrunner_store::runs::Runs::open(&root).map_err(|e| format!("runs: {e}"))?;
+                    // Each writer's own view of one scene: a read then a write, raced.
+                    let mut p = p;
+                    let hashes: Vec<u64> = p.hashes.iter().map(|h| h ^ (w as u64 + 1)).collect();
+                    p.hashes = hashes;
+                    index.sync(&p.analysis, &p.hashes).map_err(|e| format!("second sync: {e}"))?;
+                    Ok(())
+                })
+            })
+            .collect();
+        for (w, t) in writers.into_iter().enumerate() {
+            t.join().unwrap().unwrap_or_else(|e| panic!("round {round}, writer {w}: {e}"));
+        }
+        let index = Index::open(&index_path(&root)).unwrap();
+        assert_eq!(index.count("files").unwrap(), load_project(&root).analysis.files.len(), "round {round}");
+        assert!(!index.mentions_of("tom").unwrap().is_empty());
+    }
+}
