@@ -19,7 +19,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 }
 
 /// Removes temporary files of [`write_atomic`] in `dir` whose writer died before renaming them (a
-/// crash or a kill mid-write). Only `.NAME.tmp-PID` files of processes that no longer run are
+/// crash or a kill mid-write). Only `.NAME.tmp-PID-N` files of processes that no longer run are
 /// touched. Returns how many were removed.
 pub fn sweep_stale_temps(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
@@ -27,9 +27,10 @@ pub fn sweep_stale_temps(dir: &Path) -> usize {
     let mut removed = 0;
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name.strip_prefix('.').and_then(|n| n.rsplit_once(".tmp-")).map(|(_, pid)| pid) else {
+        let Some(tag) = name.strip_prefix('.').and_then(|n| n.rsplit_once(".tmp-")).map(|(_, tag)| tag) else {
             continue;
         };
+        let pid = tag.split_once('-').map_or(tag, |(pid, _)| pid);
         let Ok(pid) = pid.parse::<u32>() else { continue };
         let alive = pid == me || Path::new("/proc").join(pid.to_string()).exists() || !Path::new("/proc/self").exists();
         if !alive && std::fs::remove_file(e.path()).is_ok() {
@@ -46,7 +47,11 @@ pub fn write_atomic_opts(path: &Path, bytes: &[u8], sync_folder: bool) -> Result
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    // Unique per write, so two threads writing one file never share a temporary file; the PID
+    // tells `sweep_stale_temps` whose it is.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;

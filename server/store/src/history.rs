@@ -129,6 +129,8 @@ pub struct History {
     root: PathBuf,
     /// The state at a head, so an append walks only the events appended since.
     cache: Option<(Option<i64>, State)>,
+    /// The project's writer lock, while this handle holds it (see [`History::exclusive`]).
+    lock: Option<std::fs::File>,
 }
 
 /// The state at `head`, reusing `cache` when `head` descends from the cached head.
@@ -232,13 +234,33 @@ impl History {
         )?;
         tx.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('current', 'main')", [])?;
         tx.commit()?;
-        let mut h = History { conn, root: root.to_path_buf(), cache: None };
+        let mut h = History { conn, root: root.to_path_buf(), cache: None, lock: None };
         h.reconcile()?;
         Ok(h)
     }
 
     pub fn current(&self) -> Result<String, HistoryError> {
         Ok(self.conn.query_row("SELECT value FROM meta WHERE key = 'current'", [], |r| r.get(0))?)
+    }
+
+    /// Runs `f` as the project's only writer. A write is three steps (append the event, write
+    /// the file, mark it applied), and a switch or a repair rewrites files from the log: unless
+    /// each runs alone, another process's later event can reach the disk first and be overwritten
+    /// by an older one. The lock is `.showrunner/events.lock` (`flock`, so the kernel releases it
+    /// when a writer dies); a handle that holds it already just runs `f`.
+    fn exclusive<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, HistoryError>) -> Result<T, HistoryError> {
+        if self.lock.is_some() {
+            return f(self);
+        }
+        let path = self.root.join(".showrunner").join("events.lock");
+        let io = |e| HistoryError::Store(StoreError::Io(path.clone(), e));
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io)?;
+        file.lock().map_err(io)?;
+        self.lock = Some(file);
+        let out = f(self);
+        // Closing the file releases the lock.
+        self.lock = None;
+        out
     }
 
     fn head(tx: &Connection, timeline: &str) -> Result<Option<i64>, HistoryError> {
@@ -410,6 +432,10 @@ impl History {
     /// The write path for many changes at once: one transaction (one fsync) for all events, then
     /// the files, then all marked applied.
     pub fn write_all(&mut self, changes: &[Change<'_>]) -> Result<Vec<Event>, HistoryError> {
+        self.exclusive(|h| h.write_all_alone(changes))
+    }
+
+    fn write_all_alone(&mut self, changes: &[Change<'_>]) -> Result<Vec<Event>, HistoryError> {
         let events = self.append_all(changes, false)?;
         fault("after-append");
         let mut dirs = BTreeSet::new();
@@ -496,6 +522,10 @@ impl History {
     /// The write path: append (with the expected version), then write the file atomically, then
     /// mark the event applied.
     pub fn write(&mut self, change: &Change<'_>) -> Result<Event, HistoryError> {
+        self.exclusive(|h| h.write_alone(change))
+    }
+
+    fn write_alone(&mut self, change: &Change<'_>) -> Result<Event, HistoryError> {
         let event = self.append(change, false)?;
         fault("after-append");
         self.write_file(&event.path, change.content)?;
@@ -513,6 +543,10 @@ impl History {
     /// Records many files as they are on disk in one transaction (see [`History::record`]);
     /// returns the events appended (none for files the log already has as they are).
     pub fn record_many(&mut self, paths: &[String], actor: &str) -> Result<Vec<Event>, HistoryError> {
+        self.exclusive(|h| h.record_many_alone(paths, actor))
+    }
+
+    fn record_many_alone(&mut self, paths: &[String], actor: &str) -> Result<Vec<Event>, HistoryError> {
         let head = Self::head(&self.conn, &self.current()?)?;
         let state = state_at(&mut self.cache, &self.conn, head)?.clone();
         let mut contents: Vec<(String, Option<Vec<u8>>)> = Vec::new();
@@ -563,6 +597,10 @@ impl History {
     /// Records every unrecorded change of the project's files (new, edited or deleted) on the
     /// current timeline. Returns how many events were appended.
     pub fn record_all(&mut self, actor: &str) -> Result<usize, HistoryError> {
+        self.exclusive(|h| h.record_all_alone(actor))
+    }
+
+    fn record_all_alone(&mut self, actor: &str) -> Result<usize, HistoryError> {
         let head = Self::head(&self.conn, &self.current()?)?;
         let state = Self::state(&self.conn, head)?;
         let mut paths: BTreeSet<String> = self.project_files().into_iter().collect();
@@ -574,6 +612,10 @@ impl History {
     /// Writes again every event of the current timeline whose file write did not happen, and
     /// finishes an interrupted timeline switch.
     pub fn reconcile(&mut self) -> Result<usize, HistoryError> {
+        self.exclusive(|h| h.reconcile_alone())
+    }
+
+    fn reconcile_alone(&mut self) -> Result<usize, HistoryError> {
         let mut fixed = 0;
         let switching: Option<String> =
             self.conn.query_row("SELECT value FROM meta WHERE key = 'switching'", [], |r| r.get(0)).optional()?;
@@ -647,6 +689,10 @@ impl History {
         if !is_valid_id(name) {
             return Err(HistoryError::BadName(name.to_string()));
         }
+        self.exclusive(|h| h.create_timeline_alone(name, from))
+    }
+
+    fn create_timeline_alone(&mut self, name: &str, from: Option<&str>) -> Result<Timeline, HistoryError> {
         self.record_all("user")?;
         let exists: bool = self
             .conn
@@ -679,6 +725,10 @@ impl History {
     /// Records unsaved changes on the current timeline, then rewrites the files to `name`'s state.
     /// Returns how many files changed on disk.
     pub fn switch(&mut self, name: &str) -> Result<usize, HistoryError> {
+        self.exclusive(|h| h.switch_alone(name))
+    }
+
+    fn switch_alone(&mut self, name: &str) -> Result<usize, HistoryError> {
         Self::head(&self.conn, name)?;
         self.record_all("user")?;
         let tx = crate::sqlite::write_transaction(&mut self.conn)?;

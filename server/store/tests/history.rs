@@ -206,3 +206,67 @@ fn writes_and_reads_stay_inside_the_project() {
         matches!(&f.content, showrunner_model::analysis::Content::Unreadable(m) if m.contains("outside the project"))
     );
 }
+
+/// Two handles (two processes, or two threads of the server) write the same file at once, round
+/// after round. Each write is append, then file, then mark: unless the whole sequence excludes
+/// the other writer, the later event's file can reach the disk first and be overwritten by the
+/// earlier one, leaving the file older than the log says. Checked after every round.
+#[test]
+fn concurrent_writers_never_leave_a_file_older_than_the_log() {
+    const ROUNDS: usize = 150;
+    let dir = project();
+    let root = dir.path().to_path_buf();
+    History::open(&root).unwrap();
+    let round = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let writers: Vec<_> = ["Zoë", "Łukasz"]
+        .into_iter()
+        .enumerate()
+        .map(|(w, who)| {
+            let (root, round) = (root.clone(), round.clone());
+            std::thread::spawn(move || {
+                let mut h = History::open(&root).unwrap();
+                for i in 0..ROUNDS {
+                    round.wait();
+                    let text = format!("kind: character\nname: Alice\nbody: {who} wrote line {i}.\n");
+                    h.write(&change("buckets/alice.yaml", text.as_bytes(), None)).unwrap();
+                    round.wait();
+                    if w == 0 {
+                        assert_eq!(
+                            h.drift().unwrap(),
+                            Vec::<String>::new(),
+                            "round {i}: the file is what the log says"
+                        );
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in writers {
+        t.join().unwrap();
+    }
+}
+
+/// Temporary files of writers that died are swept when the log opens; a live writer's are not,
+/// in either naming (`.NAME.tmp-PID` from earlier versions, `.NAME.tmp-PID-N` now).
+#[test]
+fn only_dead_writers_temporary_files_are_swept() {
+    let dir = project();
+    let root = dir.path();
+    let dead = 4_194_304 + 7; // above Linux's pid_max: no process has it
+    let me = std::process::id();
+    for name in [format!(".alice.yaml.tmp-{dead}"), format!(".alice.yaml.tmp-{dead}-12")] {
+        write(root, &format!("buckets/{name}"), b"half");
+    }
+    let live = format!("buckets/.alice.yaml.tmp-{me}-3");
+    write(root, &live, b"being written");
+    let mut h = History::open(root).unwrap();
+    h.write(&change("buckets/alice.yaml", b"kind: character\nname: Alice\nbody: swept.\n", None)).unwrap();
+    drop(h);
+    History::open(root).unwrap();
+    let left: Vec<String> = fs::read_dir(root.join("buckets"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert_eq!(left, vec![live.trim_start_matches("buckets/").to_string()]);
+}
