@@ -127,3 +127,52 @@ fn log_for_a_bucket_and_a_file() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v[0]["path"], "story/ch01/01-arrival.md");
 }
+
+/// While another writer holds the project's writer lock (`.showrunner/events.lock`), a command
+/// waits: nothing reaches the log or the disk until the lock is released, then its write lands.
+#[test]
+fn a_command_waits_while_another_writer_holds_the_lock() {
+    let Ok(_) = fs::read_to_string("/proc/locks") else {
+        eprintln!("skipped: no /proc/locks to see a waiting writer in");
+        return;
+    };
+    let (_tmp, dir) = example();
+    let before = log_json(&dir).len();
+    let lock = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(dir.join(".showrunner/events.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_showrunner"))
+        .args(["bucket", "create", "--kind", "character", "--name", "Zoë Ångström"])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The kernel lists a process waiting for a flock as `N: -> FLOCK ... WRITE PID ...`.
+    let pid = child.id().to_string();
+    let waiting = || {
+        fs::read_to_string("/proc/locks")
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.contains("-> FLOCK") && l.split_whitespace().nth(5) == Some(pid.as_str()))
+    };
+    let patience = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !waiting() {
+        assert!(child.try_wait().unwrap().is_none(), "the command finished while the lock was held");
+        assert!(std::time::Instant::now() < patience, "the command never waited for the writer lock");
+        std::thread::yield_now();
+    }
+    let file = dir.join("buckets/character/zoë-ångström.yaml");
+    assert!(!file.exists(), "nothing is written while another writer holds the lock");
+    drop(lock);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(file.is_file());
+    let events = log_json(&dir);
+    assert_eq!(events.len(), before + 1);
+    assert_eq!(events[0]["type"], "bucket.create");
+}
