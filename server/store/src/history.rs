@@ -252,7 +252,7 @@ impl History {
         if self.lock.is_some() {
             return f(self);
         }
-        let path = self.root.join(".showrunner").join("events.lock");
+        let path = events_path(&self.root).with_extension("lock");
         let io = |e| HistoryError::Store(StoreError::Io(path.clone(), e));
         let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io)?;
         file.lock().map_err(io)?;
