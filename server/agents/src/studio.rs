@@ -394,10 +394,10 @@ impl<E: Edge> ProjectEffects<'_, E> {
                 .unwrap_or_default()
         };
         let aliases = list("aliases");
-        let new = showrunner_store::fsx::NewBucket { kind: &kind, name: &name, aliases: &aliases, parent: None };
+        let new = showrunner_store::buckets::NewBucket { kind: &kind, name: &name, aliases: &aliases, parent: None };
         let a = self.analysis;
         let actor = format!("pipeline:{}", run.id);
-        let (id, path) = showrunner_store::fsx::create_bucket(
+        let (id, path) = showrunner_store::buckets::create_bucket(
             &self.root,
             &a.config.kinds,
             &new,

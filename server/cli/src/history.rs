@@ -105,9 +105,9 @@ pub fn create_bucket(dir: &Path, kind: &str, name: &str, aliases: &[String], par
     let root = project_of(dir)?;
     let project = load_project(&root);
     let a = &project.analysis;
-    let new = showrunner_store::fsx::NewBucket { kind, name, aliases, parent };
+    let new = showrunner_store::buckets::NewBucket { kind, name, aliases, parent };
     let (id, path) =
-        showrunner_store::fsx::create_bucket(&root, &a.config.kinds, &new, &|id| a.by_id.contains_key(id), "user")
+        showrunner_store::buckets::create_bucket(&root, &a.config.kinds, &new, &|id| a.by_id.contains_key(id), "user")
             .map_err(anyhow::Error::msg)?;
     reindex(&root);
     println!("Created bucket `{id}` at {}", relative(&root, &path));

@@ -898,13 +898,13 @@ impl LanguageServer for Backend {
                     let a = st.projects[&root].analysis.clone();
                     (root, a)
                 };
-                let new = showrunner_store::fsx::NewBucket {
+                let new = showrunner_store::buckets::NewBucket {
                     kind: &args.kind,
                     name: &args.name,
                     aliases: &args.aliases,
                     parent: args.parent.as_deref(),
                 };
-                let (id, path) = showrunner_store::fsx::create_bucket(
+                let (id, path) = showrunner_store::buckets::create_bucket(
                     &root,
                     &analysis.config.kinds,
                     &new,

@@ -24,6 +24,7 @@ use crate::kind::{structure_level, AttrType};
 use crate::matcher::Dictionary;
 use crate::names::{capitalised_names, NameCandidate};
 use crate::scene::{parse_markdown_scene, Scene, SceneFormat};
+use crate::story::{Story, StoryParts};
 use crate::text::TextRange;
 use crate::window::{clip, Edit, Layout, Window};
 
@@ -237,7 +238,7 @@ pub fn analyze(project_name: &str, files: Vec<SourceFile>) -> Analysis {
         name_counts: HashMap::new(),
         scene_ids,
     };
-    analysis.scene_positions = crate::story::Story::new(&analysis).positions;
+    analysis.scene_positions = Story::new(&analysis).positions;
     analysis.check_duplicate_ids();
     analysis.check_references();
     analysis.check_structure();
@@ -271,6 +272,33 @@ struct SceneCheck {
     mentions: Vec<Mention>,
     diags: Vec<Diagnostic>,
     names: Vec<NameCandidate>,
+}
+
+/// Reading order works on the analysis's buckets and scenes (see [`Story`]).
+impl StoryParts for Analysis {
+    fn bucket_count(&self) -> usize {
+        self.buckets.len()
+    }
+
+    fn bucket_at(&self, i: usize) -> &Bucket {
+        &self.buckets[i].bucket
+    }
+
+    fn bucket_index(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).map(|&i| i as usize)
+    }
+
+    fn scene_count(&self) -> usize {
+        self.scenes.len()
+    }
+
+    fn scene_at(&self, i: usize) -> &Scene {
+        &self.scenes[i].scene
+    }
+
+    fn scene_path(&self, i: usize) -> &str {
+        &self.files[self.scenes[i].file].path
+    }
 }
 
 impl Analysis {

@@ -8,9 +8,23 @@ use std::cmp::Ordering;
 
 use rustc_hash::FxHashMap;
 
-use crate::analysis::Analysis;
-use crate::bucket::Positions;
+use crate::bucket::{Bucket, Positions};
 use crate::kind::structure_level;
+use crate::scene::Scene;
+
+/// What reading order needs of a project: its buckets and scenes by index, the path of each
+/// scene's file, and which bucket an id names. The analysis implements it (and computes its scene
+/// positions with [`Story`]), so this module depends only on buckets, scenes and kinds.
+pub trait StoryParts {
+    fn bucket_count(&self) -> usize;
+    fn bucket_at(&self, i: usize) -> &Bucket;
+    /// The index of the bucket with this id (the first one, for a duplicate id).
+    fn bucket_index(&self, id: &str) -> Option<usize>;
+    fn scene_count(&self) -> usize;
+    fn scene_at(&self, i: usize) -> &Scene;
+    /// The path of the scene's file, relative to the project root.
+    fn scene_path(&self, i: usize) -> &str;
+}
 
 #[derive(Debug, Clone)]
 pub struct Story {
@@ -23,60 +37,60 @@ pub struct Story {
 }
 
 impl Story {
-    pub fn new(analysis: &Analysis) -> Story {
-        let buckets = &analysis.buckets;
+    pub fn new<P: StoryParts + ?Sized>(parts: &P) -> Story {
+        let n_buckets = parts.bucket_count();
+        let n_scenes = parts.scene_count();
         // Children of each container: structure buckets and scenes.
         let mut child_buckets: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
         let mut child_scenes: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
         let mut roots: Vec<usize> = Vec::new();
-        for (i, b) in buckets.iter().enumerate() {
-            let Some(level) = structure_level(&b.bucket.kind.value) else { continue };
-            let parent = b.bucket.parent.as_ref().map(|p| p.value.as_str());
+        for i in 0..n_buckets {
+            let b = parts.bucket_at(i);
+            let Some(level) = structure_level(&b.kind.value) else { continue };
+            let parent = b.parent.as_ref().map(|p| p.value.as_str());
             let parent_ok = parent
-                .and_then(|p| analysis.bucket(p))
-                .is_some_and(|p| structure_level(&p.bucket.kind.value).is_some_and(|pl| pl < level));
+                .and_then(|p| parts.bucket_index(p))
+                .is_some_and(|p| structure_level(&parts.bucket_at(p).kind.value).is_some_and(|pl| pl < level));
             match (parent, parent_ok) {
                 (Some(p), true) => child_buckets.entry(p).or_default().push(i),
                 _ => roots.push(i),
             }
         }
         let mut orphans = Vec::new();
-        for (i, s) in analysis.scenes.iter().enumerate() {
-            match s.scene.parent.as_ref().filter(|p| analysis.bucket(&p.value).is_some()) {
+        for i in 0..n_scenes {
+            match parts.scene_at(i).parent.as_ref().filter(|p| parts.bucket_index(&p.value).is_some()) {
                 Some(p) => child_scenes.entry(p.value.as_str()).or_default().push(i),
                 None => orphans.push(i),
             }
         }
-        let bucket_key =
-            |&i: &usize| (structure_level(&buckets[i].bucket.kind.value), buckets[i].bucket.id.value.clone());
+        let id_of = |i: usize| parts.bucket_at(i).id.value.as_str();
+        let bucket_key = |&i: &usize| (structure_level(&parts.bucket_at(i).kind.value), id_of(i));
         roots.sort_by(|a, b| {
             let (la, ia) = bucket_key(a);
             let (lb, ib) = bucket_key(b);
-            la.cmp(&lb).then_with(|| natural_cmp(&ia, &ib))
+            la.cmp(&lb).then_with(|| natural_cmp(ia, ib))
         });
         let scene_cmp = |a: &usize, b: &usize| {
-            let pa = main_position(&analysis.scenes[*a].scene.timeline);
-            let pb = main_position(&analysis.scenes[*b].scene.timeline);
-            let fa = &analysis.files[analysis.scenes[*a].file].path;
-            let fb = &analysis.files[analysis.scenes[*b].file].path;
+            let pa = main_position(&parts.scene_at(*a).timeline);
+            let pb = main_position(&parts.scene_at(*b).timeline);
             match (pa, pb) {
                 (Some(x), Some(y)) if x != y => x.cmp(&y),
-                _ => natural_cmp(fa, fb),
+                _ => natural_cmp(parts.scene_path(*a), parts.scene_path(*b)),
             }
         };
         for list in child_scenes.values_mut() {
             list.sort_by(scene_cmp);
         }
         for list in child_buckets.values_mut() {
-            list.sort_by(|a, b| natural_cmp(&buckets[*a].bucket.id.value, &buckets[*b].bucket.id.value));
+            list.sort_by(|a, b| natural_cmp(id_of(*a), id_of(*b)));
         }
         orphans.sort_by(scene_cmp);
 
-        let mut order = Vec::with_capacity(analysis.scenes.len());
-        let mut visited = vec![false; buckets.len()];
-        fn walk(
+        let mut order = Vec::with_capacity(n_scenes);
+        let mut visited = vec![false; n_buckets];
+        fn walk<P: StoryParts + ?Sized>(
             i: usize,
-            analysis: &Analysis,
+            parts: &P,
             child_buckets: &FxHashMap<&str, Vec<usize>>,
             child_scenes: &FxHashMap<&str, Vec<usize>>,
             visited: &mut [bool],
@@ -85,36 +99,36 @@ impl Story {
             if std::mem::replace(&mut visited[i], true) {
                 return;
             }
-            let id = analysis.buckets[i].bucket.id.value.as_str();
+            let id = parts.bucket_at(i).id.value.as_str();
             if let Some(scenes) = child_scenes.get(id) {
                 order.extend(scenes.iter().copied());
             }
             if let Some(kids) = child_buckets.get(id) {
                 for &k in kids {
-                    walk(k, analysis, child_buckets, child_scenes, visited, order);
+                    walk(k, parts, child_buckets, child_scenes, visited, order);
                 }
             }
         }
         for &r in &roots {
-            walk(r, analysis, &child_buckets, &child_scenes, &mut visited, &mut order);
+            walk(r, parts, &child_buckets, &child_scenes, &mut visited, &mut order);
         }
         // Scenes whose parent is not a structure node (or is unknown) come last.
-        let mut placed = vec![false; analysis.scenes.len()];
+        let mut placed = vec![false; n_scenes];
         for &s in &order {
             placed[s] = true;
         }
-        let mut rest: Vec<usize> = (0..analysis.scenes.len()).filter(|s| !placed[*s]).collect();
+        let mut rest: Vec<usize> = (0..n_scenes).filter(|s| !placed[*s]).collect();
         rest.sort_by(scene_cmp);
         order.extend(rest);
 
-        let mut rank = vec![0; analysis.scenes.len()];
+        let mut rank = vec![0; n_scenes];
         for (r, &s) in order.iter().enumerate() {
             rank[s] = r;
         }
-        let mut positions = vec![Vec::new(); analysis.scenes.len()];
+        let mut positions = vec![Vec::new(); n_scenes];
         let mut current: Positions = Vec::new();
         for &s in &order {
-            for (t, p) in &analysis.scenes[s].scene.timeline {
+            for (t, p) in &parts.scene_at(s).timeline {
                 match current.iter_mut().find(|(ct, _)| ct == t) {
                     Some(slot) => slot.1 = *p,
                     None => current.push((t.clone(), *p)),
@@ -133,17 +147,17 @@ impl Story {
 
     /// The structure chain above a scene, innermost first (chapter, act, arc, season), as
     /// bucket indices.
-    pub fn chain(&self, analysis: &Analysis, scene: usize) -> Vec<usize> {
+    pub fn chain<P: StoryParts + ?Sized>(&self, parts: &P, scene: usize) -> Vec<usize> {
         let mut out = Vec::new();
-        let mut next = analysis.scenes[scene].scene.parent.as_ref().map(|p| p.value.clone());
+        let mut next = parts.scene_at(scene).parent.as_ref().map(|p| p.value.as_str());
         while let Some(id) = next {
-            let Some(&i) = analysis.by_id.get(&id) else { break };
-            let i = i as usize;
-            if out.contains(&i) || structure_level(&analysis.buckets[i].bucket.kind.value).is_none() {
+            let Some(i) = parts.bucket_index(id) else { break };
+            let bucket = parts.bucket_at(i);
+            if out.contains(&i) || structure_level(&bucket.kind.value).is_none() {
                 break;
             }
             out.push(i);
-            next = analysis.buckets[i].bucket.parent.as_ref().map(|p| p.value.clone());
+            next = bucket.parent.as_ref().map(|p| p.value.as_str());
         }
         out
     }

@@ -1,14 +1,11 @@
-//! Writing project files: atomically (temporary file, fsync, rename), never outside the project.
+//! Atomic file writes: a temporary file, fsync, rename, fsync of the folder.
 //!
-//! [`crate::history::History::write`] is the one write path for project files: it appends the
-//! event, then calls [`write_atomic`]. Only `showrunner init` (which creates a project from
-//! nothing) writes files without an event.
+//! This module sits below the history: [`crate::history::History::write`] is the one write path
+//! for project files; it appends the event, then calls [`write_atomic`]. Only `showrunner init`
+//! (which creates a project from nothing) writes project files without an event.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-
-use showrunner_model::id::{is_valid_id, slugify};
-use showrunner_model::kind::Kinds;
+use std::path::Path;
 
 use crate::StoreError;
 
@@ -74,70 +71,4 @@ pub fn sync_dir(dir: &Path) {
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
-}
-
-#[derive(Debug, Clone)]
-pub struct NewBucket<'a> {
-    pub kind: &'a str,
-    pub name: &'a str,
-    pub aliases: &'a [String],
-    pub parent: Option<&'a str>,
-}
-
-/// Creates `buckets/<kind>/<id>.yaml` for a new bucket, with an id made from its name that no
-/// existing bucket uses (`taken`), through the history write path. Returns the id and the path.
-pub fn create_bucket(
-    root: &Path,
-    kinds: &Kinds,
-    new: &NewBucket<'_>,
-    taken: &dyn Fn(&str) -> bool,
-    actor: &str,
-) -> Result<(String, PathBuf), String> {
-    let name = new.name.trim();
-    if name.is_empty() || name.contains(['\n', '\r']) {
-        return Err("a bucket needs a one-line name".into());
-    }
-    if !kinds.contains(new.kind) || !is_valid_id(new.kind) {
-        let known: Vec<&str> = kinds.names().collect();
-        return Err(format!("unknown kind `{}`; known kinds are {}", new.kind, known.join(", ")));
-    }
-    if let Some(p) = new.parent {
-        if !is_valid_id(p) {
-            return Err(format!("parent `{p}` is not a valid bucket id"));
-        }
-    }
-    let base = slugify(name).ok_or_else(|| format!("cannot make an id from `{name}`"))?;
-    let dir = root.join("buckets").join(new.kind);
-    let mut id = base.clone();
-    let mut n = 2;
-    while taken(&id) || dir.join(format!("{id}.yaml")).exists() {
-        id = format!("{base}-{n}");
-        n += 1;
-    }
-    let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
-    let mut yaml = format!("id: {id}\nkind: {}\nname: {}\n", new.kind, quote(name));
-    if !new.aliases.is_empty() {
-        let list: Vec<String> = new.aliases.iter().map(|a| quote(a)).collect();
-        yaml.push_str(&format!("aliases: [{}]\n", list.join(", ")));
-    }
-    if let Some(p) = new.parent {
-        yaml.push_str(&format!("parent: {p}\n"));
-    }
-    yaml.push_str("summary: \n");
-    let path = dir.join(format!("{id}.yaml"));
-    let rel = crate::discover::relative(root, &path);
-    let mut history = crate::history::History::open(root).map_err(|e| e.to_string())?;
-    history
-        .write(&crate::history::Change {
-            path: &rel,
-            content: Some(yaml.as_bytes()),
-            expected_version: Some(0),
-            actor,
-            kind: "bucket.create",
-            container: Some(&id),
-            payload: serde_json::json!({ "kind": new.kind, "name": name }),
-            id: None,
-        })
-        .map_err(|e| e.to_string())?;
-    Ok((id, path))
 }

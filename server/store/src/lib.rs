@@ -2,13 +2,15 @@
 //!
 //! - [`discover`]: find projects, list and read their story files (never failing as a whole);
 //! - [`index`]: the derived SQLite index at `.showrunner/index.db`;
-//! - [`fsx`]: atomic writes of project files (and new buckets);
+//! - [`fsx`]: atomic writes of project files;
+//! - [`buckets`]: new bucket files, through the history;
 //! - [`history`]: the event log, the one write path, timelines and crash recovery;
 //! - [`sqlite`]: how every SQLite file is opened and written, so processes can share them;
 //! - [`load_project`]: read and analyse one project, optionally bringing its index up to date.
 //!
 //! The domain logic lives in `showrunner-model`; this crate only feeds it and stores its results.
 
+pub mod buckets;
 pub mod discover;
 pub mod fsx;
 pub mod history;
