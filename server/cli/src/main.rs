@@ -186,8 +186,24 @@ fn limit_malloc_arenas() {
     }
 }
 
+/// What a write to a closed pipe does. `quiet`: SIGPIPE's default action ends the process
+/// quietly (status 141 in a shell). Otherwise SIGPIPE is ignored (Rust's default) and the write
+/// fails with `EPIPE`, which `println!` turns into a panic.
+fn closed_pipe_ends_process(quiet: bool) {
+    #[cfg(unix)]
+    // SAFETY: only the disposition of SIGPIPE changes; no handler (no Rust code) is installed.
+    unsafe {
+        libc::signal(libc::SIGPIPE, if quiet { libc::SIG_DFL } else { libc::SIG_IGN });
+    }
+    #[cfg(not(unix))]
+    let _ = quiet;
+}
+
 fn run_lsp() -> anyhow::Result<bool> {
     limit_malloc_arenas();
+    // The language server keeps writes to a closed pipe as errors: a client that went away
+    // ends the session through the transport, not a signal.
+    closed_pipe_ends_process(false);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let clean = runtime.block_on(showrunner_lsp::run_stdio());
     // The stdin reader may still be blocked in a read the client never completes: do not wait.
@@ -196,6 +212,9 @@ fn run_lsp() -> anyhow::Result<bool> {
 }
 
 fn main() -> ExitCode {
+    // A reader that stops early (`showrunner runs | head -1`) ends the command quietly, as it
+    // does for every other command-line tool, before clap or any command writes a line.
+    closed_pipe_ends_process(true);
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Lsp => run_lsp(),
