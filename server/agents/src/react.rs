@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 use showrunner_context::research::ResearchIndex;
 use showrunner_llm::repair::parse_lenient;
 use showrunner_pipeline::{
-    Call, Decision, Effects, Exchange, Gates, Model, Run, RunState, Step, StepRecord, StepState,
+    Call, Decision, EditMode, EditPlan, Effects, Exchange, Gate, GateKind, Gates, Model, Run, RunState, Step,
+    StepRecord, StepState,
 };
 
 use crate::defs::AgentDef;
@@ -232,17 +233,31 @@ fn finish<E: Edge>(run: &mut Run, fx: &mut ProjectEffects<'_, E>, state: RunStat
     fx.save(run);
 }
 
-/// A gate for a mutating tool: the run waits, durably, until the writer decides.
+/// A gate for a mutating tool: the run waits, durably, until the writer decides. `edit` is the
+/// change approving makes, when it is an edit of the scene (or why it cannot be made).
 fn ask<E: Edge>(
     run: &mut Run,
     id: &str,
     text: &str,
+    edit: Option<Result<EditPlan, String>>,
     gates: &mut dyn Gates,
     fx: &mut ProjectEffects<'_, E>,
 ) -> Decision {
     let step = Step { id: id.to_string(), kind: "tool".into(), ..Default::default() };
+    let (edit, note) = match edit {
+        Some(Ok(plan)) => (Some(plan), None),
+        Some(Err(e)) => (None, Some(format!("Approving cannot apply this edit: {e}"))),
+        None => (None, None),
+    };
     loop {
-        match showrunner_pipeline::ask(run, &step, gates, fx, "tool", text) {
+        let gate = Gate {
+            step: id.to_string(),
+            kind: GateKind::Tool,
+            text: text.to_string(),
+            edit: edit.clone(),
+            note: note.clone(),
+        };
+        match showrunner_pipeline::ask_showing(run, &step, gates, fx, gate) {
             // Model changes and chats do not apply to a proposed change; ask again.
             Decision::ChangeModel(m) => run.model_override = Some(m),
             Decision::Chat(_) | Decision::Regenerate => {}
@@ -354,10 +369,15 @@ fn use_tool<E: Edge>(
             if text.trim().is_empty() {
                 return Err("propose_edit needs `text`".into());
             }
-            let mode = args["mode"].as_str().map(str::to_string);
-            match ask(run, id, &text, gates, fx) {
+            let mode = match args["mode"].as_str().filter(|m| !m.is_empty()) {
+                Some(m) => Some(m.parse::<EditMode>()?),
+                None => None,
+            };
+            let preview = fx.plan_scene_edit(run, mode, None, id, &text);
+            match ask(run, id, &text, Some(preview), gates, fx) {
                 Decision::Approve(t) | Decision::Paste(t) => {
-                    let event = fx.edit_scene(run, mode.as_deref(), &t, id)?;
+                    let plan = fx.plan_scene_edit(run, mode, None, id, &t)?;
+                    let event = fx.apply_plan(run, &plan)?;
                     Ok(format!("the writer approved; the edit is in the scene (event {event})"))
                 }
                 Decision::Skip => Ok("the writer skipped this edit".into()),
@@ -375,7 +395,7 @@ fn use_tool<E: Edge>(
                 (Some(_), Some(yaml)) => yaml.to_string(),
                 _ => serde_json::to_string_pretty(args).unwrap_or_default(),
             };
-            match ask(run, id, &preview, gates, fx) {
+            match ask(run, id, &preview, None, gates, fx) {
                 Decision::Approve(t) | Decision::Paste(t) => match existing {
                     Some(bid) => {
                         let event = fx.update_bucket(run, &bid, &t)?;

@@ -18,8 +18,10 @@ use showrunner_llm::{Cancel, ChatRequest, Client, Delta, Endpoint, Message};
 use showrunner_model::analysis::Analysis;
 use showrunner_model::config::ProjectConfig;
 use showrunner_model::names::capitalised_names;
+use showrunner_pipeline::edit::{self, Target};
 use showrunner_pipeline::{
-    catalogue, Call, DefError, Effects, Exchange, Generated, Model, Persona, Pipeline, Run, Step,
+    catalogue, Call, DefError, EditMode, EditPlan, Effects, Exchange, Generated, Model, Persona, Pipeline, Run,
+    Selection, Step,
 };
 use showrunner_store::discover::relative;
 use showrunner_store::history::{Change, History};
@@ -165,57 +167,173 @@ pub fn scene_context(a: &Analysis, scene: usize, cursor: Option<usize>) -> (Stri
     (render_markdown(&ctx), ctx.used_tokens, ctx.budget)
 }
 
-/// Where an approved text goes in the scene: a byte range of the current text and what
-/// replaces it. `mode` is the `apply_edit` step's: `replace_selection`,
-/// `insert_after_selection`, or `append` (the default without a selection).
-pub fn plan_edit(
-    vars: &Value,
-    mode: Option<&str>,
+/// A selection given on the command line: `--lines A-B` (whole lines, 1-based, inclusive) or
+/// `--range L:C-L:C` (1-based lines and columns counted in characters, as an editor's status
+/// bar shows a cursor: the selection runs from the first position up to the second). The byte
+/// range of `text` it covers; a clear error for a malformed or empty one.
+pub fn cli_selection(text: &str, lines: Option<&str>, range: Option<&str>) -> Result<Option<Range<usize>>, String> {
+    let index = showrunner_model::text::LineIndex::new(text);
+    let count = index.line_count();
+    let number = |s: &str, what: &str| -> Result<usize, String> {
+        s.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| format!("`{s}` is not a {what} (they start at 1)"))
+    };
+    let r = match (lines, range) {
+        (Some(_), Some(_)) => return Err("give --lines or --range, not both".into()),
+        (None, None) => return Ok(None),
+        (Some(l), None) => {
+            let (a, b) = l.split_once('-').unwrap_or((l, l));
+            let (a, b) = (number(a, "line number")?, number(b, "line number")?);
+            if a > b || b > count {
+                return Err(format!("--lines {l}: the file has lines 1–{count}, and the first line comes first"));
+            }
+            let start = index.line_start(a - 1);
+            let end = if b < count { index.line_start(b) } else { text.len() };
+            // The last line's break stays outside the selection.
+            let body = &text[start..end];
+            let trimmed = body.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(body);
+            start..start + trimmed.len()
+        }
+        (None, Some(r)) => {
+            let bad = || format!("--range `{r}` should be LINE:COLUMN-LINE:COLUMN, e.g. 7:1-9:24");
+            let (a, b) = r.split_once('-').ok_or_else(bad)?;
+            let pos = |p: &str| -> Result<usize, String> {
+                let (l, c) = p.split_once(':').ok_or_else(bad)?;
+                let (l, c) = (number(l, "line number")?, number(c, "column")?);
+                if l > count {
+                    return Err(format!("--range {r}: the file has {count} lines"));
+                }
+                Ok(index.offset_of_char_col(text, l, c - 1))
+            };
+            let (a, b) = (pos(a)?, pos(b)?);
+            if a > b {
+                return Err(format!("--range {r}: the start comes after the end"));
+            }
+            a..b
+        }
+    };
+    if text[r.clone()].trim().is_empty() {
+        return Err("the selection is empty (or only white space): select the passage to work on".into());
+    }
+    Ok(Some(r))
+}
+
+/// The selection a run was started with, as its variables hold it.
+pub fn run_selection(vars: &Value) -> Option<Selection> {
+    let text = vars["selection"].as_str().filter(|s| !s.is_empty())?;
+    let start = vars["selection_range"]["start"].as_u64()? as usize;
+    let end = vars["selection_range"]["end"].as_u64()? as usize;
+    Some(Selection { start, end, text: text.to_string() })
+}
+
+/// Plans where `text` goes in the run's scene, against `current` (the text it will apply to).
+/// `key` names the step; the plan's id is `<run>-<key>`, the id of the event that applies it.
+pub fn plan_for(
+    run: &Run,
+    mode: Option<EditMode>,
+    field: Option<&str>,
+    key: &str,
     current: &str,
     text: &str,
-) -> Result<(Range<usize>, String), String> {
-    let text = text.trim();
-    let selection = vars["selection"].as_str().filter(|s| !s.is_empty());
-    let range = vars["selection_range"]["start"]
-        .as_u64()
-        .zip(vars["selection_range"]["end"].as_u64())
-        .map(|(s, e)| s as usize..e as usize);
-    let mode = mode.unwrap_or(if selection.is_some() { "replace_selection" } else { "append" });
-    let append = || {
-        let kept = current.trim_end().len();
-        let sep = if current[..kept].ends_with("---") || kept == 0 { "\n" } else { "\n\n" };
-        (kept..current.len(), format!("{sep}{text}\n"))
-    };
-    let (Some(selected), Some(range)) = (selection, range) else { return Ok(append()) };
-    if mode == "append" {
-        return Ok(append());
+) -> Result<EditPlan, String> {
+    if run.scene.is_empty() {
+        return Err("this run has no scene to edit".into());
     }
-    // Find the selection again: the writer may have typed elsewhere since the run started.
-    let found = if current.get(range.clone()) == Some(selected) {
-        Some(range.start)
-    } else {
-        current.match_indices(selected).map(|(i, _)| i).min_by_key(|i| i.abs_diff(range.start))
+    let selection = run_selection(&run.vars);
+    let mode = match (mode, &selection) {
+        (None, Some(_)) => EditMode::ReplaceSelection,
+        // Without a selection, "after the selection" is the end of the scene.
+        (None, None) | (Some(EditMode::InsertAfterSelection), None) => EditMode::Append,
+        (Some(m), _) => m,
     };
-    let start = found.ok_or(
-        "the selected passage has changed since the run started, so the text has nowhere to go; it is kept in the run record",
-    )?;
-    let end = start + selected.len();
-    Ok(match mode {
-        "insert_after_selection" => {
-            let at_line_end = current[end..].starts_with(['\n', '\r']) || end == current.len();
-            if at_line_end {
-                (end..end, format!("\n\n{text}"))
-            } else {
-                (end..end, format!(" {text}"))
-            }
-        }
-        _ => {
-            // Keep the selection's own surrounding whitespace.
-            let lead = &selected[..selected.len() - selected.trim_start().len()];
-            let trail = &selected[selected.trim_end().len()..];
-            (start..end, format!("{lead}{text}{trail}"))
-        }
+    let id = format!("{}-{key}", run.id);
+    let target = Target { id: &id, path: &run.scene, mode, field, selection: selection.as_ref(), text };
+    edit::plan(&target, current).map_err(|e| e.to_string())
+}
+
+/// Writes an approved plan to a file that no editor has open, through the history write path:
+/// the writer's own unrecorded changes are recorded first, then one `apply_edit` event carrying
+/// the plan's id (appending it again is a no-op, so it is applied once).
+pub fn write_plan(root: &Path, run: &Run, plan: &EditPlan, current: &str) -> Result<String, String> {
+    let mut h = History::open(root).map_err(|e| e.to_string())?;
+    h.record(&plan.path, "user").map_err(|e| e.to_string())?;
+    let version = h.version(&plan.path).map_err(|e| e.to_string())?;
+    let next = plan.apply(current);
+    let actor = format!("pipeline:{}", run.id);
+    let e = h
+        .write(&Change {
+            path: &plan.path,
+            content: Some(next.as_bytes()),
+            expected_version: Some(version),
+            actor: &actor,
+            kind: "apply_edit",
+            container: None,
+            payload: plan_payload(&run.id, &run.pipeline, plan),
+            id: Some(plan.id.clone()),
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(e.id)
+}
+
+fn plan_payload(run: &str, pipeline: &str, plan: &EditPlan) -> Value {
+    json!({
+        "run": run, "pipeline": pipeline, "plan": plan.id, "mode": plan.mode,
+        "range": [plan.range.start, plan.range.end], "description": plan.description,
     })
+}
+
+/// Records an approved plan that an editor applied to its buffer, when the writer saved the
+/// file: an `apply_edit` event with the plan's id holding the last recorded text with the plan
+/// applied (when the plan still applies to it), then the saved file as the writer's snapshot.
+/// Nothing is written to the file. Returns the event id of the plan.
+pub fn record_saved_plan(root: &Path, run: &str, pipeline: &str, plan: &EditPlan) -> Result<String, String> {
+    let saved =
+        std::fs::read_to_string(root.join(&plan.path)).map_err(|e| format!("cannot read {}: {e}", plan.path))?;
+    record_plan_content(root, run, pipeline, plan, Some(&saved))
+}
+
+/// Records a plan whose text is on disk already (`saved`) as its `apply_edit` event, unless the
+/// log has it; see [`record_saved_plan`].
+fn record_plan_content(
+    root: &Path,
+    run: &str,
+    pipeline: &str,
+    plan: &EditPlan,
+    saved: Option<&str>,
+) -> Result<String, String> {
+    let mut h = History::open(root).map_err(|e| e.to_string())?;
+    if let Some(e) = h.event(&plan.id).map_err(|e| e.to_string())? {
+        return Ok(e.id);
+    }
+    let saved = saved.unwrap_or_default().to_string();
+    let logged = h.latest_content(&plan.path).map_err(|e| e.to_string())?;
+    let logged = logged.and_then(|b| String::from_utf8(b).ok());
+    // The plan on what the log last had, when that is an older text than the saved one (else
+    // the log has the saved text already, edit included); when the plan no longer applies
+    // there (it edited text the writer had not saved yet), the saved file is the content.
+    let content = logged
+        .as_deref()
+        .filter(|l| *l != saved)
+        .and_then(|l| plan.rebase(l).ok().map(|p| p.apply(l)))
+        .unwrap_or(saved);
+    let actor = format!("pipeline:{run}");
+    let e = h
+        .record_content(&Change {
+            path: &plan.path,
+            content: Some(content.as_bytes()),
+            expected_version: None,
+            actor: &actor,
+            kind: "apply_edit",
+            container: None,
+            payload: plan_payload(run, pipeline, plan),
+            id: Some(plan.id.clone()),
+        })
+        .map_err(|e| e.to_string())?;
+    h.record(&plan.path, "user").map_err(|e| e.to_string())?;
+    Ok(e.id)
 }
 
 /// The edge a run talks to: the terminal, or the editor.
@@ -224,10 +342,18 @@ pub trait Edge {
     fn current_text(&mut self, root: &Path, path: &str) -> Result<String, String> {
         std::fs::read_to_string(root.join(path)).map_err(|e| format!("cannot read {path}: {e}"))
     }
-    /// Shows an edit in the editor before it is recorded (the language server sends
-    /// `workspace/applyEdit`, so the writer can undo it). An error stops the edit.
-    fn show_edit(&mut self, _path: &str, _current: &str, _range: Range<usize>, _text: &str) -> Result<(), String> {
-        Ok(())
+    /// Applies an approved plan to the editor's buffer when the file is open there (the
+    /// language server sends `workspace/applyEdit` with the document's version: the writer can
+    /// undo it, and nothing is saved behind their back; the history records it on save).
+    /// `Ok(false)`: the file is not open, and the history write path writes it. An error stops
+    /// the edit.
+    fn apply_in_editor(&mut self, _run: &Run, _plan: &EditPlan) -> Result<bool, String> {
+        Ok(false)
+    }
+    /// The plan's result is already the buffer's text (it was applied before a crash and not
+    /// saved): the edge records it when the writer saves. `false`: the file is not open.
+    fn adopt(&mut self, _run: &Run, _plan: &EditPlan) -> bool {
+        false
     }
     /// A file of the project was written through the history (the editor reloads it).
     fn written(&mut self, _path: &str) {}
@@ -348,38 +474,52 @@ pub struct ProjectEffects<'a, E: Edge> {
 }
 
 impl<E: Edge> ProjectEffects<'_, E> {
-    /// Applies `text` to the run's scene where `mode` says; returns the history event's id.
-    pub fn edit_scene(&mut self, run: &Run, mode: Option<&str>, text: &str, key: &str) -> Result<String, String> {
-        let path = run.scene.clone();
-        if path.is_empty() {
+    /// Plans `text` for the run's scene against its current text (the editor's buffer when it
+    /// is open, else the file).
+    pub fn plan_scene_edit(
+        &mut self,
+        run: &Run,
+        mode: Option<EditMode>,
+        field: Option<&str>,
+        key: &str,
+        text: &str,
+    ) -> Result<EditPlan, String> {
+        if run.scene.is_empty() {
             return Err("this run has no scene to edit".into());
         }
-        let current = self.edge.current_text(&self.root, &path)?;
-        let (range, insert) = plan_edit(&run.vars, mode, &current, text)?;
-        self.edge.show_edit(&path, &current, range.clone(), &insert)?;
-        let mut next = String::with_capacity(current.len() + insert.len());
-        next.push_str(&current[..range.start]);
-        next.push_str(&insert);
-        next.push_str(&current[range.end..]);
+        let current = self.edge.current_text(&self.root, &run.scene)?;
+        plan_for(run, mode, field, key, &current, text)
+    }
+
+    /// Applies an approved plan exactly once: a plan whose event is in the log, or whose result
+    /// is already the current text, is not applied again; otherwise it is based onto the
+    /// current text (refused when its target changed) and goes to the editor's buffer, or
+    /// through the history to the file. Returns the event id (the plan's id).
+    pub fn apply_plan(&mut self, run: &Run, plan: &EditPlan) -> Result<String, String> {
         let mut h = History::open(&self.root).map_err(|e| e.to_string())?;
-        // Hand edits first, so the expected version is the writer's latest.
-        h.record(&path, "user").map_err(|e| e.to_string())?;
-        let version = h.version(&path).map_err(|e| e.to_string())?;
-        let actor = format!("pipeline:{}", run.id);
-        let e = h
-            .write(&Change {
-                path: &path,
-                content: Some(next.as_bytes()),
-                expected_version: Some(version),
-                actor: &actor,
-                kind: "apply_edit",
-                container: None,
-                payload: json!({ "run": run.id, "pipeline": run.pipeline, "range": [range.start, range.end] }),
-                id: Some(format!("{}-{key}", run.id)),
-            })
-            .map_err(|e| e.to_string())?;
-        self.edge.written(&path);
-        Ok(e.id)
+        if let Some(e) = h.event(&plan.id).map_err(|e| e.to_string())? {
+            return Ok(e.id);
+        }
+        // The file as it is on disk first, so the edit's event is told apart from the writer's.
+        h.record(&plan.path, "user").map_err(|e| e.to_string())?;
+        drop(h);
+        let current = self.edge.current_text(&self.root, &plan.path)?;
+        if plan.is_applied_in(&current) {
+            // Applied before a crash (to an editor's buffer, not saved yet): the editor's
+            // edge records it on save; a file no editor has open is recorded now.
+            if !self.edge.adopt(run, plan) {
+                return record_plan_content(&self.root, &run.id, &run.pipeline, plan, Some(&current));
+            }
+            return Ok(plan.id.clone());
+        }
+        let plan = plan.rebase(&current).map_err(|e| e.to_string())?;
+        if self.edge.apply_in_editor(run, &plan)? {
+            return Ok(plan.id.clone());
+        }
+        let id = write_plan(&self.root, run, &plan, &current)?;
+        showrunner_store::history::fault("after-apply");
+        self.edge.written(&plan.path);
+        Ok(id)
     }
 
     /// Creates a bucket from fields (`kind` defaults to `research`; `name`, `summary`, `body`,
@@ -472,8 +612,12 @@ impl<E: Edge> ProjectEffects<'_, E> {
 }
 
 impl<E: Edge> Effects for ProjectEffects<'_, E> {
-    fn apply_edit(&mut self, run: &Run, step: &Step, text: &str) -> Result<String, String> {
-        self.edit_scene(run, step.mode.as_deref(), text, &step.id)
+    fn plan_edit(&mut self, run: &Run, step: &Step, text: &str) -> Result<EditPlan, String> {
+        self.plan_scene_edit(run, step.mode, step.field.as_deref(), &step.id, text)
+    }
+
+    fn apply_edit(&mut self, run: &Run, _step: &Step, plan: &EditPlan) -> Result<String, String> {
+        self.apply_plan(run, plan)
     }
 
     fn save_bucket(&mut self, run: &Run, fields: &Value) -> Result<String, String> {
@@ -541,39 +685,4 @@ pub fn unknown_names(a: &Analysis, text: &str) -> Vec<String> {
     names.sort();
     names.dedup();
     names
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn edits_replace_the_selection_even_after_the_text_moved() {
-        let vars = json!({ "selection": "Zoë waited.", "selection_range": { "start": 4, "end": 16 } });
-        let current = "---\nZoë waited. Łukasz came.\n";
-        let (r, t) = plan_edit(&vars, None, current, "  Zoë waited, counting waves.\n").unwrap();
-        assert_eq!(&current[r.clone()], "Zoë waited.");
-        assert_eq!(t, "Zoë waited, counting waves.");
-        // Text typed before the selection moves it; the passage is found again.
-        let moved = "---\nNew line.\nZoë waited. Łukasz came.\n";
-        let (r, _) = plan_edit(&vars, Some("replace_selection"), moved, "X").unwrap();
-        assert_eq!(&moved[r], "Zoë waited.");
-        // Gone: a clear error, not an edit in the wrong place.
-        let err = plan_edit(&vars, None, "---\nSomething else.\n", "X").unwrap_err();
-        assert!(err.contains("changed since the run started"), "{err}");
-    }
-
-    #[test]
-    fn inserts_after_the_selection_and_appends_without_one() {
-        let vars = json!({ "selection": "the lamp", "selection_range": { "start": 8, "end": 16 } });
-        let current = "She lit the lamp and waited.\n";
-        let (r, t) = plan_edit(&vars, Some("insert_after_selection"), current, "Brass, dented.").unwrap();
-        assert_eq!(r, 16..16);
-        assert_eq!(t, " Brass, dented.");
-        let (r, t) = plan_edit(&json!({}), None, "---\nid: s\n---\nFirst.\n\n\n", "Second.").unwrap();
-        assert_eq!(r, 20..23);
-        assert_eq!(t, "\n\nSecond.\n");
-        let (_, t) = plan_edit(&json!({}), None, "---\nid: s\n---\n", "First.").unwrap();
-        assert_eq!(t, "\nFirst.\n");
-    }
 }

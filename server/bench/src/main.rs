@@ -614,7 +614,10 @@ fn walk_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn bench_pipeline() -> Result<()> {
-    use showrunner_pipeline::{execute, parse, Decision, Effects, Gates, Generated, Layer, Model, Run, Step};
+    use showrunner_pipeline::edit::{plan, Target};
+    use showrunner_pipeline::{
+        execute, parse, Decision, EditMode, EditPlan, Effects, GateKind, Gates, Generated, Layer, Model, Run, Step,
+    };
     struct Instant0;
     impl Model for Instant0 {
         fn generate(&self, _: &showrunner_pipeline::Call<'_>, on: &mut dyn FnMut(&str)) -> Result<Generated, String> {
@@ -624,13 +627,17 @@ fn bench_pipeline() -> Result<()> {
     }
     struct Yes;
     impl Gates for Yes {
-        fn ask(&mut self, _: &Run, _: &Step, _: &str, t: &str) -> Decision {
+        fn ask(&mut self, _: &Run, _: &Step, _: GateKind, t: &str) -> Decision {
             Decision::Approve(t.to_string())
         }
     }
     struct Fx(Option<showrunner_store::runs::Runs>);
     impl Effects for Fx {
-        fn apply_edit(&mut self, _: &Run, _: &Step, _: &str) -> Result<String, String> {
+        fn plan_edit(&mut self, run: &Run, _: &Step, text: &str) -> Result<EditPlan, String> {
+            let t = Target { id: &run.id, path: "s.md", mode: EditMode::Append, field: None, selection: None, text };
+            plan(&t, "---\nid: s\n---\nBefore.\n").map_err(|e| e.to_string())
+        }
+        fn apply_edit(&mut self, _: &Run, _: &Step, _: &EditPlan) -> Result<String, String> {
             Ok("e".into())
         }
         fn save_bucket(&mut self, _: &Run, _: &serde_json::Value) -> Result<String, String> {

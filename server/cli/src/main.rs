@@ -105,6 +105,13 @@ enum Command {
         /// The question, for the research pipeline
         #[arg(long)]
         question: Option<String>,
+        /// The selection, for pipelines that work on one: whole lines, 1-based (e.g. 13-15)
+        #[arg(long, value_name = "A-B")]
+        lines: Option<String>,
+        /// The selection as editor cursor positions, 1-based line:column in characters
+        /// (e.g. 7:1-9:24: from line 7 column 1 up to line 9 column 24)
+        #[arg(long, value_name = "L:C-L:C")]
+        range: Option<String>,
     },
     /// List runs (id, pipeline, state, scene)
     Runs {
@@ -236,10 +243,17 @@ fn main() -> ExitCode {
         Command::Bucket { action: BucketAction::Create { kind, name, aliases, parent, dir } } => {
             history::create_bucket(&dir, &kind, &name, &aliases, parent.as_deref()).map(|()| true)
         }
-        Command::Run { pipeline, file, yes, model, replay, question } => run::run(
+        Command::Run { pipeline, file, yes, model, replay, question, lines, range } => run::run(
             &pipeline,
             &file,
-            &run::Options { yes, model: model.as_deref(), replay: replay.as_deref(), question: question.as_deref() },
+            &run::Options {
+                yes,
+                model: model.as_deref(),
+                replay: replay.as_deref(),
+                question: question.as_deref(),
+                lines: lines.as_deref(),
+                range: range.as_deref(),
+            },
         ),
         Command::Runs { dir } => run::list(&dir).map(|()| true),
         Command::Resume { run, yes, dir } => run::resume(&dir, &run, yes),

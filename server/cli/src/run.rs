@@ -6,11 +6,11 @@ use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
 use showrunner_agents::studio::{
-    find_pipeline, known_models, new_run_id, pipelines, scene_context, scene_vars, Edge, LiveModel, ProjectEffects,
-    ReplayModel,
+    cli_selection, find_pipeline, known_models, new_run_id, pipelines, scene_context, scene_vars, Edge, LiveModel,
+    ProjectEffects, ReplayModel,
 };
 use showrunner_llm::{Cancel, Client};
-use showrunner_pipeline::{execute, Decision, Gates, Model, Run, RunState, Step};
+use showrunner_pipeline::{execute, Decision, DecisionKind, GateKind, Gates, Model, Run, RunState, Step};
 use showrunner_store::discover::{project_of, relative};
 use showrunner_store::load_project;
 use showrunner_store::runs::Runs;
@@ -20,6 +20,8 @@ pub struct Options<'a> {
     pub model: Option<&'a str>,
     pub replay: Option<&'a str>,
     pub question: Option<&'a str>,
+    pub lines: Option<&'a str>,
+    pub range: Option<&'a str>,
 }
 
 /// Streams answers to the terminal as they arrive.
@@ -64,36 +66,45 @@ fn read_answer(prompt: &str) -> Option<String> {
 }
 
 impl Gates for TerminalGates {
-    fn ask(&mut self, _run: &Run, step: &Step, kind: &str, text: &str) -> Decision {
-        let label = match kind {
-            "review_prompt" => "Review the prompt",
-            "approve_output" => "Approve the output",
-            "judge" => "The judge wants a human",
-            "tool" => "The agent wants to change the project",
-            _ => "Continuity check wants a human",
-        };
+    fn ask(&mut self, run: &Run, step: &Step, kind: GateKind, text: &str) -> Decision {
+        let label = kind.label();
+        // What approving changes: the mode in words and the diff, or why nothing can be applied.
+        let mut change = String::new();
+        if let Some(g) = &run.gate {
+            if let Some(plan) = &g.edit {
+                change.push_str(&format!("Approving: {}\n{}", plan.description, plan.diff));
+            }
+            if let Some(note) = &g.note {
+                change.push_str(&format!("Note: {note}\n"));
+            }
+        }
         if self.yes {
             eprintln!("── gate `{}` ({label}): approved (--yes)", step.id);
+            eprint!("{change}");
             return Decision::Approve(text.to_string());
         }
         eprintln!("── gate `{}`: {label} ──\n{text}\n──", step.id);
+        eprint!("{change}");
         loop {
-            let Some(answer) = read_answer(
-                "[a]pprove, [e]dit in $EDITOR, [s]kip, change [m]odel, [c]hat, [p]aste, re[g]enerate, [r]eject? ",
-            ) else {
+            let Some(answer) = read_answer(&format!("{}? ", DecisionKind::menu())) else {
                 return Decision::Reject("no answer (stdin closed)".into());
             };
-            match answer.as_str() {
-                "a" | "approve" | "" => return Decision::Approve(text.to_string()),
-                "s" | "skip" => return Decision::Skip,
-                "g" | "regenerate" => return Decision::Regenerate,
-                "r" | "reject" => return Decision::Reject(read_answer("Why (optional)? ").unwrap_or_default()),
-                "e" | "edit" => {
+            let choice = if answer.is_empty() { Ok(DecisionKind::Approve) } else { answer.parse::<DecisionKind>() };
+            let Ok(choice) = choice else {
+                eprintln!("{}", choice.unwrap_err());
+                continue;
+            };
+            match choice {
+                DecisionKind::Approve => return Decision::Approve(text.to_string()),
+                DecisionKind::Skip => return Decision::Skip,
+                DecisionKind::Regenerate => return Decision::Regenerate,
+                DecisionKind::Reject => return Decision::Reject(read_answer("Why (optional)? ").unwrap_or_default()),
+                DecisionKind::Edit => {
                     if let Some(edited) = edit_in_editor(text) {
                         return Decision::Approve(edited);
                     }
                 }
-                "p" | "paste" => {
+                DecisionKind::Paste => {
                     eprintln!("Paste the answer, then end it with a line holding a single `.`:");
                     let mut pasted = String::new();
                     for line in std::io::stdin().lock().lines().map_while(|l| l.ok()) {
@@ -105,12 +116,12 @@ impl Gates for TerminalGates {
                     }
                     return Decision::Paste(pasted.trim_end().to_string());
                 }
-                "c" | "chat" => {
+                DecisionKind::Chat => {
                     if let Some(m) = read_answer("Your message to the model: ").filter(|m| !m.is_empty()) {
                         return Decision::Chat(m);
                     }
                 }
-                "m" | "model" => {
+                DecisionKind::ChangeModel => {
                     for (i, m) in self.models.iter().enumerate() {
                         eprintln!("  {}. {m}", i + 1);
                     }
@@ -119,7 +130,6 @@ impl Gates for TerminalGates {
                         return Decision::ChangeModel(chosen.unwrap_or(m));
                     }
                 }
-                _ => {}
             }
         }
     }
@@ -162,8 +172,16 @@ pub fn run(pipeline_id: &str, file: &Path, opts: &Options<'_>) -> Result<bool> {
         .with_context(|| format!("{} is not a scene", file.display()))?;
     warn_broken_workflows(&root);
     let pipeline = find_pipeline(&root, pipeline_id).map_err(anyhow::Error::msg)?;
-    let (context, used, budget) = scene_context(a, scene, None);
-    let vars = scene_vars(a, scene, &context, opts.question, None);
+    let text = a.text(a.scenes[scene].file);
+    let selection = cli_selection(text, opts.lines, opts.range).map_err(anyhow::Error::msg)?;
+    if selection.is_none() && pipeline.needs_selection() {
+        bail!(
+            "`{}` works on a selection: say which with --lines A-B (e.g. --lines 13-15) or --range L:C-L:C (e.g. --range 7:1-9:24)",
+            pipeline.id
+        );
+    }
+    let (context, used, budget) = scene_context(a, scene, selection.as_ref().map(|r| r.end));
+    let vars = scene_vars(a, scene, &context, opts.question, selection);
     let mut run = Run::new(&new_run_id(pipeline_id), &pipeline, &rel, vars);
     run.model_override = opts.model.map(str::to_string);
     let runs = Runs::open(&root)?;

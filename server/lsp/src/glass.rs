@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use showrunner_agents::dispatch;
 use showrunner_agents::studio::{self, bare_vars, known_models, new_run_id, scene_vars};
 use showrunner_context::render_markdown;
-use showrunner_pipeline::{Decision, Layer, Pipeline, Run};
+use showrunner_pipeline::{Decision, DecisionKind, Layer, Pipeline, Run};
 use showrunner_store::runs::Runs;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
@@ -28,6 +28,7 @@ pub const COMMANDS: &[&str] = &[
     "showrunner.run.cancel",
     "showrunner.gate.list",
     "showrunner.gate.resolve",
+    "showrunner.gate.diff",
     "showrunner.research",
     "showrunner.agent.ask",
     "showrunner.models.list",
@@ -76,6 +77,12 @@ struct ResolveArgs {
     decision: String,
     text: Option<String>,
     model: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct GateId {
+    run: String,
+    step: String,
 }
 
 #[derive(Deserialize)]
@@ -328,20 +335,27 @@ impl Backend {
                     let session = self.session();
                     session.text_of(&g.path).unwrap_or_else(|| g.text.clone())
                 };
-                let decision = match a.decision.as_str() {
-                    "approve" | "edit" => Decision::Approve(a.text.clone().unwrap_or_else(|| chat_lines(&document()).1)),
-                    "paste" => Decision::Paste(a.text.clone().unwrap_or_else(|| chat_lines(&document()).1)),
-                    "skip" => Decision::Skip,
-                    "regenerate" => Decision::Regenerate,
-                    "reject" => Decision::Reject(a.text.clone().unwrap_or_default()),
-                    "chat" => {
-                        let message = a.text.clone().filter(|t| !t.trim().is_empty()).unwrap_or_else(|| chat_lines(&document()).0);
+                let kind: DecisionKind = a.decision.parse().map_err(invalid)?;
+                let decision = match kind {
+                    DecisionKind::Approve | DecisionKind::Edit => {
+                        Decision::Approve(a.text.clone().unwrap_or_else(|| chat_lines(&document()).1))
+                    }
+                    DecisionKind::Paste => Decision::Paste(a.text.clone().unwrap_or_else(|| chat_lines(&document()).1)),
+                    DecisionKind::Skip => Decision::Skip,
+                    DecisionKind::Regenerate => Decision::Regenerate,
+                    DecisionKind::Reject => Decision::Reject(a.text.clone().unwrap_or_default()),
+                    DecisionKind::Chat => {
+                        let message = a
+                            .text
+                            .clone()
+                            .filter(|t| !t.trim().is_empty())
+                            .unwrap_or_else(|| chat_lines(&document()).0);
                         if message.is_empty() {
                             return Err(invalid("write your message to the model on a line starting with `>>` in the review document, or pass `text`"));
                         }
                         Decision::Chat(message)
                     }
-                    "change_model" => {
+                    DecisionKind::ChangeModel => {
                         let model = match a.model.clone().filter(|m| !m.trim().is_empty()) {
                             Some(m) => m,
                             None => match self.pick_model(&g.root, &g.model).await {
@@ -354,19 +368,36 @@ impl Backend {
                         }
                         Decision::ChangeModel(model)
                     }
-                    other => {
-                        return Err(invalid(format!(
-                            "unknown decision `{other}`; one of approve, edit, paste, skip, change_model, chat, regenerate, reject"
-                        )))
-                    }
                 };
                 if !g.decide(decision) {
                     return Err(internal("the run stopped before the decision arrived"));
                 }
                 // Chat, a model change and a regeneration keep the gate open: it is asked again,
                 // with a new `gate` event.
-                let open = matches!(a.decision.as_str(), "chat" | "change_model" | "regenerate");
-                Ok(Some(json!({ "run": a.run, "step": a.step, "decision": a.decision, "open": open })))
+                let open = kind.keeps_gate_open();
+                Ok(Some(json!({ "run": a.run, "step": a.step, "decision": kind, "open": open })))
+            }
+            "showrunner.gate.diff" => {
+                let a: GateId = params(args)?;
+                let g = self.runner.gate(&a.run, &a.step).ok_or_else(|| {
+                    invalid(format!("run `{}` is not waiting at a gate `{}` (see showrunner.gate.list)", a.run, a.step))
+                })?;
+                let (Some(plan), Some(path)) = (&g.edit, g.diff_path()) else {
+                    return Err(invalid(format!("the gate `{}` of run `{}` does not precede an edit", a.step, a.run)));
+                };
+                let uri = crate::state::path_uri(&path).ok_or_else(|| internal("the diff has no URI"))?;
+                if self.session().caps.show_document {
+                    let params = ShowDocumentParams {
+                        uri: uri.clone(),
+                        external: Some(false),
+                        take_focus: Some(false),
+                        selection: None,
+                    };
+                    let _ = self.client.show_document(params).await;
+                }
+                let mut out = crate::runs::edit_json(&g.root, plan);
+                out["diff_uri"] = json!(uri);
+                Ok(Some(out))
             }
             "showrunner.research" => {
                 let a: ResearchArgs = params(args)?;

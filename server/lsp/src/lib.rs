@@ -50,6 +50,7 @@ struct ClientCaps {
     work_done_progress: bool,
     watch_files_dynamic: bool,
     apply_edit: bool,
+    document_changes: bool,
     show_document: bool,
 }
 
@@ -208,15 +209,30 @@ struct Recorder {
     tx: std::sync::mpsc::Sender<RecordJob>,
 }
 
-/// Files to record (`(project root, path)`), and who waits for it.
-type RecordJob = (Vec<(PathBuf, String)>, tokio::sync::oneshot::Sender<()>);
+/// Files to record (`(project root, path)`), approved edits the editor applied to a buffer that
+/// was just saved (recorded first, as their `apply_edit` events), and who waits for it.
+type RecordJob = (Vec<(PathBuf, String)>, Vec<state::UnsavedPlan>, tokio::sync::oneshot::Sender<Vec<Recorded>>);
+
+/// An approved edit recorded on save: the plan, and its event id (or why it was not recorded).
+type Recorded = (state::UnsavedPlan, std::result::Result<String, String>);
 
 impl Recorder {
     fn start() -> Recorder {
         let (tx, rx) = std::sync::mpsc::channel::<RecordJob>();
         let spawned = std::thread::Builder::new().name("history".into()).spawn(move || {
             let mut open: std::collections::HashMap<PathBuf, showrunner_store::history::History> = Default::default();
-            for (paths, done) in rx {
+            for (paths, plans, done) in rx {
+                let mut recorded = Vec::new();
+                for p in plans {
+                    let r = showrunner_agents::studio::record_saved_plan(&p.root, &p.run, &p.pipeline, &p.plan);
+                    match &r {
+                        Ok(id) => tracing::info!(run = %p.run, event = %id, "approved edit recorded on save"),
+                        Err(e) => tracing::warn!(run = %p.run, "approved edit not recorded: {e}"),
+                    }
+                    // The handle kept open has not seen the events just appended.
+                    open.remove(&p.root);
+                    recorded.push((p, r));
+                }
                 for (root, rel) in paths {
                     let h = match open.entry(root.clone()) {
                         std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
@@ -236,7 +252,7 @@ impl Recorder {
                         open.remove(&root);
                     }
                 }
-                let _ = done.send(());
+                let _ = done.send(recorded);
             }
         });
         if let Err(e) = &spawned {
@@ -245,11 +261,12 @@ impl Recorder {
         Recorder { tx }
     }
 
-    async fn record(&self, paths: Vec<(PathBuf, String)>) {
+    async fn record(&self, paths: Vec<(PathBuf, String)>, plans: Vec<state::UnsavedPlan>) -> Vec<Recorded> {
         let (done, wait) = tokio::sync::oneshot::channel();
-        if self.tx.send((paths, done)).is_ok() {
-            let _ = wait.await;
+        if self.tx.send((paths, plans, done)).is_ok() {
+            return wait.await.unwrap_or_default();
         }
+        Vec::new()
     }
 }
 
@@ -284,6 +301,7 @@ impl Backend {
             handle: tokio::runtime::Handle::current(),
             caps: runs::Caps {
                 apply_edit: caps.apply_edit,
+                document_changes: caps.document_changes,
                 show_document: caps.show_document,
                 work_done_progress: caps.work_done_progress,
             },
@@ -511,6 +529,13 @@ impl LanguageServer for Backend {
             caps.work_done_progress =
                 p.capabilities.window.as_ref().and_then(|w| w.work_done_progress).unwrap_or(false);
             caps.apply_edit = p.capabilities.workspace.as_ref().and_then(|w| w.apply_edit).unwrap_or(false);
+            caps.document_changes = p
+                .capabilities
+                .workspace
+                .as_ref()
+                .and_then(|w| w.workspace_edit.as_ref())
+                .and_then(|e| e.document_changes)
+                .unwrap_or(false);
             // An extension with its own review UI says so: gates then do not open documents.
             let own_review =
                 p.initialization_options.as_ref().and_then(|o| o["openReviewDocuments"].as_bool()) == Some(false);
@@ -679,16 +704,29 @@ impl LanguageServer for Backend {
     async fn did_save(&self, p: DidSaveTextDocumentParams) {
         // Saving changes the structure the context engine reads (frontmatter, order): rebuild it
         // on the next lens request. The save becomes a snapshot event in the history.
-        let place = {
+        // Approved edits the editor applied to this buffer are recorded first, as their events.
+        let (place, plans) = {
             let mut st = self.lock();
             let place = st.docs.get(&p.text_document.uri).and_then(|d| d.place.clone());
             if let Some(project) = place.as_ref().and_then(|(root, _)| st.projects.get_mut(root)) {
                 project.invalidate_engine();
             }
-            place
+            (place, st.unsaved_plans.remove(&p.text_document.uri).unwrap_or_default())
         };
         if let Some((root, rel)) = place {
-            self.recorder.record(vec![(root, rel)]).await;
+            let recorded = self.recorder.record(vec![(root, rel)], plans).await;
+            // Each run whose edit this save recorded hears so (`event: "recorded"`).
+            let session = self.session();
+            for (p, r) in recorded {
+                let (event, error) = match r {
+                    Ok(id) => (Some(id), None),
+                    Err(e) => (None, Some(e)),
+                };
+                let _ = session.notes.send(serde_json::json!({
+                    "run": p.run, "pipeline": p.pipeline, "state": "succeeded", "event": "recorded",
+                    "plan": p.plan.id, "history_event": event, "error": error,
+                }));
+            }
         }
     }
 
@@ -697,6 +735,10 @@ impl LanguageServer for Backend {
         let changed = guarded("didClose", || {
             let mut st = self.lock();
             let doc = st.docs.remove(&uri);
+            for p in st.unsaved_plans.remove(&uri).unwrap_or_default() {
+                // Closed without saving: the writer discarded the approved edit with the rest.
+                tracing::info!(run = %p.run, plan = %p.plan.id, "an approved edit was closed unsaved: not recorded");
+            }
             // The unsaved text goes away with the editor: the disk's version counts again.
             Ok(doc
                 .and_then(|d| d.place)
@@ -731,7 +773,7 @@ impl LanguageServer for Backend {
         }
         // Changes made outside the editor are history too (a no-op when the log has them).
         if !to_record.is_empty() {
-            self.recorder.record(to_record).await;
+            self.recorder.record(to_record, Vec::new()).await;
         }
         for uri in deleted {
             self.client.publish_diagnostics(uri, Vec::new(), None).await;

@@ -10,7 +10,6 @@
 //! is asked again when it starts ([`Runner::resume_all`]).
 
 use std::collections::{HashMap, HashSet};
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex};
@@ -20,8 +19,9 @@ use showrunner_agents::defs::AgentDef;
 use showrunner_agents::studio::{review_path, Edge, LiveModel, ProjectEffects, ReplayModel};
 use showrunner_llm::Cancel;
 use showrunner_model::analysis::Analysis;
-use showrunner_model::text::LineIndex;
-use showrunner_pipeline::{execute, Decision, Gate, Gates, Model, Pipeline, Run, RunState, Step, StepState};
+use showrunner_pipeline::{
+    execute, Decision, DecisionKind, EditPlan, Gate, GateKind, Gates, Model, Pipeline, Run, RunState, Step, StepState,
+};
 use showrunner_store::runs::Runs;
 use tower_lsp_server::ls_types::notification::Notification;
 use tower_lsp_server::ls_types::*;
@@ -56,6 +56,8 @@ pub struct Session {
 #[derive(Clone, Copy, Default)]
 pub struct Caps {
     pub apply_edit: bool,
+    /// `workspace.workspaceEdit.documentChanges`: edits can name the document version.
+    pub document_changes: bool,
     pub show_document: bool,
     pub work_done_progress: bool,
 }
@@ -105,12 +107,15 @@ pub struct Pending {
     pub run: String,
     pub pipeline: String,
     pub step: String,
-    pub kind: String,
+    pub kind: GateKind,
     pub uri: Uri,
     pub path: PathBuf,
     pub text: String,
     pub model: String,
     pub root: PathBuf,
+    /// The edit approving makes, and what the writer must know first.
+    pub edit: Option<EditPlan>,
+    pub note: Option<String>,
     tx: mpsc::Sender<Decision>,
 }
 
@@ -120,10 +125,22 @@ impl Pending {
     }
 
     pub fn json(&self) -> Value {
-        json!({
+        let mut v = json!({
             "run": self.run, "step": self.step, "kind": self.kind, "uri": self.uri,
             "pipeline": self.pipeline, "model": self.model, "text": self.text,
-        })
+        });
+        if let Some(plan) = &self.edit {
+            v["edit"] = edit_json(&self.root, plan);
+        }
+        if let Some(note) = &self.note {
+            v["note"] = json!(note);
+        }
+        v
+    }
+
+    /// The diff beside the review document, when the gate precedes an edit.
+    pub fn diff_path(&self) -> Option<PathBuf> {
+        self.edit.as_ref().map(|_| self.path.with_extension("diff"))
     }
 }
 
@@ -400,31 +417,71 @@ impl Edge for LspEdge {
         self.session.text_of(&root.join(path)).ok_or_else(|| format!("cannot read {path}"))
     }
 
-    fn show_edit(&mut self, path: &str, current: &str, range: Range<usize>, text: &str) -> Result<(), String> {
-        if !self.session.caps.apply_edit {
-            // The write path writes the file; the editor sees it change on disk.
-            return Ok(());
-        }
-        let uri = path_uri(&self.root.join(path)).ok_or("the scene has no URI")?;
-        let enc = self.session.lock().enc();
-        let lines = LineIndex::new(current);
-        let range = tower_lsp_server::ls_types::Range {
-            start: to_position(current, &lines, range.start, enc),
-            end: to_position(current, &lines, range.end, enc),
+    fn apply_in_editor(&mut self, run: &Run, plan: &EditPlan) -> Result<bool, String> {
+        let path = self.root.join(&plan.path);
+        let uri = path_uri(&path).ok_or("the scene has no URI")?;
+        let (open, enc) = {
+            let st = self.session.lock();
+            (st.docs.get(&uri).map(|d| (d.text.clone(), d.lines.clone(), d.version)), st.enc())
         };
-        let edit = WorkspaceEdit {
-            changes: Some(HashMap::from([(uri, vec![TextEdit { range, new_text: text.to_string() }])])),
-            ..Default::default()
+        let Some((text, lines, version)) = open else { return Ok(false) };
+        if !self.session.caps.apply_edit {
+            return Err(format!(
+                "{} is open in the editor, which does not take edits from the server (workspace/applyEdit), and Showrunner never writes a file the writer has open; close it and resume the run (the approved text is kept in the run record)",
+                plan.path
+            ));
+        }
+        // The buffer may have moved since the plan was based on it.
+        let plan = plan.rebase(&text).map_err(|e| e.to_string())?;
+        let range = tower_lsp_server::ls_types::Range {
+            start: to_position(&text, &lines, plan.range.start, enc),
+            end: to_position(&text, &lines, plan.range.end, enc),
+        };
+        let edit = TextEdit { range, new_text: plan.new_text.clone() };
+        let edit = if self.session.caps.document_changes {
+            WorkspaceEdit {
+                document_changes: Some(DocumentChanges::Edits(vec![TextDocumentEdit {
+                    text_document: OptionalVersionedTextDocumentIdentifier { uri: uri.clone(), version: Some(version) },
+                    edits: vec![OneOf::Left(edit)],
+                }])),
+                ..Default::default()
+            }
+        } else {
+            WorkspaceEdit { changes: Some(HashMap::from([(uri.clone(), vec![edit])])), ..Default::default() }
         };
         let client = self.session.client.clone();
-        match self.session.handle.block_on(client.apply_edit(edit)) {
-            Ok(r) if r.applied => Ok(()),
+        let params = ApplyWorkspaceEditParams { label: Some(format!("Showrunner: {}", run.pipeline)), edit };
+        match self
+            .session
+            .handle
+            .block_on(client.send_request::<tower_lsp_server::ls_types::request::ApplyWorkspaceEdit>(params))
+        {
+            Ok(r) if r.applied => {
+                self.adopt(run, &plan);
+                Ok(true)
+            }
             Ok(r) => Err(format!(
                 "the editor refused the edit{}; the approved text is kept in the run record",
                 r.failure_reason.map(|f| format!(" ({f})")).unwrap_or_default()
             )),
             Err(e) => Err(format!("the editor did not apply the edit: {e}")),
         }
+    }
+
+    fn adopt(&mut self, run: &Run, plan: &EditPlan) -> bool {
+        let Some(uri) = path_uri(&self.root.join(&plan.path)) else { return false };
+        let mut st = self.session.lock();
+        if !st.docs.contains_key(&uri) {
+            return false;
+        }
+        // Recorded in the history when the writer saves (`didSave`).
+        st.unsaved_plans.entry(uri).or_default().push(crate::state::UnsavedPlan {
+            root: self.root.clone(),
+            run: run.id.clone(),
+            pipeline: run.pipeline.clone(),
+            plan: plan.clone(),
+        });
+        true
     }
 
     fn written(&mut self, path: &str) {
@@ -479,8 +536,22 @@ struct LspGates {
 }
 
 impl Gates for LspGates {
-    fn ask(&mut self, run: &Run, step: &Step, kind: &str, text: &str) -> Decision {
+    fn ask(&mut self, run: &Run, step: &Step, kind: GateKind, text: &str) -> Decision {
         let path = review_path(&self.root, &run.id, &step.id);
+        let (edit, note) = run.gate.as_ref().map(|g| (g.edit.clone(), g.note.clone())).unwrap_or_default();
+        // The change approving makes, as a diff beside the review document (editors colour it).
+        let diff_path = path.with_extension("diff");
+        match &edit {
+            Some(plan) => {
+                let body = format!("# Approving: {}\n{}", plan.description, plan.diff);
+                if let Err(e) = showrunner_store::fsx::write_atomic(&diff_path, body.as_bytes()) {
+                    tracing::warn!("the gate's diff was not written: {e}");
+                }
+            }
+            None => {
+                let _ = std::fs::remove_file(&diff_path);
+            }
+        }
         let first = self.asked.insert(step.id.clone());
         let kept = if first { std::fs::read_to_string(&path).ok() } else { None };
         let shown = kept.unwrap_or_else(|| text.to_string());
@@ -510,19 +581,20 @@ impl Gates for LspGates {
             run: run.id.clone(),
             pipeline: run.pipeline.clone(),
             step: step.id.clone(),
-            kind: kind.to_string(),
+            kind,
             uri: uri.clone(),
             path: path.clone(),
             text: shown,
             model: run.model_override.clone().unwrap_or_else(|| self.next_model.clone()),
             root: self.root.clone(),
+            edit,
+            note,
             tx,
         };
-        let (gate_text, gate_model) = (pending.text.clone(), pending.model.clone());
+        let gate = pending.json();
         self.runner.set_gate(&run.id, Some(pending));
         self.session.notify(json!({
-            "run": run.id, "pipeline": run.pipeline, "state": "waiting", "event": "gate",
-            "gate": { "step": step.id, "kind": kind, "uri": uri, "text": gate_text, "model": gate_model },
+            "run": run.id, "pipeline": run.pipeline, "state": "waiting", "event": "gate", "gate": gate,
         }));
         if self.session.caps.show_document {
             let client = self.session.client.clone();
@@ -535,43 +607,61 @@ impl Gates for LspGates {
     }
 }
 
-/// The lenses on a review document: what the gate is, and its decisions.
+/// A gate's edit as the protocol shows it: the file, the mode, the change in words, the diff.
+pub fn edit_json(root: &Path, plan: &EditPlan) -> Value {
+    json!({
+        "path": plan.path,
+        "uri": path_uri(&root.join(&plan.path)),
+        "mode": plan.mode,
+        "field": plan.field,
+        "description": plan.description,
+        "diff": plan.diff,
+        "first_line": plan.first_line,
+        "last_line": plan.last_line,
+        "old_text": plan.old_text,
+        "new_text": plan.new_text,
+    })
+}
+
+/// The lenses on a review document: what the gate is and what approving changes, then its
+/// decisions.
 pub fn review_lenses(g: &Pending) -> Vec<CodeLens> {
     let range = tower_lsp_server::ls_types::Range::default();
-    let what = match g.kind.as_str() {
-        "review_prompt" => "Review the prompt",
-        "approve_output" => "Approve the output",
-        "judge" => "The judge wants a human",
-        "verify" => "Continuity check wants a human",
-        _ => "The agent wants to change the project",
-    };
-    let mut lenses = vec![CodeLens {
+    let lens = |title: String, command: &str, args: Value| CodeLens {
         range,
-        command: Some(Command {
-            title: format!("{what} · {} · run {}", g.model, g.run),
-            command: "showrunner.run.status".into(),
-            arguments: Some(vec![json!({ "run": g.run })]),
-        }),
+        command: Some(Command { title, command: command.into(), arguments: Some(vec![args]) }),
         data: None,
-    }];
-    for (title, decision) in [
-        ("✓ Approve", "approve"),
-        ("Skip", "skip"),
-        ("Change model", "change_model"),
-        ("Paste", "paste"),
-        ("Chat", "chat"),
-        ("Regenerate", "regenerate"),
-        ("✗ Reject", "reject"),
-    ] {
-        lenses.push(CodeLens {
-            range,
-            command: Some(Command {
-                title: title.into(),
-                command: "showrunner.gate.resolve".into(),
-                arguments: Some(vec![json!({ "run": g.run, "step": g.step, "decision": decision })]),
-            }),
-            data: None,
-        });
+    };
+    let mut lenses = vec![lens(
+        format!("{} · {} · run {}", g.kind.label(), g.model, g.run),
+        "showrunner.run.status",
+        json!({ "run": g.run }),
+    )];
+    if let Some(plan) = &g.edit {
+        lenses.push(lens(
+            format!("Approving {} (show the diff)", plan.description),
+            "showrunner.gate.diff",
+            json!({ "run": g.run, "step": g.step }),
+        ));
+    }
+    if let Some(note) = &g.note {
+        lenses.push(lens(format!("⚠ {note}"), "showrunner.run.status", json!({ "run": g.run })));
+    }
+    let decisions = [
+        DecisionKind::Approve,
+        DecisionKind::Skip,
+        DecisionKind::ChangeModel,
+        DecisionKind::Paste,
+        DecisionKind::Chat,
+        DecisionKind::Regenerate,
+        DecisionKind::Reject,
+    ];
+    for d in decisions {
+        lenses.push(lens(
+            d.title().into(),
+            "showrunner.gate.resolve",
+            json!({ "run": g.run, "step": g.step, "decision": d }),
+        ));
     }
     lenses
 }

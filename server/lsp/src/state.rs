@@ -66,8 +66,20 @@ impl Doc {
     }
 }
 
+/// An approved edit an editor applied to its buffer: recorded in the history when the writer
+/// saves the file.
+#[derive(Clone, Debug)]
+pub struct UnsavedPlan {
+    pub root: PathBuf,
+    pub run: String,
+    pub pipeline: String,
+    pub plan: showrunner_pipeline::EditPlan,
+}
+
 #[derive(Default)]
 pub struct State {
+    /// Approved edits in open buffers, not saved yet.
+    pub unsaved_plans: HashMap<Uri, Vec<UnsavedPlan>>,
     pub encoding: Option<Encoding>,
     pub folders: Vec<PathBuf>,
     pub projects: BTreeMap<PathBuf, Project>,

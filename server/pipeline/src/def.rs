@@ -59,9 +59,11 @@ pub struct Step {
     pub model: Option<String>,
     pub max_retries: u32,
     pub json: bool,
-    /// `apply_edit`: `replace_selection`, `insert_after_selection` or `append` (the default:
-    /// replace the selection when there is one, else append to the scene).
-    pub mode: Option<String>,
+    /// `apply_edit`: where the text goes (the default: replace the selection when there is
+    /// one, else append to the scene).
+    pub mode: Option<crate::edit::EditMode>,
+    /// `apply_edit` with `mode: set_field`: the frontmatter field to set (e.g. `summary`).
+    pub field: Option<String>,
     /// 1-based line of the step in its file.
     pub line: u32,
 }
@@ -75,6 +77,17 @@ pub struct Pipeline {
     pub steps: Vec<Step>,
     /// Step indices in an order that respects every `needs:`.
     pub order: Vec<usize>,
+}
+
+impl Pipeline {
+    /// Whether the pipeline works on a selection: a prompt that reads `selection`, or an edit
+    /// that replaces it. Run without one, it would send an empty passage.
+    pub fn needs_selection(&self) -> bool {
+        self.steps.iter().any(|s| {
+            s.template.as_deref().is_some_and(|t| t.contains("selection"))
+                || s.mode == Some(crate::edit::EditMode::ReplaceSelection)
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -143,6 +156,20 @@ pub fn parse(text: &str, layer: Layer) -> Result<Pipeline, Vec<DefError>> {
                 let max_retries =
                     item.get("max_retries").and_then(|n| n.scalar_text()).and_then(|s| s.parse().ok()).unwrap_or(2);
                 let json = item.get("json").is_some_and(|n| n.scalar_text().as_deref() == Some("true"));
+                let mode = match get("mode").map(|m| m.parse::<crate::edit::EditMode>()) {
+                    Some(Ok(m)) => Some(m),
+                    Some(Err(e)) => {
+                        errors.push(DefError { line, message: format!("step `{sid}`: {e}") });
+                        None
+                    }
+                    None => None,
+                };
+                if mode == Some(crate::edit::EditMode::SetField) && get("field").is_none() {
+                    errors.push(DefError {
+                        line,
+                        message: format!("step `{sid}` sets a field: name it with `field:` (e.g. `field: summary`)"),
+                    });
+                }
                 if steps.iter().any(|s: &Step| s.id == sid) {
                     errors.push(DefError { line, message: format!("two steps are called `{sid}`") });
                 }
@@ -156,7 +183,8 @@ pub fn parse(text: &str, layer: Layer) -> Result<Pipeline, Vec<DefError>> {
                     model: get("model"),
                     max_retries,
                     json,
-                    mode: get("mode"),
+                    mode,
+                    field: get("field"),
                     line,
                 });
             }

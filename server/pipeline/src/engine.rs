@@ -9,7 +9,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use std::collections::BTreeMap;
+
 use crate::def::{Pipeline, Step};
+use crate::edit::EditPlan;
+pub use crate::gate::{DecisionKind, Gate, GateKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -75,15 +79,6 @@ pub struct Exchange {
     pub chunks: Vec<String>,
 }
 
-/// A gate the run is waiting at.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Gate {
-    pub step: String,
-    pub kind: String,
-    /// The text under review (the prompt, or the output).
-    pub text: String,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepRecord {
     pub id: String,
@@ -118,6 +113,9 @@ pub struct Run {
     /// The gate the run waits at, if any.
     #[serde(default)]
     pub gate: Option<Gate>,
+    /// The edits the writer approved, by the `apply_edit` step that applies each.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub plans: BTreeMap<String, EditPlan>,
 }
 
 impl Run {
@@ -146,6 +144,7 @@ impl Run {
             error: None,
             model_override: None,
             gate: None,
+            plans: BTreeMap::new(),
         }
     }
 
@@ -224,14 +223,19 @@ pub struct Persona {
 }
 
 pub trait Gates {
-    /// `kind` is the step type (`review_prompt`, `approve_output`, `judge`, `verify`).
-    fn ask(&mut self, run: &Run, step: &Step, kind: &str, text: &str) -> Decision;
+    /// Asks the writer. `run.gate` holds what the gate shows: the text, and the edit approving
+    /// it makes, if any.
+    fn ask(&mut self, run: &Run, step: &Step, kind: GateKind, text: &str) -> Decision;
 }
 
 pub trait Effects {
-    /// Applies a step's output to the scene (through the history write path); `step.mode` says
-    /// where. Returns the history event's id.
-    fn apply_edit(&mut self, run: &Run, step: &Step, text: &str) -> Result<String, String>;
+    /// Plans where `text` goes for an `apply_edit` step (`step.mode` says how), against the
+    /// scene's current text. What a gate shows and what is applied are this plan.
+    fn plan_edit(&mut self, run: &Run, step: &Step, text: &str) -> Result<EditPlan, String>;
+    /// Applies an approved plan exactly once (the history event carries the plan's id): onto
+    /// the current text when the target is unchanged, else an error saying why. Returns the
+    /// history event's id.
+    fn apply_edit(&mut self, run: &Run, step: &Step, plan: &EditPlan) -> Result<String, String>;
     /// Saves a bucket (e.g. research findings) through the history write path.
     fn save_bucket(&mut self, run: &Run, fields: &Value) -> Result<String, String>;
     /// Persists the run (called after every step).
@@ -568,13 +572,25 @@ pub fn ask(
     step: &Step,
     gates: &mut dyn Gates,
     fx: &mut dyn Effects,
-    kind: &str,
+    kind: GateKind,
     text: &str,
 ) -> Decision {
+    ask_showing(
+        run,
+        step,
+        gates,
+        fx,
+        Gate { step: step.id.clone(), kind, text: text.to_string(), edit: None, note: None },
+    )
+}
+
+/// Asks a gate that shows more than its text: the edit approving it makes, a note.
+pub fn ask_showing(run: &mut Run, step: &Step, gates: &mut dyn Gates, fx: &mut dyn Effects, gate: Gate) -> Decision {
+    let (kind, text) = (gate.kind, gate.text.clone());
     run.state = RunState::Waiting;
-    run.gate = Some(Gate { step: step.id.clone(), kind: kind.to_string(), text: text.to_string() });
+    run.gate = Some(gate);
     fx.save(run);
-    let decision = gates.ask(run, step, kind, text);
+    let decision = gates.ask(run, step, kind, &text);
     run.state = RunState::Running;
     run.gate = None;
     fx.save(run);
@@ -600,7 +616,7 @@ fn review_prompt(
 ) -> Result<Option<Value>, String> {
     let mut prompt = prompt_text(run, pipeline);
     loop {
-        match ask(run, step, gates, fx, "review_prompt", &prompt) {
+        match ask(run, step, gates, fx, GateKind::ReviewPrompt, &prompt) {
             Decision::Approve(text) => return Ok(Some(Value::String(text))),
             Decision::Skip => return Ok(Some(Value::String(prompt))),
             Decision::Paste(answer) => {
@@ -656,10 +672,22 @@ fn approve_output(
     fx: &mut dyn Effects,
 ) -> Result<Option<Value>, String> {
     let generator = output_generator(pipeline, run, step);
+    let effect = following_effect(pipeline, step);
     let mut output = last_text(run, pipeline, step);
     loop {
-        match ask(run, step, gates, fx, "approve_output", &output) {
-            Decision::Approve(text) | Decision::Paste(text) => return Ok(Some(Value::String(text))),
+        let (edit, note) = preview(run, effect, &output, fx);
+        let gate = Gate { step: step.id.clone(), kind: GateKind::ApproveOutput, text: output.clone(), edit, note };
+        match ask_showing(run, step, gates, fx, gate) {
+            Decision::Approve(text) | Decision::Paste(text) => {
+                // What is approved is the plan, planned again when the writer edited the text.
+                if let Some(apply) = effect.filter(|s| s.kind == "apply_edit") {
+                    if !text.trim().is_empty() {
+                        let plan = fx.plan_edit(run, apply, &text)?;
+                        run.plans.insert(apply.id.clone(), plan);
+                    }
+                }
+                return Ok(Some(Value::String(text)));
+            }
             Decision::Skip => return Ok(None),
             Decision::Reject(why) => return Err(rejected("output", &why)),
             Decision::Cancel => return Err("cancelled".into()),
@@ -678,6 +706,38 @@ fn approve_output(
             }
             Decision::Chat(message) => output = chat(step, run, model, fx, &output, &message, "text")?,
         }
+    }
+}
+
+/// The step an output gate decides for: the first `apply_edit` or `save_bucket` after it.
+fn following_effect<'p>(pipeline: &'p Pipeline, gate: &Step) -> Option<&'p Step> {
+    let at = pipeline.steps.iter().position(|s| s.id == gate.id)?;
+    pipeline
+        .order
+        .iter()
+        .skip_while(|&&i| i != at)
+        .map(|&i| &pipeline.steps[i])
+        .find(|s| matches!(s.kind.as_str(), "apply_edit" | "save_bucket"))
+}
+
+/// What an output gate shows besides the text: the edit approving it makes (or why there is
+/// none), or that an answer meant to be saved as a bucket is not JSON.
+fn preview(run: &Run, effect: Option<&Step>, output: &str, fx: &mut dyn Effects) -> (Option<EditPlan>, Option<String>) {
+    match effect {
+        Some(s) if s.kind == "apply_edit" && !output.trim().is_empty() => match fx.plan_edit(run, s, output) {
+            Ok(plan) => (Some(plan), None),
+            Err(e) => (None, Some(format!("Approving cannot apply this text: {e}"))),
+        },
+        Some(s) if s.kind == "save_bucket" => {
+            let object = showrunner_llm::repair::parse_lenient(output).is_some_and(|(v, _)| v.is_object());
+            let note = (!object).then(|| {
+                "The answer is not a JSON object, so its fields (name, summary, keywords, sources) are unknown. \
+                 Edit it into JSON, regenerate, or approve to save the text as the finding's body."
+                    .to_string()
+            });
+            (None, note)
+        }
+        _ => (None, None),
     }
 }
 
@@ -746,7 +806,7 @@ fn run_step(
                     return Ok(Some(verdict));
                 }
                 if confidence > review || sensitive {
-                    match ask(run, step, gates, fx, "judge", &format!("{output}\n\n---\nJudge: {verdict}")) {
+                    match ask(run, step, gates, fx, GateKind::Judge, &format!("{output}\n\n---\nJudge: {verdict}")) {
                         Decision::Reject(why) => return Err(format!("rejected after judging: {why}")),
                         Decision::Cancel => return Err("cancelled".into()),
                         Decision::Regenerate | Decision::ChangeModel(_) | Decision::Chat(_) if generator.is_some() => {
@@ -798,7 +858,7 @@ fn run_step(
                         let prompt = format!("{}\n\nA first draft had problems. {report}", prompt_text(run, pipeline));
                         regenerate(pipeline, g, run, model, fx, Some(prompt))?;
                     }
-                    _ => match ask(run, step, gates, fx, "verify", &format!("{output}\n\n---\n{report}")) {
+                    _ => match ask(run, step, gates, fx, GateKind::Verify, &format!("{output}\n\n---\n{report}")) {
                         Decision::Reject(why) => return Err(format!("continuity problems: {report} {why}")),
                         Decision::Cancel => return Err("cancelled".into()),
                         _ => return Ok(Some(json!({ "defects": unknown, "accepted_by": "user" }))),
@@ -817,7 +877,15 @@ fn run_step(
             if text.trim().is_empty() {
                 return Ok(None);
             }
-            fx.apply_edit(run, step, &text).map(|event| Some(json!({ "event": event })))
+            // The plan approved at the gate; planned now when no gate came first. Saved before it
+            // is applied, so a run resumed after a crash applies this plan (once), not a new one.
+            let plan = match run.plans.get(&step.id) {
+                Some(p) if p.text == text => p.clone(),
+                _ => fx.plan_edit(run, step, &text)?,
+            };
+            run.plans.insert(step.id.clone(), plan.clone());
+            fx.save(run);
+            fx.apply_edit(run, step, &plan).map(|event| Some(json!({ "event": event, "plan": plan.id })))
         }
         "save_bucket" => {
             if output_skipped(pipeline, run) {
@@ -827,7 +895,21 @@ fn run_step(
             let approved = approved_text(pipeline, run)
                 .and_then(|t| showrunner_llm::repair::parse_lenient(t).map(|(v, _)| v))
                 .filter(Value::is_object);
+            // Approved text that is not JSON is the finding's body, never lost.
+            let as_body = || {
+                approved_text(pipeline, run).filter(|t| !t.trim().is_empty()).map(|t| {
+                    let name = [&run.vars["question"], &run.vars["selection"]]
+                        .into_iter()
+                        .filter_map(Value::as_str)
+                        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+                        .find(|s| !s.is_empty())
+                        .map(|s| s.chars().take(80).collect::<String>())
+                        .unwrap_or_else(|| "Research notes".into());
+                    json!({ "name": name, "body": t.trim() })
+                })
+            };
             let fields = approved
+                .or_else(as_body)
                 .or_else(|| {
                     pipeline
                         .steps

@@ -2,10 +2,13 @@
 //! engine (every model call recorded, every gate asked, state saved after each step).
 
 pub mod def;
+pub mod edit;
 pub mod engine;
+pub mod gate;
 
 pub use def::{catalogue, parse, DefError, Layer, Pipeline, Step, BUILTIN, STEP_TYPES};
+pub use edit::{EditError, EditMode, EditPlan, Selection};
 pub use engine::{
-    ask, execute, model_name, render, Call, Decision, Effects, Exchange, Gate, Gates, Generated, Model, Persona, Run,
-    RunState, StepRecord, StepState,
+    ask, ask_showing, execute, model_name, render, Call, Decision, DecisionKind, Effects, Exchange, Gate, GateKind,
+    Gates, Generated, Model, Persona, Run, RunState, StepRecord, StepState,
 };

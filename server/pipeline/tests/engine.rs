@@ -2,8 +2,10 @@
 //! verify retries and escalation, `when:`, gates that reject, resume that skips finished steps.
 
 use serde_json::{json, Value};
+use showrunner_pipeline::edit::{plan, Target};
 use showrunner_pipeline::{
-    execute, parse, Call, Decision, Effects, Gates, Generated, Layer, Model, Pipeline, Run, RunState, Step, StepState,
+    execute, parse, Call, Decision, EditMode, EditPlan, Effects, GateKind, Gates, Generated, Layer, Model, Pipeline,
+    Run, RunState, Step, StepState,
 };
 
 /// Scripted answers, and every prompt seen.
@@ -36,8 +38,8 @@ impl Model for Script {
 struct Human(Vec<Decision>, Vec<String>);
 
 impl Gates for Human {
-    fn ask(&mut self, _run: &Run, _step: &Step, kind: &str, text: &str) -> Decision {
-        self.1.push(kind.to_string());
+    fn ask(&mut self, _run: &Run, _step: &Step, kind: GateKind, text: &str) -> Decision {
+        self.1.push(kind.as_str().to_string());
         if self.0.is_empty() {
             Decision::Approve(text.to_string())
         } else {
@@ -53,8 +55,13 @@ struct Fx {
 }
 
 impl Effects for Fx {
-    fn apply_edit(&mut self, _run: &Run, _step: &Step, text: &str) -> Result<String, String> {
-        self.applied.push(text.to_string());
+    fn plan_edit(&mut self, run: &Run, step: &Step, text: &str) -> Result<EditPlan, String> {
+        let id = format!("{}-{}", run.id, step.id);
+        let target = Target { id: &id, path: "s.md", mode: EditMode::Append, field: None, selection: None, text };
+        plan(&target, "---\nid: s\n---\nBase.\n").map_err(|e| e.to_string())
+    }
+    fn apply_edit(&mut self, _run: &Run, _step: &Step, plan: &EditPlan) -> Result<String, String> {
+        self.applied.push(plan.text.to_string());
         Ok("ev-1".into())
     }
     fn save_bucket(&mut self, _run: &Run, fields: &Value) -> Result<String, String> {

@@ -191,8 +191,10 @@ pub fn events_path(root: &Path) -> PathBuf {
     root.join(".showrunner").join("events.db")
 }
 
-/// A fault-injection point for crash tests: `SHOWRUNNER_FAULT=<point>` aborts the process there.
-fn fault(point: &str) {
+/// A fault-injection point for crash tests: `SHOWRUNNER_FAULT=<point>` aborts the process there
+/// (`after-append`, `after-write` here; `after-apply` once a run's edit is applied, before the
+/// run records it).
+pub fn fault(point: &str) {
     if std::env::var("SHOWRUNNER_FAULT").is_ok_and(|v| v == point) {
         eprintln!("showrunner: fault injected at {point}");
         std::process::abort();
@@ -526,12 +528,39 @@ impl History {
     }
 
     fn write_alone(&mut self, change: &Change<'_>) -> Result<Event, HistoryError> {
+        // An id the log has already: that change was made (or is being repaired by
+        // `reconcile`); writing this content too would put a second copy outside the log.
+        if let Some(id) = &change.id {
+            if let Some(e) = Self::event_by(&self.conn, "id", id)? {
+                return Ok(e);
+            }
+        }
         let event = self.append(change, false)?;
         fault("after-append");
         self.write_file(&event.path, change.content)?;
         fault("after-write");
         self.conn.execute("UPDATE events SET applied = 1 WHERE seq = ?1", [event.seq])?;
         Ok(event)
+    }
+
+    /// The event with this id, if the log has it.
+    pub fn event(&self, id: &str) -> Result<Option<Event>, HistoryError> {
+        Self::event_by(&self.conn, "id", id)
+    }
+
+    /// The content the current timeline last recorded for `path` (`None`: never seen, or
+    /// deleted).
+    pub fn latest_content(&mut self, path: &str) -> Result<Option<Vec<u8>>, HistoryError> {
+        let head = Self::head(&self.conn, &self.current()?)?;
+        let hash = state_at(&mut self.cache, &self.conn, head)?.get(path).and_then(|s| s.1.clone());
+        hash.map(|h| Self::load_blob(&self.conn, &h)).transpose()
+    }
+
+    /// Records a change whose content is already where it belongs (an editor saved it): the
+    /// event is appended as applied and no file is written. An id the log has is not appended
+    /// again.
+    pub fn record_content(&mut self, change: &Change<'_>) -> Result<Event, HistoryError> {
+        self.exclusive(|h| h.append(change, true))
     }
 
     /// Records a file as it is on disk (a save by the writer): a `snapshot` event, unless the log

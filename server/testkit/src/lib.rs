@@ -185,7 +185,11 @@ impl Client {
     pub fn initialize(&mut self, folders: &[&Path], utf8: bool) -> Value {
         let mut caps = json!({
             "window": { "workDoneProgress": true, "showDocument": { "support": true } },
-            "workspace": { "didChangeWatchedFiles": { "dynamicRegistration": true }, "applyEdit": true },
+            "workspace": {
+                "didChangeWatchedFiles": { "dynamicRegistration": true },
+                "applyEdit": true,
+                "workspaceEdit": { "documentChanges": true }
+            },
             "textDocument": { "synchronization": { "didSave": true } }
         });
         if utf8 {

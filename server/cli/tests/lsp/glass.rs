@@ -180,21 +180,72 @@ fn a_rewrite_from_code_action_to_applied_edit_with_an_edited_prompt_and_a_model_
     assert_eq!(chats[1].body["model"], "mistral-nemo");
     let queue = command(&mut c, "showrunner.gate.list", json!({}));
     assert_eq!(queue[0]["model"], "local/mistral-nemo");
+    // The gate shows the edit approving makes: the mode in words and a diff of exactly it.
+    let line = text[..at].matches('\n').count() + 1;
+    assert_eq!(
+        queue[0]["edit"]["description"],
+        format!("replaces the selection on line {line} of 01-arrival.md"),
+        "{queue}"
+    );
+    let diff = queue[0]["edit"]["diff"].as_str().unwrap().to_string();
+    assert!(diff.contains(&format!("-{}", text.lines().nth(line - 1).unwrap())), "{diff}");
+    let lenses = c.request("textDocument/codeLens", json!({ "textDocument": { "uri": uri(&review3) } }));
+    assert!(
+        lenses[1]["command"]["title"].as_str().unwrap().starts_with("Approving replaces the selection"),
+        "{lenses}"
+    );
+    let shown = command(&mut c, "showrunner.gate.diff", json!({ "run": run, "step": "approve" }));
+    assert_eq!(shown["diff"], diff);
+    assert!(std::fs::read_to_string(review3.with_extension("diff")).unwrap().ends_with(&diff));
+
+    // The writer types elsewhere in the scene without saving, then approves.
+    let typed = "Unsaved: the keeper's note.\n";
+    c.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": u, "version": 2 }, "contentChanges": [
+            { "range": { "start": { "line": line + 1, "character": 0 }, "end": { "line": line + 1, "character": 0 } }, "text": typed }
+        ] }),
+    );
+    let mut buffer = text.clone();
+    let at_typed = buffer.match_indices('\n').nth(line).map(|(i, _)| i + 1).unwrap();
+    buffer.insert_str(at_typed, typed);
     resolve(&mut c, &run, "approve", "approve", json!({}));
 
-    // The edit reaches the editor as workspace/applyEdit over exactly the selection.
+    // The edit reaches the editor as workspace/applyEdit over exactly the selection, for the
+    // buffer's version; nothing is written to the file the writer has open.
     let edit = c.wait_for("applyEdit", |v| v["method"] == "workspace/applyEdit");
-    let changes = &edit["params"]["edit"]["changes"][&u];
-    assert_eq!(changes[0]["range"], range);
-    assert_eq!(changes[0]["newText"], "The boat held off; rose; fell; held.");
+    let change = &edit["params"]["edit"]["documentChanges"][0];
+    assert_eq!(change["textDocument"], json!({ "uri": u, "version": 2 }), "{edit}");
+    assert_eq!(change["edits"][0]["range"], range);
+    assert_eq!(change["edits"][0]["newText"], "The boat held off; rose; fell; held.");
     let done = progress(&mut c, &run, "done");
     assert_eq!(done["state"], "succeeded", "{done}");
-    // … and through the history to the disk.
-    let after = std::fs::read_to_string(&scene).unwrap();
-    assert_eq!(after, text.replace(SENTENCE, "The boat held off; rose; fell; held."));
+    assert_eq!(std::fs::read_to_string(&scene).unwrap(), text, "the file on disk is untouched");
     let history = command(&mut c, "showrunner.history", json!({ "uri": u }));
-    assert_eq!(history[0]["type"], "apply_edit");
-    assert_eq!(history[0]["actor"], format!("pipeline:{run}"));
+    assert!(history.as_array().unwrap().iter().all(|e| e["type"] != "apply_edit"), "{history}");
+    // The editor applies it to its buffer (version 3); the diff shown is what the buffer got.
+    let applied = buffer.replace(SENTENCE, "The boat held off; rose; fell; held.");
+    let expected = showrunner_pipeline::edit::apply_unified_diff(&text, &diff).unwrap();
+    assert_eq!(expected, text.replace(SENTENCE, "The boat held off; rose; fell; held."));
+    c.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": u, "version": 3 }, "contentChanges": [{ "text": applied }] }),
+    );
+    // The writer saves: the history records the approved edit, then the rest of the save.
+    std::fs::write(&scene, &applied).unwrap();
+    c.notify("textDocument/didSave", json!({ "textDocument": { "uri": u } }));
+    let recorded = progress(&mut c, &run, "recorded");
+    assert_eq!(recorded["history_event"], format!("{run}-apply"), "{recorded}");
+    let history = command(&mut c, "showrunner.history", json!({ "uri": u }));
+    assert_eq!(history[0]["type"], "snapshot", "{history}");
+    assert_eq!(history[0]["actor"], "user");
+    assert_eq!(history[1]["type"], "apply_edit", "{history}");
+    assert_eq!(history[1]["actor"], format!("pipeline:{run}"));
+    assert_eq!(history[1]["id"], format!("{run}-apply"));
+    // The edit's event holds the approved change alone; the typed line is the writer's snapshot.
+    let edit_only = text.replace(SENTENCE, "The boat held off; rose; fell; held.");
+    assert_eq!(history[1]["hash"], showrunner_pipeline::edit::text_hash(&edit_only));
+    assert_eq!(history[0]["hash"], showrunner_pipeline::edit::text_hash(&applied));
     let status = command(&mut c, "showrunner.run.status", json!({ "run": run }));
     assert_eq!(status["state"], "succeeded");
     let steps: Vec<(&str, &str)> = status["steps"]
