@@ -20,8 +20,8 @@ use showrunner_model::config::ProjectConfig;
 use showrunner_model::names::capitalised_names;
 use showrunner_pipeline::edit::{self, Target};
 use showrunner_pipeline::{
-    catalogue, Call, DefError, EditMode, EditPlan, Effects, Exchange, Generated, Model, Persona, Pipeline, Run,
-    Selection, Step,
+    catalogue, Call, Decision, DefError, EditMode, EditPlan, Effects, Exchange, GateKind, Gates, Generated, Model,
+    Persona, Pipeline, Run, Selection, Step,
 };
 use showrunner_store::discover::relative;
 use showrunner_store::history::{Change, History};
@@ -55,6 +55,108 @@ pub fn find_pipeline(root: &Path, id: &str) -> Result<Pipeline, String> {
     let (all, _) = pipelines(root);
     let ids: Vec<&str> = all.iter().map(|p| p.id.as_str()).collect();
     all.iter().find(|p| p.id == id).cloned().ok_or_else(|| format!("no pipeline `{id}`; available: {}", ids.join(", ")))
+}
+
+/// What a run does: a pipeline, or an agent's loop.
+#[derive(Clone, Debug)]
+pub enum Job {
+    Pipeline(Pipeline),
+    Agent(AgentDef),
+}
+
+impl Job {
+    /// The job a recorded run belongs to, for resuming it: the agent of an `agent:<id>` run,
+    /// else its pipeline (project workflows first, then the built-ins).
+    pub fn of_run(root: &Path, run: &Run) -> Result<Job, String> {
+        match run.pipeline.strip_prefix("agent:") {
+            Some(id) => {
+                let (agents, _) = crate::defs::catalogue(Some(root));
+                agents
+                    .into_iter()
+                    .find(|d| d.id == id)
+                    .map(Job::Agent)
+                    .ok_or_else(|| format!("the run's agent `{id}` is gone"))
+            }
+            None => find_pipeline(root, &run.pipeline).map(Job::Pipeline),
+        }
+    }
+
+    pub fn title(&self) -> &str {
+        match self {
+            Job::Pipeline(p) => &p.title,
+            Job::Agent(a) => &a.name,
+        }
+    }
+
+    /// Runs it (or goes on with it) to its end.
+    pub fn execute<E: Edge>(
+        &self,
+        run: &mut Run,
+        model: &dyn Model,
+        gates: &mut dyn Gates,
+        fx: &mut ProjectEffects<'_, E>,
+    ) {
+        match self {
+            Job::Pipeline(p) => showrunner_pipeline::execute(p, run, model, gates, fx),
+            Job::Agent(a) => crate::react::run_agent(a, run, model, gates, fx),
+        }
+    }
+
+    /// The model its first model call uses (the run's choice, else the cascade's): what a gate
+    /// names before any model has answered.
+    pub fn first_model<E: Edge>(&self, run: &Run, fx: &mut ProjectEffects<'_, E>) -> String {
+        let step = match self {
+            Job::Pipeline(p) => {
+                p.steps.iter().find(|s| matches!(s.kind.as_str(), "generate" | "research" | "summarize")).cloned()
+            }
+            Job::Agent(a) => Some(Step { agent: Some(a.id.clone()), ..Default::default() }),
+        };
+        step.map(|s| showrunner_pipeline::model_name(run, &s, fx)).unwrap_or_default()
+    }
+}
+
+/// Asks before going on with a run another process started and left unfinished (it stopped
+/// mid-step, so going on calls a model again). `false`: the writer declined; the run is marked
+/// cancelled and saved.
+pub fn confirm_resume<E: Edge>(
+    job: &Job,
+    run: &mut Run,
+    gates: &mut dyn Gates,
+    fx: &mut ProjectEffects<'_, E>,
+) -> bool {
+    let stopped = run
+        .steps
+        .iter()
+        .find(|s| {
+            !matches!(s.state, showrunner_pipeline::StepState::Succeeded | showrunner_pipeline::StepState::Skipped)
+        })
+        .map(|s| format!("at step `{}` ({})", s.id, s.kind))
+        .unwrap_or_else(|| "before its first step".into());
+    let scene = if run.scene.is_empty() { String::new() } else { format!(" on {}", run.scene) };
+    let model = job.first_model(run, fx);
+    let text = format!(
+        "Run {} — {}{scene} — was interrupted {stopped}: the process driving it ended.\n\n\
+         Resuming goes on from there; finished steps are kept, and the next model call goes to {model}.\n\n\
+         Approve to resume it; reject (or skip) to cancel it.\n",
+        run.id,
+        job.title()
+    );
+    let step = Step { id: "resume".into(), kind: "resume".into(), ..Default::default() };
+    match showrunner_pipeline::ask(run, &step, gates, fx, GateKind::Resume, &text) {
+        Decision::Approve(_) | Decision::Paste(_) => true,
+        _ => {
+            run.state = showrunner_pipeline::RunState::Cancelled;
+            run.error = Some("the writer did not resume this interrupted run".into());
+            showrunner_pipeline::Effects::save(fx, run);
+            false
+        }
+    }
+}
+
+/// Whether a run must be confirmed before it goes on: it is not waiting at a gate of its own
+/// (it stopped mid-step), or it waits at the resume question.
+pub fn needs_resume_confirmation(run: &Run) -> bool {
+    run.gate.as_ref().is_none_or(|g| g.kind == GateKind::Resume)
 }
 
 /// A run id: readable, sortable, unique within the process.

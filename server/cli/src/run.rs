@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
 use showrunner_agents::studio::{
-    cli_selection, find_pipeline, known_models, new_run_id, pipelines, scene_context, scene_vars, Edge, LiveModel,
+    cli_selection, find_pipeline, known_models, new_run_id, pipelines, scene_context, scene_vars, Edge, Job, LiveModel,
     ProjectEffects, ReplayModel,
 };
 use showrunner_llm::{Cancel, Client};
@@ -271,20 +271,11 @@ pub fn resume(dir: &Path, id: &str, yes: bool) -> Result<bool> {
     run.prepare_resume();
     let rt = tokio::runtime::Runtime::new()?;
     let model = live_model(&root, &a.config, &rt);
+    let job = Job::of_run(&root, &run).map_err(anyhow::Error::msg)?;
     let (agents, _) = showrunner_agents::defs::catalogue(Some(&root));
     let mut gates = TerminalGates { yes, models: known_models(&a.config, &agents) };
-    let agent = run.pipeline.strip_prefix("agent:").and_then(|id| agents.iter().find(|d| d.id == id)).cloned();
     let mut fx = ProjectEffects { root: root.clone(), analysis: a, scene, runs, agents, edge: Terminal::default() };
-    match agent {
-        Some(agent) => {
-            println!("Resuming agent run {id} ({})", agent.name);
-            showrunner_agents::react::run_agent(&agent, &mut run, &model, &mut gates, &mut fx);
-        }
-        None => {
-            let pipeline = find_pipeline(&root, &run.pipeline).map_err(anyhow::Error::msg)?;
-            println!("Resuming run {id} ({})", pipeline.title);
-            execute(&pipeline, &mut run, &model, &mut gates, &mut fx);
-        }
-    }
+    println!("Resuming run {id} ({})", job.title());
+    job.execute(&mut run, &model, &mut gates, &mut fx);
     report(&run)
 }

@@ -223,7 +223,7 @@ impl Backend {
         replay: Option<Run>,
     ) -> Result<()> {
         save_new(&root, &run)?;
-        self.runner.start(&self.session(), root, analysis, job, run, replay);
+        self.runner.start(&self.session(), root, analysis, job, run, crate::runs::How { replay, confirm: false });
         Ok(())
     }
 

@@ -15,12 +15,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex};
 
 use serde_json::{json, Value};
-use showrunner_agents::defs::AgentDef;
-use showrunner_agents::studio::{review_path, Edge, LiveModel, ProjectEffects, ReplayModel};
+pub use showrunner_agents::studio::Job;
+use showrunner_agents::studio::{
+    confirm_resume, needs_resume_confirmation, review_path, Edge, LiveModel, ProjectEffects, ReplayModel,
+};
 use showrunner_llm::Cancel;
 use showrunner_model::analysis::Analysis;
 use showrunner_pipeline::{
-    execute, Decision, DecisionKind, EditPlan, Gate, GateKind, Gates, Model, Pipeline, Run, RunState, Step, StepState,
+    Decision, DecisionKind, EditPlan, Gate, GateKind, Gates, Model, Run, RunState, Step, StepState,
 };
 use showrunner_store::runs::Runs;
 use tower_lsp_server::ls_types::notification::Notification;
@@ -92,13 +94,6 @@ pub fn notifier(client: Client) -> tokio::sync::mpsc::UnboundedSender<Value> {
         }
     });
     tx
-}
-
-/// What a run does: a pipeline, or an agent's loop.
-#[derive(Clone)]
-pub enum Job {
-    Pipeline(Pipeline),
-    Agent(AgentDef),
 }
 
 /// A gate waiting for the writer.
@@ -206,17 +201,9 @@ impl Runner {
         *done
     }
 
-    /// Starts (or resumes) a run on a thread of its own. `replay`: recorded answers instead of
-    /// a model server.
-    pub fn start(
-        &self,
-        session: &Session,
-        root: PathBuf,
-        analysis: Arc<Analysis>,
-        job: Job,
-        mut run: Run,
-        replay: Option<Run>,
-    ) {
+    /// Starts (or resumes) a run on a thread of its own.
+    pub fn start(&self, session: &Session, root: PathBuf, analysis: Arc<Analysis>, job: Job, mut run: Run, how: How) {
+        let How { replay, confirm } = how;
         let cancelled = Arc::new(AtomicBool::new(false));
         let cancel = Cancel::default();
         let finished = Arc::new((Mutex::new(false), Condvar::new()));
@@ -235,7 +222,8 @@ impl Runner {
         let spawned = std::thread::Builder::new().name(format!("run {}", run.id)).spawn(move || {
             let id = run.id.clone();
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                drive(&runner, &session, &root, &analysis, job, &mut run, replay, cancelled, cancel)
+                let d = Drive { runner: &runner, session: &session, root: &root, analysis: &analysis, confirm };
+                drive(d, job, &mut run, replay, cancelled, cancel)
             }));
             if let Err(panic) = outcome {
                 let msg = crate::panic_message(panic.as_ref());
@@ -266,8 +254,6 @@ impl Runner {
         }
         let Ok(runs) = Runs::open(root) else { return };
         let Ok(rows) = runs.list() else { return };
-        let (pipelines, _) = showrunner_agents::studio::pipelines(root);
-        let (agents, _) = showrunner_agents::defs::catalogue(Some(root));
         for row in rows.iter().filter(|r| matches!(r.state.as_str(), "queued" | "running" | "waiting")) {
             if self.is_active(&row.id) {
                 continue;
@@ -277,18 +263,19 @@ impl Runner {
             if run.replay_of.is_some() || !runs.claim(&row.id).unwrap_or(false) {
                 continue;
             }
-            let job = match run.pipeline.strip_prefix("agent:") {
-                Some(a) => agents.iter().find(|d| d.id == a).cloned().map(Job::Agent),
-                None => pipelines.iter().find(|p| p.id == run.pipeline).cloned().map(Job::Pipeline),
+            let job = match Job::of_run(root, &run) {
+                Ok(job) => job,
+                Err(e) => {
+                    tracing::warn!(run = %row.id, "cannot resume: {e}");
+                    continue;
+                }
             };
-            let Some(job) = job else {
-                tracing::warn!(run = %row.id, "cannot resume: its pipeline or agent is gone");
-                continue;
-            };
+            // A run this server did not start calls no model before the writer says so.
+            let confirm = needs_resume_confirmation(&run);
             let _ = runs.touch_attempt(&row.id);
             run.prepare_resume();
-            tracing::info!(run = %row.id, "resuming");
-            self.start(session, root.to_path_buf(), analysis.clone(), job, run, None);
+            tracing::info!(run = %row.id, confirm, "resuming");
+            self.start(session, root.to_path_buf(), analysis.clone(), job, run, How { replay: None, confirm });
         }
     }
 
@@ -299,18 +286,27 @@ impl Runner {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn drive(
-    runner: &Runner,
-    session: &Session,
-    root: &Path,
-    analysis: &Analysis,
-    job: Job,
-    run: &mut Run,
-    replay: Option<Run>,
-    cancelled: Arc<AtomicBool>,
-    cancel: Cancel,
-) {
+/// How a run starts.
+#[derive(Default)]
+pub struct How {
+    /// A recorded run whose answers replay instead of a model server.
+    pub replay: Option<Run>,
+    /// Ask the writer before going on (a run another process left unfinished).
+    pub confirm: bool,
+}
+
+/// Where a run is driven: the server's runner and session, the project, and whether to ask
+/// before going on with it (a run another process left unfinished).
+struct Drive<'a> {
+    runner: &'a Runner,
+    session: &'a Session,
+    root: &'a Path,
+    analysis: &'a Analysis,
+    confirm: bool,
+}
+
+fn drive(d: Drive<'_>, job: Job, run: &mut Run, replay: Option<Run>, cancelled: Arc<AtomicBool>, cancel: Cancel) {
+    let Drive { runner, session, root, analysis, confirm } = d;
     let runs = match Runs::open(root) {
         Ok(r) => r,
         Err(e) => {
@@ -330,11 +326,7 @@ fn drive(
     };
     let (agents, _) = showrunner_agents::defs::catalogue(Some(root));
     let scene = analysis.scenes.iter().position(|s| analysis.files[s.file].path == run.scene);
-    let title = match &job {
-        Job::Pipeline(p) => p.title.clone(),
-        Job::Agent(a) => a.name.clone(),
-    };
-    let progress = begin_progress(session, &run.id, &title);
+    let progress = begin_progress(session, &run.id, job.title());
     let edge = LspEdge {
         session: session.clone(),
         root: root.to_path_buf(),
@@ -346,18 +338,7 @@ fn drive(
     };
     let mut fx = ProjectEffects { root: root.to_path_buf(), analysis, scene, runs, agents, edge };
     // The model a gate names: the writer's choice, else what the cascade gives the first model step.
-    let next_model = {
-        use showrunner_pipeline::Effects;
-        match &job {
-            Job::Pipeline(p) => p
-                .steps
-                .iter()
-                .find(|s| matches!(s.kind.as_str(), "generate" | "research" | "summarize"))
-                .map(|s| fx.model_for(s))
-                .unwrap_or_default(),
-            Job::Agent(a) => fx.model_for(&Step { agent: Some(a.id.clone()), ..Default::default() }),
-        }
-    };
+    let next_model = job.first_model(run, &mut fx);
     let mut gates = LspGates {
         session: session.clone(),
         runner: runner.clone(),
@@ -365,9 +346,8 @@ fn drive(
         asked: HashSet::new(),
         next_model,
     };
-    match job {
-        Job::Pipeline(p) => execute(&p, run, model.as_ref(), &mut gates, &mut fx),
-        Job::Agent(a) => showrunner_agents::react::run_agent(&a, run, model.as_ref(), &mut gates, &mut fx),
+    if !confirm || confirm_resume(&job, run, &mut gates, &mut fx) {
+        job.execute(run, model.as_ref(), &mut gates, &mut fx);
     }
     if let Some(p) = fx.edge.progress.take() {
         let state = run.state.as_str();

@@ -467,6 +467,82 @@ fn a_gate_outlives_a_server_restart() {
     c.finish();
 }
 
+/// Starts `showrunner run draft-scene SCENE --yes` in a terminal and kills it once the draft is
+/// streaming: a run another process left unfinished. Its id.
+fn interrupted_run(dir: &Path, scene: &str) -> String {
+    use std::io::Read;
+    let mut child = std::process::Command::new(bin())
+        .args(["run", "draft-scene", scene, "--yes"])
+        .current_dir(dir)
+        .env("XDG_CONFIG_HOME", dir.join(".no-user-config"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (mut seen, mut buf) = (String::new(), [0u8; 256]);
+    while !seen.contains("w3 ") {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "the run ended before streaming: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let runs = showrunner_testkit::run_binary(bin(), &["runs"], dir, &[]);
+    String::from_utf8_lossy(&runs.stdout).split_whitespace().next().unwrap().to_string()
+}
+
+#[test]
+fn an_editor_asks_before_resuming_a_run_another_process_left() {
+    let words: Vec<String> = (0..400).map(|i| format!("w{i} ")).collect();
+    let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+    let server = ModelServer::start(vec![
+        Reply::slow(&refs, Duration::from_millis(25)),
+        Reply::slow(&refs, Duration::from_millis(25)),
+    ]);
+    let (_tmp, dir) = example_on(&server);
+    let scene = "story/ch01/03-supper.md";
+    let before = std::fs::read_to_string(dir.join(scene)).unwrap();
+    let declined = interrupted_run(&dir, scene);
+    let resumed = interrupted_run(&dir, scene);
+    assert_eq!(server.requests().len(), 2);
+    server.push(Reply::tokens(&["Tom ", "slept."]));
+
+    // The editor starts: each run waits at a resume gate, and no model is called.
+    let mut c = start(&dir);
+    let mut asked = Vec::new();
+    for _ in 0..2 {
+        let g = c
+            .wait_for("a resume gate", |v| v["method"] == "showrunner/runProgress" && v["params"]["event"] == "gate")
+            ["params"]
+            .clone();
+        assert_eq!(g["gate"]["kind"], "resume", "{g}");
+        assert!(g["gate"]["text"].as_str().unwrap().contains("was interrupted at step `draft`"), "{g}");
+        asked.push(g["run"].as_str().unwrap().to_string());
+    }
+    asked.sort();
+    let mut both = vec![declined.clone(), resumed.clone()];
+    both.sort();
+    assert_eq!(asked, both);
+    assert_eq!(server.requests().len(), 2, "nothing was sent before the writer decided");
+    let status = command(&mut c, "showrunner.run.status", json!({ "run": declined }));
+    assert_eq!((status["state"].as_str(), status["gate"]["kind"].as_str()), (Some("waiting"), Some("resume")));
+
+    resolve(&mut c, &declined, "resume", "reject", json!({}));
+    assert_eq!(progress(&mut c, &declined, "done")["state"], "cancelled");
+    assert_eq!(server.requests().len(), 2);
+
+    resolve(&mut c, &resumed, "resume", "approve", json!({}));
+    let (step, kind, _) = gate(&mut c, &resumed);
+    assert_eq!((step.as_str(), kind.as_str()), ("approve", "approve_output"));
+    resolve(&mut c, &resumed, &step, "approve", json!({}));
+    assert_eq!(progress(&mut c, &resumed, "done")["state"], "succeeded");
+    assert_eq!(server.requests().len(), 3);
+    let after = std::fs::read_to_string(dir.join(scene)).unwrap();
+    assert_eq!(after, format!("{}\n\nTom slept.\n", before.trim_end()));
+    c.finish();
+}
+
 #[test]
 fn cancelling_mid_stream_stops_the_run() {
     let tokens: Vec<String> = (0..200).map(|i| format!("word{i} ")).collect();
