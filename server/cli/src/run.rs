@@ -244,7 +244,8 @@ pub fn list(dir: &Path) -> Result<()> {
         println!("(no runs yet)");
     }
     for r in rows {
-        println!("{:<36} {:<18} {:<10} {}", r.id, r.pipeline, r.state, r.scene);
+        // `interrupted` when its process died before it finished (`showrunner resume` goes on).
+        println!("{:<36} {:<18} {:<11} {}", r.id, r.pipeline, r.live_state(), r.scene);
     }
     Ok(())
 }

@@ -176,7 +176,7 @@ fn a_run_killed_mid_stream_resumes_without_repeating_finished_steps() {
     child.wait().unwrap();
     let runs = text(&showrunner(&["runs"], &dir));
     let id = runs.split_whitespace().next().unwrap().to_string();
-    assert!(runs.contains("running"), "{runs}");
+    assert!(runs.contains("interrupted"), "its process died: {runs}");
 
     server.push(Reply::tokens(&["Alice ", "poured ", "the tea."]));
     let out = showrunner(&["resume", &id, "--yes"], &dir);
