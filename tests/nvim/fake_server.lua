@@ -4,6 +4,9 @@
 -- The real server is tested by review_test.lua; this one pins the plugin's side of the protocol.
 --
 -- Use: `cmd = fake.cmd` in setup; `fake.commands` records every executeCommand received.
+-- `fake.output_gate = { edit = …, note = … }` adds what approving does to the output gates;
+-- `fake.resume(pipeline)` asks about an interrupted run (a `resume` gate); `fake.progress(p)`
+-- sends any runProgress notification.
 local M = { commands = {}, runs = {}, model_calls = 0 }
 
 local dispatchers
@@ -48,8 +51,42 @@ local function open_gate(run, step, kind, text)
   f:close()
   local uri = vim.uri_from_fname(path)
   run.gate.uri = uri
-  notify({ run = run.run, pipeline = run.pipeline, state = "waiting", event = "gate", gate = { step = step, kind = kind, uri = uri } })
+  local event = { step = step, kind = kind, uri = uri }
+  if kind == "approve_output" and M.output_gate then
+    run.gate.edit = vim.deepcopy(M.output_gate.edit)
+    run.gate.note = M.output_gate.note
+    event.edit = run.gate.edit
+    event.note = run.gate.note
+    event.text = text
+    -- The diff beside the review document, as the real server writes it.
+    if run.gate.edit then
+      local d = assert(io.open(path:gsub("%.md$", ".diff"), "wb"))
+      d:write(run.gate.edit.diff or "")
+      d:close()
+    end
+  end
+  notify({ run = run.run, pipeline = run.pipeline, state = "waiting", event = "gate", gate = event })
   dispatchers.server_request("window/showDocument", { uri = uri, takeFocus = true })
+end
+
+function M.progress(params)
+  notify(params)
+end
+
+--- A run another process left unfinished: the server asks before going on with it.
+function M.resume(pipeline, root)
+  next_run = next_run + 1
+  local run = {
+    run = string.format("%s-%04d", pipeline, next_run),
+    pipeline = pipeline,
+    model = "local/test",
+    root = root,
+    state = "waiting",
+    resuming = true,
+  }
+  M.runs[run.run] = run
+  open_gate(run, "resume", "resume", "Run " .. run.run .. " was interrupted at step `draft`.\n\nApprove to resume it; reject (or skip) to cancel it.\n")
+  return run
 end
 
 local function finish(run, state, err)
@@ -130,6 +167,20 @@ handlers["showrunner.gate.list"] = function()
   return out
 end
 
+handlers["showrunner.gate.diff"] = function(args)
+  local run = M.runs[args.run]
+  if not run or not run.gate or run.gate.step ~= args.step or not run.gate.edit then
+    return nil, { code = -32602, message = "the gate does not precede an edit" }
+  end
+  local path = vim.uri_to_fname(run.gate.uri):gsub("%.md$", ".diff")
+  local uri = vim.uri_from_fname(path)
+  -- The real server shows the diff without taking the focus, then answers.
+  dispatchers.server_request("window/showDocument", { uri = uri, takeFocus = false })
+  local out = vim.deepcopy(run.gate.edit)
+  out.diff_uri = uri
+  return out
+end
+
 handlers["showrunner.models.list"] = function()
   return { { model = "local/test", provider = "local" }, { model = "local/other", provider = "local" } }
 end
@@ -149,6 +200,19 @@ handlers["showrunner.gate.resolve"] = function(args)
   end
   local kind = run.gate.kind
   local d = args.decision
+  if kind == "resume" then
+    run.gate = nil
+    schedule(function()
+      if d == "approve" or d == "paste" then
+        run.state = "running"
+        notify({ run = run.run, pipeline = run.pipeline, state = "running", event = "state" })
+        finish(run, "succeeded")
+      else
+        finish(run, "cancelled", "the writer did not resume this interrupted run")
+      end
+    end)
+    return { run = args.run, step = args.step, decision = d, open = false }
+  end
   if d == "approve" or d == "edit" or d == "skip" then
     run.gate = nil
     run.state = "running"

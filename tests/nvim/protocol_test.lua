@@ -352,4 +352,147 @@ H.test(":Showrunner rewrite without a selection is an error", function()
   H.eq(n, #fake.commands, "nothing sent")
 end)
 
+--- The panel above the text: its lines, and the highlight group of each row (0-based).
+local function panel()
+  local cur = s()
+  if not (cur and cur.info_win and vim.api.nvim_win_is_valid(cur.info_win)) then
+    return nil
+  end
+  local buf = vim.api.nvim_win_get_buf(cur.info_win)
+  local groups = {}
+  for _, m in ipairs(vim.api.nvim_buf_get_extmarks(buf, -1, 0, -1, { details = true })) do
+    groups[m[2]] = m[4].line_hl_group or m[4].hl_group
+  end
+  return vim.api.nvim_buf_get_lines(buf, 0, -1, false), groups, cur.info_win
+end
+
+local EDIT = {
+  path = "story/scene.md",
+  mode = "replace_selection",
+  description = "replaces the selection on line 5 of scene.md",
+  diff = table.concat({
+    "--- a/story/scene.md",
+    "+++ b/story/scene.md",
+    "@@ -5 +5 @@",
+    "-Zoë sent the way she talked, quickly and a little ahead of herself.",
+    "+Zoë sent fast, as she talked.",
+    "",
+  }, "\n"),
+  first_line = 5,
+  last_line = 5,
+  old_text = "Zoë sent the way she talked, quickly and a little ahead of herself.",
+  new_text = "Zoë sent fast, as she talked.",
+}
+
+H.test("the output gate says what approving does: the note as a warning, the edit in words, the diff", function()
+  fake.output_gate = { edit = EDIT, note = "the answer was cut at the token limit" }
+  fake.answers = { "Zoë sent fast, as she talked." }
+  fake.model_calls = 0
+  fake.selection = "Zoë sent"
+  rewrite("Zoë sent")
+  local cur = wait_gate("review_prompt")
+  H.eq(nil, panel(), "a prompt gate changes no file: no panel")
+  H.keys("ga")
+  cur = wait_gate("approve_output")
+  H.wait("the panel", panel)
+  local lines, groups, win = panel()
+  H.eq({
+    "⚠ the answer was cut at the token limit",
+    "Approving: replaces the selection on line 5 of scene.md",
+    "--- a/story/scene.md",
+    "+++ b/story/scene.md",
+    "@@ -5 +5 @@",
+    "-Zoë sent the way she talked, quickly and a little ahead of herself.",
+    "+Zoë sent fast, as she talked.",
+  }, lines, "panel lines")
+  H.eq("WarningMsg", groups[0], "the note is a warning")
+  H.eq("DiffDelete", groups[5], "removed line")
+  H.eq("DiffAdd", groups[6], "added line")
+  -- The panel sits above the text, inside the same area; the text keeps the focus.
+  local p, t = vim.api.nvim_win_get_position(win), vim.api.nvim_win_get_position(cur.win)
+  H.ok(p[1] < t[1], "panel above the text: " .. vim.inspect({ p, t }))
+  H.eq(cur.win, vim.api.nvim_get_current_win(), "focus stays on the text")
+  H.eq("Zoë sent fast, as she talked.", float_text(), "the buffer holds only the text under review")
+  H.contains(vim.inspect(vim.api.nvim_win_get_config(cur.win).footer), "gd diff", "footer")
+  -- Editing the output: the diff shows it as it was, and the panel says so.
+  H.keys("A Quickly.<Esc>")
+  H.wait("the panel to say the text was edited", function()
+    local l = panel()
+    return l and vim.tbl_contains(l, "You edited the text: approving plans the edit again with it (the diff shows it as it was).")
+  end)
+end)
+
+H.test("gd opens the gate's .diff (showrunner.gate.diff); q goes back to the review", function()
+  local cur = s()
+  H.keys("gd")
+  H.eq({ run = cur.run, step = "approve" }, last_command("showrunner.gate.diff"), "gate.diff")
+  local d = H.wait("the diff window with the focus", function()
+    local v = review.diff
+    return v and v.win and vim.api.nvim_win_is_valid(v.win) and vim.api.nvim_get_current_win() == v.win and v
+  end)
+  H.eq(vim.split(EDIT.diff:gsub("\n$", ""), "\n"), vim.api.nvim_buf_get_lines(d.buf, 0, -1, false), "the .diff")
+  H.eq("diff", vim.bo[d.buf].filetype, "diff highlighting")
+  H.eq("nofile", vim.bo[d.buf].buftype, "not a file buffer")
+  H.ok(d.path and d.path:match("/approve%.diff$"), "read from the file beside the review document: " .. tostring(d.path))
+  H.eq(1, #vim.tbl_filter(function(w)
+    return vim.api.nvim_win_get_buf(w) == d.buf
+  end, vim.api.nvim_list_wins()), "one diff window, though the server also sent showDocument")
+  H.keys("q")
+  H.eq(nil, review.diff, "closed")
+  H.eq(cur.win, vim.api.nvim_get_current_win(), "back in the review window")
+  H.keys("<C-c>")
+  H.wait("closed", function()
+    return s() == nil
+  end)
+  H.ok(not (cur.info_win and vim.api.nvim_win_is_valid(cur.info_win)), "the panel closed with the window")
+  fake.output_gate = nil
+end)
+
+H.test("a resume gate: the question read-only; gx cancels the run without asking", function()
+  local run = fake.resume("draft-scene", root)
+  local cur = wait_gate("resume")
+  H.eq(run.run, cur.run, "the interrupted run")
+  H.contains(float_text(), "was interrupted", "the server's question")
+  H.ok(not vim.bo[cur.buf].modifiable, "read-only")
+  local footer = vim.inspect(vim.api.nvim_win_get_config(cur.win).footer)
+  H.contains(footer, "ga resume", "footer")
+  H.contains(footer, "gx cancel the run", "footer")
+  H.ok(not footer:find("gp paste", 1, true), "no paste at a resume gate: " .. footer)
+  H.contains(vim.inspect(vim.api.nvim_win_get_config(cur.win).title), "interrupted", "title")
+  H.keys("gp")
+  H.eq(nil, fake.last_resolve().run == run.run and fake.last_resolve() or nil, "paste sends nothing")
+  vim.ui.input = function()
+    error("no reason is asked to cancel an interrupted run")
+  end
+  H.keys("gx")
+  H.eq({ run = run.run, step = "resume", decision = "reject", text = "cancelled in the editor" }, fake.last_resolve())
+  H.wait("the run cancelled", function()
+    return fake.runs[run.run].state == "cancelled" and s() == nil
+  end)
+end)
+
+H.test("a resume gate: ga resumes the run", function()
+  local run = fake.resume("draft-scene", root)
+  wait_gate("resume")
+  H.keys("ga")
+  H.eq({ run = run.run, step = "resume", decision = "approve" }, fake.last_resolve())
+  H.wait("the run resumed and finished", function()
+    return fake.runs[run.run].state == "succeeded"
+  end)
+end)
+
+H.test("a recorded event: the saved edit is in the history (or why not)", function()
+  fake.progress({ run = "rewrite-selection-0001", pipeline = "rewrite-selection", state = "succeeded", event = "recorded", plan = "p1", history_event = "rewrite-selection-0001-apply", error = vim.NIL })
+  H.wait("the notification", function()
+    local n = H.notes[#H.notes]
+    return n and n.msg == "Showrunner: the edit of rewrite-selection is in the history (rewrite-selection-0001-apply)"
+  end)
+  fake.progress({ run = "rewrite-selection-0001", pipeline = "rewrite-selection", state = "succeeded", event = "recorded", plan = "p1", history_event = vim.NIL, error = "database is locked" })
+  H.wait("the warning", function()
+    local n = H.notes[#H.notes]
+    return n and n.level == vim.log.levels.WARN and n.msg:find("not in the history: database is locked", 1, true)
+  end)
+  H.eq("succeeded", require("showrunner.runs").by_id["rewrite-selection-0001"].state, "the run's state is unchanged")
+end)
+
 H.finish()

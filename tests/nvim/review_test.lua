@@ -92,9 +92,12 @@ end
 
 local ORIGINAL = "He did not fall. She had been certain he would."
 
+local first_run
+
 H.test("rewrite: the prompt gate opens in a floating window with the keys in its footer", function()
   rewrite_line(ORIGINAL)
   local s = wait_gate("review_prompt")
+  first_run = s.run
   H.eq(s.win, vim.api.nvim_get_current_win(), "the review window has the focus")
   H.ok(vim.api.nvim_win_get_config(s.win).relative ~= "", "a floating window")
   local footer = footer_text(s.win)
@@ -144,16 +147,31 @@ H.test("rewrite: approving the output rewrites the scene through workspace/apply
   end)
 end)
 
-H.test("rewrite: the applied edit is in the history", function()
-  local events = H.wait("an apply_edit event", function()
-    local ev = H.exec(client, "showrunner.history", { uri = uri })
-    for _, e in ipairs(ev) do
-      if e.type == "apply_edit" then
-        return ev
+H.test("rewrite: the edit waits in the unsaved buffer; :write puts it in the history", function()
+  -- The server never writes a file open in the editor: the disk holds the scene as it was.
+  H.ok(vim.bo[scene].modified, "the buffer is modified, not saved")
+  H.ok(H.read(root .. "/story/ch01/01-arrival.md"):find(ORIGINAL, 1, true), "the disk still has the original passage")
+  for _, e in ipairs(H.exec(client, "showrunner.history", { uri = uri })) do
+    H.ok(e.type ~= "apply_edit", "no apply_edit before the save: " .. vim.inspect(e))
+  end
+  vim.api.nvim_buf_call(scene, function()
+    vim.cmd("silent write")
+  end)
+  H.wait("the recorded notification", function()
+    for _, n in ipairs(H.notes) do
+      if tostring(n.msg):find("the edit of rewrite%-selection is in the history") then
+        return true
       end
     end
   end)
-  H.ok(#events >= 1, "events listed")
+  local applied = H.wait("an apply_edit event", function()
+    for _, e in ipairs(H.exec(client, "showrunner.history", { uri = uri })) do
+      if e.type == "apply_edit" then
+        return e
+      end
+    end
+  end)
+  H.eq("pipeline:" .. first_run, applied.actor, "the run is the actor")
   local log = H.sr({ "log", "story/ch01/01-arrival.md" }, false, root)
   H.contains(log, "apply_edit", "showrunner log")
 end)

@@ -54,7 +54,8 @@ function M.selection(opts, bufnr, client)
   }
 end
 
---- Starts a pipeline on a scene and records the run.
+--- Starts a pipeline on a scene and records the run. `opts.args`: the arguments as a code
+--- action or a lens gives them (kept; the editor's model is added when they name none).
 function M.run_pipeline(pipeline, opts)
   opts = opts or {}
   local bufnr = opts.bufnr or scene_buf()
@@ -63,15 +64,17 @@ function M.run_pipeline(pipeline, opts)
     util.error("no Showrunner language server for this buffer (open a scene inside a project)")
     return
   end
-  local args = { pipeline = pipeline, uri = vim.uri_from_bufnr(bufnr) }
+  local args = vim.tbl_extend("force", {}, opts.args or {})
+  args.pipeline = pipeline
+  args.uri = args.uri or vim.uri_from_bufnr(bufnr)
   if opts.range then
     args.range = opts.range
   end
   if opts.inputs then
     args.inputs = opts.inputs
   end
-  local model = opts.model or config.options.model
-  if model then
+  local model = opts.model or args.model or config.options.model
+  if model and model ~= vim.NIL then
     args.model = model
   end
   lsp.exec("showrunner.pipeline.run", args, function(err, res)
@@ -162,6 +165,10 @@ local function show_status(run)
       string.format("state     %s", st.state or "?"),
       string.format("scene     %s", st.scene or ""),
     }
+    if st.state == "interrupted" then
+      table.insert(lines, "          the process driving it ended before it did; the server asks")
+      table.insert(lines, "          before going on with it (a resume gate), or cancel it")
+    end
     if st.error and st.error ~= vim.NIL then
       table.insert(lines, "error     " .. tostring(st.error))
     end

@@ -18,6 +18,7 @@ M.defaults = {
     chat = "gc",
     regenerate = "gr",
     reject = "gx",
+    diff = "gd",
     cancel = "<C-c>",
     close = "q",
   },

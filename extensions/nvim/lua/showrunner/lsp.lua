@@ -1,6 +1,7 @@
 --- The language client: its configuration, how it starts (`vim.lsp.config`/`vim.lsp.enable` on
---- Neovim 0.11+, `vim.lsp.start` from a FileType autocommand on 0.10), and
---- `workspace/executeCommand` calls for the rest of the plugin.
+--- Neovim 0.11+, `vim.lsp.start` from a FileType autocommand on 0.10), how the server's edits
+--- land in buffers (`workspace/applyEdit`), and `workspace/executeCommand` calls for the rest of
+--- the plugin.
 local util = require("showrunner.util")
 local config = require("showrunner.config")
 
@@ -10,9 +11,93 @@ M.NAME = "showrunner"
 
 local group = vim.api.nvim_create_augroup("showrunner.lsp", { clear = true })
 
+local function present(v)
+  return v ~= nil and v ~= vim.NIL
+end
+
+--- The version Neovim has sent (or will send) the server for a buffer: its changedtick.
+local function buf_version(bufnr)
+  local v = vim.lsp.util.buf_versions[bufnr]
+  if v == nil and vim.api.nvim_buf_is_loaded(bufnr) then
+    v = vim.api.nvim_buf_get_changedtick(bufnr)
+  end
+  return v
+end
+
+--- `workspace/applyEdit`: an approved edit lands in the buffer, which is left unsaved (the
+--- writer saves; the server records the edit in the history on `didSave`). Unlike Neovim's own
+--- handler, an edit for a version of the document older than the buffer is refused with a reason
+--- (Neovim's prints "newer than edits", skips it and still answers `applied: true`), the edit is
+--- an undo step of its own, and nothing is printed but one notification per changed buffer.
+function M.apply_edit(_, params, ctx)
+  local client = ctx and vim.lsp.get_client_by_id(ctx.client_id)
+  local edit = type(params) == "table" and params.edit or nil
+  if not client or type(edit) ~= "table" then
+    return { applied = false, failureReason = "no workspace edit" }
+  end
+  local targets = {}
+  local function target(uri)
+    local bufnr = vim.uri_to_bufnr(uri)
+    if not vim.tbl_contains(targets, bufnr) then
+      table.insert(targets, bufnr)
+    end
+    return bufnr
+  end
+  for _, change in ipairs(present(edit.documentChanges) and edit.documentChanges or {}) do
+    local doc = change.textDocument
+    if change.kind == nil and type(doc) == "table" and type(doc.uri) == "string" then
+      local bufnr = target(doc.uri)
+      local version = present(doc.version) and tonumber(doc.version) or nil
+      local now = vim.api.nvim_buf_is_loaded(bufnr) and buf_version(bufnr) or nil
+      if version and version > 0 and now and now > version then
+        return {
+          applied = false,
+          failureReason = string.format(
+            "%s changed in the editor since the edit was made (version %d, now %d)",
+            vim.fn.fnamemodify(vim.uri_to_fname(doc.uri), ":t"),
+            version,
+            now
+          ),
+        }
+      end
+    end
+  end
+  for uri in pairs(present(edit.changes) and edit.changes or {}) do
+    target(uri)
+  end
+  local before = {}
+  for _, bufnr in ipairs(targets) do
+    if vim.api.nvim_buf_is_loaded(bufnr) then
+      before[bufnr] = vim.api.nvim_buf_get_changedtick(bufnr)
+      -- Close the writer's own change first: `u` undoes the edit, and only the edit.
+      vim.api.nvim_buf_call(bufnr, function()
+        vim.cmd("let &l:undolevels = &l:undolevels")
+      end)
+    end
+  end
+  local ok, err = pcall(vim.lsp.util.apply_workspace_edit, edit, client.offset_encoding)
+  if not ok then
+    return { applied = false, failureReason = tostring(err) }
+  end
+  for _, bufnr in ipairs(targets) do
+    if vim.api.nvim_buf_is_valid(bufnr) and before[bufnr] ~= vim.api.nvim_buf_get_changedtick(bufnr) then
+      local path = util.buf_path(bufnr)
+      local root = util.project_root(path)
+      local name = root and path:sub(#root + 2) or vim.fn.fnamemodify(path, ":t")
+      if vim.bo[bufnr].modified then
+        util.notify(string.format("%s changed %s (not saved: u undoes it, :write records it in the history)", present(params.label) and params.label:gsub("^Showrunner: ", "") or "an edit", name))
+      end
+    end
+  end
+  return { applied = true }
+end
+
 --- Handlers for what the server sends beyond plain LSP.
 local function handlers()
   return {
+    ["workspace/applyEdit"] = function(err, params, ctx)
+      return M.apply_edit(err, params, ctx)
+    end,
     ["showrunner/runProgress"] = function(err, params, ctx)
       require("showrunner.runs").on_progress(err, params, ctx)
     end,
@@ -38,6 +123,12 @@ function M.client_config()
   cfg.cmd = opts.cmd
   cfg.filetypes = opts.filetypes
   cfg.handlers = vim.tbl_extend("force", handlers(), cfg.handlers or {})
+  -- Edits from the server name the document's version (documentChanges), so one made for text
+  -- the writer has changed since is refused instead of landing in the wrong place. Neovim
+  -- applies documentChanges but does not declare them (0.11).
+  cfg.capabilities = vim.tbl_deep_extend("force", cfg.capabilities or {}, {
+    workspace = { applyEdit = true, workspaceEdit = { documentChanges = true } },
+  })
   -- The context lens on line 0 of a scene opens the side window instead of returning JSON
   -- that nobody sees (client-side commands win over the server's in Neovim's lens runner).
   cfg.commands = vim.tbl_extend("force", {
@@ -46,8 +137,25 @@ function M.client_config()
       local bufnr = args.uri and vim.uri_to_bufnr(args.uri) or (ctx and ctx.bufnr)
       require("showrunner.context").open(bufnr)
     end,
+    -- Quick actions (code actions) and the scene lenses start runs: started as `:Showrunner`
+    -- starts them (the editor's model, the run recorded with its scene buffer).
+    ["showrunner.pipeline.run"] = function(command, ctx)
+      local args = command.arguments and command.arguments[1] or {}
+      local bufnr = type(args.uri) == "string" and vim.uri_to_bufnr(args.uri) or (ctx and ctx.bufnr)
+      require("showrunner.commands").run_pipeline(args.pipeline, { bufnr = bufnr, args = args })
+    end,
   }, cfg.commands or {})
   cfg.on_attach = on_attach
+  local user_exit = cfg.on_exit
+  cfg.on_exit = function(code, signal, client_id)
+    -- Runs this server drove stop with it: the next server asks before going on with them.
+    vim.schedule(function()
+      require("showrunner.runs").on_exit(client_id)
+    end)
+    if type(user_exit) == "function" then
+      user_exit(code, signal, client_id)
+    end
+  end
   return cfg
 end
 

@@ -1,8 +1,11 @@
 --- Review in a floating window. A gate's text (the prompt, or a model's output) is shown in an
 --- editable buffer; buffer-local keys answer the gate (`showrunner.gate.resolve`), and the keys
---- are listed in the window's footer. While a run streams (`showrunner/runProgress`, event
---- `text`) the same window shows the text as it arrives. One window at a time: a gate of another
---- run waits in the queue (`:Showrunner queue`).
+--- are listed in the window's footer. When approving the gate changes a file, a panel above the
+--- text says how (the gate's `edit.description`), shows the diff approving applies (`edit.diff`,
+--- in DiffAdd/DiffDelete) and any `note` the writer must see first, as a warning; `gd` opens
+--- the whole `.diff` (`showrunner.gate.diff`). While a run streams (`showrunner/runProgress`,
+--- event `text`) the same window shows the text as it arrives. One window at a time: a gate of
+--- another run waits in the queue (`:Showrunner queue`).
 local util = require("showrunner.util")
 local config = require("showrunner.config")
 local lsp = require("showrunner.lsp")
@@ -10,12 +13,23 @@ local lsp = require("showrunner.lsp")
 local M = {}
 
 --- The window's state, or nil: { run, step, kind, mode = "gate"|"stream"|"wait", buf, win,
---- eol, model, uri, pipeline, client_id, tick }.
+--- eol, model, uri, pipeline, client_id, tick, edit?, note?, info_buf?, info_win? }.
 M.current = nil
+
+--- The diff window (`gd`), or nil: { run, step, path?, buf, win }.
+M.diff = nil
 
 local ns = vim.api.nvim_create_namespace("showrunner.review")
 
-local ACTIONS = { "approve", "skip", "model", "paste", "chat", "regenerate", "reject", "cancel", "close" }
+local ACTIONS = { "approve", "skip", "model", "paste", "chat", "regenerate", "reject", "diff", "cancel", "close" }
+
+--- JSON null arrives as vim.NIL; optional fields may be null.
+local function val(v)
+  if v == vim.NIL then
+    return nil
+  end
+  return v
+end
 
 local function valid_win(s)
   return s and s.win and vim.api.nvim_win_is_valid(s.win)
@@ -25,19 +39,32 @@ local function valid_buf(s)
   return s and s.buf and vim.api.nvim_buf_is_valid(s.buf)
 end
 
+--- A `resume` gate asks whether to go on with a run another process left unfinished: approve
+--- resumes it, reject cancels it. Nothing else applies there.
+local function resuming(s)
+  return s.kind == "resume"
+end
+
 --- The footer: the keys that work in the current mode.
 local function footer(s)
   local keys = config.options.keys or {}
   local shown
-  if s.mode == "gate" then
+  local names = {}
+  if s.mode == "gate" and resuming(s) then
+    shown = { "approve", "reject", "close" }
+    names = { approve = "resume", reject = "cancel the run" }
+  elseif s.mode == "gate" then
     shown = { "approve", "skip", "model", "paste", "chat", "regenerate", "reject", "close" }
+    if s.edit then
+      table.insert(shown, #shown, "diff")
+    end
   else
     shown = { "cancel", "close" }
   end
   local parts = {}
   for _, a in ipairs(shown) do
     if keys[a] then
-      table.insert(parts, string.format("%s %s", keys[a], a))
+      table.insert(parts, string.format("%s %s", keys[a], names[a] or a))
     end
   end
   return " " .. table.concat(parts, " · ") .. " "
@@ -45,7 +72,9 @@ end
 
 local function title(s)
   local bits = { s.pipeline or s.run }
-  if s.mode == "gate" then
+  if s.mode == "gate" and resuming(s) then
+    table.insert(bits, "interrupted: resume it?")
+  elseif s.mode == "gate" then
     table.insert(bits, (s.kind or "gate") .. ": " .. (s.step or "?"))
   elseif s.mode == "stream" then
     table.insert(bits, (s.step or "output") .. " (streaming…)")
@@ -80,27 +109,144 @@ local function framed()
   return b ~= nil and b ~= "none" and b ~= ""
 end
 
+--- The panel's lines about what approving does: the note (a warning), the edit in words, the
+--- diff. Returns `lines, marks` where each mark is `{ row, group, line = true|nil }` (0-based
+--- row; `line`: the whole line's background, as diff lines have).
+function M.info_lines(s)
+  local lines, marks = {}, {}
+  local function add(text, group, whole)
+    for _, l in ipairs(vim.split(text, "\n", { plain = true })) do
+      table.insert(lines, l)
+      if group then
+        table.insert(marks, { #lines - 1, group, line = whole })
+      end
+    end
+  end
+  if type(s.note) == "string" and s.note ~= "" then
+    add("⚠ " .. s.note, "WarningMsg")
+  end
+  local e = s.edit
+  if type(e) == "table" then
+    local description = val(e.description)
+    if type(description) == "string" and description ~= "" then
+      add("Approving: " .. description, "Title")
+    end
+    if s.edited then
+      add("You edited the text: approving plans the edit again with it (the diff shows it as it was).", "Comment")
+    end
+    local diff = val(e.diff)
+    if type(diff) == "string" and diff ~= "" then
+      for _, l in ipairs(vim.split(diff:gsub("\n$", ""), "\n", { plain = true })) do
+        if l:match("^%-%-%- ") or l:match("^%+%+%+ ") or l:match("^\\") then
+          add(l, "Comment")
+        elseif l:match("^@@") then
+          add(l, "DiffChange", true)
+        elseif l:sub(1, 1) == "+" then
+          add(l, "DiffAdd", true)
+        elseif l:sub(1, 1) == "-" then
+          add(l, "DiffDelete", true)
+        else
+          add(l)
+        end
+      end
+    end
+  end
+  return lines, marks
+end
+
+local function close_info(s)
+  if s and s.info_win and vim.api.nvim_win_is_valid(s.info_win) then
+    pcall(vim.api.nvim_win_close, s.info_win, true)
+  end
+  if s then
+    s.info_win = nil
+  end
+end
+
+--- Fills the panel above the text (creating it), or closes it when the gate changes no file and
+--- has no note. Returns the geometry left for the text window.
+local function layout(s)
+  local g = geometry()
+  local lines, marks = {}, {}
+  if s.mode == "gate" then
+    lines, marks = M.info_lines(s)
+  end
+  if #lines == 0 then
+    close_info(s)
+    return g
+  end
+  if not (s.info_buf and vim.api.nvim_buf_is_valid(s.info_buf)) then
+    s.info_buf = vim.api.nvim_create_buf(false, true)
+    vim.bo[s.info_buf].bufhidden = "hide"
+    vim.bo[s.info_buf].swapfile = false
+    vim.b[s.info_buf].showrunner_review_info = true
+  end
+  local buf = s.info_buf
+  vim.bo[buf].modifiable = true
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
+  vim.bo[buf].modifiable = false
+  vim.bo[buf].modified = false
+  vim.api.nvim_buf_clear_namespace(buf, ns, 0, -1)
+  for _, m in ipairs(marks) do
+    local opts = { priority = 200 }
+    if m.line then
+      opts.line_hl_group = m[2]
+    else
+      opts.hl_group = m[2]
+      opts.end_row = m[1]
+      opts.end_col = #lines[m[1] + 1]
+    end
+    pcall(vim.api.nvim_buf_set_extmark, buf, ns, m[1], 0, opts)
+  end
+  local border = framed() and 2 or 0
+  -- The text keeps at least three lines, and at least half the height.
+  local most = math.max(1, math.min(g.height - 3 - border, math.floor(g.height / 2)))
+  local cfg = { relative = "editor", row = g.row, col = g.col, width = g.width, height = most }
+  if not (s.info_win and vim.api.nvim_win_is_valid(s.info_win)) then
+    cfg.style = "minimal"
+    cfg.border = config.options.review.border
+    cfg.focusable = false
+    s.info_win = vim.api.nvim_open_win(buf, false, cfg)
+    vim.wo[s.info_win].wrap = true
+    vim.wo[s.info_win].linebreak = true
+    vim.wo[s.info_win].winhighlight = "NormalFloat:Normal"
+  else
+    vim.api.nvim_win_set_buf(s.info_win, buf)
+    pcall(vim.api.nvim_win_set_config, s.info_win, cfg)
+  end
+  local ok, h = pcall(vim.api.nvim_win_text_height, s.info_win, {})
+  local need = ok and h.all or #lines
+  cfg.height = math.max(1, math.min(need, most))
+  if framed() then
+    cfg.title = " What approving does "
+    cfg.title_pos = "left"
+    local key = (config.options.keys or {}).diff
+    cfg.footer = (need > cfg.height and key) and string.format(" more: %s the whole diff ", key) or ""
+    cfg.footer_pos = "right"
+  end
+  pcall(vim.api.nvim_win_set_config, s.info_win, cfg)
+  pcall(vim.api.nvim_win_set_cursor, s.info_win, { 1, 0 })
+  local used = cfg.height + border
+  return { relative = "editor", row = g.row + used, col = g.col, width = g.width, height = g.height - used }
+end
+
 local function decorate(s)
   if not valid_win(s) then
     return
   end
-  if not framed() then
+  local place = layout(s)
+  local cfg = { relative = "editor", row = place.row, col = place.col, width = place.width, height = place.height }
+  if framed() then
+    cfg.title = title(s)
+    cfg.title_pos = "center"
+    cfg.footer = footer(s)
+    cfg.footer_pos = "center"
+  else
     vim.wo[s.win].winbar = (title(s) .. "│" .. footer(s)):gsub("%%", "%%%%")
-    if valid_buf(s) then
-      vim.bo[s.buf].modifiable = s.mode == "gate"
-    end
-    return
   end
-  local cfg = vim.api.nvim_win_get_config(s.win)
-  cfg.title = title(s)
-  cfg.title_pos = "center"
-  cfg.footer = footer(s)
-  cfg.footer_pos = "center"
-  -- Neovim refuses some fields when reconfiguring a window; keep the ones it accepts.
-  cfg.zindex = nil
   pcall(vim.api.nvim_win_set_config, s.win, cfg)
   if valid_buf(s) then
-    vim.bo[s.buf].modifiable = s.mode == "gate"
+    vim.bo[s.buf].modifiable = s.mode == "gate" and not resuming(s)
   end
 end
 
@@ -111,6 +257,7 @@ local function set_text(s, text)
   vim.api.nvim_buf_set_lines(s.buf, 0, -1, false, lines)
   vim.bo[s.buf].modified = false
   s.tick = vim.api.nvim_buf_get_changedtick(s.buf)
+  s.edited = false
 end
 
 local function buffer_text(s)
@@ -138,6 +285,29 @@ local function ensure_window(s, enter)
     vim.bo[s.buf].filetype = "markdown"
     pcall(vim.api.nvim_buf_set_name, s.buf, string.format("showrunner://review/%s/%s", s.run, s.step or "output"))
     vim.b[s.buf].showrunner_review = true
+    -- Once the writer edits an output whose edit is shown, the panel says the diff shows the
+    -- text as it was: approving plans the edit again with the buffer's text.
+    local buf = s.buf
+    vim.api.nvim_buf_attach(buf, false, {
+      on_lines = function()
+        local cur = M.current
+        if not (cur and cur.buf == buf) then
+          return not vim.api.nvim_buf_is_valid(buf) -- true detaches
+        end
+        if cur.edited or not cur.edit then
+          return
+        end
+        -- Windows cannot change inside on_lines; and the text set by the plugin itself (a new
+        -- gate's text) moves `tick` along, so it does not count.
+        vim.schedule(function()
+          if M.current == cur and cur.mode == "gate" and cur.edit and not cur.edited
+            and valid_buf(cur) and vim.api.nvim_buf_get_changedtick(buf) ~= cur.tick then
+            cur.edited = true
+            decorate(cur)
+          end
+        end)
+      end,
+    })
     map_keys(s)
   end
   if not valid_win(s) then
@@ -162,6 +332,12 @@ local function ensure_window(s, enter)
       callback = function()
         if M.current and M.current.win == win then
           M.current.win = nil
+          -- The panel belongs to the text window; it does not stay on its own.
+          vim.schedule(function()
+            if M.current and not M.current.win then
+              close_info(M.current)
+            end
+          end)
         end
       end,
     })
@@ -174,16 +350,90 @@ local function ensure_window(s, enter)
   decorate(s)
 end
 
+--- Closes the diff window (`gd`), and goes back to the review window when it is open.
+function M.close_diff()
+  local d = M.diff
+  M.diff = nil
+  if not d then
+    return
+  end
+  if d.win and vim.api.nvim_win_is_valid(d.win) then
+    pcall(vim.api.nvim_win_close, d.win, true)
+  end
+  if d.buf and vim.api.nvim_buf_is_valid(d.buf) then
+    pcall(vim.api.nvim_buf_delete, d.buf, { force = true })
+  end
+  local s = M.current
+  if valid_win(s) then
+    pcall(vim.api.nvim_set_current_win, s.win)
+  end
+end
+
 --- Closes the window and forgets its state.
 function M.close()
   local s = M.current
   M.current = nil
+  if M.diff and s and M.diff.run == s.run then
+    M.close_diff()
+  end
+  close_info(s)
+  if s and s.info_buf and vim.api.nvim_buf_is_valid(s.info_buf) then
+    pcall(vim.api.nvim_buf_delete, s.info_buf, { force = true })
+  end
   if valid_win(s) then
     pcall(vim.api.nvim_win_close, s.win, true)
   end
   if valid_buf(s) then
     pcall(vim.api.nvim_buf_delete, s.buf, { force = true })
   end
+end
+
+--- Shows a diff in a window above the review (`q` closes it): the gate's `.diff` file when
+--- `d.path` is readable, else `d.text`.
+---@param d { run: string, step: string, path?: string, text?: string, name?: string }
+---@param opts? { enter?: boolean }
+function M.open_diff(d, opts)
+  opts = opts or {}
+  local text = (d.path and util.read_file(d.path)) or d.text or ""
+  local v = M.diff
+  if v and (v.run ~= d.run or v.step ~= d.step) then
+    M.close_diff()
+    v = nil
+  end
+  if not (v and v.buf and vim.api.nvim_buf_is_valid(v.buf)) then
+    v = { run = d.run, step = d.step, buf = vim.api.nvim_create_buf(false, true) }
+    vim.bo[v.buf].bufhidden = "hide"
+    vim.bo[v.buf].swapfile = false
+    pcall(vim.api.nvim_buf_set_name, v.buf, string.format("showrunner://diff/%s/%s", d.run, d.step))
+    vim.bo[v.buf].filetype = "diff"
+    vim.keymap.set("n", "q", M.close_diff, { buffer = v.buf, nowait = true, desc = "Showrunner: close the diff" })
+    M.diff = v
+  end
+  v.path = d.path or v.path
+  local lines = util.to_lines(text)
+  vim.bo[v.buf].modifiable = true
+  vim.api.nvim_buf_set_lines(v.buf, 0, -1, false, lines)
+  vim.bo[v.buf].modifiable = false
+  vim.bo[v.buf].modified = false
+  if not (v.win and vim.api.nvim_win_is_valid(v.win)) then
+    local cfg = geometry()
+    cfg.style = "minimal"
+    cfg.border = config.options.review.border
+    cfg.zindex = 60
+    if framed() then
+      local name = d.path and vim.fn.fnamemodify(d.path, ":t") or d.name or "diff"
+      cfg.title = string.format(" What approving applies · %s ", name)
+      cfg.title_pos = "center"
+      cfg.footer = " q close "
+      cfg.footer_pos = "center"
+    end
+    v.win = vim.api.nvim_open_win(v.buf, opts.enter == true, cfg)
+    vim.wo[v.win].wrap = true
+    vim.wo[v.win].linebreak = true
+  elseif opts.enter then
+    vim.api.nvim_set_current_win(v.win)
+  end
+  return v
 end
 
 --- Hides the window; the gate stays open on the server (`:Showrunner queue` brings it back).
@@ -243,9 +493,12 @@ local function refresh_gate(s, after_decision)
             return
           end
         end
-        s.kind = g.kind or s.kind
-        s.model = g.model or s.model
-        s.pipeline = g.pipeline or s.pipeline
+        s.kind = val(g.kind) or s.kind
+        s.model = val(g.model) or s.model
+        s.pipeline = val(g.pipeline) or s.pipeline
+        -- The list is the source of truth for what approving does.
+        s.edit = type(val(g.edit)) == "table" and g.edit or nil
+        s.note = val(g.note)
         local untouched = vim.api.nvim_buf_get_changedtick(s.buf) == s.tick
         if type(g.text) == "string" and (untouched or s.mode ~= "gate") and g.text ~= buffer_text(s) then
           set_text(s, g.text)
@@ -258,7 +511,9 @@ local function refresh_gate(s, after_decision)
   end, { client = client_of(s) })
 end
 
---- Shows a gate: `gate = { run, step, kind?, uri?, text?, model?, pipeline? }`.
+--- Shows a gate: `gate = { run, step, kind?, uri?, text?, model?, pipeline?, edit?, note? }`.
+--- `edit` and `note` are taken when the gate comes from a `gate` event or the list (`details`);
+--- a `window/showDocument` names neither, and the ones known are kept.
 ---@param gate table
 ---@param opts? { client_id?: integer, enter?: boolean }
 function M.open_gate(gate, opts)
@@ -276,10 +531,16 @@ function M.open_gate(gate, opts)
   local same = s.step == gate.step and s.mode == "gate" and valid_buf(s)
   s.step = gate.step
   -- A new gate's kind may come later (window/showDocument names none; gate.list does).
-  s.kind = gate.kind or (same and s.kind or nil)
-  s.uri = gate.uri or s.uri
-  s.model = gate.model or s.model
-  local text = gate.text
+  s.kind = val(gate.kind) or (same and s.kind or nil)
+  s.uri = val(gate.uri) or s.uri
+  s.model = val(gate.model) or s.model
+  if gate.details then
+    s.edit = type(val(gate.edit)) == "table" and gate.edit or nil
+    s.note = val(gate.note)
+  elseif not same then
+    s.edit, s.note = nil, nil
+  end
+  local text = val(gate.text)
   if text == nil and s.uri then
     text = util.read_file(util.uri_path(s.uri))
   end
@@ -299,14 +560,19 @@ function M.open_gate(gate, opts)
   refresh_gate(s)
 end
 
---- A runProgress `gate` event.
+--- A runProgress `gate` event: `gate = { step, kind, uri, text, model, edit?, note? }`.
 function M.on_gate(r, gate)
   M.open_gate({
     run = r.run,
     step = gate.step,
     kind = gate.kind,
     uri = gate.uri,
+    text = gate.text,
+    model = gate.model,
     pipeline = r.pipeline,
+    edit = gate.edit,
+    note = gate.note,
+    details = true,
   }, { client_id = r.client_id })
 end
 
@@ -385,6 +651,15 @@ end
 --- goes to Neovim's own handler.
 function M.show_document(err, params, ctx, cfg)
   local path = params and params.uri and util.uri_path(params.uri) or ""
+  -- A gate's diff (`showrunner.gate.diff`): shown in the diff window, never loaded as a file
+  -- buffer (the server rewrites it when the gate is asked again).
+  local drun, dstep = path:match("/%.showrunner/runs/([^/]+)/([^/]+)%.diff$")
+  if drun and dstep then
+    vim.schedule(function()
+      M.open_diff({ run = drun, step = dstep, path = path }, { enter = params.takeFocus == true })
+    end)
+    return { success = true }
+  end
   local run, step = path:match("/%.showrunner/runs/([^/]+)/([^/]+)%.md$")
   if run and step then
     vim.schedule(function()
@@ -491,7 +766,7 @@ local function pick_model(s, done)
 end
 
 --- Runs one of the review window's actions on the current gate.
----@param action string approve|skip|model|paste|chat|regenerate|reject|cancel|close
+---@param action string approve|skip|model|paste|chat|regenerate|reject|diff|cancel|close
 function M.act(action)
   local s = M.current
   if not s then
@@ -512,6 +787,44 @@ function M.act(action)
   end
   if s.mode ~= "gate" then
     util.notify("no gate is open here yet")
+    return
+  end
+  if resuming(s) then
+    -- Go on with a run another process left unfinished, or cancel it; the text is the question.
+    if action == "approve" then
+      resolve(s, "approve")
+    elseif action == "reject" then
+      resolve(s, "reject", { text = "cancelled in the editor" }, function()
+        if M.current == s then
+          M.close()
+        end
+      end)
+    else
+      local keys = config.options.keys or {}
+      util.notify(string.format("this run was interrupted: %s resumes it, %s cancels it", keys.approve or "approve", keys.reject or "reject"))
+    end
+    return
+  end
+  if action == "diff" then
+    if not s.edit then
+      util.notify("approving this gate changes no file")
+      return
+    end
+    lsp.exec("showrunner.gate.diff", { run = s.run, step = s.step }, function(err, res)
+      if err then
+        util.error(err)
+        return
+      end
+      res = type(res) == "table" and res or {}
+      local uri = val(res.diff_uri)
+      M.open_diff({
+        run = s.run,
+        step = s.step,
+        path = type(uri) == "string" and util.uri_path(uri) or nil,
+        text = val(res.diff) or (s.edit and s.edit.diff),
+        name = val(res.path),
+      }, { enter = true })
+    end, { client = client_of(s) })
     return
   end
   if action == "approve" then
@@ -571,7 +884,7 @@ function M.open_from_list(g, client_id)
   if M.current and M.current.run ~= g.run then
     M.close()
   end
-  M.open_gate(g, { client_id = client_id })
+  M.open_gate(vim.tbl_extend("force", g, { details = true }), { client_id = client_id })
 end
 
 M._ns = ns

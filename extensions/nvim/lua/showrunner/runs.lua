@@ -6,13 +6,28 @@ local util = require("showrunner.util")
 local M = {}
 
 --- run id → { run, pipeline, state, steps = {step → state}, text = {step → string},
----            step?, gate?, error?, client_id, bufnr?, started_here? }
+---            step?, gate?, error?, client_id, bufnr?, started_here?, recorded? }
 M.by_id = {}
 
 local FINAL = { succeeded = true, failed = true, cancelled = true }
 
 function M.is_final(state)
   return FINAL[state] == true
+end
+
+--- `interrupted`: the process driving the run ended before it did. Nothing drives it now; the
+--- server asks (a `resume` gate) before going on with it. Not active, not final: it can be
+--- cancelled.
+function M.is_stopped(state)
+  return state == "interrupted"
+end
+
+--- JSON null arrives as vim.NIL; optional fields are sent as null.
+local function val(v)
+  if v == vim.NIL then
+    return nil
+  end
+  return v
 end
 
 --- The run record, created on first sight.
@@ -41,7 +56,7 @@ end
 function M.active()
   local out = {}
   for _, r in pairs(M.by_id) do
-    if not M.is_final(r.state) then
+    if not M.is_final(r.state) and not M.is_stopped(r.state) then
       table.insert(out, r)
     end
   end
@@ -63,14 +78,15 @@ function M.on_progress(_, p, ctx)
   r.seen = seen
   r.events = r.events + 1
   r.pipeline = p.pipeline or r.pipeline
+  local ev = p.event
   if p.state then
     r.state = p.state
   end
-  if p.error then
+  -- A `recorded` event's error is about the history, not the run.
+  if val(p.error) and ev ~= "recorded" then
     r.error = p.error
   end
   local review = require("showrunner.review")
-  local ev = p.event
   if ev == "step" then
     if p.step then
       r.steps[p.step] = p.step_state or p.state
@@ -93,11 +109,21 @@ function M.on_progress(_, p, ctx)
     r.gate = nil
     review.on_done(r, p)
     if p.state == "failed" then
-      util.error(string.format("%s failed: %s", r.pipeline or p.run, p.error or r.error or "unknown error"))
+      util.error(string.format("%s failed: %s", r.pipeline or p.run, val(p.error) or val(r.error) or "unknown error"))
     elseif p.state == "cancelled" then
       util.notify(string.format("%s cancelled", r.pipeline or p.run))
     else
       util.notify(string.format("%s %s", r.pipeline or p.run, p.state or "finished"))
+    end
+  elseif ev == "recorded" then
+    -- The writer saved the buffer an approved edit went into: the edit is in the history now,
+    -- as its own `apply_edit` event (or it could not be recorded, and the reason says why).
+    r.recorded = { plan = val(p.plan), history_event = val(p.history_event), error = val(p.error) }
+    local name = r.pipeline or p.run
+    if val(p.error) then
+      util.warn(string.format("the edit of %s was saved but is not in the history: %s", name, p.error))
+    else
+      util.notify(string.format("the edit of %s is in the history%s", name, val(p.history_event) and (" (" .. p.history_event .. ")") or ""))
     end
   else
     -- "state" (and anything newer): the state is already recorded.
@@ -107,6 +133,32 @@ function M.on_progress(_, p, ctx)
     review.on_event(r, p)
   end
   vim.api.nvim_exec_autocmds("User", { pattern = "ShowrunnerRun", modeline = false, data = p })
+end
+
+--- The client of a server stopped: its runs not yet ended are `interrupted` (the next server
+--- asks before going on with them), and their review window closes.
+function M.on_exit(client_id)
+  local stopped = {}
+  for _, r in pairs(M.by_id) do
+    if r.client_id == client_id and not M.is_final(r.state) and not M.is_stopped(r.state) then
+      r.state = "interrupted"
+      r.gate = nil
+      table.insert(stopped, r.pipeline or r.run)
+    end
+  end
+  local review = require("showrunner.review")
+  local s = review.current
+  if s and (s.client_id == client_id or (M.by_id[s.run] and M.by_id[s.run].state == "interrupted")) then
+    review.close()
+  end
+  if #stopped > 0 then
+    table.sort(stopped)
+    util.warn(string.format(
+      "the language server stopped during %s; when it starts again it asks about %s before going on",
+      table.concat(stopped, ", "),
+      #stopped > 1 and "them" or "it"
+    ))
+  end
 end
 
 --- A short status for statuslines: "rewrite-selection: running" or "".
