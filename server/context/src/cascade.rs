@@ -8,6 +8,7 @@ use showrunner_model::analysis::Analysis;
 use showrunner_model::config::ProjectConfig;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Level {
     pub level: &'static str,
     /// The model this level names, or `null` when it names none.
@@ -18,6 +19,7 @@ pub struct Level {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Resolution {
     /// The first non-empty level; `null` when no level names a model.
     pub model: Option<String>,

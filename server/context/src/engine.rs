@@ -36,6 +36,7 @@ use crate::tokens::TokenCounter;
 use showrunner_model::story::Story;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Form {
     Full,
@@ -44,6 +45,7 @@ pub enum Form {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ContextItem {
     /// The bucket id (for the previous-scene item: the scene's id).
     pub bucket: String,
@@ -58,6 +60,7 @@ pub struct ContextItem {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Dropped {
     pub bucket: String,
     pub reason: String,
@@ -66,6 +69,7 @@ pub struct Dropped {
 /// What the engine assembled for a scene: the object of `showrunner context --format json` and
 /// of the `showrunner.context.show` command.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Context {
     pub scene: String,
     pub items: Vec<ContextItem>,

@@ -110,6 +110,7 @@ impl Structure {
 
 /// Which layer a node or an edge belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema), schemars(rename = "GraphLayer"))]
 #[serde(rename_all = "lowercase")]
 pub enum Layer {
     /// Season, arc, act, chapter and scene nodes, and the edges from a container to what it holds.
@@ -121,6 +122,7 @@ pub enum Layer {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Node {
     /// The bucket id, or `scene:` and the scene id.
     pub id: String,
@@ -134,6 +136,7 @@ pub struct Node {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Edge {
     pub from: String,
     pub to: String,
@@ -143,6 +146,7 @@ pub struct Edge {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Graph {
     pub project: String,
     pub nodes: Vec<Node>,

@@ -28,6 +28,7 @@ pub const DEFAULT_GAP: usize = 3;
 pub const HEAT: [char; 5] = ['▁', '▂', '▃', '▅', '▇'];
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Stats {
     pub project: String,
     /// Words in every scene of the project.
@@ -49,6 +50,7 @@ pub struct Stats {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SceneStats {
     pub id: String,
     pub path: String,
@@ -62,6 +64,7 @@ pub struct SceneStats {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ContainerStats {
     pub id: String,
     pub kind: String,
@@ -75,6 +78,7 @@ pub struct ContainerStats {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChapterStats {
     /// `null` for the column of scenes under no chapter.
     pub id: Option<String>,
@@ -84,6 +88,7 @@ pub struct ChapterStats {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PovStats {
     pub pov: Option<String>,
     /// The bucket's name (`null` when there is no POV or the id is unknown).
@@ -93,6 +98,7 @@ pub struct PovStats {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EntityStats {
     pub id: String,
     pub kind: String,
@@ -109,6 +115,7 @@ pub struct EntityStats {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Gap {
     pub entity: String,
     pub name: String,

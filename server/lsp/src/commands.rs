@@ -1,7 +1,6 @@
-//! Code lenses and the `workspace/executeCommand` commands of spec 3.2 that this milestone
-//! serves: `showrunner.context.show`, `showrunner.models.resolve`, `showrunner.bucket.create`.
+//! The context lens on line 0 of a scene, and the work behind `showrunner.context.show` and
+//! `showrunner.models.resolve` (their arguments and results are in [`crate::protocol`]).
 
-use serde::Deserialize;
 use showrunner_context::cascade::{resolve, scene_inputs, Inputs};
 use showrunner_context::tokens::default_counter;
 use showrunner_context::{Context, ContextEngine, Request};
@@ -9,51 +8,6 @@ use tower_lsp_server::ls_types::*;
 
 use crate::pos::to_offset;
 use crate::state::FileSnap;
-
-pub const COMMANDS: &[&str] = &[
-    "showrunner.context.show",
-    "showrunner.models.resolve",
-    "showrunner.bucket.create",
-    "showrunner.timeline.list",
-    "showrunner.timeline.create",
-    "showrunner.timeline.switch",
-    "showrunner.history",
-];
-
-/// Which project a history command is about.
-#[derive(Deserialize, Default)]
-pub struct HistoryArgs {
-    pub project: Option<String>,
-    pub uri: Option<Uri>,
-    pub bucket: Option<String>,
-    pub name: Option<String>,
-    pub from_event: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct ContextArgs {
-    pub uri: Uri,
-    pub position: Option<Position>,
-    pub budget: Option<usize>,
-}
-
-#[derive(Deserialize, Default)]
-pub struct ModelsArgs {
-    pub uri: Option<Uri>,
-    pub pipeline: Option<String>,
-    pub step: Option<String>,
-    pub agent: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct CreateArgs {
-    pub project: Option<String>,
-    pub kind: String,
-    pub name: String,
-    #[serde(default)]
-    pub aliases: Vec<String>,
-    pub parent: Option<String>,
-}
 
 pub fn context(
     snap: &FileSnap,
@@ -103,8 +57,8 @@ pub fn models(
     snap: Option<&FileSnap>,
     project_default: Option<&str>,
     user: (&str, Option<&str>),
-    args: &ModelsArgs,
-) -> serde_json::Value {
+    args: &crate::protocol::ModelsArgs,
+) -> showrunner_context::cascade::Resolution {
     let scene_models = snap.and_then(|s| s.scene().map(|i| scene_inputs(&s.analysis, i))).unwrap_or_default();
     let r = resolve(&Inputs {
         step: args.step.as_deref().filter(|s| s.contains('/')),
@@ -115,5 +69,5 @@ pub fn models(
         user: Some(user),
     });
     let _ = &args.pipeline;
-    serde_json::to_value(r).unwrap_or_default()
+    r
 }

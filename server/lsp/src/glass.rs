@@ -5,17 +5,20 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use serde_json::{json, Value};
 use showrunner_agents::dispatch;
 use showrunner_agents::studio::{self, bare_vars, known_models, new_run_id, scene_vars};
 use showrunner_context::render_markdown;
-use showrunner_pipeline::{Decision, DecisionKind, Layer, Pipeline, Run};
+use showrunner_pipeline::{Decision, DecisionKind, Layer, Pipeline, Run, RunState};
 use showrunner_store::runs::Runs;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
 use crate::pos::to_offset;
+use crate::protocol::{
+    AgentAskArgs, AgentStarted, EditView, GateArgs, GateDiff, GateRef, GateResolveArgs, GateResolved, ModelEntry,
+    PipelineInfo, PipelineRunArgs, ResearchArgs, RunArgs, RunCancelled, RunStarted, RunSummary, UriArgs,
+};
 use crate::runs::{chat_lines, review_lenses, status, Job};
 use crate::state::{uri_path, FileSnap};
 use crate::{internal, invalid, params, Backend};
@@ -47,58 +50,6 @@ const QUICK_ACTIONS: &[(&str, &str)] = &[
 /// The run lenses on line 0 of a scene.
 const SCENE_LENSES: &[(&str, &str)] =
     &[("▶ Draft", "draft-scene"), ("▶ Continue", "continue-scene"), ("▶ Continuity check", "continuity-check")];
-
-#[derive(Deserialize, Default)]
-struct UriArgs {
-    uri: Option<Uri>,
-}
-
-#[derive(Deserialize)]
-struct RunArgs {
-    pipeline: String,
-    uri: Uri,
-    range: Option<Range>,
-    #[serde(default)]
-    inputs: Value,
-    model: Option<String>,
-    /// A recorded run whose answers replay instead of a model server.
-    replay: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct RunId {
-    run: String,
-}
-
-#[derive(Deserialize)]
-struct ResolveArgs {
-    run: String,
-    step: String,
-    decision: String,
-    text: Option<String>,
-    model: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct GateId {
-    run: String,
-    step: String,
-}
-
-#[derive(Deserialize)]
-struct ResearchArgs {
-    question: String,
-    uri: Option<Uri>,
-    model: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct AskArgs {
-    text: String,
-    uri: Option<Uri>,
-    range: Option<Range>,
-    model: Option<String>,
-}
 
 /// Run lenses for a scene, after its context lens.
 pub fn scene_lenses(uri: &Uri) -> Vec<CodeLens> {
@@ -138,19 +89,16 @@ pub fn quick_actions(snap: &FileSnap, uri: &Uri, range: Range) -> Vec<CodeAction
         .collect()
 }
 
-fn layer_name(l: Layer) -> &'static str {
-    match l {
-        Layer::QuickAction => "quick_action",
-        Layer::Template => "template",
-        Layer::Custom => "custom",
-    }
-}
-
 /// The scene's byte range for an LSP range.
 fn byte_range(snap: &FileSnap, r: Range) -> std::ops::Range<usize> {
     let a = to_offset(&snap.text, &snap.lines, r.start, snap.enc);
     let b = to_offset(&snap.text, &snap.lines, r.end, snap.enc);
     a.min(b)..a.max(b)
+}
+
+/// A result as the protocol sends it.
+pub(crate) fn to_value<T: serde::Serialize>(v: T) -> Result<Option<Value>> {
+    serde_json::to_value(v).map(Some).map_err(|e| internal(e.to_string()))
 }
 
 fn load_run(root: &Path, id: &str) -> Option<Run> {
@@ -165,6 +113,16 @@ fn save_new(root: &Path, run: &Run) -> Result<()> {
 }
 
 impl Backend {
+    /// The state to show for a run: what the run store says (`interrupted` for a run whose
+    /// process ended), except for a run this server drives, which is live whatever its lease.
+    fn shown_state(&self, run: &str, stored: &str) -> RunState {
+        let state = serde_json::from_value(json!(stored)).unwrap_or(RunState::Interrupted);
+        match state {
+            RunState::Interrupted if self.runner.is_active(run) => RunState::Running,
+            s => s,
+        }
+    }
+
     /// Every loaded project root.
     fn roots(&self) -> Vec<PathBuf> {
         self.lock().projects.keys().cloned().collect()
@@ -233,13 +191,14 @@ impl Backend {
                 let a: UriArgs = params(args)?;
                 let root = self.project_for(None, a.uri.as_ref())?;
                 let (all, _) = studio::pipelines(&root);
-                Ok(Some(json!(all
-                    .iter()
-                    .map(|p| json!({ "id": p.id, "title": p.title, "description": p.description, "layer": layer_name(p.layer) }))
-                    .collect::<Vec<_>>())))
+                let list: Vec<PipelineInfo> = all
+                    .into_iter()
+                    .map(|p| PipelineInfo { id: p.id, title: p.title, description: p.description, layer: p.layer })
+                    .collect();
+                to_value(list)
             }
             "showrunner.pipeline.run" => {
-                let a: RunArgs = params(args)?;
+                let a: PipelineRunArgs = params(args)?;
                 let (snap, scene) = self.scene_snap(&a.uri)?;
                 let pipeline = studio::find_pipeline(&snap.root, &a.pipeline).map_err(invalid)?;
                 let selection = a.range.map(|r| byte_range(&snap, r)).filter(|r| !r.is_empty());
@@ -267,7 +226,7 @@ impl Backend {
                 };
                 let id = run.id.clone();
                 self.start_run(snap.root.clone(), snap.analysis.clone(), Job::Pipeline(pipeline), run, replay)?;
-                Ok(Some(json!({ "run": id })))
+                to_value(RunStarted { run: id })
             }
             "showrunner.run.list" => {
                 let a: UriArgs = params(args)?;
@@ -279,30 +238,43 @@ impl Backend {
                 for root in roots {
                     if let Ok(list) = Runs::open(&root).and_then(|r| r.list()) {
                         rows.extend(list.into_iter().map(|r| {
-                            (
-                                r.updated,
-                                json!({ "run": r.id, "pipeline": r.pipeline, "state": r.state, "scene": r.scene }),
-                            )
+                            let state = self.shown_state(&r.id, r.live_state());
+                            (r.updated, RunSummary { run: r.id, pipeline: r.pipeline, state, scene: r.scene })
                         }));
                     }
                 }
                 rows.sort_by_key(|r| std::cmp::Reverse(r.0));
-                Ok(Some(json!(rows.into_iter().map(|r| r.1).collect::<Vec<_>>())))
+                to_value(rows.into_iter().map(|r| r.1).collect::<Vec<_>>())
             }
             "showrunner.run.status" => {
-                let a: RunId = params(args)?;
+                let a: RunArgs = params(args)?;
                 let root = self.run_root(&a.run).ok_or_else(|| invalid(format!("no run `{}`", a.run)))?;
                 let run = load_run(&root, &a.run).ok_or_else(|| invalid(format!("no run `{}`", a.run)))?;
-                let mut out = status(&run, self.runner.is_active(&a.run));
+                let live = Runs::open(&root).ok().and_then(|r| r.live_state(&a.run).ok().flatten());
+                let state = self.shown_state(&a.run, live.as_deref().unwrap_or(run.state.as_str()));
+                let mut out = status(&run, state, self.runner.is_active(&a.run));
                 // A gate this server is asking: where its review document is.
                 if let Some(g) = self.runner.gates().into_iter().find(|g| g.run == a.run) {
-                    out["gate"] = json!({ "step": g.step, "kind": g.kind, "uri": g.uri, "model": g.model });
+                    out.gate = Some(GateRef { step: g.step, kind: g.kind, uri: Some(g.uri), model: Some(g.model) });
                 }
-                Ok(Some(out))
+                to_value(out)
             }
             "showrunner.run.cancel" => {
-                let a: RunId = params(args)?;
+                let a: RunArgs = params(args)?;
                 let root = self.run_root(&a.run).ok_or_else(|| invalid(format!("no run `{}`", a.run)))?;
+                // A run another live process drives (a terminal's `showrunner run`) is theirs.
+                let live = Runs::open(&root).ok().and_then(|r| r.live_state(&a.run).ok().flatten());
+                let stored = load_run(&root, &a.run).map(|r| r.state);
+                if !self.runner.is_active(&a.run)
+                    && stored
+                        .is_some_and(|s| !matches!(s, RunState::Succeeded | RunState::Failed | RunState::Cancelled))
+                    && live.as_deref() != Some(RunState::Interrupted.as_str())
+                {
+                    return Err(invalid(format!(
+                        "run `{}` is driven by another live process (a terminal's `showrunner run`, or another editor); cancel it there",
+                        a.run
+                    )));
+                }
                 let runner = self.runner.clone();
                 let id = a.run.clone();
                 let _ =
@@ -323,11 +295,11 @@ impl Backend {
                         );
                     }
                 }
-                Ok(Some(json!({ "run": a.run, "state": run.state.as_str() })))
+                to_value(RunCancelled { run: a.run, state: run.state })
             }
-            "showrunner.gate.list" => Ok(Some(json!(self.runner.gates().iter().map(|g| g.json()).collect::<Vec<_>>()))),
+            "showrunner.gate.list" => to_value(self.runner.gates().iter().map(|g| g.view()).collect::<Vec<_>>()),
             "showrunner.gate.resolve" => {
-                let a: ResolveArgs = params(args)?;
+                let a: GateResolveArgs = params(args)?;
                 let g = self.runner.gate(&a.run, &a.step).ok_or_else(|| {
                     invalid(format!("run `{}` is not waiting at a gate `{}` (see showrunner.gate.list)", a.run, a.step))
                 })?;
@@ -335,7 +307,7 @@ impl Backend {
                     let session = self.session();
                     session.text_of(&g.path).unwrap_or_else(|| g.text.clone())
                 };
-                let kind: DecisionKind = a.decision.parse().map_err(invalid)?;
+                let kind = a.decision;
                 let decision = match kind {
                     DecisionKind::Approve | DecisionKind::Edit => {
                         Decision::Approve(a.text.clone().unwrap_or_else(|| chat_lines(&document()).1))
@@ -360,7 +332,14 @@ impl Backend {
                             Some(m) => m,
                             None => match self.pick_model(&g.root, &g.model).await {
                                 Some(m) => m,
-                                None => return Ok(Some(json!({ "run": a.run, "step": a.step, "decision": "none" }))),
+                                None => {
+                                    return to_value(GateResolved {
+                                        run: a.run,
+                                        step: a.step,
+                                        decision: None,
+                                        open: true,
+                                    })
+                                }
                             },
                         };
                         if !model.contains('/') {
@@ -375,10 +354,10 @@ impl Backend {
                 // Chat, a model change and a regeneration keep the gate open: it is asked again,
                 // with a new `gate` event.
                 let open = kind.keeps_gate_open();
-                Ok(Some(json!({ "run": a.run, "step": a.step, "decision": kind, "open": open })))
+                to_value(GateResolved { run: a.run, step: a.step, decision: Some(kind), open })
             }
             "showrunner.gate.diff" => {
-                let a: GateId = params(args)?;
+                let a: GateArgs = params(args)?;
                 let g = self.runner.gate(&a.run, &a.step).ok_or_else(|| {
                     invalid(format!("run `{}` is not waiting at a gate `{}` (see showrunner.gate.list)", a.run, a.step))
                 })?;
@@ -395,9 +374,7 @@ impl Backend {
                     };
                     let _ = self.client.show_document(params).await;
                 }
-                let mut out = crate::runs::edit_json(&g.root, plan);
-                out["diff_uri"] = json!(uri);
-                Ok(Some(out))
+                to_value(GateDiff { edit: EditView::of(&g.root, plan), diff_uri: uri })
             }
             "showrunner.research" => {
                 let a: ResearchArgs = params(args)?;
@@ -417,10 +394,10 @@ impl Backend {
                 run.model_override = a.model.filter(|m| !m.trim().is_empty());
                 let id = run.id.clone();
                 self.start_run(root, analysis, Job::Pipeline(pipeline), run, None)?;
-                Ok(Some(json!({ "run": id })))
+                to_value(RunStarted { run: id })
             }
             "showrunner.agent.ask" => {
-                let a: AskArgs = params(args)?;
+                let a: AgentAskArgs = params(args)?;
                 if a.text.trim().is_empty() {
                     return Err(invalid("`text` is empty"));
                 }
@@ -469,12 +446,12 @@ impl Backend {
                 run.exchanges.extend(exchange);
                 let id = run.id.clone();
                 self.start_run(root, analysis, Job::Agent(agent), run, None)?;
-                Ok(Some(json!({ "agent": route.agent, "run": id, "reason": route.reason, "via": route.via })))
+                to_value(AgentStarted { run: id, agent: route.agent, reason: route.reason, via: route.via.to_string() })
             }
             "showrunner.models.list" => {
                 let a: UriArgs = params(args)?;
                 let root = self.project_for(None, a.uri.as_ref())?;
-                Ok(Some(json!(self.models(&root).await)))
+                to_value(self.models(&root).await)
             }
             other => Err(invalid(format!("unknown command `{other}`"))),
         }
@@ -482,7 +459,7 @@ impl Backend {
 
     /// Every model a writer can pick: the ones the project names, then what each provider lists
     /// (`/v1/models`, best effort, two seconds at most).
-    async fn models(&self, root: &Path) -> Vec<Value> {
+    async fn models(&self, root: &Path) -> Vec<ModelEntry> {
         let config = self.lock().projects.get(root).map(|p| p.analysis.config.clone());
         let Some(config) = config else { return Vec::new() };
         let (agents, _) = showrunner_agents::defs::catalogue(Some(root));
@@ -501,13 +478,14 @@ impl Backend {
                 }
             }
         }
-        out.into_iter().map(|m| json!({ "provider": m.split('/').next().unwrap_or(""), "model": m })).collect()
+        out.into_iter()
+            .map(|m| ModelEntry { provider: m.split('/').next().unwrap_or("").to_string(), model: m })
+            .collect()
     }
 
     /// Asks the writer which model to use (`window/showMessageRequest`).
     async fn pick_model(&self, root: &Path, current: &str) -> Option<String> {
-        let models: Vec<String> =
-            self.models(root).await.into_iter().filter_map(|m| m["model"].as_str().map(str::to_string)).collect();
+        let models: Vec<String> = self.models(root).await.into_iter().map(|m| m.model).collect();
         let actions: Vec<MessageActionItem> =
             models.iter().map(|m| MessageActionItem { title: m.clone(), properties: Default::default() }).collect();
         let chosen = self

@@ -15,6 +15,7 @@ pub mod logging;
 pub mod navigate;
 pub mod pictures;
 pub mod pos;
+pub mod protocol;
 pub mod runs;
 pub mod state;
 pub mod tokens;
@@ -39,7 +40,7 @@ pub struct Backend {
     recorder: Recorder,
     state: Arc<Mutex<State>>,
     runner: runs::Runner,
-    notes: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<serde_json::Value>>,
+    notes: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<protocol::RunProgress>>,
     /// Client capabilities that decide optional behaviour.
     caps: Mutex<ClientCaps>,
     clean_shutdown: Arc<std::sync::atomic::AtomicBool>,
@@ -416,7 +417,7 @@ impl Backend {
         found.ok_or_else(|| invalid("no Showrunner project here: pass `project` (a project folder) or `uri`"))
     }
 
-    async fn history_command(&self, command: &str, args: commands::HistoryArgs) -> Result<Option<LSPAny>> {
+    async fn history_command(&self, command: &str, args: protocol::HistoryArgs) -> Result<Option<LSPAny>> {
         use showrunner_store::history::{Change, History};
         let root = self.project_for(args.project.as_deref(), args.uri.as_ref())?;
         let fail = |e: showrunner_store::history::HistoryError| invalid(e.to_string());
@@ -491,7 +492,7 @@ impl Backend {
                     }
                 }
                 self.after_change(root, files).await;
-                Ok(Some(serde_json::json!({ "timeline": name, "changed": changed })))
+                glass::to_value(protocol::TimelineSwitched { timeline: name, changed })
             }
             _ => {
                 let h = History::open(&root).map_err(fail)?;
@@ -605,12 +606,7 @@ impl LanguageServer for Backend {
                     },
                 )),
                 execute_command_provider: Some(ExecuteCommandOptions {
-                    commands: commands::COMMANDS
-                        .iter()
-                        .chain(glass::COMMANDS)
-                        .chain(pictures::COMMANDS)
-                        .map(|c| c.to_string())
-                        .collect(),
+                    commands: protocol::command_names(),
                     ..Default::default()
                 }),
                 ..Default::default()
@@ -722,10 +718,17 @@ impl LanguageServer for Backend {
                     Ok(id) => (Some(id), None),
                     Err(e) => (None, Some(e)),
                 };
-                let _ = session.notes.send(serde_json::json!({
-                    "run": p.run, "pipeline": p.pipeline, "state": "succeeded", "event": "recorded",
-                    "plan": p.plan.id, "history_event": event, "error": error,
-                }));
+                session.notify(protocol::RunProgress {
+                    plan: Some(p.plan.id.clone()),
+                    history_event: event,
+                    error,
+                    ..protocol::RunProgress::new(
+                        &p.run,
+                        &p.pipeline,
+                        showrunner_pipeline::RunState::Succeeded,
+                        protocol::ProgressEvent::Recorded,
+                    )
+                });
             }
         }
     }
@@ -888,7 +891,7 @@ impl LanguageServer for Backend {
     async fn execute_command(&self, p: ExecuteCommandParams) -> Result<Option<LSPAny>> {
         match p.command.as_str() {
             "showrunner.context.show" => {
-                let args: commands::ContextArgs = params(&p.arguments)?;
+                let args: protocol::ContextArgs = params(&p.arguments)?;
                 let work = {
                     let mut st = self.lock();
                     st.snapshot(&args.uri).and_then(|snap| {
@@ -905,7 +908,7 @@ impl LanguageServer for Backend {
                 })
             }
             "showrunner.models.resolve" => {
-                let args: commands::ModelsArgs = params(&p.arguments)?;
+                let args: protocol::ModelsArgs = params(&p.arguments)?;
                 let snap = args.uri.as_ref().and_then(|u| self.snapshot(u));
                 let project_default = {
                     let st = self.lock();
@@ -916,16 +919,16 @@ impl LanguageServer for Backend {
                 };
                 let (file, user) = showrunner_store::user::default_model();
                 guarded("showrunner.models.resolve", || {
-                    Ok(Some(commands::models(
+                    glass::to_value(commands::models(
                         snap.as_ref(),
                         project_default.as_deref(),
                         (&file, user.as_deref()),
                         &args,
-                    )))
+                    ))
                 })
             }
             "showrunner.bucket.create" => {
-                let args: commands::CreateArgs = params(&p.arguments)?;
+                let args: protocol::BucketCreateArgs = params(&p.arguments)?;
                 let (root, analysis) = {
                     let mut st = self.lock();
                     let root = match &args.project {
@@ -959,17 +962,17 @@ impl LanguageServer for Backend {
                     self.after_change(root, touched).await;
                 }
                 let uri = path_uri(&path).ok_or_else(|| internal("bad path"))?;
-                Ok(Some(serde_json::json!({ "id": id, "uri": uri })))
+                glass::to_value(protocol::BucketCreated { id, uri })
             }
             "showrunner.timeline.list"
             | "showrunner.timeline.create"
             | "showrunner.timeline.switch"
             | "showrunner.history" => {
-                let args: commands::HistoryArgs = params(&p.arguments)?;
+                let args: protocol::HistoryArgs = params(&p.arguments)?;
                 self.history_command(&p.command, args).await
             }
-            c if glass::COMMANDS.contains(&c) => self.glass_command(c, &p.arguments).await,
-            c if pictures::COMMANDS.contains(&c) => self.pictures_command(c, &p.arguments).await,
+            "showrunner.graph" | "showrunner.stats" => self.pictures_command(&p.command, &p.arguments).await,
+            c if protocol::COMMANDS.iter().any(|s| s.name == c) => self.glass_command(c, &p.arguments).await,
             other => Err(Error {
                 code: ErrorCode::MethodNotFound,
                 message: format!("unknown command `{other}`").into(),

@@ -4,38 +4,21 @@
 //! text counts. The result is the JSON of `showrunner graph|stats --format json`; with a text
 //! `format` (`mermaid`, `dot`, `text`) it is `{format, text}` holding what the CLI prints.
 
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use showrunner_context::graph::{graph, to_dot, to_mermaid, GraphOptions};
 use showrunner_context::stats::{stats, to_text, DEFAULT_GAP};
 use tower_lsp_server::jsonrpc::Result;
-use tower_lsp_server::ls_types::Uri;
 
-use crate::{guarded, internal, invalid, params, Backend};
+use crate::glass::to_value;
+use crate::protocol::{GraphResult, Kinds, PictureArgs, Rendered, StatsResult};
+use crate::{guarded, invalid, params, Backend};
 
-pub const COMMANDS: &[&str] = &["showrunner.graph", "showrunner.stats"];
-
-/// One kind or several: `"character"`, `"character,location"` or `["character", "location"]`.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Kinds {
-    One(String),
-    Many(Vec<String>),
+/// The kinds a picture keeps, from `kind` (one, a comma list, or a list).
+trait KindList {
+    fn kinds(&self) -> Vec<String>;
 }
 
-#[derive(Deserialize, Default)]
-struct Args {
-    uri: Option<Uri>,
-    /// A project folder (path or URI), when there is no `uri`.
-    project: Option<String>,
-    format: Option<String>,
-    kind: Option<Kinds>,
-    around: Option<String>,
-    depth: Option<usize>,
-    gap: Option<usize>,
-}
-
-impl Args {
+impl KindList for PictureArgs {
     fn kinds(&self) -> Vec<String> {
         let all = match &self.kind {
             None => Vec::new(),
@@ -46,13 +29,9 @@ impl Args {
     }
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> Result<Option<Value>> {
-    serde_json::to_value(v).map(Some).map_err(|e| internal(e.to_string()))
-}
-
 impl Backend {
     pub(crate) async fn pictures_command(&self, command: &str, args: &[Value]) -> Result<Option<Value>> {
-        let a: Args = params(args)?;
+        let a: PictureArgs = params(args)?;
         let root = self.project_for(a.project.as_deref(), a.uri.as_ref())?;
         let analysis = self
             .lock()
@@ -69,17 +48,17 @@ impl Backend {
                 let opts = GraphOptions { kinds: a.kinds(), around: a.around.clone(), depth: a.depth.unwrap_or(1) };
                 let g = graph(&analysis, &opts).map_err(|e| invalid(e.to_string()))?;
                 match format {
-                    "json" => to_json(&g),
-                    "mermaid" => Ok(Some(json!({ "format": format, "text": to_mermaid(&g) }))),
-                    "dot" => Ok(Some(json!({ "format": format, "text": to_dot(&g) }))),
+                    "json" => to_value(GraphResult::Json(g)),
+                    "mermaid" => to_value(GraphResult::Text(Rendered { format: format.into(), text: to_mermaid(&g) })),
+                    "dot" => to_value(GraphResult::Text(Rendered { format: format.into(), text: to_dot(&g) })),
                     other => Err(invalid(format!("unknown format `{other}`: use json, mermaid or dot"))),
                 }
             }
             _ => {
                 let s = stats(&analysis, a.gap.unwrap_or(DEFAULT_GAP));
                 match format {
-                    "json" => to_json(&s),
-                    "text" => Ok(Some(json!({ "format": format, "text": to_text(&s) }))),
+                    "text" => to_value(StatsResult::Text(Rendered { format: format.into(), text: to_text(&s) })),
+                    "json" => to_value(StatsResult::Json(s)),
                     other => Err(invalid(format!("unknown format `{other}`: use json or text"))),
                 }
             }

@@ -15,15 +15,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex};
 
 use serde_json::{json, Value};
+
+use crate::protocol::{EditView, GateRef, GateView, ProgressEvent, RunProgress, RunStatus, StepView};
 pub use showrunner_agents::studio::Job;
 use showrunner_agents::studio::{
     confirm_resume, needs_resume_confirmation, review_path, Edge, LiveModel, ProjectEffects, ReplayModel,
 };
 use showrunner_llm::Cancel;
 use showrunner_model::analysis::Analysis;
-use showrunner_pipeline::{
-    Decision, DecisionKind, EditPlan, Gate, GateKind, Gates, Model, Run, RunState, Step, StepState,
-};
+use showrunner_pipeline::{Decision, DecisionKind, EditPlan, GateKind, Gates, Model, Run, RunState, Step, StepState};
 use showrunner_store::runs::Runs;
 use tower_lsp_server::ls_types::notification::Notification;
 use tower_lsp_server::ls_types::*;
@@ -33,11 +33,11 @@ use crate::pos::to_position;
 use crate::state::{path_uri, State};
 
 /// `showrunner/runProgress`: a run's state, steps, gates and streamed text.
-pub enum RunProgress {}
+pub enum RunProgressNote {}
 
-impl Notification for RunProgress {
-    type Params = Value;
-    const METHOD: &'static str = "showrunner/runProgress";
+impl Notification for RunProgressNote {
+    type Params = RunProgress;
+    const METHOD: &'static str = crate::protocol::RUN_PROGRESS;
 }
 
 /// What a run needs of the session: the documents, the client, the runtime.
@@ -49,7 +49,7 @@ pub struct Session {
     pub caps: Caps,
     /// `showrunner/runProgress` notifications, in order, to one task that sends them (they are
     /// sent from inside a streaming model call, which cannot block on the runtime).
-    pub notes: tokio::sync::mpsc::UnboundedSender<Value>,
+    pub notes: tokio::sync::mpsc::UnboundedSender<RunProgress>,
     /// Diagnostics after a run wrote a file.
     pub(crate) publisher: crate::Publisher,
 }
@@ -78,7 +78,7 @@ impl Session {
         std::fs::read_to_string(path).ok()
     }
 
-    fn notify(&self, params: Value) {
+    pub fn notify(&self, params: RunProgress) {
         if self.notes.send(params).is_err() {
             tracing::warn!("run progress not sent: the session is closing");
         }
@@ -86,11 +86,11 @@ impl Session {
 }
 
 /// The task that sends run notifications in order.
-pub fn notifier(client: Client) -> tokio::sync::mpsc::UnboundedSender<Value> {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+pub fn notifier(client: Client) -> tokio::sync::mpsc::UnboundedSender<RunProgress> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<RunProgress>();
     tokio::spawn(async move {
         while let Some(params) = rx.recv().await {
-            client.send_notification::<RunProgress>(params).await;
+            client.send_notification::<RunProgressNote>(params).await;
         }
     });
     tx
@@ -119,18 +119,18 @@ impl Pending {
         self.tx.send(d).is_ok()
     }
 
-    pub fn json(&self) -> Value {
-        let mut v = json!({
-            "run": self.run, "step": self.step, "kind": self.kind, "uri": self.uri,
-            "pipeline": self.pipeline, "model": self.model, "text": self.text,
-        });
-        if let Some(plan) = &self.edit {
-            v["edit"] = edit_json(&self.root, plan);
+    pub fn view(&self) -> GateView {
+        GateView {
+            run: self.run.clone(),
+            step: self.step.clone(),
+            kind: self.kind,
+            uri: self.uri.clone(),
+            pipeline: self.pipeline.clone(),
+            model: self.model.clone(),
+            text: self.text.clone(),
+            edit: self.edit.as_ref().map(|p| EditView::of(&self.root, p)),
+            note: self.note.clone(),
         }
-        if let Some(note) = &self.note {
-            v["note"] = json!(note);
-        }
-        v
     }
 
     /// The diff beside the review document, when the gate precedes an edit.
@@ -231,9 +231,19 @@ impl Runner {
                 run.state = RunState::Failed;
                 run.error = Some(format!("internal error: the run stopped unexpectedly: {msg}"));
                 if let Ok(runs) = Runs::open(&root) {
-                    let _ = runs.save(&run.id, &run.pipeline, &run.scene, "failed", run.error.as_deref(), &serde_json::to_value(&run).unwrap_or_default());
+                    let _ = runs.save(
+                        &run.id,
+                        &run.pipeline,
+                        &run.scene,
+                        "failed",
+                        run.error.as_deref(),
+                        &serde_json::to_value(&run).unwrap_or_default(),
+                    );
                 }
-                session.notify(json!({ "run": id, "pipeline": run.pipeline, "state": "failed", "event": "done", "error": run.error }));
+                session.notify(RunProgress {
+                    error: run.error.clone(),
+                    ..RunProgress::new(&id, &run.pipeline, RunState::Failed, ProgressEvent::Done)
+                });
             }
             runner.lock().remove(&id);
             let (lock, cv) = &*finished;
@@ -310,7 +320,10 @@ fn drive(d: Drive<'_>, job: Job, run: &mut Run, replay: Option<Run>, cancelled: 
     let runs = match Runs::open(root) {
         Ok(r) => r,
         Err(e) => {
-            session.notify(json!({ "run": run.id, "pipeline": run.pipeline, "state": "failed", "event": "done", "error": format!("cannot open the run store: {e}") }));
+            session.notify(RunProgress {
+                error: Some(format!("cannot open the run store: {e}")),
+                ..RunProgress::new(&run.id, &run.pipeline, RunState::Failed, ProgressEvent::Done)
+            });
             return;
         }
     };
@@ -356,9 +369,10 @@ fn drive(d: Drive<'_>, job: Job, run: &mut Run, replay: Option<Run>, cancelled: 
             run.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
         )));
     }
-    session.notify(json!({
-        "run": run.id, "pipeline": run.pipeline, "state": run.state.as_str(), "event": "done", "error": run.error,
-    }));
+    session.notify(RunProgress {
+        error: run.error.clone(),
+        ..RunProgress::new(&run.id, &run.pipeline, run.state, ProgressEvent::Done)
+    });
 }
 
 type Progress = tower_lsp_server::OngoingProgress<tower_lsp_server::Unbounded, tower_lsp_server::Cancellable>;
@@ -472,25 +486,30 @@ impl Edge for LspEdge {
     }
 
     fn text(&mut self, step: &str, text: &str) {
-        self.session.notify(json!({
-            "run": self.run, "pipeline": self.pipeline, "state": "running", "event": "text", "step": step, "text": text,
-        }));
+        self.session.notify(RunProgress {
+            step: Some(step.to_string()),
+            text: Some(text.to_string()),
+            ..RunProgress::new(&self.run, &self.pipeline, RunState::Running, ProgressEvent::Text)
+        });
     }
 
     fn saved(&mut self, run: &Run) {
         let steps: Vec<StepState> = run.steps.iter().map(|s| s.state).collect();
         let (old_state, old_steps) = self.last.clone().unwrap_or((RunState::Queued, Vec::new()));
         if run.state != old_state && !run.is_finished() {
-            self.session.notify(json!({
-                "run": run.id, "pipeline": run.pipeline, "state": run.state.as_str(), "event": "state", "error": run.error,
-            }));
+            self.session.notify(RunProgress {
+                error: run.error.clone(),
+                ..RunProgress::new(&run.id, &run.pipeline, run.state, ProgressEvent::State)
+            });
         }
         for (i, s) in run.steps.iter().enumerate() {
             if old_steps.get(i) != Some(&s.state) {
-                self.session.notify(json!({
-                    "run": run.id, "pipeline": run.pipeline, "state": run.state.as_str(), "event": "step",
-                    "step": s.id, "step_state": s.state.as_str(), "model": s.model,
-                }));
+                self.session.notify(RunProgress {
+                    step: Some(s.id.clone()),
+                    step_state: Some(s.state),
+                    model: s.model.clone(),
+                    ..RunProgress::new(&run.id, &run.pipeline, run.state, ProgressEvent::Step)
+                });
                 if let (Some(p), StepState::Running) = (&self.progress, s.state) {
                     self.session.handle.block_on(p.report_with_message(format!("{} ({})", s.id, s.kind), Some(true)));
                 }
@@ -571,11 +590,12 @@ impl Gates for LspGates {
             note,
             tx,
         };
-        let gate = pending.json();
+        let gate = pending.view();
         self.runner.set_gate(&run.id, Some(pending));
-        self.session.notify(json!({
-            "run": run.id, "pipeline": run.pipeline, "state": "waiting", "event": "gate", "gate": gate,
-        }));
+        self.session.notify(RunProgress {
+            gate: Some(gate),
+            ..RunProgress::new(&run.id, &run.pipeline, RunState::Waiting, ProgressEvent::Gate)
+        });
         if self.session.caps.show_document {
             let client = self.session.client.clone();
             let params = ShowDocumentParams { uri, external: Some(false), take_focus: Some(true), selection: None };
@@ -585,22 +605,6 @@ impl Gates for LspGates {
         self.runner.set_gate(&run.id, None);
         decision
     }
-}
-
-/// A gate's edit as the protocol shows it: the file, the mode, the change in words, the diff.
-pub fn edit_json(root: &Path, plan: &EditPlan) -> Value {
-    json!({
-        "path": plan.path,
-        "uri": path_uri(&root.join(&plan.path)),
-        "mode": plan.mode,
-        "field": plan.field,
-        "description": plan.description,
-        "diff": plan.diff,
-        "first_line": plan.first_line,
-        "last_line": plan.last_line,
-        "old_text": plan.old_text,
-        "new_text": plan.new_text,
-    })
 }
 
 /// The lenses on a review document: what the gate is and what approving changes, then its
@@ -659,8 +663,9 @@ pub fn chat_lines(text: &str) -> (String, String) {
     (message.join("\n").trim().to_string(), rest.concat())
 }
 
-/// `showrunner.run.status` from a saved run.
-pub fn status(run: &Run, active: bool) -> Value {
+/// `showrunner.run.status` from a saved run; `state` is what to show (`interrupted` for a run
+/// whose process ended).
+pub fn status(run: &Run, state: RunState, active: bool) -> RunStatus {
     let output = run
         .vars
         .get("answer")
@@ -680,16 +685,20 @@ pub fn status(run: &Run, active: bool) -> Value {
                 .find(|s| matches!(s.kind.as_str(), "generate" | "research" | "summarize") && !s.output.is_null())
                 .map(|s| s.output.clone())
         });
-    json!({
-        "run": run.id,
-        "pipeline": run.pipeline,
-        "state": run.state.as_str(),
-        "scene": run.scene,
-        "active": active,
-        "steps": run.steps.iter().map(|s| json!({ "id": s.id, "type": s.kind, "state": s.state.as_str(), "model": s.model })).collect::<Vec<_>>(),
-        "gate": run.gate.as_ref().map(|g: &Gate| json!({ "step": g.step, "kind": g.kind })),
-        "error": run.error,
-        "output": output,
-        "replay_of": run.replay_of,
-    })
+    RunStatus {
+        run: run.id.clone(),
+        pipeline: run.pipeline.clone(),
+        state,
+        scene: run.scene.clone(),
+        active,
+        steps: run
+            .steps
+            .iter()
+            .map(|s| StepView { id: s.id.clone(), kind: s.kind.clone(), state: s.state, model: s.model.clone() })
+            .collect(),
+        gate: run.gate.as_ref().map(|g| GateRef { step: g.step.clone(), kind: g.kind, uri: None, model: None }),
+        error: run.error.clone(),
+        output,
+        replay_of: run.replay_of.clone(),
+    }
 }

@@ -38,7 +38,8 @@ pub const STEP_TYPES: &[&str] = &[
     "summarize",
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema), schemars(rename = "PipelineLayer"))]
 #[serde(rename_all = "snake_case")]
 pub enum Layer {
     QuickAction,

@@ -13,6 +13,7 @@ use showrunner_model::scene::{parse_markdown_scene, Scene};
 
 /// Where an `apply_edit` step puts its text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EditMode {
     /// The selection is replaced (its own leading and trailing white space kept).

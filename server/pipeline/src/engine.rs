@@ -16,6 +16,7 @@ use crate::edit::EditPlan;
 pub use crate::gate::{DecisionKind, Gate, GateKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RunState {
     Queued,
@@ -24,6 +25,9 @@ pub enum RunState {
     Succeeded,
     Failed,
     Cancelled,
+    /// The process driving the run ended before it finished. Shown for such a run; never
+    /// stored (the stored state is where it stopped, so it can resume).
+    Interrupted,
 }
 
 impl RunState {
@@ -36,11 +40,13 @@ impl RunState {
             RunState::Succeeded => "succeeded",
             RunState::Failed => "failed",
             RunState::Cancelled => "cancelled",
+            RunState::Interrupted => "interrupted",
         }
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StepState {
     Pending,

@@ -8,6 +8,7 @@ use crate::edit::EditPlan;
 
 /// The kinds of gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GateKind {
     /// The prompt, before the model is called.
@@ -77,6 +78,7 @@ pub struct Gate {
 
 /// The decisions at a gate, by name (what a command, a lens or a terminal answer says).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionKind {
     Approve,

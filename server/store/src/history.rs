@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS timelines(
 "#;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Event {
     pub seq: i64,
     pub id: String,
@@ -68,6 +69,7 @@ pub struct Event {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Timeline {
     pub name: String,
     pub head: Option<i64>,

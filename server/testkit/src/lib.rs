@@ -4,6 +4,7 @@
 //! failure).
 
 pub mod model_server;
+pub mod schema;
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -33,6 +34,12 @@ fn take_list(v: &mut Value) -> Vec<Value> {
         Value::Array(list) => list,
         _ => Vec::new(),
     }
+}
+
+/// The protocol schema, read once per test process.
+fn protocol_schema() -> &'static Value {
+    static SCHEMA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(schema::protocol)
 }
 
 pub fn uri(path: &Path) -> String {
@@ -90,6 +97,14 @@ impl Client {
     fn recv(&mut self) -> Value {
         match self.rx.recv_timeout(PATIENCE) {
             Ok(v) => {
+                // Showrunner's own notification must be what the protocol schema says.
+                if v["method"] == "showrunner/runProgress" {
+                    if let Err(e) =
+                        schema::check_notification(protocol_schema(), "showrunner/runProgress", &v["params"])
+                    {
+                        panic!("the server sent a runProgress the protocol does not describe: {e}\n{v}");
+                    }
+                }
                 // Answer the server's own requests at once.
                 if let (Some(method), Some(id)) = (v["method"].as_str(), v.get("id")) {
                     let result = self.answers.get(method).cloned().unwrap_or(Value::Null);
@@ -118,8 +133,16 @@ impl Client {
     }
 
     pub fn request(&mut self, method: &str, params: Value) -> Value {
+        let command =
+            (method == "workspace/executeCommand").then(|| params["command"].as_str().map(str::to_string)).flatten();
         let v = self.request_raw(method, params);
         assert!(v.get("error").is_none(), "{method} failed: {v}");
+        // A command's result must be what the protocol schema says.
+        if let Some(c) = command.filter(|c| c.starts_with("showrunner.")) {
+            if let Err(e) = schema::check_result(protocol_schema(), &c, &v["result"]) {
+                panic!("{e}\n{}", v["result"]);
+            }
+        }
         v["result"].clone()
     }
 

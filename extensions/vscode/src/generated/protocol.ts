@@ -1,0 +1,576 @@
+// Generated from server/lsp/src/protocol.rs by `SHOWRUNNER_BLESS=1 cargo test -p showrunner-lsp protocol`.
+// Do not edit: `tests/run` fails when this file differs from a fresh generation.
+/* eslint-disable */
+
+export interface AgentAskArgs {
+  model?: string | null;
+  range?: Range | null;
+  text: string;
+  uri?: string | null;
+}
+
+export interface AgentStarted {
+  agent: string;
+  /** A sentence for the writer: which agent and why. */
+  reason: string;
+  run: string;
+  /** `keywords`, `intent` or `default`. */
+  via: string;
+}
+
+export interface BucketCreateArgs {
+  aliases?: string[];
+  kind: string;
+  name: string;
+  parent?: string | null;
+  /** A project folder (path or URI); the first loaded project when absent. */
+  project?: string | null;
+}
+
+export interface BucketCreated {
+  id: string;
+  uri: string;
+}
+
+export interface ChapterStats {
+  /** `null` for the column of scenes under no chapter. */
+  id?: string | null;
+  name: string;
+  scenes: number;
+  words: number;
+}
+
+export interface ContainerStats {
+  /** 0 for an outermost container. */
+  depth: number;
+  id: string;
+  kind: string;
+  name: string;
+  parent?: string | null;
+  scenes: number;
+  /** Words of every scene below it, at any depth. */
+  words: number;
+}
+
+/** What the engine assembled for a scene: the object of `showrunner context --format json` and
+ * of the `showrunner.context.show` command. */
+export interface Context {
+  budget: number;
+  dropped: Dropped[];
+  items: ContextItem[];
+  scene: string;
+  used_tokens: number;
+}
+
+export interface ContextArgs {
+  /** A token budget other than the project's `context.budget_tokens`. */
+  budget?: number | null;
+  /** The cursor: context is assembled for the scene as it stands there. */
+  position?: Position | null;
+  uri: string;
+}
+
+export interface ContextItem {
+  /** The bucket id (for the previous-scene item: the scene's id). */
+  bucket: string;
+  form: Form;
+  kind: string;
+  /** What a writer calls it: the bucket's name (the previous scene's title). */
+  name: string;
+  reason: string;
+  score: number;
+  text: string;
+  tokens: number;
+}
+
+/** The decisions at a gate, by name (what a command, a lens or a terminal answer says). */
+export type DecisionKind = "approve" | "paste" | "skip" | "change_model" | "chat" | "regenerate" | "reject" | "edit";
+
+export interface Dropped {
+  bucket: string;
+  reason: string;
+}
+
+export interface Edge {
+  from: string;
+  /** The relation type; `contains` for structure edges. */
+  label: string;
+  layer: GraphLayer;
+  to: string;
+}
+
+/** Where an `apply_edit` step puts its text. */
+export type EditMode = "replace_selection" | "insert_after_selection" | "append" | "replace_body" | "set_field";
+
+/** The edit approving a gate makes, planned against the text it applies to. */
+export interface EditView {
+  /** The change in words: "will be added after line 29 of 03-supper.md, at the end of the scene". */
+  description: string;
+  /** A unified diff of exactly the change (one hunk, three lines of context). */
+  diff: string;
+  /** The frontmatter field, for `set_field`. */
+  field?: string | null;
+  /** 1-based lines of the file the change touches. */
+  first_line: number;
+  last_line: number;
+  mode: EditMode;
+  new_text: string;
+  /** What is replaced (empty for an insertion) and what replaces it. */
+  old_text: string;
+  /** Project-relative path of the file. */
+  path: string;
+  uri?: string | null;
+}
+
+export interface EntityStats {
+  /** The first and last scene (id) mentioning it, in reading order. */
+  first?: string | null;
+  id: string;
+  kind: string;
+  last?: string | null;
+  /** Mentions in the whole project. */
+  mentions: number;
+  name: string;
+  /** Mentions per chapter, in the order of `Stats::chapters`. */
+  per_chapter: number[];
+  /** Scenes with at least one mention. */
+  scenes: number;
+}
+
+export interface Event {
+  actor: string;
+  container?: string | null;
+  expected_version?: number | null;
+  /** Content hash; `None` when the event deletes the file. */
+  hash?: string | null;
+  id: string;
+  new_version: number;
+  parent?: number | null;
+  path: string;
+  payload: unknown;
+  seq: number;
+  /** Milliseconds since the Unix epoch. */
+  time: number;
+  timeline: string;
+  type: string;
+}
+
+export type Form = "full" | "summary" | "cut";
+
+export interface Gap {
+  /** The last chapter it appears in before the gap. */
+  after: string;
+  /** Written chapters in between without a mention. */
+  chapters: number;
+  entity: string;
+  name: string;
+  /** The chapter it appears in again. */
+  resumes: string;
+}
+
+export interface GateArgs {
+  run: string;
+  step: string;
+}
+
+/** The edit approving a gate makes, planned against the text it applies to. */
+export interface GateDiff {
+  /** The change in words: "will be added after line 29 of 03-supper.md, at the end of the scene". */
+  description: string;
+  /** A unified diff of exactly the change (one hunk, three lines of context). */
+  diff: string;
+  /** The diff as a file beside the review document. */
+  diff_uri: string;
+  /** The frontmatter field, for `set_field`. */
+  field?: string | null;
+  /** 1-based lines of the file the change touches. */
+  first_line: number;
+  last_line: number;
+  mode: EditMode;
+  new_text: string;
+  /** What is replaced (empty for an insertion) and what replaces it. */
+  old_text: string;
+  /** Project-relative path of the file. */
+  path: string;
+  uri?: string | null;
+}
+
+/** The kinds of gate. */
+export type GateKind = "review_prompt" | "approve_output" | "judge" | "verify" | "tool" | "resume";
+
+/** The gate a run waits at, as `run.status` names it. */
+export interface GateRef {
+  kind: GateKind;
+  model?: string | null;
+  step: string;
+  /** The review document, when this server is asking. */
+  uri?: string | null;
+}
+
+export interface GateResolveArgs {
+  decision: DecisionKind;
+  /** For `change_model`: `provider/model` (absent: the writer is asked). */
+  model?: string | null;
+  run: string;
+  step: string;
+  /** The approved (edited) or pasted text, the chat message, or why it was rejected; absent:
+   * the review document's text. */
+  text?: string | null;
+}
+
+export interface GateResolved {
+  /** `null` when no decision was taken (the writer dismissed the model picker). */
+  decision?: DecisionKind | null;
+  /** Whether the gate stays open (chat, change model, regenerate ask it again). */
+  open: boolean;
+  run: string;
+  step: string;
+}
+
+/** A gate waiting for the writer. */
+export interface GateView {
+  /** The edit approving makes, when the gate precedes one. */
+  edit?: EditView | null;
+  kind: GateKind;
+  /** The model the next call goes to. */
+  model: string;
+  /** What the writer must know before deciding. */
+  note?: string | null;
+  pipeline: string;
+  run: string;
+  step: string;
+  /** The text under review. */
+  text: string;
+  /** The review document: the text under review, editable. */
+  uri: string;
+}
+
+export interface Graph {
+  edges: Edge[];
+  nodes: Node[];
+  project: string;
+}
+
+/** Which layer a node or an edge belongs to. */
+export type GraphLayer = "structure" | "entity" | "relation";
+
+export type GraphResult = Graph | Rendered;
+
+/** Which project, file or bucket a history or timeline command is about. */
+export interface HistoryArgs {
+  bucket?: string | null;
+  /** The event a new timeline forks from (default: the current head). */
+  from_event?: string | null;
+  /** The timeline (`timeline.create`, `timeline.switch`). */
+  name?: string | null;
+  project?: string | null;
+  uri?: string | null;
+}
+
+/** One kind or several: `"character"`, `"character,location"` or `["character", "location"]`. */
+export type Kinds = string | string[];
+
+export interface Level {
+  level: string;
+  /** Where the value comes from (a bucket, an agent, a file). */
+  source?: string | null;
+  /** The model this level names, or `null` when it names none. */
+  value?: string | null;
+}
+
+export interface ModelEntry {
+  /** `provider/model`. */
+  model: string;
+  provider: string;
+}
+
+export interface ModelsArgs {
+  agent?: string | null;
+  pipeline?: string | null;
+  /** A step's own `model:` (`provider/model`). */
+  step?: string | null;
+  uri?: string | null;
+}
+
+export interface Node {
+  /** The bucket id, or `scene:` and the scene id. */
+  id: string;
+  /** The bucket's kind, or `scene`. */
+  kind: string;
+  layer: GraphLayer;
+  /** The bucket's name, or the scene's name ([`scene_name`]). */
+  name: string;
+  /** The file, relative to the project root. */
+  path: string;
+}
+
+export interface PictureArgs {
+  /** The graph around this bucket or scene only. */
+  around?: string | null;
+  depth?: number | null;
+  /** `json` (default), `mermaid` or `dot` for the graph; `json` or `text` for stats. */
+  format?: string | null;
+  /** Stats: a character unseen for more than this many scenes is a gap. */
+  gap?: number | null;
+  kind?: Kinds | null;
+  /** A project folder (path or URI), when there is no `uri`. */
+  project?: string | null;
+  uri?: string | null;
+}
+
+export interface PipelineInfo {
+  description: string;
+  id: string;
+  layer: PipelineLayer;
+  title: string;
+}
+
+export type PipelineLayer = "quick_action" | "template" | "custom";
+
+export interface PipelineRunArgs {
+  /** More template variables (`question`, …). */
+  inputs?: unknown;
+  /** `provider/model` for every model step, above the cascade. */
+  model?: string | null;
+  pipeline: string;
+  /** The selection (or the cursor, when empty). */
+  range?: Range | null;
+  /** A recorded run whose answers replay instead of a model server. */
+  replay?: string | null;
+  uri: string;
+}
+
+/** An LSP position (0-based line and character, in the negotiated encoding), for the schema. */
+export interface Position {
+  character: number;
+  line: number;
+}
+
+export interface PovStats {
+  /** The bucket's name (`null` when there is no POV or the id is unknown). */
+  name?: string | null;
+  pov?: string | null;
+  scenes: number;
+  words: number;
+}
+
+/** What a `showrunner/runProgress` notification reports. */
+export type ProgressEvent = "state" | "step" | "text" | "gate" | "done" | "recorded";
+
+/** An LSP range, for the schema. */
+export interface Range {
+  end: Position;
+  start: Position;
+}
+
+/** A picture rendered as text (Mermaid, DOT, or the stats table). */
+export interface Rendered {
+  format: string;
+  text: string;
+}
+
+export interface ResearchArgs {
+  model?: string | null;
+  question: string;
+  uri?: string | null;
+}
+
+export interface Resolution {
+  chain: Level[];
+  /** The first non-empty level; `null` when no level names a model. */
+  model?: string | null;
+}
+
+export interface RunArgs {
+  run: string;
+}
+
+export interface RunCancelled {
+  run: string;
+  state: RunState;
+}
+
+/** `showrunner/runProgress`: a run's state, steps, gates and streamed text, in order. */
+export interface RunProgress {
+  error?: string | null;
+  event: ProgressEvent;
+  gate?: GateView | null;
+  history_event?: string | null;
+  model?: string | null;
+  pipeline: string;
+  /** `recorded`: the plan, and the history event that records it. */
+  plan?: string | null;
+  run: string;
+  state: RunState;
+  step?: string | null;
+  step_state?: StepState | null;
+  text?: string | null;
+}
+
+/** A run was started; its progress arrives as `showrunner/runProgress`. */
+export interface RunStarted {
+  run: string;
+}
+
+export type RunState = "queued" | "running" | "waiting" | "succeeded" | "failed" | "cancelled" | "interrupted";
+
+export interface RunStatus {
+  /** Whether this server drives it. */
+  active: boolean;
+  error?: string | null;
+  gate?: GateRef | null;
+  /** The answer, the approved output, or the last model output. */
+  output?: unknown;
+  pipeline: string;
+  /** The recorded run this one replays. */
+  replay_of?: string | null;
+  run: string;
+  scene: string;
+  /** `interrupted` when the process driving it ended before it finished. */
+  state: RunState;
+  steps: StepView[];
+}
+
+export interface RunSummary {
+  pipeline: string;
+  run: string;
+  scene: string;
+  /** `interrupted` when the process driving it ended before it finished. */
+  state: RunState;
+}
+
+export interface SceneStats {
+  /** The innermost chapter above the scene. */
+  chapter?: string | null;
+  id: string;
+  /** Mentions of buckets in the scene (Fountain cues included). */
+  mentions: number;
+  path: string;
+  pov?: string | null;
+  title?: string | null;
+  words: number;
+}
+
+export interface Stats {
+  /** The heatmap's columns, in reading order; `entities[].per_chapter` follows this order. */
+  chapters: ChapterStats[];
+  /** Every bucket that is not structure: by first appearance, then the unmentioned by id. */
+  entities: EntityStats[];
+  /** The `gap` threshold the gaps were found with. */
+  gap: number;
+  /** Entities absent for more than `gap` written chapters between two appearances. */
+  gaps: Gap[];
+  /** Scenes per point-of-view bucket, most scenes first; `pov: null` for scenes without one. */
+  pov: PovStats[];
+  project: string;
+  /** Every scene, in reading order. */
+  scenes: SceneStats[];
+  /** Every structure container (season, arc, act, chapter), in reading order (parents first). */
+  structure: ContainerStats[];
+  /** Words in every scene of the project. */
+  words: number;
+}
+
+export type StatsResult = Stats | Rendered;
+
+export type StepState = "pending" | "running" | "succeeded" | "skipped" | "failed";
+
+export interface StepView {
+  id: string;
+  model?: string | null;
+  state: StepState;
+  type: string;
+}
+
+export interface Timeline {
+  current: boolean;
+  events: number;
+  forked_from?: number | null;
+  head?: number | null;
+  name: string;
+}
+
+export interface TimelineSwitched {
+  /** How many files changed on disk. */
+  changed: number;
+  timeline: string;
+}
+
+/** A document, when the command is about one (else every loaded project). */
+export interface UriArgs {
+  uri?: string | null;
+}
+
+/** Every command: its arguments and its result. */
+export interface CommandTypes {
+  /** Free text to the right agent (keywords, then an intent call). */
+  "showrunner.agent.ask": { arguments: AgentAskArgs; result: AgentStarted };
+  /** A new bucket through the history write path. */
+  "showrunner.bucket.create": { arguments: BucketCreateArgs; result: BucketCreated };
+  /** What the AI will know about a scene: every item with its reason and tokens, and what was dropped. */
+  "showrunner.context.show": { arguments: ContextArgs; result: Context };
+  /** The edit approving a gate makes, as a diff (shown beside the review document). */
+  "showrunner.gate.diff": { arguments: GateArgs; result: GateDiff };
+  /** The gates waiting for the writer, oldest run first. */
+  "showrunner.gate.list": { arguments: UriArgs; result: GateView[] };
+  /** Decides a gate. */
+  "showrunner.gate.resolve": { arguments: GateResolveArgs; result: GateResolved };
+  /** The story graph as JSON, Mermaid or DOT. */
+  "showrunner.graph": { arguments: PictureArgs; result: GraphResult };
+  /** The history of a file, a bucket or the project, newest first. */
+  "showrunner.history": { arguments: HistoryArgs; result: Event[] };
+  /** Every model a writer can pick: the project's, then what each provider lists. */
+  "showrunner.models.list": { arguments: UriArgs; result: ModelEntry[] };
+  /** The model cascade for a scene or step, with every level. */
+  "showrunner.models.resolve": { arguments: ModelsArgs; result: Resolution };
+  /** Every pipeline: quick actions, templates, project workflows. */
+  "showrunner.pipeline.list": { arguments: UriArgs; result: PipelineInfo[] };
+  /** Starts a pipeline on a scene (and a selection). */
+  "showrunner.pipeline.run": { arguments: PipelineRunArgs; result: RunStarted };
+  /** Researches a question into the research library. */
+  "showrunner.research": { arguments: ResearchArgs; result: RunStarted };
+  /** Cancels a run. */
+  "showrunner.run.cancel": { arguments: RunArgs; result: RunCancelled };
+  /** Runs, newest first. */
+  "showrunner.run.list": { arguments: UriArgs; result: RunSummary[] };
+  /** A run's state, steps, gate and output. */
+  "showrunner.run.status": { arguments: RunArgs; result: RunStatus };
+  /** Words per level, POV, the mention heatmap and gaps. */
+  "showrunner.stats": { arguments: PictureArgs; result: StatsResult };
+  /** A new timeline, forked from the current head or `from_event`. */
+  "showrunner.timeline.create": { arguments: HistoryArgs; result: Timeline };
+  /** The project's timelines. */
+  "showrunner.timeline.list": { arguments: HistoryArgs; result: Timeline[] };
+  /** Switches timelines; open documents are updated. */
+  "showrunner.timeline.switch": { arguments: HistoryArgs; result: TimelineSwitched };
+}
+
+export type CommandName = keyof CommandTypes;
+export type CommandArgs<C extends CommandName> = CommandTypes[C]["arguments"];
+export type CommandResult<C extends CommandName> = CommandTypes[C]["result"];
+
+/** The command names, as the server lists them in `executeCommandProvider`. */
+export const COMMAND_NAMES: readonly CommandName[] = [
+  "showrunner.agent.ask",
+  "showrunner.bucket.create",
+  "showrunner.context.show",
+  "showrunner.gate.diff",
+  "showrunner.gate.list",
+  "showrunner.gate.resolve",
+  "showrunner.graph",
+  "showrunner.history",
+  "showrunner.models.list",
+  "showrunner.models.resolve",
+  "showrunner.pipeline.list",
+  "showrunner.pipeline.run",
+  "showrunner.research",
+  "showrunner.run.cancel",
+  "showrunner.run.list",
+  "showrunner.run.status",
+  "showrunner.stats",
+  "showrunner.timeline.create",
+  "showrunner.timeline.list",
+  "showrunner.timeline.switch",
+];
+
+export const RUN_PROGRESS = "showrunner/runProgress";
