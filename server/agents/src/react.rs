@@ -32,7 +32,7 @@ fn protocol(agent: &AgentDef) -> String {
             "read_bucket" => "- read_bucket {\"id\": \"bucket-id\"}: a bucket's full YAML\n",
             "read_scene" => "- read_scene {\"id\": \"scene-id\"} (no id: the current scene): the scene's text\n",
             "list_mentions" => "- list_mentions {\"id\": \"bucket-id\"}: the scenes that mention a bucket, with counts\n",
-            "propose_edit" => "- propose_edit {\"text\": \"new text\", \"mode\": \"replace_selection|insert_after_selection|append\"}: change the current scene (the writer approves it first)\n",
+            "propose_edit" => "- propose_edit {\"text\": \"new text\", \"mode\": \"replace|insert_after|append_body\"}: change the current scene (the writer approves it first)\n",
             "propose_bucket" => "- propose_bucket {\"kind\": \"research\", \"name\": \"…\", \"summary\": \"…\", \"body\": \"…\", \"aliases\": [], \"keywords\": [], \"sources\": []} creates a bucket; {\"id\": \"existing-id\", \"yaml\": \"the whole new YAML\"} replaces one (the writer approves it first)\n",
             "research" => "- research {\"query\": \"words\"}: what the project's research library already says\n",
             _ => "",

@@ -346,9 +346,9 @@ pub fn plan_for(
     }
     let selection = run_selection(&run.vars);
     let mode = match (mode, &selection) {
-        (None, Some(_)) => EditMode::ReplaceSelection,
+        (None, Some(_)) => EditMode::Replace,
         // Without a selection, "after the selection" is the end of the scene.
-        (None, None) | (Some(EditMode::InsertAfterSelection), None) => EditMode::Append,
+        (None, None) | (Some(EditMode::InsertAfter), None) => EditMode::AppendBody,
         (Some(m), _) => m,
     };
     let id = format!("{}-{key}", run.id);
@@ -589,8 +589,17 @@ impl<E: Edge> ProjectEffects<'_, E> {
         if run.scene.is_empty() {
             return Err("this run has no scene to edit".into());
         }
-        let current = self.edge.current_text(&self.root, &run.scene)?;
+        let current = self.current_text(&run.scene, mode == Some(EditMode::NewFile))?;
         plan_for(run, mode, field, key, &current, text)
+    }
+
+    /// A file's current text (the editor's buffer when it is open); a file to be created that
+    /// does not exist yet is empty.
+    fn current_text(&mut self, path: &str, new_file: bool) -> Result<String, String> {
+        if new_file && !self.root.join(path).exists() {
+            return Ok(String::new());
+        }
+        self.edge.current_text(&self.root, path)
     }
 
     /// Applies an approved plan exactly once: a plan whose event is in the log, or whose result
@@ -605,7 +614,7 @@ impl<E: Edge> ProjectEffects<'_, E> {
         // The file as it is on disk first, so the edit's event is told apart from the writer's.
         h.record(&plan.path, "user").map_err(|e| e.to_string())?;
         drop(h);
-        let current = self.edge.current_text(&self.root, &plan.path)?;
+        let current = self.current_text(&plan.path, plan.mode == EditMode::NewFile)?;
         if plan.is_applied_in(&current) {
             // Applied before a crash (to an editor's buffer, not saved yet): the editor's
             // edge records it on save; a file no editor has open is recorded now.

@@ -634,7 +634,8 @@ fn bench_pipeline() -> Result<()> {
     struct Fx(Option<showrunner_store::runs::Runs>);
     impl Effects for Fx {
         fn plan_edit(&mut self, run: &Run, _: &Step, text: &str) -> Result<EditPlan, String> {
-            let t = Target { id: &run.id, path: "s.md", mode: EditMode::Append, field: None, selection: None, text };
+            let t =
+                Target { id: &run.id, path: "s.md", mode: EditMode::AppendBody, field: None, selection: None, text };
             plan(&t, "---\nid: s\n---\nBefore.\n").map_err(|e| e.to_string())
         }
         fn apply_edit(&mut self, _: &Run, _: &Step, _: &EditPlan) -> Result<String, String> {

@@ -277,7 +277,7 @@ pub struct EditView {
     #[schemars(with = "Option<String>")]
     pub uri: Option<Uri>,
     pub mode: EditMode,
-    /// The frontmatter field, for `set_field`.
+    /// The frontmatter field, for `set_frontmatter`.
     pub field: Option<String>,
     /// The change in words: "will be added after line 29 of 03-supper.md, at the end of the scene".
     pub description: String,

@@ -63,7 +63,7 @@ pub struct Step {
     /// `apply_edit`: where the text goes (the default: replace the selection when there is
     /// one, else append to the scene).
     pub mode: Option<crate::edit::EditMode>,
-    /// `apply_edit` with `mode: set_field`: the frontmatter field to set (e.g. `summary`).
+    /// `apply_edit` with `mode: set_frontmatter`: the frontmatter field to set (e.g. `summary`).
     pub field: Option<String>,
     /// 1-based line of the step in its file.
     pub line: u32,
@@ -86,7 +86,7 @@ impl Pipeline {
     pub fn needs_selection(&self) -> bool {
         self.steps.iter().any(|s| {
             s.template.as_deref().is_some_and(|t| t.contains("selection"))
-                || s.mode == Some(crate::edit::EditMode::ReplaceSelection)
+                || s.mode == Some(crate::edit::EditMode::Replace)
         })
     }
 }
@@ -165,7 +165,7 @@ pub fn parse(text: &str, layer: Layer) -> Result<Pipeline, Vec<DefError>> {
                     }
                     None => None,
                 };
-                if mode == Some(crate::edit::EditMode::SetField) && get("field").is_none() {
+                if mode == Some(crate::edit::EditMode::SetFrontmatter) && get("field").is_none() {
                     errors.push(DefError {
                         line,
                         message: format!("step `{sid}` sets a field: name it with `field:` (e.g. `field: summary`)"),

@@ -17,33 +17,53 @@ use showrunner_model::scene::{parse_markdown_scene, Scene};
 #[serde(rename_all = "snake_case")]
 pub enum EditMode {
     /// The selection is replaced (its own leading and trailing white space kept).
-    ReplaceSelection,
+    #[serde(alias = "replace_selection")]
+    Replace,
     /// The text follows the selection (a new paragraph when the selection ends a line).
-    InsertAfterSelection,
-    /// A new paragraph at the end of the scene.
-    Append,
+    #[serde(alias = "insert_after_selection")]
+    InsertAfter,
+    /// A new paragraph at the end of the scene's body.
+    #[serde(alias = "append")]
+    AppendBody,
     /// Everything after the frontmatter is replaced.
     ReplaceBody,
     /// A frontmatter (or Fountain title-page) field is set; the rest is kept byte for byte.
-    SetField,
+    #[serde(alias = "set_field")]
+    SetFrontmatter,
+    /// The file does not exist yet: the text is all of it.
+    NewFile,
 }
 
 impl EditMode {
-    pub const ALL: [EditMode; 5] = [
-        EditMode::ReplaceSelection,
-        EditMode::InsertAfterSelection,
-        EditMode::Append,
+    pub const ALL: [EditMode; 6] = [
+        EditMode::Replace,
+        EditMode::InsertAfter,
+        EditMode::AppendBody,
         EditMode::ReplaceBody,
-        EditMode::SetField,
+        EditMode::SetFrontmatter,
+        EditMode::NewFile,
     ];
 
+    /// The name workflows, run records and the protocol use (spec 10).
     pub fn as_str(self) -> &'static str {
         match self {
-            EditMode::ReplaceSelection => "replace_selection",
-            EditMode::InsertAfterSelection => "insert_after_selection",
-            EditMode::Append => "append",
+            EditMode::Replace => "replace",
+            EditMode::InsertAfter => "insert_after",
+            EditMode::AppendBody => "append_body",
             EditMode::ReplaceBody => "replace_body",
-            EditMode::SetField => "set_field",
+            EditMode::SetFrontmatter => "set_frontmatter",
+            EditMode::NewFile => "new_file",
+        }
+    }
+
+    /// Earlier names, still read in workflows.
+    fn alias(self) -> Option<&'static str> {
+        match self {
+            EditMode::Replace => Some("replace_selection"),
+            EditMode::InsertAfter => Some("insert_after_selection"),
+            EditMode::AppendBody => Some("append"),
+            EditMode::SetFrontmatter => Some("set_field"),
+            _ => None,
         }
     }
 }
@@ -51,7 +71,7 @@ impl EditMode {
 impl std::str::FromStr for EditMode {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        EditMode::ALL.into_iter().find(|m| m.as_str() == s).ok_or_else(|| {
+        EditMode::ALL.into_iter().find(|m| m.as_str() == s || m.alias() == Some(s)).ok_or_else(|| {
             let all: Vec<&str> = EditMode::ALL.iter().map(|m| m.as_str()).collect();
             format!("unknown edit mode `{s}`; the modes are {}", all.join(", "))
         })
@@ -74,7 +94,7 @@ pub struct Target<'a> {
     /// Project-relative path.
     pub path: &'a str,
     pub mode: EditMode,
-    /// The field, for [`EditMode::SetField`].
+    /// The field, for [`EditMode::SetFrontmatter`].
     pub field: Option<&'a str>,
     pub selection: Option<&'a Selection>,
     /// The approved text.
@@ -87,10 +107,12 @@ pub enum EditError {
     SelectionGone { path: String },
     #[error("`{mode}` needs a selection, and the run has none")]
     NoSelection { mode: &'static str },
-    #[error("`set_field` needs `field:` (e.g. `field: summary`)")]
+    #[error("`set_frontmatter` needs `field:` (e.g. `field: summary`)")]
     NoField,
     #[error("the approved text is empty: there is nothing to apply")]
     Empty,
+    #[error("{path} exists already; a new file cannot replace it")]
+    Exists { path: String },
 }
 
 /// One planned change to one file.
@@ -179,7 +201,7 @@ pub fn plan(target: &Target<'_>, base: &str) -> Result<EditPlan, EditError> {
     let scene = scene_of(target.path, base);
     let name = file_name(target.path);
     let (range, new_text, description) = match target.mode {
-        EditMode::Append => append(base, &scene, &text, nl, name),
+        EditMode::AppendBody => append(base, &scene, &text, nl, name),
         EditMode::ReplaceBody => {
             let body = scene.body.start.min(base.len())..base.len();
             let lead = if scene.frontmatter.is_some() { nl } else { "" };
@@ -194,11 +216,17 @@ pub fn plan(target: &Target<'_>, base: &str) -> Result<EditPlan, EditError> {
             };
             (body, format!("{lead}{text}{nl}"), what)
         }
-        EditMode::SetField => {
+        EditMode::NewFile => {
+            if !base.is_empty() {
+                return Err(EditError::Exists { path: target.path.to_string() });
+            }
+            (0..0, format!("{text}{nl}"), format!("creates {}", target.path))
+        }
+        EditMode::SetFrontmatter => {
             let field = target.field.ok_or(EditError::NoField)?;
             set_field(base, &scene, field, &text, nl, name, is_fountain(target.path))
         }
-        EditMode::ReplaceSelection | EditMode::InsertAfterSelection => {
+        EditMode::Replace | EditMode::InsertAfter => {
             let sel = target
                 .selection
                 .filter(|s| !s.text.is_empty())
@@ -207,7 +235,7 @@ pub fn plan(target: &Target<'_>, base: &str) -> Result<EditPlan, EditError> {
                 find_selection(base, sel).ok_or_else(|| EditError::SelectionGone { path: target.path.to_string() })?;
             let end = start + sel.text.len();
             let last = line_at(base, end.saturating_sub(1).max(start));
-            if target.mode == EditMode::InsertAfterSelection {
+            if target.mode == EditMode::InsertAfter {
                 let rest = &base[end..];
                 if rest.starts_with(['\n', '\r']) || rest.is_empty() {
                     let what = format!("will be added after line {last} of {name}, as a new paragraph");
@@ -493,7 +521,7 @@ mod tests {
 
     #[test]
     fn append_adds_a_paragraph_and_says_where() {
-        let p = plan(&target(EditMode::Append, None, "  Night fell.\n"), SCENE).unwrap();
+        let p = plan(&target(EditMode::AppendBody, None, "  Night fell.\n"), SCENE).unwrap();
         assert_eq!(p.description, "will be added after line 9 of 03-supper.md, at the end of the scene");
         let after = p.apply(SCENE);
         assert_eq!(after, format!("{SCENE}\nNight fell.\n"));
@@ -504,7 +532,7 @@ mod tests {
     #[test]
     fn an_empty_body_is_filled_after_the_frontmatter() {
         let base = "---\nid: s\n---\n";
-        let p = plan(&target(EditMode::Append, None, "First."), base).unwrap();
+        let p = plan(&target(EditMode::AppendBody, None, "First."), base).unwrap();
         assert_eq!(p.apply(base), "---\nid: s\n---\n\nFirst.\n");
         assert!(p.description.contains("which has none yet"), "{}", p.description);
         check_diff(base, &p);
@@ -514,7 +542,7 @@ mod tests {
     fn replace_selection_keeps_its_white_space_and_follows_the_text() {
         let at = SCENE.find("Zoë waited.").unwrap();
         let sel = Selection { start: at, end: at + "Zoë waited.".len(), text: "Zoë waited.".into() };
-        let p = plan(&target(EditMode::ReplaceSelection, Some(&sel), "Zoë waited, counting waves."), SCENE).unwrap();
+        let p = plan(&target(EditMode::Replace, Some(&sel), "Zoë waited, counting waves."), SCENE).unwrap();
         assert_eq!(&SCENE[p.range.clone()], "Zoë waited.");
         assert_eq!(p.description, "replaces the selection on line 7 of 03-supper.md");
         check_diff(SCENE, &p);
@@ -533,7 +561,7 @@ mod tests {
         let s = "The soup 🍲 cooled.";
         let at = SCENE.find(s).unwrap();
         let sel = Selection { start: at, end: at + s.len(), text: s.into() };
-        let p = plan(&target(EditMode::InsertAfterSelection, Some(&sel), "Steam rose."), SCENE).unwrap();
+        let p = plan(&target(EditMode::InsertAfter, Some(&sel), "Steam rose."), SCENE).unwrap();
         assert_eq!(p.apply(SCENE), SCENE.replace("cooled.\n", "cooled.\n\nSteam rose.\n"));
         assert_eq!(p.description, "will be added after line 9 of 03-supper.md, as a new paragraph");
         check_diff(SCENE, &p);
@@ -543,7 +571,7 @@ mod tests {
     fn set_field_replaces_only_that_line() {
         let t = Target {
             field: Some("summary"),
-            ..target(EditMode::SetField, None, "Zoë waits;\n Łukasz comes \"home\".")
+            ..target(EditMode::SetFrontmatter, None, "Zoë waits;\n Łukasz comes \"home\".")
         };
         let p = plan(&t, SCENE).unwrap();
         let after = p.apply(SCENE);
@@ -573,21 +601,32 @@ mod tests {
     }
 
     #[test]
+    fn a_new_file_is_all_text_and_an_existing_one_is_refused() {
+        let t = Target { path: "buckets/research/fog.yaml", ..target(EditMode::NewFile, None, "id: fog\nname: Fog") };
+        let p = plan(&t, "").unwrap();
+        assert_eq!(p.apply(""), "id: fog\nname: Fog\n");
+        assert_eq!(p.description, "creates buckets/research/fog.yaml");
+        check_diff("", &p);
+        assert_eq!(plan(&t, "x"), Err(EditError::Exists { path: "buckets/research/fog.yaml".into() }));
+    }
+
+    #[test]
     fn crlf_files_keep_crlf() {
         let base = "---\r\nid: s\r\n---\r\n\r\nFirst.\r\n";
-        let p = plan(&target(EditMode::Append, None, "Second.\nThird."), base).unwrap();
+        let p = plan(&target(EditMode::AppendBody, None, "Second.\nThird."), base).unwrap();
         assert_eq!(p.apply(base), "---\r\nid: s\r\n---\r\n\r\nFirst.\r\n\r\nSecond.\r\nThird.\r\n");
         check_diff(base, &p);
     }
 
     #[test]
     fn bad_input_is_refused_with_a_reason() {
-        assert_eq!(plan(&target(EditMode::Append, None, "  \n"), SCENE), Err(EditError::Empty));
-        assert_eq!(
-            plan(&target(EditMode::ReplaceSelection, None, "x"), SCENE),
-            Err(EditError::NoSelection { mode: "replace_selection" })
-        );
-        assert_eq!(plan(&target(EditMode::SetField, None, "x"), SCENE), Err(EditError::NoField));
-        assert!("nonsense".parse::<EditMode>().unwrap_err().contains("replace_selection"));
+        assert_eq!(plan(&target(EditMode::AppendBody, None, "  \n"), SCENE), Err(EditError::Empty));
+        assert_eq!(plan(&target(EditMode::Replace, None, "x"), SCENE), Err(EditError::NoSelection { mode: "replace" }));
+        assert_eq!(plan(&target(EditMode::SetFrontmatter, None, "x"), SCENE), Err(EditError::NoField));
+        assert!("nonsense".parse::<EditMode>().unwrap_err().contains("append_body"));
+        // Earlier names still read; the names written are spec 10's.
+        assert_eq!("replace_selection".parse::<EditMode>(), Ok(EditMode::Replace));
+        assert_eq!(serde_json::from_str::<EditMode>("\"set_field\"").unwrap(), EditMode::SetFrontmatter);
+        assert_eq!(serde_json::to_string(&EditMode::InsertAfter).unwrap(), "\"insert_after\"");
     }
 }

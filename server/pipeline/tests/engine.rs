@@ -57,7 +57,7 @@ struct Fx {
 impl Effects for Fx {
     fn plan_edit(&mut self, run: &Run, step: &Step, text: &str) -> Result<EditPlan, String> {
         let id = format!("{}-{}", run.id, step.id);
-        let target = Target { id: &id, path: "s.md", mode: EditMode::Append, field: None, selection: None, text };
+        let target = Target { id: &id, path: "s.md", mode: EditMode::AppendBody, field: None, selection: None, text };
         plan(&target, "---\nid: s\n---\nBase.\n").map_err(|e| e.to_string())
     }
     fn apply_edit(&mut self, _run: &Run, _step: &Step, plan: &EditPlan) -> Result<String, String> {

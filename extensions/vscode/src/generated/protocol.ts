@@ -100,7 +100,7 @@ export interface Edge {
 }
 
 /** Where an `apply_edit` step puts its text. */
-export type EditMode = "replace_selection" | "insert_after_selection" | "append" | "replace_body" | "set_field";
+export type EditMode = "replace" | "insert_after" | "append_body" | "replace_body" | "set_frontmatter" | "new_file";
 
 /** The edit approving a gate makes, planned against the text it applies to. */
 export interface EditView {
@@ -108,7 +108,7 @@ export interface EditView {
   description: string;
   /** A unified diff of exactly the change (one hunk, three lines of context). */
   diff: string;
-  /** The frontmatter field, for `set_field`. */
+  /** The frontmatter field, for `set_frontmatter`. */
   field?: string | null;
   /** 1-based lines of the file the change touches. */
   first_line: number;
@@ -181,7 +181,7 @@ export interface GateDiff {
   diff: string;
   /** The diff as a file beside the review document. */
   diff_uri: string;
-  /** The frontmatter field, for `set_field`. */
+  /** The frontmatter field, for `set_frontmatter`. */
   field?: string | null;
   /** 1-based lines of the file the change touches. */
   first_line: number;
