@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use serde_json::{json, Value};
-use showrunner_context::cascade::{resolve, scene_inputs, Inputs};
+use showrunner_context::cascade::{resolve, scene_inputs, Inputs, Resolution};
 use showrunner_context::tokens::{default_counter, TokenCounter};
 use showrunner_context::{render_markdown, ContextEngine, Request};
 use showrunner_llm::{Cancel, ChatRequest, Client, Delta, Endpoint, Message};
@@ -159,6 +159,42 @@ pub fn needs_resume_confirmation(run: &Run) -> bool {
     run.gate.as_ref().is_none_or(|g| g.kind == GateKind::Resume)
 }
 
+/// Switches the project at `root` to timeline `name`. `open` holds the editor's documents of
+/// the project (path, buffer text): a buffer that differs from its file is the writer's latest
+/// work and is recorded first (a `snapshot` marked unsaved), so switching back restores it.
+/// Returns how many files the switch changed, and the open documents whose text is now
+/// different on disk (path, new text) — what the editor's buffers must show.
+pub fn switch_timeline(
+    root: &Path,
+    name: &str,
+    open: &[(String, std::sync::Arc<str>)],
+) -> Result<(usize, Vec<(String, String)>), showrunner_store::history::HistoryError> {
+    let mut h = History::open(root)?;
+    for (rel, text) in open {
+        if std::fs::read(root.join(rel)).ok().as_deref() != Some(text.as_bytes()) {
+            h.write(&Change {
+                path: rel,
+                content: Some(text.as_bytes()),
+                expected_version: None,
+                actor: "user",
+                kind: "snapshot",
+                container: None,
+                payload: json!({ "unsaved": true }),
+                id: None,
+            })?;
+        }
+    }
+    let changed = h.switch(name)?;
+    let differ = open
+        .iter()
+        .filter_map(|(rel, text)| {
+            let disk = std::fs::read_to_string(root.join(rel)).unwrap_or_default();
+            (*disk != **text).then(|| (rel.clone(), disk))
+        })
+        .collect();
+    Ok((changed, differ))
+}
+
 /// A run id: readable, sortable, unique within the process.
 pub fn new_run_id(prefix: &str) -> String {
     static SEQ: AtomicU64 = AtomicU64::new(0);
@@ -202,6 +238,43 @@ pub fn known_models(config: &ProjectConfig, agents: &[AgentDef]) -> Vec<String> 
         }
     }
     out
+}
+
+/// The model cascade's inputs for a project: what a call's step, scene and agent say, over the
+/// project's `default_model` and the user's (read once). The one place the inputs are gathered;
+/// `context::cascade` resolves them.
+pub struct Cascade<'a> {
+    analysis: &'a Analysis,
+    agents: &'a [AgentDef],
+    user: (String, Option<String>),
+}
+
+impl<'a> Cascade<'a> {
+    pub fn new(analysis: &'a Analysis, agents: &'a [AgentDef]) -> Cascade<'a> {
+        Cascade { analysis, agents, user: showrunner_store::user::default_model() }
+    }
+
+    /// The cascade for one call, with every level: a step's own `model:`, the scene's `model:`
+    /// and its primary bucket's `model_preference`, the agent's default, the project's and the
+    /// user's defaults.
+    pub fn resolve(&self, scene: Option<usize>, step_model: Option<&str>, agent: Option<&str>) -> Resolution {
+        let a = self.analysis;
+        let models = scene.filter(|&s| s < a.scenes.len()).map(|s| scene_inputs(a, s)).unwrap_or_default();
+        let agent = agent.map(|id| (id, self.agents.iter().find(|d| d.id == id).and_then(|d| d.model.as_deref())));
+        resolve(&Inputs {
+            step: step_model.filter(|m| m.contains('/')),
+            scene: models.scene,
+            bucket: models.bucket,
+            agent,
+            project: a.config.default_model.as_deref(),
+            user: Some((&self.user.0, self.user.1.as_deref())),
+        })
+    }
+
+    /// Where the user's default comes from, and what it is.
+    pub fn user(&self) -> (&str, Option<&str>) {
+        (&self.user.0, self.user.1.as_deref())
+    }
 }
 
 /// The run's variables, as templates see them: `context`, `scene.{id,title,pov,summary,text,
@@ -746,19 +819,9 @@ impl<E: Edge> Effects for ProjectEffects<'_, E> {
     }
 
     fn model_for(&mut self, step: &Step) -> String {
-        let a = self.analysis;
-        let models = self.scene.map(|s| scene_inputs(a, s)).unwrap_or_default();
-        let (file, user) = showrunner_store::user::default_model();
-        let agent = self.agent(step.agent.as_deref()).map(|d| (d.id.as_str(), d.model.as_deref()));
-        let r = resolve(&Inputs {
-            step: step.model.as_deref(),
-            scene: models.scene,
-            bucket: models.bucket,
-            agent,
-            project: a.config.default_model.as_deref(),
-            user: Some((&file, user.as_deref())),
-        });
-        r.model.unwrap_or_else(|| "local/llama3.1".into())
+        Cascade::new(self.analysis, &self.agents)
+            .resolve(self.scene, step.model.as_deref(), step.agent.as_deref())
+            .model_or_fallback()
     }
 
     fn unknown_names(&mut self, text: &str) -> Vec<String> {

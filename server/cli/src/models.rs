@@ -7,7 +7,8 @@ use std::path::Path;
 
 use anyhow::Result;
 use serde::Serialize;
-use showrunner_context::cascade::{check_model, resolve, scene_inputs, Inputs, Resolution};
+use showrunner_agents::studio::Cascade;
+use showrunner_context::cascade::{check_model, Resolution};
 use showrunner_store::discover::project_of;
 use showrunner_store::load_project;
 
@@ -64,8 +65,10 @@ pub fn run(dir: &Path, format: Format) -> Result<()> {
     let project = load_project(&root);
     let a = &project.analysis;
     let cfg = &a.config;
-    let (user_file, user_model) = showrunner_store::user::default_model();
-    let user = Some((user_file.as_str(), user_model.as_deref()));
+    let (agents, _) = showrunner_agents::defs::catalogue(Some(&root));
+    let cascade = Cascade::new(a, &agents);
+    let (user_file, user_model) = cascade.user();
+    let (user_file, user_model) = (user_file.to_string(), user_model.map(str::to_string));
 
     let providers = cfg
         .providers
@@ -100,27 +103,12 @@ pub fn run(dir: &Path, format: Format) -> Result<()> {
         .map(|(model, used_by)| ModelRow { problem: check_model(cfg, &model), model, used_by })
         .collect();
 
-    let steps = MODEL_STEPS
-        .iter()
-        .map(|&step| StepRow {
-            step,
-            resolution: resolve(&Inputs { project: cfg.default_model.as_deref(), user, ..Default::default() }),
-        })
-        .collect();
+    let steps =
+        MODEL_STEPS.iter().map(|&step| StepRow { step, resolution: cascade.resolve(None, None, None) }).collect();
     let scenes = (0..a.scenes.len())
-        .map(|i| {
-            let models = scene_inputs(a, i);
-            let (scene, bucket) = (models.scene, models.bucket);
-            SceneRow {
-                path: a.files[a.scenes[i].file].path.clone(),
-                resolution: resolve(&Inputs {
-                    scene,
-                    bucket,
-                    project: cfg.default_model.as_deref(),
-                    user,
-                    ..Default::default()
-                }),
-            }
+        .map(|i| SceneRow {
+            path: a.files[a.scenes[i].file].path.clone(),
+            resolution: cascade.resolve(Some(i), None, None),
         })
         .collect();
     let report = Report {

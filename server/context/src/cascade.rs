@@ -26,6 +26,17 @@ pub struct Resolution {
     pub chain: Vec<Level>,
 }
 
+/// The model a call goes to when no level of the cascade names one (what `showrunner init`
+/// suggests, a local Ollama's usual model).
+pub const FALLBACK_MODEL: &str = "local/llama3.1";
+
+impl Resolution {
+    /// The model to call: the cascade's, else [`FALLBACK_MODEL`].
+    pub fn model_or_fallback(&self) -> String {
+        self.model.clone().unwrap_or_else(|| FALLBACK_MODEL.to_string())
+    }
+}
+
 /// What each level of the cascade says, as known to the caller.
 #[derive(Debug, Clone, Default)]
 pub struct Inputs<'a> {

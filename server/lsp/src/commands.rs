@@ -1,7 +1,6 @@
 //! The context lens on line 0 of a scene, and the work behind `showrunner.context.show` and
 //! `showrunner.models.resolve` (their arguments and results are in [`crate::protocol`]).
 
-use showrunner_context::cascade::{resolve, scene_inputs, Inputs};
 use showrunner_context::tokens::default_counter;
 use showrunner_context::{Context, ContextEngine, Request};
 use tower_lsp_server::ls_types::*;
@@ -51,23 +50,4 @@ pub fn code_lens(snap: &FileSnap, engine: &ContextEngine, uri: &Uri) -> Vec<Code
         }),
         data: None,
     }]
-}
-
-pub fn models(
-    snap: Option<&FileSnap>,
-    project_default: Option<&str>,
-    user: (&str, Option<&str>),
-    args: &crate::protocol::ModelsArgs,
-) -> showrunner_context::cascade::Resolution {
-    let scene_models = snap.and_then(|s| s.scene().map(|i| scene_inputs(&s.analysis, i))).unwrap_or_default();
-    let r = resolve(&Inputs {
-        step: args.step.as_deref().filter(|s| s.contains('/')),
-        scene: scene_models.scene,
-        bucket: scene_models.bucket,
-        agent: args.agent.as_deref().map(|a| (a, None)),
-        project: project_default,
-        user: Some(user),
-    });
-    let _ = &args.pipeline;
-    r
 }

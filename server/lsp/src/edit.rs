@@ -6,6 +6,7 @@ use showrunner_model::analysis::title_case;
 use showrunner_model::id::closest;
 use showrunner_model::kind::structure_level;
 use showrunner_model::matcher::is_word_char;
+use showrunner_model::rename::plan_rename;
 use showrunner_model::text::{LineIndex, TextRange};
 use tower_lsp_server::ls_types::*;
 
@@ -34,86 +35,22 @@ pub fn prepare_rename(snap: &FileSnap, offset: usize) -> Option<PrepareRenameRes
     })
 }
 
-/// A YAML scalar for `value`: plain when that is safe, else double-quoted.
-fn yaml_scalar(value: &str, was_quoted: bool) -> String {
-    let plain = !was_quoted
-        && value.chars().next().is_some_and(char::is_alphanumeric)
-        && value.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '\'' | '’' | '.'))
-        && !matches!(value.to_lowercase().as_str(), "true" | "false" | "null" | "yes" | "no" | "on" | "off");
-    if plain {
-        value.to_string()
-    } else {
-        format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
-    }
-}
-
-/// Follows the case of what was written: `ALICE` → `ALICIA`, `The keeper` → `The warden`.
-fn match_case(written: &str, alias: &str, new: &str) -> String {
-    if written == alias {
-        return new.to_string();
-    }
-    if written.chars().any(char::is_alphabetic) && !written.chars().any(char::is_lowercase) {
-        return new.to_uppercase();
-    }
-    let cap = |s: &str| s.chars().next().is_some_and(char::is_uppercase);
-    if cap(written) && !cap(alias) {
-        let mut c = new.chars();
-        return c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default();
-    }
-    new.to_string()
-}
-
+/// The rename as a workspace edit: the domain plans it ([`plan_rename`]), this converts positions.
 pub fn rename(snap: &FileSnap, offset: usize, new_name: &str) -> Result<WorkspaceEdit, String> {
     let (b, old, _) =
         rename_target(snap, offset).ok_or("put the cursor on a mention, or on a name or alias in a bucket file")?;
-    let new = new_name.trim();
-    if new.is_empty() || new.contains(['\n', '\r']) {
-        return Err("the new name must be one line of text".into());
-    }
     let a = &snap.analysis;
-    for (i, other) in a.buckets.iter().enumerate() {
-        for n in other.bucket.names() {
-            if n.value.eq_ignore_ascii_case(new) || n.value.to_lowercase() == new.to_lowercase() {
-                if i == b && n.value == old {
-                    continue;
-                }
-                return Err(format!(
-                    "`{new}` is already a name or alias of `{}`; pick another name",
-                    other.bucket.id.value
-                ));
-            }
-        }
-    }
+    let edits = plan_rename(a, b, &old, new_name).map_err(|e| e.to_string())?;
     let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
-    let entry = &a.buckets[b];
-    let text = a.text(entry.file);
-    let lines = LineIndex::new(text);
-    let uri = path_uri(&snap.root.join(&a.files[entry.file].path)).ok_or("bad path")?;
-    for n in entry.bucket.names().filter(|n| n.value == old) {
-        let written = &text[n.range.clone()];
-        let quoted = written.starts_with(['"', '\'']);
+    let mut lines: HashMap<usize, LineIndex> = HashMap::new();
+    for e in edits {
+        let text = a.text(e.file);
+        let Some(uri) = path_uri(&snap.root.join(&a.files[e.file].path)) else { continue };
+        let lines = lines.entry(e.file).or_insert_with(|| LineIndex::new(text));
         changes
-            .entry(uri.clone())
+            .entry(uri)
             .or_default()
-            .push(TextEdit { range: to_range(text, &lines, &n.range, snap.enc), new_text: yaml_scalar(new, quoted) });
-    }
-    for s in &a.scenes {
-        let hits: Vec<_> =
-            s.mentions.iter().filter(|m| m.bucket as usize == b && a.dictionary.entry(m.alias).alias == old).collect();
-        if hits.is_empty() {
-            continue;
-        }
-        let text = a.text(s.file);
-        let lines = LineIndex::new(text);
-        let Some(uri) = path_uri(&snap.root.join(&a.files[s.file].path)) else { continue };
-        let edits = changes.entry(uri).or_default();
-        for m in hits {
-            let written = &text[m.range()];
-            edits.push(TextEdit {
-                range: to_range(text, &lines, &m.range(), snap.enc),
-                new_text: match_case(written, &old, new),
-            });
-        }
+            .push(TextEdit { range: to_range(text, lines, &e.range, snap.enc), new_text: e.text });
     }
     Ok(WorkspaceEdit { changes: Some(changes), ..Default::default() })
 }
@@ -289,14 +226,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn yaml_scalars_and_case() {
-        assert_eq!(yaml_scalar("Alicia", false), "Alicia");
-        assert_eq!(yaml_scalar("Alicia", true), "\"Alicia\"");
-        assert_eq!(yaml_scalar("a: b", false), "\"a: b\"");
-        assert_eq!(yaml_scalar("yes", false), "\"yes\"");
-        assert_eq!(match_case("ALICE", "Alice", "Alicia"), "ALICIA");
-        assert_eq!(match_case("The keeper", "the keeper", "the warden"), "The warden");
-        assert_eq!(match_case("Alice", "Alice", "Zoë"), "Zoë");
+    fn id_fields() {
         assert_eq!(id_field("parent: ch"), Some("parent"));
         assert_eq!(id_field("  - { type: knows, target: al"), Some("target"));
         assert_eq!(id_field("context: [a, b"), Some("context"));

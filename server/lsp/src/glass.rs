@@ -145,14 +145,14 @@ impl Backend {
     /// For a command that may be about a scene: the scene (when `uri` is one), the project, and
     /// its analysis.
     #[allow(clippy::type_complexity)]
-    fn scene_or_project(
+    async fn scene_or_project(
         &self,
         uri: Option<&Uri>,
     ) -> Result<(Option<(FileSnap, usize)>, PathBuf, std::sync::Arc<showrunner_model::analysis::Analysis>)> {
         let scene = uri.and_then(|u| self.scene_snap(u).ok());
         let root = match &scene {
             Some((s, _)) => s.root.clone(),
-            None => self.project_for(None, uri)?,
+            None => self.project_for(None, uri).await?,
         };
         let analysis = self
             .lock()
@@ -189,7 +189,7 @@ impl Backend {
         match command {
             "showrunner.pipeline.list" => {
                 let a: UriArgs = params(args)?;
-                let root = self.project_for(None, a.uri.as_ref())?;
+                let root = self.project_for(None, a.uri.as_ref()).await?;
                 let (all, _) = studio::pipelines(&root);
                 let list: Vec<PipelineInfo> = all
                     .into_iter()
@@ -231,7 +231,7 @@ impl Backend {
             "showrunner.run.list" => {
                 let a: UriArgs = params(args)?;
                 let roots = match &a.uri {
-                    Some(u) => vec![self.project_for(None, Some(u))?],
+                    Some(u) => vec![self.project_for(None, Some(u)).await?],
                     None => self.roots(),
                 };
                 let mut rows = Vec::new();
@@ -381,7 +381,7 @@ impl Backend {
                 if a.question.trim().is_empty() {
                     return Err(invalid("`question` is empty"));
                 }
-                let (scene, root, analysis) = self.scene_or_project(a.uri.as_ref())?;
+                let (scene, root, analysis) = self.scene_or_project(a.uri.as_ref()).await?;
                 let pipeline = studio::find_pipeline(&root, "research").map_err(invalid)?;
                 let (vars, rel) = match &scene {
                     Some((snap, i)) => {
@@ -401,7 +401,7 @@ impl Backend {
                 if a.text.trim().is_empty() {
                     return Err(invalid("`text` is empty"));
                 }
-                let (scene, root, analysis) = self.scene_or_project(a.uri.as_ref())?;
+                let (scene, root, analysis) = self.scene_or_project(a.uri.as_ref()).await?;
                 let (agents, _) = showrunner_agents::defs::catalogue(Some(&root));
                 let mut vars = match &scene {
                     Some((snap, i)) => {
@@ -450,7 +450,7 @@ impl Backend {
             }
             "showrunner.models.list" => {
                 let a: UriArgs = params(args)?;
-                let root = self.project_for(None, a.uri.as_ref())?;
+                let root = self.project_for(None, a.uri.as_ref()).await?;
                 to_value(self.models(&root).await)
             }
             other => Err(invalid(format!("unknown command `{other}`"))),
@@ -518,11 +518,8 @@ fn intent_route(
         handle: session.handle.clone(),
         cancel: Default::default(),
     };
-    let (file, user) = showrunner_store::user::default_model();
-    let name = analysis.config.default_model.clone().or(user).unwrap_or_else(|| {
-        tracing::info!("no default model ({file}); the intent call uses local/llama3.1");
-        "local/llama3.1".into()
-    });
+    // The intent call names no step or agent: the project's default, else the user's.
+    let name = studio::Cascade::new(analysis, agents).resolve(None, None, None).model_or_fallback();
     let mut exchange = None;
     let route = dispatch::route(text, agents, &mut |prompt| {
         let call = Call { step: "dispatch", model: &name, system: None, prompt, json: false, temperature: Some(0.0) };

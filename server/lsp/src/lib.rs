@@ -362,22 +362,8 @@ impl Backend {
             .await;
             let Ok(project) = project else { continue };
             // Open documents win over the disk.
-            let files = {
-                let mut st = self.lock();
-                let overlays: Vec<(String, Arc<str>)> = st
-                    .docs
-                    .values()
-                    .filter_map(|d| {
-                        d.place.as_ref().filter(|(r, _)| r == root).map(|(_, rel)| (rel.clone(), d.text.clone()))
-                    })
-                    .collect();
-                st.projects.insert(root.clone(), project);
-                for (rel, text) in overlays {
-                    st.apply_text(root, &rel, text);
-                }
-                logging::log_to_project(root);
-                (0..st.projects[root].analysis.files.len()).collect::<Vec<_>>()
-            };
+            let files = self.lock().install(root, project);
+            logging::log_to_project(root);
             let batches = self.diagnostics_for(root, &files);
             self.publish(batches.into_iter().filter(|(_, v, d)| !d.is_empty() || v.is_some()).collect()).await;
         }
@@ -403,23 +389,58 @@ impl Backend {
 }
 
 impl Backend {
-    /// The project a command names (`project` path or URI, or the file `uri`), else the first.
-    fn project_for(&self, project: Option<&str>, uri: Option<&Uri>) -> Result<PathBuf> {
-        let mut st = self.lock();
-        let found = match (project, uri) {
+    /// The project a command names (`project` path or URI, or the file `uri`), else the first
+    /// loaded one. A project not loaded yet is loaded (off the session lock); its diagnostics
+    /// go out.
+    async fn project_for(&self, project: Option<&str>, uri: Option<&Uri>) -> Result<PathBuf> {
+        let path = match (project, uri) {
             (Some(p), _) => {
                 let path = p.parse::<Uri>().ok().and_then(|u| uri_path(&u)).unwrap_or_else(|| PathBuf::from(p));
-                st.project_root_for(&path.join("showrunner.yaml"))
+                Some(path.join("showrunner.yaml"))
             }
-            (None, Some(u)) => uri_path(u).and_then(|p| st.project_root_for(&p)),
-            (None, None) => st.projects.keys().next().cloned(),
+            (None, Some(u)) => uri_path(u),
+            (None, None) => {
+                return self
+                    .lock()
+                    .projects
+                    .keys()
+                    .next()
+                    .cloned()
+                    .ok_or_else(|| invalid("no Showrunner project is loaded"))
+            }
+        };
+        let found = match path {
+            Some(path) => self.ensure_project(path).await,
+            None => None,
         };
         found.ok_or_else(|| invalid("no Showrunner project here: pass `project` (a project folder) or `uri`"))
     }
 
+    /// Loads the project holding `path` when it is not loaded yet (off the session lock, and
+    /// off the runtime's threads), publishing its diagnostics; its root.
+    async fn ensure_project(&self, path: PathBuf) -> Option<PathBuf> {
+        let state = self.state.clone();
+        let (root, loaded) =
+            tokio::task::spawn_blocking(move || state::ensure_project(&state, &path)).await.ok().flatten()?;
+        if let Some(files) = loaded {
+            logging::log_to_project(&root);
+            self.after_change(root.clone(), files).await;
+        }
+        Some(root)
+    }
+
+    /// Takes a change on disk into the session (off the lock) and publishes what it touched.
+    async fn reload(&self, path: PathBuf) {
+        let state = self.state.clone();
+        let work = tokio::task::spawn_blocking(move || state::reload_file(&state, &path)).await.ok().flatten();
+        if let Some((root, touched)) = work {
+            self.after_change(root, touched).await;
+        }
+    }
+
     async fn history_command(&self, command: &str, args: protocol::HistoryArgs) -> Result<Option<LSPAny>> {
-        use showrunner_store::history::{Change, History};
-        let root = self.project_for(args.project.as_deref(), args.uri.as_ref())?;
+        use showrunner_store::history::History;
+        let root = self.project_for(args.project.as_deref(), args.uri.as_ref()).await?;
         let fail = |e: showrunner_store::history::HistoryError| invalid(e.to_string());
         match command {
             "showrunner.timeline.list" => {
@@ -434,56 +455,41 @@ impl Backend {
             }
             "showrunner.timeline.switch" => {
                 let name = args.name.ok_or_else(|| invalid("`name` is required"))?;
-                // Unsaved editor text is the writer's latest work: record it first.
-                let unsaved: Vec<(String, Arc<str>)> = {
-                    let st = self.lock();
-                    st.docs
-                        .values()
-                        .filter_map(|d| {
-                            d.place.as_ref().filter(|(r, _)| r == &root).map(|(_, rel)| (rel.clone(), d.text.clone()))
-                        })
-                        .filter(|(rel, text)| std::fs::read(root.join(rel)).ok().as_deref() != Some(text.as_bytes()))
-                        .collect()
-                };
-                let mut h = History::open(&root).map_err(fail)?;
-                for (rel, text) in &unsaved {
-                    h.write(&Change {
-                        path: rel,
-                        content: Some(text.as_bytes()),
-                        expected_version: None,
-                        actor: "user",
-                        kind: "snapshot",
-                        container: None,
-                        payload: serde_json::json!({ "unsaved": true }),
-                        id: None,
+                // The editor's documents of the project: unsaved text is recorded before the
+                // switch, and the buffers then show the new timeline's text.
+                let open: Vec<(Uri, String, Arc<str>)> = self
+                    .lock()
+                    .docs
+                    .iter()
+                    .filter_map(|(u, d)| {
+                        d.place
+                            .as_ref()
+                            .filter(|(r, _)| r == &root)
+                            .map(|(_, rel)| (u.clone(), rel.clone(), d.text.clone()))
                     })
-                    .map_err(fail)?;
-                }
-                let changed = h.switch(&name).map_err(fail)?;
-                // The editor's open documents now show the new timeline's text.
+                    .collect();
+                let texts: Vec<(String, Arc<str>)> = open.iter().map(|(_, rel, t)| (rel.clone(), t.clone())).collect();
+                let (root2, name2) = (root.clone(), name.clone());
+                let (changed, differ, project) = tokio::task::spawn_blocking(move || {
+                    showrunner_agents::studio::switch_timeline(&root2, &name2, &texts)
+                        .map(|(changed, differ)| (changed, differ, Project::load(&root2)))
+                })
+                .await
+                .map_err(|e| internal(e.to_string()))?
+                .map_err(fail)?;
                 let (edits, files) = {
                     let mut st = self.lock();
-                    st.projects.insert(root.clone(), Project::load(&root));
-                    let mut edits = std::collections::HashMap::new();
+                    let files = st.install(&root, project);
                     let enc = st.enc();
-                    let open: Vec<(Uri, String)> = st
-                        .docs
-                        .iter()
-                        .filter_map(|(u, d)| {
-                            d.place.as_ref().filter(|(r, _)| r == &root).map(|(_, rel)| (u.clone(), rel.clone()))
-                        })
-                        .collect();
-                    for (u, rel) in open {
-                        let disk = std::fs::read_to_string(root.join(&rel)).unwrap_or_default();
-                        let doc = st.docs.get_mut(&u).expect("listed");
-                        if *doc.text != *disk {
-                            let end = pos::to_position(&doc.text, &doc.lines, doc.text.len(), enc);
-                            let range = Range { start: Position { line: 0, character: 0 }, end };
-                            edits.insert(u.clone(), vec![TextEdit { range, new_text: disk.clone() }]);
-                        }
+                    let mut edits = std::collections::HashMap::new();
+                    for (rel, disk) in differ {
+                        let Some((u, _, _)) = open.iter().find(|(_, r, _)| *r == rel) else { continue };
+                        let Some(doc) = st.docs.get(u) else { continue };
+                        let end = pos::to_position(&doc.text, &doc.lines, doc.text.len(), enc);
+                        let range = Range { start: Position { line: 0, character: 0 }, end };
+                        edits.insert(u.clone(), vec![TextEdit { range, new_text: disk }]);
                     }
-                    let n = st.projects[&root].analysis.files.len();
-                    (edits, (0..n).collect::<Vec<_>>())
+                    (edits, files)
                 };
                 if !edits.is_empty() {
                     let edit = WorkspaceEdit { changes: Some(edits), ..Default::default() };
@@ -642,14 +648,17 @@ impl LanguageServer for Backend {
 
     async fn did_open(&self, p: DidOpenTextDocumentParams) {
         let uri = p.text_document.uri;
+        let path = uri_path(&uri);
+        // The document is in the session before anything awaits, so the changes after it apply
+        // to it in order; a project not loaded yet is loaded afterwards and takes it in.
         let changed = guarded("didOpen", || {
             let mut st = self.lock();
-            let place = uri_path(&uri).and_then(|path| {
-                let root = st.project_root_for(&path)?;
-                let rel = relative(&root, &path);
+            let place = path.as_ref().and_then(|path| {
+                let root = st.root_for(path)?;
+                let rel = relative(&root, path);
                 classify(&rel).map(|_| (root, rel))
             });
-            let doc = Doc::new(&p.text_document.text, p.text_document.version, place.clone());
+            let doc = Doc::new(&p.text_document.text, p.text_document.version, place.clone(), path.clone());
             let text = doc.text.clone();
             st.docs.insert(uri.clone(), doc);
             Ok(place.map(|(root, rel)| {
@@ -659,6 +668,10 @@ impl LanguageServer for Backend {
         });
         if let Ok(Some((root, touched))) = changed {
             self.after_change(root, touched).await;
+        }
+        if let Some(path) = path {
+            // A nearer (or first) project of this file is loaded now.
+            self.ensure_project(path).await;
         }
     }
 
@@ -742,47 +755,44 @@ impl LanguageServer for Backend {
                 // Closed without saving: the writer discarded the approved edit with the rest.
                 tracing::info!(run = %p.run, plan = %p.plan.id, "an approved edit was closed unsaved: not recorded");
             }
-            // The unsaved text goes away with the editor: the disk's version counts again.
-            Ok(doc
-                .and_then(|d| d.place)
-                .and_then(|(root, _)| uri_path(&uri).and_then(|p| st.reload_from_disk(&p)).or(Some((root, vec![])))))
+            Ok(doc.and_then(|d| d.place).and_then(|_| uri_path(&uri)))
         });
-        if let Ok(Some((root, touched))) = changed {
-            self.after_change(root, touched).await;
+        // The unsaved text goes away with the editor: the disk's version counts again.
+        if let Ok(Some(path)) = changed {
+            self.reload(path).await;
         }
     }
 
     async fn did_change_watched_files(&self, p: DidChangeWatchedFilesParams) {
-        let mut work: Vec<(PathBuf, Vec<usize>)> = Vec::new();
+        let mut paths: Vec<PathBuf> = Vec::new();
         let mut deleted: Vec<Uri> = Vec::new();
-        let mut to_record: Vec<(PathBuf, String)> = Vec::new();
-        {
-            let mut st = self.lock();
-            for change in p.changes {
-                let Some(path) = uri_path(&change.uri) else { continue };
-                if change.typ == FileChangeType::DELETED {
-                    deleted.push(change.uri.clone());
-                }
-                if let Some(root) = st.project_root_for(&path) {
-                    let rel = relative(&root, &path);
-                    if classify(&rel).is_some() {
-                        to_record.push((root, rel));
-                    }
-                }
-                if let Some(done) = st.reload_from_disk(&path) {
-                    work.push(done);
-                }
+        for change in p.changes {
+            let Some(path) = uri_path(&change.uri) else { continue };
+            if change.typ == FileChangeType::DELETED {
+                deleted.push(change.uri.clone());
             }
+            paths.push(path);
+        }
+        for path in &paths {
+            self.reload(path.clone()).await;
         }
         // Changes made outside the editor are history too (a no-op when the log has them).
+        let to_record: Vec<(PathBuf, String)> = {
+            let st = self.lock();
+            paths
+                .iter()
+                .filter_map(|path| {
+                    let root = st.root_for(path)?;
+                    let rel = relative(&root, path);
+                    classify(&rel).map(|_| (root, rel))
+                })
+                .collect()
+        };
         if !to_record.is_empty() {
             self.recorder.record(to_record, Vec::new()).await;
         }
         for uri in deleted {
             self.client.publish_diagnostics(uri, Vec::new(), None).await;
-        }
-        for (root, touched) in work {
-            self.after_change(root, touched).await;
         }
     }
 
@@ -910,39 +920,33 @@ impl LanguageServer for Backend {
             "showrunner.models.resolve" => {
                 let args: protocol::ModelsArgs = params(&p.arguments)?;
                 let snap = args.uri.as_ref().and_then(|u| self.snapshot(u));
-                let project_default = {
-                    let st = self.lock();
-                    match &snap {
-                        Some(s) => st.projects.get(&s.root).and_then(|p| p.analysis.config.default_model.clone()),
-                        None => st.projects.values().next().and_then(|p| p.analysis.config.default_model.clone()),
-                    }
+                let analysis = match &snap {
+                    Some(s) => Some(s.analysis.clone()),
+                    None => self.lock().projects.values().next().map(|p| p.analysis.clone()),
                 };
-                let (file, user) = showrunner_store::user::default_model();
+                let root =
+                    snap.as_ref().map(|s| s.root.clone()).or_else(|| self.lock().projects.keys().next().cloned());
+                let (Some(analysis), Some(root)) = (analysis, root) else {
+                    return Err(invalid("no Showrunner project is loaded"));
+                };
+                let agents = tokio::task::spawn_blocking(move || showrunner_agents::defs::catalogue(Some(&root)).0)
+                    .await
+                    .map_err(|e| internal(e.to_string()))?;
                 guarded("showrunner.models.resolve", || {
-                    glass::to_value(commands::models(
-                        snap.as_ref(),
-                        project_default.as_deref(),
-                        (&file, user.as_deref()),
-                        &args,
-                    ))
+                    let scene = snap.as_ref().and_then(|s| s.scene());
+                    let cascade = showrunner_agents::studio::Cascade::new(&analysis, &agents);
+                    glass::to_value(cascade.resolve(scene, args.step.as_deref(), args.agent.as_deref()))
                 })
             }
             "showrunner.bucket.create" => {
                 let args: protocol::BucketCreateArgs = params(&p.arguments)?;
-                let (root, analysis) = {
-                    let mut st = self.lock();
-                    let root = match &args.project {
-                        Some(p) => {
-                            let path =
-                                p.parse::<Uri>().ok().and_then(|u| uri_path(&u)).unwrap_or_else(|| PathBuf::from(p));
-                            st.project_root_for(&path.join("showrunner.yaml"))
-                        }
-                        None => st.projects.keys().next().cloned(),
-                    }
-                    .ok_or_else(|| invalid("no Showrunner project here: pass `project` (a project folder)"))?;
-                    let a = st.projects[&root].analysis.clone();
-                    (root, a)
-                };
+                let root = self.project_for(args.project.as_deref(), None).await?;
+                let analysis = self
+                    .lock()
+                    .projects
+                    .get(&root)
+                    .map(|p| p.analysis.clone())
+                    .ok_or_else(|| internal("project not loaded"))?;
                 let new = showrunner_store::buckets::NewBucket {
                     kind: &args.kind,
                     name: &args.name,
@@ -957,10 +961,7 @@ impl LanguageServer for Backend {
                     "user",
                 )
                 .map_err(invalid)?;
-                let work = self.lock().reload_from_disk(&path);
-                if let Some((root, touched)) = work {
-                    self.after_change(root, touched).await;
-                }
+                self.reload(path.clone()).await;
                 let uri = path_uri(&path).ok_or_else(|| internal("bad path"))?;
                 glass::to_value(protocol::BucketCreated { id, uri })
             }

@@ -32,7 +32,7 @@ impl KindList for PictureArgs {
 impl Backend {
     pub(crate) async fn pictures_command(&self, command: &str, args: &[Value]) -> Result<Option<Value>> {
         let a: PictureArgs = params(args)?;
-        let root = self.project_for(a.project.as_deref(), a.uri.as_ref())?;
+        let root = self.project_for(a.project.as_deref(), a.uri.as_ref()).await?;
         let analysis = self
             .lock()
             .projects

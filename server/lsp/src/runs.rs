@@ -479,7 +479,7 @@ impl Edge for LspEdge {
     }
 
     fn written(&mut self, path: &str) {
-        let work = self.session.lock().reload_from_disk(&self.root.join(path));
+        let work = crate::state::reload_file(&self.session.state, &self.root.join(path));
         if let Some((root, touched)) = work {
             self.session.handle.block_on(self.session.publisher.publish(root, touched));
         }

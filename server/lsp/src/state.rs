@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use ropey::Rope;
 use showrunner_context::ContextEngine;
@@ -53,11 +53,20 @@ pub struct Doc {
     pub version: i32,
     /// The project root and the path inside it, for files of a project.
     pub place: Option<(PathBuf, String)>,
+    /// The file's path, for `file:` documents.
+    pub path: Option<PathBuf>,
 }
 
 impl Doc {
-    pub fn new(text: &str, version: i32, place: Option<(PathBuf, String)>) -> Doc {
-        Doc { rope: Rope::from_str(text), text: text.into(), lines: Arc::new(LineIndex::new(text)), version, place }
+    pub fn new(text: &str, version: i32, place: Option<(PathBuf, String)>, path: Option<PathBuf>) -> Doc {
+        Doc {
+            rope: Rope::from_str(text),
+            text: text.into(),
+            lines: Arc::new(LineIndex::new(text)),
+            version,
+            place,
+            path,
+        }
     }
 
     pub fn set_text(&mut self, text: String) {
@@ -152,28 +161,19 @@ impl State {
         self.encoding.unwrap_or(Encoding::Utf16)
     }
 
-    /// The innermost loaded project containing `path`, loading the enclosing project from disk
-    /// if none is loaded yet.
-    pub fn project_root_for(&mut self, path: &Path) -> Option<PathBuf> {
-        if let Some(root) = self.projects.keys().filter(|r| path.starts_with(r)).max_by_key(|r| r.components().count())
-        {
-            // A nearer, not yet loaded project (nested) wins over a loaded outer one.
-            let nearer = path.ancestors().skip(1).take_while(|a| a != root).find(|a| a.join(CONFIG_FILE).is_file());
-            if nearer.is_none() {
-                return Some(root.clone());
-            }
-        }
-        let root = path.ancestors().skip(1).find(|a| a.join(CONFIG_FILE).is_file())?.to_path_buf();
-        self.projects.entry(root.clone()).or_insert_with(|| Project::load(&root));
-        Some(root)
+    /// The innermost loaded project containing `path`. Never touches the disk: projects are
+    /// loaded outside the lock ([`project_root_on_disk`], [`Project::load`]).
+    pub fn root_for(&self, path: &Path) -> Option<PathBuf> {
+        self.projects.keys().filter(|r| path.starts_with(r)).max_by_key(|r| r.components().count()).cloned()
     }
 
     /// Snapshot of a file for a read-only request: the open document if it is open, else the
-    /// project's copy.
-    pub fn snapshot(&mut self, uri: &Uri) -> Option<FileSnap> {
+    /// project's copy. `None` for a file of no loaded project, or one the analysis does not
+    /// hold that is not open. Reads nothing from disk and loads nothing.
+    pub fn snapshot(&self, uri: &Uri) -> Option<FileSnap> {
         let enc = self.enc();
         let path = uri_path(uri)?;
-        let root = self.project_root_for(&path)?;
+        let root = self.root_for(&path)?;
         let rel = relative(&root, &path);
         let project = self.projects.get(&root)?;
         let analysis = project.analysis.clone();
@@ -181,10 +181,7 @@ impl State {
         let (text, lines) = match self.docs.get(uri) {
             Some(d) => (d.text.clone(), d.lines.clone()),
             None => {
-                let t: Arc<str> = match file.and_then(|f| analysis.files[f].text()) {
-                    Some(t) => t.into(),
-                    None => std::fs::read_to_string(&path).ok()?.into(),
-                };
+                let t: Arc<str> = file.and_then(|f| analysis.files[f].text())?.into();
                 let l = Arc::new(LineIndex::new(&t));
                 (t, l)
             }
@@ -219,28 +216,23 @@ impl State {
         touched
     }
 
-    /// Re-reads a file from disk after a change outside the editor (unless it is open: then the
-    /// editor's text wins).
-    pub fn reload_from_disk(&mut self, path: &Path) -> Option<(PathBuf, Vec<usize>)> {
-        let root = self.project_root_for(path)?;
+    /// A file changed outside the editor: `content` is what the disk holds now (`None`: it is
+    /// gone). Unless the file is open (the editor's text wins), the analysis takes it. The
+    /// caller read the disk without the lock ([`reload_file`]).
+    pub fn apply_disk(&mut self, path: &Path, content: Option<Vec<u8>>) -> Option<(PathBuf, Vec<usize>)> {
+        let root = self.root_for(path)?;
         let rel = relative(&root, path);
-        if rel == CONFIG_FILE {
-            // A new config changes kinds and everything else: reload the whole project.
-            self.projects.insert(root.clone(), Project::load(&root));
-            let n = self.projects[&root].analysis.files.len();
-            return Some((root, (0..n).collect()));
-        }
         classify(&rel)?;
         if self.docs.values().any(|d| d.place.as_ref().is_some_and(|(r, p)| r == &root && p == &rel)) {
             return None;
         }
-        match std::fs::read(path) {
-            Ok(bytes) => {
+        match content {
+            Some(bytes) => {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
                 let touched = self.apply_text(&root, &rel, text.into());
                 Some((root, touched))
             }
-            Err(_) => {
+            None => {
                 let project = self.projects.get_mut(&root)?;
                 let analysis = Arc::make_mut(&mut project.analysis);
                 if analysis.remove_file(&rel) {
@@ -253,4 +245,73 @@ impl State {
             }
         }
     }
+
+    /// A freshly loaded project, with the editor's open documents laid over it (they win over
+    /// the disk). Returns every file of it, for publishing.
+    pub fn install(&mut self, root: &Path, project: Project) -> Vec<usize> {
+        let overlays: Vec<(String, Arc<str>)> = self
+            .docs
+            .values_mut()
+            .filter_map(|d| {
+                // A document opened before its (nearer) project was loaded moves into it.
+                let path = d.path.as_ref()?;
+                if path.starts_with(root)
+                    && d.place.as_ref().is_none_or(|(r, _)| r.components().count() < root.components().count())
+                {
+                    let rel = relative(root, path);
+                    d.place = classify(&rel).map(|_| (root.to_path_buf(), rel));
+                }
+                d.place.as_ref().filter(|(r, _)| r == root).map(|(_, rel)| (rel.clone(), d.text.clone()))
+            })
+            .collect();
+        self.projects.insert(root.to_path_buf(), project);
+        for (rel, text) in overlays {
+            self.apply_text(root, &rel, text);
+        }
+        (0..self.projects[root].analysis.files.len()).collect()
+    }
+}
+
+/// The project a path belongs to on disk: the innermost folder above it holding
+/// `showrunner.yaml`. Reads the disk: call it without the session lock.
+pub fn project_root_on_disk(path: &Path) -> Option<PathBuf> {
+    path.ancestors().skip(1).find(|a| a.join(CONFIG_FILE).is_file()).map(Path::to_path_buf)
+}
+
+/// Makes sure the project holding `path` is loaded, loading it from disk without the session
+/// lock (and installing it under the lock, open documents laid over it). Returns its root, and
+/// every file when it was loaded just now.
+pub fn ensure_project(state: &Mutex<State>, path: &Path) -> Option<(PathBuf, Option<Vec<usize>>)> {
+    let root = project_root_on_disk(path)?;
+    if lock(state).projects.contains_key(&root) {
+        return Some((root, None));
+    }
+    let project = Project::load(&root);
+    let mut st = lock(state);
+    if st.projects.contains_key(&root) {
+        return Some((root, None));
+    }
+    let files = st.install(&root, project);
+    Some((root, Some(files)))
+}
+
+/// Takes a change on disk into the session: the project's config reloads the whole project; a
+/// story file is read (without the lock) and handed to [`State::apply_disk`].
+pub fn reload_file(state: &Mutex<State>, path: &Path) -> Option<(PathBuf, Vec<usize>)> {
+    let (root, loaded) = ensure_project(state, path)?;
+    if let Some(files) = loaded {
+        return Some((root, files));
+    }
+    if relative(&root, path) == CONFIG_FILE {
+        // A new config changes kinds and everything else: the whole project again.
+        let project = Project::load(&root);
+        let files = lock(state).install(&root, project);
+        return Some((root, files));
+    }
+    let content = std::fs::read(path).ok();
+    lock(state).apply_disk(path, content)
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
 }

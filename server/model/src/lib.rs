@@ -35,6 +35,7 @@ pub mod id;
 pub mod kind;
 pub mod matcher;
 pub mod names;
+pub mod rename;
 pub mod scene;
 pub mod story;
 pub mod text;
