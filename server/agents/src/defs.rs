@@ -40,26 +40,43 @@ pub const BUILTIN: &[(&str, &str)] = &[
 pub const TOOLS: &[&str] =
     &["search_buckets", "read_bucket", "read_scene", "list_mentions", "propose_bucket", "propose_edit", "research"];
 
+/// What is wrong with an agent file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AgentDefError {
+    #[error("an agent file starts with a `---` frontmatter block")]
+    NoFrontmatter,
+    #[error("the frontmatter has no closing `---`")]
+    Unclosed,
+    #[error("line {line}: {message}")]
+    Yaml { line: usize, message: String },
+    #[error("the frontmatter is empty")]
+    Empty,
+    #[error("the agent needs an `id`")]
+    NoId,
+    #[error("`{0}` is not a valid agent id (letters, digits, - and _)")]
+    BadId(String),
+    #[error("unknown tool `{0}`; the tools are {tools}", tools = TOOLS.join(", "))]
+    UnknownTool(String),
+}
+
 /// Parses one agent file. Errors name the line.
-pub fn parse(text: &str, source: &str) -> Result<AgentDef, String> {
+pub fn parse(text: &str, source: &str) -> Result<AgentDef, AgentDefError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let rest = text
-        .strip_prefix("---\n")
-        .or_else(|| text.strip_prefix("---\r\n"))
-        .ok_or("an agent file starts with a `---` frontmatter block")?;
+    let rest =
+        text.strip_prefix("---\n").or_else(|| text.strip_prefix("---\r\n")).ok_or(AgentDefError::NoFrontmatter)?;
     let end = rest
         .find("\n---\n")
         .or_else(|| rest.find("\n---\r\n"))
         .or_else(|| rest.strip_suffix("\n---").map(|r| r.len()))
-        .ok_or("the frontmatter has no closing `---`")?;
+        .ok_or(AgentDefError::Unclosed)?;
     let front = &rest[..end + 1];
     let body = rest[end + 1..].trim_start_matches("---").trim_start_matches(['\r', '\n']).trim();
     let parsed = yaml::parse(front);
     if let Some(e) = parsed.errors.first() {
         let line = front[..e.range.start.min(front.len())].matches('\n').count() + 2;
-        return Err(format!("line {line}: {}", e.message));
+        return Err(AgentDefError::Yaml { line, message: e.message.clone() });
     }
-    let root = parsed.root.ok_or("the frontmatter is empty")?;
+    let root = parsed.root.ok_or(AgentDefError::Empty)?;
     let get = |k: &str| root.get(k).and_then(Node::scalar_text);
     let list = |k: &str| -> Vec<String> {
         match root.get(k) {
@@ -72,13 +89,13 @@ pub fn parse(text: &str, source: &str) -> Result<AgentDef, String> {
             None => Vec::new(),
         }
     };
-    let id = get("id").ok_or("the agent needs an `id`")?;
+    let id = get("id").ok_or(AgentDefError::NoId)?;
     if !showrunner_model::id::is_valid_id(&id) {
-        return Err(format!("`{id}` is not a valid agent id (letters, digits, - and _)"));
+        return Err(AgentDefError::BadId(id));
     }
     let tools = list("tools");
     if let Some(bad) = tools.iter().find(|t| !TOOLS.contains(&t.as_str())) {
-        return Err(format!("unknown tool `{bad}`; the tools are {}", TOOLS.join(", ")));
+        return Err(AgentDefError::UnknownTool(bad.clone()));
     }
     Ok(AgentDef {
         name: get("name").unwrap_or_else(|| id.clone()),
@@ -104,7 +121,10 @@ pub fn catalogue(root: Option<&Path>) -> (Vec<AgentDef>, Vec<(String, String)>) 
         files.sort();
         for p in files {
             let rel = format!("agents/{}", p.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
-            match std::fs::read_to_string(&p).map_err(|e| e.to_string()).and_then(|t| parse(&t, &rel)) {
+            match std::fs::read_to_string(&p)
+                .map_err(|e| e.to_string())
+                .and_then(|t| parse(&t, &rel).map_err(|e| e.to_string()))
+            {
                 Ok(a) => {
                     out.retain(|b| b.id != a.id);
                     out.push(a);

@@ -86,7 +86,11 @@ pub fn from_intent(answer: &str, agents: &[AgentDef]) -> Option<Route> {
 
 /// Routes `text`: keywords, then `intent` (an LLM call; its failure is not fatal), then the
 /// default agent.
-pub fn route(text: &str, agents: &[AgentDef], intent: &mut dyn FnMut(&str) -> Result<String, String>) -> Route {
+pub fn route(
+    text: &str,
+    agents: &[AgentDef],
+    intent: &mut dyn FnMut(&str) -> Result<String, showrunner_pipeline::RunError>,
+) -> Route {
     if let Some(r) = by_keywords(text, agents) {
         return r;
     }
@@ -126,7 +130,9 @@ mod tests {
         });
         assert_eq!((r.agent.as_str(), r.via), ("outliner", "intent"));
         assert!(asked.contains("scene-writer") && asked.contains("hmm, what now?"));
-        let r = route("hmm, what now?", &agents, &mut |_| Err("connection refused".into()));
+        let r = route("hmm, what now?", &agents, &mut |_| {
+            Err(showrunner_pipeline::RunError::Model("connection refused".into()))
+        });
         assert_eq!((r.agent.as_str(), r.via), ("scene-writer", "default"));
         assert!(r.reason.contains("connection refused"), "{}", r.reason);
     }

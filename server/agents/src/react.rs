@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use showrunner_context::research::ResearchIndex;
 use showrunner_llm::repair::parse_lenient;
 use showrunner_pipeline::{
-    Call, Decision, EditMode, EditPlan, Effects, Exchange, Gate, GateKind, Gates, Model, Run, RunState, Step,
+    Call, Decision, EditMode, EditPlan, Effects, Exchange, Gate, GateKind, Gates, Model, Run, RunError, RunState, Step,
     StepRecord, StepState,
 };
 
@@ -124,10 +124,12 @@ pub fn run_agent<E: Edge>(
                         run.steps[i].state = StepState::Succeeded;
                         text
                     }
-                    Err(e) if e == "cancelled" => return finish(run, fx, RunState::Cancelled, Some(e)),
+                    Err(RunError::Cancelled) => {
+                        return finish(run, fx, RunState::Cancelled, Some(RunError::Cancelled.to_string()))
+                    }
                     Err(e) => {
                         run.steps[i].state = StepState::Failed;
-                        run.steps[i].error = Some(e.clone());
+                        run.steps[i].error = Some(e.to_string());
                         format!("error: {e}")
                     }
                 };
@@ -176,8 +178,8 @@ pub fn run_agent<E: Edge>(
             Ok(g) => g,
             Err(e) => {
                 run.steps[last].state = StepState::Failed;
-                run.steps[last].error = Some(e.clone());
-                let state = if e == "cancelled" { RunState::Cancelled } else { RunState::Failed };
+                run.steps[last].error = Some(e.to_string());
+                let state = if e == RunError::Cancelled { RunState::Cancelled } else { RunState::Failed };
                 return finish(run, fx, state, Some(format!("step `{step_id}` failed: {e}")));
             }
         };
@@ -239,7 +241,7 @@ fn ask<E: Edge>(
     run: &mut Run,
     id: &str,
     text: &str,
-    edit: Option<Result<EditPlan, String>>,
+    edit: Option<Result<EditPlan, RunError>>,
     gates: &mut dyn Gates,
     fx: &mut ProjectEffects<'_, E>,
 ) -> Decision {
@@ -273,7 +275,7 @@ fn use_tool<E: Edge>(
     run: &mut Run,
     gates: &mut dyn Gates,
     fx: &mut ProjectEffects<'_, E>,
-) -> Result<String, String> {
+) -> Result<String, RunError> {
     let a = fx.analysis;
     let arg = |k: &str| args[k].as_str().unwrap_or("").trim().to_string();
     match tool {
@@ -317,7 +319,7 @@ fn use_tool<E: Edge>(
             })
         }
         "read_bucket" => {
-            let b = a.bucket(&arg("id")).ok_or_else(|| format!("no bucket `{}`", arg("id")))?;
+            let b = a.bucket(&arg("id")).ok_or_else(|| RunError::Invalid(format!("no bucket `{}`", arg("id"))))?;
             Ok(a.text(b.file).to_string())
         }
         "read_scene" => {
@@ -327,12 +329,12 @@ fn use_tool<E: Edge>(
             } else {
                 a.scenes.iter().find(|s| s.scene.id.value == want)
             };
-            let s = s.ok_or_else(|| format!("no scene `{want}`"))?;
+            let s = s.ok_or_else(|| RunError::Invalid(format!("no scene `{want}`")))?;
             Ok(a.text(s.file)[s.scene.body.clone()].to_string())
         }
         "list_mentions" => {
             let want = arg("id");
-            let bi = a.by_id.get(&want).copied().ok_or_else(|| format!("no bucket `{want}`"))?;
+            let bi = a.by_id.get(&want).copied().ok_or_else(|| RunError::Invalid(format!("no bucket `{want}`")))?;
             let lines: Vec<String> = a
                 .scenes
                 .iter()
@@ -367,10 +369,10 @@ fn use_tool<E: Edge>(
         "propose_edit" => {
             let text = args["text"].as_str().unwrap_or("").to_string();
             if text.trim().is_empty() {
-                return Err("propose_edit needs `text`".into());
+                return Err(RunError::Invalid("propose_edit needs `text`".into()));
             }
             let mode = match args["mode"].as_str().filter(|m| !m.is_empty()) {
-                Some(m) => Some(m.parse::<EditMode>()?),
+                Some(m) => Some(m.parse::<EditMode>().map_err(RunError::Invalid)?),
                 None => None,
             };
             let preview = fx.plan_scene_edit(run, mode, None, id, &text);
@@ -385,7 +387,7 @@ fn use_tool<E: Edge>(
                     "the writer rejected this edit{}",
                     if why.is_empty() { String::new() } else { format!(": {why}") }
                 )),
-                Decision::Cancel => Err("cancelled".into()),
+                Decision::Cancel => Err(RunError::Cancelled),
                 _ => Ok("the writer did not decide".into()),
             }
         }
@@ -413,10 +415,10 @@ fn use_tool<E: Edge>(
                     "the writer rejected this bucket{}",
                     if why.is_empty() { String::new() } else { format!(": {why}") }
                 )),
-                Decision::Cancel => Err("cancelled".into()),
+                Decision::Cancel => Err(RunError::Cancelled),
                 _ => Ok("the writer did not decide".into()),
             }
         }
-        other => Err(format!("unknown tool `{other}`")),
+        other => Err(RunError::Invalid(format!("unknown tool `{other}`"))),
     }
 }

@@ -21,7 +21,7 @@ use showrunner_model::names::capitalised_names;
 use showrunner_pipeline::edit::{self, Target};
 use showrunner_pipeline::{
     catalogue, Call, Decision, DefError, EditMode, EditPlan, Effects, Exchange, GateKind, Gates, Generated, Model,
-    Persona, Pipeline, Run, Selection, Step,
+    Persona, Pipeline, Run, RunError, Selection, Step,
 };
 use showrunner_store::discover::relative;
 use showrunner_store::history::{Change, History};
@@ -51,10 +51,13 @@ pub fn pipelines(root: &Path) -> (Vec<Pipeline>, Vec<(String, Vec<DefError>)>) {
     catalogue(&workflows(root))
 }
 
-pub fn find_pipeline(root: &Path, id: &str) -> Result<Pipeline, String> {
+pub fn find_pipeline(root: &Path, id: &str) -> Result<Pipeline, RunError> {
     let (all, _) = pipelines(root);
     let ids: Vec<&str> = all.iter().map(|p| p.id.as_str()).collect();
-    all.iter().find(|p| p.id == id).cloned().ok_or_else(|| format!("no pipeline `{id}`; available: {}", ids.join(", ")))
+    all.iter()
+        .find(|p| p.id == id)
+        .cloned()
+        .ok_or_else(|| RunError::Invalid(format!("no pipeline `{id}`; available: {}", ids.join(", "))))
 }
 
 /// What a run does: a pipeline, or an agent's loop.
@@ -67,7 +70,7 @@ pub enum Job {
 impl Job {
     /// The job a recorded run belongs to, for resuming it: the agent of an `agent:<id>` run,
     /// else its pipeline (project workflows first, then the built-ins).
-    pub fn of_run(root: &Path, run: &Run) -> Result<Job, String> {
+    pub fn of_run(root: &Path, run: &Run) -> Result<Job, RunError> {
         match run.pipeline.strip_prefix("agent:") {
             Some(id) => {
                 let (agents, _) = crate::defs::catalogue(Some(root));
@@ -75,7 +78,7 @@ impl Job {
                     .into_iter()
                     .find(|d| d.id == id)
                     .map(Job::Agent)
-                    .ok_or_else(|| format!("the run's agent `{id}` is gone"))
+                    .ok_or_else(|| RunError::Invalid(format!("the run's agent `{id}` is gone")))
             }
             None => find_pipeline(root, &run.pipeline).map(Job::Pipeline),
         }
@@ -217,14 +220,14 @@ pub fn review_path(root: &Path, run: &str, step: &str) -> PathBuf {
 }
 
 /// The model server for a `provider/model` name.
-pub fn endpoint(config: &ProjectConfig, model: &str) -> Result<(Endpoint, String), String> {
-    let (provider, name) = model.split_once('/').ok_or_else(|| format!("`{model}` should be `provider/model`"))?;
-    let p = config
-        .providers
-        .iter()
-        .find(|p| p.name == provider)
-        .ok_or_else(|| format!("provider `{provider}` is not configured under `providers:` in showrunner.yaml"))?;
-    let base_url = p.base_url.clone().ok_or_else(|| format!("`providers.{provider}.base_url` is not set"))?;
+pub fn endpoint(config: &ProjectConfig, model: &str) -> Result<(Endpoint, String), RunError> {
+    let bad = RunError::Invalid;
+    let (provider, name) = model.split_once('/').ok_or_else(|| bad(format!("`{model}` should be `provider/model`")))?;
+    let p =
+        config.providers.iter().find(|p| p.name == provider).ok_or_else(|| {
+            bad(format!("provider `{provider}` is not configured under `providers:` in showrunner.yaml"))
+        })?;
+    let base_url = p.base_url.clone().ok_or_else(|| bad(format!("`providers.{provider}.base_url` is not set")))?;
     Ok((Endpoint { provider: provider.to_string(), base_url, api_key_env: p.api_key_env.clone() }, name.to_string()))
 }
 
@@ -346,24 +349,30 @@ pub fn scene_context(a: &Analysis, scene: usize, cursor: Option<usize>) -> (Stri
 /// `--range L:C-L:C` (1-based lines and columns counted in characters, as an editor's status
 /// bar shows a cursor: the selection runs from the first position up to the second). The byte
 /// range of `text` it covers; a clear error for a malformed or empty one.
-pub fn cli_selection(text: &str, lines: Option<&str>, range: Option<&str>) -> Result<Option<Range<usize>>, String> {
+pub fn cli_selection(text: &str, lines: Option<&str>, range: Option<&str>) -> Result<Option<Range<usize>>, RunError> {
+    selection_of(text, lines, range)
+}
+
+/// [`cli_selection`], its message on failure.
+fn selection_of(text: &str, lines: Option<&str>, range: Option<&str>) -> Result<Option<Range<usize>>, RunError> {
+    let bad = RunError::Invalid;
     let index = showrunner_model::text::LineIndex::new(text);
     let count = index.line_count();
-    let number = |s: &str, what: &str| -> Result<usize, String> {
+    let number = |s: &str, what: &str| -> Result<usize, RunError> {
         s.trim()
             .parse::<usize>()
             .ok()
             .filter(|n| *n >= 1)
-            .ok_or_else(|| format!("`{s}` is not a {what} (they start at 1)"))
+            .ok_or_else(|| bad(format!("`{s}` is not a {what} (they start at 1)")))
     };
     let r = match (lines, range) {
-        (Some(_), Some(_)) => return Err("give --lines or --range, not both".into()),
+        (Some(_), Some(_)) => return Err(bad("give --lines or --range, not both".into())),
         (None, None) => return Ok(None),
         (Some(l), None) => {
             let (a, b) = l.split_once('-').unwrap_or((l, l));
             let (a, b) = (number(a, "line number")?, number(b, "line number")?);
             if a > b || b > count {
-                return Err(format!("--lines {l}: the file has lines 1–{count}, and the first line comes first"));
+                return Err(bad(format!("--lines {l}: the file has lines 1–{count}, and the first line comes first")));
             }
             let start = index.line_start(a - 1);
             let end = if b < count { index.line_start(b) } else { text.len() };
@@ -373,25 +382,25 @@ pub fn cli_selection(text: &str, lines: Option<&str>, range: Option<&str>) -> Re
             start..start + trimmed.len()
         }
         (None, Some(r)) => {
-            let bad = || format!("--range `{r}` should be LINE:COLUMN-LINE:COLUMN, e.g. 7:1-9:24");
-            let (a, b) = r.split_once('-').ok_or_else(bad)?;
-            let pos = |p: &str| -> Result<usize, String> {
-                let (l, c) = p.split_once(':').ok_or_else(bad)?;
+            let malformed = || bad(format!("--range `{r}` should be LINE:COLUMN-LINE:COLUMN, e.g. 7:1-9:24"));
+            let (a, b) = r.split_once('-').ok_or_else(malformed)?;
+            let pos = |p: &str| -> Result<usize, RunError> {
+                let (l, c) = p.split_once(':').ok_or_else(malformed)?;
                 let (l, c) = (number(l, "line number")?, number(c, "column")?);
                 if l > count {
-                    return Err(format!("--range {r}: the file has {count} lines"));
+                    return Err(bad(format!("--range {r}: the file has {count} lines")));
                 }
                 Ok(index.offset_of_char_col(text, l, c - 1))
             };
             let (a, b) = (pos(a)?, pos(b)?);
             if a > b {
-                return Err(format!("--range {r}: the start comes after the end"));
+                return Err(bad(format!("--range {r}: the start comes after the end")));
             }
             a..b
         }
     };
     if text[r.clone()].trim().is_empty() {
-        return Err("the selection is empty (or only white space): select the passage to work on".into());
+        return Err(bad("the selection is empty (or only white space): select the passage to work on".into()));
     }
     Ok(Some(r))
 }
@@ -413,9 +422,9 @@ pub fn plan_for(
     key: &str,
     current: &str,
     text: &str,
-) -> Result<EditPlan, String> {
+) -> Result<EditPlan, RunError> {
     if run.scene.is_empty() {
-        return Err("this run has no scene to edit".into());
+        return Err(RunError::Invalid("this run has no scene to edit".into()));
     }
     let selection = run_selection(&run.vars);
     let mode = match (mode, &selection) {
@@ -426,16 +435,16 @@ pub fn plan_for(
     };
     let id = format!("{}-{key}", run.id);
     let target = Target { id: &id, path: &run.scene, mode, field, selection: selection.as_ref(), text };
-    edit::plan(&target, current).map_err(|e| e.to_string())
+    Ok(edit::plan(&target, current)?)
 }
 
 /// Writes an approved plan to a file that no editor has open, through the history write path:
 /// the writer's own unrecorded changes are recorded first, then one `apply_edit` event carrying
 /// the plan's id (appending it again is a no-op, so it is applied once).
-pub fn write_plan(root: &Path, run: &Run, plan: &EditPlan, current: &str) -> Result<String, String> {
-    let mut h = History::open(root).map_err(|e| e.to_string())?;
-    h.record(&plan.path, "user").map_err(|e| e.to_string())?;
-    let version = h.version(&plan.path).map_err(|e| e.to_string())?;
+pub fn write_plan(root: &Path, run: &Run, plan: &EditPlan, current: &str) -> Result<String, RunError> {
+    let mut h = History::open(root).map_err(RunError::store)?;
+    h.record(&plan.path, "user").map_err(RunError::store)?;
+    let version = h.version(&plan.path).map_err(RunError::store)?;
     let next = plan.apply(current);
     let actor = format!("pipeline:{}", run.id);
     let e = h
@@ -449,7 +458,7 @@ pub fn write_plan(root: &Path, run: &Run, plan: &EditPlan, current: &str) -> Res
             payload: plan_payload(&run.id, &run.pipeline, plan),
             id: Some(plan.id.clone()),
         })
-        .map_err(|e| e.to_string())?;
+        .map_err(RunError::store)?;
     Ok(e.id)
 }
 
@@ -464,9 +473,9 @@ fn plan_payload(run: &str, pipeline: &str, plan: &EditPlan) -> Value {
 /// file: an `apply_edit` event with the plan's id holding the last recorded text with the plan
 /// applied (when the plan still applies to it), then the saved file as the writer's snapshot.
 /// Nothing is written to the file. Returns the event id of the plan.
-pub fn record_saved_plan(root: &Path, run: &str, pipeline: &str, plan: &EditPlan) -> Result<String, String> {
-    let saved =
-        std::fs::read_to_string(root.join(&plan.path)).map_err(|e| format!("cannot read {}: {e}", plan.path))?;
+pub fn record_saved_plan(root: &Path, run: &str, pipeline: &str, plan: &EditPlan) -> Result<String, RunError> {
+    let saved = std::fs::read_to_string(root.join(&plan.path))
+        .map_err(|e| RunError::Store(format!("cannot read {}: {e}", plan.path)))?;
     record_plan_content(root, run, pipeline, plan, Some(&saved))
 }
 
@@ -478,13 +487,13 @@ fn record_plan_content(
     pipeline: &str,
     plan: &EditPlan,
     saved: Option<&str>,
-) -> Result<String, String> {
-    let mut h = History::open(root).map_err(|e| e.to_string())?;
-    if let Some(e) = h.event(&plan.id).map_err(|e| e.to_string())? {
+) -> Result<String, RunError> {
+    let mut h = History::open(root).map_err(RunError::store)?;
+    if let Some(e) = h.event(&plan.id).map_err(RunError::store)? {
         return Ok(e.id);
     }
     let saved = saved.unwrap_or_default().to_string();
-    let logged = h.latest_content(&plan.path).map_err(|e| e.to_string())?;
+    let logged = h.latest_content(&plan.path).map_err(RunError::store)?;
     let logged = logged.and_then(|b| String::from_utf8(b).ok());
     // The plan on what the log last had, when that is an older text than the saved one (else
     // the log has the saved text already, edit included); when the plan no longer applies
@@ -506,23 +515,23 @@ fn record_plan_content(
             payload: plan_payload(run, pipeline, plan),
             id: Some(plan.id.clone()),
         })
-        .map_err(|e| e.to_string())?;
-    h.record(&plan.path, "user").map_err(|e| e.to_string())?;
+        .map_err(RunError::store)?;
+    h.record(&plan.path, "user").map_err(RunError::store)?;
     Ok(e.id)
 }
 
 /// The edge a run talks to: the terminal, or the editor.
 pub trait Edge {
     /// The scene's current text: an open editor buffer, else the file.
-    fn current_text(&mut self, root: &Path, path: &str) -> Result<String, String> {
-        std::fs::read_to_string(root.join(path)).map_err(|e| format!("cannot read {path}: {e}"))
+    fn current_text(&mut self, root: &Path, path: &str) -> Result<String, RunError> {
+        std::fs::read_to_string(root.join(path)).map_err(|e| RunError::Store(format!("cannot read {path}: {e}")))
     }
     /// Applies an approved plan to the editor's buffer when the file is open there (the
     /// language server sends `workspace/applyEdit` with the document's version: the writer can
     /// undo it, and nothing is saved behind their back; the history records it on save).
     /// `Ok(false)`: the file is not open, and the history write path writes it. An error stops
     /// the edit.
-    fn apply_in_editor(&mut self, _run: &Run, _plan: &EditPlan) -> Result<bool, String> {
+    fn apply_in_editor(&mut self, _run: &Run, _plan: &EditPlan) -> Result<bool, RunError> {
         Ok(false)
     }
     /// The plan's result is already the buffer's text (it was applied before a crash and not
@@ -551,26 +560,26 @@ pub struct LiveModel {
 }
 
 impl LiveModel {
-    fn check_budget(&self, prompt: &str) -> Result<(), String> {
+    fn check_budget(&self, prompt: &str) -> Result<(), RunError> {
         let Some(limit) = self.config.daily_tokens else { return Ok(()) };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
         let midnight = now - now.rem_euclid(86_400_000);
-        let used = Runs::open(&self.root).and_then(|r| r.tokens_since(midnight)).map_err(|e| e.to_string())?;
+        let used = Runs::open(&self.root).and_then(|r| r.tokens_since(midnight)).map_err(RunError::store)?;
         let needs = TokenCounter::count(default_counter(), prompt) as u64;
         if used + needs > limit {
-            return Err(format!(
+            return Err(RunError::Model(format!(
                 "the daily token budget ({limit}) would be exceeded: {used} used today (UTC), this call needs about {needs} for its prompt alone; raise `budget.daily_tokens` in showrunner.yaml, or wait until tomorrow"
-            ));
+            )));
         }
         Ok(())
     }
 }
 
 impl Model for LiveModel {
-    fn generate(&self, call: &Call<'_>, on_text: &mut dyn FnMut(&str)) -> Result<Generated, String> {
+    fn generate(&self, call: &Call<'_>, on_text: &mut dyn FnMut(&str)) -> Result<Generated, RunError> {
         self.check_budget(call.prompt)?;
         let (ep, name) = endpoint(&self.config, call.model)?;
         let mut messages = Vec::new();
@@ -603,7 +612,13 @@ impl Model for LiveModel {
                 }
             }
         });
-        let c = result.map_err(|e| if self.cancel.is_cancelled() { "cancelled".to_string() } else { e.to_string() })?;
+        let c = result.map_err(|e| {
+            if self.cancel.is_cancelled() || matches!(e, showrunner_llm::LlmError::Cancelled) {
+                RunError::Cancelled
+            } else {
+                RunError::Model(e.to_string())
+            }
+        })?;
         let usage = c.usage.unwrap_or_default();
         Ok(Generated { text: c.text, prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens })
     }
@@ -621,12 +636,13 @@ impl ReplayModel {
 }
 
 impl Model for ReplayModel {
-    fn generate(&self, call: &Call<'_>, on_text: &mut dyn FnMut(&str)) -> Result<Generated, String> {
-        let mut answers = self.answers.lock().map_err(|_| "the recording is unavailable".to_string())?;
+    fn generate(&self, call: &Call<'_>, on_text: &mut dyn FnMut(&str)) -> Result<Generated, RunError> {
+        let mut answers =
+            self.answers.lock().map_err(|_| RunError::Invalid("the recording is unavailable".to_string()))?;
         let i = answers
             .iter()
             .position(|e| e.step == call.step)
-            .ok_or_else(|| format!("the recording has no answer for step `{}`", call.step))?;
+            .ok_or_else(|| RunError::Invalid(format!("the recording has no answer for step `{}`", call.step)))?;
         let e = answers.remove(i).expect("found");
         if e.chunks.is_empty() {
             on_text(&e.response);
@@ -658,9 +674,9 @@ impl<E: Edge> ProjectEffects<'_, E> {
         field: Option<&str>,
         key: &str,
         text: &str,
-    ) -> Result<EditPlan, String> {
+    ) -> Result<EditPlan, RunError> {
         if run.scene.is_empty() {
-            return Err("this run has no scene to edit".into());
+            return Err(RunError::Invalid("this run has no scene to edit".into()));
         }
         let current = self.current_text(&run.scene, mode == Some(EditMode::NewFile))?;
         plan_for(run, mode, field, key, &current, text)
@@ -668,7 +684,7 @@ impl<E: Edge> ProjectEffects<'_, E> {
 
     /// A file's current text (the editor's buffer when it is open); a file to be created that
     /// does not exist yet is empty.
-    fn current_text(&mut self, path: &str, new_file: bool) -> Result<String, String> {
+    fn current_text(&mut self, path: &str, new_file: bool) -> Result<String, RunError> {
         if new_file && !self.root.join(path).exists() {
             return Ok(String::new());
         }
@@ -679,13 +695,13 @@ impl<E: Edge> ProjectEffects<'_, E> {
     /// is already the current text, is not applied again; otherwise it is based onto the
     /// current text (refused when its target changed) and goes to the editor's buffer, or
     /// through the history to the file. Returns the event id (the plan's id).
-    pub fn apply_plan(&mut self, run: &Run, plan: &EditPlan) -> Result<String, String> {
-        let mut h = History::open(&self.root).map_err(|e| e.to_string())?;
-        if let Some(e) = h.event(&plan.id).map_err(|e| e.to_string())? {
+    pub fn apply_plan(&mut self, run: &Run, plan: &EditPlan) -> Result<String, RunError> {
+        let mut h = History::open(&self.root).map_err(RunError::store)?;
+        if let Some(e) = h.event(&plan.id).map_err(RunError::store)? {
             return Ok(e.id);
         }
         // The file as it is on disk first, so the edit's event is told apart from the writer's.
-        h.record(&plan.path, "user").map_err(|e| e.to_string())?;
+        h.record(&plan.path, "user").map_err(RunError::store)?;
         drop(h);
         let current = self.current_text(&plan.path, plan.mode == EditMode::NewFile)?;
         if plan.is_applied_in(&current) {
@@ -696,7 +712,7 @@ impl<E: Edge> ProjectEffects<'_, E> {
             }
             return Ok(plan.id.clone());
         }
-        let plan = plan.rebase(&current).map_err(|e| e.to_string())?;
+        let plan = plan.rebase(&current)?;
         if self.edge.apply_in_editor(run, &plan)? {
             return Ok(plan.id.clone());
         }
@@ -708,7 +724,7 @@ impl<E: Edge> ProjectEffects<'_, E> {
 
     /// Creates a bucket from fields (`kind` defaults to `research`; `name`, `summary`, `body`,
     /// `aliases`, `keywords`, `sources`), through the write path. Returns its id.
-    pub fn create_bucket(&mut self, run: &Run, fields: &Value) -> Result<String, String> {
+    pub fn create_bucket(&mut self, run: &Run, fields: &Value) -> Result<String, RunError> {
         let kind = fields["kind"].as_str().unwrap_or("research").to_string();
         let name = fields["name"].as_str().filter(|n| !n.trim().is_empty()).unwrap_or("Research notes").to_string();
         let list = |k: &str| -> Vec<String> {
@@ -727,7 +743,11 @@ impl<E: Edge> ProjectEffects<'_, E> {
             &new,
             &|id| a.by_id.contains_key(id),
             &actor,
-        )?;
+        )
+        .map_err(|e| match e {
+            showrunner_store::buckets::BucketError::History(h) => RunError::store(h),
+            other => RunError::Invalid(other.to_string()),
+        })?;
         // Fill in the rest through the write path again.
         let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
         let mut yaml = format!("id: {id}\nkind: {kind}\nname: {}\n", q(&name));
@@ -746,8 +766,8 @@ impl<E: Edge> ProjectEffects<'_, E> {
             yaml.push_str(&format!("sources: {}\n", serde_json::to_string(&list("sources")).unwrap_or_default()));
         }
         let rel = relative(&self.root, &path);
-        let mut h = History::open(&self.root).map_err(|e| e.to_string())?;
-        let version = h.version(&rel).map_err(|e| e.to_string())?;
+        let mut h = History::open(&self.root).map_err(RunError::store)?;
+        let version = h.version(&rel).map_err(RunError::store)?;
         h.write(&Change {
             path: &rel,
             content: Some(yaml.as_bytes()),
@@ -758,22 +778,22 @@ impl<E: Edge> ProjectEffects<'_, E> {
             payload: json!({ "run": run.id }),
             id: None,
         })
-        .map_err(|e| e.to_string())?;
+        .map_err(RunError::store)?;
         self.edge.written(&rel);
         Ok(id)
     }
 
     /// Replaces an existing bucket's file with new YAML, through the write path.
-    pub fn update_bucket(&mut self, run: &Run, id: &str, yaml: &str) -> Result<String, String> {
-        let b = self.analysis.bucket(id).ok_or_else(|| format!("no bucket `{id}`"))?;
+    pub fn update_bucket(&mut self, run: &Run, id: &str, yaml: &str) -> Result<String, RunError> {
+        let b = self.analysis.bucket(id).ok_or_else(|| RunError::Invalid(format!("no bucket `{id}`")))?;
         let path = self.analysis.files[b.file].path.clone();
         let parsed = showrunner_model::yaml::parse(yaml);
         if let Some(e) = parsed.errors.first() {
-            return Err(format!("the proposed YAML does not parse: {}", e.message));
+            return Err(RunError::Invalid(format!("the proposed YAML does not parse: {}", e.message)));
         }
-        let mut h = History::open(&self.root).map_err(|e| e.to_string())?;
-        h.record(&path, "user").map_err(|e| e.to_string())?;
-        let version = h.version(&path).map_err(|e| e.to_string())?;
+        let mut h = History::open(&self.root).map_err(RunError::store)?;
+        h.record(&path, "user").map_err(RunError::store)?;
+        let version = h.version(&path).map_err(RunError::store)?;
         let e = h
             .write(&Change {
                 path: &path,
@@ -785,7 +805,7 @@ impl<E: Edge> ProjectEffects<'_, E> {
                 payload: json!({ "run": run.id }),
                 id: None,
             })
-            .map_err(|e| e.to_string())?;
+            .map_err(RunError::store)?;
         self.edge.written(&path);
         Ok(e.id)
     }
@@ -796,15 +816,15 @@ impl<E: Edge> ProjectEffects<'_, E> {
 }
 
 impl<E: Edge> Effects for ProjectEffects<'_, E> {
-    fn plan_edit(&mut self, run: &Run, step: &Step, text: &str) -> Result<EditPlan, String> {
+    fn plan_edit(&mut self, run: &Run, step: &Step, text: &str) -> Result<EditPlan, RunError> {
         self.plan_scene_edit(run, step.mode, step.field.as_deref(), &step.id, text)
     }
 
-    fn apply_edit(&mut self, run: &Run, _step: &Step, plan: &EditPlan) -> Result<String, String> {
+    fn apply_edit(&mut self, run: &Run, _step: &Step, plan: &EditPlan) -> Result<String, RunError> {
         self.apply_plan(run, plan)
     }
 
-    fn save_bucket(&mut self, run: &Run, fields: &Value) -> Result<String, String> {
+    fn save_bucket(&mut self, run: &Run, fields: &Value) -> Result<String, RunError> {
         self.create_bucket(run, fields)
     }
 

@@ -620,7 +620,11 @@ fn bench_pipeline() -> Result<()> {
     };
     struct Instant0;
     impl Model for Instant0 {
-        fn generate(&self, _: &showrunner_pipeline::Call<'_>, on: &mut dyn FnMut(&str)) -> Result<Generated, String> {
+        fn generate(
+            &self,
+            _: &showrunner_pipeline::Call<'_>,
+            on: &mut dyn FnMut(&str),
+        ) -> Result<Generated, showrunner_pipeline::RunError> {
             on("ok");
             Ok(Generated { text: "A paragraph of instant prose.".into(), prompt_tokens: 1, completion_tokens: 1 })
         }
@@ -633,15 +637,15 @@ fn bench_pipeline() -> Result<()> {
     }
     struct Fx(Option<showrunner_store::runs::Runs>);
     impl Effects for Fx {
-        fn plan_edit(&mut self, run: &Run, _: &Step, text: &str) -> Result<EditPlan, String> {
+        fn plan_edit(&mut self, run: &Run, _: &Step, text: &str) -> Result<EditPlan, showrunner_pipeline::RunError> {
             let t =
                 Target { id: &run.id, path: "s.md", mode: EditMode::AppendBody, field: None, selection: None, text };
-            plan(&t, "---\nid: s\n---\nBefore.\n").map_err(|e| e.to_string())
+            Ok(plan(&t, "---\nid: s\n---\nBefore.\n")?)
         }
-        fn apply_edit(&mut self, _: &Run, _: &Step, _: &EditPlan) -> Result<String, String> {
+        fn apply_edit(&mut self, _: &Run, _: &Step, _: &EditPlan) -> Result<String, showrunner_pipeline::RunError> {
             Ok("e".into())
         }
-        fn save_bucket(&mut self, _: &Run, _: &serde_json::Value) -> Result<String, String> {
+        fn save_bucket(&mut self, _: &Run, _: &serde_json::Value) -> Result<String, showrunner_pipeline::RunError> {
             Ok("b".into())
         }
         fn save(&mut self, run: &Run) {

@@ -367,10 +367,10 @@ impl Client {
                 }
                 match handle_chunk(&event.data, &mut out, &mut think) {
                     Ok((text, reasoning)) => emit(&text, &reasoning, &mut out),
-                    Err(message) => {
+                    Err(problem) => {
                         return Attempt::Fail(LlmError::Stream {
                             url: url.to_string(),
-                            message: redact(endpoint, message),
+                            message: redact(endpoint, problem.to_string()),
                         })
                     }
                 }
@@ -418,11 +418,21 @@ impl Default for Client {
     }
 }
 
-/// One streamed chunk: `(answer text, reasoning)` or the server's error message.
-fn handle_chunk(data: &str, out: &mut Completion, think: &mut ThinkSplitter) -> Result<(String, String), String> {
-    let v: Value = serde_json::from_str(data).map_err(|e| format!("a chunk is not JSON ({e}): {}", truncate(data)))?;
+/// What is wrong with a streamed chunk.
+#[derive(Debug, thiserror::Error)]
+enum ChunkError {
+    #[error("a chunk is not JSON ({0}): {1}")]
+    NotJson(String, String),
+    /// The server put an error in the stream.
+    #[error("{0}")]
+    Server(String),
+}
+
+/// One streamed chunk: `(answer text, reasoning)`, or what is wrong with it.
+fn handle_chunk(data: &str, out: &mut Completion, think: &mut ThinkSplitter) -> Result<(String, String), ChunkError> {
+    let v: Value = serde_json::from_str(data).map_err(|e| ChunkError::NotJson(e.to_string(), truncate(data)))?;
     if let Some(err) = v.get("error") {
-        return Err(error_message(err));
+        return Err(ChunkError::Server(error_message(err)));
     }
     if let Some(u) = usage(&v["usage"]) {
         out.usage = Some(u);

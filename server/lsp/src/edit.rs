@@ -6,7 +6,7 @@ use showrunner_model::analysis::title_case;
 use showrunner_model::id::closest;
 use showrunner_model::kind::structure_level;
 use showrunner_model::matcher::is_word_char;
-use showrunner_model::rename::plan_rename;
+use showrunner_model::rename::{plan_rename, RenameError};
 use showrunner_model::text::{LineIndex, TextRange};
 use tower_lsp_server::ls_types::*;
 
@@ -36,11 +36,10 @@ pub fn prepare_rename(snap: &FileSnap, offset: usize) -> Option<PrepareRenameRes
 }
 
 /// The rename as a workspace edit: the domain plans it ([`plan_rename`]), this converts positions.
-pub fn rename(snap: &FileSnap, offset: usize, new_name: &str) -> Result<WorkspaceEdit, String> {
-    let (b, old, _) =
-        rename_target(snap, offset).ok_or("put the cursor on a mention, or on a name or alias in a bucket file")?;
+pub fn rename(snap: &FileSnap, offset: usize, new_name: &str) -> Result<WorkspaceEdit, RenameError> {
+    let (b, old, _) = rename_target(snap, offset).ok_or(RenameError::NoTarget)?;
     let a = &snap.analysis;
-    let edits = plan_rename(a, b, &old, new_name).map_err(|e| e.to_string())?;
+    let edits = plan_rename(a, b, &old, new_name)?;
     let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
     let mut lines: HashMap<usize, LineIndex> = HashMap::new();
     for e in edits {

@@ -92,12 +92,12 @@ pub async fn run_stdio() -> bool {
     clean.load(std::sync::atomic::Ordering::SeqCst)
 }
 
-fn internal(message: impl Into<String>) -> Error {
-    Error { code: ErrorCode::InternalError, message: message.into().into(), data: None }
+fn internal(message: impl std::fmt::Display) -> Error {
+    Error { code: ErrorCode::InternalError, message: message.to_string().into(), data: None }
 }
 
-fn invalid(message: impl Into<String>) -> Error {
-    Error { code: ErrorCode::InvalidParams, message: message.into().into(), data: None }
+fn invalid(message: impl std::fmt::Display) -> Error {
+    Error { code: ErrorCode::InvalidParams, message: message.to_string().into(), data: None }
 }
 
 /// What a panic said.
@@ -215,7 +215,7 @@ struct Recorder {
 type RecordJob = (Vec<(PathBuf, String)>, Vec<state::UnsavedPlan>, tokio::sync::oneshot::Sender<Vec<Recorded>>);
 
 /// An approved edit recorded on save: the plan, and its event id (or why it was not recorded).
-type Recorded = (state::UnsavedPlan, std::result::Result<String, String>);
+type Recorded = (state::UnsavedPlan, std::result::Result<String, showrunner_pipeline::RunError>);
 
 impl Recorder {
     fn start() -> Recorder {
@@ -729,7 +729,7 @@ impl LanguageServer for Backend {
             for (p, r) in recorded {
                 let (event, error) = match r {
                     Ok(id) => (Some(id), None),
-                    Err(e) => (None, Some(e)),
+                    Err(e) => (None, Some(e.to_string())),
                 };
                 session.notify(protocol::RunProgress {
                     plan: Some(p.plan.id.clone()),

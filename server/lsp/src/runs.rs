@@ -23,7 +23,9 @@ use showrunner_agents::studio::{
 };
 use showrunner_llm::Cancel;
 use showrunner_model::analysis::Analysis;
-use showrunner_pipeline::{Decision, DecisionKind, EditPlan, GateKind, Gates, Model, Run, RunState, Step, StepState};
+use showrunner_pipeline::{
+    Decision, DecisionKind, EditPlan, GateKind, Gates, Model, Run, RunError, RunState, Step, StepState,
+};
 use showrunner_store::runs::Runs;
 use tower_lsp_server::ls_types::notification::Notification;
 use tower_lsp_server::ls_types::*;
@@ -407,26 +409,26 @@ struct LspEdge {
 }
 
 impl Edge for LspEdge {
-    fn current_text(&mut self, root: &Path, path: &str) -> Result<String, String> {
-        self.session.text_of(&root.join(path)).ok_or_else(|| format!("cannot read {path}"))
+    fn current_text(&mut self, root: &Path, path: &str) -> Result<String, RunError> {
+        self.session.text_of(&root.join(path)).ok_or_else(|| RunError::Store(format!("cannot read {path}")))
     }
 
-    fn apply_in_editor(&mut self, run: &Run, plan: &EditPlan) -> Result<bool, String> {
+    fn apply_in_editor(&mut self, run: &Run, plan: &EditPlan) -> Result<bool, RunError> {
         let path = self.root.join(&plan.path);
-        let uri = path_uri(&path).ok_or("the scene has no URI")?;
+        let uri = path_uri(&path).ok_or_else(|| RunError::Invalid(format!("{} has no URI", plan.path)))?;
         let (open, enc) = {
             let st = self.session.lock();
             (st.docs.get(&uri).map(|d| (d.text.clone(), d.lines.clone(), d.version)), st.enc())
         };
         let Some((text, lines, version)) = open else { return Ok(false) };
         if !self.session.caps.apply_edit {
-            return Err(format!(
+            return Err(RunError::Editor(format!(
                 "{} is open in the editor, which does not take edits from the server (workspace/applyEdit), and Showrunner never writes a file the writer has open; close it and resume the run (the approved text is kept in the run record)",
                 plan.path
-            ));
+            )));
         }
         // The buffer may have moved since the plan was based on it.
-        let plan = plan.rebase(&text).map_err(|e| e.to_string())?;
+        let plan = plan.rebase(&text)?;
         let range = tower_lsp_server::ls_types::Range {
             start: to_position(&text, &lines, plan.range.start, enc),
             end: to_position(&text, &lines, plan.range.end, enc),
@@ -454,11 +456,11 @@ impl Edge for LspEdge {
                 self.adopt(run, &plan);
                 Ok(true)
             }
-            Ok(r) => Err(format!(
+            Ok(r) => Err(RunError::Editor(format!(
                 "the editor refused the edit{}; the approved text is kept in the run record",
                 r.failure_reason.map(|f| format!(" ({f})")).unwrap_or_default()
-            )),
-            Err(e) => Err(format!("the editor did not apply the edit: {e}")),
+            ))),
+            Err(e) => Err(RunError::Editor(format!("the editor did not apply the edit: {e}"))),
         }
     }
 

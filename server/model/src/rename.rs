@@ -17,6 +17,8 @@ pub struct RenameEdit {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenameError {
+    #[error("put the cursor on a mention, or on a name or alias in a bucket file")]
+    NoTarget,
     #[error("the new name must be one line of text")]
     NotOneLine,
     #[error("`{new}` is already a name or alias of `{owner}`; pick another name")]

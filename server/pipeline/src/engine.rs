@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use crate::def::{Pipeline, Step};
 use crate::edit::EditPlan;
+pub use crate::error::RunError;
 pub use crate::gate::{DecisionKind, Gate, GateKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,7 +199,7 @@ pub struct Call<'a> {
 /// A model. `Sync`: independent steps call it from several threads at once.
 pub trait Model: Sync {
     /// Generates an answer, streaming pieces to `on_text`. Errors are messages for the writer.
-    fn generate(&self, call: &Call<'_>, on_text: &mut dyn FnMut(&str)) -> Result<Generated, String>;
+    fn generate(&self, call: &Call<'_>, on_text: &mut dyn FnMut(&str)) -> Result<Generated, RunError>;
 }
 
 /// A human decision at a gate.
@@ -237,13 +238,13 @@ pub trait Gates {
 pub trait Effects {
     /// Plans where `text` goes for an `apply_edit` step (`step.mode` says how), against the
     /// scene's current text. What a gate shows and what is applied are this plan.
-    fn plan_edit(&mut self, run: &Run, step: &Step, text: &str) -> Result<EditPlan, String>;
+    fn plan_edit(&mut self, run: &Run, step: &Step, text: &str) -> Result<EditPlan, RunError>;
     /// Applies an approved plan exactly once (the history event carries the plan's id): onto
     /// the current text when the target is unchanged, else an error saying why. Returns the
     /// history event's id.
-    fn apply_edit(&mut self, run: &Run, step: &Step, plan: &EditPlan) -> Result<String, String>;
+    fn apply_edit(&mut self, run: &Run, step: &Step, plan: &EditPlan) -> Result<String, RunError>;
     /// Saves a bucket (e.g. research findings) through the history write path.
-    fn save_bucket(&mut self, run: &Run, fields: &Value) -> Result<String, String>;
+    fn save_bucket(&mut self, run: &Run, fields: &Value) -> Result<String, RunError>;
     /// Persists the run (called after every step).
     fn save(&mut self, run: &Run);
     /// Names the model for a step (the cascade), given the step's own `model:`.
@@ -263,9 +264,9 @@ pub trait Effects {
 }
 
 /// Renders a step template with the run's variables (minijinja; `{{scene.title}}` …).
-pub fn render(template: &str, vars: &Value) -> Result<String, String> {
+pub fn render(template: &str, vars: &Value) -> Result<String, RunError> {
     let env = minijinja::Environment::new();
-    env.render_str(template, vars).map_err(|e| format!("template error: {e}"))
+    env.render_str(template, vars).map_err(|e| RunError::Template(e.to_string()))
 }
 
 /// Runs (or resumes) `run` to its end or to a failure. Completed steps are never run again.
@@ -310,7 +311,7 @@ pub fn execute(pipeline: &Pipeline, run: &mut Run, model: &dyn Model, gates: &mu
             .take(MAX_PARALLEL)
             .collect();
         let all_generating = GENERATING.contains(&pipeline.steps[first].kind.as_str());
-        let results: Vec<(usize, Result<Option<Value>, String>)> = if all_generating && parallel.len() > 1 {
+        let results: Vec<(usize, Result<Option<Value>, RunError>)> = if all_generating && parallel.len() > 1 {
             generate_together(pipeline, &parallel, run, model, fx)
         } else {
             let step = &pipeline.steps[first];
@@ -330,9 +331,9 @@ pub fn execute(pipeline: &Pipeline, run: &mut Run, model: &dyn Model, gates: &mu
                 Ok(None) => run.steps[i].state = StepState::Skipped,
                 Err(e) => {
                     run.steps[i].state = StepState::Failed;
-                    run.steps[i].error = Some(e.clone());
+                    run.steps[i].error = Some(e.to_string());
                     run.error = Some(format!("step `{}` failed: {e}", step.id));
-                    run.state = if e == "cancelled" { RunState::Cancelled } else { RunState::Failed };
+                    run.state = if e == RunError::Cancelled { RunState::Cancelled } else { RunState::Failed };
                     fx.save(run);
                     return;
                 }
@@ -359,7 +360,7 @@ fn generate_together(
     run: &mut Run,
     model: &dyn Model,
     fx: &mut dyn Effects,
-) -> Vec<(usize, Result<Option<Value>, String>)> {
+) -> Vec<(usize, Result<Option<Value>, RunError>)> {
     let jobs: Vec<(usize, String, String, Persona)> = steps
         .iter()
         .map(|&i| {
@@ -370,7 +371,7 @@ fn generate_together(
         })
         .collect();
     fx.save(run);
-    let answers: Vec<Result<Generated, String>> = std::thread::scope(|scope| {
+    let answers: Vec<Result<Generated, RunError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = jobs
             .iter()
             .map(|(i, name, prompt, persona)| {
@@ -388,7 +389,10 @@ fn generate_together(
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("the model call panicked".into()))).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(RunError::Model("the model call panicked".into()))))
+            .collect()
     });
     let mut out = Vec::new();
     for ((i, name, prompt, persona), answer) in jobs.into_iter().zip(answers) {
@@ -466,7 +470,7 @@ fn prompt_for(run: &Run, pipeline: &Pipeline, step: &Step) -> String {
 }
 
 /// One model call for `step`: streamed to the effects, recorded as an exchange.
-fn call(step: &Step, run: &mut Run, model: &dyn Model, fx: &mut dyn Effects, prompt: &str) -> Result<String, String> {
+fn call(step: &Step, run: &mut Run, model: &dyn Model, fx: &mut dyn Effects, prompt: &str) -> Result<String, RunError> {
     let name = model_name(run, step, fx);
     let persona = fx.persona(step);
     let mut chunks = Vec::new();
@@ -510,7 +514,7 @@ fn chat(
     text: &str,
     message: &str,
     what: &str,
-) -> Result<String, String> {
+) -> Result<String, RunError> {
     let mut side = step.clone();
     side.id = format!("{}:chat", step.id);
     side.json = false;
@@ -550,7 +554,7 @@ fn regenerate(
     model: &dyn Model,
     fx: &mut dyn Effects,
     prompt: Option<String>,
-) -> Result<(), String> {
+) -> Result<(), RunError> {
     let prompt = prompt.unwrap_or_else(|| prompt_for(run, pipeline, generator));
     let text = call(generator, run, model, fx, &prompt)?;
     let output = as_output(generator, text);
@@ -603,14 +607,6 @@ pub fn ask_showing(run: &mut Run, step: &Step, gates: &mut dyn Gates, fx: &mut d
     decision
 }
 
-fn rejected(what: &str, why: &str) -> String {
-    if why.is_empty() {
-        format!("the {what} was rejected")
-    } else {
-        format!("the {what} was rejected: {why}")
-    }
-}
-
 /// A prompt gate. Paste satisfies the model step after it with an answer from elsewhere.
 fn review_prompt(
     pipeline: &Pipeline,
@@ -619,7 +615,7 @@ fn review_prompt(
     model: &dyn Model,
     gates: &mut dyn Gates,
     fx: &mut dyn Effects,
-) -> Result<Option<Value>, String> {
+) -> Result<Option<Value>, RunError> {
     let mut prompt = prompt_text(run, pipeline);
     loop {
         match ask(run, step, gates, fx, GateKind::ReviewPrompt, &prompt) {
@@ -653,8 +649,8 @@ fn review_prompt(
                 }
                 return Ok(Some(Value::String(prompt)));
             }
-            Decision::Reject(why) => return Err(rejected("prompt", &why)),
-            Decision::Cancel => return Err("cancelled".into()),
+            Decision::Reject(why) => return Err(RunError::Rejected { what: "prompt", why }),
+            Decision::Cancel => return Err(RunError::Cancelled),
             Decision::ChangeModel(m) => run.model_override = Some(m),
             Decision::Chat(message) => prompt = chat(step, run, model, fx, &prompt, &message, "prompt")?,
             Decision::Regenerate => {
@@ -676,7 +672,7 @@ fn approve_output(
     model: &dyn Model,
     gates: &mut dyn Gates,
     fx: &mut dyn Effects,
-) -> Result<Option<Value>, String> {
+) -> Result<Option<Value>, RunError> {
     let generator = output_generator(pipeline, run, step);
     let effect = following_effect(pipeline, step);
     let mut output = last_text(run, pipeline, step);
@@ -695,8 +691,8 @@ fn approve_output(
                 return Ok(Some(Value::String(text)));
             }
             Decision::Skip => return Ok(None),
-            Decision::Reject(why) => return Err(rejected("output", &why)),
-            Decision::Cancel => return Err("cancelled".into()),
+            Decision::Reject(why) => return Err(RunError::Rejected { what: "output", why }),
+            Decision::Cancel => return Err(RunError::Cancelled),
             Decision::ChangeModel(m) => {
                 run.model_override = Some(m);
                 if let Some(g) = &generator {
@@ -767,7 +763,7 @@ fn run_step(
     model: &dyn Model,
     gates: &mut dyn Gates,
     fx: &mut dyn Effects,
-) -> Result<Option<Value>, String> {
+) -> Result<Option<Value>, RunError> {
     match step.kind.as_str() {
         "gather_context" => Ok(Some(run.vars["context"].clone())),
         "prompt" => {
@@ -813,8 +809,8 @@ fn run_step(
                 }
                 if confidence > review || sensitive {
                     match ask(run, step, gates, fx, GateKind::Judge, &format!("{output}\n\n---\nJudge: {verdict}")) {
-                        Decision::Reject(why) => return Err(format!("rejected after judging: {why}")),
-                        Decision::Cancel => return Err("cancelled".into()),
+                        Decision::Reject(why) => return Err(RunError::Rejected { what: "output after judging", why }),
+                        Decision::Cancel => return Err(RunError::Cancelled),
                         Decision::Regenerate | Decision::ChangeModel(_) | Decision::Chat(_) if generator.is_some() => {
                             if let Some(g) = &generator {
                                 regenerate(pipeline, g, run, model, fx, None)?;
@@ -835,10 +831,10 @@ fn run_step(
                         regenerate(pipeline, g, run, model, fx, Some(feedback))?;
                     }
                     _ => {
-                        return Err(format!(
+                        return Err(RunError::Check(format!(
                         "the judge scored the output {confidence:.2}, below {review:.2}, after {retries} retries: {}",
                         verdict["issues"]
-                    ))
+                    )))
                     }
                 }
             }
@@ -865,8 +861,10 @@ fn run_step(
                         regenerate(pipeline, g, run, model, fx, Some(prompt))?;
                     }
                     _ => match ask(run, step, gates, fx, GateKind::Verify, &format!("{output}\n\n---\n{report}")) {
-                        Decision::Reject(why) => return Err(format!("continuity problems: {report} {why}")),
-                        Decision::Cancel => return Err("cancelled".into()),
+                        Decision::Reject(why) => {
+                            return Err(RunError::Check(format!("continuity problems: {report} {why}")))
+                        }
+                        Decision::Cancel => return Err(RunError::Cancelled),
                         _ => return Ok(Some(json!({ "defects": unknown, "accepted_by": "user" }))),
                     },
                 }
@@ -925,9 +923,9 @@ fn run_step(
                         .map(|s| run.vars[&s.id].clone())
                         .find(|v| v.is_object())
                 })
-                .ok_or("nothing to save: the research step gave no JSON object")?;
+                .ok_or_else(|| RunError::Invalid("nothing to save: the research step gave no JSON object".into()))?;
             fx.save_bucket(run, &fields).map(|id| Some(json!({ "bucket": id })))
         }
-        other => Err(format!("step type `{other}` is not supported")),
+        other => Err(RunError::Invalid(format!("step type `{other}` is not supported"))),
     }
 }

@@ -4,6 +4,7 @@
 pub mod def;
 pub mod edit;
 pub mod engine;
+pub mod error;
 pub mod gate;
 
 pub use def::{catalogue, parse, DefError, Layer, Pipeline, Step, BUILTIN, STEP_TYPES};
@@ -12,3 +13,4 @@ pub use engine::{
     ask, ask_showing, execute, model_name, render, Call, Decision, DecisionKind, Effects, Exchange, Gate, GateKind,
     Gates, Generated, Model, Persona, Run, RunState, StepRecord, StepState,
 };
+pub use error::RunError;

@@ -25,11 +25,15 @@ impl Script {
 }
 
 impl Model for Script {
-    fn generate(&self, call: &Call<'_>, on: &mut dyn FnMut(&str)) -> Result<Generated, String> {
+    fn generate(&self, call: &Call<'_>, on: &mut dyn FnMut(&str)) -> Result<Generated, showrunner_pipeline::RunError> {
         let prompt = call.prompt;
         let mut s = self.state.lock().unwrap();
         s.1.push(prompt.to_string());
-        let text = if s.0.is_empty() { return Err("script exhausted".into()) } else { s.0.remove(0) };
+        let text = if s.0.is_empty() {
+            return Err(showrunner_pipeline::RunError::Model("script exhausted".into()));
+        } else {
+            s.0.remove(0)
+        };
         on(text);
         Ok(Generated { text: text.into(), prompt_tokens: 10, completion_tokens: 5 })
     }
@@ -55,16 +59,21 @@ struct Fx {
 }
 
 impl Effects for Fx {
-    fn plan_edit(&mut self, run: &Run, step: &Step, text: &str) -> Result<EditPlan, String> {
+    fn plan_edit(&mut self, run: &Run, step: &Step, text: &str) -> Result<EditPlan, showrunner_pipeline::RunError> {
         let id = format!("{}-{}", run.id, step.id);
         let target = Target { id: &id, path: "s.md", mode: EditMode::AppendBody, field: None, selection: None, text };
-        plan(&target, "---\nid: s\n---\nBase.\n").map_err(|e| e.to_string())
+        Ok(plan(&target, "---\nid: s\n---\nBase.\n")?)
     }
-    fn apply_edit(&mut self, _run: &Run, _step: &Step, plan: &EditPlan) -> Result<String, String> {
+    fn apply_edit(
+        &mut self,
+        _run: &Run,
+        _step: &Step,
+        plan: &EditPlan,
+    ) -> Result<String, showrunner_pipeline::RunError> {
         self.applied.push(plan.text.to_string());
         Ok("ev-1".into())
     }
-    fn save_bucket(&mut self, _run: &Run, fields: &Value) -> Result<String, String> {
+    fn save_bucket(&mut self, _run: &Run, fields: &Value) -> Result<String, showrunner_pipeline::RunError> {
         Ok(fields["name"].as_str().unwrap_or("x").to_lowercase())
     }
     fn save(&mut self, _run: &Run) {
@@ -217,7 +226,7 @@ struct Rendezvous {
 }
 
 impl Model for Rendezvous {
-    fn generate(&self, call: &Call<'_>, _: &mut dyn FnMut(&str)) -> Result<Generated, String> {
+    fn generate(&self, call: &Call<'_>, _: &mut dyn FnMut(&str)) -> Result<Generated, showrunner_pipeline::RunError> {
         let (step, prompt) = (call.step, call.prompt);
         let mut s = self.state.lock().unwrap();
         s.0 += 1;

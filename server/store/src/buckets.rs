@@ -8,7 +8,22 @@ use std::path::{Path, PathBuf};
 use showrunner_model::id::{is_valid_id, slugify};
 use showrunner_model::kind::Kinds;
 
-use crate::history::{Change, History};
+use crate::history::{Change, History, HistoryError};
+
+/// Why a bucket was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum BucketError {
+    #[error("a bucket needs a one-line name")]
+    Name,
+    #[error("unknown kind `{kind}`; known kinds are {known}")]
+    Kind { kind: String, known: String },
+    #[error("parent `{0}` is not a valid bucket id")]
+    Parent(String),
+    #[error("cannot make an id from `{0}`")]
+    NoId(String),
+    #[error(transparent)]
+    History(#[from] HistoryError),
+}
 
 #[derive(Debug, Clone)]
 pub struct NewBucket<'a> {
@@ -26,21 +41,21 @@ pub fn create_bucket(
     new: &NewBucket<'_>,
     taken: &dyn Fn(&str) -> bool,
     actor: &str,
-) -> Result<(String, PathBuf), String> {
+) -> Result<(String, PathBuf), BucketError> {
     let name = new.name.trim();
     if name.is_empty() || name.contains(['\n', '\r']) {
-        return Err("a bucket needs a one-line name".into());
+        return Err(BucketError::Name);
     }
     if !kinds.contains(new.kind) || !is_valid_id(new.kind) {
         let known: Vec<&str> = kinds.names().collect();
-        return Err(format!("unknown kind `{}`; known kinds are {}", new.kind, known.join(", ")));
+        return Err(BucketError::Kind { kind: new.kind.to_string(), known: known.join(", ") });
     }
     if let Some(p) = new.parent {
         if !is_valid_id(p) {
-            return Err(format!("parent `{p}` is not a valid bucket id"));
+            return Err(BucketError::Parent(p.to_string()));
         }
     }
-    let base = slugify(name).ok_or_else(|| format!("cannot make an id from `{name}`"))?;
+    let base = slugify(name).ok_or_else(|| BucketError::NoId(name.to_string()))?;
     let dir = root.join("buckets").join(new.kind);
     let mut id = base.clone();
     let mut n = 2;
@@ -60,18 +75,16 @@ pub fn create_bucket(
     yaml.push_str("summary: \n");
     let path = dir.join(format!("{id}.yaml"));
     let rel = crate::discover::relative(root, &path);
-    let mut history = History::open(root).map_err(|e| e.to_string())?;
-    history
-        .write(&Change {
-            path: &rel,
-            content: Some(yaml.as_bytes()),
-            expected_version: Some(0),
-            actor,
-            kind: "bucket.create",
-            container: Some(&id),
-            payload: serde_json::json!({ "kind": new.kind, "name": name }),
-            id: None,
-        })
-        .map_err(|e| e.to_string())?;
+    let mut history = History::open(root)?;
+    history.write(&Change {
+        path: &rel,
+        content: Some(yaml.as_bytes()),
+        expected_version: Some(0),
+        actor,
+        kind: "bucket.create",
+        container: Some(&id),
+        payload: serde_json::json!({ "kind": new.kind, "name": name }),
+        id: None,
+    })?;
     Ok((id, path))
 }
