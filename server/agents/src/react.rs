@@ -10,7 +10,7 @@ use showrunner_context::research::ResearchIndex;
 use showrunner_llm::repair::parse_lenient;
 use showrunner_pipeline::{
     Call, Decision, EditMode, EditPlan, Effects, Exchange, Gate, GateKind, Gates, Model, Run, RunError, RunState, Step,
-    StepRecord, StepState,
+    StepKind, StepRecord, StepState,
 };
 
 use crate::defs::AgentDef;
@@ -83,7 +83,7 @@ pub fn run_agent<E: Edge>(
     let system = format!("{}{}", agent.system, protocol(agent));
     let pseudo = Step {
         id: "agent".into(),
-        kind: "generate".into(),
+        kind: StepKind::Generate,
         agent: Some(agent.id.clone()),
         json: true,
         ..Default::default()
@@ -102,7 +102,7 @@ pub fn run_agent<E: Edge>(
                 if !run.steps.iter().any(|s| s.id == id) {
                     run.steps.push(StepRecord {
                         id: id.clone(),
-                        kind: format!("tool:{tool}"),
+                        kind: StepKind::Tool,
                         state: StepState::Running,
                         attempts: 0,
                         model: None,
@@ -150,7 +150,7 @@ pub fn run_agent<E: Edge>(
         let step_id = format!("turn-{}", turns + 1);
         run.steps.push(StepRecord {
             id: step_id.clone(),
-            kind: "generate".into(),
+            kind: StepKind::Generate,
             state: StepState::Running,
             attempts: 1,
             model: None,
@@ -245,7 +245,7 @@ fn ask<E: Edge>(
     gates: &mut dyn Gates,
     fx: &mut ProjectEffects<'_, E>,
 ) -> Decision {
-    let step = Step { id: id.to_string(), kind: "tool".into(), ..Default::default() };
+    let step = Step { id: id.to_string(), kind: StepKind::Tool, ..Default::default() };
     let (edit, note) = match edit {
         Some(Ok(plan)) => (Some(plan), None),
         Some(Err(e)) => (None, Some(format!("Approving cannot apply this edit: {e}"))),

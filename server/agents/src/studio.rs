@@ -109,9 +109,7 @@ impl Job {
     /// names before any model has answered.
     pub fn first_model<E: Edge>(&self, run: &Run, fx: &mut ProjectEffects<'_, E>) -> String {
         let step = match self {
-            Job::Pipeline(p) => {
-                p.steps.iter().find(|s| matches!(s.kind.as_str(), "generate" | "research" | "summarize")).cloned()
-            }
+            Job::Pipeline(p) => p.steps.iter().find(|s| s.kind.generates()).cloned(),
             Job::Agent(a) => Some(Step { agent: Some(a.id.clone()), ..Default::default() }),
         };
         step.map(|s| showrunner_pipeline::model_name(run, &s, fx)).unwrap_or_default()
@@ -144,7 +142,7 @@ pub fn confirm_resume<E: Edge>(
         run.id,
         job.title()
     );
-    let step = Step { id: "resume".into(), kind: "resume".into(), ..Default::default() };
+    let step = Step { id: "resume".into(), kind: showrunner_pipeline::StepKind::Resume, ..Default::default() };
     match showrunner_pipeline::ask(run, &step, gates, fx, GateKind::Resume, &text) {
         Decision::Approve(_) | Decision::Paste(_) => true,
         _ => {

@@ -9,13 +9,15 @@ use anyhow::Result;
 use serde::Serialize;
 use showrunner_agents::studio::Cascade;
 use showrunner_context::cascade::{check_model, Resolution};
+use showrunner_pipeline::StepKind;
 use showrunner_store::discover::project_of;
 use showrunner_store::load_project;
 
 use crate::Format;
 
 /// The step types that call a model (spec 7).
-pub const MODEL_STEPS: &[&str] = &["generate", "judge", "verify", "summarize", "research"];
+pub const MODEL_STEPS: &[StepKind] =
+    &[StepKind::Generate, StepKind::Judge, StepKind::Verify, StepKind::Summarize, StepKind::Research];
 
 #[derive(Serialize)]
 struct ProviderRow {
@@ -103,8 +105,10 @@ pub fn run(dir: &Path, format: Format) -> Result<()> {
         .map(|(model, used_by)| ModelRow { problem: check_model(cfg, &model), model, used_by })
         .collect();
 
-    let steps =
-        MODEL_STEPS.iter().map(|&step| StepRow { step, resolution: cascade.resolve(None, None, None) }).collect();
+    let steps = MODEL_STEPS
+        .iter()
+        .map(|&step| StepRow { step: step.as_str(), resolution: cascade.resolve(None, None, None) })
+        .collect();
     let scenes = (0..a.scenes.len())
         .map(|i| SceneRow {
             path: a.files[a.scenes[i].file].path.clone(),

@@ -16,7 +16,7 @@ use showrunner_context::cascade::Resolution;
 use showrunner_context::graph::Graph;
 use showrunner_context::stats::Stats;
 use showrunner_context::Context;
-use showrunner_pipeline::{DecisionKind, EditMode, EditPlan, GateKind, Layer, RunState, StepState};
+use showrunner_pipeline::{DecisionKind, EditMode, EditPlan, GateKind, Layer, RunState, StepKind, StepState};
 use showrunner_store::history::{Event, Timeline};
 use tower_lsp_server::ls_types::{Position, Range, Uri};
 
@@ -227,7 +227,7 @@ pub struct RunSummary {
 pub struct StepView {
     pub id: String,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: StepKind,
     pub state: StepState,
     pub model: Option<String>,
 }

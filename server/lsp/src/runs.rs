@@ -677,15 +677,11 @@ pub fn status(run: &Run, state: RunState, active: bool) -> RunStatus {
             run.steps
                 .iter()
                 .rev()
-                .find(|s| s.kind == "approve_output" && s.output.is_string())
+                .find(|s| s.kind == showrunner_pipeline::StepKind::ApproveOutput && s.output.is_string())
                 .map(|s| s.output.clone())
         })
         .or_else(|| {
-            run.steps
-                .iter()
-                .rev()
-                .find(|s| matches!(s.kind.as_str(), "generate" | "research" | "summarize") && !s.output.is_null())
-                .map(|s| s.output.clone())
+            run.steps.iter().rev().find(|s| s.kind.generates() && !s.output.is_null()).map(|s| s.output.clone())
         });
     RunStatus {
         run: run.id.clone(),
@@ -696,7 +692,7 @@ pub fn status(run: &Run, state: RunState, active: bool) -> RunStatus {
         steps: run
             .steps
             .iter()
-            .map(|s| StepView { id: s.id.clone(), kind: s.kind.clone(), state: s.state, model: s.model.clone() })
+            .map(|s| StepView { id: s.id.clone(), kind: s.kind, state: s.state, model: s.model.clone() })
             .collect(),
         gate: run.gate.as_ref().map(|g| GateRef { step: g.step.clone(), kind: g.kind, uri: None, model: None }),
         error: run.error.clone(),

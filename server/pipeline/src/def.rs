@@ -24,19 +24,119 @@ use serde::Serialize;
 use showrunner_model::text::LineIndex;
 use showrunner_model::yaml::{self, Node};
 
-pub const STEP_TYPES: &[&str] = &[
-    "gather_context",
-    "prompt",
-    "review_prompt",
-    "generate",
-    "judge",
-    "verify",
-    "approve_output",
-    "apply_edit",
-    "save_bucket",
-    "research",
-    "summarize",
-];
+/// What a step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    /// The context the engine assembled for the scene.
+    #[default]
+    GatherContext,
+    /// A template rendered with the run's variables.
+    Prompt,
+    /// A gate: the writer reviews the prompt.
+    ReviewPrompt,
+    /// A model call.
+    Generate,
+    /// A model scores the output; a human decides between the thresholds.
+    Judge,
+    /// The continuity check: names the story does not know.
+    Verify,
+    /// A gate: the writer approves the output (and the edit it makes).
+    ApproveOutput,
+    /// The approved plan is applied.
+    ApplyEdit,
+    /// The findings become a bucket.
+    SaveBucket,
+    /// A model call for research findings.
+    Research,
+    /// A model call for a summary.
+    Summarize,
+    /// An agent's tool call (agent runs).
+    Tool,
+    /// The question before going on with an interrupted run.
+    Resume,
+}
+
+impl StepKind {
+    /// The kinds a workflow may use (`tool` and `resume` belong to agent runs and resuming).
+    pub const WORKFLOW: [StepKind; 11] = [
+        StepKind::GatherContext,
+        StepKind::Prompt,
+        StepKind::ReviewPrompt,
+        StepKind::Generate,
+        StepKind::Judge,
+        StepKind::Verify,
+        StepKind::ApproveOutput,
+        StepKind::ApplyEdit,
+        StepKind::SaveBucket,
+        StepKind::Research,
+        StepKind::Summarize,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::GatherContext => "gather_context",
+            StepKind::Prompt => "prompt",
+            StepKind::ReviewPrompt => "review_prompt",
+            StepKind::Generate => "generate",
+            StepKind::Judge => "judge",
+            StepKind::Verify => "verify",
+            StepKind::ApproveOutput => "approve_output",
+            StepKind::ApplyEdit => "apply_edit",
+            StepKind::SaveBucket => "save_bucket",
+            StepKind::Research => "research",
+            StepKind::Summarize => "summarize",
+            StepKind::Tool => "tool",
+            StepKind::Resume => "resume",
+        }
+    }
+
+    /// Steps that call a model for their output (they can run side by side).
+    pub fn generates(self) -> bool {
+        matches!(self, StepKind::Generate | StepKind::Research | StepKind::Summarize)
+    }
+
+    /// Steps that call a model at all (the ones the cascade names a model for).
+    pub fn calls_model(self) -> bool {
+        self.generates() || matches!(self, StepKind::Judge)
+    }
+
+    /// A prompt, or the writer's review of it.
+    pub fn is_prompt(self) -> bool {
+        matches!(self, StepKind::Prompt | StepKind::ReviewPrompt)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StepKind {
+    /// Every kind by its name; run records written before the kinds were typed also said
+    /// `tool:<name>` for an agent's tool call.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        match s.as_str() {
+            "tool" => Ok(StepKind::Tool),
+            "resume" => Ok(StepKind::Resume),
+            t if t.starts_with("tool:") => Ok(StepKind::Tool),
+            t => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl std::fmt::Display for StepKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for StepKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        StepKind::WORKFLOW.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            let all: Vec<&str> = StepKind::WORKFLOW.iter().map(|k| k.as_str()).collect();
+            format!("unknown type `{s}`; the types are {}", all.join(", "))
+        })
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema), schemars(rename = "PipelineLayer"))]
@@ -51,7 +151,7 @@ pub enum Layer {
 pub struct Step {
     pub id: String,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: StepKind,
     pub needs: Vec<String>,
     /// `step_id.field == value` style condition, or a step id that must have output.
     pub when: Option<String>,
@@ -136,16 +236,13 @@ pub fn parse(text: &str, layer: Layer) -> Result<Pipeline, Vec<DefError>> {
                 let line = line_of(text, &lines, item);
                 let get = |k: &str| item.get(k).and_then(Node::scalar_text);
                 let sid = get("id").unwrap_or_else(|| format!("step-{}", i + 1));
-                let kind = get("type").unwrap_or_default();
-                if !STEP_TYPES.contains(&kind.as_str()) {
-                    errors.push(DefError {
-                        line,
-                        message: format!(
-                            "step `{sid}` has unknown type `{kind}`; the types are {}",
-                            STEP_TYPES.join(", ")
-                        ),
-                    });
-                }
+                let kind = match get("type").unwrap_or_default().parse::<StepKind>() {
+                    Ok(k) => k,
+                    Err(e) => {
+                        errors.push(DefError { line, message: format!("step `{sid}` has an {e}") });
+                        StepKind::default()
+                    }
+                };
                 let needs = match item.get("needs") {
                     Some(n) => match n.as_seq() {
                         Some(list) => list.iter().filter_map(Node::scalar_text).collect(),

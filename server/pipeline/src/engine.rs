@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use std::collections::BTreeMap;
 
-use crate::def::{Pipeline, Step};
+use crate::def::{Pipeline, Step, StepKind};
 use crate::edit::EditPlan;
 pub use crate::error::RunError;
 pub use crate::gate::{DecisionKind, Gate, GateKind};
@@ -90,7 +90,7 @@ pub struct Exchange {
 pub struct StepRecord {
     pub id: String,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: StepKind,
     pub state: StepState,
     pub attempts: u32,
     pub model: Option<String>,
@@ -137,7 +137,7 @@ impl Run {
                 .iter()
                 .map(|s| StepRecord {
                     id: s.id.clone(),
-                    kind: s.kind.clone(),
+                    kind: s.kind,
                     state: StepState::Pending,
                     attempts: 0,
                     model: None,
@@ -302,15 +302,10 @@ pub fn execute(pipeline: &Pipeline, run: &mut Run, model: &dyn Model, gates: &mu
         }
         // Quick steps (prompts, gates, edits) first, so that model steps pile up and can run
         // together.
-        let first =
-            ready.iter().copied().find(|&i| !GENERATING.contains(&pipeline.steps[i].kind.as_str())).unwrap_or(first);
-        let parallel: Vec<usize> = ready
-            .iter()
-            .copied()
-            .filter(|&i| GENERATING.contains(&pipeline.steps[i].kind.as_str()))
-            .take(MAX_PARALLEL)
-            .collect();
-        let all_generating = GENERATING.contains(&pipeline.steps[first].kind.as_str());
+        let first = ready.iter().copied().find(|&i| !pipeline.steps[i].kind.generates()).unwrap_or(first);
+        let parallel: Vec<usize> =
+            ready.iter().copied().filter(|&i| pipeline.steps[i].kind.generates()).take(MAX_PARALLEL).collect();
+        let all_generating = pipeline.steps[first].kind.generates();
         let results: Vec<(usize, Result<Option<Value>, RunError>)> = if all_generating && parallel.len() > 1 {
             generate_together(pipeline, &parallel, run, model, fx)
         } else {
@@ -344,8 +339,6 @@ pub fn execute(pipeline: &Pipeline, run: &mut Run, model: &dyn Model, gates: &mu
     run.state = RunState::Succeeded;
     fx.save(run);
 }
-
-const GENERATING: &[&str] = &["generate", "summarize", "research"];
 
 /// The model a step runs on: the writer's choice for the run wins, then the cascade.
 pub fn model_name(run: &Run, step: &Step, fx: &mut dyn Effects) -> String {
@@ -428,17 +421,13 @@ fn truthy(vars: &Value, cond: &str) -> bool {
 
 /// The latest text-producing step's output before `step` (what gates and edits act on).
 fn last_text(run: &Run, pipeline: &Pipeline, step: &Step) -> String {
-    let key = step
-        .needs
-        .iter()
-        .rev()
-        .find(|n| pipeline.steps.iter().any(|s| &s.id == *n && GENERATING.contains(&s.kind.as_str())));
+    let key = step.needs.iter().rev().find(|n| pipeline.steps.iter().any(|s| &s.id == *n && s.kind.generates()));
     let key = key.cloned().or_else(|| {
         pipeline
             .steps
             .iter()
             .rev()
-            .filter(|s| GENERATING.contains(&s.kind.as_str()))
+            .filter(|s| s.kind.generates())
             .find(|s| !run.vars[&s.id].is_null())
             .map(|s| s.id.clone())
     });
@@ -454,7 +443,7 @@ fn prompt_text(run: &Run, pipeline: &Pipeline) -> String {
         .steps
         .iter()
         .rev()
-        .filter(|s| s.kind == "prompt" || s.kind == "review_prompt")
+        .filter(|s| s.kind.is_prompt())
         .find_map(|s| run.vars[&s.id].as_str().map(str::to_string))
         .unwrap_or_default()
 }
@@ -464,7 +453,7 @@ fn prompt_for(run: &Run, pipeline: &Pipeline, step: &Step) -> String {
     step.needs
         .iter()
         .filter_map(|n| pipeline.steps.iter().find(|s| &s.id == n))
-        .filter(|s| s.kind == "prompt" || s.kind == "review_prompt")
+        .filter(|s| s.kind.is_prompt())
         .find_map(|s| run.vars[&s.id].as_str().map(str::to_string))
         .unwrap_or_else(|| prompt_text(run, pipeline))
 }
@@ -526,7 +515,7 @@ fn chat(
 
 /// The generate step whose output a judge or verify step checks (and retries).
 fn latest_generator(pipeline: &Pipeline, run: &Run) -> Option<Step> {
-    pipeline.steps.iter().rev().filter(|s| s.kind == "generate").find(|s| !run.vars[&s.id].is_null()).cloned()
+    pipeline.steps.iter().rev().filter(|s| s.kind == StepKind::Generate).find(|s| !run.vars[&s.id].is_null()).cloned()
 }
 
 /// The model step an output gate judges: the latest one that produced something.
@@ -534,15 +523,8 @@ fn output_generator(pipeline: &Pipeline, run: &Run, step: &Step) -> Option<Step>
     step.needs
         .iter()
         .filter_map(|n| pipeline.steps.iter().find(|s| &s.id == n))
-        .find(|s| GENERATING.contains(&s.kind.as_str()))
-        .or_else(|| {
-            pipeline
-                .steps
-                .iter()
-                .rev()
-                .filter(|s| GENERATING.contains(&s.kind.as_str()))
-                .find(|s| !run.vars[&s.id].is_null())
-        })
+        .find(|s| s.kind.generates())
+        .or_else(|| pipeline.steps.iter().rev().filter(|s| s.kind.generates()).find(|s| !run.vars[&s.id].is_null()))
         .cloned()
 }
 
@@ -628,7 +610,7 @@ fn review_prompt(
                     .iter()
                     .copied()
                     .skip_while(|&i| i != at)
-                    .find(|&i| GENERATING.contains(&pipeline.steps[i].kind.as_str()));
+                    .find(|&i| pipeline.steps[i].kind.generates());
                 if let Some(i) = next {
                     let g = &pipeline.steps[i];
                     let output = as_output(g, answer.clone());
@@ -655,7 +637,8 @@ fn review_prompt(
             Decision::Chat(message) => prompt = chat(step, run, model, fx, &prompt, &message, "prompt")?,
             Decision::Regenerate => {
                 // Render the prompt again from its template, dropping edits.
-                if let Some(p) = pipeline.steps.iter().rev().find(|s| s.kind == "prompt" && step.needs.contains(&s.id))
+                if let Some(p) =
+                    pipeline.steps.iter().rev().find(|s| s.kind == StepKind::Prompt && step.needs.contains(&s.id))
                 {
                     prompt = render(p.template.as_deref().unwrap_or("{{scene.text}}"), &run.vars)?;
                 }
@@ -682,7 +665,7 @@ fn approve_output(
         match ask_showing(run, step, gates, fx, gate) {
             Decision::Approve(text) | Decision::Paste(text) => {
                 // What is approved is the plan, planned again when the writer edited the text.
-                if let Some(apply) = effect.filter(|s| s.kind == "apply_edit") {
+                if let Some(apply) = effect.filter(|s| s.kind == StepKind::ApplyEdit) {
                     if !text.trim().is_empty() {
                         let plan = fx.plan_edit(run, apply, &text)?;
                         run.plans.insert(apply.id.clone(), plan);
@@ -719,18 +702,18 @@ fn following_effect<'p>(pipeline: &'p Pipeline, gate: &Step) -> Option<&'p Step>
         .iter()
         .skip_while(|&&i| i != at)
         .map(|&i| &pipeline.steps[i])
-        .find(|s| matches!(s.kind.as_str(), "apply_edit" | "save_bucket"))
+        .find(|s| matches!(s.kind, StepKind::ApplyEdit | StepKind::SaveBucket))
 }
 
 /// What an output gate shows besides the text: the edit approving it makes (or why there is
 /// none), or that an answer meant to be saved as a bucket is not JSON.
 fn preview(run: &Run, effect: Option<&Step>, output: &str, fx: &mut dyn Effects) -> (Option<EditPlan>, Option<String>) {
     match effect {
-        Some(s) if s.kind == "apply_edit" && !output.trim().is_empty() => match fx.plan_edit(run, s, output) {
+        Some(s) if s.kind == StepKind::ApplyEdit && !output.trim().is_empty() => match fx.plan_edit(run, s, output) {
             Ok(plan) => (Some(plan), None),
             Err(e) => (None, Some(format!("Approving cannot apply this text: {e}"))),
         },
-        Some(s) if s.kind == "save_bucket" => {
+        Some(s) if s.kind == StepKind::SaveBucket => {
             let object = showrunner_llm::repair::parse_lenient(output).is_some_and(|(v, _)| v.is_object());
             let note = (!object).then(|| {
                 "The answer is not a JSON object, so its fields (name, summary, keywords, sources) are unknown. \
@@ -745,15 +728,14 @@ fn preview(run: &Run, effect: Option<&Step>, output: &str, fx: &mut dyn Effects)
 
 /// The text the writer approved at the pipeline's (latest) output gate.
 fn approved_text<'r>(pipeline: &Pipeline, run: &'r Run) -> Option<&'r str> {
-    pipeline.steps.iter().rev().filter(|s| s.kind == "approve_output").find_map(|s| run.vars[&s.id].as_str())
+    pipeline.steps.iter().rev().filter(|s| s.kind == StepKind::ApproveOutput).find_map(|s| run.vars[&s.id].as_str())
 }
 
 /// Whether the writer skipped the pipeline's output gate (then nothing is applied or saved).
 fn output_skipped(pipeline: &Pipeline, run: &Run) -> bool {
-    pipeline
-        .steps
-        .iter()
-        .any(|s| s.kind == "approve_output" && run.steps.iter().any(|r| r.id == s.id && r.state == StepState::Skipped))
+    pipeline.steps.iter().any(|s| {
+        s.kind == StepKind::ApproveOutput && run.steps.iter().any(|r| r.id == s.id && r.state == StepState::Skipped)
+    })
 }
 
 fn run_step(
@@ -764,19 +746,19 @@ fn run_step(
     gates: &mut dyn Gates,
     fx: &mut dyn Effects,
 ) -> Result<Option<Value>, RunError> {
-    match step.kind.as_str() {
-        "gather_context" => Ok(Some(run.vars["context"].clone())),
-        "prompt" => {
+    match step.kind {
+        StepKind::GatherContext => Ok(Some(run.vars["context"].clone())),
+        StepKind::Prompt => {
             let template = step.template.as_deref().unwrap_or("{{scene.text}}");
             Ok(Some(Value::String(render(template, &run.vars)?)))
         }
-        "review_prompt" => review_prompt(pipeline, step, run, model, gates, fx),
-        "generate" | "summarize" | "research" => {
+        StepKind::ReviewPrompt => review_prompt(pipeline, step, run, model, gates, fx),
+        StepKind::Generate | StepKind::Summarize | StepKind::Research => {
             let prompt = prompt_for(run, pipeline, step);
             let text = call(step, run, model, fx, &prompt)?;
             Ok(Some(as_output(step, text)))
         }
-        "judge" => {
+        StepKind::Judge => {
             // Above `approve_above` with no sensitive topic: approved. Between the thresholds, or
             // any sensitive topic: a human decides. Below `review_above`: the generation is
             // retried with the judge's feedback (up to `max_retries`), then the run fails.
@@ -839,7 +821,7 @@ fn run_step(
                 }
             }
         }
-        "verify" => {
+        StepKind::Verify => {
             // Continuity: names the story does not know. Retry the generation with the defects,
             // then ask a human.
             let generator = latest_generator(pipeline, run);
@@ -870,8 +852,8 @@ fn run_step(
                 }
             }
         }
-        "approve_output" => approve_output(pipeline, step, run, model, gates, fx),
-        "apply_edit" => {
+        StepKind::ApproveOutput => approve_output(pipeline, step, run, model, gates, fx),
+        StepKind::ApplyEdit => {
             // An output gate that was skipped means: apply nothing.
             if output_skipped(pipeline, run) {
                 return Ok(None);
@@ -891,7 +873,7 @@ fn run_step(
             fx.save(run);
             fx.apply_edit(run, step, &plan).map(|event| Some(json!({ "event": event, "plan": plan.id })))
         }
-        "save_bucket" => {
+        StepKind::SaveBucket => {
             if output_skipped(pipeline, run) {
                 return Ok(None);
             }
@@ -919,13 +901,15 @@ fn run_step(
                         .steps
                         .iter()
                         .rev()
-                        .filter(|s| matches!(s.kind.as_str(), "research" | "generate"))
+                        .filter(|s| matches!(s.kind, StepKind::Research | StepKind::Generate))
                         .map(|s| run.vars[&s.id].clone())
                         .find(|v| v.is_object())
                 })
                 .ok_or_else(|| RunError::Invalid("nothing to save: the research step gave no JSON object".into()))?;
             fx.save_bucket(run, &fields).map(|id| Some(json!({ "bucket": id })))
         }
-        other => Err(RunError::Invalid(format!("step type `{other}` is not supported"))),
+        other @ (StepKind::Tool | StepKind::Resume) => {
+            Err(RunError::Invalid(format!("a `{other}` step cannot run in a pipeline")))
+        }
     }
 }

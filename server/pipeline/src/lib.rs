@@ -7,7 +7,7 @@ pub mod engine;
 pub mod error;
 pub mod gate;
 
-pub use def::{catalogue, parse, DefError, Layer, Pipeline, Step, BUILTIN, STEP_TYPES};
+pub use def::{catalogue, parse, DefError, Layer, Pipeline, Step, StepKind, BUILTIN};
 pub use edit::{EditError, EditMode, EditPlan, Selection};
 pub use engine::{
     ask, ask_showing, execute, model_name, render, Call, Decision, DecisionKind, Effects, Exchange, Gate, GateKind,

@@ -473,13 +473,16 @@ export interface Stats {
 
 export type StatsResult = Stats | Rendered;
 
+/** What a step does. */
+export type StepKind = "gather_context" | "prompt" | "review_prompt" | "generate" | "judge" | "verify" | "approve_output" | "apply_edit" | "save_bucket" | "research" | "summarize" | "tool" | "resume";
+
 export type StepState = "pending" | "running" | "succeeded" | "skipped" | "failed";
 
 export interface StepView {
   id: string;
   model?: string | null;
   state: StepState;
-  type: string;
+  type: StepKind;
 }
 
 export interface Timeline {
