@@ -150,7 +150,6 @@ fn the_daily_token_budget_is_checked_before_every_call() {
 
 #[test]
 fn a_run_killed_mid_stream_resumes_without_repeating_finished_steps() {
-    use std::io::Read;
     use std::time::Duration;
     let words: Vec<String> = (0..400).map(|i| format!("w{i} ")).collect();
     let refs: Vec<&str> = words.iter().map(String::as_str).collect();
@@ -164,14 +163,7 @@ fn a_run_killed_mid_stream_resumes_without_repeating_finished_steps() {
         .spawn()
         .unwrap();
     // Wait until tokens are streaming, then kill the process mid-call.
-    let mut stdout = child.stdout.take().unwrap();
-    let mut seen = String::new();
-    let mut buf = [0u8; 256];
-    while !seen.contains("w3 ") {
-        let n = stdout.read(&mut buf).unwrap();
-        assert!(n > 0, "the run ended before streaming: {seen}");
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
+    showrunner_testkit::read_until(child.stdout.as_mut().unwrap(), "w3 ");
     child.kill().unwrap();
     child.wait().unwrap();
     let runs = text(&showrunner(&["runs"], &dir));

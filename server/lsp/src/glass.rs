@@ -154,12 +154,7 @@ impl Backend {
             Some((s, _)) => s.root.clone(),
             None => self.project_for(None, uri).await?,
         };
-        let analysis = self
-            .lock()
-            .projects
-            .get(&root)
-            .map(|p| p.analysis.clone())
-            .ok_or_else(|| internal("project not loaded"))?;
+        let analysis = self.analysis_of(&root)?;
         Ok((scene, root, analysis))
     }
 

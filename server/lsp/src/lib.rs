@@ -416,6 +416,15 @@ impl Backend {
         found.ok_or_else(|| invalid("no Showrunner project here: pass `project` (a project folder) or `uri`"))
     }
 
+    /// The analysis of a loaded project.
+    fn analysis_of(&self, root: &std::path::Path) -> Result<Arc<showrunner_model::analysis::Analysis>> {
+        self.lock()
+            .projects
+            .get(root)
+            .map(|p| p.analysis.clone())
+            .ok_or_else(|| invalid(format!("the project at {} is not loaded", root.display())))
+    }
+
     /// Loads the project holding `path` when it is not loaded yet (off the session lock, and
     /// off the runtime's threads), publishing its diagnostics; its root.
     async fn ensure_project(&self, path: PathBuf) -> Option<PathBuf> {
@@ -504,12 +513,7 @@ impl Backend {
                 let h = History::open(&root).map_err(fail)?;
                 let path = match (&args.bucket, &args.uri) {
                     (Some(b), _) => {
-                        let st = self.lock();
-                        let a = st
-                            .projects
-                            .get(&root)
-                            .map(|p| p.analysis.clone())
-                            .ok_or_else(|| invalid("project not loaded"))?;
+                        let a = self.analysis_of(&root)?;
                         let entry = a.bucket(b).ok_or_else(|| invalid(format!("no bucket `{b}`")))?;
                         Some(a.files[entry.file].path.clone())
                     }
@@ -941,12 +945,7 @@ impl LanguageServer for Backend {
             "showrunner.bucket.create" => {
                 let args: protocol::BucketCreateArgs = params(&p.arguments)?;
                 let root = self.project_for(args.project.as_deref(), None).await?;
-                let analysis = self
-                    .lock()
-                    .projects
-                    .get(&root)
-                    .map(|p| p.analysis.clone())
-                    .ok_or_else(|| internal("project not loaded"))?;
+                let analysis = self.analysis_of(&root)?;
                 let new = showrunner_store::buckets::NewBucket {
                     kind: &args.kind,
                     name: &args.name,

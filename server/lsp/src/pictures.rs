@@ -33,12 +33,7 @@ impl Backend {
     pub(crate) async fn pictures_command(&self, command: &str, args: &[Value]) -> Result<Option<Value>> {
         let a: PictureArgs = params(args)?;
         let root = self.project_for(a.project.as_deref(), a.uri.as_ref()).await?;
-        let analysis = self
-            .lock()
-            .projects
-            .get(&root)
-            .map(|p| p.analysis.clone())
-            .ok_or_else(|| invalid(format!("the project at {} is not loaded yet", root.display())))?;
+        let analysis = self.analysis_of(&root)?;
         let format = a.format.as_deref().unwrap_or("json");
         guarded(command, || match command {
             "showrunner.graph" => {

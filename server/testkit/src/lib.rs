@@ -283,6 +283,18 @@ pub(crate) fn content_length(headers: &[(String, String)]) -> Option<usize> {
     headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).and_then(|(_, v)| v.parse().ok())
 }
 
+/// Reads `from` until what it printed contains `needle` (a run streaming its answer); what was
+/// read. Fails the test when the output ends first.
+pub fn read_until(from: &mut impl Read, needle: &str) -> String {
+    let (mut seen, mut buf) = (String::new(), [0u8; 256]);
+    while !seen.contains(needle) {
+        let n = from.read(&mut buf).expect("read the output");
+        assert!(n > 0, "the output ended before `{needle}`: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    seen
+}
+
 /// Writes `bytes` to `root/rel`, creating folders: the fixture helper every test shares.
 pub fn write_file(root: &Path, rel: &str, bytes: impl AsRef<[u8]>) {
     let p = root.join(rel);

@@ -471,7 +471,6 @@ fn a_gate_outlives_a_server_restart() {
 /// Starts `showrunner run draft-scene SCENE --yes` in a terminal and kills it once the draft is
 /// streaming: a run another process left unfinished. Its id.
 fn interrupted_run(dir: &Path, scene: &str) -> String {
-    use std::io::Read;
     let mut child = std::process::Command::new(bin())
         .args(["run", "draft-scene", scene, "--yes"])
         .current_dir(dir)
@@ -480,13 +479,7 @@ fn interrupted_run(dir: &Path, scene: &str) -> String {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let (mut seen, mut buf) = (String::new(), [0u8; 256]);
-    while !seen.contains("w3 ") {
-        let n = stdout.read(&mut buf).unwrap();
-        assert!(n > 0, "the run ended before streaming: {seen}");
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
+    showrunner_testkit::read_until(child.stdout.as_mut().unwrap(), "w3 ");
     child.kill().unwrap();
     child.wait().unwrap();
     let runs = showrunner_testkit::run_binary(bin(), &["runs"], dir, &[]);
