@@ -483,7 +483,9 @@ fn interrupted_run(dir: &Path, scene: &str) -> String {
     child.kill().unwrap();
     child.wait().unwrap();
     let runs = showrunner_testkit::run_binary(bin(), &["runs"], dir, &[]);
-    String::from_utf8_lossy(&runs.stdout).split_whitespace().next().unwrap().to_string()
+    let listed = String::from_utf8_lossy(&runs.stdout).to_string();
+    assert!(listed.lines().next().unwrap().contains("interrupted"), "{listed}");
+    listed.split_whitespace().next().unwrap().to_string()
 }
 
 #[test]
@@ -529,11 +531,23 @@ fn an_editor_asks_before_resuming_a_run_another_process_left() {
     resolve(&mut c, &resumed, "resume", "approve", json!({}));
     let (step, kind, _) = gate(&mut c, &resumed);
     assert_eq!((step.as_str(), kind.as_str()), ("approve", "approve_output"));
+    // The restored run's output gate shows the edit it makes: a draft on a scene with prose
+    // appends, and says so; its diff is what lands on disk (the scene is not open), byte for byte.
+    let queue = command(&mut c, "showrunner.gate.list", json!({}));
+    let edit = &queue[0]["edit"];
+    let last = before.trim_end().lines().count();
+    assert_eq!(
+        edit["description"],
+        format!("will be added after line {last} of 03-supper.md, at the end of the scene")
+    );
+    assert_eq!(edit["mode"], "append_body");
+    let diff = edit["diff"].as_str().unwrap().to_string();
     resolve(&mut c, &resumed, &step, "approve", json!({}));
     assert_eq!(progress(&mut c, &resumed, "done")["state"], "succeeded");
     assert_eq!(server.requests().len(), 3);
     let after = std::fs::read_to_string(dir.join(scene)).unwrap();
     assert_eq!(after, format!("{}\n\nTom slept.\n", before.trim_end()));
+    assert_eq!(showrunner_pipeline::edit::apply_unified_diff(&before, &diff).as_deref(), Some(after.as_str()));
     c.finish();
 }
 
