@@ -1,6 +1,9 @@
 // The packaged extension in a real VS Code (code-server) in a real browser (Debian's chromium):
 // the .vsix installs, `showrunner lsp` starts on a scene, a mention's hover comes from the
-// server, and the Context view lists what the scene would send. Run through run.sh.
+// server, the Context view lists what the scene would send, and a rewrite goes through the review
+// panel: the panel shows the server's own description and diff of the edit, approving puts the
+// change in the editor's buffer unsaved (the file on disk untouched), and saving writes it and
+// records it in the history. Run through run.sh.
 import { strict as assert } from "node:assert";
 import { spawn, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -102,6 +105,13 @@ function startModelServer(answer) {
 }
 
 const REWRITE = "Out there, somewhere, was Łukasz, and the lamp was all he had.";
+const SELECTED = "Łukasz was somewhere out there, and the lamp was all he had.";
+
+/** Every file under `dir` whose name ends with `suffix`. */
+function filesEndingWith(dir, suffix) {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(suffix)).map((f) => path.join(dir, f));
+}
 
 describe("the .vsix in code-server", () => {
   let server;
@@ -141,6 +151,7 @@ describe("the .vsix in code-server", () => {
         "extensions.autoCheckUpdates": false,
         "update.mode": "none",
         "editor.hover.delay": 100,
+        "files.autoSave": "off",
       }),
     );
     const config = path.join(root, "config.yaml");
@@ -249,7 +260,9 @@ describe("the .vsix in code-server", () => {
     }
   }
 
-  it("a rewrite goes through the review panel: prompt gate, streamed output, diff, applied edit", async () => {
+  it("a rewrite goes through the review panel: prompt gate, the server's edit and diff, an unsaved change, then save", async () => {
+    const scene = path.join(project, "story", "ch1", "arrival.md");
+    const original = fs.readFileSync(scene, "utf8");
     // Select line 7 of the scene and run the quick action from the palette.
     await page.locator(".monaco-editor .view-lines span", { hasText: "somewhere out there" }).first().click();
     await page.keyboard.press("Home");
@@ -270,24 +283,72 @@ describe("the .vsix in code-server", () => {
       );
     let frame = await panel();
     await waitOrExplain(frame, frame.locator('#status[data-phase="gate"]'), "the prompt gate");
-    // The prompt, its context sections collapsible, and the model that will answer.
+    // The prompt, its context sections collapsible, and the model that will answer. A prompt
+    // changes no scene: no diff.
     await frame.locator("details.context-section summary", { hasText: "Zoë Marsh (character)" }).waitFor();
     assert.equal(await frame.locator("#model").innerText(), "local/test-model");
+    assert.equal(await frame.locator(".edit, .diff").count(), 0, "a prompt gate shows no diff");
     await page.screenshot({ path: path.join(shots, "review-prompt.png") });
     await frame.locator('button[data-action="approve"]').click();
 
-    // The model's answer streams in, then waits at the output gate with a diff against the selection.
+    // The model's answer streams in, then waits at the output gate with the server's edit.
     frame = await panel();
-    const diff = frame.locator(".diff summary", { hasText: "+1 −1" });
-    await waitOrExplain(frame, diff, "the output diff");
-    assert.match(await frame.locator(".diff-body").innerText(), /Out there, somewhere, was Łukasz/);
+    const description = frame.locator("#edit-description");
+    await waitOrExplain(frame, description, "the output gate's edit");
     assert.equal(model.requests.filter((r) => r.messages).length, 1, "one model call");
     assert.match(JSON.stringify(model.requests[0].messages), /Zoë Marsh/, "the prompt carried the context");
-    await page.screenshot({ path: path.join(shots, "review-output.png") });
-    await frame.locator('button[data-action="approve"]').click();
 
-    // Approved output lands in the scene through workspace/applyEdit.
+    // What the panel shows is what the server planned: its `.diff` beside the review document
+    // holds "# Approving: <description>" and the unified diff.
+    const diffs = filesEndingWith(path.join(project, ".showrunner", "runs"), ".diff");
+    assert.equal(diffs.length, 1, `one gate diff: ${JSON.stringify(diffs)}`);
+    const [heading, ...diffLines] = fs.readFileSync(diffs[0], "utf8").replace(/\n$/, "").split("\n");
+    const serverDescription = heading.replace(/^# Approving: /, "");
+    assert.equal(serverDescription, "replaces the selection on line 7 of arrival.md");
+    assert.equal(await description.innerText(), serverDescription);
+    assert.match(await frame.locator(".edit-what").innerText(), /^On approval, the text replaces the selection on line 7 of arrival\.md\.$/);
+    const hunk = diffLines.findIndex((l) => l.startsWith("@@"));
+    assert.equal(diffLines[hunk], "@@ -4,4 +4,4 @@");
+    assert.equal(await frame.locator("tr.d-hunk").innerText(), diffLines[hunk]);
+    const shown = (await frame.locator("table.diff-body td.code").allInnerTexts()).map((t) => t.trimEnd());
+    const expected = diffLines.slice(hunk + 1).map((l) => (l[0] === "-" ? "−" : l[0]) + l.slice(1)).map((t) => t.trimEnd());
+    assert.deepEqual(shown, expected);
+    assert.deepEqual(expected.slice(-2), [`−${SELECTED}`, `+${REWRITE}`]);
+    assert.equal(await frame.locator("tr.d-del td.ln").first().innerText(), "7");
+    assert.equal(await frame.locator("tr.d-add td.ln").nth(1).innerText(), "7");
+    assert.match(await frame.locator(".diff summary").innerText(), /story\/ch1\/arrival\.md: \+1 −1/);
+    // The approve button says what approving does.
+    const approve = frame.locator('button[data-action="approve"]');
+    assert.equal(await approve.innerText(), "Approve: replace the selection in arrival.md");
+    assert.equal(await approve.getAttribute("title"), `On approval, the text ${serverDescription}.`);
+    // The Approval Queue lists the open gate with what approving does.
+    const queue = page.locator(".pane", { has: page.locator(".pane-header", { hasText: /^Approval Queue/i }) });
+    await queue.locator(".monaco-list-row", { hasText: "rewrite-selection: approve output" }).first().waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: path.join(shots, "review-output.png") });
+    await approve.click();
+
+    // The change lands in the editor's buffer through workspace/applyEdit, unsaved; the server
+    // never writes a file the writer has open.
     await page.locator(".monaco-editor .view-lines span", { hasText: "Out there, somewhere, was" }).first().waitFor({ timeout: 60_000 });
-    await page.screenshot({ path: path.join(shots, "applied.png") });
+    const dirtyTab = page.locator(".tabs-container .tab.dirty", { hasText: "arrival.md" });
+    await dirtyTab.first().waitFor({ timeout: 10_000 });
+    await waitOrExplain(frame, frame.locator(".outcome", { hasText: "not saved yet" }), "the panel's word that the change is unsaved");
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(fs.readFileSync(scene, "utf8"), original, "the file on disk is unchanged until the writer saves");
+    await page.screenshot({ path: path.join(shots, "applied-unsaved.png") });
+
+    // The writer saves: the file holds the change, and the server records it in the history.
+    await page.locator(".monaco-editor .view-lines span", { hasText: "Out there, somewhere, was" }).first().click();
+    await page.keyboard.press("Control+S");
+    try {
+      await eventually(async () => fs.readFileSync(scene, "utf8").includes(REWRITE), 30_000, "the saved file holding the rewrite");
+    } catch (e) {
+      await page.screenshot({ path: path.join(shots, "failure.png") });
+      throw e;
+    }
+    assert.equal(fs.readFileSync(scene, "utf8"), original.replace(SELECTED, REWRITE));
+    await eventually(async () => (await dirtyTab.count()) === 0, 10_000, "the tab no longer dirty");
+    await waitOrExplain(frame, frame.locator(".outcome", { hasText: "recorded in the history" }), "the `recorded` event in the panel");
+    await page.screenshot({ path: path.join(shots, "applied-saved.png") });
   });
 });

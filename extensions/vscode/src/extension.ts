@@ -4,7 +4,7 @@
  * editor lives in the pure modules (`actions`, `protocol`, `reviewState`, `viewModels`, `story`).
  */
 import * as vscode from "vscode";
-import { buildRunArgs, isSceneFile, layerLabel, PIPELINE_ACTIONS, type EditorState, type PipelineAction } from "./actions";
+import { buildRunArgs, isSceneFile, layerLabel, PIPELINE_ACTIONS, type EditorState } from "./actions";
 import { RunNotifications } from "./progress";
 import {
   agentAskArgs,
@@ -16,6 +16,7 @@ import {
   isEmptyRange,
   modelsResolveArgs,
   parseAliases,
+  parseGates,
   researchArgs,
   runIdOf,
   timelineCreateArgs,
@@ -87,7 +88,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const gatesView = new RowsView(
     async () => {
       if (!server.running) return [];
-      const list = asArray<Gate>(await server.execute(Commands.gateList, {}));
+      const list = parseGates(await server.execute(Commands.gateList, {}));
       gates = new Map(list.map((g) => [`gate:${g.run}:${g.step}`, g]));
       return gateRows(list);
     },
@@ -202,6 +203,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     server.onRunProgress((p) => {
       panels.onProgress(p);
       notifications.onProgress(p);
+      if (p.event === "recorded") {
+        // The writer saved a scene holding an approved edit; the history has it now (or says why not).
+        if (p.error) void vscode.window.showWarningMessage(`Showrunner: the approved edit of ${p.pipeline || p.run} was saved but not recorded in the history: ${p.error}`);
+        else void vscode.window.setStatusBarMessage(`Showrunner: the approved edit of ${p.pipeline || p.run} is recorded in the history`, 5000);
+      }
       if (p.event !== "text") {
         void runsView.refresh();
         if (p.event === "gate" || p.event === "done" || p.event === "state") void gatesView.refresh();
@@ -212,21 +218,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       void (async () => {
         let gate: Gate | undefined;
         try {
-          gate = asArray<Gate>(await server.execute(Commands.gateList, {})).find((g) => g.run === r.run && g.step === r.step);
+          gate = parseGates(await server.execute(Commands.gateList, {})).find((g) => g.run === r.run && g.step === r.step);
         } catch {
           /* an older server: fall back to what the path says */
         }
         panels.openGate(gate ?? { run: r.run, step: r.step, kind: "review_prompt", uri: r.uri });
       })();
     }),
-    server.onRunStarted(({ run, args }) => {
-      // A code action started this run: remember its selection for the output diff.
-      const uri = typeof args.uri === "string" ? args.uri : undefined;
-      const range = args.range as Range | undefined;
-      const doc = uri ? vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri) : undefined;
-      if (uri) panels.setOrigin(run, { uri, base: doc && range && !isEmptyRange(range) ? doc.getText(new vscode.Range(range.start.line, range.start.character, range.end.line, range.end.character)) : undefined });
-      void runsView.refresh();
-    }),
+    // A code action or a lens started a run.
+    server.onRunStarted(() => void runsView.refresh()),
   );
 
   // ---- editor events ------------------------------------------------------------------------
@@ -245,10 +245,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.window.onDidChangeTextEditorSelection((e) => {
       if (e.textEditor === vscode.window.activeTextEditor && editorState(e.textEditor)?.isScene) refreshContextSoon();
     }),
-    vscode.workspace.onDidSaveTextDocument(() => {
+    vscode.workspace.onDidSaveTextDocument((d) => {
       refreshContextSoon();
       void storyView.refresh();
+      panels.onDocumentChanged(d.uri);
     }),
+    // A panel that reports an approved edit follows its scene (unsaved, undone, closed); it never saves it.
+    vscode.workspace.onDidChangeTextDocument((e) => panels.onDocumentChanged(e.document.uri)),
+    vscode.workspace.onDidCloseTextDocument((d) => panels.onDocumentChanged(d.uri)),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration("showrunner.serverPath") || e.affectsConfiguration("showrunner.serverArgs") || e.affectsConfiguration("showrunner.serverEnv")) {
         void vscode.window.showInformationMessage("Showrunner: the server settings changed.", "Restart Server").then((c) => {
@@ -262,16 +266,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // ---- commands -----------------------------------------------------------------------------
   const register = (id: string, fn: (...args: never[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
 
-  /** Starts a run and remembers what its output would replace. */
-  async function startRun(args: PipelineRunArgs, title: string, scope?: PipelineAction["scope"]): Promise<void> {
-    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === args.uri);
-    let base: string | undefined;
-    if (doc && scope === "selection" && args.range) base = doc.getText(new vscode.Range(args.range.start.line, args.range.start.character, args.range.end.line, args.range.end.character));
-    if (doc && args.pipeline === "draft-scene") base = doc.getText();
+  /** Starts a run; its gates open the review panel, which shows what approving changes. */
+  async function startRun(args: PipelineRunArgs, title: string): Promise<void> {
     try {
       const run = runIdOf(await server.execute(Commands.pipelineRun, args));
       if (!run) throw new Error("the server did not name the run");
-      panels.setOrigin(run, { uri: args.uri, base });
       output.info(`started ${args.pipeline} as ${run}`);
       void vscode.window.setStatusBarMessage(`Showrunner: ${title} started`, 4000);
       void runsView.refresh();
@@ -287,7 +286,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         void vscode.window.showWarningMessage(built.message);
         return;
       }
-      await startRun(built.args, action.title, action.scope);
+      await startRun(built.args, action.title);
     });
   }
 
@@ -308,7 +307,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     const scope = known?.scope ?? (st && !isEmptyRange(st.selection) ? "selection" : "cursor");
     const built = buildRunArgs({ pipeline: pick.id, scope, title: pick.label }, st, config().get<string>("model") ?? "");
     if (!built.ok) return void vscode.window.showWarningMessage(built.message);
-    await startRun(built.args, pick.label, scope);
+    await startRun(built.args, pick.label);
   });
 
   register("showrunner.researchQuestion", async () => {
@@ -371,9 +370,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const st = await server.execute<RunStatus>(Commands.runStatus, { run });
       let gate: Gate | undefined;
       if (st.gate) {
-        gate = asArray<Gate>(await server.execute(Commands.gateList, {}).catch(() => [])).find((g) => g.run === run && g.step === st.gate?.step);
+        gate = parseGates(await server.execute(Commands.gateList, {}).catch(() => [])).find((g) => g.run === run && g.step === st.gate?.step);
       }
-      const panel = panels.open(run, st.pipeline, gate ? { step: gate.step, kind: gate.kind, uri: gate.uri } : undefined);
+      const panel = gate ? panels.openGate({ ...gate, pipeline: gate.pipeline ?? st.pipeline }) : panels.open(run, st.pipeline);
       panel.dispatch({ type: "progress", progress: { run, pipeline: st.pipeline, state: st.state, event: "state", error: st.error ?? undefined } });
     } catch (e) {
       fail(Commands.runStatus)(e);

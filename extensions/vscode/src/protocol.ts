@@ -2,7 +2,12 @@
  * The shapes of Showrunner's editor protocol (extensions/PROTOCOL.md): command names, their
  * arguments and results, and the `showrunner/runProgress` notification. Pure data and argument
  * builders, no `vscode` import, so every shape is unit-tested without an editor.
+ *
+ * The server's own types are generated into `./generated/protocol.ts`; the names (commands, run
+ * states, gate kinds, edit modes, decisions) are taken from there, so a renamed one fails to
+ * compile here. What arrives is still validated (`parse*`): nulls become absent fields.
  */
+import type * as wire from "./generated/protocol";
 
 /** An LSP position: 0-based line and character (in the negotiated encoding; VS Code's is UTF-16). */
 export interface Position {
@@ -28,23 +33,27 @@ export const Commands = {
   runCancel: "showrunner.run.cancel",
   gateList: "showrunner.gate.list",
   gateResolve: "showrunner.gate.resolve",
+  gateDiff: "showrunner.gate.diff",
   research: "showrunner.research",
   agentAsk: "showrunner.agent.ask",
   timelineList: "showrunner.timeline.list",
   timelineCreate: "showrunner.timeline.create",
   timelineSwitch: "showrunner.timeline.switch",
   history: "showrunner.history",
-} as const;
+} as const satisfies Record<string, wire.CommandName>;
 
 export type ServerCommand = (typeof Commands)[keyof typeof Commands];
 
 export const RUN_PROGRESS = "showrunner/runProgress";
 
-export type RunState = "queued" | "running" | "waiting" | "succeeded" | "failed" | "cancelled";
-export const FINAL_STATES: readonly RunState[] = ["succeeded", "failed", "cancelled"];
+/** `interrupted`: the process driving the run ended; a server asks (a `resume` gate) before going on. */
+export type RunState = wire.RunState;
+/** States in which no process is working on the run (an interrupted run may be resumed later). */
+export const FINAL_STATES: readonly RunState[] = ["succeeded", "failed", "cancelled", "interrupted"];
 
-export type GateKind = "review_prompt" | "approve_output" | "judge" | "verify" | "tool";
-export type Decision = "approve" | "edit" | "paste" | "skip" | "change_model" | "chat" | "regenerate" | "reject";
+/** `resume`: a run another process left unfinished; approving resumes it, rejecting cancels it. */
+export type GateKind = wire.GateKind;
+export type Decision = wire.DecisionKind;
 
 export interface ContextItem {
   bucket: string;
@@ -108,14 +117,58 @@ export interface RunStatus extends RunSummary {
   output?: unknown;
 }
 
-export interface Gate {
-  run: string;
+/**
+ * Where an approved text goes (the server's EditPlan mode, spec 10's names): `replace` and
+ * `insert_after` the selection, `append_body`, `replace_body`, `set_frontmatter`, `new_file`.
+ */
+export type EditMode = wire.EditMode;
+
+/**
+ * The change approving a gate makes to a scene, planned once by the server: what the panel shows
+ * is exactly what approving applies.
+ */
+export interface GateEdit {
+  /** Project-relative path of the scene. */
+  path: string;
+  uri?: string;
+  /** Absent when the server names a mode this extension does not know. */
+  mode?: EditMode;
+  /** The frontmatter field, for `set_frontmatter`. */
+  field?: string;
+  /** The change in words: "will be added after line 29 of 03-supper.md, at the end of the scene". */
+  description: string;
+  /** A unified diff (`--- a/PATH`, `+++ b/PATH`, one `@@` hunk) of exactly what approving applies. */
+  diff: string;
+  /** 1-based lines of the scene the change touches. */
+  first_line: number;
+  last_line: number;
+  old_text: string;
+  new_text: string;
+}
+
+/** A gate as a `gate` event and `showrunner.gate.list` show it. */
+export interface GateInfo {
   step: string;
   kind: GateKind;
+  /** The review document. */
   uri: string;
-  pipeline?: string;
-  model?: string;
+  /** The review document's content: the text under review. */
   text?: string;
+  model?: string;
+  /** Present when approving this gate changes a scene. */
+  edit?: GateEdit;
+  /** Something the writer must know before deciding. */
+  note?: string;
+}
+
+export interface Gate extends GateInfo {
+  run: string;
+  pipeline?: string;
+}
+
+/** `showrunner.gate.diff`: the gate's edit, and the `.diff` file beside its review document. */
+export interface GateDiffResult extends GateEdit {
+  diff_uri?: string;
 }
 
 export interface Timeline {
@@ -130,12 +183,16 @@ export interface RunProgress {
   run: string;
   pipeline: string;
   state: RunState;
-  event: "state" | "step" | "text" | "gate" | "done";
+  /** `recorded`: the writer saved a scene holding this run's approved edit, and the history has it. */
+  event: wire.ProgressEvent;
   step?: string;
   step_state?: string;
   text?: string;
-  gate?: { step: string; kind: GateKind; uri: string };
+  gate?: GateInfo;
   error?: string;
+  /** `recorded`: the edit plan's id, and the history event that records it (absent when `error`). */
+  plan?: string;
+  history_event?: string;
 }
 
 // ---- argument builders -------------------------------------------------------------------------
@@ -233,17 +290,83 @@ export function isEmptyRange(r: Range): boolean {
 
 // ---- validation of what the server sends -------------------------------------------------------
 
-const EVENTS = new Set(["state", "step", "text", "gate", "done"]);
+const EVENTS: Record<wire.ProgressEvent, true> = { state: true, step: true, text: true, gate: true, done: true, recorded: true };
+const EDIT_MODES: Record<EditMode, true> = { replace: true, insert_after: true, append_body: true, replace_body: true, set_frontmatter: true, new_file: true };
+/** The names servers used before spec 10's (still read in workflows). */
+const OLD_EDIT_MODES: Record<string, EditMode> = { replace_selection: "replace", insert_after_selection: "insert_after", append: "append_body", set_field: "set_frontmatter" };
+
+/** An edit mode by its name or an earlier one; undefined when unknown. */
+export function editMode(name: string | undefined): EditMode | undefined {
+  if (name === undefined) return undefined;
+  if (Object.hasOwn(EDIT_MODES, name)) return name as EditMode;
+  return Object.hasOwn(OLD_EDIT_MODES, name) ? OLD_EDIT_MODES[name] : undefined;
+}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+
+/** A gate's `edit`, or undefined when it lacks the change in words or the diff. */
+export function parseGateEdit(raw: unknown): GateEdit | undefined {
+  if (!isObject(raw)) return undefined;
+  const description = str(raw.description);
+  const diff = str(raw.diff);
+  if (description === undefined || diff === undefined) return undefined;
+  const out: GateEdit = {
+    path: str(raw.path) ?? "",
+    description,
+    diff,
+    first_line: num(raw.first_line),
+    last_line: num(raw.last_line),
+    old_text: str(raw.old_text) ?? "",
+    new_text: str(raw.new_text) ?? "",
+  };
+  const mode = editMode(str(raw.mode));
+  if (mode !== undefined) out.mode = mode;
+  const uri = str(raw.uri);
+  if (uri !== undefined) out.uri = uri;
+  const field = str(raw.field);
+  if (field !== undefined) out.field = field;
+  return out;
+}
+
+/** A gate of a `gate` event (no `run`), or undefined without a step and a review document. */
+export function parseGateInfo(raw: unknown): GateInfo | undefined {
+  if (!isObject(raw) || typeof raw.step !== "string" || typeof raw.uri !== "string") return undefined;
+  const out: GateInfo = { step: raw.step, kind: (typeof raw.kind === "string" ? raw.kind : "review_prompt") as GateKind, uri: raw.uri };
+  const text = str(raw.text);
+  if (text !== undefined) out.text = text;
+  const model = str(raw.model);
+  if (model !== undefined && model !== "") out.model = model;
+  const edit = parseGateEdit(raw.edit);
+  if (edit) out.edit = edit;
+  const note = str(raw.note);
+  if (note !== undefined && note.trim() !== "") out.note = note;
+  return out;
+}
+
+/** The approval queue (`showrunner.gate.list`); entries without the documented shape are left out. */
+export function parseGates(raw: unknown): Gate[] {
+  const out: Gate[] = [];
+  for (const g of asArray<unknown>(raw)) {
+    const info = parseGateInfo(g);
+    if (!info || !isObject(g) || typeof g.run !== "string") continue;
+    const gate: Gate = { run: g.run, ...info };
+    const pipeline = str(g.pipeline);
+    if (pipeline !== undefined) gate.pipeline = pipeline;
+    out.push(gate);
+  }
+  return out;
 }
 
 /** A `showrunner/runProgress` payload, or undefined when it does not have the documented shape. */
 export function parseRunProgress(raw: unknown): RunProgress | undefined {
   if (!isObject(raw)) return undefined;
   const { run, pipeline, state, event } = raw;
-  if (typeof run !== "string" || typeof event !== "string" || !EVENTS.has(event)) return undefined;
+  if (typeof run !== "string" || typeof event !== "string" || !Object.hasOwn(EVENTS, event)) return undefined;
   const out: RunProgress = {
     run,
     pipeline: typeof pipeline === "string" ? pipeline : "",
@@ -254,9 +377,10 @@ export function parseRunProgress(raw: unknown): RunProgress | undefined {
   if (typeof raw.step_state === "string") out.step_state = raw.step_state;
   if (typeof raw.text === "string") out.text = raw.text;
   if (typeof raw.error === "string") out.error = raw.error;
-  if (isObject(raw.gate) && typeof raw.gate.step === "string" && typeof raw.gate.uri === "string") {
-    out.gate = { step: raw.gate.step, kind: (typeof raw.gate.kind === "string" ? raw.gate.kind : "review_prompt") as GateKind, uri: raw.gate.uri };
-  }
+  if (typeof raw.plan === "string") out.plan = raw.plan;
+  if (typeof raw.history_event === "string") out.history_event = raw.history_event;
+  const gate = parseGateInfo(raw.gate);
+  if (gate) out.gate = gate;
   if (event === "text" && out.text === undefined) return undefined;
   if (event === "gate" && out.gate === undefined) return undefined;
   return out;

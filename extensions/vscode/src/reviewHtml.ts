@@ -33,12 +33,34 @@ function sections(vm: ViewModel): string {
   return `<div id="sections">${parts.join("")}</div><textarea id="text" hidden data-version="${vm.version}">${escapeHtml(vm.text)}</textarea>`;
 }
 
-function diff(vm: ViewModel): string {
-  if (!vm.diff) return "";
-  const rows = vm.diff.ops
-    .map((o) => `<div class="d-${o.op}">${o.op === "add" ? "+" : o.op === "del" ? "−" : " "} ${escapeHtml(o.line)}</div>`)
+function lineNo(n: number | undefined): string {
+  return n === undefined ? "" : String(n);
+}
+
+const MARKS = { context: " ", add: "+", del: "−" } as const;
+
+/**
+ * The change approving makes, as the server planned it: the description in words, and its
+ * unified diff with the scene's line numbers (before | after). Nothing here is computed by the
+ * extension.
+ */
+function edit(vm: ViewModel): string {
+  const e = vm.edit;
+  if (!e) return "";
+  const rows = e.diff.rows
+    .map((r) => {
+      if (r.kind === "hunk") return `<tr class="d-hunk"><td colspan="3">${escapeHtml(r.text)}</td></tr>`;
+      if (r.kind === "note") return `<tr class="d-note"><td></td><td></td><td>\\ ${escapeHtml(r.text)}</td></tr>`;
+      return `<tr class="d-${r.kind}"><td class="ln">${lineNo(r.oldLine)}</td><td class="ln">${lineNo(r.newLine)}</td><td class="code"><span class="mark">${MARKS[r.kind]}</span>${escapeHtml(r.text)}</td></tr>`;
+    })
     .join("");
-  return `<details class="diff" open><summary>Changes against the scene: +${vm.diff.added} −${vm.diff.removed}</summary><div class="diff-body">${rows}</div></details>`;
+  const file = e.diff.newPath ?? e.path;
+  const editing = e.editing
+    ? `<p class="edit-editing">You are editing the text: approving applies your version at the same place. The diff shows the text before your edits.</p>`
+    : "";
+  return `<section class="edit" aria-label="What approving changes"><p class="edit-what">On approval, the text <strong id="edit-description">${escapeHtml(e.description)}</strong>${
+    /[.!?]$/.test(e.description.trim()) ? "" : "."
+  }</p>${editing}<details class="diff" open><summary>Diff of ${escapeHtml(file)}: +${e.diff.added} −${e.diff.removed}</summary><table class="diff-body">${rows}</table><button data-action="open_diff" class="link">Open the diff in an editor</button></details></section>`;
 }
 
 function input(vm: ViewModel): string {
@@ -63,18 +85,25 @@ function stream(vm: ViewModel): string {
 /** The panel's body; the webview script swaps it in on every render. */
 export function renderBody(vm: ViewModel): string {
   const buttons = vm.buttons
-    .map((b) => `<button data-action="${b.id}"${b.primary ? ' class="primary"' : ""}${b.enabled ? "" : " disabled"}>${escapeHtml(b.label)}</button>`)
+    .map(
+      (b) =>
+        `<button data-action="${b.id}"${b.primary ? ' class="primary"' : ""}${b.title ? ` title="${escapeHtml(b.title)}"` : ""}${b.enabled ? "" : " disabled"}>${escapeHtml(b.label)}</button>`,
+    )
     .join("");
+  const warning = vm.warning ? `<div class="warning" role="alert"><strong>Before you decide:</strong> ${escapeHtml(vm.warning)}</div>` : "";
   const notice = vm.notice ? `<div class="notice" role="status">${escapeHtml(vm.notice)}</div>` : "";
   const error = vm.error ? `<div class="error" role="alert">${escapeHtml(vm.error)}</div>` : "";
+  const outcome = vm.outcome ? `<div class="outcome${vm.outcome.problem ? " problem" : ""}" role="status">${escapeHtml(vm.outcome.text)}</div>` : "";
   return [
-    `<header><h2>${escapeHtml(vm.title)}</h2><div id="status" data-phase="${vm.phase}">${escapeHtml(vm.status)}</div></header>`,
+    `<header><h2>${escapeHtml(vm.title)}</h2><div id="status" data-phase="${vm.phase}"${vm.gateKind ? ` data-kind="${escapeHtml(vm.gateKind)}"` : ""}>${escapeHtml(vm.status)}</div></header>`,
+    warning,
     chain(vm),
     notice,
     error,
+    outcome,
     `<nav class="buttons">${buttons}</nav>`,
     input(vm),
-    diff(vm),
+    edit(vm),
     vm.phase === "gate" || vm.phase === "resolving" ? sections(vm) : "",
     stream(vm),
   ].join("\n");

@@ -1,46 +1,30 @@
 /**
- * The prompt-review webview: one panel per run. It carries events into the pure state machine
- * (`reviewState.ts`), performs the effects it returns (gate decisions, cancel, model picker) and
- * sends the rendered body to the webview.
+ * The review webview: one panel per run. It carries events into the pure state machine
+ * (`reviewState.ts`), performs the effects it returns (gate decisions, cancel, model picker, the
+ * gate's diff in an editor) and sends the rendered body to the webview. What approving changes
+ * comes from the server with the gate (`edit`); the panel never computes a diff itself.
  */
 import * as crypto from "node:crypto";
 import * as vscode from "vscode";
 import { renderBody, renderPage } from "./reviewHtml";
 import { initialState, reduce, view, type Effect, type GateRef, type ReviewEvent, type ReviewState } from "./reviewState";
-import { asArray, Commands, modelsResolveArgs, type Gate, type ModelEntry, type ModelResolution, type RunProgress } from "./protocol";
+import { asArray, Commands, modelsResolveArgs, parseGates, type Gate, type GateDiffResult, type GateInfo, type ModelEntry, type ModelResolution, type RunProgress } from "./protocol";
 import { commandError, type Server } from "./server";
-
-export interface RunOrigin {
-  uri: string;
-  /** The text the output would replace, for the diff. */
-  base?: string;
-}
 
 export class ReviewPanels implements vscode.Disposable {
   private readonly panels = new Map<string, ReviewPanel>();
-  /** Where each run started from this window came from. */
-  readonly origins = new Map<string, RunOrigin>();
 
   constructor(
     private readonly server: Server,
     private readonly extensionUri: vscode.Uri,
   ) {}
 
-  /** Records where a run came from; a panel already open for it gets the text for its diff. */
-  setOrigin(run: string, origin: RunOrigin): void {
-    this.origins.set(run, origin);
-    const panel = this.panels.get(run);
-    if (panel && origin.base !== undefined) panel.dispatch({ type: "base", text: origin.base });
-  }
-
   /** Opens (or reveals) the panel of a run, at a gate when one is given. */
-  open(run: string, pipeline: string, gate?: GateRef): ReviewPanel {
+  open(run: string, pipeline: string, gate?: GateInfo): ReviewPanel {
     let panel = this.panels.get(run);
     if (!panel) {
       panel = new ReviewPanel(this.server, this.extensionUri, run, pipeline, () => this.panels.delete(run));
       this.panels.set(run, panel);
-      const origin = this.origins.get(run);
-      if (origin?.base !== undefined) panel.dispatch({ type: "base", text: origin.base });
     } else {
       panel.reveal();
     }
@@ -57,9 +41,18 @@ export class ReviewPanels implements vscode.Disposable {
     }
   }
 
-  /** A gate from the approval queue. */
-  openGate(g: Gate): void {
-    this.open(g.run, g.pipeline ?? "", { step: g.step, kind: g.kind, uri: g.uri });
+  /** A gate from the approval queue (with its text, edit and note). */
+  openGate(g: Gate): ReviewPanel {
+    const { run, pipeline, ...gate } = g;
+    return this.open(run, pipeline ?? "", gate);
+  }
+
+  /** A document was edited, saved or closed: a panel that reports an approved edit to it looks again. */
+  onDocumentChanged(uri: vscode.Uri): void {
+    for (const p of this.panels.values()) {
+      const target = p.approvedUri;
+      if (target !== undefined) p.checkEditor(target, uri.toString());
+    }
   }
 
   dispose(): void {
@@ -71,6 +64,8 @@ export class ReviewPanel implements vscode.Disposable {
   private state: ReviewState;
   private readonly panel: vscode.WebviewPanel;
   private ready = false;
+  /** Effects finish after the writer closed the panel: nothing is posted to a disposed webview. */
+  private disposed = false;
 
   constructor(
     private readonly server: Server,
@@ -102,7 +97,10 @@ export class ReviewPanel implements vscode.Disposable {
         this.dispatch({ type: "user", user: msg.user as never });
       }
     });
-    this.panel.onDidDispose(() => this.onDispose());
+    this.panel.onDidDispose(() => {
+      this.disposed = true;
+      this.onDispose();
+    });
   }
 
   reveal(): void {
@@ -110,10 +108,12 @@ export class ReviewPanel implements vscode.Disposable {
   }
 
   dispatch(ev: ReviewEvent): void {
+    const before = this.state;
     const t = reduce(this.state, ev);
     this.state = t.state;
+    if (this.disposed) return;
     if (t.appendOnly !== undefined && this.ready) void this.panel.webview.postMessage({ type: "append", text: t.appendOnly });
-    else this.render();
+    else if (t.state !== before) this.render();
     for (const e of t.effects) void this.perform(e);
   }
 
@@ -144,6 +144,15 @@ export class ReviewPanel implements vscode.Disposable {
       case "loadGate":
         await this.loadGate(e.gate);
         return;
+      case "resolveModel":
+        await this.resolveModel(e.step);
+        return;
+      case "openDiff":
+        await this.openDiff(e.run, e.step);
+        return;
+      case "checkEditor":
+        this.checkEditor(e.uri);
+        return;
       case "pickModel": {
         const model = await pickModel(this.server, this.state.model);
         if (model) this.dispatch({ type: "user", user: { action: "change_model", model } });
@@ -160,6 +169,7 @@ export class ReviewPanel implements vscode.Disposable {
     }
   }
 
+  /** A gate that arrived without its text: read the review document and the queue's entry. */
   private async loadGate(gate: GateRef): Promise<void> {
     const uri = vscode.Uri.parse(gate.uri);
     let text: string | undefined = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString())?.getText();
@@ -170,20 +180,52 @@ export class ReviewPanel implements vscode.Disposable {
         text = `(could not read the review document ${uri.fsPath}: ${err instanceof Error ? err.message : String(err)})`;
       }
     }
-    let model: string | undefined;
+    let queued: Gate | undefined;
     try {
-      const gates = asArray<Gate>(await this.server.execute(Commands.gateList, {}));
-      model = gates.find((g) => g.run === this.state.run && g.step === gate.step)?.model;
+      queued = parseGates(await this.server.execute(Commands.gateList, {})).find((g) => g.run === this.state.run && g.step === gate.step);
     } catch {
-      // Older servers lack the queue; the cascade below still names a model.
+      // Older servers lack the queue; the cascade still names a model.
     }
-    this.dispatch({ type: "gateLoaded", gate, text, model });
+    this.dispatch({ type: "gateLoaded", gate, text, model: queued?.model, edit: queued?.edit, note: queued?.note });
+  }
+
+  /** The model cascade for the gate's step (the gate's own model, when it names one, wins). */
+  private async resolveModel(step: string): Promise<void> {
     try {
-      const res = await this.server.execute<ModelResolution>(Commands.modelsResolve, modelsResolveArgs({ pipeline: this.state.pipeline, step: gate.step }));
-      this.dispatch({ type: "model", resolution: model ? { ...res, model } : res });
+      const res = await this.server.execute<ModelResolution>(Commands.modelsResolve, modelsResolveArgs({ pipeline: this.state.pipeline, step }));
+      this.dispatch({ type: "model", resolution: this.state.model ? { ...res, model: this.state.model } : res });
     } catch {
       /* the panel still works without the chain */
     }
+  }
+
+  /** The gate's diff as a `.diff` file in an editor (the server writes it beside the review document). */
+  private async openDiff(run: string, step: string): Promise<void> {
+    try {
+      const res = await this.server.execute<GateDiffResult>(Commands.gateDiff, { run, step });
+      if (res && typeof res.diff_uri === "string") {
+        await vscode.window.showTextDocument(vscode.Uri.parse(res.diff_uri), { preview: true, preserveFocus: true, viewColumn: vscode.ViewColumn.One });
+      }
+    } catch (err) {
+      void vscode.window.showErrorMessage(commandError(Commands.gateDiff, err));
+    }
+  }
+
+  /**
+   * Tells the state machine whether the approved edit's scene is open and unsaved (for a change
+   * to `changed`, only when that is the scene). Only reads: the writer saves the scene, and the
+   * server records the edit in the history then.
+   */
+  checkEditor(target: string, changed?: string): void {
+    const wanted = vscode.Uri.parse(target).toString();
+    if (changed !== undefined && changed !== wanted) return;
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === wanted && !d.isClosed);
+    this.dispatch({ type: "editor", uri: target, open: doc !== undefined, dirty: doc?.isDirty ?? false });
+  }
+
+  /** The approved edit's scene, while the panel reports where it went. */
+  get approvedUri(): string | undefined {
+    return this.state.approved?.uri;
   }
 
   dispose(): void {

@@ -1,16 +1,21 @@
 /**
- * The prompt-review panel's logic as a pure state machine: events in (a gate opened, streamed
- * text, the writer pressed a button, the server answered), a new state and effects out (resolve
- * the gate, cancel the run, pick a model, reload the review document). `reviewPanel.ts` only
- * carries events and effects between this module, the webview and the language server; nothing
- * here imports `vscode`, so every transition is unit-tested.
+ * The review panel's logic as a pure state machine: events in (a gate opened, streamed text, the
+ * writer pressed a button, the server answered), a new state and effects out (resolve the gate,
+ * cancel the run, pick a model, read a review document). `reviewPanel.ts` only carries events and
+ * effects between this module, the webview and the language server; nothing here imports
+ * `vscode`, so every transition is unit-tested.
+ *
+ * The change approving makes to a scene is the server's: a gate's `edit` (the change in words and
+ * a unified diff, planned once). The panel shows it as it comes and never computes one itself.
  */
-import { diffLines, diffStats, type DiffOp } from "./diff";
+import { parseUnifiedDiff, type ParsedDiff } from "./diff";
 import { completedItems, itemLabel } from "./jsonStream";
 import {
   FINAL_STATES,
   gateResolveArgs,
   type Decision,
+  type GateEdit,
+  type GateInfo,
   type GateKind,
   type GateResolveArgs,
   type ModelResolution,
@@ -34,7 +39,7 @@ export type Phase =
   | "gate"
   /** A decision was sent; waiting for the server's answer. */
   | "resolving"
-  /** The run ended. */
+  /** The run ended (or stopped: cancelled, failed, interrupted). */
   | "finished";
 
 export interface ReviewState {
@@ -53,13 +58,21 @@ export interface ReviewState {
   /** Streamed output of the current step. */
   stream: string;
   streamStep?: string;
-  /** The text an output would replace (the selection or the scene), for the diff. */
-  base?: string;
+  /** The change approving this gate makes, as the server planned it. */
+  edit?: GateEdit;
+  /** What the writer must know before deciding (the server's words). */
+  note?: string;
   /** Chat messages the writer sent at this gate. */
   chat: string[];
   pending?: Decision;
   notice?: string;
   error?: string;
+  /** The edit the writer approved in this panel: where it went is told when the run ends. */
+  approved?: GateEdit;
+  /** The approved edit's scene after the run: open in an editor, and unsaved. */
+  editor?: { open: boolean; dirty: boolean };
+  /** The server recorded the approved edit in the history when the writer saved the scene. */
+  recorded?: { event?: string; error?: string };
 }
 
 export type UserAction =
@@ -72,22 +85,28 @@ export type UserAction =
   | { action: "change_model"; model?: string }
   | { action: "reject"; text?: string }
   | { action: "cancel" }
-  | { action: "view" };
+  | { action: "view" }
+  | { action: "open_diff" };
 
 export type ReviewEvent =
   | { type: "progress"; progress: RunProgress }
-  | { type: "gateLoaded"; gate: GateRef; text: string; model?: string }
+  /** A review document read by the panel (when a gate arrived without its text). */
+  | { type: "gateLoaded"; gate: GateRef; text: string; model?: string; edit?: GateEdit; note?: string }
   | { type: "model"; resolution: ModelResolution }
-  | { type: "base"; text: string }
   | { type: "user"; user: UserAction }
-  | { type: "resolved"; decision: Decision; error?: string };
+  | { type: "resolved"; decision: Decision; error?: string }
+  /** Where the approved edit's scene stands in the editor (the answer to `checkEditor`). */
+  | { type: "editor"; uri: string; open: boolean; dirty: boolean };
 
 export type Effect =
   | { type: "resolve"; args: GateResolveArgs }
   | { type: "cancel"; run: string }
   | { type: "loadGate"; gate: GateRef }
+  | { type: "resolveModel"; step: string }
   | { type: "pickModel" }
   | { type: "askRejectReason" }
+  | { type: "openDiff"; run: string; step: string }
+  | { type: "checkEditor"; uri: string }
   | { type: "notify"; message: string };
 
 export interface Transition {
@@ -105,18 +124,24 @@ export function initialState(run: string, pipeline: string): ReviewState {
 const STAYS_OPEN: readonly Decision[] = ["chat", "change_model", "regenerate"];
 
 export function isOutputGate(kind: GateKind | undefined): boolean {
-  return kind === "approve_output" || kind === "judge" || kind === "verify";
+  return kind === "approve_output" || kind === "judge" || kind === "verify" || kind === "tool";
 }
 
 function same(state: ReviewState): Transition {
   return { state, effects: [] };
 }
 
+function label(d: Decision): string {
+  return d.replace("_", " ");
+}
+
 function send(state: ReviewState, decision: Decision, opts: { text?: string; model?: string } = {}): Transition {
   const gate = state.gate;
   if (!gate) return same(state);
+  // Approving a gate with an edit applies that edit (with the writer's text, at the same place).
+  const approved = (decision === "approve" || decision === "edit") && state.edit ? state.edit : state.approved;
   return {
-    state: { ...state, phase: "resolving", pending: decision, notice: undefined },
+    state: { ...state, phase: "resolving", pending: decision, notice: undefined, approved },
     effects: [{ type: "resolve", args: gateResolveArgs({ run: state.run, step: gate.step }, decision, opts) }],
   };
 }
@@ -131,10 +156,13 @@ function onUser(state: ReviewState, u: UserAction): Transition {
     case "view":
     case "edit":
       return same({ ...state, mode: u.action });
+    case "open_diff":
+      if (!state.edit || !state.gate) return same(state);
+      return { state, effects: [{ type: "openDiff", run: state.run, step: state.gate.step }] };
     case "approve":
       // Text that differs from the review document is an edit; otherwise the server reads the
       // document itself (which may have been edited in a normal editor too).
-      if (u.text !== undefined && u.text !== state.text) return send(state, "edit", { text: u.text });
+      if (u.text !== undefined && u.text !== state.text && state.gate?.kind !== "resume") return send(state, "edit", { text: u.text });
       return send(state, "approve");
     case "chat":
     case "paste": {
@@ -151,9 +179,48 @@ function onUser(state: ReviewState, u: UserAction): Transition {
       if (!u.model) return { state, effects: [{ type: "pickModel" }] };
       return send({ ...state, model: u.model }, "change_model", { model: u.model });
     case "reject":
-      if (u.text === undefined) return { state, effects: [{ type: "askRejectReason" }] };
+      if (u.text === undefined) {
+        // Not resuming needs no reason: the run is cancelled.
+        if (state.gate?.kind === "resume") return send(state, "reject", { text: "not resumed (review panel)" });
+        return { state, effects: [{ type: "askRejectReason" }] };
+      }
       return send(state, "reject", { text: u.text.trim() === "" ? "rejected in the review panel" : u.text.trim() });
   }
+}
+
+function sameEdit(a: GateEdit | undefined, b: GateEdit | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.diff === b.diff && a.description === b.description);
+}
+
+/** The gate is open with this text: the buttons work. */
+function enterGate(state: ReviewState, gate: GateRef, text: string, model?: string, edit?: GateEdit, note?: string): Transition {
+  const newStep = state.gate?.step !== gate.step;
+  const changed = newStep || text !== state.text;
+  const next: ReviewState = {
+    ...state,
+    phase: "gate",
+    runState: "waiting",
+    gate: { step: gate.step, kind: gate.kind, uri: gate.uri },
+    text,
+    version: changed ? state.version + 1 : state.version,
+    mode: changed ? "view" : state.mode,
+    chat: newStep ? [] : state.chat,
+    model: model ?? state.model,
+    edit,
+    note,
+    pending: undefined,
+    notice: undefined,
+    error: undefined,
+  };
+  return { state: next, effects: newStep || state.chain.length === 0 ? [{ type: "resolveModel", step: gate.step }] : [] };
+}
+
+function finish(state: ReviewState, next: ReviewState, error: string | undefined): Transition {
+  const done: ReviewState = { ...next, phase: "finished", error, pending: undefined, notice: undefined, gate: undefined, edit: undefined, note: undefined };
+  // Where did the approved edit go? An open scene holds it unsaved; ask the editor.
+  const uri = state.approved?.uri;
+  const check = state.phase !== "finished" && next.runState === "succeeded" && uri !== undefined;
+  return { state: done, effects: check ? [{ type: "checkEditor", uri }] : [] };
 }
 
 function onProgress(state: ReviewState, p: RunProgress): Transition {
@@ -166,16 +233,35 @@ function onProgress(state: ReviewState, p: RunProgress): Transition {
       return { state: { ...next, stream: text, streamStep: p.step }, effects: [] };
     }
     case "gate": {
-      if (!p.gate) return same(next);
-      if (state.gate && state.gate.step === p.gate.step && state.phase !== "running") return same(next);
-      return { state: { ...next, phase: "running", gate: p.gate, mode: "view", chat: [] }, effects: [{ type: "loadGate", gate: p.gate }] };
+      const g: GateInfo | undefined = p.gate;
+      if (!g) return same(next);
+      const ref: GateRef = { step: g.step, kind: g.kind, uri: g.uri };
+      const sameStep = state.gate?.step === g.step;
+      // An approve or a skip on its way: this is the same gate shown again, not a new question.
+      if (sameStep && state.phase === "resolving" && !(state.pending && STAYS_OPEN.includes(state.pending))) return same(next);
+      if (g.text === undefined) {
+        // A gate without its text (an older server, or a review document the server showed):
+        // read the review document.
+        if (sameStep && state.phase === "gate") return same(next);
+        return {
+          state: { ...next, phase: "running", gate: ref, mode: "view", chat: sameStep ? state.chat : [], edit: undefined, note: undefined },
+          effects: [{ type: "loadGate", gate: ref }],
+        };
+      }
+      const unchanged = sameStep && state.phase === "gate" && state.gate?.kind === g.kind && g.text === state.text && sameEdit(g.edit, state.edit) && g.note === state.note;
+      if (unchanged) return same(next);
+      // A new gate, or the same gate asked again (after a chat, a model change or a
+      // regeneration): its text, edit and note replace what was shown.
+      return enterGate(next, ref, g.text, g.model, g.edit, g.note);
     }
     case "done":
-      return same({ ...next, phase: "finished", error: p.error, pending: undefined });
+      return finish(state, next, p.error);
     case "state":
-      if (FINAL_STATES.includes(p.state)) return same({ ...next, phase: "finished", error: p.error, pending: undefined });
-      if (p.state === "running" && state.phase === "gate") return same({ ...next, phase: "running", gate: undefined });
+      if (FINAL_STATES.includes(p.state)) return finish(state, next, p.error);
+      if (p.state === "running" && state.phase === "gate") return same({ ...next, phase: "running", gate: undefined, edit: undefined, note: undefined });
       return same(next);
+    case "recorded":
+      return same({ ...next, recorded: p.error !== undefined ? { error: p.error } : { event: p.history_event } });
     case "step":
       return same(next);
   }
@@ -185,34 +271,41 @@ export function reduce(state: ReviewState, ev: ReviewEvent): Transition {
   switch (ev.type) {
     case "progress":
       return onProgress(state, ev.progress);
-    case "gateLoaded": {
+    case "gateLoaded":
       if (state.phase === "finished") return same(state);
-      const changed = ev.text !== state.text || state.gate?.step !== ev.gate.step;
-      return same({
-        ...state,
-        phase: "gate",
-        runState: "waiting",
-        gate: ev.gate,
-        text: ev.text,
-        version: changed ? state.version + 1 : state.version,
-        model: ev.model ?? state.model,
-        pending: undefined,
-        notice: undefined,
-      });
-    }
+      return enterGate(state, ev.gate, ev.text, ev.model, ev.edit, ev.note);
     case "model":
       return same({ ...state, model: ev.resolution.model, chain: ev.resolution.chain });
-    case "base":
-      return same({ ...state, base: ev.text });
     case "user":
       return onUser(state, ev.user);
+    case "editor":
+      if (state.approved?.uri !== ev.uri || (state.editor?.open === ev.open && state.editor.dirty === ev.dirty)) return same(state);
+      return same({ ...state, editor: { open: ev.open, dirty: ev.dirty } });
     case "resolved": {
-      if (ev.error !== undefined) return same({ ...state, phase: state.phase === "finished" ? "finished" : "gate", pending: undefined, notice: ev.error });
-      if (STAYS_OPEN.includes(ev.decision) && state.gate) {
-        // The server rewrote the review document: read it again.
-        return { state: { ...state, phase: "running", pending: undefined, mode: "view" }, effects: [{ type: "loadGate", gate: state.gate }] };
+      if (state.phase !== "resolving" || state.pending !== ev.decision) {
+        // The next gate, or the run's end, arrived before the answer: it already moved on.
+        return ev.error !== undefined ? same({ ...state, notice: ev.error }) : same(state);
       }
-      return same({ ...state, phase: state.phase === "finished" ? "finished" : "running", gate: undefined, mode: "view", pending: undefined, stream: "", streamStep: undefined, notice: `${ev.decision.replace("_", " ")}: sent` });
+      if (ev.error !== undefined) {
+        const approved = ev.decision === "approve" || ev.decision === "edit" ? undefined : state.approved;
+        return same({ ...state, phase: "gate", pending: undefined, notice: ev.error, approved });
+      }
+      if (STAYS_OPEN.includes(ev.decision)) {
+        // The gate is asked again with a new text (a `gate` event); until then nothing to decide.
+        return same({ ...state, phase: "running", pending: undefined, mode: "view", notice: `${label(ev.decision)}: sent; waiting for the new version…` });
+      }
+      return same({
+        ...state,
+        phase: "running",
+        gate: undefined,
+        edit: undefined,
+        note: undefined,
+        mode: "view",
+        pending: undefined,
+        stream: "",
+        streamStep: undefined,
+        notice: `${label(ev.decision)}: sent`,
+      });
     }
   }
 }
@@ -247,7 +340,65 @@ export function promptSections(text: string): Section[] {
   return out.map((s) => ({ ...s, body: s.body.replace(/\n+$/, "") }));
 }
 
-export type Button = { id: UserAction["action"]; label: string; enabled: boolean; primary?: boolean };
+export type Button = { id: UserAction["action"]; label: string; enabled: boolean; primary?: boolean; title?: string };
+
+/** What each kind of gate asks, in words (the server's labels). */
+export const GATE_LABELS: Record<GateKind, string> = {
+  review_prompt: "Review the prompt",
+  approve_output: "Approve the output",
+  judge: "The judge wants a human",
+  verify: "Continuity check wants a human",
+  tool: "The agent wants to change the project",
+  resume: "Resume this interrupted run?",
+};
+
+export function gateLabel(kind: GateKind): string {
+  return GATE_LABELS[kind] ?? String(kind).replace(/_/g, " ");
+}
+
+function basename(p: string): string {
+  const s = p.replace(/\\/g, "/");
+  return s.slice(s.lastIndexOf("/") + 1);
+}
+
+/** "On approval, the text will be added after line 29 of 03-supper.md, at the end of the scene." */
+export function approvalSentence(edit: GateEdit): string {
+  const d = edit.description.trim();
+  return `On approval, the text ${d}${/[.!?]$/.test(d) ? "" : "."}`;
+}
+
+/** The approve button says what approving does to which scene. */
+export function approveLabel(edit: GateEdit | undefined): string {
+  if (!edit) return "Approve";
+  const file = basename(edit.path) || "the scene";
+  switch (edit.mode) {
+    case "append_body":
+    case "insert_after":
+      return `Approve: add to ${file}`;
+    case "replace":
+      return `Approve: replace the selection in ${file}`;
+    case "replace_body":
+      return `Approve: replace the text of ${file}`;
+    case "set_frontmatter":
+      return `Approve: set ${edit.field ? `${edit.field}:` : "the field"} in ${file}`;
+    case "new_file":
+      return `Approve: create ${file}`;
+    case undefined:
+      return `Approve: change ${file}`;
+  }
+}
+
+export interface EditView {
+  /** The change in words, as the server wrote it. */
+  description: string;
+  /** The same as a sentence: "On approval, the text …". */
+  sentence: string;
+  path: string;
+  /** The server's unified diff, read into rows with line numbers. */
+  diff: ParsedDiff;
+  /** The writer is editing the text: approving applies their version at the same place. */
+  editing: boolean;
+}
 
 export interface ViewModel {
   title: string;
@@ -263,51 +414,94 @@ export interface ViewModel {
   buttons: Button[];
   stream: string;
   streamItems: string[];
-  diff?: { ops: DiffOp[]; added: number; removed: number };
+  /** The change approving makes to a scene (only when the server says there is one). */
+  edit?: EditView;
+  /** A warning the writer must see before deciding. */
+  warning?: string;
+  /** After the run: where the approved change went. */
+  outcome?: { text: string; problem: boolean };
   notice?: string;
   error?: string;
   chat: string[];
 }
 
+function gateStatus(kind: GateKind | undefined, edit: GateEdit | undefined): string {
+  switch (kind) {
+    case "review_prompt":
+    case undefined:
+      return "Review the prompt before it is sent.";
+    case "resume":
+      return "Resume this interrupted run? Approving goes on from where it stopped; rejecting cancels it.";
+    case "tool":
+      return "The agent wants to change the project: approve or reject.";
+    default:
+      return edit ? "Review the output and the change it makes, then approve or reject." : "Review the output, then approve or reject.";
+  }
+}
+
+function outcome(state: ReviewState): ViewModel["outcome"] {
+  const a = state.approved;
+  if (!a || state.phase !== "finished" || state.runState !== "succeeded") return undefined;
+  const file = a.path || "the scene";
+  if (state.recorded?.error !== undefined) return { text: `${file} was saved, but the change is not in the history: ${state.recorded.error}`, problem: true };
+  if (state.recorded) return { text: `Saved: the change to ${file} is recorded in the history.`, problem: false };
+  if (state.editor?.open && state.editor.dirty) {
+    return { text: `The change is in the editor of ${file}, not saved yet: save it to keep it (saving records it in the history).`, problem: false };
+  }
+  if (state.editor && !state.editor.open) return { text: `Written to ${file} and recorded in the history.`, problem: false };
+  return { text: `Applied to ${file}.`, problem: false };
+}
+
 export function view(state: ReviewState): ViewModel {
   const atGate = state.phase === "gate";
-  const output = isOutputGate(state.gate?.kind);
-  const b = (id: Button["id"], label: string, primary = false, enabled = atGate): Button => ({ id, label, enabled, primary });
-  const buttons: Button[] = [
-    b("approve", "Approve", true),
-    b("edit", "Edit"),
-    b("chat", "Chat"),
-    b("paste", "Paste"),
-    b("skip", "Skip"),
-    b("change_model", "Change model"),
-    b("regenerate", "Regenerate"),
-    b("reject", "Reject"),
-    b("cancel", "Cancel run", false, state.phase !== "finished"),
-  ];
-  const gateLabel = state.gate ? ` · ${state.gate.kind.replace("_", " ")} at ${state.gate.step}` : "";
+  const kind = state.gate?.kind;
+  const plain = isOutputGate(kind) || kind === "resume";
+  const b = (id: Button["id"], label: string, primary = false, enabled = atGate, title?: string): Button =>
+    title === undefined ? { id, label, enabled, primary } : { id, label, enabled, primary, title };
+  const edit = state.edit;
+  const buttons: Button[] =
+    kind === "resume"
+      ? [
+          b("approve", "Resume", true, atGate, "Go on with the run from where it stopped"),
+          b("reject", "Don't resume", false, atGate, "Cancel the run"),
+        ]
+      : [
+          b("approve", approveLabel(edit), true, atGate, edit ? approvalSentence(edit) : undefined),
+          b("edit", "Edit"),
+          b("chat", "Chat"),
+          b("paste", "Paste"),
+          b("skip", "Skip"),
+          b("change_model", "Change model"),
+          b("regenerate", "Regenerate"),
+          b("reject", "Reject"),
+          b("cancel", "Cancel run", false, state.phase !== "finished"),
+        ];
+  const title = state.gate ? ` · ${gateLabel(state.gate.kind)} (${state.gate.step})` : "";
   let status: string;
   switch (state.phase) {
     case "gate":
-      status = output ? "Review the output, then approve or reject." : "Review the prompt before it is sent.";
+      status = gateStatus(kind, edit);
       break;
     case "resolving":
-      status = `Sending ${state.pending?.replace("_", " ") ?? "decision"}…`;
+      status = `Sending ${state.pending ? label(state.pending) : "decision"}…`;
       break;
     case "running":
       status = state.streamStep ? `Generating (${state.streamStep})…` : `Running (${state.runState})…`;
       break;
     case "finished":
-      status = state.runState === "succeeded" ? "The run finished." : `The run ended: ${state.runState}${state.error ? ` — ${state.error}` : ""}.`;
+      if (state.runState === "succeeded") status = "The run finished.";
+      else if (state.runState === "interrupted") status = "The run was interrupted: the process driving it ended. The language server asks whether to resume it when it starts.";
+      else status = `The run ended: ${state.runState}${state.error ? ` — ${state.error}` : ""}.`;
       break;
   }
   const vm: ViewModel = {
-    title: `${state.pipeline || "run"} · ${state.run}${gateLabel}`,
+    title: `${state.pipeline || "run"} · ${state.run}${title}`,
     status,
     phase: state.phase,
-    gateKind: state.gate?.kind,
+    gateKind: kind,
     model: state.model,
     chain: state.chain,
-    sections: output ? [{ title: "", body: state.text, collapsible: false }] : promptSections(state.text),
+    sections: plain ? [{ title: "", body: state.text, collapsible: false }] : promptSections(state.text),
     text: state.text,
     version: state.version,
     mode: state.mode,
@@ -318,9 +512,11 @@ export function view(state: ReviewState): ViewModel {
     error: state.error,
     chat: state.chat,
   };
-  if (output && state.base !== undefined && state.phase !== "running") {
-    const ops = diffLines(state.base, state.text);
-    vm.diff = { ops, ...diffStats(ops) };
+  if (edit && (state.phase === "gate" || state.phase === "resolving")) {
+    vm.edit = { description: edit.description, sentence: approvalSentence(edit), path: edit.path, diff: parseUnifiedDiff(edit.diff), editing: state.mode === "edit" };
   }
+  if (state.note && (state.phase === "gate" || state.phase === "resolving")) vm.warning = state.note;
+  const out = outcome(state);
+  if (out) vm.outcome = out;
   return vm;
 }

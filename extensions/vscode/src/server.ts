@@ -16,6 +16,7 @@ import {
   type Middleware,
   type ServerOptions,
 } from "vscode-languageclient/node";
+import { declareEditCapabilities } from "./capabilities";
 import { CrashPolicy } from "./crashPolicy";
 import { Commands, parseRunProgress, reviewDocumentIds, RUN_PROGRESS, type RunProgress } from "./protocol";
 import { findServer, INSTALL_COMMAND } from "./serverPath";
@@ -124,6 +125,13 @@ export class Server implements vscode.Disposable {
       middleware: this.middleware(),
     };
     const client = new LanguageClient("showrunner", "Showrunner", serverOptions, clientOptions);
+    // Approved edits come as workspace/applyEdit naming the document version; the writer saves them.
+    client.registerFeature({
+      fillClientCapabilities: (caps) => void declareEditCapabilities(caps),
+      initialize: () => undefined,
+      getState: () => ({ kind: "static" }),
+      clear: () => undefined,
+    });
     this.client = client;
     client.onDidChangeState((e) => {
       if (e.newState === State.Running) this.stateEmitter.fire(true);

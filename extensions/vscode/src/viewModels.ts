@@ -94,6 +94,8 @@ export function stateIcon(state: string): string {
       return "error";
     case "cancelled":
       return "circle-slash";
+    case "interrupted":
+      return "debug-pause";
     default:
       return "circle-outline";
   }
@@ -127,6 +129,8 @@ export function gateKindLabel(kind: string): string {
       return "continuity escalated";
     case "tool":
       return "agent tool";
+    case "resume":
+      return "resume interrupted run?";
     default:
       return kind;
   }
@@ -137,8 +141,8 @@ export function gateRows(gates: Gate[]): Row[] {
     id: `gate:${g.run}:${g.step}`,
     label: `${g.pipeline ?? g.run}: ${gateKindLabel(g.kind)}`,
     description: [g.step, g.model].filter(Boolean).join(" · "),
-    tooltip: `${g.run} · step ${g.step}\n${g.uri}${g.text ? `\n\n${g.text.slice(0, 400)}` : ""}`,
-    icon: g.kind === "review_prompt" ? "comment-discussion" : "check-all",
+    tooltip: `${g.run} · step ${g.step}\n${g.uri}${g.edit ? `\nApproving: ${g.edit.description}` : ""}${g.note ? `\n⚠ ${g.note}` : ""}${g.text ? `\n\n${g.text.slice(0, 400)}` : ""}`,
+    icon: g.kind === "review_prompt" ? "comment-discussion" : g.kind === "resume" ? "debug-continue" : g.edit ? "diff" : "check-all",
     contextValue: "gate",
   }));
 }

@@ -21,23 +21,34 @@ export class RowsView implements vscode.TreeDataProvider<Row> {
   private readonly changed = new vscode.EventEmitter<Row | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private loading: Promise<void> | undefined;
+  /** A refresh was asked for while a load was under way: load again after it. */
+  private stale = false;
 
   constructor(
     private readonly load: () => Promise<Row[]>,
     private readonly click?: (row: Row) => vscode.Command | undefined,
   ) {}
 
-  /** Reloads the rows; concurrent calls share one load. */
+  /**
+   * Reloads the rows. Calls during a load share it, and it loads once more when it ends: the
+   * load under way may have started before what the later call was told about (a gate opening).
+   */
   refresh(): Promise<void> {
-    this.loading ??= (async () => {
-      try {
-        this.rows = await this.load();
-      } catch (e) {
-        this.rows = [{ id: "error", label: e instanceof Error ? e.message : String(e), icon: "warning" }];
-      } finally {
-        this.loading = undefined;
-      }
-      this.changed.fire(undefined);
+    if (this.loading) {
+      this.stale = true;
+      return this.loading;
+    }
+    this.loading = (async () => {
+      do {
+        this.stale = false;
+        try {
+          this.rows = await this.load();
+        } catch (e) {
+          this.rows = [{ id: "error", label: e instanceof Error ? e.message : String(e), icon: "warning" }];
+        }
+        this.changed.fire(undefined);
+      } while (this.stale);
+      this.loading = undefined;
     })();
     return this.loading;
   }

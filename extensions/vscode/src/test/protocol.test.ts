@@ -10,6 +10,8 @@ import {
   isContextResult,
   modelsResolveArgs,
   parseAliases,
+  parseGateEdit,
+  parseGates,
   parseRunProgress,
   pipelineRunArgs,
   researchArgs,
@@ -20,6 +22,16 @@ import {
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { REPO_ROOT } from "./tm";
+import type { EditView, GateView } from "../generated/protocol";
+import type { Gate, GateEdit } from "../protocol";
+
+/**
+ * True when every field A reads is one B names: a field the server renames or drops fails to
+ * compile here; a field it adds does not (the extension may not need it).
+ */
+type ReadsOnly<A, B> = [keyof A] extends [keyof B] ? true : false;
+const editFields: ReadsOnly<GateEdit, EditView> = true;
+const gateFields: ReadsOnly<Gate, GateView> = true;
 
 const sel = { start: { line: 3, character: 2 }, end: { line: 5, character: 0 } };
 
@@ -87,6 +99,10 @@ describe("argument builders", () => {
 });
 
 describe("what the server sends", () => {
+  it("gates and edits read only fields the server's generated types name", () => {
+    assert.deepEqual([editFields, gateFields], [true, true]);
+  });
+
   it("parses each runProgress event of PROTOCOL.md", () => {
     const text = parseRunProgress({ run: "rewrite-selection-19a", pipeline: "rewrite-selection", state: "running", event: "text", step: "rewrite", text: "The lamp…" });
     assert.deepEqual(text, { run: "rewrite-selection-19a", pipeline: "rewrite-selection", state: "running", event: "text", step: "rewrite", text: "The lamp…" });
@@ -94,6 +110,80 @@ describe("what the server sends", () => {
     assert.deepEqual(gate?.gate, { step: "review", kind: "review_prompt", uri: "file:///x.md" });
     assert.equal(parseRunProgress({ run: "r", pipeline: "p", state: "failed", event: "done", error: "boom" })?.error, "boom");
     assert.equal(parseRunProgress({ run: "r", pipeline: "p", state: "running", event: "step", step: "s", step_state: "succeeded" })?.step_state, "succeeded");
+  });
+
+  const EDIT = {
+    path: "story/ch01/03-supper.md",
+    uri: "file:///p/story/ch01/03-supper.md",
+    mode: "append_body",
+    field: null,
+    description: "will be added after line 29 of 03-supper.md, at the end of the scene",
+    diff: "--- a/story/ch01/03-supper.md\n+++ b/story/ch01/03-supper.md\n@@ -27,3 +27,5 @@\n a\n b\n c\n+\n+Night fell.\n",
+    first_line: 30,
+    last_line: 30,
+    old_text: "",
+    new_text: "\nNight fell.\n",
+  };
+
+  it("keeps a gate's text, model, edit and note", () => {
+    const p = parseRunProgress({
+      run: "r",
+      pipeline: "p",
+      state: "waiting",
+      event: "gate",
+      gate: { run: "r", step: "approve", kind: "approve_output", uri: "file:///x.md", pipeline: "p", model: "local/m", text: "Night fell.", edit: EDIT, note: "cut at the token limit" },
+    });
+    assert.deepEqual(p?.gate, {
+      step: "approve",
+      kind: "approve_output",
+      uri: "file:///x.md",
+      model: "local/m",
+      text: "Night fell.",
+      edit: Object.fromEntries(Object.entries(EDIT).filter(([k]) => k !== "field")),
+      note: "cut at the token limit",
+    });
+    assert.equal(Object.hasOwn(p?.gate?.edit ?? {}, "field"), false, "a null field is left out");
+    assert.equal(parseRunProgress({ run: "r", event: "gate", gate: { step: "resume", kind: "resume", uri: "u", edit: null, note: null } })?.gate?.edit, undefined);
+  });
+
+  it("an edit needs its description and diff; modes by their names (old ones too), an unknown one left out", () => {
+    assert.equal(parseGateEdit({ ...EDIT, diff: undefined }), undefined);
+    assert.equal(parseGateEdit({ ...EDIT, description: 3 }), undefined);
+    assert.equal(parseGateEdit("edit"), undefined);
+    assert.equal(parseGateEdit({ ...EDIT, mode: "teleport" })?.mode, undefined);
+    assert.equal(parseGateEdit({ ...EDIT, mode: "toString" })?.mode, undefined);
+    assert.equal(parseGateEdit({ ...EDIT, mode: "set_frontmatter", field: "summary" })?.field, "summary");
+    // A server from before spec 10's names.
+    assert.deepEqual(
+      ["replace_selection", "insert_after_selection", "append", "set_field", "new_file"].map((m) => parseGateEdit({ ...EDIT, mode: m })?.mode),
+      ["replace", "insert_after", "append_body", "set_frontmatter", "new_file"],
+    );
+  });
+
+  it("parses the `recorded` event and `interrupted` runs", () => {
+    assert.deepEqual(parseRunProgress({ run: "r", pipeline: "p", state: "succeeded", event: "recorded", plan: "r-apply", history_event: "ev-7", error: null }), {
+      run: "r",
+      pipeline: "p",
+      state: "succeeded",
+      event: "recorded",
+      plan: "r-apply",
+      history_event: "ev-7",
+    });
+    assert.equal(parseRunProgress({ run: "r", pipeline: "p", state: "succeeded", event: "recorded", plan: "x", history_event: null, error: "locked" })?.error, "locked");
+    assert.equal(parseRunProgress({ run: "r", pipeline: "p", state: "interrupted", event: "state" })?.state, "interrupted");
+  });
+
+  it("reads the approval queue, dropping malformed entries", () => {
+    const gates = parseGates([
+      { run: "r", step: "approve", kind: "approve_output", uri: "u", pipeline: "p", model: "local/m", text: "t", edit: EDIT, note: null },
+      { step: "no-run", kind: "review_prompt", uri: "u" },
+      "junk",
+    ]);
+    assert.equal(gates.length, 1);
+    assert.equal(gates[0]!.edit?.description, EDIT.description);
+    assert.equal(gates[0]!.pipeline, "p");
+    assert.equal(gates[0]!.note, undefined);
+    assert.deepEqual(parseGates(null), []);
   });
 
   it("rejects payloads without the documented shape", () => {

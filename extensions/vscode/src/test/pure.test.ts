@@ -1,30 +1,60 @@
-/** The other pure modules: diff, streamed JSON, review HTML, view rows, the story tree. */
+/** The other pure modules: the server's diff, streamed JSON, review HTML, view rows, the story tree. */
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { diffLines, diffStats } from "../diff";
+import { parseUnifiedDiff } from "../diff";
 import { completedItems, itemLabel } from "../jsonStream";
 import { escapeHtml, renderBody, renderPage } from "../reviewHtml";
 import { initialState, reduce, view } from "../reviewState";
 import { buildStory, countWords, fountainTitlePage, splitFrontmatter, topLevelKeys } from "../story";
 import { contextRows, currentTimeline, gateRows, runRows, statusText, timelineRows } from "../viewModels";
 
-describe("diffLines", () => {
-  it("finds the common lines", () => {
-    const ops = diffLines("a\nb\nc\n", "a\nx\nc\nd");
-    assert.deepEqual(ops, [
-      { op: "same", line: "a" },
-      { op: "del", line: "b" },
-      { op: "add", line: "x" },
-      { op: "same", line: "c" },
-      { op: "add", line: "d" },
-    ]);
-    assert.deepEqual(diffStats(ops), { added: 2, removed: 1 });
+describe("parseUnifiedDiff (the server's edit.diff)", () => {
+  it("reads paths, the hunk's line numbers, added and removed lines", () => {
+    const d = parseUnifiedDiff(
+      ["--- a/story/ch01/03-supper.md", "+++ b/story/ch01/03-supper.md", "@@ -4,6 +4,6 @@", " pov: zoe", " ---", " ", "-Zoë waited.", "+Zoë waited, counting waves.", " ", " The soup 🍲 cooled.", ""].join("\n"),
+    );
+    assert.equal(d.oldPath, "story/ch01/03-supper.md");
+    assert.equal(d.newPath, "story/ch01/03-supper.md");
+    assert.deepEqual(
+      d.rows.map((r) => [r.kind, r.oldLine, r.newLine, r.text]),
+      [
+        ["hunk", undefined, undefined, "@@ -4,6 +4,6 @@"],
+        ["context", 4, 4, "pov: zoe"],
+        ["context", 5, 5, "---"],
+        ["context", 6, 6, ""],
+        ["del", 7, undefined, "Zoë waited."],
+        ["add", undefined, 7, "Zoë waited, counting waves."],
+        ["context", 8, 8, ""],
+        ["context", 9, 9, "The soup 🍲 cooled."],
+      ],
+    );
+    assert.deepEqual([d.added, d.removed], [1, 1]);
   });
 
-  it("handles empty sides and CRLF", () => {
-    assert.deepEqual(diffLines("", "new"), [{ op: "add", line: "new" }]);
-    assert.deepEqual(diffLines("old\r\n", ""), [{ op: "del", line: "old" }]);
-    assert.deepEqual(diffLines("same\r\n", "same\n"), [{ op: "same", line: "same" }]);
+  it("an empty side names the line before it; a missing newline is a note; CRLF is fine", () => {
+    const d = parseUnifiedDiff("--- a/s.md\r\n+++ b/s.md\r\n@@ -0,0 +1,2 @@\r\n+---\r\n+First.\r\n\\ No newline at end of file\r\n");
+    assert.deepEqual(
+      d.rows.map((r) => [r.kind, r.oldLine, r.newLine, r.text]),
+      [
+        ["hunk", undefined, undefined, "@@ -0,0 +1,2 @@"],
+        ["add", undefined, 1, "---"],
+        ["add", undefined, 2, "First."],
+        ["note", undefined, undefined, "No newline at end of file"],
+      ],
+    );
+    const removed = parseUnifiedDiff("@@ -12,2 +11,0 @@\n-a\n-b\n");
+    assert.deepEqual(removed.rows.slice(1).map((r) => r.oldLine), [12, 13]);
+    assert.equal(removed.removed, 2);
+  });
+
+  it("text before the first hunk is not a change; a line that looks like a header inside a hunk is", () => {
+    const d = parseUnifiedDiff("# Approving: will be added after line 9\n--- a/x.md\n+++ b/x.md\n@@ -1 +1,2 @@\n keep\n++++ b/y\n");
+    assert.equal(d.newPath, "x.md");
+    assert.deepEqual(d.rows.slice(1).map((r) => [r.kind, r.text]), [
+      ["context", "keep"],
+      ["add", "+++ b/y"],
+    ]);
+    assert.deepEqual(parseUnifiedDiff(""), { rows: [], added: 0, removed: 0 });
   });
 });
 
@@ -73,6 +103,41 @@ describe("review HTML", () => {
     assert.equal(escapeHtml(null), "");
   });
 
+  it("renders the server's edit: its description, the diff with line numbers, escaped; the approve button says what it does", () => {
+    const edit = {
+      path: "story/ch01/03-supper.md",
+      uri: "file:///p/story/ch01/03-supper.md",
+      mode: "replace" as const,
+      description: "replaces lines 13–15 of 03-supper.md (the selection)",
+      diff: "--- a/story/ch01/03-supper.md\n+++ b/story/ch01/03-supper.md\n@@ -12,4 +12,3 @@\n ctx\n-<b>old</b>\n-two\n+new & improved\n ctx2\n",
+      first_line: 13,
+      last_line: 15,
+      old_text: "<b>old</b>\ntwo\n",
+      new_text: "new & improved\n",
+    };
+    const gate = { step: "approve", kind: "approve_output" as const, uri: "u", text: "new & improved", edit, note: "The <answer> was cut at the token limit." };
+    const s = reduce(initialState("r", "rewrite-selection"), { type: "progress", progress: { run: "r", pipeline: "rewrite-selection", state: "waiting", event: "gate", gate } }).state;
+    const html = renderBody(view(s));
+    assert.match(html, /<strong id="edit-description">replaces lines 13–15 of 03-supper\.md \(the selection\)<\/strong>\./);
+    assert.match(html, /<summary>Diff of story\/ch01\/03-supper\.md: \+1 −2<\/summary>/);
+    assert.match(html, /<tr class="d-del"><td class="ln">13<\/td><td class="ln"><\/td><td class="code"><span class="mark">−<\/span>&lt;b&gt;old&lt;\/b&gt;<\/td><\/tr>/);
+    assert.match(html, /<tr class="d-add"><td class="ln"><\/td><td class="ln">13<\/td><td class="code"><span class="mark">\+<\/span>new &amp; improved<\/td><\/tr>/);
+    assert.match(html, /<tr class="d-context"><td class="ln">15<\/td><td class="ln">14<\/td>/);
+    assert.match(html, /<button data-action="approve" class="primary" title="On approval, the text replaces lines 13–15 of 03-supper\.md \(the selection\)\.">Approve: replace the selection in 03-supper\.md<\/button>/);
+    assert.match(html, /<div class="warning" role="alert"><strong>Before you decide:<\/strong> The &lt;answer&gt; was cut at the token limit\.<\/div>/);
+    assert.ok(html.indexOf('class="warning"') < html.indexOf('class="buttons"'), "the warning comes before the buttons");
+    assert.match(html, /data-action="open_diff"/);
+    assert.ok(!html.includes("<b>old"), "diff text is escaped");
+  });
+
+  it("a gate without an edit renders no diff", () => {
+    const gate = { step: "approve", kind: "approve_output" as const, uri: "u", text: "A finding." };
+    const s = reduce(initialState("r", "research"), { type: "progress", progress: { run: "r", pipeline: "research", state: "waiting", event: "gate", gate } }).state;
+    const html = renderBody(view(s));
+    assert.ok(!html.includes("diff"), html);
+    assert.ok(!html.includes('class="warning"'));
+  });
+
   it("the page allows only its own script (nonce) and styles", () => {
     const page = renderPage({ nonce: "abc", cspSource: "vscode-resource:", scriptUri: "s.js", styleUri: "s.css", body: "<p>x</p>" });
     assert.match(page, /default-src 'none'; style-src vscode-resource:; script-src 'nonce-abc';/);
@@ -118,6 +183,22 @@ describe("view rows", () => {
     const gates = gateRows([{ run: "r1", step: "review", kind: "review_prompt", uri: "u", pipeline: "draft-scene", model: "local/llama3.1" }]);
     assert.equal(gates[0]!.label, "draft-scene: review prompt");
     assert.equal(gates[0]!.description, "review · local/llama3.1");
+    const interrupted = runRows([{ run: "r3", pipeline: "rewrite-selection", state: "interrupted" }])[0]!;
+    assert.deepEqual([interrupted.icon, interrupted.contextValue], ["debug-pause", "run.done"]);
+    const more = gateRows([
+      { run: "r3", step: "resume", kind: "resume", uri: "u", pipeline: "rewrite-selection" },
+      {
+        run: "r4",
+        step: "approve",
+        kind: "approve_output",
+        uri: "u",
+        note: "cut at the token limit",
+        edit: { path: "s.md", mode: "append_body", description: "will be added after line 9 of s.md", diff: "", first_line: 10, last_line: 10, old_text: "", new_text: "x" },
+      },
+    ]);
+    assert.equal(more[0]!.label, "rewrite-selection: resume interrupted run?");
+    assert.equal(more[1]!.icon, "diff");
+    assert.match(more[1]!.tooltip ?? "", /Approving: will be added after line 9 of s\.md\n⚠ cut at the token limit/);
     const tl = [
       { name: "main", current: false, events: 12 },
       { name: "what-if", current: true, events: 3, forked_from: 9 },

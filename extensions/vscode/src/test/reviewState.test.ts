@@ -2,7 +2,7 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { initialState, promptSections, reduce, view, type GateRef, type ReviewEvent, type ReviewState, type Transition } from "../reviewState";
-import type { RunProgress } from "../protocol";
+import type { GateEdit, GateInfo, RunProgress } from "../protocol";
 
 const RUN = "rewrite-selection-19a";
 const promptGate: GateRef = { step: "review", kind: "review_prompt", uri: "file:///p/.showrunner/runs/r/review.md" };
@@ -52,7 +52,7 @@ describe("gates", () => {
     assert.equal(again.state, s);
   });
 
-  it("chat: the first press opens the input, the second sends; the gate stays open and reloads", () => {
+  it("chat: the first press opens the input, the second sends; the gate is asked again with the new prompt", () => {
     let t = reduce(atPromptGate(), { type: "user", user: { action: "chat" } });
     assert.equal(t.state.mode, "chat");
     assert.deepEqual(t.effects, []);
@@ -62,10 +62,13 @@ describe("gates", () => {
     assert.deepEqual(t.effects, [{ type: "resolve", args: { run: RUN, step: "review", decision: "chat", text: "Make Zoë angrier" } }]);
     assert.deepEqual(t.state.chat, ["Make Zoë angrier"]);
     t = reduce(t.state, { type: "resolved", decision: "chat" });
-    assert.deepEqual(t.effects, [{ type: "loadGate", gate: promptGate }]);
-    const reloaded = reduce(t.state, { type: "gateLoaded", gate: promptGate, text: "A revised prompt" }).state;
+    assert.deepEqual(t.effects, [], "the revised prompt comes with the next gate event");
+    assert.equal(t.state.phase, "running");
+    const reloaded = reduce(t.state, progress({ event: "gate", state: "waiting", gate: { ...promptGate, text: "A revised prompt" } })).state;
     assert.equal(reloaded.phase, "gate");
+    assert.equal(reloaded.text, "A revised prompt");
     assert.equal(reloaded.version, t.state.version + 1, "new text: the webview drops stale edits");
+    assert.deepEqual(reloaded.chat, ["Make Zoë angrier"], "the conversation at this gate is kept");
   });
 
   it("paste sends the pasted answer", () => {
@@ -142,27 +145,205 @@ describe("streaming and the end of a run", () => {
   });
 });
 
-describe("output review", () => {
-  it("an output gate shows a diff against the text it replaces", () => {
-    const s = run([
-      { type: "base", text: "The lamp turned.\nZoë waited." },
-      progress({ event: "gate", state: "waiting", gate: outputGate }),
-      { type: "gateLoaded", gate: outputGate, text: "The great lamp turned.\nZoë waited." },
-    ]).state;
-    const vm = view(s);
-    assert.deepEqual(vm.diff?.ops, [
-      { op: "del", line: "The lamp turned." },
-      { op: "add", line: "The great lamp turned." },
-      { op: "same", line: "Zoë waited." },
-    ]);
-    assert.equal(vm.diff?.added, 1);
-    assert.match(vm.status, /Review the output/);
+const SUPPER_DIFF = [
+  "--- a/story/ch01/03-supper.md",
+  "+++ b/story/ch01/03-supper.md",
+  "@@ -7,3 +7,5 @@",
+  " Zoë waited. Łukasz came.",
+  " ",
+  " The soup 🍲 cooled.",
+  "+",
+  "+Night fell.",
+  "",
+].join("\n");
+
+const appendEdit: GateEdit = {
+  path: "story/ch01/03-supper.md",
+  uri: "file:///p/story/ch01/03-supper.md",
+  mode: "append_body",
+  description: "will be added after line 9 of 03-supper.md, at the end of the scene",
+  diff: SUPPER_DIFF,
+  first_line: 10,
+  last_line: 10,
+  old_text: "",
+  new_text: "\nNight fell.\n",
+};
+
+const atOutputGate = (gate: Partial<GateInfo> = {}) =>
+  run([progress({ event: "gate", state: "waiting", gate: { ...outputGate, text: "Night fell.", edit: appendEdit, ...gate } })]);
+
+describe("output review: the server's edit", () => {
+  it("a gate with its text opens at once, showing the server's description and diff", () => {
+    const t = atOutputGate();
+    assert.equal(t.state.phase, "gate");
+    assert.deepEqual(t.effects, [{ type: "resolveModel", step: "approve" }], "no review document to read");
+    const vm = view(t.state);
+    assert.equal(vm.edit?.description, appendEdit.description);
+    assert.equal(vm.edit?.sentence, "On approval, the text will be added after line 9 of 03-supper.md, at the end of the scene.");
+    assert.equal(vm.edit?.diff.added, 2);
+    assert.equal(vm.edit?.diff.removed, 0);
+    assert.deepEqual(
+      vm.edit?.diff.rows.filter((r) => r.kind === "add").map((r) => [r.newLine, r.text]),
+      [
+        [10, ""],
+        [11, "Night fell."],
+      ],
+    );
+    assert.match(vm.status, /the change it makes/);
+    const approve = vm.buttons.find((b) => b.id === "approve");
+    assert.equal(approve?.label, "Approve: add to 03-supper.md");
+    assert.equal(approve?.title, vm.edit?.sentence);
   });
 
-  it("a prompt gate shows no diff, and no base means no diff", () => {
-    assert.equal(view({ ...atPromptGate(), base: "x" }).diff, undefined);
-    const s = run([progress({ event: "gate", gate: outputGate }), { type: "gateLoaded", gate: outputGate, text: "out" }]).state;
-    assert.equal(view(s).diff, undefined);
+  it("the approve button names each kind of change", () => {
+    const label = (e: Partial<GateEdit>) => view(atOutputGate({ edit: { ...appendEdit, ...e } }).state).buttons[0]!.label;
+    assert.equal(label({ mode: "replace" }), "Approve: replace the selection in 03-supper.md");
+    assert.equal(label({ mode: "insert_after" }), "Approve: add to 03-supper.md");
+    assert.equal(label({ mode: "replace_body" }), "Approve: replace the text of 03-supper.md");
+    assert.equal(label({ mode: "set_frontmatter", field: "summary" }), "Approve: set summary: in 03-supper.md");
+    assert.equal(label({ mode: "new_file", path: "story/ch02/01-dawn.md" }), "Approve: create 01-dawn.md");
+    assert.equal(label({ mode: undefined }), "Approve: change 03-supper.md");
+  });
+
+  it("a gate without an edit shows no diff; a prompt gate never does", () => {
+    const out = atOutputGate({ edit: undefined });
+    assert.equal(view(out.state).edit, undefined);
+    assert.equal(view(out.state).buttons[0]!.label, "Approve");
+    assert.equal(view(out.state).buttons[0]!.title, undefined);
+    assert.equal(view(atPromptGate()).edit, undefined);
+  });
+
+  it("a note is a warning shown while the gate is open", () => {
+    const note = "The answer is not a JSON object; approve to save the text as the finding's body.";
+    const s = atOutputGate({ edit: undefined, note }).state;
+    assert.equal(view(s).warning, note);
+    const after = reduce(reduce(s, { type: "user", user: { action: "approve" } }).state, { type: "resolved", decision: "approve" }).state;
+    assert.equal(view(after).warning, undefined);
+  });
+
+  it("editing the text says the diff is the model's version", () => {
+    const s = reduce(atOutputGate().state, { type: "user", user: { action: "edit" } }).state;
+    assert.equal(view(s).edit?.editing, true);
+    const t = reduce(s, { type: "user", user: { action: "approve", text: "Night fell hard." } });
+    assert.deepEqual(t.effects, [{ type: "resolve", args: { run: RUN, step: "approve", decision: "edit", text: "Night fell hard." } }]);
+  });
+
+  it("open diff asks the server for the gate's .diff", () => {
+    assert.deepEqual(reduce(atOutputGate().state, { type: "user", user: { action: "open_diff" } }).effects, [{ type: "openDiff", run: RUN, step: "approve" }]);
+    assert.deepEqual(reduce(atOutputGate({ edit: undefined }).state, { type: "user", user: { action: "open_diff" } }).effects, []);
+  });
+
+  it("a regeneration waits for the gate to be asked again and shows its new edit, not the old one", () => {
+    let t = reduce(atOutputGate().state, { type: "user", user: { action: "regenerate" } });
+    t = reduce(t.state, { type: "resolved", decision: "regenerate" });
+    assert.deepEqual(t.effects, [], "nothing to read: the next gate event brings the text");
+    assert.equal(t.state.phase, "running");
+    assert.ok(view(t.state).buttons.filter((b) => b.id !== "cancel").every((b) => !b.enabled));
+    const edit2 = { ...appendEdit, diff: SUPPER_DIFF.replace("Night fell.", "Dawn came."), new_text: "\nDawn came.\n" };
+    t = reduce(t.state, progress({ event: "gate", state: "waiting", gate: { ...outputGate, text: "Dawn came.", edit: edit2 } }));
+    assert.equal(t.state.phase, "gate");
+    assert.equal(t.state.text, "Dawn came.");
+    assert.match(view(t.state).edit?.diff.rows.map((r) => r.text).join("\n") ?? "", /Dawn came\./);
+  });
+
+  it("the gate asked again before the decision's answer arrived is still shown", () => {
+    let t = reduce(atOutputGate().state, { type: "user", user: { action: "regenerate" } });
+    t = reduce(t.state, progress({ event: "gate", state: "waiting", gate: { ...outputGate, text: "Dawn came.", edit: appendEdit } }));
+    assert.equal(t.state.phase, "gate");
+    const late = reduce(t.state, { type: "resolved", decision: "regenerate" });
+    assert.equal(late.state, t.state, "a late answer does not hide the new gate");
+  });
+
+  it("the same gate shown again changes nothing; an approve on its way ignores it", () => {
+    const s = atOutputGate().state;
+    const again = reduce(s, progress({ event: "gate", state: "waiting", gate: { ...outputGate, text: "Night fell.", edit: appendEdit } }));
+    assert.equal(again.state.version, s.version);
+    assert.deepEqual(again.effects, []);
+    const sending = reduce(s, { type: "user", user: { action: "approve" } }).state;
+    assert.equal(reduce(sending, progress({ event: "gate", gate: { ...outputGate, text: "Night fell.", edit: appendEdit } })).state.phase, "resolving");
+  });
+
+  it("the next gate arriving before an approve's answer opens it", () => {
+    const sending = reduce(atPromptGate(), { type: "user", user: { action: "approve" } }).state;
+    const t = reduce(sending, progress({ event: "gate", state: "waiting", gate: { ...outputGate, text: "out", edit: appendEdit } }));
+    assert.equal(t.state.phase, "gate");
+    assert.equal(t.state.gate?.step, "approve");
+    assert.equal(reduce(t.state, { type: "resolved", decision: "approve" }).state, t.state);
+  });
+
+  it("a gate without its text is read from the review document, with the queue's edit and note", () => {
+    const t = run([progress({ event: "gate", state: "waiting", gate: outputGate })]);
+    assert.deepEqual(t.effects, [{ type: "loadGate", gate: outputGate }]);
+    const s = reduce(t.state, { type: "gateLoaded", gate: outputGate, text: "Night fell.", edit: appendEdit, note: "cut at the token limit" }).state;
+    assert.equal(view(s).edit?.description, appendEdit.description);
+    assert.equal(view(s).warning, "cut at the token limit");
+  });
+});
+
+describe("after approving an edit", () => {
+  const approvedAndDone = () => {
+    let t = reduce(atOutputGate().state, { type: "user", user: { action: "approve" } });
+    t = reduce(t.state, { type: "resolved", decision: "approve" });
+    return reduce(t.state, progress({ event: "done", state: "succeeded" }));
+  };
+
+  it("the panel asks whether the scene is open, and says it is unsaved there", () => {
+    const t = approvedAndDone();
+    assert.deepEqual(t.effects, [{ type: "checkEditor", uri: appendEdit.uri }]);
+    assert.equal(view(t.state).edit, undefined);
+    const s = reduce(t.state, { type: "editor", uri: appendEdit.uri!, open: true, dirty: true }).state;
+    assert.match(view(s).outcome?.text ?? "", /in the editor of story\/ch01\/03-supper\.md, not saved yet: save it/);
+    const closed = reduce(t.state, { type: "editor", uri: appendEdit.uri!, open: false, dirty: false }).state;
+    assert.match(view(closed).outcome?.text ?? "", /Written to story\/ch01\/03-supper\.md and recorded/);
+    assert.equal(reduce(s, { type: "editor", uri: appendEdit.uri!, open: true, dirty: true }).state, s, "no change, no render");
+  });
+
+  it("a `recorded` event says the save is in the history, or why not", () => {
+    const s = approvedAndDone().state;
+    const ok = reduce(s, progress({ event: "recorded", state: "succeeded", plan: "p1", history_event: "ev-42" })).state;
+    assert.equal(ok.phase, "finished");
+    assert.deepEqual(view(ok).outcome, { text: "Saved: the change to story/ch01/03-supper.md is recorded in the history.", problem: false });
+    const bad = reduce(s, progress({ event: "recorded", state: "succeeded", plan: "p1", error: "the history is locked" })).state;
+    assert.equal(view(bad).outcome?.problem, true);
+    assert.match(view(bad).outcome?.text ?? "", /not in the history: the history is locked/);
+  });
+
+  it("a failed run claims nothing was applied; a failed approve forgets the edit", () => {
+    let t = reduce(atOutputGate().state, { type: "user", user: { action: "approve" } });
+    const failed = reduce(t.state, progress({ event: "done", state: "failed", error: "the editor refused the edit" }));
+    assert.deepEqual(failed.effects, []);
+    assert.equal(view(failed.state).outcome, undefined);
+    t = reduce(t.state, { type: "resolved", decision: "approve", error: "no such gate" });
+    assert.equal(t.state.approved, undefined);
+    assert.equal(t.state.phase, "gate");
+  });
+});
+
+describe("resume and interrupted runs", () => {
+  const resumeGate: GateInfo = { step: "resume", kind: "resume", uri: "file:///p/.showrunner/runs/r/resume.md", text: "Run r was interrupted at step `rewrite`.\n\nApprove to resume it; reject (or skip) to cancel it.\n" };
+
+  it("asks to resume: Resume approves, Don't resume rejects without asking why", () => {
+    const s = run([progress({ event: "gate", state: "waiting", gate: resumeGate })]).state;
+    const vm = view(s);
+    assert.match(vm.title, /Resume this interrupted run\?/);
+    assert.match(vm.status, /Resume this interrupted run\?/);
+    assert.deepEqual(vm.buttons.map((b) => [b.id, b.label]), [
+      ["approve", "Resume"],
+      ["reject", "Don't resume"],
+    ]);
+    assert.deepEqual(vm.sections, [{ title: "", body: resumeGate.text, collapsible: false }]);
+    assert.deepEqual(reduce(s, { type: "user", user: { action: "approve", text: "anything" } }).effects, [{ type: "resolve", args: { run: RUN, step: "resume", decision: "approve" } }]);
+    assert.deepEqual(reduce(s, { type: "user", user: { action: "reject" } }).effects, [
+      { type: "resolve", args: { run: RUN, step: "resume", decision: "reject", text: "not resumed (review panel)" } },
+    ]);
+  });
+
+  it("an interrupted run is stopped, and a later resume gate opens the panel again", () => {
+    const s = run([progress({ event: "state", state: "interrupted" })]).state;
+    assert.equal(s.phase, "finished");
+    assert.match(view(s).status, /interrupted/);
+    const again = reduce(s, progress({ event: "gate", state: "waiting", gate: resumeGate })).state;
+    assert.equal(again.phase, "gate");
   });
 });
 

@@ -2,8 +2,11 @@
 import { strict as assert } from "node:assert";
 import * as path from "node:path";
 import { describe, it } from "node:test";
+import * as fs from "node:fs";
+import { declareEditCapabilities } from "../capabilities";
 import { CrashPolicy } from "../crashPolicy";
 import { expandSetting, findServer, INSTALL_COMMAND } from "../serverPath";
+import { EXTENSION_ROOT } from "./tm";
 
 const files = (...paths: string[]) => ({ isExecutable: (f: string) => paths.includes(f) });
 
@@ -71,5 +74,25 @@ describe("CrashPolicy", () => {
     assert.equal(p.onCrash(1).restart, false);
     p.reset();
     assert.equal(p.onCrash(2).restart, true);
+  });
+});
+
+describe("approved edits", () => {
+  it("the client declares workspace/applyEdit with documentChanges (the server then names the document version)", () => {
+    assert.deepEqual(declareEditCapabilities({}), { workspace: { applyEdit: true, workspaceEdit: { documentChanges: true } } });
+    const caps = declareEditCapabilities({ workspace: { workspaceEdit: { documentChanges: false, failureHandling: "abort" } } });
+    assert.deepEqual(caps.workspace?.workspaceEdit, { documentChanges: true, failureHandling: "abort" });
+    // vscode-languageclient declares it too; the extension registers the feature in server.ts.
+    const client = fs.readFileSync(path.join(EXTENSION_ROOT, "node_modules", "vscode-languageclient", "lib", "common", "client.js"), "utf8");
+    assert.match(client, /workspaceEdit\.documentChanges = true/);
+    assert.match(fs.readFileSync(path.join(EXTENSION_ROOT, "src", "server.ts"), "utf8"), /fillClientCapabilities: \(caps\) => void declareEditCapabilities\(caps\)/);
+  });
+
+  it("nothing in the extension saves a document: the writer saves, and the server records the edit then", () => {
+    const src = path.join(EXTENSION_ROOT, "src");
+    for (const file of fs.readdirSync(src).filter((f) => f.endsWith(".ts"))) {
+      const text = fs.readFileSync(path.join(src, file), "utf8");
+      assert.ok(!/\.save\(|saveAll\(|workbench\.action\.files\.save/.test(text), `${file} saves a document`);
+    }
   });
 });
