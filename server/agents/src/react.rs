@@ -183,16 +183,8 @@ pub fn run_agent<E: Edge>(
                 return finish(run, fx, state, Some(format!("step `{step_id}` failed: {e}")));
             }
         };
-        run.exchanges.push(Exchange {
-            step: step_id.clone(),
-            model: name.clone(),
-            system: Some(system.clone()),
-            prompt: text,
-            response: generated.text.clone(),
-            prompt_tokens: generated.prompt_tokens,
-            completion_tokens: generated.completion_tokens,
-            chunks,
-        });
+        let name = generated.recorded_model.clone().unwrap_or(name);
+        run.exchanges.push(Exchange::new(&step_id, &name, Some(system.clone()), &text, &generated, chunks));
         run.steps[last].state = StepState::Succeeded;
         run.steps[last].model = Some(name);
         let parsed = parse_lenient(&generated.text).map(|(v, _)| v).filter(Value::is_object);
@@ -258,6 +250,7 @@ fn ask<E: Edge>(
             text: text.to_string(),
             edit: edit.clone(),
             note: note.clone(),
+            reasoning: run.exchanges.last().map(|e| e.reasoning.trim().to_string()).filter(|r| !r.is_empty()),
         };
         match showrunner_pipeline::ask_showing(run, &step, gates, fx, gate) {
             // Model changes and chats do not apply to a proposed change; ask again.

@@ -591,10 +591,17 @@ impl Model for LiveModel {
         // on this thread as they arrive.
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
         let result = self.handle.block_on(async {
-            let mut forward = move |d: Delta| {
-                if let Delta::Text(t) = d {
+            let mut forward = move |d: Delta| match d {
+                Delta::Text(t) => {
                     let _ = tx.send(t);
                 }
+                // What streamed so far is not the answer (reasoning after all, or an attempt
+                // that broke off and is made again): the reader is told; the record keeps only
+                // the answer.
+                Delta::Retract => {
+                    let _ = tx.send(RETRACTED.to_string());
+                }
+                Delta::Reasoning(_) => {}
             };
             let chat = self.client.chat(&ep, &req, &self.cancel, &mut forward);
             tokio::pin!(chat);
@@ -618,9 +625,21 @@ impl Model for LiveModel {
             }
         })?;
         let usage = c.usage.unwrap_or_default();
-        Ok(Generated { text: c.text, prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens })
+        Ok(Generated {
+            text: c.text,
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            reasoning: c.reasoning,
+            served_by: c.model,
+            finish_reason: c.finish_reason,
+            recorded_model: None,
+        })
     }
 }
+
+/// Streamed when what streamed before was not the answer after all.
+pub const RETRACTED: &str =
+    "\n[the text above was the model's reasoning, or an attempt that broke off: it is not part of the answer]\n";
 
 /// Answers from a recorded run, in order, per step, streamed as they were recorded: no network.
 pub struct ReplayModel {
@@ -647,7 +666,16 @@ impl Model for ReplayModel {
         } else {
             e.chunks.iter().for_each(|c| on_text(c));
         }
-        Ok(Generated { text: e.response, prompt_tokens: e.prompt_tokens, completion_tokens: e.completion_tokens })
+        Ok(Generated {
+            text: e.response,
+            prompt_tokens: e.prompt_tokens,
+            completion_tokens: e.completion_tokens,
+            reasoning: e.reasoning,
+            served_by: e.served_by,
+            finish_reason: e.finish_reason,
+            // The step is labelled with the model that answered then, not today's config.
+            recorded_model: Some(e.model),
+        })
     }
 }
 

@@ -626,7 +626,12 @@ fn bench_pipeline() -> Result<()> {
             on: &mut dyn FnMut(&str),
         ) -> Result<Generated, showrunner_pipeline::RunError> {
             on("ok");
-            Ok(Generated { text: "A paragraph of instant prose.".into(), prompt_tokens: 1, completion_tokens: 1 })
+            Ok(Generated {
+                text: "A paragraph of instant prose.".into(),
+                prompt_tokens: 1,
+                completion_tokens: 1,
+                ..Default::default()
+            })
         }
     }
     struct Yes;

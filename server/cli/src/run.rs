@@ -70,6 +70,13 @@ impl Gates for TerminalGates {
         let label = kind.label();
         // What approving changes: the mode in words and the diff, or why nothing can be applied.
         let mut change = String::new();
+        if let Some(r) = run.gate.as_ref().and_then(|g| g.reasoning.as_deref()) {
+            // Shown apart, quoted: the model's reasoning is never part of what is approved.
+            change.push_str("The model's reasoning (not part of the answer):\n");
+            for line in r.lines() {
+                change.push_str(&format!("  │ {line}\n"));
+            }
+        }
         if let Some(g) = &run.gate {
             if let Some(plan) = &g.edit {
                 change.push_str(&format!("Approving: {}\n{}", plan.description, plan.diff));
@@ -223,7 +230,16 @@ fn report(run: &Run) -> Result<bool> {
     println!("\nRun {}: {}", run.id, run.state.as_str());
     for s in &run.steps {
         let model = s.model.as_deref().map(|m| format!(" · {m}")).unwrap_or_default();
-        println!("  {:<12} {:<16} {}{model}", s.id, s.kind, s.state.as_str());
+        // The model that answered, when the server names another (a router's fallback).
+        let served = run
+            .exchanges
+            .iter()
+            .rev()
+            .find(|e| e.step == s.id)
+            .and_then(|e| e.served_by.as_deref().filter(|m| !e.model.ends_with(&format!("/{m}")) && *m != e.model))
+            .map(|m| format!(" (answered by {m})"))
+            .unwrap_or_default();
+        println!("  {:<12} {:<16} {}{model}{served}", s.id, s.kind, s.state.as_str());
     }
     let tokens: u64 = run.exchanges.iter().map(|e| e.prompt_tokens + e.completion_tokens).sum();
     println!("  {} model call(s), {tokens} tokens", run.exchanges.len());

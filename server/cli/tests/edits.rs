@@ -162,10 +162,9 @@ fn selection_pipelines_refuse_without_a_selection_and_replace_exactly_it() {
 
 #[test]
 fn a_research_answer_that_is_not_json_is_caught_at_the_gate_and_kept() {
-    let server = ModelServer::start(vec![Reply::tokens(&[
-        "Fog signals were fired ",
-        "every five minutes with tonite charges.",
-    ])]);
+    // Asked twice more for JSON, the model still answers in prose.
+    let prose = || Reply::tokens(&["Fog signals were fired ", "every five minutes with tonite charges."]);
+    let server = ModelServer::start(vec![prose(), prose(), prose()]);
     let (_tmp, dir) = example_on(&server);
     let out = showrunner(
         &[
@@ -183,6 +182,8 @@ fn a_research_answer_that_is_not_json_is_caught_at_the_gate_and_kept() {
     let t = text(&out);
     assert!(out.status.success(), "{t}");
     assert!(t.contains("Note: The answer is not a JSON object"), "{t}");
+    assert_eq!(server.requests().len(), 3);
+    assert!(last_prompt(&server).ends_with("Answer again with the JSON object only: no prose, no code fence."));
     let bucket = std::fs::read_to_string(dir.join("buckets/research/how-were-fog-signals-fired.yaml")).unwrap();
     assert!(bucket.contains("body: \"Fog signals were fired every five minutes with tonite charges.\""), "{bucket}");
     assert!(bucket.contains("name: \"How were fog signals fired?\""), "{bucket}");

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use tokio::sync::Notify;
 
 use crate::sse::SseParser;
-use crate::think::ThinkSplitter;
+use crate::think::{Split, ThinkSplitter};
 
 /// A model server as `showrunner.yaml` configures it.
 #[derive(Debug, Clone)]
@@ -68,6 +68,9 @@ pub struct Usage {
 pub enum Delta {
     Text(String),
     Reasoning(String),
+    /// Every `Text` passed on so far in this call is void: it was reasoning after all (a
+    /// `</think>` with no opening tag), or the attempt broke off and is being made again.
+    Retract,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -75,7 +78,11 @@ pub struct Completion {
     pub text: String,
     pub reasoning: String,
     pub usage: Option<Usage>,
+    /// Why the model stopped (`stop`, `length`, `tool_calls` …).
     pub finish_reason: Option<String>,
+    /// The model that answered, as the response names it (behind a router or a fallback, not
+    /// always the one asked for).
+    pub model: Option<String>,
     /// How many attempts it took (1 = no retry).
     pub attempts: u32,
 }
@@ -96,6 +103,10 @@ pub enum LlmError {
     Cancelled,
     #[error("the model server at {url} sent something that is not an OpenAI-compatible answer: {detail}")]
     BadResponse { url: String, detail: String },
+    #[error("the stream from {url} ended early after {tokens} tokens, with no finish reason and no `[DONE]`")]
+    EndedEarly { url: String, tokens: usize },
+    #[error("the model server at {url} refused the request ({status}: {body}); {hint}")]
+    Auth { url: String, status: u16, body: String, hint: String },
 }
 
 /// A cancellation signal shared between the caller and a running request.
@@ -241,7 +252,13 @@ impl Client {
             if cancel.is_cancelled() {
                 return Err(LlmError::Cancelled);
             }
-            match self.attempt(endpoint, &url, &body, cancel, on_delta).await {
+            let mut streamed = false;
+            let mut forward = |d: Delta| {
+                streamed |= matches!(d, Delta::Text(_));
+                on_delta(d)
+            };
+            let outcome = self.attempt(endpoint, &url, &body, cancel, &mut forward).await;
+            match outcome {
                 Attempt::Done(mut c) => {
                     c.attempts = attempt;
                     return Ok(c);
@@ -251,7 +268,11 @@ impl Client {
                     if attempt >= self.retry.max_attempts {
                         return Err(e);
                     }
-                    let backoff = self.retry.base_delay.saturating_mul(1 << (attempt - 1).min(16));
+                    // What this attempt streamed does not count: the next one starts over.
+                    if streamed {
+                        on_delta(Delta::Retract);
+                    }
+                    let backoff = jitter(self.retry.base_delay.saturating_mul(1 << (attempt - 1).min(16)));
                     let wait = after.unwrap_or(backoff).min(self.retry.max_delay);
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
@@ -293,18 +314,16 @@ impl Client {
             Ok(Ok(r)) => r,
         };
         let status = resp.status().as_u16();
-        if status == 429 || status >= 500 {
-            let after = resp
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .map(|s| Duration::from_secs_f64(s.max(0.0)));
+        if status == 408 || status == 429 || status >= 500 {
+            let after = retry_after(resp.headers());
             let text = redact(endpoint, resp.text().await.unwrap_or_default());
             return Attempt::Retry(LlmError::Http { url: url.to_string(), status, body: truncate(&text) }, after);
         }
         if status >= 400 {
             let text = redact(endpoint, resp.text().await.unwrap_or_default());
+            if let Some(hint) = key_hint(endpoint, status, &text) {
+                return Attempt::Fail(LlmError::Auth { url: url.to_string(), status, body: truncate(&text), hint });
+            }
             return Attempt::Fail(LlmError::Http { url: url.to_string(), status, body: truncate(&text) });
         }
         let is_json = resp
@@ -318,14 +337,21 @@ impl Client {
         let mut out = Completion::default();
         let mut whole = Vec::new();
         let mut done = false;
-        let mut emit = |text: &str, reasoning: &str, out: &mut Completion| {
-            if !reasoning.is_empty() {
-                out.reasoning.push_str(reasoning);
-                on_delta(Delta::Reasoning(reasoning.to_string()));
+        // Pieces of answer or reasoning that arrived (for "ended early after N tokens").
+        let mut pieces = 0usize;
+        let mut emit = |split: Split, out: &mut Completion| {
+            if split.retract.is_some() {
+                // Reasoning after all: what was passed on as answer so far is void.
+                out.text.clear();
+                on_delta(Delta::Retract);
             }
-            if !text.is_empty() {
-                out.text.push_str(text);
-                on_delta(Delta::Text(text.to_string()));
+            if !split.reasoning.is_empty() {
+                out.reasoning.push_str(&split.reasoning);
+                on_delta(Delta::Reasoning(split.reasoning));
+            }
+            if !split.answer.is_empty() {
+                out.text.push_str(&split.answer);
+                on_delta(Delta::Text(split.answer));
             }
         };
         while !done {
@@ -333,25 +359,15 @@ impl Client {
                 c = tokio::time::timeout(self.idle_timeout, resp.chunk()) => c,
                 _ = cancel.cancelled() => return Attempt::Fail(LlmError::Cancelled),
             };
+            // A stream that stalls or breaks is a failed attempt, made again from the start.
             let bytes = match chunk {
-                Err(_) => {
-                    let e = timeout(url);
-                    return if out.text.is_empty() && out.reasoning.is_empty() {
-                        Attempt::Retry(e, None)
-                    } else {
-                        Attempt::Fail(e)
-                    };
-                }
+                Err(_) => return Attempt::Retry(timeout(url), None),
                 Ok(Err(e)) => {
                     let err = LlmError::Stream {
                         url: url.to_string(),
-                        message: format!("the connection broke: {}", describe(&e)),
+                        message: format!("the connection broke after {pieces} tokens: {}", describe(&e)),
                     };
-                    return if out.text.is_empty() && out.reasoning.is_empty() {
-                        Attempt::Retry(err, None)
-                    } else {
-                        Attempt::Fail(err)
-                    };
+                    return Attempt::Retry(err, None);
                 }
                 Ok(Ok(None)) => break,
                 Ok(Ok(Some(b))) => b,
@@ -366,7 +382,10 @@ impl Client {
                     break;
                 }
                 match handle_chunk(&event.data, &mut out, &mut think) {
-                    Ok((text, reasoning)) => emit(&text, &reasoning, &mut out),
+                    Ok(split) => {
+                        pieces += usize::from(!split.answer.is_empty() || !split.reasoning.is_empty());
+                        emit(split, &mut out)
+                    }
                     Err(problem) => {
                         return Attempt::Fail(LlmError::Stream {
                             url: url.to_string(),
@@ -385,28 +404,32 @@ impl Client {
             if let Some(err) = v.get("error") {
                 return Attempt::Fail(LlmError::Stream { url: url.to_string(), message: error_message(err) });
             }
-            let content = v["choices"][0]["message"]["content"].as_str().unwrap_or("");
-            let (text, reasoning) = think.feed(content);
-            emit(&text, &reasoning, &mut out);
+            let message = &v["choices"][0]["message"];
+            for key in ["reasoning", "reasoning_content"] {
+                if let Some(r) = message[key].as_str().filter(|r| !r.is_empty()) {
+                    emit(Split { reasoning: r.to_string(), ..Default::default() }, &mut out);
+                }
+            }
+            let content = message["content"].as_str().unwrap_or("");
+            emit(think.feed(content), &mut out);
             out.finish_reason = v["choices"][0]["finish_reason"].as_str().map(str::to_string);
+            out.model = v["model"].as_str().filter(|m| !m.is_empty()).map(str::to_string);
             out.usage = usage(&v["usage"]);
         } else {
             for event in sse.finish() {
                 if event.data.trim() == "[DONE]" {
                     break;
                 }
-                if let Ok((text, reasoning)) = handle_chunk(&event.data, &mut out, &mut think) {
-                    emit(&text, &reasoning, &mut out);
+                if let Ok(split) = handle_chunk(&event.data, &mut out, &mut think) {
+                    emit(split, &mut out);
                 }
             }
         }
-        let (text, reasoning) = think.finish();
-        emit(&text, &reasoning, &mut out);
-        if out.text.is_empty() && out.finish_reason.is_none() && !done && !is_json {
-            return Attempt::Fail(LlmError::Stream {
-                url: url.to_string(),
-                message: "the stream ended before any answer or `[DONE]`".into(),
-            });
+        emit(think.finish(), &mut out);
+        // Complete only with a finish reason or `[DONE]`: a connection closed before either
+        // is a cut answer, whatever it holds, and half a paragraph is never an answer.
+        if !is_json && !done && out.finish_reason.is_none() {
+            return Attempt::Retry(LlmError::EndedEarly { url: url.to_string(), tokens: pieces }, None);
         }
         Attempt::Done(out)
     }
@@ -428,8 +451,8 @@ enum ChunkError {
     Server(String),
 }
 
-/// One streamed chunk: `(answer text, reasoning)`, or what is wrong with it.
-fn handle_chunk(data: &str, out: &mut Completion, think: &mut ThinkSplitter) -> Result<(String, String), ChunkError> {
+/// One streamed chunk: its answer text and reasoning, or what is wrong with it.
+fn handle_chunk(data: &str, out: &mut Completion, think: &mut ThinkSplitter) -> Result<Split, ChunkError> {
     let v: Value = serde_json::from_str(data).map_err(|e| ChunkError::NotJson(e.to_string(), truncate(data)))?;
     if let Some(err) = v.get("error") {
         return Err(ChunkError::Server(error_message(err)));
@@ -437,26 +460,99 @@ fn handle_chunk(data: &str, out: &mut Completion, think: &mut ThinkSplitter) -> 
     if let Some(u) = usage(&v["usage"]) {
         out.usage = Some(u);
     }
-    let mut text = String::new();
-    let mut reasoning = String::new();
+    if out.model.is_none() {
+        out.model = v["model"].as_str().filter(|m| !m.is_empty()).map(str::to_string);
+    }
+    let mut split = Split::default();
     // Chunks with empty `choices` (usage-only) are normal.
     if let Some(choice) = v["choices"].as_array().and_then(|c| c.first()) {
         let delta = &choice["delta"];
         for key in ["reasoning", "reasoning_content"] {
             if let Some(r) = delta[key].as_str() {
-                reasoning.push_str(r);
+                split.reasoning.push_str(r);
             }
         }
         if let Some(c) = delta["content"].as_str() {
-            let (t, r) = think.feed(c);
-            text.push_str(&t);
-            reasoning.push_str(&r);
+            let t = think.feed(c);
+            split.answer = t.answer;
+            split.reasoning.push_str(&t.reasoning);
+            split.retract = t.retract;
         }
         if let Some(f) = choice["finish_reason"].as_str() {
             out.finish_reason = Some(f.to_string());
         }
     }
-    Ok((text, reasoning))
+    Ok(split)
+}
+
+/// How long the server asks to wait before the next try, in any of the forms servers and
+/// proxies use: `retry-after-ms`, `Retry-After` (seconds), LiteLLM's `llm_provider-retry-after`,
+/// and OpenAI's `x-ratelimit-reset-requests` / `-tokens` (`1s`, `6m0s`, `250ms`).
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let secs = |v: &str| v.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64);
+    if let Some(ms) = get("retry-after-ms").and_then(|v| v.parse::<f64>().ok()).filter(|m| m.is_finite() && *m >= 0.0) {
+        return Some(Duration::from_secs_f64(ms / 1000.0));
+    }
+    if let Some(d) = get("retry-after").and_then(secs).or_else(|| get("llm_provider-retry-after").and_then(secs)) {
+        return Some(d);
+    }
+    ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"].iter().filter_map(|h| get(h).and_then(go_duration)).max()
+}
+
+/// A duration as OpenAI writes it (`1s`, `6m0s`, `1h2m3.5s`, `250ms`), or plain seconds.
+fn go_duration(v: &str) -> Option<Duration> {
+    if let Ok(s) = v.parse::<f64>() {
+        return (s.is_finite() && s >= 0.0).then(|| Duration::from_secs_f64(s));
+    }
+    let mut total = 0.0;
+    let mut rest = v;
+    while !rest.is_empty() {
+        let n = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let number: f64 = rest[..n].parse().ok()?;
+        rest = &rest[n..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let factor = match &rest[..unit_len] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 0.001,
+            _ => return None,
+        };
+        total += number * factor;
+        rest = &rest[unit_len..];
+    }
+    Some(Duration::from_secs_f64(total))
+}
+
+/// A backoff spread by ±20 %, so clients that failed together do not retry together.
+fn jitter(d: Duration) -> Duration {
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|t| t.subsec_nanos()).unwrap_or(0);
+    let spread = 0.8 + f64::from(nanos % 400) / 1000.0;
+    d.mul_f64(spread)
+}
+
+/// For a refused request whose answer is about the key (or LiteLLM's `No connected db.`, its
+/// answer to a key that is not its master key): what to change.
+fn key_hint(endpoint: &Endpoint, status: u16, body: &str) -> Option<String> {
+    let b = body.to_lowercase();
+    let about_key = ["key", "auth", "unauthori", "credential", "token", "no connected db", "permission", "forbidden"]
+        .iter()
+        .any(|w| b.contains(w));
+    if !matches!(status, 400 | 401 | 403) || !(about_key || status == 401) {
+        return None;
+    }
+    let p = &endpoint.provider;
+    Some(match &endpoint.api_key_env {
+        Some(var) => format!(
+            "check the key in the environment variable {var}, named by `providers.{p}.api_key_env` in showrunner.yaml{}",
+            if std::env::var_os(var).is_some() { "" } else { " (it is not set)" }
+        ),
+        None => format!(
+            "the server wants a key: set `providers.{p}.api_key_env` in showrunner.yaml to the name of the environment variable that holds it"
+        ),
+    })
 }
 
 fn usage(v: &Value) -> Option<Usage> {
@@ -502,4 +598,39 @@ fn describe(e: &reqwest::Error) -> String {
         source = s.source();
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_every_form() {
+        let headers = |h: &[(&'static str, &str)]| {
+            let mut m = reqwest::header::HeaderMap::new();
+            for (k, v) in h {
+                m.insert(*k, v.parse().unwrap());
+            }
+            m
+        };
+        let ms = |n: u64| Some(Duration::from_millis(n));
+        assert_eq!(retry_after(&headers(&[("retry-after", "2")])), ms(2000));
+        assert_eq!(retry_after(&headers(&[("retry-after-ms", "120")])), ms(120));
+        assert_eq!(retry_after(&headers(&[("llm_provider-retry-after", "0.5")])), ms(500));
+        assert_eq!(
+            retry_after(&headers(&[("x-ratelimit-reset-requests", "1m3s"), ("x-ratelimit-reset-tokens", "250ms")])),
+            ms(63_000)
+        );
+        // The most precise form wins when a proxy sends several.
+        assert_eq!(retry_after(&headers(&[("retry-after", "1"), ("retry-after-ms", "1500")])), ms(1500));
+        assert_eq!(retry_after(&headers(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")])), None);
+        assert_eq!(go_duration("1h2m3.5s"), Some(Duration::from_secs_f64(3723.5)));
+        assert_eq!(go_duration("soon"), None);
+    }
+
+    #[test]
+    fn backoff_is_spread_but_bounded() {
+        let d = jitter(Duration::from_millis(1000));
+        assert!(d >= Duration::from_millis(800) && d <= Duration::from_millis(1200), "{d:?}");
+    }
 }

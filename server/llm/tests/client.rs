@@ -91,16 +91,137 @@ fn an_error_inside_the_stream_is_an_error() {
 
 #[test]
 fn a_stream_that_is_cut_is_an_error_not_an_empty_success() {
-    let server = ModelServer::start(vec![Reply::Cut(vec![(Duration::ZERO, chunk(json!({ "content": "Half" })))])]);
-    let (r, _) = run(&fast_client(), &endpoint(&server, None), &request());
-    // Text arrived without finish or [DONE]: the answer is returned as far as it went.
+    // Text arrived, then the connection closed with no finish reason and no [DONE]: a failed
+    // attempt, made again; what streamed is taken back first.
+    let server = ModelServer::start(vec![
+        Reply::Cut(vec![(Duration::ZERO, chunk(json!({ "content": "Half" })))]),
+        Reply::tokens(&["Whole ", "answer."]),
+    ]);
+    let (r, deltas) = run(&fast_client(), &endpoint(&server, None), &request());
     let c = r.unwrap();
-    assert_eq!(c.text, "Half");
-    assert_eq!(c.finish_reason, None);
+    assert_eq!(c.text, "Whole answer.");
+    assert_eq!(c.attempts, 2);
+    assert_eq!(
+        deltas,
+        vec![Delta::Text("Half".into()), Delta::Retract, Delta::Text("Whole ".into()), Delta::Text("answer.".into())]
+    );
+    // Cut every time: the run fails, saying how far it got; nothing partial is an answer.
+    let cut = || Reply::Cut(vec![(Duration::ZERO, chunk(json!({ "content": "Half" })))]);
+    let server = ModelServer::start(vec![cut(), cut(), cut(), cut()]);
+    let (r, _) = run(&fast_client(), &endpoint(&server, None), &request());
+    let err = r.unwrap_err();
+    assert!(matches!(err, LlmError::EndedEarly { tokens: 1, .. }), "{err}");
+    assert!(err.to_string().contains("ended early after 1 tokens"), "{err}");
+    assert_eq!(server.requests().len(), 4);
+    // Nothing at all, cut: the same.
     let server =
         ModelServer::start(vec![Reply::Cut(vec![]), Reply::Cut(vec![]), Reply::Cut(vec![]), Reply::Cut(vec![])]);
     let (r, _) = run(&fast_client(), &endpoint(&server, None), &request());
-    assert!(matches!(r, Err(LlmError::Stream { .. })), "{r:?}");
+    assert!(matches!(r, Err(LlmError::EndedEarly { tokens: 0, .. })), "{r:?}");
+    // A finish reason without [DONE] is complete; `length` says the answer was cut at the limit.
+    let server = ModelServer::start(vec![Reply::Cut(vec![
+        (Duration::ZERO, chunk(json!({ "content": "Up to the" }))),
+        (
+            Duration::ZERO,
+            sse(&json!({ "model": "qwen", "choices": [{ "index": 0, "delta": {}, "finish_reason": "length" }] })),
+        ),
+    ])]);
+    let (r, _) = run(&fast_client(), &endpoint(&server, None), &request());
+    let c = r.unwrap();
+    assert_eq!((c.text.as_str(), c.finish_reason.as_deref()), ("Up to the", Some("length")));
+}
+
+#[test]
+fn reasoning_opened_in_the_prompt_never_reaches_the_answer() {
+    // DeepSeek-R1 distills, QwQ, Qwen3 without a reasoning parser: the chat template opens
+    // <think>, so the stream is reasoning, then </think>, then the answer.
+    let server = ModelServer::start(vec![Reply::tokens(&[
+        "\n Okay, the user wants a scene",
+        " with Zoë.\n</th",
+        "ink>\n\nThe storm came.",
+    ])]);
+    let (r, deltas) = run(&fast_client(), &endpoint(&server, None), &request());
+    let c = r.unwrap();
+    assert_eq!(c.text.trim(), "The storm came.");
+    assert_eq!(c.reasoning, "\n Okay, the user wants a scene with Zoë.\n");
+    assert!(deltas.contains(&Delta::Retract), "{deltas:?}");
+    // Everything streamed as text after the last retraction is the answer.
+    let after: String = deltas
+        .iter()
+        .rev()
+        .take_while(|d| **d != Delta::Retract)
+        .filter_map(|d| if let Delta::Text(t) = d { Some(t.as_str()) } else { None })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    assert_eq!(after, c.text);
+}
+
+#[test]
+fn the_model_that_answered_is_what_the_response_names() {
+    let server = ModelServer::start(vec![Reply::Stream(vec![
+        (
+            Duration::ZERO,
+            sse(
+                &json!({ "model": "local/qwen2.5-fallback", "choices": [{ "index": 0, "delta": { "content": "Hi" }, "finish_reason": null }] }),
+            ),
+        ),
+        (
+            Duration::ZERO,
+            sse(
+                &json!({ "model": "local/qwen2.5-fallback", "choices": [{ "index": 0, "delta": {}, "finish_reason": "stop" }] }),
+            ),
+        ),
+        (Duration::ZERO, "data: [DONE]\n\n".into()),
+    ])]);
+    let (r, _) = run(&fast_client(), &endpoint(&server, None), &request());
+    assert_eq!(r.unwrap().model.as_deref(), Some("local/qwen2.5-fallback"));
+}
+
+#[test]
+fn every_form_of_retry_after_is_honoured_and_408_is_retried() {
+    // Each reply asks for a pause in another form; the client's own backoff would be 1 ms.
+    let limited = |h: &str, v: &str| Reply::Status {
+        code: 429,
+        headers: vec![(h.into(), v.into())],
+        body: "{\"error\":\"slow down\"}".into(),
+    };
+    let server = ModelServer::start(vec![
+        limited("retry-after-ms", "120"),
+        limited("llm_provider-retry-after", "0.1"),
+        limited("x-ratelimit-reset-requests", "100ms"),
+        Reply::status(408, "{\"error\":\"Request timed out\"}"),
+        Reply::tokens(&["ok"]),
+    ]);
+    let mut client = fast_client();
+    client.retry.max_attempts = 5;
+    client.retry.max_delay = Duration::from_secs(5);
+    let (r, _) = run(&client, &endpoint(&server, None), &request());
+    assert_eq!(r.unwrap().attempts, 5);
+    assert_eq!(server.requests().len(), 5);
+}
+
+#[test]
+fn a_refused_key_names_the_setting_to_change() {
+    // LiteLLM without a database answers a key that is not its master key with this.
+    for (code, body) in
+        [(400, "{\"error\":{\"message\":\"No connected db.\"}}"), (401, "{\"error\":\"Incorrect API key provided\"}")]
+    {
+        let server = ModelServer::start(vec![Reply::status(code, body)]);
+        std::env::set_var("SR_TEST_KEY_AUTH", "sk-wrong-1234");
+        let (r, _) = run(&fast_client(), &endpoint(&server, Some("SR_TEST_KEY_AUTH")), &request());
+        let err = r.unwrap_err();
+        assert!(matches!(err, LlmError::Auth { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("SR_TEST_KEY_AUTH") && msg.contains("providers.local.api_key_env"), "{msg}");
+        assert!(!msg.contains("sk-wrong-1234"), "{msg}");
+        assert_eq!(server.requests().len(), 1, "a refused key is not retried");
+    }
+    // An unrelated 400 stays what it is.
+    let server = ModelServer::start(vec![Reply::status(400, "{\"error\":{\"message\":\"unknown model\"}}")]);
+    let (r, _) = run(&fast_client(), &endpoint(&server, None), &request());
+    assert!(matches!(r, Err(LlmError::Http { status: 400, .. })), "{r:?}");
 }
 
 #[test]
@@ -226,11 +347,12 @@ fn models_are_listed() {
 #[test]
 fn garbage_and_invalid_sse_are_clear_errors() {
     // Bytes that are not an event stream at all.
-    let server = ModelServer::start(vec![Reply::Stream(vec![(Duration::ZERO, "\u{0}\u{7f}garbage\r\n\r\n".into())])]);
+    let garbage = || Reply::Stream(vec![(Duration::ZERO, "\u{0}\u{7f}garbage\r\n\r\n".into())]);
+    let server = ModelServer::start(vec![garbage(), garbage(), garbage(), garbage()]);
     let (r, _) = run(&fast_client(), &endpoint(&server, None), &request());
     let msg = r.unwrap_err().to_string();
     assert!(msg.contains(&server.url), "names the server: {msg}");
-    assert!(msg.contains("ended before any answer"), "{msg}");
+    assert!(msg.contains("ended early after 0 tokens"), "{msg}");
     // Events whose data is not JSON.
     let server = ModelServer::start(vec![Reply::Stream(vec![
         (Duration::ZERO, chunk(json!({ "content": "Fine so far" }))),

@@ -16,8 +16,8 @@ use tower_lsp_server::ls_types::*;
 
 use crate::pos::to_offset;
 use crate::protocol::{
-    AgentAskArgs, AgentStarted, EditView, GateArgs, GateDiff, GateRef, GateResolveArgs, GateResolved, ModelEntry,
-    PipelineInfo, PipelineRunArgs, ResearchArgs, RunArgs, RunCancelled, RunStarted, RunSummary, UriArgs,
+    AgentAskArgs, AgentStarted, EditView, GateArgs, GateDiff, GateReasoning, GateRef, GateResolveArgs, GateResolved,
+    ModelEntry, PipelineInfo, PipelineRunArgs, ResearchArgs, RunArgs, RunCancelled, RunStarted, RunSummary, UriArgs,
 };
 use crate::runs::{chat_lines, review_lenses, status, Job};
 use crate::state::{uri_path, FileSnap};
@@ -351,6 +351,30 @@ impl Backend {
                 let open = kind.keeps_gate_open();
                 to_value(GateResolved { run: a.run, step: a.step, decision: Some(kind), open })
             }
+            "showrunner.gate.reasoning" => {
+                let a: GateArgs = params(args)?;
+                let g = self.runner.gate(&a.run, &a.step).ok_or_else(|| {
+                    invalid(format!("run `{}` is not waiting at a gate `{}` (see showrunner.gate.list)", a.run, a.step))
+                })?;
+                let Some(reasoning) = g.reasoning.clone() else {
+                    return Err(invalid(format!(
+                        "the model gave no reasoning at the gate `{}` of run `{}`",
+                        a.step, a.run
+                    )));
+                };
+                let uri = crate::state::path_uri(&g.path.with_extension("reasoning.md"))
+                    .ok_or_else(|| internal("the reasoning has no URI"))?;
+                if self.session().caps.show_document {
+                    let params = ShowDocumentParams {
+                        uri: uri.clone(),
+                        external: Some(false),
+                        take_focus: Some(false),
+                        selection: None,
+                    };
+                    let _ = self.client.show_document(params).await;
+                }
+                to_value(GateReasoning { reasoning, uri })
+            }
             "showrunner.gate.diff" => {
                 let a: GateArgs = params(args)?;
                 let g = self.runner.gate(&a.run, &a.step).ok_or_else(|| {
@@ -519,16 +543,7 @@ fn intent_route(
     let route = dispatch::route(text, agents, &mut |prompt| {
         let call = Call { step: "dispatch", model: &name, system: None, prompt, json: false, temperature: Some(0.0) };
         let g = model.generate(&call, &mut |_| {})?;
-        exchange = Some(showrunner_pipeline::Exchange {
-            step: "dispatch".into(),
-            model: name.clone(),
-            system: None,
-            prompt: prompt.to_string(),
-            response: g.text.clone(),
-            prompt_tokens: g.prompt_tokens,
-            completion_tokens: g.completion_tokens,
-            chunks: Vec::new(),
-        });
+        exchange = Some(showrunner_pipeline::Exchange::new("dispatch", &name, None, prompt, &g, Vec::new()));
         Ok(g.text)
     });
     (route, exchange)

@@ -328,6 +328,9 @@ pub struct GateView {
     /// What the writer must know before deciding.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// What the model reasoned before its answer: to show collapsed; never part of `text`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -347,6 +350,14 @@ pub struct GateDiff {
     /// The diff as a file beside the review document.
     #[schemars(with = "String")]
     pub diff_uri: Uri,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct GateReasoning {
+    pub reasoning: String,
+    /// The reasoning as a file beside the review document.
+    #[schemars(with = "String")]
+    pub uri: Uri,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -483,6 +494,7 @@ commands! {
     "showrunner.gate.list" (UriArgs) -> Vec<GateView> : "The gates waiting for the writer, oldest run first.";
     "showrunner.gate.resolve" (GateResolveArgs) -> GateResolved : "Decides a gate.";
     "showrunner.gate.diff" (GateArgs) -> GateDiff : "The edit approving a gate makes, as a diff (shown beside the review document).";
+    "showrunner.gate.reasoning" (GateArgs) -> GateReasoning : "What the model reasoned before the answer at a gate (shown beside the review document; never part of the answer).";
     "showrunner.research" (ResearchArgs) -> RunStarted : "Researches a question into the research library.";
     "showrunner.agent.ask" (AgentAskArgs) -> AgentStarted : "Free text to the right agent (keywords, then an intent call).";
     "showrunner.graph" (PictureArgs) -> GraphResult : "The story graph as JSON, Mermaid or DOT.";

@@ -110,9 +110,10 @@ pub struct Pending {
     pub text: String,
     pub model: String,
     pub root: PathBuf,
-    /// The edit approving makes, and what the writer must know first.
+    /// The edit approving makes, what the writer must know first, and what the model reasoned.
     pub edit: Option<EditPlan>,
     pub note: Option<String>,
+    pub reasoning: Option<String>,
     tx: mpsc::Sender<Decision>,
 }
 
@@ -132,6 +133,7 @@ impl Pending {
             text: self.text.clone(),
             edit: self.edit.as_ref().map(|p| EditView::of(&self.root, p)),
             note: self.note.clone(),
+            reasoning: self.reasoning.clone(),
         }
     }
 
@@ -539,7 +541,22 @@ struct LspGates {
 impl Gates for LspGates {
     fn ask(&mut self, run: &Run, step: &Step, kind: GateKind, text: &str) -> Decision {
         let path = review_path(&self.root, &run.id, &step.id);
-        let (edit, note) = run.gate.as_ref().map(|g| (g.edit.clone(), g.note.clone())).unwrap_or_default();
+        let (edit, note, reasoning) =
+            run.gate.as_ref().map(|g| (g.edit.clone(), g.note.clone(), g.reasoning.clone())).unwrap_or_default();
+        // The model's reasoning beside the review document, never inside it: what is approved is
+        // the document's text.
+        let reasoning_path = path.with_extension("reasoning.md");
+        match &reasoning {
+            Some(r) => {
+                let body = format!("# The model's reasoning (not part of the answer)\n\n{r}\n");
+                if let Err(e) = showrunner_store::fsx::write_atomic(&reasoning_path, body.as_bytes()) {
+                    tracing::warn!("the model's reasoning was not written: {e}");
+                }
+            }
+            None => {
+                let _ = std::fs::remove_file(&reasoning_path);
+            }
+        }
         // The change approving makes, as a diff beside the review document (editors colour it).
         let diff_path = path.with_extension("diff");
         match &edit {
@@ -590,6 +607,7 @@ impl Gates for LspGates {
             root: self.root.clone(),
             edit,
             note,
+            reasoning,
             tx,
         };
         let gate = pending.view();
@@ -632,6 +650,14 @@ pub fn review_lenses(g: &Pending) -> Vec<CodeLens> {
     }
     if let Some(note) = &g.note {
         lenses.push(lens(format!("⚠ {note}"), "showrunner.run.status", json!({ "run": g.run })));
+    }
+    if let Some(r) = &g.reasoning {
+        let words = r.split_whitespace().count();
+        lenses.push(lens(
+            format!("The model's reasoning ({words} words, not part of the answer)"),
+            "showrunner.gate.reasoning",
+            json!({ "run": g.run, "step": g.step }),
+        ));
     }
     let decisions = [
         DecisionKind::Approve,

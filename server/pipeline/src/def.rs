@@ -124,7 +124,8 @@ impl<'de> serde::Deserialize<'de> for StepKind {
 
 impl std::fmt::Display for StepKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        // `pad`, so widths and alignment (`{:<16}`) apply as they do to a string.
+        f.pad(self.as_str())
     }
 }
 

@@ -385,6 +385,8 @@ fn set_field(
 }
 
 /// A unified diff of replacing `range` of `base` with `new`, and the 1-based lines it touches.
+/// Lines the replacement leaves as they were (a paragraph added after the last line) are
+/// context, not removed and added again.
 fn unified_diff(path: &str, base: &str, range: &Range<usize>, new: &str) -> (String, usize, usize) {
     const CONTEXT: usize = 3;
     let ls = base[..range.start].rfind('\n').map(|i| i + 1).unwrap_or(0);
@@ -395,22 +397,28 @@ fn unified_diff(path: &str, base: &str, range: &Range<usize>, new: &str) -> (Str
     };
     let new_region = format!("{}{new}{}", &base[ls..range.start], &base[range.end..le]);
     let lines = |s: &str| s.split_inclusive('\n').map(str::to_string).collect::<Vec<_>>();
-    let before = lines(&base[..ls]);
-    let after = lines(&base[le..]);
+    let (old_lines, new_lines) = (lines(&base[ls..le]), lines(&new_region));
+    // What the replacement leaves alone at either end is context.
+    let same_front = old_lines.iter().zip(&new_lines).take_while(|(a, b)| a == b).count();
+    let max_back = old_lines.len().min(new_lines.len()) - same_front;
+    let same_back =
+        old_lines.iter().rev().zip(new_lines.iter().rev()).take(max_back).take_while(|(a, b)| a == b).count();
+    let removed = &old_lines[same_front..old_lines.len() - same_back];
+    let added = &new_lines[same_front..new_lines.len() - same_back];
+    let mut before = lines(&base[..ls]);
+    before.extend(old_lines[..same_front].iter().cloned());
+    let mut after: Vec<String> = old_lines[old_lines.len() - same_back..].to_vec();
+    after.extend(lines(&base[le..]));
     let ctx_before = &before[before.len().saturating_sub(CONTEXT)..];
     let ctx_after = &after[..after.len().min(CONTEXT)];
-    let (old_lines, new_lines) = (lines(&base[ls..le]), lines(&new_region));
-    let first = line_at(base, ls);
-    let last = first + old_lines.len().max(1) - 1;
+    let first = line_at(base, ls) + same_front;
+    let last = first + removed.len().max(1) - 1;
     let start = first - ctx_before.len();
     let count = |n: usize| ctx_before.len() + n + ctx_after.len();
     // An empty side starts at the line before it, as `diff` writes it.
     let side = |n: usize| if n == 0 { format!("{},0", start.saturating_sub(1)) } else { format!("{start},{n}") };
-    let mut out = format!(
-        "--- a/{path}\n+++ b/{path}\n@@ -{} +{} @@\n",
-        side(count(old_lines.len())),
-        side(count(new_lines.len()))
-    );
+    let mut out =
+        format!("--- a/{path}\n+++ b/{path}\n@@ -{} +{} @@\n", side(count(removed.len())), side(count(added.len())));
     let mut push = |mark: char, l: &str| {
         out.push(mark);
         let body = l.strip_suffix('\n').unwrap_or(l);
@@ -421,8 +429,8 @@ fn unified_diff(path: &str, base: &str, range: &Range<usize>, new: &str) -> (Str
         }
     };
     ctx_before.iter().for_each(|l| push(' ', l));
-    old_lines.iter().for_each(|l| push('-', l));
-    new_lines.iter().for_each(|l| push('+', l));
+    removed.iter().for_each(|l| push('-', l));
+    added.iter().for_each(|l| push('+', l));
     ctx_after.iter().for_each(|l| push(' ', l));
     (out, first, last)
 }
@@ -526,6 +534,9 @@ mod tests {
         let after = p.apply(SCENE);
         assert_eq!(after, format!("{SCENE}\nNight fell.\n"));
         check_diff(SCENE, &p);
+        // Nothing is removed: the scene's last line is context, not taken out and put back.
+        assert!(!p.diff.lines().skip(2).any(|l| l.starts_with('-')), "{}", p.diff);
+        assert!(p.diff.ends_with(" The soup 🍲 cooled.\n+\n+Night fell.\n"), "{}", p.diff);
         assert!(p.is_applied_in(&after) && !p.is_applied_in(SCENE));
     }
 

@@ -81,9 +81,55 @@ pub struct Exchange {
     pub response: String,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
-    /// The answer as it streamed, piece by piece (a replay streams it the same way).
+    /// The answer as it streamed, piece by piece (a replay streams it the same way). They always
+    /// add up to `response`: when the stream was taken back (reasoning after all, a retried
+    /// attempt), the answer is one piece.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chunks: Vec<String>,
+    /// What the model reasoned before answering (reasoning deltas and `<think>` text): kept and
+    /// shown, never part of the answer.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reasoning: String,
+    /// The model that answered, as the response named it (behind a router or a fallback it may
+    /// differ from `model`, the one asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served_by: Option<String>,
+    /// Why the model stopped (`length`: cut at its token limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
+}
+
+impl Exchange {
+    /// The record of one model call: `model` was asked with `prompt` (and `system`) and gave
+    /// `generated`, streamed as `chunks`.
+    pub fn new(
+        step: &str,
+        model: &str,
+        system: Option<String>,
+        prompt: &str,
+        generated: &Generated,
+        chunks: Vec<String>,
+    ) -> Exchange {
+        let chunks = if chunks.concat() == generated.text { chunks } else { vec![generated.text.clone()] };
+        Exchange {
+            step: step.to_string(),
+            model: model.to_string(),
+            system,
+            prompt: prompt.to_string(),
+            response: generated.text.clone(),
+            prompt_tokens: generated.prompt_tokens,
+            completion_tokens: generated.completion_tokens,
+            chunks,
+            reasoning: generated.reasoning.clone(),
+            served_by: generated.served_by.clone(),
+            finish_reason: generated.finish_reason.clone(),
+        }
+    }
+
+    /// Whether the answer stopped at the model's token limit.
+    pub fn cut_at_limit(&self) -> bool {
+        self.finish_reason.as_deref() == Some("length")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -172,10 +218,21 @@ impl Run {
     }
 }
 
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Generated {
+    /// The answer, and nothing but the answer.
     pub text: String,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// What the model reasoned first (never part of `text`).
+    pub reasoning: String,
+    /// The model that answered, as the server named it.
+    pub served_by: Option<String>,
+    /// Why it stopped (`stop`, `length` …).
+    pub finish_reason: Option<String>,
+    /// The model to record for this answer when it is not the one the run asked for (a
+    /// replay: the recorded model).
+    pub recorded_model: Option<String>,
 }
 
 /// Independent model steps (ready at the same time, e.g. two branches of a DAG) run at most
@@ -392,17 +449,9 @@ fn generate_together(
         let step = &pipeline.steps[i];
         let result = answer.map(|g| {
             fx.on_text(&step.id, &g.text);
+            let name = g.recorded_model.clone().unwrap_or(name);
             run.steps[i].model = Some(name.clone());
-            run.exchanges.push(Exchange {
-                step: step.id.clone(),
-                model: name,
-                system: persona.system,
-                prompt,
-                response: g.text.clone(),
-                prompt_tokens: g.prompt_tokens,
-                completion_tokens: g.completion_tokens,
-                chunks: Vec::new(),
-            });
+            run.exchanges.push(Exchange::new(&step.id, &name, persona.system, &prompt, &g, vec![g.text.clone()]));
             Some(as_output(step, g.text))
         });
         out.push((i, result));
@@ -477,19 +526,12 @@ fn call(step: &Step, run: &mut Run, model: &dyn Model, fx: &mut dyn Effects, pro
             chunks.push(t.to_string());
         })?
     };
+    // A replay names the model that answered then, not the one the config names now.
+    let name = generated.recorded_model.clone().unwrap_or(name);
     if let Some(r) = run.steps.iter_mut().find(|r| r.id == step.id) {
         r.model = Some(name.clone());
     }
-    run.exchanges.push(Exchange {
-        step: step.id.clone(),
-        model: name,
-        system: persona.system,
-        prompt: prompt.to_string(),
-        response: generated.text.clone(),
-        prompt_tokens: generated.prompt_tokens,
-        completion_tokens: generated.completion_tokens,
-        chunks,
-    });
+    run.exchanges.push(Exchange::new(&step.id, &name, persona.system, prompt, &generated, chunks));
     Ok(generated.text)
 }
 
@@ -572,7 +614,7 @@ pub fn ask(
         step,
         gates,
         fx,
-        Gate { step: step.id.clone(), kind, text: text.to_string(), edit: None, note: None },
+        Gate { step: step.id.clone(), kind, text: text.to_string(), edit: None, note: None, reasoning: None },
     )
 }
 
@@ -618,16 +660,8 @@ fn review_prompt(
                     run.steps[i].output = output;
                     run.steps[i].state = StepState::Succeeded;
                     run.steps[i].model = Some("pasted".into());
-                    run.exchanges.push(Exchange {
-                        step: g.id.clone(),
-                        model: "pasted".into(),
-                        system: None,
-                        prompt: prompt.clone(),
-                        response: answer,
-                        prompt_tokens: 0,
-                        completion_tokens: 0,
-                        chunks: Vec::new(),
-                    });
+                    let pasted = Generated { text: answer, ..Default::default() };
+                    run.exchanges.push(Exchange::new(&g.id, "pasted", None, &prompt, &pasted, Vec::new()));
                 }
                 return Ok(Some(Value::String(prompt)));
             }
@@ -660,8 +694,20 @@ fn approve_output(
     let effect = following_effect(pipeline, step);
     let mut output = last_text(run, pipeline, step);
     loop {
-        let (edit, note) = preview(run, effect, &output, fx);
-        let gate = Gate { step: step.id.clone(), kind: GateKind::ApproveOutput, text: output.clone(), edit, note };
+        let (edit, mut note) = preview(run, effect, &output, fx);
+        // What the answer's model call says about itself: its reasoning, and a cut answer.
+        let exchange = generator.as_ref().and_then(|g| run.exchanges.iter().rev().find(|e| e.step == g.id));
+        let reasoning = exchange.map(|e| e.reasoning.trim()).filter(|r| !r.is_empty()).map(str::to_string);
+        if exchange.is_some_and(Exchange::cut_at_limit) {
+            let cut =
+                "The answer was cut at the model's token limit (finish reason `length`): it may stop mid-sentence.";
+            note = Some(match note {
+                Some(n) => format!("{cut}\n{n}"),
+                None => cut.to_string(),
+            });
+        }
+        let gate =
+            Gate { step: step.id.clone(), kind: GateKind::ApproveOutput, text: output.clone(), edit, note, reasoning };
         match ask_showing(run, step, gates, fx, gate) {
             Decision::Approve(text) | Decision::Paste(text) => {
                 // What is approved is the plan, planned again when the writer edited the text.
@@ -755,7 +801,26 @@ fn run_step(
         StepKind::ReviewPrompt => review_prompt(pipeline, step, run, model, gates, fx),
         StepKind::Generate | StepKind::Summarize | StepKind::Research => {
             let prompt = prompt_for(run, pipeline, step);
-            let text = call(step, run, model, fx, &prompt)?;
+            let mut text = call(step, run, model, fx, &prompt)?;
+            // A JSON step whose answer is not JSON is asked again, told why; never taken as
+            // JSON silently.
+            let mut tries = 1;
+            while step.json
+                && showrunner_llm::repair::parse_lenient(&text).is_none()
+                && tries <= step.max_retries.min(2)
+            {
+                tries += 1;
+                let again = format!(
+                    "{prompt}\n\nYour last answer was not valid JSON. Answer again with the JSON object only: no prose, no code fence."
+                );
+                text = call(step, run, model, fx, &again)?;
+            }
+            if step.json && showrunner_llm::repair::parse_lenient(&text).is_none() && step.kind == StepKind::Generate {
+                let shown: String = text.chars().take(200).collect();
+                return Err(RunError::Check(format!(
+                    "the model's answer is still not JSON after {tries} tries, so there is nothing to show as findings; its last answer began: {shown}"
+                )));
+            }
             Ok(Some(as_output(step, text)))
         }
         StepKind::Judge => {

@@ -74,6 +74,10 @@ pub struct Gate {
     /// edit targets is gone; the answer was cut at the token limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// What the model reasoned before the answer under review: shown (collapsed), never part of
+    /// the text that is approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<String>,
 }
 
 /// The decisions at a gate, by name (what a command, a lens or a terminal answer says).

@@ -35,7 +35,7 @@ impl Model for Script {
             s.0.remove(0)
         };
         on(text);
-        Ok(Generated { text: text.into(), prompt_tokens: 10, completion_tokens: 5 })
+        Ok(Generated { text: text.into(), prompt_tokens: 10, completion_tokens: 5, ..Default::default() })
     }
 }
 
@@ -234,7 +234,12 @@ impl Model for Rendezvous {
         self.cv.notify_all();
         let (mut s, _) = self.cv.wait_timeout_while(s, std::time::Duration::from_secs(10), |s| s.1 < 2).unwrap();
         s.0 -= 1;
-        Ok(Generated { text: format!("{step} answered {prompt}"), prompt_tokens: 1, completion_tokens: 1 })
+        Ok(Generated {
+            text: format!("{step} answered {prompt}"),
+            prompt_tokens: 1,
+            completion_tokens: 1,
+            ..Default::default()
+        })
     }
 }
 

@@ -198,6 +198,12 @@ export interface GateDiff {
 /** The kinds of gate. */
 export type GateKind = "review_prompt" | "approve_output" | "judge" | "verify" | "tool" | "resume";
 
+export interface GateReasoning {
+  reasoning: string;
+  /** The reasoning as a file beside the review document. */
+  uri: string;
+}
+
 /** The gate a run waits at, as `run.status` names it. */
 export interface GateRef {
   kind: GateKind;
@@ -237,6 +243,8 @@ export interface GateView {
   /** What the writer must know before deciding. */
   note?: string | null;
   pipeline: string;
+  /** What the model reasoned before its answer: to show collapsed; never part of `text`. */
+  reasoning?: string | null;
   run: string;
   step: string;
   /** The text under review. */
@@ -516,6 +524,8 @@ export interface CommandTypes {
   "showrunner.gate.diff": { arguments: GateArgs; result: GateDiff };
   /** The gates waiting for the writer, oldest run first. */
   "showrunner.gate.list": { arguments: UriArgs; result: GateView[] };
+  /** What the model reasoned before the answer at a gate (shown beside the review document; never part of the answer). */
+  "showrunner.gate.reasoning": { arguments: GateArgs; result: GateReasoning };
   /** Decides a gate. */
   "showrunner.gate.resolve": { arguments: GateResolveArgs; result: GateResolved };
   /** The story graph as JSON, Mermaid or DOT. */
@@ -559,6 +569,7 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   "showrunner.context.show",
   "showrunner.gate.diff",
   "showrunner.gate.list",
+  "showrunner.gate.reasoning",
   "showrunner.gate.resolve",
   "showrunner.graph",
   "showrunner.history",
