@@ -219,6 +219,11 @@ pub fn review_path(root: &Path, run: &str, step: &str) -> PathBuf {
 
 /// The model server for a `provider/model` name.
 pub fn endpoint(config: &ProjectConfig, model: &str) -> Result<(Endpoint, String), RunError> {
+    endpoint_of(config, model).map(|(ep, name, _)| (ep, name))
+}
+
+/// [`endpoint`], and the provider's `max_tokens`.
+fn endpoint_of(config: &ProjectConfig, model: &str) -> Result<(Endpoint, String, Option<u32>), RunError> {
     let bad = RunError::Invalid;
     let (provider, name) = model.split_once('/').ok_or_else(|| bad(format!("`{model}` should be `provider/model`")))?;
     let p =
@@ -226,7 +231,11 @@ pub fn endpoint(config: &ProjectConfig, model: &str) -> Result<(Endpoint, String
             bad(format!("provider `{provider}` is not configured under `providers:` in showrunner.yaml"))
         })?;
     let base_url = p.base_url.clone().ok_or_else(|| bad(format!("`providers.{provider}.base_url` is not set")))?;
-    Ok((Endpoint { provider: provider.to_string(), base_url, api_key_env: p.api_key_env.clone() }, name.to_string()))
+    Ok((
+        Endpoint { provider: provider.to_string(), base_url, api_key_env: p.api_key_env.clone() },
+        name.to_string(),
+        p.max_tokens,
+    ))
 }
 
 /// Every `provider/model` a project names: its default, the user's default, agent defaults.
@@ -579,14 +588,13 @@ impl LiveModel {
 impl Model for LiveModel {
     fn generate(&self, call: &Call<'_>, on_text: &mut dyn FnMut(&str)) -> Result<Generated, RunError> {
         self.check_budget(call.prompt)?;
-        let (ep, name) = endpoint(&self.config, call.model)?;
+        let (ep, name, max_tokens) = endpoint_of(&self.config, call.model)?;
         let mut messages = Vec::new();
         if let Some(system) = call.system {
             messages.push(Message::system(system));
         }
         messages.push(Message::user(call.prompt));
-        let req =
-            ChatRequest { model: name, messages, json: call.json, temperature: call.temperature, ..Default::default() };
+        let req = ChatRequest { model: name, messages, json: call.json, temperature: call.temperature, max_tokens };
         // The client wants a `Send` callback; pieces cross a channel to `on_text`, which runs
         // on this thread as they arrive.
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();

@@ -18,6 +18,9 @@ pub struct Provider {
     pub base_url: Option<String>,
     /// The name of the environment variable holding the key; never the key itself.
     pub api_key_env: Option<String>,
+    /// The most tokens one answer may have (`max_tokens` on every request); a small local model
+    /// on a slow machine wants a small one.
+    pub max_tokens: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -152,11 +155,15 @@ fn providers(v: &Node, w: &mut Warn) -> Vec<Provider> {
     };
     for (k, pv) in entries {
         let name = k.scalar_text().unwrap_or_default();
-        let mut p = Provider { name: name.clone(), base_url: None, api_key_env: None };
+        let mut p = Provider { name: name.clone(), base_url: None, api_key_env: None, max_tokens: None };
         let prefix = format!("providers.{name}");
-        w.map(pv, &prefix, &["base_url", "api_key_env", "api_key"], |key, v, w| match key {
+        w.map(pv, &prefix, &["base_url", "api_key_env", "max_tokens", "api_key"], |key, v, w| match key {
             "base_url" => p.base_url = w.text(v, "base_url"),
             "api_key_env" => p.api_key_env = w.text(v, "api_key_env"),
+            "max_tokens" => {
+                p.max_tokens =
+                    w.positive(v, &format!("providers.{name}.max_tokens")).map(|n| n.min(u64::from(u32::MAX)) as u32)
+            }
             // A literal key in a file would leak into history and backups: refuse it.
             _ => w.bad(v, "API keys are read from environment variables only: use `api_key_env: VAR_NAME`"),
         });
@@ -299,7 +306,7 @@ mod tests {
 default_model: local/llama3.1
 providers:
   local:  { base_url: "http://127.0.0.1:11434/v1" }
-  openai: { base_url: "https://api.example/v1", api_key_env: OPENAI_API_KEY }
+  openai: { base_url: "https://api.example/v1", api_key_env: OPENAI_API_KEY, max_tokens: 512 }
 context: { budget_tokens: 6000 }
 entities: { link_hints: false }
 kinds:
@@ -311,6 +318,7 @@ budget: { daily_tokens: 2000000 }
         assert!(diags.is_empty(), "{diags:?}");
         assert_eq!(cfg.name, "The Lighthouse");
         assert_eq!(cfg.providers[1].api_key_env.as_deref(), Some("OPENAI_API_KEY"));
+        assert_eq!(cfg.providers[1].max_tokens, Some(512));
         assert!(!cfg.link_hints);
         assert_eq!(cfg.kinds.get("ship").unwrap().attributes["captain"], AttrType::Ref);
         assert_eq!(cfg.judge.sensitive_topics, vec!["politics", "legal claims"]);
