@@ -1,9 +1,10 @@
 // The packaged extension in a real VS Code (code-server) in a real browser (Debian's chromium):
 // the .vsix installs, `showrunner lsp` starts on a scene, a mention's hover comes from the
 // server, the Context view lists what the scene would send, and a rewrite goes through the review
-// panel: the panel shows the server's own description and diff of the edit, approving puts the
-// change in the editor's buffer unsaved (the file on disk untouched), and saving writes it and
-// records it in the history. Run through run.sh.
+// panel: the panel shows the server's own description and diff of the edit, and the model's
+// reasoning apart and collapsed (the model reasons before a bare `</think>`, as DeepSeek-R1
+// distills stream), approving puts the answer alone in the editor's buffer unsaved (the file on
+// disk untouched), and saving writes it and records it in the history. Run through run.sh.
 import { strict as assert } from "node:assert";
 import { spawn, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -105,6 +106,9 @@ function startModelServer(answer) {
 }
 
 const REWRITE = "Out there, somewhere, was Łukasz, and the lamp was all he had.";
+/** What the model streams: reasoning, then a bare `</think>` (its `<think>` was opened in the chat template), then the answer. */
+const REASONING = "Okay, plan.";
+const STREAMED = `${REASONING}\n</think>\n\n${REWRITE}`;
 const SELECTED = "Łukasz was somewhere out there, and the lamp was all he had.";
 
 /** Every file under `dir` whose name ends with `suffix`. */
@@ -129,7 +133,7 @@ describe("the .vsix in code-server", () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "sr-vscode-e2e-"));
     project = path.join(root, "Harbour Lights");
     fs.cpSync(path.join(here, "fixture"), project, { recursive: true });
-    model = await startModelServer(REWRITE);
+    model = await startModelServer(STREAMED);
     fs.writeFileSync(
       path.join(project, "showrunner.yaml"),
       `name: Harbour Lights\ndefault_model: local/test-model\nproviders:\n  local: { base_url: "http://127.0.0.1:${model.port}/v1" }\ncontext: { budget_tokens: 6000 }\n`,
@@ -317,6 +321,33 @@ describe("the .vsix in code-server", () => {
     assert.equal(await frame.locator("tr.d-del td.ln").first().innerText(), "7");
     assert.equal(await frame.locator("tr.d-add td.ln").nth(1).innerText(), "7");
     assert.match(await frame.locator(".diff summary").innerText(), /story\/ch1\/arrival\.md: \+1 −1/);
+    // The reasoning that streamed before `</think>` is shown apart from the answer, collapsed;
+    // the text under review (what approving sends) is the answer alone.
+    const reasoning = frame.locator("aside.reasoning details#reasoning");
+    await waitOrExplain(frame, reasoning, "the model's reasoning section");
+    assert.equal(await reasoning.evaluate((d) => d.open), false, "the reasoning is collapsed by default");
+    assert.match(await reasoning.locator("summary").innerText(), /The model's reasoning \(not part of the answer\) · 2 words/);
+    assert.equal((await reasoning.locator("pre").textContent()).trim(), REASONING);
+    // What approving sends: the textarea's value, exactly the review document (so a plain
+    // approve, not an edit), which holds the answer only.
+    const underReview = fs.readFileSync(diffs[0].replace(/\.diff$/, ".md"), "utf8");
+    assert.equal(underReview.trim(), REWRITE, "the review document holds the answer only");
+    assert.equal(await frame.locator("textarea#text").inputValue(), underReview);
+    assert.equal((await frame.locator("#sections").innerText()).trim(), REWRITE);
+    // The live output marked what streamed before `</think>` as not the answer.
+    assert.equal((await frame.locator(".stream details.retracted pre").first().textContent()).trim(), REASONING);
+    assert.ok(!(await frame.locator("#stream").textContent()).includes(REASONING), "the live answer holds no reasoning");
+    // The server's files: the reasoning beside the review document, never in it.
+    const runsDir = path.join(project, ".showrunner", "runs");
+    const reasoningFiles = filesEndingWith(runsDir, ".reasoning.md");
+    assert.equal(reasoningFiles.length, 1, `one reasoning file: ${JSON.stringify(reasoningFiles)}`);
+    assert.match(fs.readFileSync(reasoningFiles[0], "utf8"), /Okay, plan\./);
+    for (const doc of filesEndingWith(runsDir, ".md").filter((f) => !f.endsWith(".reasoning.md"))) {
+      assert.ok(!fs.readFileSync(doc, "utf8").includes(REASONING), `${doc} holds no reasoning`);
+    }
+    await reasoning.locator("summary").click();
+    assert.equal(await reasoning.evaluate((d) => d.open), true);
+    await page.screenshot({ path: path.join(shots, "review-reasoning.png") });
     // The approve button says what approving does.
     const approve = frame.locator('button[data-action="approve"]');
     assert.equal(await approve.innerText(), "Approve: replace the selection in arrival.md");
@@ -346,7 +377,7 @@ describe("the .vsix in code-server", () => {
       await page.screenshot({ path: path.join(shots, "failure.png") });
       throw e;
     }
-    assert.equal(fs.readFileSync(scene, "utf8"), original.replace(SELECTED, REWRITE));
+    assert.equal(fs.readFileSync(scene, "utf8"), original.replace(SELECTED, REWRITE), "the answer alone is applied, no reasoning");
     await eventually(async () => (await dirtyTab.count()) === 0, 10_000, "the tab no longer dirty");
     await waitOrExplain(frame, frame.locator(".outcome", { hasText: "recorded in the history" }), "the `recorded` event in the panel");
     await page.screenshot({ path: path.join(shots, "applied-saved.png") });

@@ -33,7 +33,15 @@
         const el = /** @type {HTMLTextAreaElement | null} */ (document.getElementById(id));
         if (el) kept[id] = { value: el.value, version: el.getAttribute("data-version") };
       }
+      // Keep collapsible parts the writer opened or closed (the reasoning, retracted text) as
+      // they were, while the element stands for the same text.
+      const opened = {};
+      for (const d of app.querySelectorAll("details[data-key]")) opened[d.getAttribute("data-key") || ""] = /** @type {HTMLDetailsElement} */ (d).open;
       app.innerHTML = msg.html;
+      for (const d of app.querySelectorAll("details[data-key]")) {
+        const key = d.getAttribute("data-key") || "";
+        if (Object.hasOwn(opened, key)) /** @type {HTMLDetailsElement} */ (d).open = opened[key];
+      }
       for (const [id, k] of Object.entries(kept)) {
         const el = /** @type {HTMLTextAreaElement | null} */ (document.getElementById(id));
         if (el && (id !== "text" || el.getAttribute("data-version") === k.version)) el.value = k.value;

@@ -34,6 +34,7 @@ export const Commands = {
   gateList: "showrunner.gate.list",
   gateResolve: "showrunner.gate.resolve",
   gateDiff: "showrunner.gate.diff",
+  gateReasoning: "showrunner.gate.reasoning",
   research: "showrunner.research",
   agentAsk: "showrunner.agent.ask",
   timelineList: "showrunner.timeline.list",
@@ -159,6 +160,11 @@ export interface GateInfo {
   edit?: GateEdit;
   /** Something the writer must know before deciding. */
   note?: string;
+  /**
+   * What the model reasoned before its answer (reasoning deltas, `<think>` text): shown apart,
+   * collapsed; never part of `text`, so never part of what approving sends.
+   */
+  reasoning?: string;
 }
 
 export interface Gate extends GateInfo {
@@ -170,6 +176,17 @@ export interface Gate extends GateInfo {
 export interface GateDiffResult extends GateEdit {
   diff_uri?: string;
 }
+
+/** `showrunner.gate.reasoning`: the reasoning, and the `<step>.reasoning.md` file beside the review document. */
+export type GateReasoningResult = wire.GateReasoning;
+
+/**
+ * Streamed (as one `text` piece) when what streamed before it in the step turned out not to be
+ * the answer: reasoning after all (a bare `</think>`), or an attempt that broke off and is made
+ * again. The server's `RETRACTED` (server/agents/src/studio.rs).
+ */
+export const RETRACTED =
+  "\n[the text above was the model's reasoning, or an attempt that broke off: it is not part of the answer]\n";
 
 export interface Timeline {
   name: string;
@@ -345,6 +362,8 @@ export function parseGateInfo(raw: unknown): GateInfo | undefined {
   if (edit) out.edit = edit;
   const note = str(raw.note);
   if (note !== undefined && note.trim() !== "") out.note = note;
+  const reasoning = str(raw.reasoning);
+  if (reasoning !== undefined && reasoning.trim() !== "") out.reasoning = reasoning;
   return out;
 }
 

@@ -21,16 +21,25 @@ function chain(vm: ViewModel): string {
   }</section>`;
 }
 
+/**
+ * A textarea's content. HTML drops one line feed right after `<textarea>`, so one is always
+ * written: a text that starts with a blank line keeps it, and the value the webview sends back
+ * when approving is exactly the text under review (not an edit).
+ */
+function textareaBody(text: string): string {
+  return `\n${escapeHtml(text)}`;
+}
+
 function sections(vm: ViewModel): string {
   if (vm.mode === "edit") {
-    return `<textarea id="text" data-version="${vm.version}" spellcheck="true">${escapeHtml(vm.text)}</textarea>`;
+    return `<textarea id="text" data-version="${vm.version}" spellcheck="true">${textareaBody(vm.text)}</textarea>`;
   }
   const parts = vm.sections.map((s) =>
     s.collapsible
       ? `<details class="context-section"><summary>${escapeHtml(s.title)}</summary><pre>${escapeHtml(s.body)}</pre></details>`
       : `<pre class="prompt">${escapeHtml(s.body)}</pre>`,
   );
-  return `<div id="sections">${parts.join("")}</div><textarea id="text" hidden data-version="${vm.version}">${escapeHtml(vm.text)}</textarea>`;
+  return `<div id="sections">${parts.join("")}</div><textarea id="text" hidden data-version="${vm.version}">${textareaBody(vm.text)}</textarea>`;
 }
 
 function lineNo(n: number | undefined): string {
@@ -74,12 +83,36 @@ function input(vm: ViewModel): string {
   return "";
 }
 
+function words(n: number): string {
+  return `${n} word${n === 1 ? "" : "s"}`;
+}
+
+export const REASONING_LABEL = "The model's reasoning (not part of the answer)";
+export const RETRACTED_LABEL = "Not part of the answer: the model's reasoning, or an attempt that broke off";
+
+/**
+ * What the model reasoned before the answer under review: collapsed, outside the text under
+ * review (and its textarea), so nothing of it is approved.
+ */
+function reasoning(vm: ViewModel): string {
+  const r = vm.reasoning;
+  if (!r) return "";
+  return `<aside class="reasoning" aria-label="${escapeHtml(REASONING_LABEL)}"><details id="reasoning" data-key="reasoning:${vm.version}"><summary>${escapeHtml(REASONING_LABEL)} · ${words(r.words)}</summary><pre>${escapeHtml(r.text)}</pre><button data-action="open_reasoning" class="link">Open the reasoning in an editor</button></details></aside>`;
+}
+
 function stream(vm: ViewModel): string {
   const items = vm.streamItems.length
     ? `<ol class="items">${vm.streamItems.map((i) => `<li>${escapeHtml(i)}</li>`).join("")}</ol>`
     : "";
-  const hidden = vm.stream === "" && vm.phase !== "running" ? " hidden" : "";
-  return `<section class="stream"${hidden}><h3>Live output</h3>${items}<pre id="stream">${escapeHtml(vm.stream)}</pre></section>`;
+  // Streamed text the server retracted: kept visible, collapsed and marked as not the answer.
+  const retracted = vm.retracted
+    .map(
+      (r, i) =>
+        `<details class="retracted" data-key="retracted:${i}"><summary>${escapeHtml(RETRACTED_LABEL)} · ${words(r.words)}</summary><pre>${escapeHtml(r.text)}</pre></details>`,
+    )
+    .join("");
+  const hidden = vm.stream === "" && vm.retracted.length === 0 && vm.phase !== "running" ? " hidden" : "";
+  return `<section class="stream"${hidden}><h3>Live output</h3>${retracted}${items}<pre id="stream">${escapeHtml(vm.stream)}</pre></section>`;
 }
 
 /** The panel's body; the webview script swaps it in on every render. */
@@ -105,6 +138,7 @@ export function renderBody(vm: ViewModel): string {
     input(vm),
     edit(vm),
     vm.phase === "gate" || vm.phase === "resolving" ? sections(vm) : "",
+    reasoning(vm),
     stream(vm),
   ].join("\n");
 }

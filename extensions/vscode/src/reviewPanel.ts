@@ -8,7 +8,7 @@ import * as crypto from "node:crypto";
 import * as vscode from "vscode";
 import { renderBody, renderPage } from "./reviewHtml";
 import { initialState, reduce, view, type Effect, type GateRef, type ReviewEvent, type ReviewState } from "./reviewState";
-import { asArray, Commands, modelsResolveArgs, parseGates, type Gate, type GateDiffResult, type GateInfo, type ModelEntry, type ModelResolution, type RunProgress } from "./protocol";
+import { asArray, Commands, modelsResolveArgs, parseGates, type Gate, type GateDiffResult, type GateInfo, type GateReasoningResult, type ModelEntry, type ModelResolution, type RunProgress } from "./protocol";
 import { commandError, type Server } from "./server";
 
 export class ReviewPanels implements vscode.Disposable {
@@ -150,6 +150,9 @@ export class ReviewPanel implements vscode.Disposable {
       case "openDiff":
         await this.openDiff(e.run, e.step);
         return;
+      case "openReasoning":
+        await this.openReasoning(e.run, e.step);
+        return;
       case "checkEditor":
         this.checkEditor(e.uri);
         return;
@@ -186,7 +189,7 @@ export class ReviewPanel implements vscode.Disposable {
     } catch {
       // Older servers lack the queue; the cascade still names a model.
     }
-    this.dispatch({ type: "gateLoaded", gate, text, model: queued?.model, edit: queued?.edit, note: queued?.note });
+    this.dispatch({ type: "gateLoaded", gate, text, model: queued?.model, edit: queued?.edit, note: queued?.note, reasoning: queued?.reasoning });
   }
 
   /** The model cascade for the gate's step (the gate's own model, when it names one, wins). */
@@ -208,6 +211,18 @@ export class ReviewPanel implements vscode.Disposable {
       }
     } catch (err) {
       void vscode.window.showErrorMessage(commandError(Commands.gateDiff, err));
+    }
+  }
+
+  /** The model's reasoning as `<step>.reasoning.md` in an editor (the server writes it beside the review document). */
+  private async openReasoning(run: string, step: string): Promise<void> {
+    try {
+      const res = await this.server.execute<GateReasoningResult>(Commands.gateReasoning, { run, step });
+      if (res && typeof res.uri === "string") {
+        await vscode.window.showTextDocument(vscode.Uri.parse(res.uri), { preview: true, preserveFocus: true, viewColumn: vscode.ViewColumn.One });
+      }
+    } catch (err) {
+      void vscode.window.showErrorMessage(commandError(Commands.gateReasoning, err));
     }
   }
 

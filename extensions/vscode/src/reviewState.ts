@@ -7,12 +7,17 @@
  *
  * The change approving makes to a scene is the server's: a gate's `edit` (the change in words and
  * a unified diff, planned once). The panel shows it as it comes and never computes one itself.
+ *
+ * What the model reasoned before its answer (a gate's `reasoning`, and streamed text the server
+ * retracts as not the answer) is shown apart and collapsed; it is never in `text`, the only text
+ * a decision sends.
  */
 import { parseUnifiedDiff, type ParsedDiff } from "./diff";
 import { completedItems, itemLabel } from "./jsonStream";
 import {
   FINAL_STATES,
   gateResolveArgs,
+  RETRACTED,
   type Decision,
   type GateEdit,
   type GateInfo,
@@ -55,13 +60,17 @@ export interface ReviewState {
   mode: Mode;
   model?: string;
   chain: { level: string; value: string | null }[];
-  /** Streamed output of the current step. */
+  /** Streamed output of the current step (since the last retraction: what may be the answer). */
   stream: string;
   streamStep?: string;
+  /** Text the current step streamed that the server then said is not the answer, in order. */
+  retracted: string[];
   /** The change approving this gate makes, as the server planned it. */
   edit?: GateEdit;
   /** What the writer must know before deciding (the server's words). */
   note?: string;
+  /** What the model reasoned before the answer under review: shown collapsed, never sent. */
+  reasoning?: string;
   /** Chat messages the writer sent at this gate. */
   chat: string[];
   pending?: Decision;
@@ -86,12 +95,13 @@ export type UserAction =
   | { action: "reject"; text?: string }
   | { action: "cancel" }
   | { action: "view" }
-  | { action: "open_diff" };
+  | { action: "open_diff" }
+  | { action: "open_reasoning" };
 
 export type ReviewEvent =
   | { type: "progress"; progress: RunProgress }
   /** A review document read by the panel (when a gate arrived without its text). */
-  | { type: "gateLoaded"; gate: GateRef; text: string; model?: string; edit?: GateEdit; note?: string }
+  | { type: "gateLoaded"; gate: GateRef; text: string; model?: string; edit?: GateEdit; note?: string; reasoning?: string }
   | { type: "model"; resolution: ModelResolution }
   | { type: "user"; user: UserAction }
   | { type: "resolved"; decision: Decision; error?: string }
@@ -106,6 +116,7 @@ export type Effect =
   | { type: "pickModel" }
   | { type: "askRejectReason" }
   | { type: "openDiff"; run: string; step: string }
+  | { type: "openReasoning"; run: string; step: string }
   | { type: "checkEditor"; uri: string }
   | { type: "notify"; message: string };
 
@@ -117,7 +128,7 @@ export interface Transition {
 }
 
 export function initialState(run: string, pipeline: string): ReviewState {
-  return { run, pipeline, runState: "running", phase: "running", text: "", version: 0, mode: "view", chain: [], stream: "", chat: [] };
+  return { run, pipeline, runState: "running", phase: "running", text: "", version: 0, mode: "view", chain: [], stream: "", retracted: [], chat: [] };
 }
 
 /** Decisions after which the gate stays open with a new text (PROTOCOL.md, "Gate decisions"). */
@@ -140,8 +151,10 @@ function send(state: ReviewState, decision: Decision, opts: { text?: string; mod
   if (!gate) return same(state);
   // Approving a gate with an edit applies that edit (with the writer's text, at the same place).
   const approved = (decision === "approve" || decision === "edit") && state.edit ? state.edit : state.approved;
+  // What streams next (the next step, or this gate's output again) starts a new live output. It
+  // is cleared now, not when the server answers: its text may already be streaming by then.
   return {
-    state: { ...state, phase: "resolving", pending: decision, notice: undefined, approved },
+    state: { ...state, phase: "resolving", pending: decision, notice: undefined, approved, stream: "", streamStep: undefined, retracted: [] },
     effects: [{ type: "resolve", args: gateResolveArgs({ run: state.run, step: gate.step }, decision, opts) }],
   };
 }
@@ -159,9 +172,13 @@ function onUser(state: ReviewState, u: UserAction): Transition {
     case "open_diff":
       if (!state.edit || !state.gate) return same(state);
       return { state, effects: [{ type: "openDiff", run: state.run, step: state.gate.step }] };
+    case "open_reasoning":
+      if (state.reasoning === undefined || !state.gate) return same(state);
+      return { state, effects: [{ type: "openReasoning", run: state.run, step: state.gate.step }] };
     case "approve":
       // Text that differs from the review document is an edit; otherwise the server reads the
-      // document itself (which may have been edited in a normal editor too).
+      // document itself (which may have been edited in a normal editor too). Either way only the
+      // text under review goes: the reasoning is never part of it.
       if (u.text !== undefined && u.text !== state.text && state.gate?.kind !== "resume") return send(state, "edit", { text: u.text });
       return send(state, "approve");
     case "chat":
@@ -192,8 +209,16 @@ function sameEdit(a: GateEdit | undefined, b: GateEdit | undefined): boolean {
   return a === b || (a !== undefined && b !== undefined && a.diff === b.diff && a.description === b.description);
 }
 
+/** What a gate brings beside its text. */
+interface GateExtras {
+  model?: string;
+  edit?: GateEdit;
+  note?: string;
+  reasoning?: string;
+}
+
 /** The gate is open with this text: the buttons work. */
-function enterGate(state: ReviewState, gate: GateRef, text: string, model?: string, edit?: GateEdit, note?: string): Transition {
+function enterGate(state: ReviewState, gate: GateRef, text: string, { model, edit, note, reasoning }: GateExtras): Transition {
   const newStep = state.gate?.step !== gate.step;
   const changed = newStep || text !== state.text;
   const next: ReviewState = {
@@ -208,6 +233,7 @@ function enterGate(state: ReviewState, gate: GateRef, text: string, model?: stri
     model: model ?? state.model,
     edit,
     note,
+    reasoning,
     pending: undefined,
     notice: undefined,
     error: undefined,
@@ -216,7 +242,7 @@ function enterGate(state: ReviewState, gate: GateRef, text: string, model?: stri
 }
 
 function finish(state: ReviewState, next: ReviewState, error: string | undefined): Transition {
-  const done: ReviewState = { ...next, phase: "finished", error, pending: undefined, notice: undefined, gate: undefined, edit: undefined, note: undefined };
+  const done: ReviewState = { ...next, phase: "finished", error, pending: undefined, notice: undefined, gate: undefined, edit: undefined, note: undefined, reasoning: undefined };
   // Where did the approved edit go? An open scene holds it unsaved; ask the editor.
   const uri = state.approved?.uri;
   const check = state.phase !== "finished" && next.runState === "succeeded" && uri !== undefined;
@@ -229,8 +255,11 @@ function onProgress(state: ReviewState, p: RunProgress): Transition {
   switch (p.event) {
     case "text": {
       const text = p.text ?? "";
-      if (next.streamStep === p.step) return { state: { ...next, stream: next.stream + text }, effects: [], appendOnly: text };
-      return { state: { ...next, stream: text, streamStep: p.step }, effects: [] };
+      const sameStep = next.streamStep === p.step;
+      // The server's retraction marker moves what streamed before it out of the answer.
+      const split = splitRetracted((sameStep ? next.stream : "") + text);
+      if (sameStep && split.retracted.length === 0) return { state: { ...next, stream: split.stream }, effects: [], appendOnly: text };
+      return { state: { ...next, stream: split.stream, streamStep: p.step, retracted: [...(sameStep ? next.retracted : []), ...split.retracted] }, effects: [] };
     }
     case "gate": {
       const g: GateInfo | undefined = p.gate;
@@ -244,21 +273,28 @@ function onProgress(state: ReviewState, p: RunProgress): Transition {
         // read the review document.
         if (sameStep && state.phase === "gate") return same(next);
         return {
-          state: { ...next, phase: "running", gate: ref, mode: "view", chat: sameStep ? state.chat : [], edit: undefined, note: undefined },
+          state: { ...next, phase: "running", gate: ref, mode: "view", chat: sameStep ? state.chat : [], edit: undefined, note: undefined, reasoning: undefined },
           effects: [{ type: "loadGate", gate: ref }],
         };
       }
-      const unchanged = sameStep && state.phase === "gate" && state.gate?.kind === g.kind && g.text === state.text && sameEdit(g.edit, state.edit) && g.note === state.note;
+      const unchanged =
+        sameStep &&
+        state.phase === "gate" &&
+        state.gate?.kind === g.kind &&
+        g.text === state.text &&
+        sameEdit(g.edit, state.edit) &&
+        g.note === state.note &&
+        g.reasoning === state.reasoning;
       if (unchanged) return same(next);
       // A new gate, or the same gate asked again (after a chat, a model change or a
-      // regeneration): its text, edit and note replace what was shown.
-      return enterGate(next, ref, g.text, g.model, g.edit, g.note);
+      // regeneration): its text, edit, note and reasoning replace what was shown.
+      return enterGate(next, ref, g.text, g);
     }
     case "done":
       return finish(state, next, p.error);
     case "state":
       if (FINAL_STATES.includes(p.state)) return finish(state, next, p.error);
-      if (p.state === "running" && state.phase === "gate") return same({ ...next, phase: "running", gate: undefined, edit: undefined, note: undefined });
+      if (p.state === "running" && state.phase === "gate") return same({ ...next, phase: "running", gate: undefined, edit: undefined, note: undefined, reasoning: undefined });
       return same(next);
     case "recorded":
       return same({ ...next, recorded: p.error !== undefined ? { error: p.error } : { event: p.history_event } });
@@ -273,7 +309,7 @@ export function reduce(state: ReviewState, ev: ReviewEvent): Transition {
       return onProgress(state, ev.progress);
     case "gateLoaded":
       if (state.phase === "finished") return same(state);
-      return enterGate(state, ev.gate, ev.text, ev.model, ev.edit, ev.note);
+      return enterGate(state, ev.gate, ev.text, ev);
     case "model":
       return same({ ...state, model: ev.resolution.model, chain: ev.resolution.chain });
     case "user":
@@ -300,14 +336,33 @@ export function reduce(state: ReviewState, ev: ReviewEvent): Transition {
         gate: undefined,
         edit: undefined,
         note: undefined,
+        reasoning: undefined,
         mode: "view",
         pending: undefined,
-        stream: "",
-        streamStep: undefined,
         notice: `${label(ev.decision)}: sent`,
       });
     }
   }
+}
+
+/**
+ * Streamed text cut at the server's retraction markers: what came before each marker is not the
+ * answer (`retracted`, empty pieces left out); what follows the last one is still streaming.
+ */
+export function splitRetracted(streamed: string): { stream: string; retracted: string[] } {
+  const retracted: string[] = [];
+  let rest = streamed;
+  for (let i = rest.indexOf(RETRACTED); i >= 0; i = rest.indexOf(RETRACTED)) {
+    const piece = rest.slice(0, i);
+    if (piece.trim() !== "") retracted.push(piece);
+    rest = rest.slice(i + RETRACTED.length);
+  }
+  return { stream: rest, retracted };
+}
+
+/** Words as the server counts them (white space separated). */
+export function wordCount(text: string): number {
+  return text.split(/\s+/).filter((w) => w !== "").length;
 }
 
 // ---- what the webview shows --------------------------------------------------------------------
@@ -414,6 +469,10 @@ export interface ViewModel {
   buttons: Button[];
   stream: string;
   streamItems: string[];
+  /** Streamed text the server said is not the answer (reasoning, or an attempt that broke off). */
+  retracted: { text: string; words: number }[];
+  /** What the model reasoned before the answer under review: collapsed, apart from `text`. */
+  reasoning?: { text: string; words: number };
   /** The change approving makes to a scene (only when the server says there is one). */
   edit?: EditView;
   /** A warning the writer must see before deciding. */
@@ -508,6 +567,7 @@ export function view(state: ReviewState): ViewModel {
     buttons,
     stream: state.stream,
     streamItems: completedItems(state.stream).map(itemLabel),
+    retracted: state.retracted.map((t) => ({ text: t, words: wordCount(t) })),
     notice: state.notice,
     error: state.error,
     chat: state.chat,
@@ -516,6 +576,9 @@ export function view(state: ReviewState): ViewModel {
     vm.edit = { description: edit.description, sentence: approvalSentence(edit), path: edit.path, diff: parseUnifiedDiff(edit.diff), editing: state.mode === "edit" };
   }
   if (state.note && (state.phase === "gate" || state.phase === "resolving")) vm.warning = state.note;
+  if (state.reasoning !== undefined && (state.phase === "gate" || state.phase === "resolving")) {
+    vm.reasoning = { text: state.reasoning, words: wordCount(state.reasoning) };
+  }
   const out = outcome(state);
   if (out) vm.outcome = out;
   return vm;

@@ -125,13 +125,24 @@ describe("what the server sends", () => {
     new_text: "\nNight fell.\n",
   };
 
-  it("keeps a gate's text, model, edit and note", () => {
+  it("keeps a gate's text, model, edit, note and reasoning", () => {
     const p = parseRunProgress({
       run: "r",
       pipeline: "p",
       state: "waiting",
       event: "gate",
-      gate: { run: "r", step: "approve", kind: "approve_output", uri: "file:///x.md", pipeline: "p", model: "local/m", text: "Night fell.", edit: EDIT, note: "cut at the token limit" },
+      gate: {
+        run: "r",
+        step: "approve",
+        kind: "approve_output",
+        uri: "file:///x.md",
+        pipeline: "p",
+        model: "local/m",
+        text: "Night fell.",
+        edit: EDIT,
+        note: "cut at the token limit",
+        reasoning: "Okay, plan.",
+      },
     });
     assert.deepEqual(p?.gate, {
       step: "approve",
@@ -141,9 +152,12 @@ describe("what the server sends", () => {
       text: "Night fell.",
       edit: Object.fromEntries(Object.entries(EDIT).filter(([k]) => k !== "field")),
       note: "cut at the token limit",
+      reasoning: "Okay, plan.",
     });
     assert.equal(Object.hasOwn(p?.gate?.edit ?? {}, "field"), false, "a null field is left out");
-    assert.equal(parseRunProgress({ run: "r", event: "gate", gate: { step: "resume", kind: "resume", uri: "u", edit: null, note: null } })?.gate?.edit, undefined);
+    const bare = parseRunProgress({ run: "r", event: "gate", gate: { step: "resume", kind: "resume", uri: "u", edit: null, note: null, reasoning: null } })?.gate;
+    assert.deepEqual(bare, { step: "resume", kind: "resume", uri: "u" }, "null edit, note and reasoning are left out");
+    assert.equal(parseGates([{ run: "r", step: "s", kind: "approve_output", uri: "u", text: "t", reasoning: "  \n" }])[0]?.reasoning, undefined, "blank reasoning is none");
   });
 
   it("an edit needs its description and diff; modes by their names (old ones too), an unknown one left out", () => {

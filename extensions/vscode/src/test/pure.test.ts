@@ -91,7 +91,7 @@ describe("review HTML", () => {
     s = reduce(s, { type: "gateLoaded", gate: { step: "g", kind: "review_prompt", uri: "u" }, text: "prompt" }).state;
     assert.match(renderBody(view(s)), /<button data-action="approve" class="primary">/);
     s = reduce(s, { type: "user", user: { action: "edit" } }).state;
-    assert.match(renderBody(view(s)), /<textarea id="text" data-version="1" spellcheck="true">prompt<\/textarea>/);
+    assert.match(renderBody(view(s)), /<textarea id="text" data-version="1" spellcheck="true">\nprompt<\/textarea>/);
   });
 
   it("renders the model cascade, unset levels included (regression: a null level broke rendering)", () => {

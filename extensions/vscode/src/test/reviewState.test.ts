@@ -1,8 +1,9 @@
 /** The review panel's state machine: every transition without a webview. */
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { initialState, promptSections, reduce, view, type GateRef, type ReviewEvent, type ReviewState, type Transition } from "../reviewState";
-import type { GateEdit, GateInfo, RunProgress } from "../protocol";
+import { initialState, promptSections, reduce, splitRetracted, view, wordCount, type GateRef, type ReviewEvent, type ReviewState, type Transition } from "../reviewState";
+import { renderBody } from "../reviewHtml";
+import { RETRACTED, type GateEdit, type GateInfo, type RunProgress } from "../protocol";
 
 const RUN = "rewrite-selection-19a";
 const promptGate: GateRef = { step: "review", kind: "review_prompt", uri: "file:///p/.showrunner/runs/r/review.md" };
@@ -344,6 +345,158 @@ describe("resume and interrupted runs", () => {
     assert.match(view(s).status, /interrupted/);
     const again = reduce(s, progress({ event: "gate", state: "waiting", gate: resumeGate })).state;
     assert.equal(again.phase, "gate");
+  });
+});
+
+/** The value a browser gives `<textarea id="text">` in `html` (HTML drops one line feed after the start tag). */
+function textareaValue(html: string): string | undefined {
+  const m = /<textarea id="text"[^>]*>([^<]*)<\/textarea>/.exec(html);
+  const raw = m?.[1]?.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&");
+  return raw?.startsWith("\n") ? raw.slice(1) : raw;
+}
+
+describe("the model's reasoning: shown apart, never sent", () => {
+  const REASONING = "Okay, plan. The <lamp> goes last.";
+  const withReasoning = (gate: Partial<GateInfo> = {}) => atOutputGate({ reasoning: REASONING, ...gate }).state;
+  /** Every text a transition's effects would send to the server. */
+  const sent = (t: Transition) => JSON.stringify(t.effects);
+
+  it("a gate's reasoning is in the view with its word count; the text under review is the answer only", () => {
+    const vm = view(withReasoning());
+    assert.deepEqual(vm.reasoning, { text: REASONING, words: 6 });
+    assert.equal(vm.text, "Night fell.");
+    assert.deepEqual(vm.sections, [{ title: "", body: "Night fell.", collapsible: false }]);
+    assert.equal(view(atOutputGate().state).reasoning, undefined, "no reasoning, no section");
+  });
+
+  it("approving sends the text under review only, never the reasoning", () => {
+    const s = withReasoning();
+    // As the webview sends it: the textarea's value, the answer.
+    const plain = reduce(s, { type: "user", user: { action: "approve", text: "Night fell." } });
+    assert.deepEqual(plain.effects, [{ type: "resolve", args: { run: RUN, step: "approve", decision: "approve" } }]);
+    const edited = reduce(reduce(s, { type: "user", user: { action: "edit" } }).state, { type: "user", user: { action: "approve", text: "Night fell hard." } });
+    assert.deepEqual(edited.effects, [{ type: "resolve", args: { run: RUN, step: "approve", decision: "edit", text: "Night fell hard." } }]);
+    for (const user of [{ action: "approve" }, { action: "skip" }, { action: "regenerate" }, { action: "reject", text: "no" }] as const) {
+      const t = reduce(s, { type: "user", user });
+      assert.equal(t.effects.length, 1, user.action);
+      assert.ok(!sent(t).includes("Okay, plan"), `${user.action} sends no reasoning: ${sent(t)}`);
+    }
+  });
+
+  it("the panel renders it collapsed, labelled, apart from the text (and from the textarea that approving reads)", () => {
+    for (const mode of ["view", "edit"] as const) {
+      let s = withReasoning();
+      if (mode === "edit") s = reduce(s, { type: "user", user: { action: "edit" } }).state;
+      const html = renderBody(view(s));
+      const details = /<details id="reasoning"[^>]*>/.exec(html)?.[0] ?? "";
+      assert.ok(details !== "", html);
+      assert.ok(!/\bopen\b/.test(details), `collapsed by default: ${details}`);
+      assert.match(html, /<summary>The model&#39;s reasoning \(not part of the answer\) · 6 words<\/summary><pre>Okay, plan\. The &lt;lamp&gt; goes last\.<\/pre>/);
+      assert.equal(textareaValue(html), "Night fell.", `${mode}: the textarea holds the answer only`);
+      assert.ok(html.indexOf('<aside class="reasoning"') > html.indexOf('<textarea id="text"'), "the reasoning comes after the text under review, outside it");
+    }
+    assert.match(renderBody(view(withReasoning({ reasoning: "One." }))), /· 1 word<\/summary>/);
+    assert.ok(!renderBody(view(atOutputGate().state)).includes('class="reasoning"'));
+  });
+
+  it("a gate read from the review document takes the queue's reasoning", () => {
+    const t = run([progress({ event: "gate", state: "waiting", gate: outputGate })]);
+    const s = reduce(t.state, { type: "gateLoaded", gate: outputGate, text: "Night fell.", reasoning: REASONING }).state;
+    assert.equal(view(s).reasoning?.text, REASONING);
+  });
+
+  it("a regeneration's new reasoning replaces the old; a gate asked again without any drops it; it goes once decided", () => {
+    const s = withReasoning();
+    const changed = reduce(s, progress({ event: "gate", state: "waiting", gate: { ...outputGate, text: "Night fell.", edit: appendEdit, reasoning: "Second thoughts." } })).state;
+    assert.equal(view(changed).reasoning?.text, "Second thoughts.", "a new reasoning alone is a change");
+    const none = reduce(s, progress({ event: "gate", state: "waiting", gate: { ...outputGate, text: "Dawn came.", edit: appendEdit } })).state;
+    assert.equal(view(none).reasoning, undefined);
+    const decided = reduce(reduce(s, { type: "user", user: { action: "approve" } }).state, { type: "resolved", decision: "approve" }).state;
+    assert.equal(decided.reasoning, undefined);
+    assert.equal(view(decided).reasoning, undefined);
+  });
+
+  it("open reasoning asks the server for the gate's .reasoning.md; without reasoning it does nothing", () => {
+    assert.deepEqual(reduce(withReasoning(), { type: "user", user: { action: "open_reasoning" } }).effects, [{ type: "openReasoning", run: RUN, step: "approve" }]);
+    assert.deepEqual(reduce(atOutputGate().state, { type: "user", user: { action: "open_reasoning" } }).effects, []);
+  });
+  it("an answer that starts with blank lines is approved as it is, not as an edit (regression: the textarea dropped a line feed)", () => {
+    const answer = "\n\nOut there, somewhere.";
+    for (const mode of ["view", "edit"] as const) {
+      let s = withReasoning({ text: answer });
+      if (mode === "edit") s = reduce(s, { type: "user", user: { action: "edit" } }).state;
+      const value = textareaValue(renderBody(view(s)));
+      assert.equal(value, answer, mode);
+      assert.deepEqual(reduce(s, { type: "user", user: { action: "approve", text: value } }).effects, [{ type: "resolve", args: { run: RUN, step: "approve", decision: "approve" } }]);
+    }
+  });
+});
+
+describe("live output: text the server retracts", () => {
+  const text = (t: string, step = "rewrite") => progress({ event: "text", step, text: t });
+
+  it("the marker moves what streamed so far out of the answer; what follows streams on", () => {
+    let t = run([text("Okay, "), text("plan.\n")]);
+    assert.equal(t.appendOnly, "plan.\n");
+    t = reduce(t.state, text(RETRACTED));
+    assert.equal(t.appendOnly, undefined, "the marker re-renders the live output");
+    assert.equal(t.state.stream, "");
+    assert.deepEqual(t.state.retracted, ["Okay, plan.\n"]);
+    t = reduce(t.state, text("The answer."));
+    assert.equal(t.appendOnly, "The answer.");
+    assert.equal(t.state.stream, "The answer.");
+    assert.deepEqual(view(t.state).retracted, [{ text: "Okay, plan.\n", words: 2 }]);
+  });
+
+  it("a marker inside a piece, or split across two, still cuts; two attempts make two pieces", () => {
+    let t = run([text("First try" + RETRACTED.slice(0, 20))]);
+    assert.deepEqual(t.state.retracted, []);
+    t = reduce(t.state, text(RETRACTED.slice(20) + "Second try" + RETRACTED + "The answer."));
+    assert.deepEqual(t.state.retracted, ["First try", "Second try"]);
+    assert.equal(t.state.stream, "The answer.");
+    assert.deepEqual(splitRetracted(RETRACTED + "x"), { stream: "x", retracted: [] }, "nothing before the marker: no empty piece");
+  });
+
+  it("the brainstorm's items parse from the answer only", () => {
+    const t = run([text('{"ideas": [{"title": "Draft", "pitch": "no"}]}'), text(RETRACTED), text('{"ideas": [{"title": "A storm", "pitch": "it hits"}, {"title": "A le')]);
+    assert.deepEqual(view(t.state).streamItems, ["A storm — it hits"]);
+  });
+
+  it("a new step, or a decision sent, starts without the retracted text", () => {
+    const t = run([text("thinking"), text(RETRACTED), text("answer")]);
+    assert.deepEqual(reduce(t.state, text("{", "judge")).state.retracted, []);
+    const at = reduce(t.state, progress({ event: "gate", state: "waiting", gate: { ...outputGate, text: "answer" } })).state;
+    assert.deepEqual(at.retracted, ["thinking"], "the output gate still shows what streamed");
+    const sending = reduce(at, { type: "user", user: { action: "approve" } }).state;
+    assert.deepEqual([sending.stream, sending.retracted], ["", []]);
+  });
+
+  it("text streaming before the decision's answer arrives is kept (regression: the answer cleared it)", () => {
+    let t = run([progress({ event: "gate", state: "waiting", gate: { ...promptGate, text: PROMPT } }), { type: "user", user: { action: "approve" } }]);
+    t = reduce(t.state, text("Okay, plan.\n"));
+    t = reduce(t.state, text(RETRACTED));
+    t = reduce(t.state, text("The answer."));
+    const s = reduce(t.state, { type: "resolved", decision: "approve" }).state;
+    assert.equal(s.stream, "The answer.");
+    assert.deepEqual(s.retracted, ["Okay, plan.\n"]);
+  });
+
+  it("a regeneration streams a new output, not appended to the old one", () => {
+    let t = run([text("Night fell."), progress({ event: "gate", state: "waiting", gate: { ...outputGate, step: "rewrite", text: "Night fell." } })]);
+    t = reduce(t.state, { type: "user", user: { action: "regenerate" } });
+    t = reduce(t.state, text("Dawn came."));
+    assert.equal(t.state.stream, "Dawn came.");
+  });
+
+  it("the panel shows retracted text collapsed and marked as not the answer, apart from the live answer", () => {
+    const t = run([text("Okay, <plan>.\n"), text(RETRACTED), text("The answer.")]);
+    const html = renderBody(view(t.state));
+    assert.match(
+      html,
+      /<details class="retracted" data-key="retracted:0"><summary>Not part of the answer: the model&#39;s reasoning, or an attempt that broke off · 2 words<\/summary><pre>Okay, &lt;plan&gt;\.\n<\/pre><\/details><pre id="stream">The answer\.<\/pre>/,
+    );
+    assert.ok(!html.includes("[the text above"), "the marker itself is not shown");
+    assert.equal(wordCount("  a\tb\n c "), 3);
   });
 });
 
