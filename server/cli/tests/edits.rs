@@ -3,7 +3,8 @@
 //! its output where it says; selection pipelines need a selection; an answer that is not JSON is
 //! never lost; and a run that crashes at any point of its edit applies it exactly once.
 
-use std::path::{Path, PathBuf};
+use showrunner_testkit::{example_on, output_text as text};
+use std::path::Path;
 use std::process::Output;
 
 use serde_json::Value;
@@ -16,19 +17,6 @@ fn bin() -> &'static Path {
 
 fn showrunner(args: &[&str], cwd: &Path) -> Output {
     showrunner_testkit::run_binary(bin(), args, cwd, &[])
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-fn example_on(server: &ModelServer) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    assert!(showrunner(&["init", "story", "--example"], tmp.path()).status.success());
-    let dir = tmp.path().join("story");
-    let cfg = std::fs::read_to_string(dir.join("showrunner.yaml")).unwrap();
-    std::fs::write(dir.join("showrunner.yaml"), cfg.replace("http://127.0.0.1:11434/v1", &server.url)).unwrap();
-    (tmp, dir)
 }
 
 /// The diff a `--yes` gate printed: from its `--- a/` line to the end of the hunk.
@@ -59,7 +47,7 @@ fn last_prompt(server: &ModelServer) -> String {
 fn a_draft_on_a_scene_with_prose_says_it_appends_and_its_diff_is_what_lands() {
     let server =
         ModelServer::start(vec![Reply::tokens(&["Tom ", "slept badly, ", "and the glass fell.\n\nThe wind rose."])]);
-    let (_tmp, dir) = example_on(&server);
+    let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
     let scene = "story/ch01/03-supper.md";
     let before = std::fs::read_to_string(dir.join(scene)).unwrap();
     let out = showrunner(&["run", "draft-scene", scene, "--yes", "--model", "local/x"], &dir);
@@ -83,7 +71,7 @@ fn summarize_scene_sets_the_summary_field_and_keeps_the_rest_byte_for_byte() {
         Reply::tokens(&["Li Lei takes ", "Zoë's messages; ", "the weather turns."]),
         Reply::tokens(&["Tom faces \"the inspector\" ", "over supper."]),
     ]);
-    let (_tmp, dir) = example_on(&server);
+    let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
     // No summary yet: a new line before the closing `---`.
     let scene = "story/ch01/02-the-hut.md";
     let before = std::fs::read_to_string(dir.join(scene)).unwrap();
@@ -123,7 +111,7 @@ fn selection_pipelines_refuse_without_a_selection_and_replace_exactly_it() {
         Reply::tokens(&["“You’ll have seen it,” ", "he said."]),
         Reply::tokens(&["It is a very fine tower.”"]),
     ]);
-    let (_tmp, dir) = example_on(&server);
+    let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
     let scene = "story/ch01/03-supper.md";
     let before = std::fs::read_to_string(dir.join(scene)).unwrap();
     // Without a selection: refused before any model call, saying how to give one.
@@ -165,7 +153,7 @@ fn a_research_answer_that_is_not_json_is_caught_at_the_gate_and_kept() {
     // Asked twice more for JSON, the model still answers in prose.
     let prose = || Reply::tokens(&["Fog signals were fired ", "every five minutes with tonite charges."]);
     let server = ModelServer::start(vec![prose(), prose(), prose()]);
-    let (_tmp, dir) = example_on(&server);
+    let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
     let out = showrunner(
         &[
             "run",
@@ -196,7 +184,7 @@ fn a_research_answer_that_is_not_json_is_caught_at_the_gate_and_kept() {
 fn a_crash_at_every_fault_point_of_an_edit_then_resume_applies_it_exactly_once() {
     for fault in ["after-append", "after-write", "after-apply"] {
         let server = ModelServer::start(vec![Reply::tokens(&["The glass ", "fell all night."])]);
-        let (_tmp, dir) = example_on(&server);
+        let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
         let scene = "story/ch01/03-supper.md";
         let before = std::fs::read_to_string(dir.join(scene)).unwrap();
         let crashed = showrunner_testkit::run_binary(

@@ -12,7 +12,7 @@ fn showrunner(args: &[&str], cwd: &Path) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    showrunner_testkit::output_text(o)
 }
 
 /// Kills and reaps the process when a test fails before it does.

@@ -35,7 +35,7 @@ fn showrunner(args: &[&str], cwd: &Path) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    showrunner_testkit::output_text(o)
 }
 
 /// The example story on `base_url`, with a context small enough for a tiny model's window and a

@@ -2,6 +2,7 @@
 //! history, verify retrying with a defect report, research saved as a bucket, runs listed, and a
 //! recorded run replayed with no server at all.
 
+use showrunner_testkit::{example_on, output_text as text};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -12,20 +13,6 @@ fn showrunner(args: &[&str], cwd: &Path) -> Output {
     showrunner_testkit::run_binary(std::path::Path::new(env!("CARGO_BIN_EXE_showrunner")), args, cwd, &[])
 }
 
-fn example_on(server: &ModelServer) -> (tempfile::TempDir, std::path::PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    assert!(showrunner(&["init", "story", "--example"], tmp.path()).status.success());
-    let dir = tmp.path().join("story");
-    let cfg = std::fs::read_to_string(dir.join("showrunner.yaml")).unwrap();
-    let cfg = cfg.replace("http://127.0.0.1:11434/v1", &server.url);
-    std::fs::write(dir.join("showrunner.yaml"), cfg).unwrap();
-    (tmp, dir)
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
 #[test]
 fn draft_scene_end_to_end_then_replay_without_a_network() {
     let server = ModelServer::start(vec![
@@ -33,7 +20,7 @@ fn draft_scene_end_to_end_then_replay_without_a_network() {
         Reply::tokens(&["Alice met ", "Quillan at the door, and Quillan smiled; later Quillan left."]),
         Reply::tokens(&["Alice climbed ", "the stairs with Łukasz ", "and said nothing about the log."]),
     ]);
-    let (_tmp, dir) = example_on(&server);
+    let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
     let scene = "story/ch01/03-supper.md";
     let before = std::fs::read_to_string(dir.join(scene)).unwrap();
     let out = showrunner(&["run", "draft-scene", scene, "--yes", "--model", "local/llama3.1"], &dir);
@@ -74,7 +61,7 @@ fn draft_scene_end_to_end_then_replay_without_a_network() {
 fn research_saves_a_bucket_and_failures_are_clear() {
     let answer = json!({ "name": "Fog signals", "summary": "Tonite charges every five minutes.", "body": "Keepers fired…", "keywords": ["fog signal", "tonite"], "sources": ["Trinity House rules, 1902"] }).to_string();
     let server = ModelServer::start(vec![Reply::tokens(&["```json\n", &answer, "\n```"])]);
-    let (_tmp, dir) = example_on(&server);
+    let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
     let out = showrunner(
         &[
             "run",
@@ -136,7 +123,7 @@ fn the_shipped_recording_replays_on_the_example() {
 #[test]
 fn the_daily_token_budget_is_checked_before_every_call() {
     let server = ModelServer::start(vec![Reply::tokens(&["never sent"])]);
-    let (_tmp, dir) = example_on(&server);
+    let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
     let cfg = std::fs::read_to_string(dir.join("showrunner.yaml"))
         .unwrap()
         .replace("daily_tokens: 2000000", "daily_tokens: 50");
@@ -154,7 +141,7 @@ fn a_run_killed_mid_stream_resumes_without_repeating_finished_steps() {
     let words: Vec<String> = (0..400).map(|i| format!("w{i} ")).collect();
     let refs: Vec<&str> = words.iter().map(String::as_str).collect();
     let server = ModelServer::start(vec![Reply::slow(&refs, Duration::from_millis(25))]);
-    let (_tmp, dir) = example_on(&server);
+    let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
     let mut child = Command::new(env!("CARGO_BIN_EXE_showrunner"))
         .args(["run", "draft-scene", "story/ch01/03-supper.md", "--yes", "--model", "local/llama3.1"])
         .current_dir(&dir)
@@ -196,7 +183,7 @@ fn terminal_gates_edit_change_model_chat_and_approve() {
         Reply::tokens(&["Alice lit the lamp, and the light went out across the water."]),
         Reply::tokens(&["Alice lit the lamp at last."]),
     ]);
-    let (tmp, dir) = example_on(&server);
+    let (tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
     // $EDITOR appends a line to the prompt it is given.
     let editor = tmp.path().join("editor.sh");
     std::fs::write(&editor, "#!/bin/sh\nprintf '\\nWrite it in one sentence.\\n' >> \"$1\"\n").unwrap();

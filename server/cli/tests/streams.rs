@@ -4,7 +4,8 @@
 //! with nothing applied; an answer cut at the token limit is flagged at the gate; the model that
 //! answered (behind a router) is recorded, and a replay names the recorded model.
 
-use std::path::{Path, PathBuf};
+use showrunner_testkit::{example_on, output_text as text};
+use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
@@ -13,19 +14,6 @@ use showrunner_testkit::model_server::{chunk, sse, ModelServer, Reply};
 
 fn showrunner(args: &[&str], cwd: &Path) -> Output {
     showrunner_testkit::run_binary(Path::new(env!("CARGO_BIN_EXE_showrunner")), args, cwd, &[])
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-fn example_on(server: &ModelServer) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    assert!(showrunner(&["init", "story", "--example"], tmp.path()).status.success());
-    let dir = tmp.path().join("story");
-    let cfg = std::fs::read_to_string(dir.join("showrunner.yaml")).unwrap();
-    std::fs::write(dir.join("showrunner.yaml"), cfg.replace("http://127.0.0.1:11434/v1", &server.url)).unwrap();
-    (tmp, dir)
 }
 
 /// The run record as the run store keeps it.
@@ -57,7 +45,7 @@ fn reasoning_from_the_chat_template_is_kept_and_shown_but_never_applied() {
         ),
         (Duration::ZERO, "data: [DONE]\n\n".into()),
     ])]);
-    let (_tmp, dir) = example_on(&server);
+    let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
     let before = std::fs::read_to_string(dir.join(SCENE)).unwrap();
     let out = showrunner(&["run", "draft-scene", SCENE, "--yes", "--model", "local/r1"], &dir);
     let t = text(&out);
@@ -94,7 +82,7 @@ fn reasoning_from_the_chat_template_is_kept_and_shown_but_never_applied() {
 fn a_stream_cut_short_is_retried_and_when_it_stays_cut_nothing_is_applied_until_resume() {
     let cut = || Reply::Cut(vec![(Duration::ZERO, chunk(json!({ "content": "Tom put down his " })))]);
     let server = ModelServer::start(vec![cut(), cut(), cut(), cut()]);
-    let (_tmp, dir) = example_on(&server);
+    let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
     let before = std::fs::read_to_string(dir.join(SCENE)).unwrap();
     let out = showrunner(&["run", "draft-scene", SCENE, "--yes", "--model", "local/x"], &dir);
     let t = text(&out);
@@ -118,7 +106,7 @@ fn an_answer_cut_at_the_token_limit_is_flagged_at_the_gate() {
         (Duration::ZERO, sse(&json!({ "choices": [{ "index": 0, "delta": {}, "finish_reason": "length" }] }))),
         (Duration::ZERO, "data: [DONE]\n\n".into()),
     ])]);
-    let (_tmp, dir) = example_on(&server);
+    let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
     let out = showrunner(&["run", "draft-scene", SCENE, "--yes", "--model", "local/x"], &dir);
     let t = text(&out);
     assert!(out.status.success(), "{t}");

@@ -123,6 +123,28 @@ impl Backend {
         }
     }
 
+    /// The gate `run` waits at, at `step`, with a clear error when it does not.
+    fn waiting_gate(&self, run: &str, step: &str) -> Result<crate::runs::Pending> {
+        self.runner
+            .gate(run, step)
+            .ok_or_else(|| invalid(format!("run `{run}` is not waiting at a gate `{step}` (see showrunner.gate.list)")))
+    }
+
+    /// Shows a file beside a review document (when the client shows documents); its URI.
+    async fn show_beside(&self, path: &Path) -> Result<Uri> {
+        let uri = crate::state::path_uri(path).ok_or_else(|| internal(format!("{} has no URI", path.display())))?;
+        if self.session().caps.show_document {
+            let params = ShowDocumentParams {
+                uri: uri.clone(),
+                external: Some(false),
+                take_focus: Some(false),
+                selection: None,
+            };
+            let _ = self.client.show_document(params).await;
+        }
+        Ok(uri)
+    }
+
     /// Every loaded project root.
     fn roots(&self) -> Vec<PathBuf> {
         self.lock().projects.keys().cloned().collect()
@@ -295,9 +317,7 @@ impl Backend {
             "showrunner.gate.list" => to_value(self.runner.gates().iter().map(|g| g.view()).collect::<Vec<_>>()),
             "showrunner.gate.resolve" => {
                 let a: GateResolveArgs = params(args)?;
-                let g = self.runner.gate(&a.run, &a.step).ok_or_else(|| {
-                    invalid(format!("run `{}` is not waiting at a gate `{}` (see showrunner.gate.list)", a.run, a.step))
-                })?;
+                let g = self.waiting_gate(&a.run, &a.step)?;
                 let document = || -> String {
                     let session = self.session();
                     session.text_of(&g.path).unwrap_or_else(|| g.text.clone())
@@ -353,46 +373,23 @@ impl Backend {
             }
             "showrunner.gate.reasoning" => {
                 let a: GateArgs = params(args)?;
-                let g = self.runner.gate(&a.run, &a.step).ok_or_else(|| {
-                    invalid(format!("run `{}` is not waiting at a gate `{}` (see showrunner.gate.list)", a.run, a.step))
-                })?;
+                let g = self.waiting_gate(&a.run, &a.step)?;
                 let Some(reasoning) = g.reasoning.clone() else {
                     return Err(invalid(format!(
                         "the model gave no reasoning at the gate `{}` of run `{}`",
                         a.step, a.run
                     )));
                 };
-                let uri = crate::state::path_uri(&g.path.with_extension("reasoning.md"))
-                    .ok_or_else(|| internal("the reasoning has no URI"))?;
-                if self.session().caps.show_document {
-                    let params = ShowDocumentParams {
-                        uri: uri.clone(),
-                        external: Some(false),
-                        take_focus: Some(false),
-                        selection: None,
-                    };
-                    let _ = self.client.show_document(params).await;
-                }
+                let uri = self.show_beside(&g.path.with_extension("reasoning.md")).await?;
                 to_value(GateReasoning { reasoning, uri })
             }
             "showrunner.gate.diff" => {
                 let a: GateArgs = params(args)?;
-                let g = self.runner.gate(&a.run, &a.step).ok_or_else(|| {
-                    invalid(format!("run `{}` is not waiting at a gate `{}` (see showrunner.gate.list)", a.run, a.step))
-                })?;
+                let g = self.waiting_gate(&a.run, &a.step)?;
                 let (Some(plan), Some(path)) = (&g.edit, g.diff_path()) else {
                     return Err(invalid(format!("the gate `{}` of run `{}` does not precede an edit", a.step, a.run)));
                 };
-                let uri = crate::state::path_uri(&path).ok_or_else(|| internal("the diff has no URI"))?;
-                if self.session().caps.show_document {
-                    let params = ShowDocumentParams {
-                        uri: uri.clone(),
-                        external: Some(false),
-                        take_focus: Some(false),
-                        selection: None,
-                    };
-                    let _ = self.client.show_document(params).await;
-                }
+                let uri = self.show_beside(&path).await?;
                 to_value(GateDiff { edit: EditView::of(&g.root, plan), diff_uri: uri })
             }
             "showrunner.research" => {

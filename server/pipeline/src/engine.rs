@@ -589,15 +589,16 @@ fn regenerate(
     Ok(())
 }
 
+/// A model step's output: its JSON for a JSON step (when it parses), else the answer without
+/// the blank lines around it (what follows a `</think>` starts with some).
 fn as_output(step: &Step, text: String) -> Value {
     if step.json {
-        match showrunner_llm::repair::parse_lenient(&text) {
-            Some((v, _)) => v,
-            None => Value::String(text),
+        if let Some((v, _)) = showrunner_llm::repair::parse_lenient(&text) {
+            return v;
         }
-    } else {
-        Value::String(text)
     }
+    let trimmed = text.trim_matches(|c: char| c == '\n' || c == '\r');
+    Value::String(if trimmed.len() == text.len() { text } else { trimmed.to_string() })
 }
 
 /// Asks a gate: the run waits (and says so, durably) until the writer decides.

@@ -311,3 +311,27 @@ pub fn run_binary(binary: &Path, args: &[&str], cwd: &Path, env: &[(&str, &str)]
     }
     cmd.output().expect("the binary runs")
 }
+
+/// What a command printed, stdout then stderr.
+pub fn output_text(o: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// The example story in a fresh temporary folder, its models pointed at `model_url`: the
+/// folder (removed when dropped) and the project.
+pub fn example_on(binary: &Path, model_url: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().expect("a temporary folder");
+    let dir = example_at(binary, tmp.path(), model_url);
+    (tmp, dir)
+}
+
+/// `showrunner init story --example` in `parent`, its models pointed at `model_url` (the
+/// example names Ollama's address); the project's folder.
+pub fn example_at(binary: &Path, parent: &Path, model_url: &str) -> std::path::PathBuf {
+    let out = run_binary(binary, &["init", "story", "--example"], parent, &[]);
+    assert!(out.status.success(), "{}", output_text(&out));
+    let dir = parent.join("story").canonicalize().expect("the example exists");
+    let cfg = std::fs::read_to_string(dir.join("showrunner.yaml")).expect("its config");
+    std::fs::write(dir.join("showrunner.yaml"), cfg.replace("http://127.0.0.1:11434/v1", model_url)).expect("write");
+    dir
+}
