@@ -155,8 +155,10 @@ impl Backend {
         self.runner.root_of(id).or_else(|| self.roots().into_iter().find(|r| load_run(r, id).is_some()))
     }
 
-    /// A scene snapshot for a command, with a clear error when it is not one.
-    fn scene_snap(&self, uri: &Uri) -> Result<(FileSnap, usize)> {
+    /// A scene snapshot for a command (its project loaded first, when it is still loading), with
+    /// a clear error when it is not one.
+    async fn scene_snap(&self, uri: &Uri) -> Result<(FileSnap, usize)> {
+        self.ready(uri).await;
         let snap = self
             .snapshot(uri)
             .ok_or_else(|| invalid(format!("{} is not a file of a Showrunner project", uri.as_str())))?;
@@ -171,7 +173,10 @@ impl Backend {
         &self,
         uri: Option<&Uri>,
     ) -> Result<(Option<(FileSnap, usize)>, PathBuf, std::sync::Arc<showrunner_model::analysis::Analysis>)> {
-        let scene = uri.and_then(|u| self.scene_snap(u).ok());
+        let scene = match uri {
+            Some(u) => self.scene_snap(u).await.ok(),
+            None => None,
+        };
         let root = match &scene {
             Some((s, _)) => s.root.clone(),
             None => self.project_for(None, uri).await?,
@@ -216,7 +221,7 @@ impl Backend {
             }
             "showrunner.pipeline.run" => {
                 let a: PipelineRunArgs = params(args)?;
-                let (snap, scene) = self.scene_snap(&a.uri)?;
+                let (snap, scene) = self.scene_snap(&a.uri).await?;
                 let pipeline = studio::find_pipeline(&snap.root, &a.pipeline).map_err(invalid)?;
                 let selection = a.range.map(|r| byte_range(&snap, r)).filter(|r| !r.is_empty());
                 let cursor = a.range.map(|r| r.end);

@@ -281,6 +281,15 @@ impl Backend {
         self.lock().snapshot(uri)
     }
 
+    /// Waits until the project of `uri` is loaded: a request right after a file was opened, or
+    /// while the workspace is being indexed, is answered from its project, not refused.
+    async fn ready(&self, uri: &Uri) {
+        let Some(path) = uri_path(uri) else { return };
+        if self.lock().root_for(&path).is_none() {
+            self.ensure_project(path).await;
+        }
+    }
+
     /// Snapshot and byte offset for a position request.
     fn at(&self, p: &TextDocumentPositionParams) -> Option<(FileSnap, usize)> {
         let snap = self.snapshot(&p.text_document.uri)?;
@@ -355,14 +364,12 @@ impl Backend {
                 )
                 .await;
             }
-            let project = tokio::task::spawn_blocking({
-                let root = root.clone();
-                move || Project::load(&root)
-            })
-            .await;
-            let Ok(project) = project else { continue };
-            // Open documents win over the disk.
-            let files = self.lock().install(root, project);
+            // Loaded once, whoever asks first (a document opened meanwhile may have); open
+            // documents win over the disk.
+            let state = self.state.clone();
+            let config = root.join(showrunner_model::config::CONFIG_FILE);
+            let loaded = tokio::task::spawn_blocking(move || state::ensure_project(&state, &config)).await;
+            let Ok(Some((_, Some(files)))) = loaded else { continue };
             logging::log_to_project(root);
             let batches = self.diagnostics_for(root, &files);
             self.publish(batches.into_iter().filter(|(_, v, d)| !d.is_empty() || v.is_some()).collect()).await;
@@ -400,13 +407,24 @@ impl Backend {
             }
             (None, Some(u)) => uri_path(u),
             (None, None) => {
-                return self
-                    .lock()
-                    .projects
-                    .keys()
-                    .next()
-                    .cloned()
-                    .ok_or_else(|| invalid("no Showrunner project is loaded"))
+                // No project named: the one loaded (or being loaded), else the project of an open
+                // document or of a workspace folder, loaded now.
+                let state = self.state.clone();
+                if let Ok(Some(root)) = tokio::task::spawn_blocking(move || state::any_project(&state)).await {
+                    return Ok(root);
+                }
+                let candidates: Vec<PathBuf> = {
+                    let st = self.lock();
+                    let docs = st.docs.values().filter_map(|d| d.path.clone());
+                    let folders = st.folders.iter().map(|f| f.join(showrunner_model::config::CONFIG_FILE));
+                    docs.chain(folders).collect()
+                };
+                for path in candidates {
+                    if let Some(root) = self.ensure_project(path).await {
+                        return Ok(root);
+                    }
+                }
+                return Err(invalid("no Showrunner project is loaded"));
             }
         };
         let found = match path {
@@ -801,10 +819,12 @@ impl LanguageServer for Backend {
     }
 
     async fn hover(&self, p: HoverParams) -> Result<Option<Hover>> {
+        self.ready(&p.text_document_position_params.text_document.uri).await;
         guarded("hover", || Ok(self.at(&p.text_document_position_params).and_then(|(s, o)| navigate::hover(&s, o))))
     }
 
     async fn goto_definition(&self, p: GotoDefinitionParams) -> Result<Option<GotoDefinitionResponse>> {
+        self.ready(&p.text_document_position_params.text_document.uri).await;
         guarded("definition", || {
             Ok(self
                 .at(&p.text_document_position_params)
@@ -814,6 +834,7 @@ impl LanguageServer for Backend {
     }
 
     async fn references(&self, p: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        self.ready(&p.text_document_position.text_document.uri).await;
         guarded("references", || {
             Ok(self
                 .at(&p.text_document_position)
@@ -822,10 +843,12 @@ impl LanguageServer for Backend {
     }
 
     async fn prepare_rename(&self, p: TextDocumentPositionParams) -> Result<Option<PrepareRenameResponse>> {
+        self.ready(&p.text_document.uri).await;
         guarded("prepareRename", || Ok(self.at(&p).and_then(|(s, o)| edit::prepare_rename(&s, o))))
     }
 
     async fn rename(&self, p: RenameParams) -> Result<Option<WorkspaceEdit>> {
+        self.ready(&p.text_document_position.text_document.uri).await;
         guarded("rename", || {
             let (s, o) =
                 self.at(&p.text_document_position).ok_or_else(|| invalid("not a file of a Showrunner project"))?;
@@ -834,12 +857,14 @@ impl LanguageServer for Backend {
     }
 
     async fn completion(&self, p: CompletionParams) -> Result<Option<CompletionResponse>> {
+        self.ready(&p.text_document_position.text_document.uri).await;
         guarded("completion", || {
             Ok(self.at(&p.text_document_position).map(|(s, o)| CompletionResponse::Array(edit::completion(&s, o))))
         })
     }
 
     async fn code_lens(&self, p: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        self.ready(&p.text_document.uri).await;
         let uri = p.text_document.uri;
         if let Some(lenses) = glass::review_document_lenses(self, &uri) {
             return Ok(Some(lenses));
@@ -863,6 +888,7 @@ impl LanguageServer for Backend {
     }
 
     async fn code_action(&self, p: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        self.ready(&p.text_document.uri).await;
         guarded("codeAction", || {
             Ok(self.snapshot(&p.text_document.uri).map(|s| {
                 let mut actions = edit::code_actions(&s, &p.text_document.uri, &p.context.diagnostics);
@@ -873,6 +899,7 @@ impl LanguageServer for Backend {
     }
 
     async fn document_symbol(&self, p: DocumentSymbolParams) -> Result<Option<DocumentSymbolResponse>> {
+        self.ready(&p.text_document.uri).await;
         guarded("documentSymbol", || {
             Ok(self
                 .snapshot(&p.text_document.uri)
@@ -891,10 +918,12 @@ impl LanguageServer for Backend {
     }
 
     async fn document_link(&self, p: DocumentLinkParams) -> Result<Option<Vec<DocumentLink>>> {
+        self.ready(&p.text_document.uri).await;
         guarded("documentLink", || Ok(self.snapshot(&p.text_document.uri).map(|s| navigate::document_links(&s))))
     }
 
     async fn semantic_tokens_full(&self, p: SemanticTokensParams) -> Result<Option<SemanticTokensResult>> {
+        self.ready(&p.text_document.uri).await;
         guarded("semanticTokens", || {
             Ok(self
                 .snapshot(&p.text_document.uri)
@@ -906,6 +935,7 @@ impl LanguageServer for Backend {
         match p.command.as_str() {
             "showrunner.context.show" => {
                 let args: protocol::ContextArgs = params(&p.arguments)?;
+                self.ready(&args.uri).await;
                 let work = {
                     let mut st = self.lock();
                     st.snapshot(&args.uri).and_then(|snap| {
@@ -923,6 +953,9 @@ impl LanguageServer for Backend {
             }
             "showrunner.models.resolve" => {
                 let args: protocol::ModelsArgs = params(&p.arguments)?;
+                if let Some(u) = &args.uri {
+                    self.ready(u).await;
+                }
                 let snap = args.uri.as_ref().and_then(|u| self.snapshot(u));
                 let analysis = match &snap {
                     Some(s) => Some(s.analysis.clone()),

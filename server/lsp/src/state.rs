@@ -87,6 +87,8 @@ pub struct UnsavedPlan {
 
 #[derive(Default)]
 pub struct State {
+    /// Projects being loaded (off the lock), so that a second caller waits for the first load.
+    loading: HashMap<PathBuf, Loading>,
     /// Approved edits in open buffers, not saved yet.
     pub unsaved_plans: HashMap<Uri, Vec<UnsavedPlan>>,
     pub encoding: Option<Encoding>,
@@ -278,21 +280,73 @@ pub fn project_root_on_disk(path: &Path) -> Option<PathBuf> {
     path.ancestors().skip(1).find(|a| a.join(CONFIG_FILE).is_file()).map(Path::to_path_buf)
 }
 
+/// A project being loaded, for the callers that need it meanwhile: set to done (and the waiters
+/// woken) when the load ends, also when it ends in a panic.
+type Loading = Arc<(Mutex<bool>, std::sync::Condvar)>;
+
+struct LoadingGuard<'a> {
+    state: &'a Mutex<State>,
+    root: PathBuf,
+    marker: Loading,
+}
+
+impl Drop for LoadingGuard<'_> {
+    fn drop(&mut self) {
+        lock(self.state).loading.remove(&self.root);
+        let (done, cv) = &*self.marker;
+        *done.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        cv.notify_all();
+    }
+}
+
+fn wait_for(marker: &Loading) {
+    let (done, cv) = &**marker;
+    let guard = done.lock().unwrap_or_else(|e| e.into_inner());
+    drop(cv.wait_while(guard, |d| !*d).unwrap_or_else(|e| e.into_inner()));
+}
+
 /// Makes sure the project holding `path` is loaded, loading it from disk without the session
 /// lock (and installing it under the lock, open documents laid over it). Returns its root, and
-/// every file when it was loaded just now.
+/// every file when it was loaded just now. A second caller for the same project waits for the
+/// first load instead of loading it again.
 pub fn ensure_project(state: &Mutex<State>, path: &Path) -> Option<(PathBuf, Option<Vec<usize>>)> {
     let root = project_root_on_disk(path)?;
-    if lock(state).projects.contains_key(&root) {
-        return Some((root, None));
-    }
+    let guard = loop {
+        let mut st = lock(state);
+        if st.projects.contains_key(&root) {
+            return Some((root, None));
+        }
+        match st.loading.get(&root).cloned() {
+            Some(other) => {
+                drop(st);
+                wait_for(&other);
+            }
+            None => {
+                let marker: Loading = Arc::default();
+                st.loading.insert(root.clone(), marker.clone());
+                break LoadingGuard { state, root: root.clone(), marker };
+            }
+        }
+    };
     let project = Project::load(&root);
-    let mut st = lock(state);
-    if st.projects.contains_key(&root) {
-        return Some((root, None));
-    }
-    let files = st.install(&root, project);
+    let files = lock(state).install(&root, project);
+    drop(guard);
     Some((root, Some(files)))
+}
+
+/// The first loaded project, after the loads under way have ended; `None` when none is loaded
+/// or being loaded.
+pub fn any_project(state: &Mutex<State>) -> Option<PathBuf> {
+    loop {
+        let pending = {
+            let st = lock(state);
+            if let Some(root) = st.projects.keys().next() {
+                return Some(root.clone());
+            }
+            st.loading.values().next().cloned()?
+        };
+        wait_for(&pending);
+    }
 }
 
 /// Takes a change on disk into the session: the project's config reloads the whole project; a

@@ -270,6 +270,44 @@ fn typing_relinks_and_buckets_update_open_scenes() {
     c.finish();
 }
 
+/// A file of a project the server has not loaded (outside the workspace folders, or opened while
+/// the workspace is still being indexed): requests right after opening it are answered from its
+/// project, loaded for them, never refused.
+#[test]
+fn requests_right_after_opening_a_file_of_an_unloaded_project_wait_for_it() {
+    let (_tmp, dir) = example();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut c = Client::spawn(Path::new(env!("CARGO_BIN_EXE_showrunner")), &[]);
+    c.initialize(&[elsewhere.path()], false);
+    let scene = dir.join("story/ch01/03-supper.md");
+    let u = c.open(&scene, "markdown");
+    // No waiting for its diagnostics: the command comes at once.
+    let ctx = c.request(
+        "workspace/executeCommand",
+        json!({ "command": "showrunner.context.show", "arguments": [{ "uri": u }] }),
+    );
+    assert!(!ctx["items"].as_array().unwrap().is_empty(), "{ctx}");
+    let text = std::fs::read_to_string(&scene).unwrap();
+    let at_tom = text.find("Tom Marlowe").unwrap();
+    let line = text[..at_tom].matches('\n').count();
+    let h = c.request("textDocument/hover", at(&u, json!({ "line": line, "character": 1 })));
+    assert!(h["contents"]["value"].as_str().unwrap().contains("Tom Marlowe"), "{h}");
+    c.finish();
+}
+
+#[test]
+fn a_command_naming_no_project_right_after_initialized_answers_from_the_workspace_project() {
+    let (_tmp, dir) = example();
+    let mut c = Client::spawn(Path::new(env!("CARGO_BIN_EXE_showrunner")), &[]);
+    c.initialize(&[&dir], false);
+    // The workspace is still being indexed: the command waits for it instead of refusing.
+    let list =
+        c.request("workspace/executeCommand", json!({ "command": "showrunner.timeline.list", "arguments": [{}] }));
+    let names: Vec<&str> = list.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["main"], "{list}");
+    c.finish();
+}
+
 #[test]
 fn multi_root_outside_files_and_bad_requests() {
     let (_tmp, dir) = example();
