@@ -17,6 +17,23 @@ fn open(dir: &Path) -> Result<(std::path::PathBuf, History)> {
     Ok((root, history))
 }
 
+/// The project for the timeline commands: the usual one, or else the nearest folder holding a
+/// log (`.showrunner/events.db`), so a project whose `showrunner.yaml` went missing can still be
+/// switched to a timeline that has it.
+fn open_timelines(dir: &Path) -> Result<(std::path::PathBuf, History)> {
+    match project_of(dir) {
+        Ok(_) => open(dir),
+        Err(e) => {
+            let abs = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+            let Some(root) = abs.ancestors().find(|a| showrunner_store::history::events_path(a).is_file()) else {
+                return Err(e.into());
+            };
+            let history = History::open(root).with_context(|| format!("opening the history of {}", root.display()))?;
+            Ok((root.to_path_buf(), history))
+        }
+    }
+}
+
 /// The write path ends with an index upsert; a failure there is reported, not fatal (the index
 /// is derived and the next `check` rebuilds it).
 fn reindex(dir: &Path) {
@@ -26,7 +43,7 @@ fn reindex(dir: &Path) {
 }
 
 pub fn list(dir: &Path, format: Format) -> Result<()> {
-    let (_, h) = open(dir)?;
+    let (_, h) = open_timelines(dir)?;
     let timelines = h.timelines()?;
     let mut out = std::io::stdout().lock();
     if format == Format::Json {
@@ -52,9 +69,9 @@ pub fn create(dir: &Path, name: &str, from: Option<&str>) -> Result<()> {
 }
 
 pub fn switch(dir: &Path, name: &str) -> Result<()> {
-    let (_, mut h) = open(dir)?;
+    let (root, mut h) = open_timelines(dir)?;
     let changed = h.switch(name)?;
-    reindex(dir);
+    reindex(&root);
     println!("Switched to timeline `{name}` ({changed} files rewritten).");
     Ok(())
 }

@@ -176,3 +176,67 @@ fn a_command_waits_while_another_writer_holds_the_lock() {
     assert_eq!(events.len(), before + 1);
     assert_eq!(events[0]["type"], "bucket.create");
 }
+
+/// Every file of the project outside `.showrunner/`, with its bytes.
+fn project_files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    for e in walkdir::WalkDir::new(dir).into_iter().flatten() {
+        let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+        if e.file_type().is_file() && !rel.starts_with(".showrunner") {
+            out.insert(rel, fs::read(e.path()).unwrap());
+        }
+    }
+    out
+}
+
+/// Issue 20: a timeline forked from the first event (before the example's files and the config
+/// were recorded) used to remove `showrunner.yaml`, after which no command found the project.
+#[test]
+fn a_timeline_from_an_early_event_keeps_the_project_a_project() {
+    let (_tmp, dir) = example();
+    let config = fs::read(dir.join("showrunner.yaml")).unwrap();
+    let ok = |args: &[&str]| {
+        let out = showrunner(args, &dir, &[]);
+        assert!(out.status.success(), "{args:?}: {}", showrunner_testkit::output_text(&out));
+        out
+    };
+    ok(&["bucket", "create", "--kind", "note", "--name", "First"]);
+    let events = log_json(&dir);
+    assert_eq!(events.last().unwrap()["seq"], 1);
+    assert_eq!(events.last().unwrap()["type"], "bucket.create");
+    let first = events.last().unwrap()["path"].as_str().unwrap().to_string();
+    let on_main = project_files(&dir);
+    ok(&["timeline", "create", "early", "--from", "1"]);
+    ok(&["timeline", "switch", "early"]);
+    assert_eq!(fs::read(dir.join("showrunner.yaml")).unwrap(), config, "the config is kept");
+    assert!(dir.join(&first).is_file(), "the first event's bucket is there");
+    assert!(!dir.join("story/ch01/01-arrival.md").exists(), "early forked before the example's scenes");
+    assert!(dir.join(".showrunner/events.db").is_file());
+    // The project is usable on early: commands find it, the check runs.
+    let out = showrunner(&["check", "--format", "json"], &dir, &[]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["buckets"], 1, "{}", showrunner_testkit::output_text(&out));
+    let list = String::from_utf8(ok(&["timeline", "list"]).stdout).unwrap();
+    assert!(list.contains("* early"), "{list}");
+    // Back and forth: main comes back byte for byte, early keeps its config.
+    ok(&["timeline", "switch", "main"]);
+    assert_eq!(project_files(&dir), on_main, "main restored byte for byte");
+    ok(&["timeline", "switch", "early"]);
+    assert_eq!(fs::read(dir.join("showrunner.yaml")).unwrap(), config);
+    assert!(!dir.join("story/ch01/01-arrival.md").exists());
+    ok(&["timeline", "switch", "main"]);
+    assert_eq!(project_files(&dir), on_main);
+}
+
+/// A project whose `showrunner.yaml` went missing (as the bug above left it) can still be
+/// switched to a timeline that has it.
+#[test]
+fn a_project_without_its_config_can_still_switch_back() {
+    let (_tmp, dir) = example();
+    let config = fs::read(dir.join("showrunner.yaml")).unwrap();
+    assert!(showrunner(&["timeline", "create", "alt"], &dir, &[]).status.success());
+    fs::remove_file(dir.join("showrunner.yaml")).unwrap();
+    let out = showrunner(&["timeline", "switch", "alt"], &dir, &[]);
+    assert!(out.status.success(), "{}", showrunner_testkit::output_text(&out));
+    assert_eq!(fs::read(dir.join("showrunner.yaml")).unwrap(), config);
+}

@@ -22,6 +22,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
+use showrunner_model::config::CONFIG_FILE;
 use showrunner_model::id::is_valid_id;
 
 use crate::discover::{classify, relative};
@@ -687,7 +688,14 @@ impl History {
         Ok(fixed)
     }
 
-    /// Rewrites the project's files to `timeline`'s state. Returns how many files changed.
+    /// Rewrites the project's files to `timeline` (the current timeline)'s state. Returns how
+    /// many files changed.
+    ///
+    /// Only story files and `showrunner.yaml` are rewritten (never `.showrunner/`, never a file
+    /// outside `story/`, `buckets/` and the config), and `showrunner.yaml` is never removed: a
+    /// timeline that has none of its own (forked before the config was recorded) keeps the
+    /// current one, which is then recorded on it, so the folder stays a project and every
+    /// timeline can be switched back to.
     fn materialize(&mut self, timeline: &str) -> Result<usize, HistoryError> {
         let head = Self::head(&self.conn, timeline)?;
         let target = Self::state(&self.conn, head)?;
@@ -698,8 +706,16 @@ impl History {
             rows.collect::<Result<_, _>>()?
         };
         let mut changed = 0;
+        let mut keep_config = false;
         for path in known {
+            if classify(&path).is_none() || checked_path(&path).is_err() {
+                continue;
+            }
             let want = target.get(&path).and_then(|s| s.1.clone());
+            if want.is_none() && path == CONFIG_FILE {
+                keep_config = true;
+                continue;
+            }
             let abs = self.root.join(&path);
             let have = std::fs::read(&abs).ok().map(|b| content_hash(&b));
             if have == want {
@@ -711,6 +727,10 @@ impl History {
             };
             self.write_file(&path, content.as_deref())?;
             changed += 1;
+        }
+        if keep_config && self.root.join(CONFIG_FILE).is_file() {
+            // The timeline keeps the config it was switched to with, in its own lineage too.
+            self.record_many_alone(&[CONFIG_FILE.to_string()], "user")?;
         }
         Ok(changed)
     }

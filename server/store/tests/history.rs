@@ -109,6 +109,40 @@ fn timelines_restore_files_byte_for_byte() {
     assert!(matches!(h.switch("nope"), Err(HistoryError::NoTimeline(_))));
 }
 
+/// A timeline forked before `showrunner.yaml` was recorded keeps the current config (recorded on
+/// it), and a switch leaves files outside story, buckets and the config alone, even when the log
+/// knows them.
+#[test]
+fn a_switch_keeps_the_config_and_leaves_other_files_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    let mut h = History::open(r).unwrap();
+    let first =
+        h.write(&change("buckets/notes/première.yaml", "kind: note\nname: Première\n".as_bytes(), None)).unwrap();
+    write(r, "showrunner.yaml", "name: Łódź\n".as_bytes());
+    write(r, "story/one.md", "Zoë waited.\n".as_bytes());
+    h.write(&change("notes/plan.txt", b"not a story file\n", None)).unwrap();
+    h.record_all("user").unwrap();
+    let main_files = files(r);
+    h.create_timeline("early", Some(&first.seq.to_string())).unwrap();
+    h.switch("early").unwrap();
+    assert_eq!(fs::read(r.join("showrunner.yaml")).unwrap(), "name: Łódź\n".as_bytes(), "the config is kept");
+    assert!(!r.join("story/one.md").exists(), "early forked before the scene");
+    assert!(r.join("buckets/notes/première.yaml").is_file());
+    assert_eq!(fs::read(r.join("notes/plan.txt")).unwrap(), b"not a story file\n", "not a story file: left alone");
+    assert!(r.join(".showrunner/events.db").is_file());
+    // The kept config is early's own now: nothing drifts, and its log has it.
+    assert!(h.drift().unwrap().is_empty(), "{:?}", h.drift().unwrap());
+    assert_eq!(h.log(Some("showrunner.yaml")).unwrap().len(), 1);
+    h.switch("main").unwrap();
+    assert_eq!(files(r), main_files, "main restored byte for byte");
+    h.switch("early").unwrap();
+    assert!(r.join("showrunner.yaml").is_file());
+    assert!(!r.join("story/one.md").exists());
+    h.switch("main").unwrap();
+    assert_eq!(files(r), main_files);
+}
+
 #[test]
 fn random_sequences_replay_exactly_on_every_timeline() {
     let dir = project();
