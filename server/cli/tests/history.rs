@@ -31,16 +31,16 @@ fn a_crash_between_append_and_write_is_repaired_on_the_next_start() {
         &[("SHOWRUNNER_FAULT", "after-append")],
     );
     assert_eq!(out.status.code(), None, "the process was aborted");
-    let file = dir.join("buckets/character/ghost-writer.yaml");
+    let file = dir.join("buckets/characters/ghost-writer.yaml");
     assert!(!file.exists(), "the file write never happened");
     // The next start reconciles: the acknowledged event's file is written.
     let events = log_json(&dir);
     assert!(file.is_file());
     assert!(fs::read_to_string(&file).unwrap().contains("name: \"Ghost Writer\""));
     assert_eq!(events[0]["type"], "bucket.create");
-    assert_eq!(events[0]["path"], "buckets/character/ghost-writer.yaml");
+    assert_eq!(events[0]["path"], "buckets/characters/ghost-writer.yaml");
     // No half-written temporary file remains.
-    let leftovers: Vec<_> = fs::read_dir(dir.join("buckets/character"))
+    let leftovers: Vec<_> = fs::read_dir(dir.join("buckets/characters"))
         .unwrap()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
@@ -57,11 +57,11 @@ fn a_crash_after_the_write_loses_nothing() {
         &[("SHOWRUNNER_FAULT", "after-write")],
     );
     assert_eq!(out.status.code(), None);
-    let file = dir.join("buckets/item/lamp.yaml");
+    let file = dir.join("buckets/items/lamp.yaml");
     let before = fs::read(&file).unwrap();
     let events = log_json(&dir);
     assert_eq!(fs::read(&file).unwrap(), before);
-    assert_eq!(events.iter().filter(|e| e["path"] == "buckets/item/lamp.yaml").count(), 1);
+    assert_eq!(events.iter().filter(|e| e["path"] == "buckets/items/lamp.yaml").count(), 1);
 }
 
 #[test]
@@ -102,7 +102,7 @@ fn two_processes_writing_at_once_lose_nothing() {
     let events = log_json(&dir);
     let creates = events.iter().filter(|e| e["type"] == "bucket.create").count();
     assert_eq!(creates, 24);
-    assert_eq!(fs::read_dir(dir.join("buckets/note")).unwrap().count(), 24);
+    assert_eq!(fs::read_dir(dir.join("buckets/notes")).unwrap().count(), 24);
     // Versions are consistent: every create is version 1 of its own path.
     assert!(events.iter().filter(|e| e["type"] == "bucket.create").all(|e| e["new_version"] == 1));
 }
@@ -166,7 +166,7 @@ fn a_command_waits_while_another_writer_holds_the_lock() {
         assert!(std::time::Instant::now() < patience, "the command never waited for the writer lock");
         std::thread::yield_now();
     }
-    let file = dir.join("buckets/character/zoë-ångström.yaml");
+    let file = dir.join("buckets/characters/zoë-ångström.yaml");
     assert!(!file.exists(), "nothing is written while another writer holds the lock");
     drop(lock);
     let out = child.wait_with_output().unwrap();
@@ -239,4 +239,26 @@ fn a_project_without_its_config_can_still_switch_back() {
     let out = showrunner(&["timeline", "switch", "alt"], &dir, &[]);
     assert!(out.status.success(), "{}", showrunner_testkit::output_text(&out));
     assert_eq!(fs::read(dir.join("showrunner.yaml")).unwrap(), config);
+}
+
+/// `bucket create` puts a bucket where the project keeps that kind (`places` for locations in
+/// the example), else in `buckets/<kind>s/`, with no empty `summary:`.
+#[test]
+fn bucket_create_follows_the_project_layout() {
+    let (_tmp, dir) = example();
+    for (kind, name, folder) in [
+        ("location", "Ørsted Reef", "places"),
+        ("character", "Żaneta", "characters"),
+        ("faction", "Bractwo Łodzi", "factions"),
+        ("note", "Ćma", "notes"),
+    ] {
+        let out = showrunner(&["bucket", "create", "--kind", kind, "--name", name], &dir, &[]);
+        assert!(out.status.success(), "{}", showrunner_testkit::output_text(&out));
+        let said = String::from_utf8(out.stdout).unwrap();
+        let rel = said.trim().rsplit(" at ").next().unwrap().to_string();
+        assert!(rel.starts_with(&format!("buckets/{folder}/")), "{kind}: {said}");
+        let yaml = fs::read_to_string(dir.join(&rel)).unwrap();
+        assert!(yaml.contains(name), "{yaml}");
+        assert!(!yaml.lines().any(|l| l.trim_end() == "summary:"), "{yaml}");
+    }
 }

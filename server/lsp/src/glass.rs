@@ -67,9 +67,11 @@ pub fn scene_lenses(uri: &Uri) -> Vec<CodeLens> {
         .collect()
 }
 
-/// Quick actions for a non-empty selection in a scene.
+/// Quick actions for a non-empty selection in a scene's prose: none where the selection touches
+/// the frontmatter (or a Fountain title page), which is metadata, not prose.
 pub fn quick_actions(snap: &FileSnap, uri: &Uri, range: Range) -> Vec<CodeActionOrCommand> {
-    if snap.scene().is_none() || range.start == range.end {
+    let Some(scene) = snap.scene() else { return Vec::new() };
+    if range.start == range.end || byte_range(snap, range).start < snap.analysis.scenes[scene].scene.body.start {
         return Vec::new();
     }
     QUICK_ACTIONS

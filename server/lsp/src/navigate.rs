@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use nucleo_matcher::pattern::{AtomKind, CaseMatching, Normalization, Pattern};
+use nucleo_matcher::{Config, Matcher, Utf32Str};
 use showrunner_model::analysis::{Analysis, Mention};
 use showrunner_model::bucket::Spanned;
 use showrunner_model::scene::SceneFormat;
@@ -269,28 +271,33 @@ pub fn symbol_kind(kind: &str) -> SymbolKind {
     }
 }
 
-/// Fuzzy (in-order subsequence) match score of `query` in `name`; higher is better.
-fn fuzzy(query: &str, name: &str) -> Option<i64> {
-    if query.is_empty() {
-        return Some(0);
-    }
-    let name_l: Vec<char> = name.to_lowercase().chars().collect();
-    let mut score = 0i64;
-    let mut pos = 0usize;
-    let mut prev: Option<usize> = None;
-    for q in query.to_lowercase().chars() {
-        let found = name_l[pos..].iter().position(|c| *c == q)? + pos;
-        score += match prev {
-            Some(p) if found == p + 1 => 8,
-            _ => 1,
-        };
-        if found == 0 || name_l.get(found.wrapping_sub(1)).is_some_and(|c| !c.is_alphanumeric()) {
-            score += 5;
+/// Scores names against a workspace-symbol query with `nucleo-matcher`: fuzzy (the query's
+/// characters in order), case- and diacritic-insensitive (`lukas` finds Łukasz, `zoe` finds Zoë;
+/// a query with diacritics matches them exactly), each space-separated word matched on its own,
+/// prefixes preferred. Higher is better.
+struct SymbolQuery {
+    pattern: Pattern,
+    matcher: Matcher,
+    buf: Vec<char>,
+}
+
+impl SymbolQuery {
+    fn new(query: &str) -> SymbolQuery {
+        let mut config = Config::DEFAULT;
+        config.prefer_prefix = true;
+        SymbolQuery {
+            pattern: Pattern::new(&query.to_lowercase(), CaseMatching::Ignore, Normalization::Smart, AtomKind::Fuzzy),
+            matcher: Matcher::new(config),
+            buf: Vec::new(),
         }
-        prev = Some(found);
-        pos = found + 1;
     }
-    Some(score * 100 - name_l.len() as i64)
+
+    fn score(&mut self, name: &str) -> Option<u32> {
+        // Lowercased first: nucleo folds diacritics before case, and its table has only the
+        // lowercase form of some letters (`ł` → `l`, but not `Ł`).
+        let name = name.to_lowercase();
+        self.pattern.score(Utf32Str::new(&name, &mut self.buf), &mut self.matcher)
+    }
 }
 
 #[allow(deprecated)]
@@ -299,11 +306,12 @@ pub fn workspace_symbols(
     query: &str,
     enc: Encoding,
 ) -> Vec<SymbolInformation> {
-    let mut scored: Vec<(i64, SymbolInformation)> = Vec::new();
+    let mut scored: Vec<(u32, SymbolInformation)> = Vec::new();
+    let mut q = SymbolQuery::new(query);
     for (root, a) in projects {
         for (i, entry) in a.buckets.iter().enumerate() {
             let b = &entry.bucket;
-            let best = b.names().filter_map(|n| fuzzy(query, &n.value)).max();
+            let best = b.names().filter_map(|n| q.score(&n.value)).max();
             let Some(score) = best else { continue };
             let Some(location) = bucket_location(a, root, i, enc) else { continue };
             scored.push((
@@ -325,13 +333,23 @@ pub fn workspace_symbols(
 
 #[cfg(test)]
 mod tests {
-    use super::fuzzy;
+    use super::SymbolQuery;
+
+    fn score(query: &str, name: &str) -> Option<u32> {
+        SymbolQuery::new(query).score(name)
+    }
 
     #[test]
-    fn fuzzy_prefers_prefixes_and_runs() {
-        assert!(fuzzy("alm", "Alice Marlowe").is_some());
-        assert!(fuzzy("xyz", "Alice").is_none());
-        assert!(fuzzy("ali", "Alice").unwrap() > fuzzy("ali", "Kali Alright").unwrap());
-        assert!(fuzzy("łuk", "Łukasz Nowak").is_some());
+    fn symbols_match_fuzzily_without_case_or_diacritics() {
+        assert!(score("alm", "Alice Marlowe").is_some());
+        assert!(score("xyz", "Alice").is_none());
+        assert!(score("ali", "Alice").unwrap() > score("ali", "Kali Alright").unwrap());
+        assert!(score("łuk", "Łukasz Nowak").is_some());
+        assert!(score("lukas", "Łukasz Nowak").is_some());
+        assert!(score("zoe", "Zoë Ångström").is_some());
+        assert!(score("angst", "Zoë Ångström").is_some());
+        assert!(score("zoë", "Zoe").is_none(), "a query with diacritics matches them");
+        assert!(score("LUKASZ", "Łukasz").is_some());
+        assert_eq!(score("", "Anyone"), Some(0));
     }
 }

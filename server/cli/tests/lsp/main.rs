@@ -8,6 +8,7 @@ use showrunner_testkit::{uri, Client};
 
 mod glass;
 mod pictures;
+mod writing;
 
 fn example() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
@@ -230,7 +231,7 @@ fn typing_relinks_and_buckets_update_open_scenes() {
     let created =
         c.request("workspace/executeCommand", json!({ "command": cmd["command"], "arguments": cmd["arguments"] }));
     assert_eq!(created["id"], "quillan");
-    assert!(dir.join("buckets/character/quillan.yaml").is_file());
+    assert!(dir.join("buckets/characters/quillan.yaml").is_file());
     let d = c.diagnostics(&u, |d| d.iter().any(|x| x["message"] == "Quillan (character)"));
     assert!(!codes(&d).contains(&"SR003".to_string()), "{d:?}");
 
