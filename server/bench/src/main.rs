@@ -16,6 +16,7 @@ mod crash;
 mod gen;
 mod peers;
 mod soak;
+mod storm;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -47,12 +48,16 @@ fn main() -> Result<()> {
             args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10_000),
             args.get(2).and_then(|n| n.parse().ok()).unwrap_or(50),
         )?,
+        Some("storm") => storm::run(
+            args.get(1).and_then(|n| n.parse().ok()).unwrap_or(100_000),
+            args.get(2).and_then(|n| n.parse().ok()).unwrap_or(2026),
+        )?,
         Some("crash") => crash::run(
             args.get(1).and_then(|n| n.parse().ok()).unwrap_or(50),
             args.get(2).and_then(|n| n.parse().ok()).unwrap_or(7),
         )?,
         _ => {
-            bail!("usage: sr-bench gen SIZE DIR | check [S,M,L] [RUNS] | matcher | context | lsp | history | pipeline | soak [EDITS] [DOCS] | crash [CYCLES] [SEED]")
+            bail!("usage: sr-bench gen SIZE DIR | check [S,M,L] [RUNS] | matcher | context | lsp | history | pipeline | soak [EDITS] [DOCS] | storm [MESSAGES] [SEED] | crash [CYCLES] [SEED]")
         }
     }
     Ok(())

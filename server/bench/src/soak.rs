@@ -19,7 +19,7 @@ use showrunner_testkit::Client;
 use crate::gen::Rng;
 
 /// A diagnostic as both sides can state it: 1-based line and column in Unicode scalar values.
-type Key = (String, usize, usize, usize, usize, String);
+pub(crate) type Key = (String, usize, usize, usize, usize, String);
 
 struct Doc {
     path: PathBuf,
@@ -29,7 +29,7 @@ struct Doc {
 }
 
 /// Byte offset of an LSP (UTF-16) position.
-fn offset(text: &str, line: u64, character: u64) -> usize {
+pub(crate) fn offset(text: &str, line: u64, character: u64) -> usize {
     let mut at = 0;
     for _ in 0..line {
         match text[at..].find('\n') {
@@ -49,14 +49,14 @@ fn offset(text: &str, line: u64, character: u64) -> usize {
 }
 
 /// LSP position of a byte offset.
-fn position(text: &str, at: usize) -> Value {
+pub(crate) fn position(text: &str, at: usize) -> Value {
     let line = text[..at].matches('\n').count();
     let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
     json!({ "line": line, "character": text[start..at].encode_utf16().count() })
 }
 
 /// 1-based line and scalar column of an LSP position (for comparing with `check`).
-fn line_col(text: &str, p: &Value) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, p: &Value) -> (usize, usize) {
     let at = offset(text, p["line"].as_u64().unwrap_or(0), p["character"].as_u64().unwrap_or(0));
     let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
     (text[..at].matches('\n').count() + 1, text[start..at].chars().count() + 1)
@@ -246,40 +246,11 @@ pub fn run(edits: usize, docs: usize) -> Result<()> {
         let mut live: BTreeSet<Key> = BTreeSet::new();
         for d in &open {
             let rel = d.path.strip_prefix(&dir).unwrap_or(&d.path).to_string_lossy().into_owned();
-            for diag in c.diagnostics_at(&d.uri, d.version) {
-                let (l1, c1) = line_col(&d.text, &diag["range"]["start"]);
-                let (l2, c2) = line_col(&d.text, &diag["range"]["end"]);
-                live.insert((
-                    rel.clone(),
-                    l1,
-                    c1,
-                    l2,
-                    c2,
-                    format!("{} {}", diag["code"].as_str().unwrap_or(""), diag["message"].as_str().unwrap_or("")),
-                ));
-            }
+            live.extend(keys(&rel, &d.text, &c.diagnostics_at(&d.uri, d.version)));
         }
-        let out = Command::new(&bin).args(["check", "--hints", "--format", "json"]).arg(&dir).output()?;
-        let report: Value = serde_json::from_slice(&out.stdout).context("check --format json")?;
         let open_paths: BTreeSet<String> =
             open.iter().map(|d| d.path.strip_prefix(&dir).unwrap_or(&d.path).to_string_lossy().into_owned()).collect();
-        let disk: BTreeSet<Key> = report["diagnostics"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|d| open_paths.contains(d["path"].as_str().unwrap_or("")))
-            .map(|d| {
-                let n = |k: &str| d[k].as_u64().unwrap_or(0) as usize;
-                (
-                    d["path"].as_str().unwrap_or("").to_string(),
-                    n("line"),
-                    n("column"),
-                    n("end_line"),
-                    n("end_column"),
-                    format!("{} {}", d["code"].as_str().unwrap_or(""), d["message"].as_str().unwrap_or("")),
-                )
-            })
-            .collect();
+        let disk = check_on_disk(&bin, &dir, &open_paths)?;
         if live != disk {
             let only_live: Vec<_> = live.difference(&disk).take(5).collect();
             let only_disk: Vec<_> = disk.difference(&live).take(5).collect();
@@ -345,7 +316,43 @@ pub fn run(edits: usize, docs: usize) -> Result<()> {
     Ok(())
 }
 
-fn percent_decode(p: &Path) -> PathBuf {
+/// The published diagnostics of the file `rel` (text `text`) as comparable keys.
+pub(crate) fn keys(rel: &str, text: &str, diagnostics: &[Value]) -> Vec<Key> {
+    diagnostics
+        .iter()
+        .map(|diag| {
+            let (l1, c1) = line_col(text, &diag["range"]["start"]);
+            let (l2, c2) = line_col(text, &diag["range"]["end"]);
+            let what = format!("{} {}", diag["code"].as_str().unwrap_or(""), diag["message"].as_str().unwrap_or(""));
+            (rel.to_string(), l1, c1, l2, c2, what)
+        })
+        .collect()
+}
+
+/// What `showrunner check --hints` finds on disk in the files `paths` (relative to `dir`).
+pub(crate) fn check_on_disk(bin: &Path, dir: &Path, paths: &BTreeSet<String>) -> Result<BTreeSet<Key>> {
+    let out = Command::new(bin).args(["check", "--hints", "--format", "json"]).arg(dir).output()?;
+    let report: Value = serde_json::from_slice(&out.stdout).context("check --format json")?;
+    Ok(report["diagnostics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| paths.contains(d["path"].as_str().unwrap_or("")))
+        .map(|d| {
+            let n = |k: &str| d[k].as_u64().unwrap_or(0) as usize;
+            (
+                d["path"].as_str().unwrap_or("").to_string(),
+                n("line"),
+                n("column"),
+                n("end_line"),
+                n("end_column"),
+                format!("{} {}", d["code"].as_str().unwrap_or(""), d["message"].as_str().unwrap_or("")),
+            )
+        })
+        .collect())
+}
+
+pub(crate) fn percent_decode(p: &Path) -> PathBuf {
     let s = p.to_string_lossy();
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

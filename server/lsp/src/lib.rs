@@ -44,6 +44,8 @@ pub struct Backend {
     /// Client capabilities that decide optional behaviour.
     caps: Mutex<ClientCaps>,
     clean_shutdown: Arc<std::sync::atomic::AtomicBool>,
+    /// Told when the editor is gone without `exit`.
+    editor_gone: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -66,6 +68,9 @@ pub async fn run_stdio() -> bool {
     let (codec_out, from_codec) = tokio::io::duplex(64 << 10);
     let (wire, mux) = transport::mux(from_codec, transport::stdout_frames());
     tokio::spawn(mux);
+    let replies = wire.clone();
+    let gone = Arc::new(tokio::sync::Notify::new());
+    let watch = gone.clone();
     let state = Arc::new(Mutex::new(State::default()));
     let (service, socket) = LspService::build(move |client| Backend {
         publisher: Publisher {
@@ -82,15 +87,61 @@ pub async fn run_stdio() -> bool {
         notes: std::sync::OnceLock::new(),
         caps: Mutex::new(ClientCaps::default()),
         clean_shutdown: flag,
+        editor_gone: watch.clone(),
     })
     .custom_method("window/workDoneProgress/cancel", Backend::progress_cancel)
     .finish();
     // Frames pass through a guard that keeps one malformed message from ending the session.
     let (to_server, from_guard) = tokio::io::duplex(64 << 10);
-    tokio::spawn(transport::guard(transport::stdin_chunks(), to_server));
-    Server::new(from_guard, codec_out, socket).serve(service).await;
+    let input_ended = gone.clone();
+    tokio::spawn(async move {
+        transport::guard(transport::stdin_chunks(), to_server, move |body| replies.send_body(body)).await;
+        input_ended.notify_one();
+    });
+    // The session ends with `exit`, or when the editor is gone: its end of the pipe closed, or
+    // its process ended (`processId`, watched from `initialize`). Then requests and runs in
+    // flight are left as they are (a run is resumable from its record); a moment is given to
+    // the answers already on their way.
+    tokio::select! {
+        () = Server::new(from_guard, codec_out, socket).serve(service) => {}
+        () = async {
+            gone.notified().await;
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        } => tracing::warn!("the editor is gone without `exit`: the server stops"),
+    }
     clean.load(std::sync::atomic::Ordering::SeqCst)
 }
+
+/// Watches the editor's process (`processId` of `initialize`) and the server's parent, and
+/// reports through `gone` when either ends: an editor that dies without closing the pipe must
+/// not leave its server behind.
+#[cfg(unix)]
+fn watch_editor(process_id: Option<u32>, gone: Arc<tokio::sync::Notify>) {
+    // SAFETY: getppid has no preconditions and cannot fail.
+    let parent = unsafe { libc::getppid() };
+    let alive = |pid: u32| {
+        let Ok(pid) = libc::pid_t::try_from(pid) else { return true };
+        // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+        let r = unsafe { libc::kill(pid, 0) };
+        r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    };
+    let spawned = std::thread::Builder::new().name("editor-watch".into()).spawn(move || loop {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        // SAFETY: as above.
+        let reparented = parent != 1 && unsafe { libc::getppid() } != parent;
+        if process_id.is_some_and(|p| !alive(p)) || reparented {
+            tracing::warn!(?process_id, reparented, "the editor's process ended");
+            gone.notify_one();
+            return;
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!("cannot watch the editor's process: {e}");
+    }
+}
+
+#[cfg(not(unix))]
+fn watch_editor(_process_id: Option<u32>, _gone: Arc<tokio::sync::Notify>) {}
 
 fn internal(message: impl std::fmt::Display) -> Error {
     Error { code: ErrorCode::InternalError, message: message.to_string().into(), data: None }
@@ -552,6 +603,7 @@ fn params<T: DeserializeOwned>(args: &[serde_json::Value]) -> Result<T> {
 
 impl LanguageServer for Backend {
     async fn initialize(&self, p: InitializeParams) -> Result<InitializeResult> {
+        watch_editor(p.process_id, self.editor_gone.clone());
         let enc = Encoding::negotiate(p.capabilities.general.as_ref().and_then(|g| g.position_encodings.as_deref()));
         {
             let mut caps = self.caps.lock().unwrap_or_else(|e| e.into_inner());

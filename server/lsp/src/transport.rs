@@ -1,74 +1,272 @@
-//! A guard in front of the protocol codec: every frame read from stdin is checked to be JSON
-//! before the server sees it. The codec underneath stops reading for good after a body it cannot
-//! decode; a client that sends one broken message must not lose its server, so a broken body is
-//! logged and replaced by a harmless notification, and the session goes on.
+//! A guard in front of the protocol codec. The codec underneath stops reading for good after a
+//! body it cannot decode, so only well-formed JSON-RPC 2.0 messages reach it: everything else is
+//! answered here with the error JSON-RPC prescribes (`-32700` for a body that is not JSON,
+//! `-32600` for JSON that is not a message; `id: null` when there is no usable id), and the
+//! session goes on. Framing resynchronises on the next `Content-Length:` header after a bad
+//! frame: a length too small leaves the rest of its body as garbage before the next header, a
+//! length too large is cut where the next frame's header starts (a header line cannot be part of
+//! a JSON body: JSON strings hold no raw line breaks).
 
+use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
-/// What replaces a frame whose body is not JSON: a notification no one handles.
-const PLACEHOLDER: &[u8] = br#"{"jsonrpc":"2.0","method":"$/showrunner/malformedMessage","params":null}"#;
+/// How long a header block may grow before it is taken for garbage.
+const MAX_HEADER: usize = 8 << 10;
 
-/// Copies LSP frames from `input` to `output`, replacing undecodable bodies. Returns at EOF.
-pub async fn guard<R, W>(input: R, mut output: W)
+/// Copies well-formed JSON-RPC frames from `input` to `output`; every other frame gets its error
+/// response through `reply` (a whole body). Returns at the end of the input, or when `output`
+/// closes.
+pub async fn guard<R, W>(input: R, mut output: W, reply: impl Fn(Vec<u8>))
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let mut reader = BufReader::new(input);
-    loop {
-        let Some(length) = read_headers(&mut reader).await else { return };
-        let Some(length) = length else {
-            tracing::error!("dropped a message without a valid Content-Length header");
-            continue;
-        };
-        let Some(body) = read_body(&mut reader, length).await else { return };
-        let body = if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok() {
-            body
-        } else {
-            tracing::error!(bytes = length, "dropped a message whose body is not JSON");
-            PLACEHOLDER.to_vec()
-        };
-        if write_frame(&mut output, &body).await.is_err() {
-            return;
-        }
-    }
-}
-
-/// Reads one frame's header block: `None` at the end of the input, else the `Content-Length`
-/// (`None` inside when the block had no valid one).
-async fn read_headers<R: AsyncRead + Unpin>(reader: &mut BufReader<R>) -> Option<Option<usize>> {
-    let mut length: Option<usize> = None;
-    let mut saw_header = false;
-    loop {
-        let mut line = String::new();
-        match reader.read_line(&mut line).await {
-            Ok(0) | Err(_) => return None,
-            Ok(_) => {}
-        }
-        let line = line.trim_end_matches(['\r', '\n']);
-        if line.is_empty() {
-            if saw_header {
-                return Some(length);
+    let mut frames = Frames { input, buf: Vec::new(), eof: false };
+    while let Some(body) = frames.next().await {
+        match check(&body) {
+            Ok(()) => {
+                if write_frame(&mut output, &body).await.is_err() {
+                    return;
+                }
             }
-            continue;
-        }
-        saw_header = true;
-        if let Some((k, v)) = line.split_once(':') {
-            if k.trim().eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse().ok();
+            Err(Refused { id, code, message }) => {
+                tracing::error!(bytes = body.len(), code, "refused a message: {message}");
+                if let Some(id) = id {
+                    let error = json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } });
+                    reply(error.to_string().into_bytes());
+                }
             }
         }
     }
 }
 
-/// Reads a frame's body. The bytes that are there are read rather than what the header claims
-/// allocated: a bogus Content-Length must not take the server's memory before a byte arrives.
-async fn read_body<R: AsyncRead + Unpin>(reader: &mut BufReader<R>, length: usize) -> Option<Vec<u8>> {
-    let mut body = Vec::new();
-    match reader.take(length as u64).read_to_end(&mut body).await {
-        Ok(n) if n == length => Some(body),
-        _ => None,
+/// Why a body is not passed on: the error response's id (`None`: a response, which gets no
+/// answer), code and message.
+#[derive(Debug)]
+pub struct Refused {
+    pub id: Option<Value>,
+    pub code: i64,
+    pub message: String,
+}
+
+/// Whether `body` is one well-formed JSON-RPC 2.0 message that the codec takes.
+pub fn check(body: &[u8]) -> Result<(), Refused> {
+    let parse_error = |message: String| Refused { id: Some(Value::Null), code: -32700, message };
+    let text =
+        std::str::from_utf8(body).map_err(|e| parse_error(format!("Parse error: the message is not UTF-8 ({e})")))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| parse_error(format!("Parse error: the message is not JSON ({e})")))?;
+    let invalid = |id: Value, message: &str| Refused {
+        id: Some(id),
+        code: -32600,
+        message: format!("Invalid Request: {message}"),
+    };
+    let Value::Object(map) = &value else {
+        let what =
+            if value.is_array() { "a batch (an array); LSP sends one message per frame" } else { "not an object" };
+        return Err(invalid(Value::Null, what));
+    };
+    // The id to answer with: a number or a string; anything else is no usable id.
+    let id = match map.get("id") {
+        Some(v @ Value::String(_)) => Some(v.clone()),
+        Some(v @ Value::Number(n)) if n.is_i64() => Some(v.clone()),
+        Some(Value::Null) | None => None,
+        Some(_) => return Err(invalid(Value::Null, "`id` must be an integer or a string")),
+    };
+    let answer_id = id.clone().unwrap_or(Value::Null);
+    if map.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return Err(invalid(answer_id, "`jsonrpc` must be \"2.0\""));
     }
+    match map.get("method") {
+        Some(Value::String(m)) if !m.is_empty() => {
+            if map.contains_key("result") || map.contains_key("error") {
+                return Err(invalid(answer_id, "a request has no `result` or `error`"));
+            }
+            if !matches!(map.get("params"), None | Some(Value::Object(_) | Value::Array(_) | Value::Null)) {
+                return Err(invalid(answer_id, "`params` must be an object or an array"));
+            }
+            serde_json::from_str::<tower_lsp_server::jsonrpc::Request>(text)
+                .map(drop)
+                .map_err(|e| invalid(answer_id, &e.to_string()))
+        }
+        Some(_) => Err(invalid(answer_id, "`method` must be a non-empty string")),
+        // A response to one of the server's requests: it gets no answer of its own.
+        None => {
+            let refuse =
+                |message: &str| Refused { id: None, code: -32600, message: format!("Invalid Response: {message}") };
+            if id.is_none() {
+                return Err(if map.contains_key("result") || map.contains_key("error") {
+                    refuse("a response needs the `id` of its request")
+                } else {
+                    invalid(Value::Null, "neither a request (no `method`) nor a response (no `id`)")
+                });
+            }
+            if map.contains_key("result") == map.contains_key("error") {
+                return Err(refuse("a response has exactly one of `result` and `error`"));
+            }
+            serde_json::from_str::<tower_lsp_server::jsonrpc::Response>(text)
+                .map(drop)
+                .map_err(|e| refuse(&e.to_string()))
+        }
+    }
+}
+
+/// Frames read from a byte stream, resynchronising on `Content-Length:` headers.
+struct Frames<R> {
+    input: R,
+    buf: Vec<u8>,
+    eof: bool,
+}
+
+impl<R: AsyncRead + Unpin> Frames<R> {
+    /// Reads more input into the buffer; false at the end of the input.
+    async fn fill(&mut self) -> bool {
+        if self.eof {
+            return false;
+        }
+        let mut chunk = [0u8; 64 << 10];
+        match self.input.read(&mut chunk).await {
+            Ok(0) | Err(_) => {
+                self.eof = true;
+                false
+            }
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                true
+            }
+        }
+    }
+
+    /// Drops the first `n` bytes of the buffer, logging what was not whitespace.
+    fn skip(&mut self, n: usize, why: &str) {
+        let n = n.min(self.buf.len());
+        if self.buf[..n].iter().any(|b| !b.is_ascii_whitespace()) {
+            tracing::error!(bytes = n, "skipped input: {why}");
+        }
+        self.buf.drain(..n);
+    }
+
+    /// The next frame's body (which may be anything: the caller checks it); `None` at the end of
+    /// the input.
+    async fn next(&mut self) -> Option<Vec<u8>> {
+        loop {
+            // 1. The next `Content-Length` header; what comes before it is garbage (or headers
+            //    such as `Content-Type`, which change nothing here).
+            let Some(at) = find_ci(&self.buf, b"content-length", 0) else {
+                // Keep a tail that may be the start of a header cut by the read.
+                let keep = self.buf.len().min(b"content-length".len() - 1);
+                self.skip(self.buf.len() - keep, "no Content-Length header");
+                if !self.fill().await {
+                    return None;
+                }
+                continue;
+            };
+            self.skip(at, "bytes before a Content-Length header");
+            // 2. The header block ends at an empty line; its last Content-Length counts.
+            let Some((length, body_at)) = header_block(&self.buf) else {
+                if self.buf.len() > MAX_HEADER {
+                    self.skip(1, "a header block that never ends");
+                    continue;
+                }
+                if !self.fill().await {
+                    return None;
+                }
+                continue;
+            };
+            let Some(length) = length else {
+                self.skip(body_at, "a header block without a valid Content-Length");
+                continue;
+            };
+            // 3. The body: `length` bytes, unless the next frame's header comes first.
+            let mut scanned = body_at;
+            loop {
+                let have = self.buf.len();
+                let end = body_at.saturating_add(length);
+                let limit = have.min(end.saturating_add(HEADER_LINE_MAX));
+                if let Some(cut) =
+                    embedded_header(&self.buf[..limit], scanned.saturating_sub(HEADER_LINE_MAX).max(body_at))
+                {
+                    if cut < end {
+                        tracing::error!(claimed = length, got = cut - body_at, "a frame cut short by the next header");
+                        let body = self.buf[body_at..cut].to_vec();
+                        self.buf.drain(..cut);
+                        return Some(body);
+                    }
+                }
+                if have >= end {
+                    let body = self.buf[body_at..end].to_vec();
+                    self.buf.drain(..end);
+                    return Some(body);
+                }
+                scanned = have;
+                if !self.fill().await {
+                    tracing::error!(claimed = length, got = have - body_at, "the input ended inside a frame");
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// The longest `Content-Length: N` line the body scan looks for across a read boundary.
+const HEADER_LINE_MAX: usize = 48;
+
+/// Where a `Content-Length: <digits>` line starts in `buf[from..]`: a header, which no JSON body
+/// holds (the digits are followed by a raw line break).
+fn embedded_header(buf: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    while let Some(i) = find_ci(buf, b"content-length:", at) {
+        let rest = &buf[i + b"content-length:".len()..];
+        let value = rest.iter().position(|b| *b != b' ' && *b != b'\t').unwrap_or(rest.len());
+        let digits = rest[value..].iter().take_while(|b| b.is_ascii_digit()).count();
+        let after = &rest[value + digits..];
+        let after = &after[after.iter().position(|b| *b != b' ' && *b != b'\t').unwrap_or(after.len())..];
+        if digits > 0 && matches!(after.first(), Some(b'\r' | b'\n')) {
+            return Some(i);
+        }
+        at = i + 1;
+    }
+    None
+}
+
+/// The header block at the start of `buf`: its Content-Length (`None` inside when it has no
+/// valid one) and where the body starts; `None` while the block has not ended.
+fn header_block(buf: &[u8]) -> Option<(Option<usize>, usize)> {
+    let mut length = None;
+    let mut at = 0;
+    while let Some(nl) = buf[at..].iter().position(|b| *b == b'\n') {
+        let line = &buf[at..at + nl];
+        at += nl + 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(|b| *b == b'\r') {
+            return Some((length, at));
+        }
+        // A line may hold the remains of a broken header before a real one: the last counts.
+        let mut last = None;
+        let mut from = 0;
+        while let Some(i) = find_ci(line, b"content-length", from) {
+            last = Some(i);
+            from = i + 1;
+        }
+        if let Some(i) = last {
+            let rest = &line[i + b"content-length".len()..];
+            length = rest
+                .strip_prefix(b":")
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .and_then(|v| v.trim().parse::<usize>().ok());
+        }
+    }
+    None
+}
+
+/// The first case-insensitive occurrence of the ASCII `needle` in `hay[from..]`.
+fn find_ci(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    if hay.len() < needle.len() || from > hay.len() - needle.len() {
+        return None;
+    }
+    let first = needle[0].to_ascii_lowercase();
+    (from..=hay.len() - needle.len())
+        .find(|&i| hay[i].to_ascii_lowercase() == first && hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
 }
 
 /// Frames the server writes itself, beside the codec: diagnostics serialised straight from their
@@ -80,6 +278,11 @@ pub struct Wire {
 }
 
 impl Wire {
+    /// Sends a body as it is (an error response the guard made).
+    pub fn send_body(&self, body: Vec<u8>) {
+        let _ = self.tx.send(body);
+    }
+
     /// Sends a notification whose `params` serialise directly.
     pub fn notify<P: serde::Serialize>(&self, method: &str, params: &P) -> bool {
         #[derive(serde::Serialize)]
@@ -183,19 +386,32 @@ pub fn stdout_frames() -> tokio::sync::mpsc::Sender<Vec<u8>> {
 
 /// Merges the codec's frames (`from_codec`) and the [`Wire`]'s into `output`, one whole frame at
 /// a time. Returns when the codec's side closes.
+///
+/// The codec's frames are read by a task of their own and handed over whole: reading a frame
+/// inside a `select!` that a Wire frame can win drops the bytes read so far (`read_line` and
+/// `read_to_end` are not cancel-safe), which lost responses and left the stream out of step
+/// in long sessions. Only channel receives, which are cancel-safe, race here.
 pub fn mux<R>(
     from_codec: R,
     output: tokio::sync::mpsc::Sender<Vec<u8>>,
 ) -> (Wire, impl std::future::Future<Output = ()>)
 where
-    R: AsyncRead + Unpin,
+    R: AsyncRead + Unpin + Send + 'static,
 {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
     let task = async move {
-        let mut reader = BufReader::new(from_codec);
+        let (codec_tx, mut codec_rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(from_codec);
+            while let Some(body) = read_frame(&mut reader).await {
+                if codec_tx.send(body).await.is_err() {
+                    return;
+                }
+            }
+        });
         loop {
             let body = tokio::select! {
-                frame = read_frame(&mut reader) => match frame {
+                frame = codec_rx.recv() => match frame {
                     Some(body) => body,
                     None => return,
                 },
@@ -209,11 +425,32 @@ where
     (Wire { tx }, task)
 }
 
+/// One frame of the codec's own output (well-formed: no resynchronising needed).
 async fn read_frame<R: AsyncRead + Unpin>(reader: &mut BufReader<R>) -> Option<Vec<u8>> {
+    let mut length = None;
     loop {
-        if let Some(length) = read_headers(reader).await? {
-            return read_body(reader, length).await;
+        let mut line = String::new();
+        if reader.read_line(&mut line).await.ok()? == 0 {
+            return None;
         }
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.is_empty() {
+            if length.is_some() {
+                break;
+            }
+            continue;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            if k.trim().eq_ignore_ascii_case("content-length") {
+                length = v.trim().parse::<usize>().ok();
+            }
+        }
+    }
+    let length = length?;
+    let mut body = Vec::new();
+    match reader.take(length as u64).read_to_end(&mut body).await {
+        Ok(n) if n == length => Some(body),
+        _ => None,
     }
 }
 
@@ -234,11 +471,31 @@ async fn write_frame<W: AsyncWrite + Unpin>(output: &mut W, body: &[u8]) -> std:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Arc, Mutex};
 
-    async fn run(input: &[u8]) -> Vec<u8> {
+    /// The bodies passed on and the error responses, for `input`.
+    async fn run(input: &[u8]) -> (Vec<Value>, Vec<Value>) {
         let mut out = Vec::new();
-        guard(input, &mut out).await;
-        out
+        let replies = Arc::new(Mutex::new(Vec::new()));
+        let r = replies.clone();
+        guard(input, &mut out, move |b| r.lock().unwrap().push(serde_json::from_slice::<Value>(&b).unwrap())).await;
+        let mut bodies = Vec::new();
+        let mut reader = BufReader::new(&out[..]);
+        while let Some(b) = read_frame(&mut reader).await {
+            bodies.push(serde_json::from_slice(&b).unwrap());
+        }
+        let replies = replies.lock().unwrap().clone();
+        (bodies, replies)
+    }
+
+    fn frame(body: &str) -> Vec<u8> {
+        frame_bytes(body.as_bytes())
+    }
+
+    const GOOD: &str = r#"{"jsonrpc":"2.0","id":7,"method":"textDocument/hover","params":{}}"#;
+
+    fn good() -> Value {
+        serde_json::from_str(GOOD).unwrap()
     }
 
     /// Found by `fuzz/lsp_frames` (reproducer in `fuzz/regressions/lsp_frames/`): the body buffer
@@ -246,11 +503,116 @@ mod tests {
     /// 11 GB (the fuzzer's allocator limit) and `usize::MAX` panicked with a capacity overflow.
     #[tokio::test]
     async fn a_huge_content_length_allocates_nothing_up_front() {
-        let ok = b"Content-Length: 2\r\n\r\n{}";
         for length in ["11111511111", "18446744073709551615", "000000000000000000000000092"] {
-            let mut input = ok.to_vec();
+            let mut input = frame(GOOD);
             input.extend_from_slice(format!("Content-Length: {length}\r\n\r\n{{}}").as_bytes());
-            assert_eq!(run(&input).await, ok, "{length}: the frame before passes, then EOF ends the session");
+            let (bodies, replies) = run(&input).await;
+            assert_eq!(bodies, [good()], "{length}: the frame before passes, then EOF ends the session");
+            assert!(replies.is_empty(), "{replies:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn json_that_is_no_message_is_answered_and_the_next_request_passes() {
+        let cases = [
+            ("{}", json!(null), -32600),
+            ("[]", json!(null), -32600),
+            (r#"[{"jsonrpc":"2.0","id":1,"method":"x"}]"#, json!(null), -32600),
+            (r#"{"jsonrpc":"2.0","id":{},"x":1}"#, json!(null), -32600),
+            (r#"{"jsonrpc":"2.0","id":1.5,"method":"x"}"#, json!(null), -32600),
+            (r#"{"jsonrpc":"1.0","id":3,"method":"x"}"#, json!(3), -32600),
+            (r#"{"id":"a","method":"x"}"#, json!("a"), -32600),
+            (r#"{"jsonrpc":"2.0","id":4,"method":5}"#, json!(4), -32600),
+            (r#"{"jsonrpc":"2.0","id":5,"method":""}"#, json!(5), -32600),
+            (r#"{"jsonrpc":"2.0","id":6,"method":"x","params":"bar"}"#, json!(6), -32600),
+            (r#"{"jsonrpc":"2.0","jsonrpc":"2.0","id":8,"method":"x"}"#, json!(8), -32600),
+            (r#"{"jsonrpc":"2.0"}"#, json!(null), -32600),
+            ("not json", json!(null), -32700),
+            ("", json!(null), -32700),
+            ("\u{feff}{}", json!(null), -32700),
+            ("{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"x\",\"params\":{\"t\":\"\u{fffd}\"", json!(null), -32700),
+        ];
+        for (bad, id, code) in cases {
+            let mut input = frame(bad);
+            input.extend_from_slice(&frame(GOOD));
+            let (bodies, replies) = run(&input).await;
+            assert_eq!(bodies, [good()], "after {bad:?}");
+            assert_eq!(replies.len(), 1, "after {bad:?}: {replies:?}");
+            assert_eq!(replies[0]["id"], id, "{bad:?}: {}", replies[0]);
+            assert_eq!(replies[0]["error"]["code"], code, "{bad:?}: {}", replies[0]);
+            assert_eq!(replies[0]["jsonrpc"], "2.0");
+        }
+        // Bytes that are not UTF-8.
+        let mut input = frame_bytes(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":[\"\xff\xfe\"]}");
+        input.extend_from_slice(&frame(GOOD));
+        let (bodies, replies) = run(&input).await;
+        assert_eq!(bodies, [good()]);
+        assert_eq!(replies[0]["error"]["code"], -32700, "{replies:?}");
+    }
+
+    #[tokio::test]
+    async fn a_malformed_response_is_dropped_without_an_answer() {
+        for bad in [
+            r#"{"jsonrpc":"2.0","id":1,"result":1,"error":{"code":1,"message":"m"}}"#,
+            r#"{"jsonrpc":"2.0","id":1}"#,
+            r#"{"jsonrpc":"2.0","result":null}"#,
+            r#"{"jsonrpc":"2.0","id":1,"error":{"code":"x"}}"#,
+        ] {
+            let mut input = frame(bad);
+            input.extend_from_slice(&frame(GOOD));
+            let (bodies, replies) = run(&input).await;
+            assert_eq!(bodies, [good()], "after {bad:?}");
+            assert!(replies.is_empty(), "{bad:?}: {replies:?}");
+        }
+        let answer = r#"{"jsonrpc":"2.0","id":1,"result":{"applied":true}}"#;
+        let (bodies, replies) = run(&frame(answer)).await;
+        assert_eq!(bodies.len(), 1, "a well-formed response passes: {replies:?}");
+    }
+
+    #[tokio::test]
+    async fn framing_resynchronises_on_the_next_header() {
+        let msg = r#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#;
+        // Too short: the rest of the body is garbage before the next header.
+        let mut input = format!("Content-Length: 10\r\n\r\n{msg}").into_bytes();
+        input.extend_from_slice(&frame(GOOD));
+        let (bodies, replies) = run(&input).await;
+        assert_eq!(bodies, [good()]);
+        assert_eq!(replies.len(), 1);
+        assert_eq!(replies[0]["error"]["code"], -32700);
+        // Too long: the body is cut where the next header starts, and is whole.
+        let mut input = format!("Content-Length: {}\r\n\r\n{msg}", msg.len() + 500).into_bytes();
+        input.extend_from_slice(&frame(GOOD));
+        let (bodies, replies) = run(&input).await;
+        assert_eq!(bodies, [serde_json::from_str::<Value>(msg).unwrap(), good()], "{replies:?}");
+        // No length, a bad length, a header cut short, garbage and a Content-Type in between.
+        for junk in [
+            "Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n",
+            "Content-Length: x\r\n\r\n",
+            "Content-Length: 12",
+            "Content-Le",
+            "garbage \u{1F600} Zoë\r\n\r\n",
+            "Content-Length: 5\r\n",
+            "\r\n\r\n\n",
+        ] {
+            let mut input = junk.as_bytes().to_vec();
+            input.extend_from_slice(&frame(GOOD));
+            let (bodies, _) = run(&input).await;
+            assert_eq!(bodies, [good()], "after {junk:?}");
+        }
+        // A Content-Type header before the length and bare `\n` line ends are taken.
+        let input = format!(
+            "Content-Type: application/vscode-jsonrpc; charset=utf-8\nContent-Length: {}\n\n{GOOD}",
+            GOOD.len()
+        );
+        assert_eq!(run(input.as_bytes()).await.0, [good()]);
+    }
+
+    #[tokio::test]
+    async fn a_body_may_hold_header_text_inside_its_strings() {
+        let body = json!({ "jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+            "text": "Content-Length: 5\r\n\r\nContent-Length: 12\n" } })
+        .to_string();
+        let (bodies, replies) = run(&frame(&body)).await;
+        assert_eq!(bodies, [serde_json::from_str::<Value>(&body).unwrap()], "{replies:?}");
     }
 }

@@ -19,7 +19,9 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 pub struct Client {
     child: Child,
-    stdin: ChildStdin,
+    stdin: Option<ChildStdin>,
+    /// The `processId` that `initialize` sends (the editor's process, which the server watches).
+    pub editor_pid: Option<u32>,
     rx: Receiver<Value>,
     next_id: i64,
     /// Notifications (and server requests) seen but not yet consumed by the test.
@@ -80,13 +82,54 @@ impl Client {
                 }
             }
         });
-        Client { child, stdin, rx, next_id: 1, pending: VecDeque::new(), answers: Default::default() }
+        Client {
+            child,
+            stdin: Some(stdin),
+            editor_pid: None,
+            rx,
+            next_id: 1,
+            pending: VecDeque::new(),
+            answers: Default::default(),
+        }
     }
 
     pub fn send_raw(&mut self, body: &[u8]) {
-        write!(self.stdin, "Content-Length: {}\r\n\r\n", body.len()).unwrap();
-        self.stdin.write_all(body).unwrap();
-        self.stdin.flush().unwrap();
+        let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+        frame.extend_from_slice(body);
+        self.send_bytes(&frame);
+    }
+
+    /// Writes bytes as they are: frames of any shape, broken ones included.
+    pub fn send_bytes(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("the input is still open");
+        stdin.write_all(bytes).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Closes the server's input, as an editor that dies or quits without `exit` does.
+    pub fn close_input(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Reads what the server still sends until it closes its output (failing the test if it
+    /// keeps it open), then its exit code.
+    pub fn wait_gone(&mut self) -> Option<i32> {
+        loop {
+            match self.rx.recv_timeout(PATIENCE) {
+                Ok(v) => self.pending.push_back(v),
+                Err(RecvTimeoutError::Timeout) => panic!("the server is still running after {PATIENCE:?}"),
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        self.child.wait().ok().and_then(|s| s.code())
+    }
+
+    /// The next message the server sent (answering its requests as usual).
+    pub fn next_message(&mut self) -> Value {
+        match self.pending.pop_front() {
+            Some(v) => v,
+            None => self.recv(),
+        }
     }
 
     fn send(&mut self, v: &Value) {
@@ -221,8 +264,10 @@ impl Client {
         let folders: Vec<Value> = folders.iter().map(|f| json!({ "uri": uri(f), "name": "w" })).collect();
         self.answers.entry("workspace/applyEdit".into()).or_insert(json!({ "applied": true }));
         self.answers.entry("window/showDocument".into()).or_insert(json!({ "success": true }));
-        let r =
-            self.request("initialize", json!({ "processId": null, "capabilities": caps, "workspaceFolders": folders }));
+        let r = self.request(
+            "initialize",
+            json!({ "processId": self.editor_pid, "capabilities": caps, "workspaceFolders": folders }),
+        );
         self.notify("initialized", json!({}));
         // Indexing ends with a progress `end`.
         self.wait_for("indexing finished", |v| v["method"] == "$/progress" && v["params"]["value"]["kind"] == "end");

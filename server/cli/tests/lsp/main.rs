@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use showrunner_testkit::{uri, Client};
 
 mod glass;
+mod hostile;
 mod pictures;
 mod writing;
 
