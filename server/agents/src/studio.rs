@@ -901,7 +901,7 @@ impl<E: Edge> Effects for ProjectEffects<'_, E> {
 /// Capitalised names in `text` that no bucket knows (for `verify`).
 pub fn unknown_names(a: &Analysis, text: &str) -> Vec<String> {
     let mut found = Vec::new();
-    capitalised_names(text, &[0..text.len()], &[], &mut found);
+    capitalised_names(text, &[0..text.len()], &[], &a.not_names, &mut found);
     let mut names: Vec<String> = found
         .into_iter()
         .map(|c| c.name)

@@ -91,20 +91,21 @@ pub fn completion(snap: &FileSnap, offset: usize) -> Vec<CompletionItem> {
     let line = snap.lines.line_of(offset);
     let line_start = snap.lines.line_start(line);
     let before = &text[line_start..offset];
-    let word_start = before
-        .char_indices()
-        .rev()
-        .take_while(|(_, c)| is_word_char(*c) || matches!(c, '\'' | '’' | '-'))
-        .last()
-        .map(|(i, _)| line_start + i)
-        .unwrap_or(offset);
-    let prefix = &text[word_start..offset];
-    let replace = to_range(text, &snap.lines, &(word_start..offset), snap.enc);
     let in_yaml = snap.bucket().is_some()
         || snap
             .scene()
             .and_then(|s| a.scenes[s].scene.frontmatter.clone())
             .is_some_and(|f| f.start <= offset && offset <= f.end);
+    // In YAML the word is a bucket id (`tom_marlowe`); in prose `_` is emphasis (`_Ali|`).
+    let word_start = before
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| is_word_char(*c) || matches!(c, '\'' | '’' | '-') || (in_yaml && *c == '_'))
+        .last()
+        .map(|(i, _)| line_start + i)
+        .unwrap_or(offset);
+    let prefix = &text[word_start..offset];
+    let replace = to_range(text, &snap.lines, &(word_start..offset), snap.enc);
     let item = |label: String, detail: String, kind: CompletionItemKind, sort: String| CompletionItem {
         label: label.clone(),
         kind: Some(kind),

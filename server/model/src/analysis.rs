@@ -22,7 +22,7 @@ use crate::fountain::parse_fountain;
 use crate::id;
 use crate::kind::{structure_level, AttrType};
 use crate::matcher::Dictionary;
-use crate::names::{capitalised_names, NameCandidate};
+use crate::names::{capitalised_names, NameCandidate, NotNames};
 use crate::scene::{parse_markdown_scene, Scene, SceneFormat};
 use crate::story::{Story, StoryParts};
 use crate::text::TextRange;
@@ -119,6 +119,8 @@ pub struct Analysis {
     pub buckets: Vec<BucketEntry>,
     pub scenes: Vec<SceneEntry>,
     pub dictionary: Arc<Dictionary>,
+    /// Words of the project's languages that are no names (SR003), from `linking:` in the config.
+    pub not_names: Arc<NotNames>,
     /// Bucket id → index into `buckets` (the first file wins for duplicate ids).
     pub by_id: HashMap<String, u32>,
     /// Per file (same index as `files`), sorted by position. SR001 hints are not included:
@@ -153,6 +155,7 @@ pub fn analyze(project_name: &str, files: Vec<SourceFile>) -> Analysis {
         None => (ProjectConfig::with_name(project_name), Vec::new()),
     };
     let kinds = &config.kinds;
+    let not_names = Arc::new(config.linking.not_names());
 
     let parsed: Vec<Parsed> = files
         .par_iter()
@@ -226,6 +229,7 @@ pub fn analyze(project_name: &str, files: Vec<SourceFile>) -> Analysis {
         buckets,
         scenes,
         dictionary,
+        not_names,
         by_id,
         diagnostics: vec![Vec::new(); n_files],
         scene_of_file,
@@ -454,6 +458,11 @@ impl Analysis {
         self.files.remove(i);
         self.reanalyze();
         true
+    }
+
+    /// The project's name, as given to [`analyze`].
+    pub fn project_name(&self) -> &str {
+        &self.project_name
     }
 
     fn reanalyze(&mut self) -> Vec<usize> {
@@ -795,7 +804,7 @@ impl Analysis {
             Some((p, w)) => {
                 names.extend(p.names.iter().filter(|c| c.range.end <= w.start).cloned());
                 let mut found = Vec::new();
-                capitalised_names(text, w.blocks(&scene.blocks), &skip, &mut found);
+                capitalised_names(text, w.blocks(&scene.blocks), &skip, &self.not_names, &mut found);
                 names.extend(found.into_iter().filter(not_a_cue));
                 names.extend(
                     p.names
@@ -805,7 +814,7 @@ impl Analysis {
                 );
             }
             None => {
-                capitalised_names(text, &scene.blocks, &skip, &mut names);
+                capitalised_names(text, &scene.blocks, &skip, &self.not_names, &mut names);
                 names.retain(not_a_cue);
             }
         }

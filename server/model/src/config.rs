@@ -36,6 +36,41 @@ impl Default for JudgeConfig {
     }
 }
 
+/// `linking:`: what the SR003 name finder knows of the project's languages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkingConfig {
+    /// The languages the project is written in (`language: en` or `[en, fr]`); each with a
+    /// built-in list of words that are no names ([`crate::names::builtin_list`]).
+    pub languages: Vec<String>,
+    /// Extra words that are no names, for every language (`words: [Thane, Laird]`) …
+    pub words: Vec<String>,
+    /// … and per language (`words: { en: [Thane], nl: [De, Het] }`), used while that language
+    /// is among `languages`; a language without a built-in list gets its words this way.
+    pub words_by_language: Vec<(String, Vec<String>)>,
+}
+
+impl Default for LinkingConfig {
+    fn default() -> Self {
+        LinkingConfig {
+            languages: vec![crate::names::DEFAULT_LANGUAGE.to_string()],
+            words: Vec::new(),
+            words_by_language: Vec::new(),
+        }
+    }
+}
+
+impl LinkingConfig {
+    /// The words that are no names, from the built-in lists of the languages and the project's own.
+    pub fn not_names(&self) -> crate::names::NotNames {
+        let in_use = |lang: &str| self.languages.iter().any(|l| l.eq_ignore_ascii_case(lang));
+        let extra = self
+            .words
+            .iter()
+            .chain(self.words_by_language.iter().filter(|(lang, _)| in_use(lang)).flat_map(|(_, words)| words.iter()));
+        crate::names::NotNames::new(self.languages.iter().map(String::as_str), extra.map(String::as_str))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProjectConfig {
     pub name: String,
@@ -47,6 +82,7 @@ pub struct ProjectConfig {
     pub judge: JudgeConfig,
     pub daily_tokens: Option<u64>,
     pub max_file_bytes: u64,
+    pub linking: LinkingConfig,
 }
 
 impl ProjectConfig {
@@ -62,12 +98,13 @@ impl ProjectConfig {
             judge: JudgeConfig::default(),
             daily_tokens: None,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            linking: LinkingConfig::default(),
         }
     }
 }
 
 const TOP_KEYS: &[&str] =
-    &["name", "default_model", "providers", "context", "entities", "kinds", "judge", "budget", "index"];
+    &["name", "default_model", "providers", "context", "entities", "kinds", "judge", "budget", "index", "linking"];
 
 /// Parses `showrunner.yaml`. `fallback_name` (the folder name) is used when `name` is missing.
 pub fn parse_config(text: &str, fallback_name: &str) -> (ProjectConfig, Vec<Diagnostic>) {
@@ -134,6 +171,7 @@ pub fn parse_config(text: &str, fallback_name: &str) -> (ProjectConfig, Vec<Diag
                     cfg.max_file_bytes = mb.saturating_mul(1024 * 1024);
                 }
             }),
+            "linking" => cfg.linking = linking(v, &mut w),
             _ => w.unknown(k, &key, "", TOP_KEYS),
         }
     }
@@ -170,6 +208,67 @@ fn providers(v: &Node, w: &mut Warn) -> Vec<Provider> {
         out.push(p);
     }
     out
+}
+
+/// `linking: { language: en | [en, fr], words: [..] | { en: [..], nl: [..] } }`.
+fn linking(v: &Node, w: &mut Warn) -> LinkingConfig {
+    let mut cfg = LinkingConfig::default();
+    let mut language_node = None;
+    let mut word_keys: Vec<(String, Node)> = Vec::new();
+    w.map(v, "linking", &["language", "words"], |key, v, w| match key {
+        "language" => {
+            let langs: Vec<String> = match &v.value {
+                Value::Seq(_) => w.text_list(v, "linking.language"),
+                _ => v.scalar_text().into_iter().collect(),
+            };
+            let langs: Vec<String> =
+                langs.into_iter().map(|l| l.trim().to_lowercase()).filter(|l| !l.is_empty()).collect();
+            if langs.is_empty() {
+                w.bad(v, "`linking.language` must be a language code such as `en`, or a list of them");
+            } else {
+                cfg.languages = langs;
+                language_node = Some(v.clone());
+            }
+        }
+        _ => match &v.value {
+            Value::Map(entries) => {
+                for (lk, lv) in entries {
+                    let lang = lk.scalar_text().unwrap_or_default().trim().to_lowercase();
+                    let words = w.text_list(lv, &format!("linking.words.{lang}"));
+                    word_keys.push((lang.clone(), lk.clone()));
+                    cfg.words_by_language.push((lang, words));
+                }
+            }
+            _ => cfg.words = w.text_list(v, "linking.words"),
+        },
+    });
+    for (lang, key) in &word_keys {
+        if !cfg.languages.contains(lang) {
+            w.bad(
+                key,
+                &format!(
+                    "words for `{lang}` apply only while `{lang}` is in `linking.language` (now: {})",
+                    cfg.languages.join(", ")
+                ),
+            );
+        }
+    }
+    if let Some(node) = language_node {
+        let builtin: Vec<&str> = crate::names::builtin_languages().collect();
+        for lang in &cfg.languages {
+            let has_words = cfg.words_by_language.iter().any(|(l, words)| l == lang && !words.is_empty());
+            if crate::names::builtin_list(lang).is_none() && !has_words {
+                w.bad(
+                    &node,
+                    &format!(
+                        "no built-in word list for language `{lang}` (built in: {}); add its words that are never names under `linking.words.{lang}`",
+                        builtin.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    cfg
 }
 
 fn kinds(v: &Node, kinds: &mut Kinds, w: &mut Warn) {
@@ -339,6 +438,41 @@ budget: { daily_tokens: 2000000 }
         assert_eq!(cfg.budget_tokens, DEFAULT_BUDGET_TOKENS);
         let at = &text[diags[0].range.clone()];
         assert_eq!(at, "contxt");
+    }
+
+    #[test]
+    fn linking_languages_and_words() {
+        let (cfg, diags) = parse_config("name: X\n", "x");
+        assert!(diags.is_empty());
+        assert_eq!(cfg.linking.languages, vec!["en"]);
+        assert!(cfg.linking.not_names().is_edge_word("Upon"));
+
+        let text = "name: X\nlinking: { language: [EN, fr], words: { en: [Thane, Laird.], fr: [Sieur] } }\n";
+        let (cfg, diags) = parse_config(text, "x");
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(cfg.linking.languages, vec!["en", "fr"]);
+        let words = cfg.linking.not_names();
+        assert!(words.is_edge_word("Thane") && words.is_edge_word("Sieur") && words.is_edge_word("Monsieur"));
+        assert!(words.is_abbreviation("laird"));
+
+        let (cfg, diags) = parse_config("name: X\nlinking: { words: [Thane] }\n", "x");
+        assert!(diags.is_empty() && cfg.linking.not_names().is_edge_word("thane"));
+
+        // A language with no built-in list needs words; words for a language not in use warn.
+        let text = "name: X\nlinking: { language: nl, words: { de: [Herr] } }\n";
+        let (cfg, diags) = parse_config(text, "x");
+        let msgs: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(diags.len(), 2, "{msgs:?}");
+        assert!(msgs
+            .iter()
+            .any(|m| m.contains("no built-in word list for language `nl`") && m.contains("linking.words.nl")));
+        assert!(msgs.iter().any(|m| m.contains("words for `de` apply only while `de` is in `linking.language`")));
+        assert_eq!(&text[diags.iter().find(|d| d.message.contains("`de`")).unwrap().range.clone()], "de");
+        assert!(!cfg.linking.not_names().is_edge_word("Herr"));
+        let (_, diags) = parse_config("name: X\nlinking: { language: nl, words: { nl: [De, Het] } }\n", "x");
+        assert!(diags.is_empty(), "{diags:?}");
+        let (_, diags) = parse_config("name: X\nlinking: { langage: en }\n", "x");
+        assert!(diags[0].message.contains("did you mean `language`"), "{diags:?}");
     }
 
     #[test]

@@ -82,21 +82,16 @@ pub fn parse_fountain(text: &str, stem: &str) -> (Scene, Vec<Diagnostic>) {
             push_visible(s..e, &hidden, &mut scene.scan);
             words += count_words(line);
         }
-        let continues = matches!(kind, LineKind::Action | LineKind::Dialogue)
-            && block.as_ref().is_some_and(|_| i > 0 && kinds[i - 1] == kind);
-        if !continues {
-            if let Some(b) = block.take() {
-                push_visible(b, &hidden, &mut scene.blocks);
-            }
+        // Fountain keeps every line break as written (verse, lyrics, a beat on its own line):
+        // each line of action or dialogue starts a sentence, as after a Markdown hard break.
+        if let Some(b) = block.take() {
+            push_visible(b, &hidden, &mut scene.blocks);
         }
         match kind {
             LineKind::Action | LineKind::Dialogue => {
                 let lead = line.len() - line.trim_start().len();
                 let start = s + lead + usize::from(line.trim_start().starts_with('!'));
-                match &mut block {
-                    Some(b) => b.end = e,
-                    None => block = Some(start..e),
-                }
+                block = Some(start..e);
             }
             LineKind::SceneHeading => {
                 let t = line.trim();
@@ -412,6 +407,22 @@ pub fn line_kinds(text: &str) -> Vec<LineKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_line_of_action_and_dialogue_starts_a_sentence() {
+        let text = "INT. CASTLE - NIGHT\n\nThe wind. Zoë waits\nUpon the wall.\n\nHAMLET\nO, that this too too solid flesh would melt,\nThaw and resolve itself into a dew!\n";
+        let (scene, _) = parse_fountain(text, "x");
+        let blocks: Vec<&str> = scene.blocks.iter().map(|r| &text[r.clone()]).collect();
+        assert_eq!(
+            blocks,
+            vec![
+                "The wind. Zoë waits",
+                "Upon the wall.",
+                "O, that this too too solid flesh would melt,",
+                "Thaw and resolve itself into a dew!"
+            ]
+        );
+    }
 
     const SAMPLE: &str = "Title: The Lamp\nId: ep-01\nParent: chapter-01\nContext: lighthouse, alice\nTimeline: { main: 4 }\n\nINT. LIGHTHOUSE - NIGHT #1#\n\nAlice climbs. [[check the stairs]]\n\nALICE (V.O.)\n(quietly)\nThe lamp, Tom.\n\nTOM ^\nWhat?\n\n/* INT. CELLAR\n\nBOB\nHidden. */\n\nCUT TO:\n\n.FLASHBACK\n\n@McCLANE\nYippee.\n\n> THE END <\n";
 

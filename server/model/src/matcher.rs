@@ -3,7 +3,7 @@
 //! This is the only place that decides what counts as a mention. Rules:
 //! - leftmost-longest over the whole text: "Alice Marlowe" wins over "Alice";
 //! - a match sits on word boundaries (Unicode letters, digits and combining marks are word
-//!   characters), so `Al` never matches inside `Always`; `Alice's` / `Alice’s` still mention
+//!   characters, `_` is not: see [`is_word_char`]), so `Al` never matches inside `Always`; `Alice's` / `Alice’s` still mention
 //!   Alice. Scripts written without spaces (Han, kana, Thai …) need no boundary, or `李雷` could
 //!   never be found in Chinese prose;
 //! - an alias with an uppercase letter matches case-sensitively, an all-lowercase alias in any
@@ -325,11 +325,15 @@ fn prefix_cut(folded: &str) -> usize {
     cut
 }
 
-/// Word characters for boundaries: letters, digits, combining marks and `_`.
+/// Word characters (spec section 2): Unicode letters and digits, plus the combining marks that
+/// sit inside a word (`Zoe\u{308}`). Nothing else: `_` and `*` are Markdown emphasis
+/// (`_Alice_`, `__Alice__`, `*Alice*` all mention Alice), `'` and `-` are punctuation. This one
+/// definition decides mention boundaries here and what a word is for the SR003 name finder
+/// ([`crate::names`]).
 #[inline]
 pub fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
-        return c.is_ascii_alphanumeric() || c == '_';
+        return c.is_ascii_alphanumeric();
     }
     c.is_alphanumeric() || is_combining_mark(c)
 }
@@ -459,6 +463,18 @@ mod tests {
         },
         Case {
             name: "dotted i does not shift offsets", aliases: &[("Zoë", 1)], text: "İİİ Zoë", want: &[("Zoë", 1)]
+        },
+        Case {
+            name: "markdown emphasis",
+            aliases: &[("Alice", 1), ("Łukasz", 2), ("李雷", 3)],
+            text: "_Alice_ and __Alice__, *Alice* and **Alice**; _Łukasz’s_ lamp, ~~李雷~~",
+            want: &[("Alice", 1), ("Alice", 1), ("Alice", 1), ("Alice", 1), ("Łukasz", 2), ("李雷", 3)],
+        },
+        Case {
+            name: "underscore and punctuation are not word characters",
+            aliases: &[("Zoë", 1), ("Alice", 2)],
+            text: "snake_Zoë_case, Alice.Zoë, Alice/Zoë; Zoë2 and 2Alice are not",
+            want: &[("Zoë", 1), ("Alice", 2), ("Zoë", 1), ("Alice", 2), ("Zoë", 1)],
         },
         Case {
             name: "combining marks are word chars",

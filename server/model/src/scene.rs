@@ -58,7 +58,8 @@ pub struct Scene {
     pub body: TextRange,
     /// Where mentions are looked for.
     pub scan: Vec<TextRange>,
-    /// Paragraphs of running prose (not headings, cues or transitions); each starts a sentence.
+    /// Stretches of running prose (not headings, cues or transitions), each starting a sentence:
+    /// paragraphs, list items, lines after a hard line break, lines of verse and of Fountain.
     pub blocks: Vec<TextRange>,
     pub headings: Vec<Heading>,
     pub cues: Vec<Cue>,
@@ -252,10 +253,17 @@ pub(crate) fn apply_meta(key: &str, v: &Node, base: usize, scene: &mut Scene, di
 }
 
 /// Finds the scanned ranges (all but fenced code), headings and prose blocks of a Markdown body.
+///
+/// A block is where a sentence starts (for the SR003 name finder): a paragraph, a list item, a
+/// line after a hard line break (two trailing spaces or a `\`), each line of a paragraph of
+/// verse, and the line after a speaker label. Speaker labels themselves (`HAMLET.`,
+/// `**Hamlet:**`, `_Exit_`) are cues, not prose, and belong to no block.
 fn scan_markdown(text: &str, body_start: usize, scene: &mut Scene) {
     let mut fence: Option<(u8, usize)> = None;
     let mut scan_start = Some(body_start);
-    let mut block: Option<TextRange> = None;
+    // The lines (content start, end) of the paragraph being read.
+    let mut para: Vec<(usize, usize)> = Vec::new();
+    let mut hard_break = false;
     let mut words = 0;
     for (s, e, next) in lines_with_offsets(text).filter(|(s, _, _)| *s >= body_start) {
         let line = &text[s..e];
@@ -276,36 +284,47 @@ fn scan_markdown(text: &str, body_start: usize, scene: &mut Scene) {
                     scene.scan.push(start..s);
                 }
             }
-            flush(&mut block, &mut scene.blocks);
+            flush(text, &mut para, &mut scene.blocks);
+            hard_break = false;
             fence = Some((fence_char.unwrap_or(b'`'), fence_len));
             continue;
         }
         words += count_words(line);
+        let after_break = std::mem::replace(&mut hard_break, ends_with_hard_break(line));
         if trimmed.is_empty() {
-            flush(&mut block, &mut scene.blocks);
+            flush(text, &mut para, &mut scene.blocks);
             continue;
         }
         let hashes = trimmed.bytes().take_while(|b| *b == b'#').count();
         if indent <= 3 && (1..=6).contains(&hashes) && trimmed[hashes..].chars().next().is_none_or(char::is_whitespace)
         {
-            flush(&mut block, &mut scene.blocks);
+            flush(text, &mut para, &mut scene.blocks);
             let title = trimmed[hashes..].trim().trim_end_matches('#').trim().to_string();
             scene.headings.push(Heading { level: hashes as u8, text: title, range: s..e });
             continue;
         }
-        // List items, block quotes and table rows start a new block after their marker.
+        match speaker_label(trimmed, para.is_empty() || after_break) {
+            Label::No => {}
+            Label::Cue => {
+                flush(text, &mut para, &mut scene.blocks);
+                continue;
+            }
+            Label::OwnBlock => {
+                flush(text, &mut para, &mut scene.blocks);
+                para.push((s + indent, e));
+                flush(text, &mut para, &mut scene.blocks);
+                continue;
+            }
+        }
+        // List items, block quotes and table rows start a new block after their marker; so
+        // does a line after a hard line break.
         let marker = list_marker_len(trimmed);
-        if marker > 0 {
-            flush(&mut block, &mut scene.blocks);
-            block = Some(s + indent + marker..e);
-            continue;
+        if marker > 0 || after_break {
+            flush(text, &mut para, &mut scene.blocks);
         }
-        match &mut block {
-            Some(b) => b.end = e,
-            None => block = Some(s + indent..e),
-        }
+        para.push((s + indent + marker, e));
     }
-    flush(&mut block, &mut scene.blocks);
+    flush(text, &mut para, &mut scene.blocks);
     if let Some(start) = scan_start {
         if fence.is_none() && text.len() > start {
             scene.scan.push(start..text.len());
@@ -314,11 +333,78 @@ fn scan_markdown(text: &str, body_start: usize, scene: &mut Scene) {
     scene.word_count = words;
 }
 
-fn flush(block: &mut Option<TextRange>, blocks: &mut Vec<TextRange>) {
-    if let Some(b) = block.take() {
-        if b.end > b.start {
-            blocks.push(b);
+/// Ends a paragraph: one block, or one block a line when it is verse.
+fn flush(text: &str, para: &mut Vec<(usize, usize)>, blocks: &mut Vec<TextRange>) {
+    if is_verse(text, para) {
+        blocks.extend(para.iter().filter(|(s, e)| e > s).map(|(s, e)| *s..*e));
+    } else if let (Some(first), Some(last)) = (para.first(), para.last()) {
+        if last.1 > first.0 {
+            blocks.push(first.0..last.1);
         }
+    }
+    para.clear();
+}
+
+/// A Markdown hard line break ends the line: two or more spaces, or a backslash.
+fn ends_with_hard_break(line: &str) -> bool {
+    line.ends_with("  ") || line.ends_with('\\')
+}
+
+/// Lines of verse start with a capital letter whatever the sentence does; hard-wrapped prose
+/// goes on in lowercase. A paragraph whose later lines begin with a capital (at least three in
+/// four) is verse — or one sentence a line, where each line starts a sentence too. Of two
+/// lines, the second must begin with a capital after a line ending in punctuation.
+fn is_verse(text: &str, para: &[(usize, usize)]) -> bool {
+    let starts_capital = |(s, e): &(usize, usize)| {
+        text[*s..*e].chars().find(|c| crate::matcher::is_word_char(*c)).is_some_and(char::is_uppercase)
+    };
+    match para {
+        [] | [_] => false,
+        [first, second] => {
+            starts_capital(second)
+                && text[first.0..first.1].trim_end().ends_with([',', ';', ':', '.', '!', '?', '—', '-', '…'])
+        }
+        [_, rest @ ..] => rest.iter().filter(|l| starts_capital(l)).count() * 4 >= rest.len() * 3,
+    }
+}
+
+enum Label {
+    No,
+    /// A cue or stage direction: in no block.
+    Cue,
+    /// Perhaps a label, perhaps a short line of prose: a block of its own.
+    OwnBlock,
+}
+
+/// A line that only says who speaks next, in a play: `**Hamlet**`, `_Hamlet:_`, `**First
+/// Clown.**`, `HAMLET` or `HAMLET.` are cues, and so are short, wholly emphasised lines (stage
+/// directions such as `_Exit_`). `Hamlet.` or `Lady Macbeth:` where a paragraph starts may be a
+/// label or a short line of prose: either way the next line starts a sentence.
+fn speaker_label(line: &str, paragraph_start: bool) -> Label {
+    let line = line.trim_end().trim_end_matches('\\').trim_end();
+    let outer = line.trim_end_matches(['.', ':']);
+    let emphasised = outer.len() >= 3 && outer.starts_with(['*', '_']) && outer.ends_with(['*', '_']);
+    let inner = outer.trim_matches(['*', '_']).trim_end_matches(['.', ':']);
+    let punctuated = inner.len() < line.trim_matches(['*', '_']).len();
+    let words: Vec<&str> = inner.split_whitespace().collect();
+    let plain = |w: &&str| w.chars().all(|c| c.is_alphanumeric() || matches!(c, '\'' | '’' | '-' | '&'));
+    if words.is_empty()
+        || words.len() > 4
+        || inner.chars().count() > 40
+        || !words.iter().all(plain)
+        || !inner.chars().next().is_some_and(char::is_uppercase)
+    {
+        return Label::No;
+    }
+    let letters = inner.chars().filter(|c| c.is_alphabetic()).count();
+    let all_caps = letters >= 2 && !inner.chars().any(char::is_lowercase);
+    let capitalised = words.iter().all(|w| w.chars().next().is_some_and(|c| !c.is_lowercase()));
+    if emphasised || all_caps {
+        Label::Cue
+    } else if paragraph_start && punctuated && capitalised {
+        Label::OwnBlock
+    } else {
+        Label::No
     }
 }
 
@@ -481,6 +567,48 @@ mod tests {
         let (s, _) = parse_markdown_scene(text, "x");
         let blocks: Vec<&str> = s.blocks.iter().map(|r| &text[r.clone()]).collect();
         assert_eq!(blocks, vec!["One two\nthree.", "item Alice", "item two", "quote"]);
+    }
+
+    fn blocks(text: &str) -> Vec<&str> {
+        let (s, _) = parse_markdown_scene(text, "x");
+        s.blocks.iter().map(|r| &text[r.clone()]).collect()
+    }
+
+    #[test]
+    fn hard_line_breaks_start_blocks() {
+        let text = "Well, good night.  \nIf you do meet Horatio,\\\nThe rivals of my watch.\nand so on\n";
+        assert_eq!(
+            blocks(text),
+            vec!["Well, good night.  ", "If you do meet Horatio,\\", "The rivals of my watch.\nand so on"]
+        );
+    }
+
+    #[test]
+    fn speaker_labels_and_stage_directions_are_no_prose() {
+        let text = "**HAMLET**  \nO, that this too too solid flesh\n\n**Hamlet:**\nUpon my sword.\n\nHAMLET\nSince no man knows.\n\n_Exit Ghost_\n\nLady Macbeth:\nOut, damned spot!\n";
+        assert_eq!(
+            blocks(text),
+            vec![
+                "O, that this too too solid flesh",
+                "Upon my sword.",
+                "Since no man knows.",
+                "Lady Macbeth:",
+                "Out, damned spot!"
+            ]
+        );
+        // A wrapped line of prose ending in a name is no label.
+        let prose = "He walked all the way to the house of\nZoë Łukasz.\n";
+        assert_eq!(blocks(prose), vec!["He walked all the way to the house of\nZoë Łukasz."]);
+    }
+
+    #[test]
+    fn verse_is_a_block_a_line_and_wrapped_prose_is_not() {
+        let verse = "O, that this too too solid flesh would melt,\nThaw and resolve itself into a dew!\nOr that the Everlasting had not fix'd\nHis canon 'gainst self-slaughter!\n";
+        assert_eq!(blocks(verse).len(), 4);
+        let prose = "It is a truth universally acknowledged, that a single man in possession\nof a good fortune, must be in want of a wife. However little known the\nfeelings or views of Zoë may be on his first entering a neighbourhood,\nthis truth is so well fixed.\n";
+        assert_eq!(blocks(prose).len(), 1);
+        assert_eq!(blocks("Sweet Zoë,\nWhere is Łukasz?\n").len(), 2);
+        assert_eq!(blocks("He came to see\nŁukasz at noon.\n").len(), 1);
     }
 
     #[test]

@@ -62,7 +62,7 @@ fn capitalised_names_in_real_prose() {
     let text = fixture("prose/capitalised.md");
     let (scene, _) = parse_markdown_scene(&text, "prose");
     let mut found = Vec::new();
-    capitalised_names(&text, &scene.blocks, &[], &mut found);
+    capitalised_names(&text, &scene.blocks, &[], showrunner_model::names::NotNames::english(), &mut found);
     let lines = LineIndex::new(&text);
     let got: Vec<String> = found
         .iter()

@@ -156,6 +156,15 @@ const TYPED: &[&str] = &[
     "-",
     "'",
     "Then Bexley ",
+    // Hard line breaks, lone CRs, speaker labels and verse change where sentences start.
+    "  \n",
+    "\\\n",
+    "\r",
+    "**HAMLET**\n",
+    "_Exit Quillan_\n",
+    "Quillan.\n",
+    "Upon the wall,\nAnd Quillan with Bexley,\nThen Quillan\n",
+    "_Quillan_",
 ];
 
 /// Keystroke-sized edits (inserts, deletes, replacements) anywhere in a scene: the scene is
