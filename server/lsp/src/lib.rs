@@ -20,6 +20,7 @@ pub mod runs;
 pub mod state;
 pub mod tokens;
 pub mod transport;
+mod watch;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -46,6 +47,8 @@ pub struct Backend {
     clean_shutdown: Arc<std::sync::atomic::AtomicBool>,
     /// Told when the editor is gone without `exit`.
     editor_gone: Arc<tokio::sync::Notify>,
+    /// The server's own watch on the projects' files.
+    disk: Arc<watch::DiskWatch>,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -72,22 +75,35 @@ pub async fn run_stdio() -> bool {
     let gone = Arc::new(tokio::sync::Notify::new());
     let watch = gone.clone();
     let state = Arc::new(Mutex::new(State::default()));
-    let (service, socket) = LspService::build(move |client| Backend {
-        publisher: Publisher {
+    let (service, socket) = LspService::build(move |client| {
+        let publisher = Publisher {
             state: state.clone(),
             wire,
             client: client.clone(),
             pending: Default::default(),
             turn: Default::default(),
-        },
-        recorder: Recorder::start(),
-        client,
-        state,
-        runner: runs::Runner::default(),
-        notes: std::sync::OnceLock::new(),
-        caps: Mutex::new(ClientCaps::default()),
-        clean_shutdown: flag,
-        editor_gone: watch.clone(),
+        };
+        let recorder = Recorder::start();
+        // Changes on disk that the server's own watcher sees are taken like the client's reports.
+        let (seen, mut batches) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
+        let outside = Outside { state: state.clone(), publisher: publisher.clone(), recorder: recorder.clone() };
+        tokio::spawn(async move {
+            while let Some(paths) = batches.recv().await {
+                outside.take(paths).await;
+            }
+        });
+        Backend {
+            publisher,
+            recorder,
+            disk: Arc::new(watch::DiskWatch::start(seen)),
+            client,
+            state,
+            runner: runs::Runner::default(),
+            notes: std::sync::OnceLock::new(),
+            caps: Mutex::new(ClientCaps::default()),
+            clean_shutdown: flag,
+            editor_gone: watch.clone(),
+        }
     })
     .custom_method("window/workDoneProgress/cancel", Backend::progress_cancel)
     .finish();
@@ -257,6 +273,7 @@ impl Publisher {
 /// Records saves and outside changes as snapshot events, on one thread that keeps each project's
 /// log open: one writer, no connection churn, and the notification that asked waits for it (so a
 /// request after a save sees the save in the history).
+#[derive(Clone)]
 struct Recorder {
     tx: std::sync::mpsc::Sender<RecordJob>,
 }
@@ -322,7 +339,53 @@ impl Recorder {
     }
 }
 
+/// Changes made on disk outside the editor, reported by the client's watcher or seen by the
+/// server's own ([`watch`]): one path for both.
+struct Outside {
+    state: Arc<Mutex<State>>,
+    publisher: Publisher,
+    recorder: Recorder,
+}
+
+impl Outside {
+    /// Reloads the changed files (a file already as the session has it changes nothing), records
+    /// them in the history (a no-op when the log has them), publishes what changed, and clears
+    /// the diagnostics of the files that are gone.
+    async fn take(&self, paths: Vec<PathBuf>) {
+        let mut to_record: Vec<(PathBuf, String)> = Vec::new();
+        for path in &paths {
+            let state = self.state.clone();
+            let p = path.clone();
+            let work = tokio::task::spawn_blocking(move || state::reload_file(&state, &p)).await.ok().flatten();
+            if let Some((root, touched)) = work {
+                self.publisher.queue(root, touched);
+            }
+            let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(root) = st.root_for(path) {
+                let rel = relative(&root, path);
+                if classify(&rel).is_some() {
+                    to_record.push((root, rel));
+                }
+            }
+        }
+        // Recorded before the diagnostics go out: whoever sees them finds the change in the log.
+        if !to_record.is_empty() {
+            self.recorder.record(to_record, Vec::new()).await;
+        }
+        self.publisher.flush().await;
+        for path in paths.iter().filter(|p| !p.exists()) {
+            if let Some(uri) = state::path_uri(path) {
+                self.publisher.client.publish_diagnostics(uri, Vec::new(), None).await;
+            }
+        }
+    }
+}
+
 impl Backend {
+    fn outside(&self) -> Outside {
+        Outside { state: self.state.clone(), publisher: self.publisher.clone(), recorder: self.recorder.clone() }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock must not take the server down with it.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -422,6 +485,7 @@ impl Backend {
             let loaded = tokio::task::spawn_blocking(move || state::ensure_project(&state, &config)).await;
             let Ok(Some((_, Some(files)))) = loaded else { continue };
             logging::log_to_project(root);
+            self.disk.watch(root);
             let batches = self.diagnostics_for(root, &files);
             self.publish(batches.into_iter().filter(|(_, v, d)| !d.is_empty() || v.is_some()).collect()).await;
         }
@@ -502,6 +566,7 @@ impl Backend {
             tokio::task::spawn_blocking(move || state::ensure_project(&state, &path)).await.ok().flatten()?;
         if let Some(files) = loaded {
             logging::log_to_project(&root);
+            self.disk.watch(&root);
             self.after_change(root.clone(), files).await;
         }
         Some(root)
@@ -838,36 +903,8 @@ impl LanguageServer for Backend {
     }
 
     async fn did_change_watched_files(&self, p: DidChangeWatchedFilesParams) {
-        let mut paths: Vec<PathBuf> = Vec::new();
-        let mut deleted: Vec<Uri> = Vec::new();
-        for change in p.changes {
-            let Some(path) = uri_path(&change.uri) else { continue };
-            if change.typ == FileChangeType::DELETED {
-                deleted.push(change.uri.clone());
-            }
-            paths.push(path);
-        }
-        for path in &paths {
-            self.reload(path.clone()).await;
-        }
-        // Changes made outside the editor are history too (a no-op when the log has them).
-        let to_record: Vec<(PathBuf, String)> = {
-            let st = self.lock();
-            paths
-                .iter()
-                .filter_map(|path| {
-                    let root = st.root_for(path)?;
-                    let rel = relative(&root, path);
-                    classify(&rel).map(|_| (root, rel))
-                })
-                .collect()
-        };
-        if !to_record.is_empty() {
-            self.recorder.record(to_record, Vec::new()).await;
-        }
-        for uri in deleted {
-            self.client.publish_diagnostics(uri, Vec::new(), None).await;
-        }
+        let paths: Vec<PathBuf> = p.changes.iter().filter_map(|c| uri_path(&c.uri)).collect();
+        self.outside().take(paths).await;
     }
 
     async fn hover(&self, p: HoverParams) -> Result<Option<Hover>> {

@@ -194,18 +194,46 @@ impl State {
     /// Feeds the current text of a project file into its analysis. Returns the project root and
     /// the indices of files whose diagnostics may have changed.
     pub fn apply_text(&mut self, root: &Path, rel: &str, text: Arc<str>) -> Vec<usize> {
+        self.apply_content(root, rel, Content::Text(text))
+    }
+
+    /// Feeds a file's content (text, or why it cannot be used: SR015) into its project's
+    /// analysis. An update that panics leaves the analysis as it was before it: the project is
+    /// analysed again from the files as they were (the change is not taken), and the panic is
+    /// logged.
+    pub fn apply_content(&mut self, root: &Path, rel: &str, content: Content) -> Vec<usize> {
         let Some(kind) = classify(rel) else { return Vec::new() };
         let Some(project) = self.projects.get_mut(root) else { return Vec::new() };
-        let analysis = Arc::make_mut(&mut project.analysis);
-        let reanalysed;
-        let touched = match analysis.file_index(rel) {
-            Some(i) if analysis.files[i].kind == kind => {
-                reanalysed = analysis.scene_of_file[i].is_none();
-                analysis.update_file(i, Content::Text(text))
-            }
-            _ => {
-                reanalysed = true;
-                analysis.upsert_file(SourceFile { path: rel.to_string(), kind, content: Content::Text(text) })
+        let previous = project.analysis.file_index(rel).map(|i| project.analysis.files[i].clone());
+        let update = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let analysis = Arc::make_mut(&mut project.analysis);
+            let reanalysed;
+            let touched = match analysis.file_index(rel) {
+                Some(i) if analysis.files[i].kind == kind => {
+                    reanalysed = analysis.scene_of_file[i].is_none();
+                    analysis.update_file(i, content)
+                }
+                _ => {
+                    reanalysed = true;
+                    analysis.upsert_file(SourceFile { path: rel.to_string(), kind, content })
+                }
+            };
+            fault_point("update-panic", || {
+                analysis.files.iter().any(|f| f.text().is_some_and(|t| t.contains(FAULT_MARK)))
+            });
+            (touched, reanalysed)
+        }));
+        let (touched, reanalysed) = match update {
+            Ok(done) => done,
+            Err(panic) => {
+                let msg = crate::panic_message(panic.as_ref());
+                tracing::error!(file = rel, panic = %msg, "the analysis update panicked; the change is not taken");
+                let mut files: Vec<SourceFile> =
+                    project.analysis.files.iter().filter(|f| f.path != rel).cloned().collect();
+                files.extend(previous);
+                let name = project.analysis.project_name().to_string();
+                project.analysis = Arc::new(showrunner_model::analysis::analyze(&name, files));
+                (Vec::new(), true)
             }
         };
         if reanalysed {
@@ -218,10 +246,10 @@ impl State {
         touched
     }
 
-    /// A file changed outside the editor: `content` is what the disk holds now (`None`: it is
-    /// gone). Unless the file is open (the editor's text wins), the analysis takes it. The
-    /// caller read the disk without the lock ([`reload_file`]).
-    pub fn apply_disk(&mut self, path: &Path, content: Option<Vec<u8>>) -> Option<(PathBuf, Vec<usize>)> {
+    /// A file changed outside the editor: `content` is what the disk holds now, read by the
+    /// indexing's own reader (`None`: it is gone). Unless the file is open (the editor's text
+    /// wins), the analysis takes it. The caller read the disk without the lock ([`reload_file`]).
+    pub fn apply_disk(&mut self, path: &Path, content: Option<Content>) -> Option<(PathBuf, Vec<usize>)> {
         let root = self.root_for(path)?;
         let rel = relative(&root, path);
         classify(&rel)?;
@@ -229,9 +257,22 @@ impl State {
             return None;
         }
         match content {
-            Some(bytes) => {
-                let text = String::from_utf8_lossy(&bytes).into_owned();
-                let touched = self.apply_text(&root, &rel, text.into());
+            Some(content) => {
+                // Reported twice (the client's watcher and the server's) or written by the
+                // session itself: nothing to do when the analysis has it already.
+                let same = self
+                    .projects
+                    .get(&root)
+                    .and_then(|p| p.analysis.file_index(&rel).map(|i| &p.analysis.files[i].content))
+                    .is_some_and(|now| match (now, &content) {
+                        (Content::Text(a), Content::Text(b)) => a == b,
+                        (Content::Unreadable(a), Content::Unreadable(b)) => a == b,
+                        _ => false,
+                    });
+                if same {
+                    return None;
+                }
+                let touched = self.apply_content(&root, &rel, content);
                 Some((root, touched))
             }
             None => {
@@ -362,8 +403,25 @@ pub fn reload_file(state: &Mutex<State>, path: &Path) -> Option<(PathBuf, Vec<us
         let files = lock(state).install(&root, project);
         return Some((root, files));
     }
-    let content = std::fs::read(path).ok();
+    // The same reader as indexing: a file that is not UTF-8, too large or unreadable becomes
+    // SR015, not text with replacement characters.
+    let max = lock(state).projects.get(&root).map(|p| p.analysis.config.max_file_bytes)?;
+    let rel = relative(&root, path);
+    let kind = classify(&rel)?;
+    let content = path.exists().then(|| showrunner_store::discover::read_source(rel, path, kind, max).content);
     lock(state).apply_disk(path, content)
+}
+
+/// Crash tests' marker: with `SHOWRUNNER_FAULT=update-panic`, an analysis update of a project
+/// holding this text panics half-way (after the change went in).
+const FAULT_MARK: &str = "SHOWRUNNER-FAULT-UPDATE-PANIC";
+
+fn fault_point(point: &str, hit: impl FnOnce() -> bool) {
+    static FAULT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let set = FAULT.get_or_init(|| std::env::var("SHOWRUNNER_FAULT").ok());
+    if set.as_deref() == Some(point) && hit() {
+        panic!("fault injected at {point}");
+    }
 }
 
 fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {

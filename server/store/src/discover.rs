@@ -160,6 +160,12 @@ pub fn read_project_files(root: &Path, config: &ProjectConfig) -> Vec<ReadFile> 
     files
 }
 
+/// One file as indexing reads it (`rel` relative to its project): its text, or why it cannot be
+/// used (SR015). Changes seen on disk later are read through here too.
+pub fn read_source(rel: String, abs: &Path, kind: FileKind, max: u64) -> SourceFile {
+    read_one(rel, abs, kind, max).source
+}
+
 fn read_one(rel: String, abs: &Path, kind: FileKind, max: u64) -> ReadFile {
     let unreadable = |rel: String, msg: String| ReadFile {
         source: SourceFile { path: rel, kind, content: Content::Unreadable(msg) },

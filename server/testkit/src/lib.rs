@@ -274,6 +274,18 @@ impl Client {
         r
     }
 
+    /// `initialize` as a client with no optional capabilities at all (no progress, no watched
+    /// files, no applyEdit: eglot or Helix as they come); does not wait for indexing.
+    pub fn initialize_plain(&mut self, folders: &[&Path]) -> Value {
+        let folders: Vec<Value> = folders.iter().map(|f| json!({ "uri": uri(f), "name": "w" })).collect();
+        let r = self.request(
+            "initialize",
+            json!({ "processId": self.editor_pid, "capabilities": {}, "workspaceFolders": folders }),
+        );
+        self.notify("initialized", json!({}));
+        r
+    }
+
     pub fn open(&mut self, path: &Path, language: &str) -> String {
         let u = uri(path);
         let text = std::fs::read_to_string(path).unwrap();

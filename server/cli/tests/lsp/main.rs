@@ -8,6 +8,7 @@ use showrunner_testkit::{uri, Client};
 
 mod glass;
 mod hostile;
+mod outside;
 mod pictures;
 mod writing;
 
