@@ -9,12 +9,17 @@ use tower_lsp_server::ls_types::Position;
 
 const ENCODINGS: [Encoding; 2] = [Encoding::Utf8, Encoding::Utf16];
 
-/// Where a line's content ends (before `\r\n` or `\n`), from the text alone.
+/// Where a line's content ends (before `\r\n`, `\n` or a lone `\r`, the LSP's line ends), from
+/// the text alone.
 fn line_end(text: &str, lines: &LineIndex, line: usize) -> usize {
     let start = lines.line_start(line);
     let next = if line + 1 < lines.line_count() { lines.line_start(line + 1) } else { text.len() };
     let content = &text[start..next];
-    let content = content.strip_suffix('\n').map(|c| c.strip_suffix('\r').unwrap_or(c)).unwrap_or(content);
+    let content = content
+        .strip_suffix("\r\n")
+        .or_else(|| content.strip_suffix('\n'))
+        .or_else(|| content.strip_suffix('\r'))
+        .unwrap_or(content);
     start + content.len()
 }
 

@@ -59,8 +59,7 @@ pub fn research_keyword_at(snap: &FileSnap, offset: usize) -> Option<(usize, Tex
     snap.scene()?;
     let text: &str = &snap.text;
     let offset = offset.min(text.len());
-    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let TextRange { start, end } = snap.lines.line_range(text, snap.lines.line_of(offset));
     let line = &text[start..end];
     let word = |c: char| c.is_alphanumeric() || c == '\'';
     for (b, entry) in snap.analysis.buckets.iter().enumerate().filter(|(_, e)| e.bucket.kind.value == "research") {

@@ -2,7 +2,9 @@
 //!
 //! The domain speaks byte offsets into UTF-8 text. LSP speaks `(line, character)` where
 //! `character` counts UTF-16 code units (the default) or bytes (`utf-8`, when the client offers
-//! it and we choose it). Lines end at `\n` (a `\r` before it belongs to the terminator).
+//! it and we choose it). Lines end where the specification says: at `\r\n`, `\n` or a lone `\r`
+//! (the model's [`LineIndex`] finds them, and the rope used for incremental sync counts the same
+//! line ends: ropey's `cr_lines`).
 //! Positions past the end of a line clamp to the line's end; lines past the end clamp to the end
 //! of the text, as the specification asks.
 
@@ -40,17 +42,9 @@ impl Encoding {
     }
 }
 
-/// Where a line's content ends (before `\r\n` or `\n`).
+/// Where a line's content ends (before its `\r\n`, `\n` or `\r`).
 fn line_end(text: &str, lines: &LineIndex, line: usize) -> usize {
-    let next = if line + 1 < lines.line_count() { lines.line_start(line + 1) } else { text.len() };
-    let mut end = next;
-    if end > lines.line_start(line) && text.as_bytes().get(end - 1) == Some(&b'\n') {
-        end -= 1;
-        if end > lines.line_start(line) && text.as_bytes().get(end - 1) == Some(&b'\r') {
-            end -= 1;
-        }
-    }
-    end
+    lines.line_range(text, line).end
 }
 
 pub fn to_position(text: &str, lines: &LineIndex, offset: usize, enc: Encoding) -> Position {
@@ -107,10 +101,8 @@ pub fn rope_char(rope: &Rope, pos: Position, enc: Encoding) -> usize {
     let start = rope.line_to_char(line);
     let mut units = 0;
     let mut chars = 0;
-    let mut it = rope.line(line).chars().peekable();
-    while let Some(c) = it.next() {
-        let eol = c == '\n' || (c == '\r' && it.peek() == Some(&'\n'));
-        if eol || units >= pos.character as usize {
+    for c in rope.line(line).chars() {
+        if c == '\n' || c == '\r' || units >= pos.character as usize {
             break;
         }
         units += enc.units(c);
@@ -159,6 +151,29 @@ mod tests {
         assert_eq!(to_offset(TEXT, &lines, Position { line: 99, character: 0 }, Encoding::Utf16), TEXT.len());
         let li = TEXT.find('李').unwrap();
         assert_eq!(to_position(TEXT, &lines, li, Encoding::Utf16), Position { line: 1, character: 0 });
+    }
+
+    #[test]
+    fn lone_cr_ends_a_line() {
+        let text = "Zoë\rŁukasz 😀\r\n李雷\rAlice\r";
+        let lines = LineIndex::new(text);
+        let rope = Rope::from_str(text);
+        assert_eq!(rope.len_lines(), lines.line_count());
+        let alice = text.find("Alice").unwrap();
+        for enc in [Encoding::Utf8, Encoding::Utf16] {
+            assert_eq!(to_position(text, &lines, alice, enc), Position { line: 3, character: 0 });
+            let li = text.find('李').unwrap();
+            assert_eq!(to_position(text, &lines, li, enc), Position { line: 2, character: 0 });
+            // Past the end of line 0 clamps before its `\r`.
+            let eol = text.find('\r').unwrap();
+            assert_eq!(to_offset(text, &lines, Position { line: 0, character: 99 }, enc), eol);
+            assert_eq!(rope.char_to_byte(rope_char(&rope, Position { line: 0, character: 99 }, enc)), eol);
+            for (i, _) in text.char_indices().filter(|(i, _)| !matches!(text.as_bytes()[*i], b'\n' | b'\r')) {
+                let p = to_position(text, &lines, i, enc);
+                assert_eq!(to_offset(text, &lines, p, enc), i, "{enc:?} offset {i}");
+                assert_eq!(rope.char_to_byte(rope_char(&rope, p, enc)), i, "{enc:?} rope {i}");
+            }
+        }
     }
 
     #[test]

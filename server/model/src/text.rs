@@ -2,7 +2,12 @@
 //!
 //! Domain code speaks byte offsets into UTF-8 text. This module turns them into the 1-based
 //! line and 1-based column (in Unicode scalar values) that `showrunner check` prints. The
-//! language server has its own conversion to UTF-16/UTF-8 protocol positions at its edge.
+//! language server converts to UTF-16/UTF-8 protocol positions at its edge (`lsp/src/pos.rs`)
+//! on the same [`LineIndex`].
+//!
+//! Lines end as the LSP specification says: at `\r\n`, `\n` or a lone `\r`. This is the one
+//! place that decides it: [`LineIndex`] (line numbers for diagnostics, positions, hover …) and
+//! [`lines_with_offsets`] (the scene parsers) both find line ends with [`line_end_from`].
 
 use std::ops::Range;
 
@@ -27,11 +32,15 @@ impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
         let mut starts = Vec::with_capacity(text.len() / 40 + 1);
         starts.push(0);
-        starts.extend(memchr_newlines(text.as_bytes()).map(|i| i + 1));
+        let mut at = 0;
+        while let Some((_, next)) = line_end_from(text.as_bytes(), at) {
+            starts.push(next);
+            at = next;
+        }
         LineIndex { starts, len: text.len() }
     }
 
-    /// Number of lines (a trailing newline opens an empty last line).
+    /// Number of lines (a trailing line end opens an empty last line).
     pub fn line_count(&self) -> usize {
         self.starts.len()
     }
@@ -39,6 +48,19 @@ impl LineIndex {
     /// Byte offset where 0-based `line` starts, clamped to the text.
     pub fn line_start(&self, line: usize) -> usize {
         self.starts.get(line).copied().unwrap_or(self.len)
+    }
+
+    /// The bytes of 0-based `line` without its line end (`\r\n`, `\n` or `\r`), clamped to the
+    /// text.
+    pub fn line_range(&self, text: &str, line: usize) -> TextRange {
+        let start = self.line_start(line).min(text.len());
+        let next = self.starts.get(line + 1).copied().unwrap_or(text.len()).min(text.len());
+        let end = match &text.as_bytes()[start..next] {
+            [.., b'\r', b'\n'] => next - 2,
+            [.., b'\n' | b'\r'] => next - 1,
+            _ => next,
+        };
+        start..end
     }
 
     /// 0-based line containing `offset`.
@@ -75,8 +97,14 @@ impl LineIndex {
     }
 }
 
-fn memchr_newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    memchr::memchr_iter(b'\n', bytes)
+/// The first line end at or after byte `from`: where it starts and where the next line starts.
+/// `\r\n` is one line end, and so are `\n` and a `\r` alone.
+pub fn line_end_from(bytes: &[u8], from: usize) -> Option<(usize, usize)> {
+    let i = from + memchr::memchr2(b'\n', b'\r', bytes.get(from..)?)?;
+    Some(match (bytes[i], bytes.get(i + 1)) {
+        (b'\r', Some(b'\n')) => (i, i + 2),
+        _ => (i, i + 1),
+    })
 }
 
 /// The largest char boundary not after `offset`.
@@ -91,27 +119,23 @@ pub fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
 }
 
 /// Iterates over the lines of `text` as `(start, end_without_eol, next_start)` byte offsets.
-/// A `\r\n` or `\n` terminator is excluded from the line.
+/// The line end (`\r\n`, `\n` or a lone `\r`, see [`line_end_from`]) is excluded from the line;
+/// a line end at the very end of the text opens no further line.
 pub fn lines_with_offsets(text: &str) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
     let bytes = text.as_bytes();
-    let mut pos = 0;
+    let mut pos = Some(0);
     std::iter::from_fn(move || {
-        if pos > bytes.len() || (pos == bytes.len() && pos != 0 && bytes[pos - 1] == b'\n') {
-            return None;
+        let start = pos?;
+        match line_end_from(bytes, start) {
+            Some((end, next)) => {
+                pos = (next < bytes.len()).then_some(next);
+                Some((start, end, next))
+            }
+            None => {
+                pos = None;
+                Some((start, bytes.len(), bytes.len()))
+            }
         }
-        if pos == bytes.len() && pos == 0 {
-            pos = 1;
-            return Some((0, 0, 0));
-        }
-        let start = pos;
-        let nl = bytes[start..].iter().position(|b| *b == b'\n').map(|i| start + i);
-        let (end, next) = match nl {
-            Some(i) => (i, i + 1),
-            None => (bytes.len(), bytes.len() + 1),
-        };
-        let end = if end > start && bytes[end - 1] == b'\r' { end - 1 } else { end };
-        pos = next;
-        Some((start, end, next.min(bytes.len())))
     })
 }
 
@@ -142,6 +166,24 @@ mod tests {
         assert_eq!(idx.line_col(text, li), LineCol { line: 1, column: 5 });
         assert_eq!(idx.offset_of_char_col(text, 2, 2), alice);
         assert_eq!(idx.line_count(), 3);
+    }
+
+    #[test]
+    fn lines_end_at_crlf_lf_and_lone_cr() {
+        let text = "Zoë\r\nŁukasz\rAlice\n\r李雷\r";
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.line_count(), 6);
+        let lines: Vec<&str> = (0..idx.line_count()).map(|l| &text[idx.line_range(text, l)]).collect();
+        assert_eq!(lines, vec!["Zoë", "Łukasz", "Alice", "", "李雷", ""]);
+        let li = text.find('李').unwrap();
+        assert_eq!(idx.line_col(text, li), LineCol { line: 5, column: 1 });
+        assert_eq!(idx.line_col(text, text.find("Alice").unwrap() + 2), LineCol { line: 3, column: 3 });
+        let parsed: Vec<&str> = lines_with_offsets(text).map(|(s, e, _)| &text[s..e]).collect();
+        assert_eq!(parsed, vec!["Zoë", "Łukasz", "Alice", "", "李雷"]);
+        // Every line the parsers see starts where the index says a line starts.
+        for (s, _, _) in lines_with_offsets(text) {
+            assert_eq!(idx.line_start(idx.line_of(s)), s);
+        }
     }
 
     #[test]
