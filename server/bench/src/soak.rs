@@ -200,8 +200,7 @@ pub fn run(edits: usize, docs: usize) -> Result<()> {
                                 json!({ "textDocument": { "uri": d.uri, "version": d.version }, "contentChanges": [{ "text": d.text }] }),
                             );
                         } else {
-                            let path = PathBuf::from(u.strip_prefix("file://").unwrap_or(u).replace("%20", " "));
-                            let path = percent_decode(&path);
+                            let path = showrunner_testkit::uri_path(u);
                             let text = std::fs::read_to_string(&path).with_context(|| format!("{}", path.display()))?;
                             std::fs::write(&path, apply_edits(&text, &edits))?;
                             c.notify(
@@ -217,8 +216,7 @@ pub fn run(edits: usize, docs: usize) -> Result<()> {
             // its size and memory can be compared.
             if let Some(old) = last_created.take() {
                 let old: String = old;
-                let path = PathBuf::from(old.strip_prefix("file://").unwrap_or(&old));
-                let _ = std::fs::remove_file(percent_decode(&path));
+                let _ = std::fs::remove_file(showrunner_testkit::uri_path(&old));
                 c.notify("workspace/didChangeWatchedFiles", json!({ "changes": [{ "uri": old, "type": 3 }] }));
             }
             let made = c.request(
@@ -350,23 +348,4 @@ pub(crate) fn check_on_disk(bin: &Path, dir: &Path, paths: &BTreeSet<String>) ->
             )
         })
         .collect())
-}
-
-pub(crate) fn percent_decode(p: &Path) -> PathBuf {
-    let s = p.to_string_lossy();
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    PathBuf::from(String::from_utf8_lossy(&out).into_owned())
 }

@@ -56,6 +56,26 @@ pub fn uri(path: &Path) -> String {
     out
 }
 
+/// The path of a `file://` URI (the inverse of [`uri`]: percent-escapes decoded).
+pub fn uri_path(uri: &str) -> std::path::PathBuf {
+    let s = uri.strip_prefix("file://").unwrap_or(uri);
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    std::path::PathBuf::from(String::from_utf8_lossy(&out).into_owned())
+}
+
 impl Client {
     /// Starts `BINARY lsp` with extra environment variables.
     pub fn spawn(binary: &Path, env: &[(&str, &str)]) -> Client {

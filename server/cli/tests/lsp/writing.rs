@@ -202,7 +202,7 @@ fn rename_reaches_the_prose_of_buckets_and_the_ai_never_sees_the_old_name() {
     // Applied everywhere, no bucket file says `Alice` on its own any more, every one still
     // parses, and the context the AI gets has the new name only.
     for (u, edits) in &changes {
-        let path = percent_decode(u.strip_prefix("file://").unwrap());
+        let path = showrunner_testkit::uri_path(u);
         let next = apply(&read(Path::new(&path)), edits);
         std::fs::write(&path, next).unwrap();
     }
@@ -232,22 +232,4 @@ fn errors(dir: &Path) -> Vec<(String, String, String)> {
         .filter(|r| r["severity"] == "error")
         .map(|r| (text(&r["path"]), text(&r["code"]), text(&r["message"])))
         .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap()
 }
