@@ -125,11 +125,14 @@ fn scenes(dir: &Path) -> Vec<(String, String)> {
     out
 }
 
+/// Start line, start column, end line, end column: 1-based, columns in characters.
+type Span = (usize, usize, usize, usize);
+
 /// SPEC §2, written plainly: at every word start, the longest alias that matches (case-sensitively
 /// when it holds a capital, else in any case) and ends at a word boundary. Word characters are
 /// Unicode letters and digits. Returns (start line, start column, end line, end column), 1-based,
 /// columns in characters, and the bucket id.
-fn reference_mentions(text: &str, buckets: &[Bucket]) -> Vec<((usize, usize, usize, usize), String)> {
+fn reference_mentions(text: &str, buckets: &[Bucket]) -> Vec<(Span, String)> {
     let word = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric());
     let mut aliases: Vec<(Vec<char>, bool, &str)> = buckets
         .iter()
@@ -270,7 +273,7 @@ fn measure(name: &str) -> Figures {
 
     // Mentions: the engine's SR001 links against the reference matcher, per file.
     let id_of_name: HashMap<&str, &str> = buckets.iter().map(|b| (b.name.as_str(), b.id.as_str())).collect();
-    let mut engine: BTreeSet<(String, (usize, usize, usize, usize), String)> = BTreeSet::new();
+    let mut engine: BTreeSet<(String, Span, String)> = BTreeSet::new();
     for d in diags.iter().filter(|d| d["code"] == "SR001") {
         let bucket_name = d["message"].as_str().unwrap().rsplit_once(" (").unwrap().0;
         let n = |k: &str| d[k].as_u64().unwrap() as usize;
@@ -377,4 +380,44 @@ fn the_project_language_and_its_own_words() {
     let out = showrunner_testkit::run_binary(&binary(), &["check", "."], root, &[]);
     let text = showrunner_testkit::output_text(&out);
     assert!(text.contains("warning[SR014]") && text.contains("linking.words.nl"), "{text}");
+}
+
+/// `_` is no word character in prose, but bucket ids keep theirs: completing `pov: tom_m`
+/// replaces all of `tom_m`, completing `_Ali` in prose replaces only `Ali`; `_Tom Marlowe_`
+/// links.
+#[test]
+fn underscores_in_ids_and_in_emphasis() {
+    use serde_json::json;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    let w = |rel: &str, text: &str| showrunner_testkit::write_file(&root, rel, text);
+    w("showrunner.yaml", "name: Lighthouse\nentities: { link_hints: true }\n");
+    w("buckets/characters/tom_marlowe.yaml", "kind: character\nname: Tom Marlowe\n");
+    w("buckets/characters/alice.yaml", "kind: character\nname: Alice\n");
+    w("story/one.md", "---\npov: tom_m\n---\n_Tom Marlowe_ and __Alice__ met. _Ali\n");
+    let mut c = showrunner_testkit::Client::spawn(&binary(), &[]);
+    c.initialize(&[&root], false);
+    let u = c.open(&root.join("story/one.md"), "markdown");
+    let d = c.diagnostics(&u, |d| d.iter().filter(|x| x["code"] == "SR001").count() == 2);
+    let links: Vec<(u64, u64)> = d
+        .iter()
+        .filter(|x| x["code"] == "SR001")
+        .map(|x| (x["range"]["start"]["character"].as_u64().unwrap(), x["range"]["end"]["character"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(links, vec![(1, 12), (20, 25)], "{d:#?}");
+
+    let complete = |c: &mut showrunner_testkit::Client, line: u64, character: u64| {
+        let items = c.request(
+            "textDocument/completion",
+            json!({ "textDocument": { "uri": u }, "position": { "line": line, "character": character } }),
+        );
+        items.as_array().unwrap().clone()
+    };
+    let ids = complete(&mut c, 1, 10);
+    let tom = ids.iter().find(|i| i["label"] == "tom_marlowe").unwrap_or_else(|| panic!("{ids:#?}"));
+    assert_eq!(tom["textEdit"]["range"]["start"], json!({ "line": 1, "character": 5 }));
+    let names = complete(&mut c, 3, 37);
+    let alice = names.iter().find(|i| i["label"] == "Alice").unwrap_or_else(|| panic!("{names:#?}"));
+    assert_eq!(alice["textEdit"]["range"]["start"], json!({ "line": 3, "character": 34 }));
+    c.finish();
 }
