@@ -116,18 +116,17 @@ impl NotNames {
 
     /// Dropped from the edges of a name.
     pub fn is_edge_word(&self, word: &str) -> bool {
-        !self.edge.is_empty() && self.edge.contains(&normalise(word))
+        !self.edge.is_empty() && with_key(word, |k| self.edge.contains(k))
     }
 
     /// No name on its own (an edge word, or one that may only be part of a name).
     pub fn is_not_name(&self, word: &str) -> bool {
-        let key = normalise(word);
-        self.edge.contains(&key) || self.alone.contains(&key)
+        with_key(word, |k| self.edge.contains(k) || self.alone.contains(k))
     }
 
     /// A full stop after `word` ends no sentence.
     pub fn is_abbreviation(&self, word: &str) -> bool {
-        self.abbreviations.contains(&normalise(word))
+        with_key(word, |k| self.abbreviations.contains(k))
     }
 
     pub fn len(&self) -> usize {
@@ -141,11 +140,30 @@ impl NotNames {
 
 /// Lowercase, `’` as `'`, without apostrophes at the ends (`'Tis` is the word `Tis`).
 fn normalise(word: &str) -> String {
-    word.trim_matches(['\'', '’'])
-        .chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| if c == '’' { '\'' } else { c })
-        .collect()
+    let mut key = String::new();
+    normalise_into(word, &mut key);
+    key
+}
+
+fn normalise_into(word: &str, key: &mut String) {
+    key.clear();
+    key.extend(word.trim_matches(['\'', '’']).chars().flat_map(char::to_lowercase).map(|c| {
+        if c == '’' {
+            '\''
+        } else {
+            c
+        }
+    }));
+}
+
+/// Looks a word up by its normalised form without allocating: the finder asks for every
+/// capitalised word of every scene.
+fn with_key<R>(word: &str, f: impl FnOnce(&str) -> R) -> R {
+    thread_local!(static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) });
+    KEY.with_borrow_mut(|key| {
+        normalise_into(word, key);
+        f(key)
+    })
 }
 
 struct Word {

@@ -381,6 +381,10 @@ enum Label {
 /// directions such as `_Exit_`). `Hamlet.` or `Lady Macbeth:` where a paragraph starts may be a
 /// label or a short line of prose: either way the next line starts a sentence.
 fn speaker_label(line: &str, paragraph_start: bool) -> Label {
+    // A label is short: most lines are not, and are done with here.
+    if line.len() > 200 {
+        return Label::No;
+    }
     let line = line.trim_end().trim_end_matches('\\').trim_end();
     let outer = line.trim_end_matches(['.', ':']);
     let emphasised = outer.len() >= 3 && outer.starts_with(['*', '_']) && outer.ends_with(['*', '_']);
