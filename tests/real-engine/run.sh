@@ -29,7 +29,11 @@ if ! "$LLAMA_VENV/bin/python" -c 'import llama_cpp.server' >/dev/null 2>&1; then
   if ! compgen -G "$CACHE/wheels/llama_cpp_python-$LLAMA_VERSION-*.whl" >/dev/null; then
     say "building llama-cpp-python $LLAMA_VERSION from source (once; cached in $CACHE/wheels)"
     "$LLAMA_VENV/bin/pip" install -q --upgrade pip >/dev/null
-    "$LLAMA_VENV/bin/pip" wheel -q --no-deps "llama-cpp-python==$LLAMA_VERSION" -w "$CACHE/wheels"
+    # Both cores, and only the library the server needs (no llava/mtmd, tests, examples or
+    # curl): ~6 minutes on the 2-core machine instead of ~27 for the default serial build.
+    CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+      CMAKE_ARGS="-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_CURL=OFF" \
+      "$LLAMA_VENV/bin/pip" wheel --no-cache-dir -q --no-deps "llama-cpp-python==$LLAMA_VERSION" -w "$CACHE/wheels"
   fi
   "$LLAMA_VENV/bin/pip" install -q --find-links "$CACHE/wheels" "llama-cpp-python[server]==$LLAMA_VERSION"
 fi
