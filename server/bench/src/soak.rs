@@ -28,16 +28,39 @@ struct Doc {
     version: i64,
 }
 
+/// Where each line starts, and where its content ends (before its line end), with the line ends
+/// of the LSP specification: `\r\n`, `\n` and a lone `\r`. Written here apart from the server's
+/// own line index, so that the two check each other.
+fn lines(text: &str) -> Vec<(usize, usize)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\n' => {
+                out.push((start, i));
+                start = i + 1;
+            }
+            b'\r' => {
+                out.push((start, i));
+                if b.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push((start, b.len()));
+    out
+}
+
 /// Byte offset of an LSP (UTF-16) position.
 pub(crate) fn offset(text: &str, line: u64, character: u64) -> usize {
-    let mut at = 0;
-    for _ in 0..line {
-        match text[at..].find('\n') {
-            Some(i) => at += i + 1,
-            None => return text.len(),
-        }
-    }
-    let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    let all = lines(text);
+    let Some(&(at, end)) = all.get(line as usize) else { return text.len() };
     let mut units = 0u64;
     for (i, c) in text[at..end].char_indices() {
         if units >= character {
@@ -48,18 +71,24 @@ pub(crate) fn offset(text: &str, line: u64, character: u64) -> usize {
     end
 }
 
+/// The line holding byte offset `at`, and where that line starts.
+fn line_at(text: &str, at: usize) -> (usize, usize) {
+    let all = lines(text);
+    let line = all.partition_point(|&(start, _)| start <= at).saturating_sub(1);
+    (line, all[line].0)
+}
+
 /// LSP position of a byte offset.
 pub(crate) fn position(text: &str, at: usize) -> Value {
-    let line = text[..at].matches('\n').count();
-    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let (line, start) = line_at(text, at);
     json!({ "line": line, "character": text[start..at].encode_utf16().count() })
 }
 
 /// 1-based line and scalar column of an LSP position (for comparing with `check`).
 pub(crate) fn line_col(text: &str, p: &Value) -> (usize, usize) {
     let at = offset(text, p["line"].as_u64().unwrap_or(0), p["character"].as_u64().unwrap_or(0));
-    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    (text[..at].matches('\n').count() + 1, text[start..at].chars().count() + 1)
+    let (line, start) = line_at(text, at);
+    (line + 1, text[start..at].chars().count() + 1)
 }
 
 fn rss_kb(pid: u32) -> u64 {
