@@ -1,6 +1,7 @@
 //! `showrunner graph` and `showrunner stats`: pictures of the story. The relation graph and
 //! the structure tree as Mermaid, Graphviz DOT or JSON; word counts, scenes per POV and the
-//! mention heatmap as tables or JSON. The work is in `showrunner_context::{graph, stats}`.
+//! mention heatmap as tables or JSON, with the writer's goals. The work is in
+//! `showrunner_context::{graph, stats, goals}`.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -95,7 +96,9 @@ pub fn run_graph(args: &GraphArgs) -> Result<()> {
 
 pub fn run_stats(args: &StatsArgs) -> Result<()> {
     let project = load(args.dir.as_deref())?;
-    let s = stats(&project.analysis, args.gap);
+    let mut s = stats(&project.analysis, args.gap);
+    // Words today and in this session, from the saved history (the same numbers as the editors').
+    s.goals = Some(showrunner_lsp::pictures::project_goals(&project.root, &project.analysis)?);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         Format::Text => out.write_all(to_text(&s).as_bytes())?,

@@ -11,6 +11,7 @@
 
 pub mod cascade;
 pub mod engine;
+pub mod goals;
 pub mod graph;
 pub mod render;
 pub mod research;

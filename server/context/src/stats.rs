@@ -47,6 +47,10 @@ pub struct Stats {
     pub gap: usize,
     /// Entities absent for more than `gap` written chapters between two appearances.
     pub gaps: Vec<Gap>,
+    /// Words against the writer's goals, today and in this session (counted from the saved
+    /// history: the CLI and the language server fill it in; [`stats`] alone leaves it out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goals: Option<crate::goals::Goals>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -324,6 +328,7 @@ pub fn stats(analysis: &Analysis, gap: usize) -> Stats {
         entities,
         gap,
         gaps,
+        goals: None,
     }
 }
 
@@ -409,6 +414,10 @@ pub fn to_text(s: &Stats) -> String {
         group_digits(s.scenes.len()),
         group_digits(written)
     ));
+    if let Some(g) = &s.goals {
+        out.push_str(&crate::goals::to_text(g));
+        out.push('\n');
+    }
 
     // Structure, with each container's scenes under it.
     let mut by_chapterless_parent: Vec<&SceneStats> = Vec::new();

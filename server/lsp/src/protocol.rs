@@ -13,6 +13,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use showrunner_context::cascade::Resolution;
+use showrunner_context::goals::Goals;
 use showrunner_context::graph::Graph;
 use showrunner_context::stats::Stats;
 use showrunner_context::Context;
@@ -172,6 +173,11 @@ pub struct PictureArgs {
     pub depth: Option<usize>,
     /// Stats: a character unseen for more than this many scenes is a gap.
     pub gap: Option<usize>,
+    /// Stats: with `uri`, the words of this range of the scene too (`goals.selection_words`).
+    #[schemars(with = "Option<RangeSchema>")]
+    pub range: Option<Range>,
+    /// Stats: `goals` answers `{goals}` alone (cheap enough for a status line).
+    pub only: Option<String>,
 }
 
 // ---- results -------------------------------------------------------------------------------
@@ -386,6 +392,13 @@ pub enum GraphResult {
 pub enum StatsResult {
     Json(Stats),
     Text(Rendered),
+    Goals(GoalsOnly),
+}
+
+/// `showrunner.stats` with `only: "goals"`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct GoalsOnly {
+    pub goals: Goals,
 }
 
 // ---- the notification ----------------------------------------------------------------------
@@ -498,7 +511,7 @@ commands! {
     "showrunner.research" (ResearchArgs) -> RunStarted : "Researches a question into the research library.";
     "showrunner.agent.ask" (AgentAskArgs) -> AgentStarted : "Free text to the right agent (keywords, then an intent call).";
     "showrunner.graph" (PictureArgs) -> GraphResult : "The story graph as JSON, Mermaid or DOT.";
-    "showrunner.stats" (PictureArgs) -> StatsResult : "Words per level, POV, the mention heatmap and gaps.";
+    "showrunner.stats" (PictureArgs) -> StatsResult : "Words per level, POV, the mention heatmap, gaps and goals.";
 }
 
 /// The names of every command (for `executeCommandProvider`).

@@ -4,6 +4,7 @@
 //! warnings (SR014) that name the key; the project still loads with the default for that key.
 
 use crate::diag::{Code, Diagnostic};
+use crate::goals::{Date, GoalsConfig};
 use crate::kind::{AttrType, KindSchema, Kinds};
 use crate::yaml::{self, Node, Value};
 
@@ -83,6 +84,8 @@ pub struct ProjectConfig {
     pub daily_tokens: Option<u64>,
     pub max_file_bytes: u64,
     pub linking: LinkingConfig,
+    /// `goals:`: the writer's word goals (none when the key is absent).
+    pub goals: GoalsConfig,
 }
 
 impl ProjectConfig {
@@ -99,12 +102,24 @@ impl ProjectConfig {
             daily_tokens: None,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             linking: LinkingConfig::default(),
+            goals: GoalsConfig::default(),
         }
     }
 }
 
-const TOP_KEYS: &[&str] =
-    &["name", "default_model", "providers", "context", "entities", "kinds", "judge", "budget", "index", "linking"];
+const TOP_KEYS: &[&str] = &[
+    "name",
+    "default_model",
+    "providers",
+    "context",
+    "entities",
+    "kinds",
+    "judge",
+    "budget",
+    "index",
+    "linking",
+    "goals",
+];
 
 /// Parses `showrunner.yaml`. `fallback_name` (the folder name) is used when `name` is missing.
 pub fn parse_config(text: &str, fallback_name: &str) -> (ProjectConfig, Vec<Diagnostic>) {
@@ -172,6 +187,7 @@ pub fn parse_config(text: &str, fallback_name: &str) -> (ProjectConfig, Vec<Diag
                 }
             }),
             "linking" => cfg.linking = linking(v, &mut w),
+            "goals" => cfg.goals = goals(v, &mut w),
             _ => w.unknown(k, &key, "", TOP_KEYS),
         }
     }
@@ -269,6 +285,32 @@ fn linking(v: &Node, w: &mut Warn) -> LinkingConfig {
         }
     }
     cfg
+}
+
+/// `goals: { project_words, deadline, daily_words, session_words }` (`project`, `daily` and
+/// `session` are accepted for the `_words` keys).
+fn goals(v: &Node, w: &mut Warn) -> GoalsConfig {
+    const KEYS: &[&str] = &["project_words", "deadline", "daily_words", "session_words", "project", "daily", "session"];
+    let mut g = GoalsConfig::default();
+    if v.is_null() {
+        return g;
+    }
+    w.map(v, "goals", KEYS, |key, v, w| match key.trim_end_matches("_words") {
+        "deadline" => {
+            let date = v.scalar_text().as_deref().and_then(Date::parse);
+            if date.is_none() {
+                w.bad(v, "`goals.deadline` must be a date written YYYY-MM-DD, such as 2027-03-01");
+            }
+            g.deadline = date;
+        }
+        "project" => g.project_words = w.positive(v, "goals.project_words"),
+        "daily" => g.daily_words = w.positive(v, "goals.daily_words"),
+        _ => g.session_words = w.positive(v, "goals.session_words"),
+    });
+    if g.deadline.is_some() && g.project_words.is_none() {
+        w.bad(v, "`goals.deadline` needs `goals.project_words`: the deadline is when the project goal is due");
+    }
+    g
 }
 
 fn kinds(v: &Node, kinds: &mut Kinds, w: &mut Warn) {
@@ -473,6 +515,42 @@ budget: { daily_tokens: 2000000 }
         assert!(diags.is_empty(), "{diags:?}");
         let (_, diags) = parse_config("name: X\nlinking: { langage: en }\n", "x");
         assert!(diags[0].message.contains("did you mean `language`"), "{diags:?}");
+    }
+
+    #[test]
+    fn goals_read_and_bad_values_warn() {
+        let (cfg, diags) =
+            parse_config("name: X\ngoals: { project_words: 90000, deadline: 2027-03-01, session_words: 500 }\n", "x");
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(cfg.goals.project_words, Some(90_000));
+        assert_eq!(cfg.goals.deadline.map(|d| d.to_string()).as_deref(), Some("2027-03-01"));
+        assert_eq!((cfg.goals.daily_words, cfg.goals.session_words), (None, Some(500)));
+
+        let text =
+            "name: X\ngoals:\n  project_words: lots\n  deadline: 2027-02-30\n  dayly_words: 1000\n  session_words: -5\n";
+        let (cfg, diags) = parse_config(text, "x");
+        let msgs: Vec<(&str, &str)> = diags.iter().map(|d| (&text[d.range.clone()], d.message.as_str())).collect();
+        assert!(diags.iter().all(|d| d.code == Code::SR014), "{msgs:?}");
+        assert!(msgs.contains(&("lots", "`goals.project_words` must be a positive whole number")), "{msgs:?}");
+        assert!(msgs.iter().any(|(at, m)| *at == "2027-02-30" && m.contains("YYYY-MM-DD")), "{msgs:?}");
+        assert!(
+            msgs.iter().any(|(at, m)| *at == "dayly_words"
+                && m.contains("unknown key `goals.dayly_words`; did you mean `daily_words`?")),
+            "{msgs:?}"
+        );
+        assert!(msgs.iter().any(|(at, m)| *at == "-5" && m.contains("goals.session_words")), "{msgs:?}");
+        assert_eq!(cfg.goals, GoalsConfig::default());
+
+        let (cfg, diags) = parse_config("name: X\ngoals: { project: 1000, daily: 10, session: 5 }\n", "x");
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(
+            (cfg.goals.project_words, cfg.goals.daily_words, cfg.goals.session_words),
+            (Some(1000), Some(10), Some(5))
+        );
+        let (_, diags) = parse_config("name: X\ngoals: { deadline: 2027-03-01 }\n", "x");
+        assert!(diags[0].message.contains("needs `goals.project_words`"), "{diags:?}");
+        let (_, diags) = parse_config("name: X\ngoals: 500\n", "x");
+        assert!(diags[0].message.contains("`goals` must be a mapping"), "{diags:?}");
     }
 
     #[test]

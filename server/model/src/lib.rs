@@ -31,6 +31,7 @@ pub mod bucket;
 pub mod config;
 pub mod diag;
 pub mod fountain;
+pub mod goals;
 pub mod id;
 pub mod kind;
 pub mod matcher;

@@ -821,6 +821,18 @@ impl History {
         Ok(out)
     }
 
+    /// Every change on the current timeline, oldest first, as `(time, path, content hash)`
+    /// (`None` for a deletion): what [`crate::progress`] counts words from.
+    pub fn changes(&self) -> Result<Vec<(i64, String, Option<String>)>, HistoryError> {
+        let head = Self::head(&self.conn, &self.current()?)?;
+        let mut stmt = self.conn.prepare_cached("SELECT time, path, hash FROM events WHERE seq = ?1")?;
+        let mut out = Vec::new();
+        for seq in Self::lineage(&self.conn, head)?.into_iter().rev() {
+            out.push(stmt.query_row([seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?);
+        }
+        Ok(out)
+    }
+
     /// Bytes the log takes on disk (database and write-ahead log).
     pub fn size_on_disk(&self) -> u64 {
         let p = events_path(&self.root);

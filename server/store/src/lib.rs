@@ -15,6 +15,7 @@ pub mod discover;
 pub mod fsx;
 pub mod history;
 pub mod index;
+pub mod progress;
 pub mod runs;
 pub mod sqlite;
 pub mod user;

@@ -253,6 +253,46 @@ export interface GateView {
   uri: string;
 }
 
+export interface Goals {
+  /** Whether `daily_goal` is the quota derived from the project goal and the deadline:
+   * (project goal − words at the start of today) ÷ days left, rounded up. */
+  daily_from_deadline: boolean;
+  /** Words to write today: `goals.daily_words`, or else the quota from the deadline. */
+  daily_goal?: number | null;
+  /** Today, the writer's local date (`YYYY-MM-DD`). */
+  date: string;
+  /** Days until the deadline, today and the deadline included (0 or less once it has passed). */
+  days_left?: number | null;
+  /** `goals.deadline` (`YYYY-MM-DD`). */
+  deadline?: string | null;
+  /** `goals.project_words`. */
+  project_goal?: number | null;
+  /** `words` as a whole percentage of the project goal. */
+  project_percent?: number | null;
+  /** Words in the scene of the request's `uri` (unsaved text counts). */
+  scene_words?: number | null;
+  /** Words in the request's `range` of that scene. */
+  selection_words?: number | null;
+  /** Words written in the current writing session. */
+  session: number;
+  /** `goals.session_words`. */
+  session_goal?: number | null;
+  session_percent?: number | null;
+  /** When the current session began (its first save, Unix milliseconds); `null` when no save
+   * is recent enough (a session ends after 30 minutes without a save). */
+  session_started?: number | null;
+  /** Words written today (negative when more was cut than written). */
+  today: number;
+  today_percent?: number | null;
+  /** Words in every scene now. */
+  words: number;
+}
+
+/** `showrunner.stats` with `only: "goals"`. */
+export interface GoalsOnly {
+  goals: Goals;
+}
+
 export interface Graph {
   edges: Edge[];
   nodes: Node[];
@@ -321,8 +361,12 @@ export interface PictureArgs {
   /** Stats: a character unseen for more than this many scenes is a gap. */
   gap?: number | null;
   kind?: Kinds | null;
+  /** Stats: `goals` answers `{goals}` alone (cheap enough for a status line). */
+  only?: string | null;
   /** A project folder (path or URI), when there is no `uri`. */
   project?: string | null;
+  /** Stats: with `uri`, the words of this range of the scene too (`goals.selection_words`). */
+  range?: Range | null;
   uri?: string | null;
 }
 
@@ -468,6 +512,9 @@ export interface Stats {
   gap: number;
   /** Entities absent for more than `gap` written chapters between two appearances. */
   gaps: Gap[];
+  /** Words against the writer's goals, today and in this session (counted from the saved
+   * history: the CLI and the language server fill it in; [`stats`] alone leaves it out). */
+  goals?: Goals | null;
   /** Scenes per point-of-view bucket, most scenes first; `pov: null` for scenes without one. */
   pov: PovStats[];
   project: string;
@@ -479,7 +526,7 @@ export interface Stats {
   words: number;
 }
 
-export type StatsResult = Stats | Rendered;
+export type StatsResult = Stats | Rendered | GoalsOnly;
 
 /** What a step does. */
 export type StepKind = "gather_context" | "prompt" | "review_prompt" | "generate" | "judge" | "verify" | "approve_output" | "apply_edit" | "save_bucket" | "research" | "summarize" | "tool" | "resume";
@@ -548,7 +595,7 @@ export interface CommandTypes {
   "showrunner.run.list": { arguments: UriArgs; result: RunSummary[] };
   /** A run's state, steps, gate and output. */
   "showrunner.run.status": { arguments: RunArgs; result: RunStatus };
-  /** Words per level, POV, the mention heatmap and gaps. */
+  /** Words per level, POV, the mention heatmap, gaps and goals. */
   "showrunner.stats": { arguments: PictureArgs; result: StatsResult };
   /** A new timeline, forked from the current head or `from_event`. */
   "showrunner.timeline.create": { arguments: HistoryArgs; result: Timeline };

@@ -60,7 +60,12 @@ fn graph_and_stats_commands_answer_what_the_cli_prints() {
         ("showrunner.stats", json!({ "uri": u, "gap": 0 }), &["stats", "--format", "json", "--gap", "0"]),
     ];
     for (name, args, cli_args) in cases {
-        let got = command(&mut c, name, args.clone());
+        let mut got = command(&mut c, name, args.clone());
+        if *name == "showrunner.stats" {
+            // The words of the scene at `uri`: the command line is not asked about one scene.
+            assert_eq!(got["goals"]["scene_words"], got["scenes"][0]["words"], "{got}");
+            got["goals"]["scene_words"] = Value::Null;
+        }
         assert_eq!(got, cli_json(&dir, cli_args), "{name} {args}");
     }
     // Text formats come back as `{format, text}` holding exactly what the CLI prints.
@@ -103,5 +108,84 @@ fn graph_and_stats_commands_answer_what_the_cli_prints() {
     }
     let g = command(&mut c, "showrunner.graph", json!({ "uri": u, "kind": "chapter" }));
     assert_eq!(g["nodes"].as_array().unwrap().len(), 4);
+    c.finish();
+}
+
+/// Saves `text` at `path` through the history (a snapshot, as a save is recorded), dated `at`.
+fn save_dated(dir: &Path, path: &str, text: &str, at: &str) {
+    showrunner_testkit::write_file(dir, path, text);
+    let mut h = showrunner_store::history::History::open(dir).unwrap();
+    let e = h.record(path, "user").unwrap().expect("a new version is recorded");
+    drop(h);
+    let ms = showrunner_store::progress::parse_utc(at).unwrap();
+    let db = rusqlite::Connection::open(dir.join(".showrunner/events.db")).unwrap();
+    assert_eq!(db.execute("UPDATE events SET time = ?1 WHERE id = ?2", rusqlite::params![ms, e.id]).unwrap(), 1);
+}
+
+#[test]
+fn stats_goals_count_saved_history_unsaved_text_and_the_selection() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().canonicalize().unwrap();
+    showrunner_testkit::write_file(
+        &dir,
+        "showrunner.yaml",
+        "name: Goals\ngoals: { project_words: 1000, daily_words: 10, session_words: 4 }\n",
+    );
+    let head = "---\ntitle: Ça commence\n---\n";
+    save_dated(&dir, "story/one.md", &format!("{head}Zoë’s naïve café stood.\n"), "2027-02-25T20:00:00Z");
+    let text = format!("{head}Zoë’s naïve café stood where Łukasz waited.\n");
+    save_dated(&dir, "story/one.md", &text, "2027-02-26T11:50:00Z");
+
+    let env = [("SHOWRUNNER_NOW", "2027-02-26T12:00:00Z"), ("TZ", "UTC")];
+    let mut c = Client::spawn(Path::new(env!("CARGO_BIN_EXE_showrunner")), &env);
+    c.initialize(&[&dir], false);
+    let u = c.open(&dir.join("story/one.md"), "markdown");
+    c.diagnostics(&u, |_| true);
+    let g = command(&mut c, "showrunner.stats", json!({ "uri": u, "only": "goals" }));
+    assert_eq!(g.as_object().unwrap().len(), 1, "only the goals: {g}");
+    let g = &g["goals"];
+    // Yesterday ended at 4 words; the session began with the save at 11:50.
+    assert_eq!((g["words"].as_u64(), g["today"].as_i64(), g["session"].as_i64()), (Some(7), Some(3), Some(3)), "{g:#}");
+    assert_eq!(g["session_started"].as_i64(), showrunner_store::progress::parse_utc("2027-02-26T11:50:00Z"));
+    assert_eq!(
+        (g["daily_goal"].as_u64(), g["today_percent"].as_u64(), g["session_percent"].as_u64()),
+        (Some(10), Some(30), Some(75))
+    );
+    assert_eq!((g["scene_words"].as_u64(), g["selection_words"].clone()), (Some(7), Value::Null));
+
+    // Unsaved text counts; a range counts the words selected (in UTF-16 positions).
+    let typed = text.replace("waited.", "waited. Æsa sang, „leise“.");
+    c.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": u, "version": 2 }, "contentChanges": [{ "text": typed }] }),
+    );
+    c.diagnostics_at(&u, 2);
+    let start = super::pos(&typed, "Łukasz", 0, false);
+    let end = super::pos(&typed, "“", 0, false);
+    let range = json!({ "start": start, "end": end });
+    let s = command(&mut c, "showrunner.stats", json!({ "uri": u, "range": range }));
+    let g = &s["goals"];
+    assert_eq!(
+        (g["words"].as_u64(), g["today"].as_i64(), g["session"].as_i64()),
+        (Some(10), Some(6), Some(6)),
+        "{g:#}"
+    );
+    assert_eq!((g["today_percent"].as_u64(), g["session_percent"].as_u64()), (Some(60), Some(150)));
+    assert_eq!((g["scene_words"].as_u64(), g["selection_words"].as_u64()), (Some(10), Some(5)), "{g:#}");
+    assert_eq!(s["words"], 10);
+    let t = command(&mut c, "showrunner.stats", json!({ "uri": u, "format": "text" }));
+    let t = t["text"].as_str().unwrap();
+    assert!(t.contains("  Today     6 of 10 (60%) words  (2027-02-26)\n"), "{t}");
+    assert!(t.contains("  Session   6 of 4 (150%) words\n"), "{t}");
+
+    for (args, needle) in [
+        (json!({ "range": range }), "`range` needs `uri`"),
+        (json!({ "uri": u, "only": "heatmap" }), "unknown `only` value `heatmap`"),
+    ] {
+        let r =
+            c.request_raw("workspace/executeCommand", json!({ "command": "showrunner.stats", "arguments": [args] }));
+        let message = r["error"]["message"].as_str().unwrap_or_else(|| panic!("{args}: {r}"));
+        assert!(message.contains(needle), "{args}: {message}");
+    }
     c.finish();
 }
