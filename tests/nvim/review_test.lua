@@ -21,8 +21,8 @@ local model = H.model_server({
   { text = "The boat stood off, rose, fell: it took its time, like the Board." },
 })
 local root = H.project({ model_url = model.url })
--- Alice (the scene's point of view) prefers openai/gpt-4o in the example project; the model
--- chosen in the editor is above the whole cascade.
+-- The model chosen in the editor is above the whole cascade (the example's default is
+-- local/llama3.1).
 H.setup({ model = "local/test" })
 
 local progress = {}

@@ -95,7 +95,7 @@ fn models_show_the_cascade_and_never_a_key() {
     let levels: Vec<&str> = log["chain"].as_array().unwrap().iter().map(|l| l["level"].as_str().unwrap()).collect();
     assert_eq!(levels, ["step", "scene", "bucket", "agent", "project", "user"]);
     let arrival = scene("story/ch01/01-arrival.md");
-    assert_eq!(arrival["model"], "openai/gpt-4o", "POV alice prefers gpt-4o: {arrival}");
+    assert_eq!(arrival["model"], "local/llama3.1", "the example pins no hosted model: {arrival}");
     assert_eq!(v["steps"].as_array().unwrap().len(), 5);
 
     // The user's default applies below the project's.

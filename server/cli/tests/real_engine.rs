@@ -58,10 +58,6 @@ fn example_on(base_url: &str, key_env: Option<&str>) -> (tempfile::TempDir, Path
     let scene = std::fs::read_to_string(dir.join(SCENE)).unwrap();
     let short: String = scene.split_inclusive("\n\n").take(4).collect();
     std::fs::write(dir.join(SCENE), format!("{}\n", short.trim_end())).unwrap();
-    // Every model preference in the example names the local model.
-    let alice = dir.join("buckets/characters/alice.yaml");
-    let a = std::fs::read_to_string(&alice).unwrap().replace("model_preference: openai/gpt-4o\n", "");
-    std::fs::write(&alice, a).unwrap();
     (tmp, dir)
 }
 

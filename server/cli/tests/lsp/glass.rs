@@ -18,10 +18,6 @@ fn example_on(server: &ModelServer) -> (tempfile::TempDir, PathBuf) {
     let (tmp, dir) = super::example();
     let cfg = std::fs::read_to_string(dir.join("showrunner.yaml")).unwrap();
     std::fs::write(dir.join("showrunner.yaml"), cfg.replace("http://127.0.0.1:11434/v1", &server.url)).unwrap();
-    // Alice prefers a hosted model (the example shows the cascade); here everything runs locally.
-    let alice = dir.join("buckets/characters/alice.yaml");
-    let a = std::fs::read_to_string(&alice).unwrap().replace("model_preference: openai/gpt-4o\n", "");
-    std::fs::write(&alice, a).unwrap();
     (tmp, dir)
 }
 
