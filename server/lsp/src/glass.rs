@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use showrunner_agents::dispatch;
 use showrunner_agents::studio::{self, bare_vars, known_models, new_run_id, scene_vars};
 use showrunner_context::render_markdown;
-use showrunner_pipeline::{Decision, DecisionKind, Layer, Pipeline, Run, RunState};
+use showrunner_pipeline::{DecisionKind, Layer, Pipeline, Run, RunState};
 use showrunner_store::runs::Runs;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
@@ -19,7 +19,7 @@ use crate::protocol::{
     AgentAskArgs, AgentStarted, EditView, GateArgs, GateDiff, GateReasoning, GateRef, GateResolveArgs, GateResolved,
     ModelEntry, PipelineInfo, PipelineRunArgs, ResearchArgs, RunArgs, RunCancelled, RunStarted, RunSummary, UriArgs,
 };
-use crate::runs::{chat_lines, review_lenses, status, Job};
+use crate::runs::{review_actions, review_lenses, status, Job, Refused};
 use crate::state::{uri_path, FileSnap};
 use crate::{internal, invalid, params, Backend};
 
@@ -325,58 +325,20 @@ impl Backend {
             "showrunner.gate.resolve" => {
                 let a: GateResolveArgs = params(args)?;
                 let g = self.waiting_gate(&a.run, &a.step)?;
-                let document = || -> String {
-                    let session = self.session();
-                    session.text_of(&g.path).unwrap_or_else(|| g.text.clone())
-                };
                 let kind = a.decision;
-                let decision = match kind {
-                    DecisionKind::Approve | DecisionKind::Edit => {
-                        Decision::Approve(a.text.clone().unwrap_or_else(|| chat_lines(&document()).1))
-                    }
-                    DecisionKind::Paste => Decision::Paste(a.text.clone().unwrap_or_else(|| chat_lines(&document()).1)),
-                    DecisionKind::Skip => Decision::Skip,
-                    DecisionKind::Regenerate => Decision::Regenerate,
-                    DecisionKind::Reject => Decision::Reject(a.text.clone().unwrap_or_default()),
-                    DecisionKind::Chat => {
-                        let message = a
-                            .text
-                            .clone()
-                            .filter(|t| !t.trim().is_empty())
-                            .unwrap_or_else(|| chat_lines(&document()).0);
-                        if message.is_empty() {
-                            return Err(invalid("write your message to the model on a line starting with `>>` in the review document, or pass `text`"));
-                        }
-                        Decision::Chat(message)
-                    }
-                    DecisionKind::ChangeModel => {
-                        let model = match a.model.clone().filter(|m| !m.trim().is_empty()) {
-                            Some(m) => m,
-                            None => match self.pick_model(&g.root, &g.model).await {
-                                Some(m) => m,
-                                None => {
-                                    return to_value(GateResolved {
-                                        run: a.run,
-                                        step: a.step,
-                                        decision: None,
-                                        open: true,
-                                    })
-                                }
-                            },
-                        };
-                        if !model.contains('/') {
-                            return Err(invalid(format!("`{model}` should be `provider/model`")));
-                        }
-                        Decision::ChangeModel(model)
-                    }
+                // A model change without a model: the writer picks one first.
+                let model = match (kind, a.model.clone().filter(|m| !m.trim().is_empty())) {
+                    (DecisionKind::ChangeModel, None) => match self.pick_model(&g.root, &g.model).await {
+                        Some(m) => Some(m),
+                        None => return to_value(GateResolved { run: a.run, step: a.step, decision: None, open: true }),
+                    },
+                    (_, m) => m,
                 };
-                if !g.decide(decision) {
-                    return Err(internal("the run stopped before the decision arrived"));
+                match g.resolve(&self.session(), kind, a.text.clone(), model) {
+                    Ok(open) => to_value(GateResolved { run: a.run, step: a.step, decision: Some(kind), open }),
+                    Err(Refused::Invalid(why)) => Err(invalid(why)),
+                    Err(Refused::Stopped) => Err(internal("the run stopped before the decision arrived")),
                 }
-                // Chat, a model change and a regeneration keep the gate open: it is asked again,
-                // with a new `gate` event.
-                let open = kind.keeps_gate_open();
-                to_value(GateResolved { run: a.run, step: a.step, decision: Some(kind), open })
             }
             "showrunner.gate.reasoning" => {
                 let a: GateArgs = params(args)?;
@@ -557,4 +519,9 @@ fn intent_route(
 pub fn review_document_lenses(backend: &Backend, uri: &Uri) -> Option<Vec<CodeLens>> {
     let _ = uri_path(uri)?;
     backend.runner.gate_for_uri(uri).map(|g| review_lenses(&g))
+}
+
+/// Code actions for a document that is a gate's review document: its decisions.
+pub fn review_document_actions(backend: &Backend, uri: &Uri) -> Option<Vec<CodeActionOrCommand>> {
+    backend.runner.gate_for_uri(uri).map(|g| review_actions(&g))
 }

@@ -58,6 +58,7 @@ struct ClientCaps {
     apply_edit: bool,
     document_changes: bool,
     show_document: bool,
+    ask_by_message: bool,
 }
 
 /// Runs the server on stdin/stdout until the client says `exit`. Returns whether `shutdown`
@@ -428,6 +429,7 @@ impl Backend {
                 document_changes: caps.document_changes,
                 show_document: caps.show_document,
                 work_done_progress: caps.work_done_progress,
+                ask_by_message: caps.ask_by_message,
             },
             notes: self.notes.get_or_init(|| runs::notifier(self.client.clone())).clone(),
             publisher: self.publisher.clone(),
@@ -687,6 +689,17 @@ impl LanguageServer for Backend {
                 p.initialization_options.as_ref().and_then(|o| o["openReviewDocuments"].as_bool()) == Some(false);
             caps.show_document = !own_review
                 && p.capabilities.window.as_ref().and_then(|w| w.show_document.as_ref()).is_some_and(|s| s.support);
+            // Gates by message for a client that shows no review lenses or cannot show the review
+            // document: eglot (no lenses; no showDocument before 1.10), Helix (no lenses), Neovim
+            // without our plugin (it advertises lenses but shows them only when the writer's
+            // configuration refreshes them). The extensions say they have a review UI of their own.
+            let review_ui =
+                own_review || p.initialization_options.as_ref().and_then(|o| o["reviewUi"].as_bool()) == Some(true);
+            let lenses_shown = p.capabilities.text_document.as_ref().is_some_and(|t| t.code_lens.is_some())
+                && p.client_info.as_ref().is_none_or(|c| c.name != "Neovim");
+            let shows_documents =
+                p.capabilities.window.as_ref().and_then(|w| w.show_document.as_ref()).is_some_and(|s| s.support);
+            caps.ask_by_message = !(review_ui || (lenses_shown && shows_documents));
             caps.watch_files_dynamic = p
                 .capabilities
                 .workspace
@@ -977,6 +990,9 @@ impl LanguageServer for Backend {
     }
 
     async fn code_action(&self, p: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        if let Some(actions) = glass::review_document_actions(self, &p.text_document.uri) {
+            return Ok(Some(actions));
+        }
         self.ready(&p.text_document.uri).await;
         guarded("codeAction", || {
             Ok(self.snapshot(&p.text_document.uri).map(|s| {

@@ -64,6 +64,10 @@ pub struct Caps {
     pub document_changes: bool,
     pub show_document: bool,
     pub work_done_progress: bool,
+    /// The client shows neither the review lenses nor the review document (eglot, Helix, plain
+    /// Neovim): gates are asked with `window/showMessageRequest`, and runs that end are told with
+    /// `window/showMessage`.
+    pub ask_by_message: bool,
 }
 
 impl Session {
@@ -117,9 +121,85 @@ pub struct Pending {
     tx: mpsc::Sender<Decision>,
 }
 
+/// Why a gate was not decided.
+pub enum Refused {
+    /// The decision cannot be made as asked (the message says why).
+    Invalid(String),
+    /// The run stopped before the decision arrived.
+    Stopped,
+}
+
+/// The decisions a writer can make from a message or a code action, beside the lenses' full set.
+pub const PROMPT_DECISIONS: &[(&str, Option<DecisionKind>)] = &[
+    ("Approve", Some(DecisionKind::Approve)),
+    ("Edit", None),
+    ("Skip", Some(DecisionKind::Skip)),
+    ("Reject", Some(DecisionKind::Reject)),
+    ("Open review file", None),
+];
+
 impl Pending {
     pub fn decide(&self, d: Decision) -> bool {
         self.tx.send(d).is_ok()
+    }
+
+    /// Decides the gate: the one place a writer's decision (from a lens, a code action, a command
+    /// or a message) becomes the run's. `text` replaces the review document's text; a model
+    /// change needs `model`. Returns whether the gate stays open (asked again).
+    pub fn resolve(
+        &self,
+        session: &Session,
+        kind: DecisionKind,
+        text: Option<String>,
+        model: Option<String>,
+    ) -> Result<bool, Refused> {
+        let document = || session.text_of(&self.path).unwrap_or_else(|| self.text.clone());
+        let decision = match kind {
+            DecisionKind::Approve | DecisionKind::Edit => {
+                Decision::Approve(text.unwrap_or_else(|| chat_lines(&document()).1))
+            }
+            DecisionKind::Paste => Decision::Paste(text.unwrap_or_else(|| chat_lines(&document()).1)),
+            DecisionKind::Skip => Decision::Skip,
+            DecisionKind::Regenerate => Decision::Regenerate,
+            DecisionKind::Reject => Decision::Reject(text.unwrap_or_default()),
+            DecisionKind::Chat => {
+                let message = text.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| chat_lines(&document()).0);
+                if message.is_empty() {
+                    return Err(Refused::Invalid(
+                        "write your message to the model on a line starting with `>>` in the review document, or pass `text`".into(),
+                    ));
+                }
+                Decision::Chat(message)
+            }
+            DecisionKind::ChangeModel => {
+                let Some(model) = model.filter(|m| !m.trim().is_empty()) else {
+                    return Err(Refused::Invalid("a model change needs `model`".into()));
+                };
+                if !model.contains('/') {
+                    return Err(Refused::Invalid(format!("`{model}` should be `provider/model`")));
+                }
+                Decision::ChangeModel(model)
+            }
+        };
+        if !self.decide(decision) {
+            return Err(Refused::Stopped);
+        }
+        // Chat, a model change and a regeneration keep the gate open: it is asked again, with a
+        // new `gate` event.
+        Ok(kind.keeps_gate_open())
+    }
+
+    /// What the writer reads when asked by message.
+    fn question(&self) -> String {
+        let change = self.edit.as_ref().map(|p| format!(" Approving: {}.", p.description)).unwrap_or_default();
+        let note = self.note.as_ref().map(|n| format!(" ⚠ {n}.")).unwrap_or_default();
+        format!(
+            "Showrunner · {} ({} · {}).{change}{note} Review file: {}",
+            self.kind.label(),
+            self.pipeline,
+            self.model,
+            self.path.display()
+        )
     }
 
     pub fn view(&self) -> GateView {
@@ -328,6 +408,7 @@ fn drive(d: Drive<'_>, job: Job, run: &mut Run, replay: Option<Run>, cancelled: 
                 error: Some(format!("cannot open the run store: {e}")),
                 ..RunProgress::new(&run.id, &run.pipeline, RunState::Failed, ProgressEvent::Done)
             });
+            tell_end(session, run, RunState::Failed, Some(&format!("cannot open the run store: {e}")));
             return;
         }
     };
@@ -377,6 +458,30 @@ fn drive(d: Drive<'_>, job: Job, run: &mut Run, replay: Option<Run>, cancelled: 
         error: run.error.clone(),
         ..RunProgress::new(&run.id, &run.pipeline, run.state, ProgressEvent::Done)
     });
+    tell_end(session, run, run.state, run.error.as_deref());
+}
+
+/// A run's end as a message, for clients that show no run progress of ours.
+fn tell_end(session: &Session, run: &Run, state: RunState, error: Option<&str>) {
+    if !session.caps.ask_by_message {
+        return;
+    }
+    let (kind, message) = match (state, error) {
+        (RunState::Succeeded, _) => {
+            (MessageType::INFO, format!("Showrunner: {} finished (run {}).", run.pipeline, run.id))
+        }
+        (RunState::Cancelled, _) => {
+            (MessageType::INFO, format!("Showrunner: {} was cancelled (run {}).", run.pipeline, run.id))
+        }
+        (state, Some(e)) => {
+            (MessageType::ERROR, format!("Showrunner: {} {}: {e} (run {}).", run.pipeline, state.as_str(), run.id))
+        }
+        (state, None) => {
+            (MessageType::WARNING, format!("Showrunner: {} {} (run {}).", run.pipeline, state.as_str(), run.id))
+        }
+    };
+    let client = session.client.clone();
+    session.handle.block_on(client.show_message(kind, message));
 }
 
 type Progress = tower_lsp_server::OngoingProgress<tower_lsp_server::Unbounded, tower_lsp_server::Cancellable>;
@@ -621,10 +726,89 @@ impl Gates for LspGates {
             let params = ShowDocumentParams { uri, external: Some(false), take_focus: Some(true), selection: None };
             let _ = self.session.handle.block_on(client.show_document(params));
         }
+        if self.session.caps.ask_by_message {
+            if let Some(g) = self.runner.gate(&run.id, &step.id) {
+                self.session.handle.spawn(ask_by_message(self.session.clone(), g));
+            }
+        }
         let decision = rx.recv().unwrap_or(Decision::Cancel);
         self.runner.set_gate(&run.id, None);
         decision
     }
+}
+
+/// Asks a gate with `window/showMessageRequest`, for clients that show neither the review
+/// lenses nor the review document; the answer goes through [`Pending::resolve`]. "Edit" and
+/// "Open review file" show the review document (or name it), where the same decisions are code
+/// actions; a dismissed question leaves the gate to those.
+async fn ask_by_message(session: Session, g: Pending) {
+    let actions = PROMPT_DECISIONS
+        .iter()
+        .map(|(title, _)| MessageActionItem { title: (*title).into(), properties: Default::default() })
+        .collect();
+    let kind = if g.note.is_some() { MessageType::WARNING } else { MessageType::INFO };
+    let client = session.client.clone();
+    let Ok(Some(chosen)) = client.show_message_request(kind, g.question(), Some(actions)).await else { return };
+    match PROMPT_DECISIONS.iter().find(|(title, _)| *title == chosen.title) {
+        Some((_, Some(decision))) => {
+            let session2 = session.clone();
+            let decision = *decision;
+            let g2 = g.clone();
+            // Reading the review document and handing over the decision may block.
+            let outcome = tokio::task::spawn_blocking(move || g2.resolve(&session2, decision, None, None)).await.ok();
+            if let Some(Err(Refused::Invalid(why))) = outcome {
+                client.show_message(MessageType::ERROR, format!("Showrunner: {why}")).await;
+            }
+        }
+        Some((_, None)) => {
+            if session.caps.show_document {
+                let params = ShowDocumentParams {
+                    uri: g.uri.clone(),
+                    external: Some(false),
+                    take_focus: Some(true),
+                    selection: None,
+                };
+                let _ = client.show_document(params).await;
+            }
+            let message = format!(
+                "Showrunner: the run waits. Edit {} if you like, then choose \"Showrunner: Approve\" (or Skip, Reject) among the code actions on that file.",
+                g.path.display()
+            );
+            client.show_message(MessageType::INFO, message).await;
+        }
+        None => {}
+    }
+}
+
+/// The decisions on a review document as code actions (for editors without code lenses); each
+/// runs `showrunner.gate.resolve`, like the lenses.
+pub fn review_actions(g: &Pending) -> Vec<CodeActionOrCommand> {
+    let decisions = [
+        DecisionKind::Approve,
+        DecisionKind::Skip,
+        DecisionKind::Reject,
+        DecisionKind::Regenerate,
+        DecisionKind::ChangeModel,
+        DecisionKind::Chat,
+        DecisionKind::Paste,
+    ];
+    decisions
+        .into_iter()
+        .map(|d| {
+            let title = d.title().trim_start_matches(['✓', '✗', ' ']).to_string();
+            CodeActionOrCommand::CodeAction(CodeAction {
+                title: format!("Showrunner: {title}"),
+                kind: Some(CodeActionKind::QUICKFIX),
+                is_preferred: Some(d == DecisionKind::Approve),
+                command: Some(Command {
+                    title,
+                    command: "showrunner.gate.resolve".into(),
+                    arguments: Some(vec![json!({ "run": g.run, "step": g.step, "decision": d })]),
+                }),
+                ..Default::default()
+            })
+        })
+        .collect()
 }
 
 /// The lenses on a review document: what the gate is and what approving changes, then its

@@ -276,7 +276,7 @@ impl Client {
                 "applyEdit": true,
                 "workspaceEdit": { "documentChanges": true }
             },
-            "textDocument": { "synchronization": { "didSave": true } }
+            "textDocument": { "synchronization": { "didSave": true }, "codeLens": {} }
         });
         if utf8 {
             caps["general"] = json!({ "positionEncodings": ["utf-8", "utf-16"] });

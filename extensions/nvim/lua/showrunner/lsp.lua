@@ -129,6 +129,8 @@ function M.client_config()
   cfg.capabilities = vim.tbl_deep_extend("force", cfg.capabilities or {}, {
     workspace = { applyEdit = true, workspaceEdit = { documentChanges = true } },
   })
+  -- Gates are answered in the review float (showrunner/runProgress), not by message prompts.
+  cfg.init_options = vim.tbl_extend("force", { reviewUi = true }, cfg.init_options or {})
   -- The context lens on line 0 of a scene opens the side window instead of returning JSON
   -- that nobody sees (client-side commands win over the server's in Neovim's lens runner).
   cfg.commands = vim.tbl_extend("force", {

@@ -6,6 +6,7 @@ use std::process::Command;
 use serde_json::{json, Value};
 use showrunner_testkit::{uri, Client};
 
+mod any_editor;
 mod glass;
 mod hostile;
 mod outside;
@@ -184,7 +185,7 @@ fn rename_completion_lens_and_quick_fixes() {
         "workspace/executeCommand",
         json!({ "command": "showrunner.models.resolve", "arguments": [{ "uri": u }] }),
     );
-    assert_eq!(models["model"], "openai/gpt-4o");
+    assert_eq!(models["model"], "local/llama3.1", "the example pins no hosted model");
     assert_eq!(models["chain"].as_array().unwrap().len(), 6);
 
     // SR004 quick fix: a misspelt parent.
