@@ -116,7 +116,8 @@ fn the_review_document_offers_the_decisions_as_code_actions_and_a_failure_is_tol
     let scene = dir.join("story/ch01/01-arrival.md");
     let text = std::fs::read_to_string(&scene).unwrap();
     let mut c = start_plain(&dir);
-    // The question is dismissed (testkit answers null): the gate waits for the code actions.
+    // The writer answers "Edit": told where the review file is, the gate waits for its code actions.
+    c.answer("window/showMessageRequest", json!({ "title": "Edit" }));
     let at = text.find(SENTENCE).unwrap();
     let range = json!({ "start": position(&text, at), "end": position(&text, at + SENTENCE.len()) });
     let started = command(
@@ -127,6 +128,11 @@ fn the_review_document_offers_the_decisions_as_code_actions_and_a_failure_is_tol
     let run = started["run"].as_str().unwrap().to_string();
     let review = review_file(&asked(&mut c));
     assert_eq!(review, dir.join(".showrunner/runs").join(&run).join("review.md"));
+    let hint = c.wait_for("where to edit", |v| v["method"] == "window/showMessage")["params"].clone();
+    let hint = hint["message"].as_str().unwrap();
+    assert!(hint.contains(&format!("Edit {}", review.display())) && hint.contains("code actions"), "{hint}");
+    let status = command(&mut c, "showrunner.run.status", json!({ "run": run }));
+    assert_eq!(status["state"], "waiting", "Edit decides nothing: {status}");
     let actions = |c: &mut Client, review: &Path| {
         c.request(
             "textDocument/codeAction",
@@ -162,7 +168,7 @@ fn the_review_document_offers_the_decisions_as_code_actions_and_a_failure_is_tol
 }
 
 #[test]
-fn editors_with_their_own_review_or_lenses_are_not_asked_by_message() {
+fn a_client_with_a_review_ui_of_its_own_is_not_asked_by_message() {
     let server = ModelServer::start(vec![Reply::tokens(&["Still."])]);
     let (_tmp, dir) = example_on(&server);
     let scene = dir.join("story/ch01/01-arrival.md");
