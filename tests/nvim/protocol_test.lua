@@ -168,7 +168,7 @@ H.test("approve the output: the server's workspace/applyEdit changes the scene",
   H.wait("the window closed", function()
     return s() == nil
   end)
-  H.eq("", require("showrunner").statusline(), "no active run")
+  H.eq("", require("showrunner.runs").status(), "no active run")
 end)
 
 H.test("paste: the clipboard's text is the answer, then approved into the scene", function()

@@ -72,7 +72,7 @@ H.test("a run is killed with its server while the model streams", function()
     return state() == nil
   end)
   H.eq("interrupted", require("showrunner.runs").by_id[run].state, "the run as the editor knows it")
-  H.eq("", require("showrunner").statusline(), "no active run in the statusline")
+  H.eq("", require("showrunner.runs").status(), "no active run in the statusline")
   H.wait("the writer to be told", function()
     for _, n in ipairs(H.notes) do
       if tostring(n.msg):find("the language server stopped during rewrite%-selection") then

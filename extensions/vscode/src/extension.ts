@@ -34,6 +34,7 @@ import { commandError, Server } from "./server";
 import { buildStory, type StoryFile } from "./story";
 import { contextRows, currentTimeline, gateRows, runRows, statusText, timelineRows, type Row } from "./viewModels";
 import { GREY_SCHEME, GreyDecorations, RowsView, StoryView } from "./views";
+import { goalsArgs, parseGoals, wordsText, wordsTooltip } from "./words";
 
 const SHOW_CONTEXT = "showrunner.showContext";
 const BUILTIN_KINDS = ["character", "location", "item", "faction", "research", "note", "season", "arc", "act", "chapter"];
@@ -184,6 +185,44 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   };
   paintStatus();
 
+  // Words of the selection, the scene and the project, and progress toward the goals (the
+  // server's `showrunner.stats` goals; refreshed after editing, selecting, saving, switching).
+  const words = vscode.window.createStatusBarItem("showrunner.words", vscode.StatusBarAlignment.Left, 49);
+  words.name = "Showrunner words and goals";
+  let wordsTimer: ReturnType<typeof setTimeout> | undefined;
+  const refreshWords = async () => {
+    const st = editorState(vscode.window.activeTextEditor);
+    if (!server.running || !st?.isScene) {
+      words.hide();
+      return;
+    }
+    try {
+      const g = parseGoals(await server.execute(Commands.stats, goalsArgs(st.uri, st.selection)));
+      if (!g) {
+        words.hide();
+        return;
+      }
+      words.text = wordsText(g);
+      words.tooltip = new vscode.MarkdownString(wordsTooltip(g));
+      words.show();
+    } catch {
+      words.hide();
+    }
+  };
+  // One request for a burst of keystrokes or selection moves.
+  const scheduleWords = () => {
+    if (wordsTimer) clearTimeout(wordsTimer);
+    wordsTimer = setTimeout(() => void refreshWords(), 250);
+  };
+  context.subscriptions.push(
+    words,
+    { dispose: () => wordsTimer && clearTimeout(wordsTimer) },
+    vscode.window.onDidChangeActiveTextEditor(scheduleWords),
+    vscode.window.onDidChangeTextEditorSelection(scheduleWords),
+    vscode.workspace.onDidChangeTextDocument(scheduleWords),
+    vscode.workspace.onDidSaveTextDocument(scheduleWords),
+  );
+
   const refreshAll = () => {
     void contextView.refresh();
     void gatesView.refresh();
@@ -191,6 +230,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     void timelinesView.refresh();
     void storyView.refresh();
     void refreshStatus();
+    scheduleWords();
   };
 
   // ---- server events ------------------------------------------------------------------------

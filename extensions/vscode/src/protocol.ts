@@ -41,6 +41,7 @@ export const Commands = {
   timelineCreate: "showrunner.timeline.create",
   timelineSwitch: "showrunner.timeline.switch",
   history: "showrunner.history",
+  stats: "showrunner.stats",
 } as const satisfies Record<string, wire.CommandName>;
 
 export type ServerCommand = (typeof Commands)[keyof typeof Commands];

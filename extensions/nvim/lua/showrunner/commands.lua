@@ -634,6 +634,25 @@ S.history = {
   end,
 }
 
+S.stats = {
+  desc = "words, goals (today, session, deadline) and the mention heatmap of the project",
+  run = function()
+    local buf = scene_buf()
+    local args = { format = "text" }
+    if util.served_root(buf) then
+      args.uri = vim.uri_from_bufnr(buf)
+    end
+    require("showrunner.words").refresh(buf)
+    lsp.exec("showrunner.stats", args, function(err, res)
+      if err then
+        util.error(err)
+        return
+      end
+      M.show_lines("Stats", (util.to_lines(res and res.text or "")))
+    end, { bufnr = buf })
+  end,
+}
+
 --- The subcommand names, sorted.
 function M.names()
   local names = vim.tbl_keys(S)

@@ -25,6 +25,7 @@ function M.setup(opts)
     require("showrunner.highlight").setup()
   end
   require("showrunner.commands").setup()
+  require("showrunner.words").setup()
   -- Progress of runs and indexing arrives as `$/progress`: Neovim turns it into LspProgress
   -- events (fidget.nvim and `vim.lsp.status()` read those); keep statuslines current.
   vim.api.nvim_create_autocmd("LspProgress", {
@@ -46,9 +47,17 @@ function M.command(name, ...)
   require("showrunner.commands").dispatch({ fargs = fargs, range = 0, line1 = 0, line2 = 0 })
 end
 
---- A statusline component: the active run (and how many more), else "".
+--- A statusline component: the active run (and how many more), then the project's words and
+--- the goals ("7,342 words · today 5/1,000"); "" when there is neither. Cached: it never waits
+--- for the server (the words are refreshed when a project buffer is entered or saved).
 function M.statusline()
-  return require("showrunner.runs").status()
+  local parts = {}
+  for _, part in ipairs({ require("showrunner.runs").status(), require("showrunner.words").status() }) do
+    if part ~= "" then
+      table.insert(parts, part)
+    end
+  end
+  return table.concat(parts, " · ")
 end
 
 return M
