@@ -100,7 +100,7 @@
   (let ((first (car (last sr-questions))) (second (car sr-questions)))
     (sr-check (equal (cdr first) '("Approve" "Edit" "Skip" "Reject" "Open review file"))
               (format "the decisions offered: %S" (cdr first)))
-    (sr-check (string-match-p "Review the prompt" (car first)) "the first gate is the prompt")
+    (sr-check (and first (string-match-p "Review the prompt" (car first))) "the first gate is the prompt")
     (sr-check (and second (string-match-p "Approve the output" (car second))
                    (string-match-p (regexp-quote "/.showrunner/runs/") (car second)))
               "the second is the output, naming its review file"))
