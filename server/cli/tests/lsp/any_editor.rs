@@ -8,34 +8,13 @@ use serde_json::{json, Value};
 use showrunner_testkit::model_server::{ModelServer, Reply};
 use showrunner_testkit::{uri, Client};
 
-fn bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_showrunner"))
-}
-
-/// The example story on `server`, as `showrunner init --example` writes it (no model pinned).
-fn example_on(server: &ModelServer) -> (tempfile::TempDir, PathBuf) {
-    let (tmp, dir) = super::example();
-    let cfg = std::fs::read_to_string(dir.join("showrunner.yaml")).unwrap();
-    std::fs::write(dir.join("showrunner.yaml"), cfg.replace("http://127.0.0.1:11434/v1", &server.url)).unwrap();
-    (tmp, dir)
-}
+use super::{bin, command, example_on, position};
 
 /// A client as eglot or Helix come: no lenses, no showDocument, no applyEdit, no progress.
 fn start_plain(dir: &Path) -> Client {
     let mut c = Client::spawn(bin(), &[("XDG_CONFIG_HOME", dir.join(".no-user-config").to_str().unwrap())]);
     c.initialize_plain(&[dir]);
     c
-}
-
-fn command(c: &mut Client, name: &str, args: Value) -> Value {
-    c.request("workspace/executeCommand", json!({ "command": name, "arguments": [args] }))
-}
-
-/// A byte offset → an LSP UTF-16 position.
-fn position(text: &str, at: usize) -> Value {
-    let line = text[..at].matches('\n').count();
-    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    json!({ "line": line, "character": text[start..at].encode_utf16().count() })
 }
 
 /// The next question the server asks by message.

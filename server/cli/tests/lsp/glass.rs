@@ -9,26 +9,12 @@ use serde_json::{json, Value};
 use showrunner_testkit::model_server::{ModelServer, Reply};
 use showrunner_testkit::{uri, Client};
 
-fn bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_showrunner"))
-}
-
-/// The example story, talking to `server`.
-fn example_on(server: &ModelServer) -> (tempfile::TempDir, PathBuf) {
-    let (tmp, dir) = super::example();
-    let cfg = std::fs::read_to_string(dir.join("showrunner.yaml")).unwrap();
-    std::fs::write(dir.join("showrunner.yaml"), cfg.replace("http://127.0.0.1:11434/v1", &server.url)).unwrap();
-    (tmp, dir)
-}
+use super::{bin, command, example_on, position};
 
 fn start(dir: &Path) -> Client {
     let mut c = Client::spawn(bin(), &[("XDG_CONFIG_HOME", dir.join(".no-user-config").to_str().unwrap())]);
     c.initialize(&[dir], false);
     c
-}
-
-fn command(c: &mut Client, name: &str, args: Value) -> Value {
-    c.request("workspace/executeCommand", json!({ "command": name, "arguments": [args] }))
 }
 
 /// Starts a pipeline run; its id.
@@ -76,13 +62,6 @@ fn resolve(c: &mut Client, run: &str, step: &str, decision: &str, extra: Value) 
 
 fn last_user_message(r: &showrunner_testkit::model_server::Recorded) -> String {
     r.body["messages"].as_array().unwrap().last().unwrap()["content"].as_str().unwrap().to_string()
-}
-
-/// A byte offset → an LSP UTF-16 position.
-fn position(text: &str, at: usize) -> Value {
-    let line = text[..at].matches('\n').count();
-    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    json!({ "line": line, "character": text[start..at].encode_utf16().count() })
 }
 
 const SENTENCE: &str = "The boat stood off, rose, fell, stood off again.";

@@ -3,16 +3,13 @@
 //! — each answered as JSON-RPC prescribes and the session going on; an editor that closes the
 //! pipe without `exit` (also mid-run), and one whose process dies with the pipe still open.
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use showrunner_testkit::model_server::{ModelServer, Reply};
 use showrunner_testkit::Client;
 
-fn bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_showrunner"))
-}
+use super::bin;
 
 fn frame(body: &[u8]) -> Vec<u8> {
     let mut f = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();

@@ -39,6 +39,30 @@ fn at(uri: &str, position: Value) -> Value {
     json!({ "textDocument": { "uri": uri }, "position": position })
 }
 
+fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_showrunner"))
+}
+
+/// The example story, talking to the scripted model server `server`.
+fn example_on(server: &showrunner_testkit::model_server::ModelServer) -> (tempfile::TempDir, PathBuf) {
+    let (tmp, dir) = example();
+    let cfg = std::fs::read_to_string(dir.join("showrunner.yaml")).unwrap();
+    std::fs::write(dir.join("showrunner.yaml"), cfg.replace("http://127.0.0.1:11434/v1", &server.url)).unwrap();
+    (tmp, dir)
+}
+
+/// Runs a `workspace/executeCommand`; its result (the test fails on an error).
+fn command(c: &mut Client, name: &str, args: Value) -> Value {
+    c.request("workspace/executeCommand", json!({ "command": name, "arguments": [args] }))
+}
+
+/// A byte offset → an LSP UTF-16 position.
+fn position(text: &str, at: usize) -> Value {
+    let line = text[..at].matches('\n').count();
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    json!({ "line": line, "character": text[start..at].encode_utf16().count() })
+}
+
 fn codes(diags: &[Value]) -> Vec<String> {
     diags.iter().map(|d| d["code"].as_str().unwrap_or("").to_string()).collect()
 }

@@ -8,9 +8,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 use showrunner_testkit::{uri, Client};
 
-fn bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_showrunner"))
-}
+use super::bin;
 
 fn log_events(dir: &Path, file: &str) -> Vec<Value> {
     let out = showrunner_testkit::run_binary(bin(), &["log", file, "--format", "json"], dir, &[]);
