@@ -13,7 +13,7 @@
 //! request on stderr, and on a stall every thread's stack from gdb in `storm-stall.txt`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
@@ -63,21 +63,8 @@ impl Session {
         std::thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
             loop {
-                let mut length = None;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let line = line.trim_end();
-                    if line.is_empty() {
-                        break;
-                    }
-                    if let Some(v) = line.strip_prefix("Content-Length:") {
-                        length = v.trim().parse::<usize>().ok();
-                    }
-                }
-                let Some(length) = length else { return };
+                let Some(headers) = showrunner_testkit::read_headers(&mut reader) else { return };
+                let Some(length) = showrunner_testkit::content_length(&headers) else { return };
                 let mut body = vec![0; length];
                 if reader.read_exact(&mut body).is_err() {
                     return;

@@ -339,7 +339,7 @@ impl Drop for Client {
 
 /// Reads header lines up to the blank line that ends them (LSP frames and HTTP requests alike);
 /// `None` at the end of the stream.
-pub(crate) fn read_headers(reader: &mut impl BufRead) -> Option<Vec<(String, String)>> {
+pub fn read_headers(reader: &mut impl BufRead) -> Option<Vec<(String, String)>> {
     let mut headers = Vec::new();
     loop {
         let mut line = String::new();
@@ -356,7 +356,7 @@ pub(crate) fn read_headers(reader: &mut impl BufRead) -> Option<Vec<(String, Str
     }
 }
 
-pub(crate) fn content_length(headers: &[(String, String)]) -> Option<usize> {
+pub fn content_length(headers: &[(String, String)]) -> Option<usize> {
     headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).and_then(|(_, v)| v.parse().ok())
 }
 
