@@ -75,6 +75,15 @@ function M.refresh(bufnr, callback)
   end, { bufnr = bufnr })
 end
 
+--- Refreshes the buffer's numbers on the next turn of the event loop, if it still exists.
+local function refresh_soon(buf)
+  vim.schedule(function()
+    if vim.api.nvim_buf_is_valid(buf) then
+      M.refresh(buf)
+    end
+  end)
+end
+
 function M.setup()
   local group = vim.api.nvim_create_augroup("showrunner.words", { clear = true })
   vim.api.nvim_create_autocmd({ "BufEnter", "BufWritePost" }, {
@@ -82,11 +91,7 @@ function M.setup()
     callback = function(args)
       if util.served_root(args.buf) and lsp.client(args.buf) then
         -- After the editor's own save handlers (the server records the save first).
-        vim.schedule(function()
-          if vim.api.nvim_buf_is_valid(args.buf) then
-            M.refresh(args.buf)
-          end
-        end)
+        refresh_soon(args.buf)
       end
     end,
   })
@@ -95,11 +100,7 @@ function M.setup()
     callback = function(args)
       local client = vim.lsp.get_client_by_id(args.data and args.data.client_id or -1)
       if client and client.name == "showrunner" then
-        vim.schedule(function()
-          if vim.api.nvim_buf_is_valid(args.buf) then
-            M.refresh(args.buf)
-          end
-        end)
+        refresh_soon(args.buf)
       end
     end,
   })
