@@ -33,12 +33,15 @@ mkdir -p dist
 version="$(node -p 'require("./package.json").version')"
 vsix="dist/showrunner-${version}.vsix"
 npx --no-install vsce package --no-update-package-json --skip-license --allow-missing-repository --out "$vsix" </dev/null
-# The package must hold the compiled extension, the grammars, the webview and the client library,
+# The package must hold the compiled extension, the grammars, the webviews (with the vendored
+# cytoscape) and the client library,
 # and none of the tests or sources.
 listing="$(unzip -Z1 "$vsix")"
 for need in extension/package.json extension/readme.md extension/out/src/extension.js extension/out/src/reviewState.js \
   extension/syntaxes/fountain.tmLanguage.json extension/syntaxes/showrunner-frontmatter.injection.tmLanguage.json \
-  extension/media/review.js extension/node_modules/vscode-languageclient/package.json; do
+  extension/media/review.js extension/node_modules/vscode-languageclient/package.json \
+  extension/out/src/pictures.js extension/media/graph.js extension/media/pictures.js extension/media/pictures.css \
+  extension/media/vendor/cytoscape.min.js extension/media/vendor/cytoscape.LICENSE; do
   grep -qxF "$need" <<<"$listing" || { echo "bad package: $need is missing from $vsix" >&2; exit 1; }
 done
 if grep -E '^extension/(src/|out/src/test/|node_modules/(typescript|@vscode/vsce|eslint)/)' <<<"$listing" | head -3 | grep -q .; then

@@ -31,7 +31,7 @@ import {
 } from "./protocol";
 import { pickModel, ReviewPanels } from "./reviewPanel";
 import { commandError, Server } from "./server";
-import { buildStory, type StoryFile } from "./story";
+import { loadStory, registerPictures } from "./pictures";
 import { contextRows, currentTimeline, gateRows, runRows, statusText, timelineRows, type Row } from "./viewModels";
 import { GREY_SCHEME, GreyDecorations, RowsView, StoryView } from "./views";
 import { goalsArgs, parseGoals, wordsText, wordsTooltip } from "./words";
@@ -105,7 +105,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     timelines = asArray<Timeline>(await server.execute(Commands.timelineList, projectArgs()));
     return timelineRows(timelines);
   });
-  const storyView = new StoryView(loadStory);
+  const storyView = new StoryView(() => loadStory(server, projectRoot));
   context.subscriptions.push(
     contextView,
     gatesView,
@@ -129,22 +129,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   async function projectRoot(): Promise<vscode.Uri | undefined> {
     const found = await vscode.workspace.findFiles("**/showrunner.yaml", "**/node_modules/**", 1);
     return found[0] ? vscode.Uri.joinPath(found[0], "..") : undefined;
-  }
-
-  async function loadStory(): Promise<{ nodes: ReturnType<typeof buildStory>; base: vscode.Uri | undefined }> {
-    const root = await projectRoot();
-    if (!root) return { nodes: [], base: undefined };
-    const pattern = new vscode.RelativePattern(root, "{buckets/**/*.yaml,buckets/**/*.yml,story/**/*.md,**/*.scene.md,**/*.fountain}");
-    const uris = await vscode.workspace.findFiles(pattern, "{**/node_modules/**,**/.showrunner/**}", 5000);
-    const files: StoryFile[] = [];
-    for (const uri of uris) {
-      const rel = uri.path.slice(root.path.length).replace(/^\//, "");
-      const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
-      const text = open ? open.getText() : new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
-      files.push({ path: rel, text });
-    }
-    files.sort((a, b) => a.path.localeCompare(b.path));
-    return { nodes: buildStory(files), base: root };
   }
 
   // ---- status bar ---------------------------------------------------------------------------
@@ -517,6 +501,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }
   });
 
+  registerPictures(context, server, projectRoot);
   register("showrunner.restartServer", () => server.restart());
   register("showrunner.showOutput", () => output.show());
   register("showrunner.refreshViews", refreshAll);

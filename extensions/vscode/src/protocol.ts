@@ -42,6 +42,7 @@ export const Commands = {
   timelineSwitch: "showrunner.timeline.switch",
   history: "showrunner.history",
   stats: "showrunner.stats",
+  graph: "showrunner.graph",
 } as const satisfies Record<string, wire.CommandName>;
 
 export type ServerCommand = (typeof Commands)[keyof typeof Commands];

@@ -1,109 +1,101 @@
 /**
- * The Story view's tree (season → arc → act → chapter → scene, with word counts), built from the
- * project's files. The server has no command for the structure yet, so this reads only the few
- * top-level keys it needs (`id`, `kind`, `name`, `parent`, a scene's frontmatter) with a small
- * line parser; a file it cannot read is left out, never an error. Pure: files come in as text.
+ * The Story view's tree (season → arc → act → chapter → scene, in reading order), built from
+ * what the server knows: the structure layer of `showrunner.graph` gives the tree, its names
+ * (a scene's title, else its first heading) and the files; `showrunner.stats` gives the words
+ * of every container and scene. Labels are names, never ids. Pure: no `vscode` import.
  */
-export interface StoryFile {
-  /** Path relative to the project root, with `/`. */
-  path: string;
-  text: string;
-}
+import type * as wire from "./generated/protocol";
 
 export interface StoryNode {
+  /** The graph's node id: a bucket id, or `scene:` and the scene id. */
   id: string;
   label: string;
+  /** season, arc, act, chapter, scene (or a custom structure kind); `message` for a notice row. */
   kind: string;
+  /** Relative to the project root; empty for a notice. */
   path: string;
-  words: number;
+  /** Undefined when the server's stats are not known. */
+  words?: number;
+  /** Scenes below a container, at any depth. */
+  scenes?: number;
   children: StoryNode[];
 }
 
-const STRUCTURE = ["season", "arc", "act", "chapter"];
+export const SCENE_PREFIX = "scene:";
 
-function unquote(v: string): string {
-  const t = v.replace(/\s+#.*$/, "").trim();
-  if ((t.startsWith('"') && t.endsWith('"')) || (t.startsWith("'") && t.endsWith("'"))) return t.slice(1, -1);
-  return t;
+/**
+ * The graph's id of each scene of `stats.scenes` (reading order, as the graph's): `scene:ID`, and
+ * `scene:ID~2`, `~3` … for an id used again (SR012), as the server numbers them.
+ */
+export function sceneNodeIds(scenes: readonly { id: string }[]): string[] {
+  const seen = new Map<string, number>();
+  return scenes.map((s) => {
+    const n = (seen.get(s.id) ?? 0) + 1;
+    seen.set(s.id, n);
+    return n === 1 ? `${SCENE_PREFIX}${s.id}` : `${SCENE_PREFIX}${s.id}~${n}`;
+  });
 }
 
-/** Top-level `key: scalar` pairs of a YAML text (nested and block values are skipped). */
-export function topLevelKeys(yaml: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of yaml.replace(/\r\n?/g, "\n").split("\n")) {
-    const m = /^([A-Za-z_][\w-]*)\s*:\s*(.*)$/.exec(line);
-    if (m && m[2] !== undefined && m[2] !== "" && !m[2].startsWith("|") && !m[2].startsWith(">")) out[m[1]!] = unquote(m[2]);
+/** The tree: roots in reading order (containers, then scenes under none), children likewise. */
+export function storyTree(graph: wire.Graph, stats?: wire.Stats): StoryNode[] {
+  const words = new Map<string, { words: number; scenes?: number }>();
+  if (stats) {
+    for (const c of stats.structure) words.set(c.id, { words: c.words, scenes: c.scenes });
+    sceneNodeIds(stats.scenes).forEach((id, i) => words.set(id, { words: stats.scenes[i]!.words }));
   }
-  return out;
-}
-
-/** Frontmatter keys and the body of a Markdown scene. */
-export function splitFrontmatter(text: string): { keys: Record<string, string>; body: string } {
-  const t = text.replace(/\r\n?/g, "\n");
-  const m = /^---\n([\s\S]*?)\n(?:---|\.\.\.)[ \t]*(?:\n|$)/.exec(t);
-  if (!m) return { keys: {}, body: t };
-  return { keys: topLevelKeys(m[1]!), body: t.slice(m[0].length) };
-}
-
-/** Fountain: title-page keys (lower-cased) and the script after it. */
-export function fountainTitlePage(text: string): { keys: Record<string, string>; body: string } {
-  const t = text.replace(/\r\n?/g, "\n");
-  const lines = t.split("\n");
-  if (!/^[^\s:][^:]*:/.test(lines[0] ?? "")) return { keys: {}, body: t };
-  const keys: Record<string, string> = {};
-  let i = 0;
-  for (; i < lines.length && lines[i]!.trim() !== ""; i++) {
-    const m = /^([^\s:][^:]*):\s*(.*)$/.exec(lines[i]!);
-    if (m) keys[m[1]!.trim().toLowerCase()] = m[2]!.trim();
-  }
-  return { keys, body: lines.slice(i).join("\n") };
-}
-
-export function countWords(text: string): number {
-  const m = text.match(/[\p{L}\p{N}]+(?:['’-][\p{L}\p{N}]+)*/gu);
-  return m ? m.length : 0;
-}
-
-function stem(path: string): string {
-  const base = path.slice(path.lastIndexOf("/") + 1);
-  return base.replace(/\.scene\.md$/i, "").replace(/\.(md|fountain|ya?ml)$/i, "");
-}
-
-export function buildStory(files: StoryFile[]): StoryNode[] {
-  const nodes = new Map<string, StoryNode & { parent?: string }>();
-  const order: (StoryNode & { parent?: string })[] = [];
-  for (const f of files) {
-    const p = f.path.replace(/\\/g, "/");
-    if (/(^|\/)buckets\/.*\.ya?ml$/i.test(p)) {
-      const k = topLevelKeys(f.text);
-      if (!k.kind || !STRUCTURE.includes(k.kind)) continue;
-      const id = k.id ?? stem(p);
-      const node = { id, label: k.name ?? id, kind: k.kind, path: p, words: 0, children: [], parent: k.parent && k.parent !== "null" ? k.parent : undefined };
-      nodes.set(id, node);
-      order.push(node);
-    } else if (/\.fountain$/i.test(p) || /\.md$/i.test(p)) {
-      const { keys, body } = /\.fountain$/i.test(p) ? fountainTitlePage(f.text) : splitFrontmatter(f.text);
-      const id = keys.id ?? stem(p);
-      const title = keys.title ?? (/^#\s+(.+)$/m.exec(body)?.[1] ?? id);
-      const node = { id, label: title.replace(/[_*]/g, "").trim() || id, kind: "scene", path: p, words: countWords(body), children: [], parent: keys.parent };
-      if (!nodes.has(id)) nodes.set(id, node);
-      order.push(node);
+  const nodes = new Map<string, StoryNode>();
+  const order: StoryNode[] = [];
+  for (const n of graph.nodes) {
+    if (n.layer !== "structure" || nodes.has(n.id)) continue;
+    const node: StoryNode = { id: n.id, label: n.name.trim() || n.id, kind: n.kind, path: n.path, children: [] };
+    const w = words.get(n.id);
+    if (w) {
+      node.words = w.words;
+      if (w.scenes !== undefined) node.scenes = w.scenes;
     }
+    nodes.set(n.id, node);
+    order.push(node);
   }
-  const roots: StoryNode[] = [];
-  for (const n of order) {
-    const parent = n.parent ? nodes.get(n.parent) : undefined;
-    if (parent && parent !== n && parent.kind !== "scene") parent.children.push(n);
-    else roots.push(n);
+  const parent = new Map<string, string>();
+  for (const e of graph.edges) {
+    if (e.layer === "structure" && nodes.has(e.from) && nodes.has(e.to) && e.from !== e.to && !parent.has(e.to)) parent.set(e.to, e.from);
   }
-  const total = (n: StoryNode, seen: Set<StoryNode>): number => {
-    if (seen.has(n)) return 0; // a parent cycle (SR006) must not hang the view
-    seen.add(n);
-    if (n.kind !== "scene") n.words = n.children.reduce((s, c) => s + total(c, seen), 0);
-    return n.words;
+  // A parent chain that loops (never from a well-behaved server) makes its node a root.
+  const rooted = (id: string): boolean => {
+    const seen = new Set<string>([id]);
+    for (let p = parent.get(id); p !== undefined; p = parent.get(p)) {
+      if (seen.has(p)) return false;
+      seen.add(p);
+    }
+    return true;
   };
-  const seen = new Set<StoryNode>();
-  for (const r of roots) total(r, seen);
-  const strip = (n: StoryNode & { parent?: string }): StoryNode => ({ id: n.id, label: n.label, kind: n.kind, path: n.path, words: n.words, children: n.children.map(strip) });
-  return roots.map(strip);
+  const roots: StoryNode[] = [];
+  for (const node of order) {
+    const p = parent.get(node.id);
+    if (p !== undefined && rooted(node.id)) nodes.get(p)!.children.push(node);
+    else roots.push(node);
+  }
+  return roots;
+}
+
+/** A row that says why there is no tree. */
+export function storyMessage(text: string): StoryNode {
+  return { id: `message:${text}`, label: text, kind: "message", path: "", children: [] };
+}
+
+/** The row's description: "chapter · 1,234 words · 3 scenes", a scene's "581 words". */
+export function storyDescription(n: StoryNode): string {
+  if (n.kind === "message") return "";
+  const parts: string[] = [];
+  if (n.kind !== "scene") parts.push(n.kind);
+  if (n.words !== undefined) parts.push(`${n.words.toLocaleString("en-US")} ${n.words === 1 ? "word" : "words"}`);
+  if (n.kind !== "scene" && n.scenes !== undefined) parts.push(`${n.scenes} ${n.scenes === 1 ? "scene" : "scenes"}`);
+  return parts.join(" · ");
+}
+
+/** The tooltip: the name, the kind and id, the file. */
+export function storyTooltip(n: StoryNode): string {
+  if (n.kind === "message") return n.label;
+  const id = n.id.startsWith(SCENE_PREFIX) ? n.id.slice(SCENE_PREFIX.length) : n.id;
+  return `${n.label}\n${n.kind} ${id}${n.path ? `\n${n.path}` : ""}`;
 }

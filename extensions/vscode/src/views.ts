@@ -4,7 +4,7 @@
  */
 import * as vscode from "vscode";
 import type { Row } from "./viewModels";
-import type { StoryNode } from "./story";
+import { storyDescription, storyTooltip, type StoryNode } from "./story";
 
 /** Greyed rows carry a `showrunner-row:` resource URI; this decoration colours their label. */
 export const GREY_SCHEME = "showrunner-row";
@@ -105,9 +105,16 @@ export class StoryView implements vscode.TreeDataProvider<StoryNode> {
       node.label,
       node.children.length > 0 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None,
     );
-    item.description = `${node.kind === "scene" ? "" : `${node.kind} · `}${node.words.toLocaleString("en-US")} words`;
+    item.id = node.id;
+    item.description = storyDescription(node);
+    item.tooltip = storyTooltip(node);
+    item.contextValue = `story.${node.kind}`;
+    if (node.kind === "message") {
+      item.iconPath = new vscode.ThemeIcon("info");
+      return item;
+    }
     item.iconPath = new vscode.ThemeIcon(node.kind === "scene" ? "file-text" : "list-tree");
-    if (this.base) {
+    if (this.base && node.path) {
       const uri = vscode.Uri.joinPath(this.base, node.path);
       item.resourceUri = uri;
       item.command = { command: "vscode.open", title: "Open", arguments: [uri] };

@@ -12,10 +12,10 @@ interface Manifest {
   engines: { vscode: string };
   devDependencies: Record<string, string>;
   contributes: {
-    commands: { command: string; title: string; category?: string }[];
+    commands: { command: string; title: string; category?: string; icon?: string }[];
     keybindings: { command: string; key: string; when?: string }[];
-    menus: Record<string, { command?: string; submenu?: string }[]>;
-    views: Record<string, { id: string }[]>;
+    menus: Record<string, { command?: string; submenu?: string; when?: string }[]>;
+    views: Record<string, { id: string; visibility?: string }[]>;
     languages: { id: string; extensions: string[] }[];
     grammars: { language?: string; scopeName: string; path: string; injectTo?: string[] }[];
     semanticTokenTypes: { id: string }[];
@@ -62,13 +62,30 @@ describe("package.json", () => {
     const registered = [...src.matchAll(/register\("([\w.]+)"/g)].map((m) => m[1]!);
     assert.ok(registered.length > 10);
     for (const id of registered) assert.ok(declared.has(id), id);
+    // The pictures register theirs in pictures.ts, by constant.
+    const pictures = fs.readFileSync(path.join(EXTENSION_ROOT, "src", "pictures.ts"), "utf8");
+    const ids = [...pictures.matchAll(/export const \w+ = "(showrunner\.[\w.]+)";/g)].map((m) => m[1]!);
+    assert.deepEqual(ids, ["showrunner.storyGraph", "showrunner.mentionHeatmap"]);
+    for (const id of ids) assert.ok(declared.has(id), id);
   });
 
-  it("views include Context, Approval Queue, Runs, Timelines and Story", () => {
+  it("views are Story (first, open), Context, Approval Queue, Runs and Timelines", () => {
     assert.deepEqual(
       c.views.showrunner!.map((v) => v.id),
-      ["showrunner.context", "showrunner.gates", "showrunner.runs", "showrunner.timelines", "showrunner.story"],
+      ["showrunner.story", "showrunner.context", "showrunner.gates", "showrunner.runs", "showrunner.timelines"],
     );
+    assert.equal(c.views.showrunner![0]!.visibility, undefined);
+  });
+
+  it("Story Graph and Mention Heatmap are in the palette and the Story view's title bar", () => {
+    for (const [id, title] of [["showrunner.storyGraph", "Story Graph"], ["showrunner.mentionHeatmap", "Mention Heatmap"]] as const) {
+      const cmd = c.commands.find((x) => x.command === id);
+      assert.equal(cmd?.title, title);
+      assert.equal(cmd?.category, "Showrunner");
+      assert.ok(cmd?.icon, `${id} has an icon`);
+      assert.ok(c.menus.commandPalette!.some((m) => m.command === id && m.when !== "false"), `${id} in the palette`);
+      assert.ok(c.menus["view/title"]!.some((m) => m.command === id && m.when === "view == showrunner.story"), `${id} in the Story view's title`);
+    }
   });
 
   it("grammars point at files the build copies from grammars/", () => {

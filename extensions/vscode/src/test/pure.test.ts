@@ -1,11 +1,10 @@
-/** The other pure modules: the server's diff, streamed JSON, review HTML, view rows, the story tree. */
+/** The other pure modules: the server's diff, streamed JSON, review HTML, view rows (the story tree: pictures.test.ts). */
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { parseUnifiedDiff } from "../diff";
 import { completedItems, itemLabel } from "../jsonStream";
 import { escapeHtml, renderBody, renderPage } from "../reviewHtml";
 import { initialState, reduce, view } from "../reviewState";
-import { buildStory, countWords, fountainTitlePage, splitFrontmatter, topLevelKeys } from "../story";
 import { contextRows, currentTimeline, gateRows, runRows, statusText, timelineRows } from "../viewModels";
 
 describe("parseUnifiedDiff (the server's edit.diff)", () => {
@@ -212,45 +211,5 @@ describe("view rows", () => {
     assert.equal(statusText("main", "local/llama3.1"), "$(book) Showrunner  $(git-branch) main  $(hubot) local/llama3.1");
     assert.equal(statusText(undefined, undefined), "$(book) Showrunner");
     assert.match(statusText("main", undefined, 2), /\$\(sync~spin\) 2$/);
-  });
-});
-
-describe("story tree", () => {
-  it("reads top-level keys, frontmatter and Fountain title pages", () => {
-    assert.deepEqual(topLevelKeys('id: ch1\nkind: chapter\nname: "Chapter One" # first\nbody: |\n  text\nattributes:\n  age: 3'), { id: "ch1", kind: "chapter", name: "Chapter One" });
-    assert.deepEqual(splitFrontmatter("---\nparent: ch1\n---\nZoë waits.").keys, { parent: "ch1" });
-    assert.equal(splitFrontmatter("---\nparent: ch1\n---\nZoë waits.").body, "Zoë waits.");
-    assert.deepEqual(fountainTitlePage("Title: Lamp\nId: lamp\nParent: act-one\n\nINT. X").keys, { title: "Lamp", id: "lamp", parent: "act-one" });
-    assert.equal(countWords("Zoë's lamp — 李雷 said: well-known"), 5);
-  });
-
-  it("nests scenes under chapters under acts and sums words", () => {
-    const tree = buildStory([
-      { path: "buckets/act-one.yaml", text: "id: act-one\nkind: act\nname: Act One\n" },
-      { path: "buckets/ch1.yaml", text: "id: ch1\nkind: chapter\nname: Arrival\nparent: act-one\n" },
-      { path: "buckets/zoe.yaml", text: "id: zoe\nkind: character\nname: Zoë\n" },
-      { path: "story/ch1/a.md", text: "---\nparent: ch1\n---\nOne two three." },
-      { path: "story/ch1/b.scene.md", text: "---\nparent: ch1\ntitle: The Storm\n---\nFour five." },
-      { path: "script/lamp.fountain", text: "Title: The Lamp\nParent: act-one\n\nINT. ROOM - DAY\n\nZoë sits." },
-      { path: "story/loose.md", text: "Orphan words here" },
-    ]);
-    assert.deepEqual(
-      tree.map((n) => [n.label, n.kind, n.words]),
-      [
-        ["Act One", "act", 10],
-        ["loose", "scene", 3],
-      ],
-    );
-    const act = tree[0]!;
-    assert.deepEqual(act.children.map((c) => c.label), ["Arrival", "The Lamp"]);
-    assert.deepEqual(act.children[0]!.children.map((c) => [c.label, c.words]), [["a", 3], ["The Storm", 2]]);
-  });
-
-  it("a parent cycle does not hang", () => {
-    const tree = buildStory([
-      { path: "buckets/a.yaml", text: "id: a\nkind: act\nparent: b\n" },
-      { path: "buckets/b.yaml", text: "id: b\nkind: chapter\nparent: a\n" },
-    ]);
-    assert.deepEqual(tree, []);
   });
 });
