@@ -93,7 +93,10 @@
           "text-background-padding": 1,
         },
       },
-      { selector: "edge.structure", style: { "curve-style": "taxi", "taxi-direction": "downward", "target-arrow-shape": "none" } },
+      { selector: "edge.structure", style: { "curve-style": "taxi", "taxi-direction": "rightward", "target-arrow-shape": "none" } },
+      // In the tree, a container's name sits above it (its edges leave to the right), a scene's beside it.
+      { selector: "node.tree", style: { "text-valign": "top", "text-halign": "center", "text-margin-y": -4, "text-max-width": 200 } },
+      { selector: "node.tree.scene", style: { "text-valign": "center", "text-halign": "right", "text-margin-x": 6, "text-margin-y": 0, "text-max-width": 260 } },
     ];
   }
 
@@ -101,7 +104,7 @@
     const v = data.views[view];
     const nodes = v.nodes.map((id) => {
       const n = byId.get(id);
-      const classes = [n.layer, n.kind === "scene" ? "scene" : ""].join(" ").trim();
+      const classes = [n.layer, n.kind === "scene" ? "scene" : "", view === "structure" ? "tree" : ""].join(" ").trim();
       return { group: "nodes", data: { id: n.id, name: n.name, colour: t.colours[n.group] }, classes };
     });
     const edges = v.edges.map((i) => {
@@ -116,9 +119,21 @@
       const v = data.views.structure;
       const targets = new Set(v.edges.map((i) => data.edges[i].to));
       const roots = cy.nodes().filter((n) => !targets.has(n.id()));
-      return { name: "breadthfirst", directed: true, roots, spacingFactor: 1.1, padding: 24, animate: false, fit: true, nodeDimensionsIncludeLabels: true };
+      // A tree read left to right (depth across, siblings down), so the names sit beside their
+      // nodes: breadthfirst lays it out top-down, the transform turns it.
+      return {
+        name: "breadthfirst",
+        directed: true,
+        roots,
+        spacingFactor: 1,
+        padding: 24,
+        animate: false,
+        fit: true,
+        avoidOverlap: false,
+        transform: (_node, pos) => ({ x: pos.y * 2.4, y: pos.x * 0.45 }),
+      };
     }
-    return { name: "cose", animate: false, fit: true, padding: 24, nodeDimensionsIncludeLabels: true, idealEdgeLength: () => 90, nodeRepulsion: () => 9000, componentSpacing: 60 };
+    return { name: "cose", animate: false, fit: true, padding: 24, nodeDimensionsIncludeLabels: true, idealEdgeLength: () => 90, nodeRepulsion: () => 9000, componentSpacing: 100 };
   }
 
   function mark() {
