@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use serde_json::{json, Value};
-use showrunner_context::cascade::{resolve, scene_inputs, Inputs, Resolution};
+use showrunner_context::cascade::{model_problem, resolve, scene_inputs, Inputs, Resolution};
 use showrunner_context::tokens::{default_counter, TokenCounter};
 use showrunner_context::{render_markdown, ContextEngine, Request};
 use showrunner_llm::{Cancel, ChatRequest, Client, Delta, Endpoint, Message};
@@ -238,6 +238,11 @@ fn endpoint_of(config: &ProjectConfig, model: &str) -> Result<(Endpoint, String,
     ))
 }
 
+/// Whether the environment variable `var` holds a key (its value is not kept).
+pub fn key_set(var: &str) -> bool {
+    std::env::var_os(var).is_some_and(|v| !v.is_empty())
+}
+
 /// Every `provider/model` a project names: its default, the user's default, agent defaults.
 pub fn known_models(config: &ProjectConfig, agents: &[AgentDef]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -271,14 +276,16 @@ impl<'a> Cascade<'a> {
         let a = self.analysis;
         let models = scene.filter(|&s| s < a.scenes.len()).map(|s| scene_inputs(a, s)).unwrap_or_default();
         let agent = agent.map(|id| (id, self.agents.iter().find(|d| d.id == id).and_then(|d| d.model.as_deref())));
-        resolve(&Inputs {
+        let mut r = resolve(&Inputs {
             step: step_model.filter(|m| m.contains('/')),
             scene: models.scene,
             bucket: models.bucket,
             agent,
             project: a.config.default_model.as_deref(),
             user: Some((&self.user.0, self.user.1.as_deref())),
-        })
+        });
+        r.problem = model_problem(&a.config, &r.model_or_fallback(), key_set);
+        r
     }
 
     /// Where the user's default comes from, and what it is.

@@ -79,7 +79,7 @@ pub fn run(dir: &Path, format: Format) -> Result<()> {
             name: p.name.clone(),
             base_url: p.base_url.clone(),
             api_key_env: p.api_key_env.clone(),
-            key_set: p.api_key_env.as_ref().map(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty())),
+            key_set: p.api_key_env.as_deref().map(showrunner_agents::studio::key_set),
         })
         .collect();
 

@@ -24,6 +24,10 @@ pub struct Resolution {
     /// The first non-empty level; `null` when no level names a model.
     pub model: Option<String>,
     pub chain: Vec<Level>,
+    /// Why a call to `model` cannot go out as things stand (see [`model_problem`]): an editor
+    /// flags it before the writer approves a prompt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 /// The model a call goes to when no level of the cascade names one (what `showrunner init`
@@ -82,7 +86,7 @@ pub fn resolve(inputs: &Inputs<'_>) -> Resolution {
         },
     ];
     let model = chain.iter().find_map(|l| l.value.clone());
-    Resolution { model, chain }
+    Resolution { model, chain, problem: None }
 }
 
 /// What a scene contributes to the cascade.
@@ -138,6 +142,26 @@ pub fn check_model(config: &ProjectConfig, model: &str) -> Option<String> {
     None
 }
 
+/// Why a call to `model` cannot go out: what [`check_model`] finds, a provider without a
+/// `base_url`, or an `api_key_env` naming a variable that holds no key (`key_set` answers for a
+/// variable's name; the key itself is never read here).
+pub fn model_problem(config: &ProjectConfig, model: &str, key_set: impl Fn(&str) -> bool) -> Option<String> {
+    if let Some(problem) = check_model(config, model) {
+        return Some(problem);
+    }
+    let provider = model.split_once('/').map(|(p, _)| p)?;
+    let p = config.providers.iter().find(|p| p.name == provider)?;
+    if p.base_url.is_none() {
+        return Some(format!("`providers.{provider}.base_url` is not set in showrunner.yaml"));
+    }
+    match &p.api_key_env {
+        Some(var) if !key_set(var) => {
+            Some(format!("the environment variable {var} (named by `providers.{provider}.api_key_env`) holds no key"))
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,5 +197,21 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(r.model.as_deref(), Some("local/u"));
+    }
+
+    #[test]
+    fn model_problem_names_the_missing_key_and_never_reads_it() {
+        let cfg = showrunner_model::config::parse_config(
+            "name: x\nproviders:\n  openai: { base_url: \"https://api.example/v1\", api_key_env: SR_KEY_A }\n  local: { base_url: \"http://127.0.0.1:1/v1\" }\n  bare: {}\n",
+            "x",
+        )
+        .0;
+        let none = |_: &str| false;
+        let p = model_problem(&cfg, "openai/gpt-4o", none).unwrap();
+        assert!(p.contains("SR_KEY_A") && p.contains("providers.openai.api_key_env"), "{p}");
+        assert_eq!(model_problem(&cfg, "openai/gpt-4o", |v| v == "SR_KEY_A"), None);
+        assert_eq!(model_problem(&cfg, "local/smollm2", none), None);
+        assert!(model_problem(&cfg, "bare/m", none).unwrap().contains("base_url"));
+        assert!(model_problem(&cfg, "anthropic/claude", none).unwrap().contains("not configured"));
     }
 }

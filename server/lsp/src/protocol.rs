@@ -326,6 +326,10 @@ pub struct GateView {
     pub pipeline: String,
     /// The model the next call goes to.
     pub model: String,
+    /// Why a call to `model` cannot go out as things stand (a provider without its key, one the
+    /// project does not configure): editors flag it before the writer approves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_problem: Option<String>,
     /// The text under review.
     pub text: String,
     /// The edit approving makes, when the gate precedes one.

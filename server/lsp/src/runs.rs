@@ -113,6 +113,8 @@ pub struct Pending {
     pub path: PathBuf,
     pub text: String,
     pub model: String,
+    /// Why a call to `model` cannot go out (a provider without its key), when the run calls one.
+    pub model_problem: Option<String>,
     pub root: PathBuf,
     /// The edit approving makes, what the writer must know first, and what the model reasoned.
     pub edit: Option<EditPlan>,
@@ -193,8 +195,9 @@ impl Pending {
     fn question(&self) -> String {
         let change = self.edit.as_ref().map(|p| format!(" Approving: {}.", p.description)).unwrap_or_default();
         let note = self.note.as_ref().map(|n| format!(" ⚠ {n}.")).unwrap_or_default();
+        let problem = self.model_problem.as_ref().map(|p| format!(" ⚠ {}: {p}.", self.model)).unwrap_or_default();
         format!(
-            "Showrunner · {} ({} · {}).{change}{note} Review file: {}",
+            "Showrunner · {} ({} · {}).{change}{note}{problem} Review file: {}",
             self.kind.label(),
             self.pipeline,
             self.model,
@@ -210,6 +213,7 @@ impl Pending {
             uri: self.uri.clone(),
             pipeline: self.pipeline.clone(),
             model: self.model.clone(),
+            model_problem: self.model_problem.clone(),
             text: self.text.clone(),
             edit: self.edit.as_ref().map(|p| EditView::of(&self.root, p)),
             note: self.note.clone(),
@@ -443,6 +447,7 @@ fn drive(d: Drive<'_>, job: Job, run: &mut Run, replay: Option<Run>, cancelled: 
         root: root.to_path_buf(),
         asked: HashSet::new(),
         next_model,
+        config: replay.is_none().then(|| analysis.config.clone()),
     };
     if !confirm || confirm_resume(&job, run, &mut gates, &mut fx) {
         job.execute(run, model.as_ref(), &mut gates, &mut fx);
@@ -641,6 +646,9 @@ struct LspGates {
     /// edits in its review document.
     asked: HashSet<String>,
     next_model: String,
+    /// The project's configuration, to tell a model that cannot be called; `None` when the run
+    /// replays a recorded one (no model is called).
+    config: Option<showrunner_model::config::ProjectConfig>,
 }
 
 impl Gates for LspGates {
@@ -700,6 +708,7 @@ impl Gates for LspGates {
             let _ = self.session.handle.block_on(client.apply_edit(edit));
         }
         let (tx, rx) = mpsc::channel();
+        let model = run.model_override.clone().unwrap_or_else(|| self.next_model.clone());
         let pending = Pending {
             run: run.id.clone(),
             pipeline: run.pipeline.clone(),
@@ -708,7 +717,10 @@ impl Gates for LspGates {
             uri: uri.clone(),
             path: path.clone(),
             text: shown,
-            model: run.model_override.clone().unwrap_or_else(|| self.next_model.clone()),
+            model: model.clone(),
+            model_problem: self.config.as_ref().and_then(|c| {
+                showrunner_context::cascade::model_problem(c, &model, showrunner_agents::studio::key_set)
+            }),
             root: self.root.clone(),
             edit,
             note,

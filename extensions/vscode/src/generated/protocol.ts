@@ -240,6 +240,9 @@ export interface GateView {
   kind: GateKind;
   /** The model the next call goes to. */
   model: string;
+  /** Why a call to `model` cannot go out as things stand (a provider without its key, one the
+   * project does not configure): editors flag it before the writer approves. */
+  model_problem?: string | null;
   /** What the writer must know before deciding. */
   note?: string | null;
   pipeline: string;
@@ -431,6 +434,9 @@ export interface Resolution {
   chain: Level[];
   /** The first non-empty level; `null` when no level names a model. */
   model?: string | null;
+  /** Why a call to `model` cannot go out as things stand (see [`model_problem`]): an editor
+   * flags it before the writer approves a prompt. */
+  problem?: string | null;
 }
 
 export interface RunArgs {

@@ -777,3 +777,47 @@ fn traversal_in_ids_names_and_paths_stays_inside_the_project() {
     assert!(!tmp.path().join("tmp").exists() && !dir.parent().unwrap().join("escape.yaml").exists());
     c.finish();
 }
+
+/// A provider whose key is not in the environment is flagged before the writer approves: the
+/// gate names the variable (`model_problem`), and so does the cascade (`problem`); with the key
+/// set, neither says anything. The key itself never appears.
+#[test]
+fn a_model_without_its_key_is_flagged_at_the_gate() {
+    let server = ModelServer::start(vec![Reply::tokens(&["Alice trimmed the wick."])]);
+    let (_tmp, dir) = example_on(&server);
+    let cfg = std::fs::read_to_string(dir.join("showrunner.yaml")).unwrap().replace(
+        &format!("local:  {{ base_url: \"{}\" }}", server.url),
+        &format!("local:  {{ base_url: \"{}\", api_key_env: SR_TEST_MISSING_KEY }}", server.url),
+    );
+    assert!(cfg.contains("SR_TEST_MISSING_KEY"), "{cfg}");
+    std::fs::write(dir.join("showrunner.yaml"), cfg).unwrap();
+    let scene = dir.join("story/ch01/01-arrival.md");
+    for key in [None, Some("sk-test-1234")] {
+        let mut env = vec![("XDG_CONFIG_HOME", dir.join(".no-user-config").to_str().unwrap().to_string())];
+        if let Some(k) = key {
+            env.push(("SR_TEST_MISSING_KEY", k.to_string()));
+        }
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut c = Client::spawn(bin(), &env);
+        c.initialize(&[&dir], false);
+        let u = c.open(&scene, "markdown");
+        let resolved = command(&mut c, "showrunner.models.resolve", json!({ "uri": u }));
+        let run = start_run(&mut c, json!({ "pipeline": "continue-scene", "uri": u }));
+        let g = progress(&mut c, &run, "gate");
+        match key {
+            None => {
+                for problem in [&g["gate"]["model_problem"], &resolved["problem"]] {
+                    let p = problem.as_str().unwrap_or_else(|| panic!("no problem named: {g} {resolved}"));
+                    assert!(p.contains("SR_TEST_MISSING_KEY") && p.contains("providers.local.api_key_env"), "{p}");
+                }
+            }
+            Some(k) => {
+                assert!(g["gate"].get("model_problem").is_none(), "{g}");
+                assert!(resolved.get("problem").is_none(), "{resolved}");
+                assert!(!g.to_string().contains(k));
+            }
+        }
+        command(&mut c, "showrunner.run.cancel", json!({ "run": run }));
+        c.finish();
+    }
+}
