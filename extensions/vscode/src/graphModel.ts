@@ -38,6 +38,18 @@ export function parseGraph(raw: unknown): Graph | undefined {
   return { project: str(raw.project), nodes, edges };
 }
 
+/**
+ * What a node is called in a picture: the server's name, except that a scene the server could
+ * only call by its id (no `title`, no heading) reads as words: `the-hut-at-night` → "The hut at
+ * night". The id itself stays in tooltips.
+ */
+export function displayName(n: { id: string; kind: string; name: string }): string {
+  const bare = n.id.startsWith("scene:") ? n.id.slice("scene:".length).replace(/~\d+$/, "") : undefined;
+  if (n.kind !== "scene" || bare === undefined || n.name !== bare) return n.name;
+  const words = bare.replace(/[-_.]+/g, " ").replace(/\s+/g, " ").trim();
+  return words === "" ? n.name : words.charAt(0).toUpperCase() + words.slice(1);
+}
+
 // ---- colour groups -----------------------------------------------------------------------------
 
 /** A legend entry: kinds that share a colour (pictures.css `.g-<group>`, theme colours, never red). */
@@ -135,7 +147,7 @@ export interface GraphPayload {
 export function graphPayload(g: Graph): GraphPayload {
   const views = graphViews(g);
   return {
-    nodes: g.nodes.map((n) => ({ id: n.id, name: n.name, kind: n.kind, layer: n.layer, group: kindGroup(n.kind) })),
+    nodes: g.nodes.map((n) => ({ id: n.id, name: displayName(n), kind: n.kind, layer: n.layer, group: kindGroup(n.kind) })),
     edges: g.edges.map((e) => ({ from: e.from, to: e.to, label: e.label, layer: e.layer })),
     views,
     initial: initialView(views),
@@ -159,7 +171,7 @@ export function graphBody(g: Graph): string {
   const names = g.nodes
     .map(
       (n) =>
-        `<li data-id="${escapeHtml(n.id)}" data-kind="${escapeHtml(n.kind)}" data-layer="${escapeHtml(n.layer)}"><button type="button" class="open" data-open="${escapeHtml(n.id)}" title="${escapeHtml(`${n.kind} · ${n.path}`)}">${escapeHtml(n.name)}</button></li>`,
+        `<li data-id="${escapeHtml(n.id)}" data-kind="${escapeHtml(n.kind)}" data-layer="${escapeHtml(n.layer)}"><button type="button" class="open" data-open="${escapeHtml(n.id)}" title="${escapeHtml(`${n.kind} ${n.id} · ${n.path}`)}">${escapeHtml(displayName(n))}</button></li>`,
     )
     .join("");
   const empty = g.nodes.length === 0 ? `<p id="graph-empty" class="empty">This project has no buckets or scenes yet.</p>` : "";

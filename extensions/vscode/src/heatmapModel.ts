@@ -5,6 +5,7 @@
  * pictures.css), so the page needs no inline style. Pure: no `vscode` import.
  */
 import type * as wire from "./generated/protocol";
+import { displayName } from "./graphModel";
 import { escapeHtml, thousands } from "./pictureHtml";
 
 export type Stats = wire.Stats;
@@ -79,7 +80,7 @@ export function heatmapBody(s: Stats, openable: ReadonlySet<string> = new Set())
   }
   const max = Math.max(0, ...s.entities.flatMap((e) => e.per_chapter));
   const chapterName = new Map(s.chapters.map((c) => [c.id ?? "", c.name]));
-  const sceneName = new Map(s.scenes.map((sc) => [sc.id, sc.title || sc.id]));
+  const sceneName = new Map(s.scenes.map((sc) => [sc.id, sc.title || displayName({ id: `scene:${sc.id}`, kind: "scene", name: sc.id })]));
   const head = s.chapters
     .map((c) => {
       const title = `${c.name}: ${plural(c.scenes, "scene")}, ${plural(c.words, "word")}`;

@@ -1,10 +1,11 @@
 /**
  * The Story view's tree (season → arc → act → chapter → scene, in reading order), built from
  * what the server knows: the structure layer of `showrunner.graph` gives the tree, its names
- * (a scene's title, else its first heading) and the files; `showrunner.stats` gives the words
+ * (a scene's title, else its first heading, else its id as words: `displayName`) and the files; `showrunner.stats` gives the words
  * of every container and scene. Labels are names, never ids. Pure: no `vscode` import.
  */
 import type * as wire from "./generated/protocol";
+import { displayName } from "./graphModel";
 
 export interface StoryNode {
   /** The graph's node id: a bucket id, or `scene:` and the scene id. */
@@ -47,7 +48,7 @@ export function storyTree(graph: wire.Graph, stats?: wire.Stats): StoryNode[] {
   const order: StoryNode[] = [];
   for (const n of graph.nodes) {
     if (n.layer !== "structure" || nodes.has(n.id)) continue;
-    const node: StoryNode = { id: n.id, label: n.name.trim() || n.id, kind: n.kind, path: n.path, children: [] };
+    const node: StoryNode = { id: n.id, label: displayName(n).trim() || n.id, kind: n.kind, path: n.path, children: [] };
     const w = words.get(n.id);
     if (w) {
       node.words = w.words;

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as vm from "node:vm";
-import { graphBody, graphPayload, graphViews, initialView, kindGroup, legend, parseGraph, type Graph } from "../graphModel";
+import { displayName, graphBody, graphPayload, graphViews, initialView, kindGroup, legend, parseGraph, type Graph } from "../graphModel";
 import { heatLevel, heatmapBody, parseStats, type Stats } from "../heatmapModel";
 import { escapeHtml, jsonForScript, picturePage, problemBody } from "../pictureHtml";
 import { sceneNodeIds, storyDescription, storyMessage, storyTooltip, storyTree } from "../story";
@@ -82,6 +82,13 @@ describe("Story Graph data", () => {
     assert.deepEqual(odd, { project: "", nodes: [{ id: "a", kind: "", name: "a", layer: "entity", path: "" }], edges: [{ from: "a", to: "a", label: "", layer: "relation" }] });
   });
 
+  it("a scene the server can only call by its id reads as words; other names are the server's", () => {
+    assert.equal(displayName({ id: "scene:the-hut-at-night", kind: "scene", name: "the-hut-at-night" }), "The hut at night");
+    assert.equal(displayName({ id: "scene:glass_falls~2", kind: "scene", name: "glass_falls" }), "Glass falls");
+    assert.equal(displayName({ id: "scene:arrival", kind: "scene", name: "Arrival" }), "Arrival");
+    assert.equal(displayName({ id: "zoe", kind: "character", name: "zoe" }), "zoe");
+  });
+
   it("groups kinds for colour; a custom kind is `other`", () => {
     assert.deepEqual(["character", "location", "place", "object", "lore", "chapter", "scene", "ship"].map(kindGroup), ["character", "place", "place", "item", "note", "structure", "scene", "other"]);
     assert.deepEqual(
@@ -113,6 +120,7 @@ describe("Story Graph data", () => {
     const names = [...html.matchAll(/<li data-id="([^"]+)"[^>]*><button[^>]*>([^<]*)<\/button><\/li>/g)].map((m) => [m[1], m[2]]);
     assert.equal(names.length, GRAPH.nodes.length);
     assert.deepEqual(names[3], ["scene:arrival", "Arrival"]);
+    assert.deepEqual(names[4], ["scene:the-hut-at-night", "The hut at night"]);
     assert.deepEqual(names[9], ["tom", "Tom &lt;Marlowe&gt;"]);
     assert.match(html, /<ul id="graph-names">/);
     assert.match(html, /id="show-relations"[^>]*aria-pressed="true"/);
@@ -213,7 +221,7 @@ describe("Story view tree (from the server's graph and stats)", () => {
     assert.deepEqual(act.children.map((c) => [c.label, c.words, c.scenes]), [["Chapter 1 — Arrival", 981, 2], ["Chapter 2 — The Log", 250, 1]]);
     assert.deepEqual(act.children[0]!.children.map((c) => [c.id, c.label, c.words, c.path]), [
       ["scene:arrival", "Arrival", 581, "story/ch01/01-arrival.md"],
-      ["scene:the-hut-at-night", "the-hut-at-night", 400, "story/ch01/02-the-hut.md"],
+      ["scene:the-hut-at-night", "The hut at night", 400, "story/ch01/02-the-hut.md"],
     ]);
   });
 
