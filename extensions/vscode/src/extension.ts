@@ -29,7 +29,7 @@ import {
   type RunSummary,
   type Timeline,
 } from "./protocol";
-import { pickModel, ReviewPanels } from "./reviewPanel";
+import { pickModel, pipelineTitle, ReviewPanels } from "./reviewPanel";
 import { commandError, Server } from "./server";
 import { loadStory, registerPictures } from "./pictures";
 import { contextRows, currentTimeline, gateRows, runRows, statusText, timelineRows, type Row } from "./viewModels";
@@ -56,7 +56,7 @@ function editorState(editor: vscode.TextEditor | undefined): EditorState | undef
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel("Showrunner", { log: true });
   const server = new Server(output, SHOW_CONTEXT);
-  const panels = new ReviewPanels(server, context.extensionUri);
+  const panels = new ReviewPanels(server, context.extensionUri, (args, title) => startRun(args, title));
   const notifications = new RunNotifications(server);
   context.subscriptions.push(output, server, panels, notifications);
 
@@ -91,10 +91,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (!server.running) return [];
       const list = parseGates(await server.execute(Commands.gateList, {}));
       gates = new Map(list.map((g) => [`gate:${g.run}:${g.step}`, g]));
+      // The queue's badge counts what waits (a gate restored at launch waits here, not in a panel).
+      gatesTree.badge = list.length ? { value: list.length, tooltip: `${list.length} waiting for your approval` } : undefined;
       return gateRows(list);
     },
     (row) => (gates.has(row.id) ? { command: "showrunner.openGate", title: "Open Review", arguments: [row] } : undefined),
   );
+  const gatesTree = vscode.window.createTreeView("showrunner.gates", { treeDataProvider: gatesView });
   const runsView = new RowsView(
     async () => (server.running ? runRows(asArray<RunSummary>(await server.execute(Commands.runList, {}))) : []),
     (row) => (row.id.startsWith("run:") ? { command: "showrunner.showRun", title: "Show Run", arguments: [row] } : undefined),
@@ -114,7 +117,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     storyView,
     vscode.window.registerFileDecorationProvider(new GreyDecorations()),
     vscode.window.createTreeView("showrunner.context", { treeDataProvider: contextView, showCollapseAll: true }),
-    vscode.window.createTreeView("showrunner.gates", { treeDataProvider: gatesView }),
+    gatesTree,
     vscode.window.createTreeView("showrunner.runs", { treeDataProvider: runsView }),
     vscode.window.createTreeView("showrunner.timelines", { treeDataProvider: timelinesView }),
     vscode.window.createTreeView("showrunner.story", { treeDataProvider: storyView }),
@@ -246,11 +249,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         } catch {
           /* an older server: fall back to what the path says */
         }
-        panels.openGate(gate ?? { run: r.run, step: r.step, kind: "review_prompt", uri: r.uri });
+        panels.onReviewDocument(gate ?? { run: r.run, step: r.step, kind: "review_prompt", uri: r.uri });
       })();
     }),
-    // A code action or a lens started a run.
-    server.onRunStarted(() => void runsView.refresh()),
+    // A command, a code action or a lens started a run: the panel names it and can retry it.
+    server.onRunStarted(({ run, args }) => {
+      if (typeof args.uri === "string" && typeof args.pipeline === "string") {
+        panels.onStarted(run, { args: args as unknown as PipelineRunArgs, title: pipelineTitle(args.pipeline) });
+      }
+      void runsView.refresh();
+    }),
   );
 
   // ---- editor events ------------------------------------------------------------------------
@@ -291,15 +299,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const register = (id: string, fn: (...args: never[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
 
   /** Starts a run; its gates open the review panel, which shows what approving changes. */
-  async function startRun(args: PipelineRunArgs, title: string): Promise<void> {
+  async function startRun(args: PipelineRunArgs, title: string): Promise<string | undefined> {
     try {
       const run = runIdOf(await server.execute(Commands.pipelineRun, args));
       if (!run) throw new Error("the server did not name the run");
       output.info(`started ${args.pipeline} as ${run}`);
-      void vscode.window.setStatusBarMessage(`Showrunner: ${title} started`, 4000);
+      panels.onStarted(run, { args, title });
       void runsView.refresh();
+      return run;
     } catch (e) {
       fail(Commands.pipelineRun)(e);
+      return undefined;
     }
   }
 

@@ -1,5 +1,7 @@
 /**
- * Each running pipeline as a cancellable notification, driven by `showrunner/runProgress`.
+ * Each running pipeline as a cancellable notification, driven by `showrunner/runProgress` — off
+ * unless `showrunner.progress.notifications` is set: the review panel and the status bar already
+ * show a run, and one event gets one notification.
  */
 import * as vscode from "vscode";
 import { Commands, FINAL_STATES, type RunProgress } from "./protocol";
@@ -22,14 +24,14 @@ export class RunNotifications implements vscode.Disposable {
   onProgress(p: RunProgress): void {
     const done = p.event === "done" || FINAL_STATES.includes(p.state);
     let t = this.runs.get(p.run);
-    if (!t && !done && vscode.workspace.getConfiguration("showrunner").get<boolean>("progress.notifications", true)) {
+    if (!t && !done && vscode.workspace.getConfiguration("showrunner").get<boolean>("progress.notifications", false)) {
       t = this.track(p.run, p.pipeline);
     }
     if (!t) return;
     if (done) {
       t.finish();
+      // A failure is told once, by the review panel (ReviewPanels.tellFailure).
       this.runs.delete(p.run);
-      if (p.state === "failed") void vscode.window.showErrorMessage(`Showrunner: ${p.pipeline} failed${p.error ? `: ${p.error}` : ""}`);
       return;
     }
     switch (p.event) {

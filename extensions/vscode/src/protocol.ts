@@ -84,6 +84,8 @@ export interface ModelResolution {
   model: string;
   /** Every level of the cascade, most specific first; `value` is null where the level is unset. */
   chain: { level: string; value: string | null }[];
+  /** Why a call to `model` cannot go out (its provider lacks its key, or is not configured). */
+  problem?: string | null;
 }
 
 export interface ModelEntry {
@@ -167,6 +169,8 @@ export interface GateInfo {
    * collapsed; never part of `text`, so never part of what approving sends.
    */
   reasoning?: string;
+  /** Why a call to `model` cannot go out (its provider lacks its key, or is not configured). */
+  model_problem?: string;
 }
 
 export interface Gate extends GateInfo {
@@ -366,6 +370,8 @@ export function parseGateInfo(raw: unknown): GateInfo | undefined {
   if (note !== undefined && note.trim() !== "") out.note = note;
   const reasoning = str(raw.reasoning);
   if (reasoning !== undefined && reasoning.trim() !== "") out.reasoning = reasoning;
+  const problem = str(raw.model_problem);
+  if (problem !== undefined && problem.trim() !== "") out.model_problem = problem;
   return out;
 }
 

@@ -34,12 +34,38 @@ function sections(vm: ViewModel): string {
   if (vm.mode === "edit") {
     return `<textarea id="text" data-version="${vm.version}" spellcheck="true">${textareaBody(vm.text)}</textarea>`;
   }
-  const parts = vm.sections.map((s) =>
-    s.collapsible
-      ? `<details class="context-section"><summary>${escapeHtml(s.title)}</summary><pre>${escapeHtml(s.body)}</pre></details>`
-      : `<pre class="prompt">${escapeHtml(s.body)}</pre>`,
-  );
-  return `<div id="sections">${parts.join("")}</div><textarea id="text" hidden data-version="${vm.version}">${textareaBody(vm.text)}</textarea>`;
+  // The prompt's own text (the instruction, the passage) first; the context notes it carries
+  // after the buttons, collapsed under one line (see `notes`).
+  const own = vm.sections.filter((s) => !s.collapsible).map((s) => `<pre class="prompt">${escapeHtml(s.body)}</pre>`);
+  return `<div id="sections">${own.join("")}</div><textarea id="text" hidden data-version="${vm.version}">${textareaBody(vm.text)}</textarea>`;
+}
+
+function thousands(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+/** The context notes the prompt carries: one collapsed line, each note collapsible inside. */
+function notes(vm: ViewModel): string {
+  if (!vm.notes || vm.mode === "edit") return "";
+  const parts = vm.sections
+    .filter((s) => s.collapsible)
+    .map((s) => `<details class="context-section"><summary>${escapeHtml(s.title)}</summary><pre>${escapeHtml(s.body)}</pre></details>`)
+    .join("");
+  const n = vm.notes.count;
+  return `<details id="context" class="notes" data-key="context:${vm.version}"><summary>${thousands(n)} note${n === 1 ? "" : "s"} included · ≈${thousands(vm.notes.tokens)} tokens</summary>${parts}</details>`;
+}
+
+/** The pipeline's steps and their live states, in order. */
+function runGraph(vm: ViewModel): string {
+  if (vm.steps.length === 0) return "";
+  const items = vm.steps
+    .map((s) => `<li class="step s-${escapeHtml(s.state)}" data-step="${escapeHtml(s.id)}" data-state="${escapeHtml(s.state)}" title="${escapeHtml(`${s.id}: ${s.state}`)}">${escapeHtml(s.label)}</li>`)
+    .join("");
+  return `<ol id="run-graph" aria-label="The run's steps">${items}</ol>`;
+}
+
+function button(b: ViewModel["buttons"][number]): string {
+  return `<button data-action="${b.id}"${b.primary ? ' class="primary"' : ""}${b.title ? ` title="${escapeHtml(b.title)}"` : ""}${b.enabled ? "" : " disabled"}>${escapeHtml(b.label)}</button>`;
 }
 
 function lineNo(n: number | undefined): string {
@@ -117,27 +143,40 @@ function stream(vm: ViewModel): string {
 
 /** The panel's body; the webview script swaps it in on every render. */
 export function renderBody(vm: ViewModel): string {
-  const buttons = vm.buttons
-    .map(
-      (b) =>
-        `<button data-action="${b.id}"${b.primary ? ' class="primary"' : ""}${b.title ? ` title="${escapeHtml(b.title)}"` : ""}${b.enabled ? "" : " disabled"}>${escapeHtml(b.label)}</button>`,
-    )
-    .join("");
+  const more = vm.more.length ? `<details class="more" data-key="more"><summary>More</summary><div class="more-buttons">${vm.more.map(button).join("")}</div></details>` : "";
+  const buttons = vm.buttons.length || more ? `<nav class="buttons">${vm.buttons.map(button).join("")}${more}</nav>` : "";
+  const problem = vm.modelProblem
+    ? `<div class="warning model-problem" role="alert"><strong>${escapeHtml(vm.model ?? "This model")} can't be called:</strong> ${escapeHtml(vm.modelProblem)}. Change the model, or set the key and start again.</div>`
+    : "";
   const warning = vm.warning ? `<div class="warning" role="alert"><strong>Before you decide:</strong> ${escapeHtml(vm.warning)}</div>` : "";
   const notice = vm.notice ? `<div class="notice" role="status">${escapeHtml(vm.notice)}</div>` : "";
   const error = vm.error ? `<div class="error" role="alert">${escapeHtml(vm.error)}</div>` : "";
   const outcome = vm.outcome ? `<div class="outcome${vm.outcome.problem ? " problem" : ""}" role="status">${escapeHtml(vm.outcome.text)}</div>` : "";
+  const header = `<header><h2 id="title">${escapeHtml(vm.title)}</h2><div id="status" data-phase="${vm.phase}"${vm.gateKind ? ` data-kind="${escapeHtml(vm.gateKind)}"` : ""}>${escapeHtml(vm.status)}</div></header>`;
+  if (vm.applied) {
+    // Done: the panel collapses to what happened, and the way back.
+    const a = vm.applied;
+    const line = a.undone
+      ? `<div class="applied undone">Undone ↶</div>`
+      : `<div class="applied">Applied ✓${a.undo ? ` — <button data-action="undo" class="link">Undo</button>` : ""}</div>`;
+    const undoError = a.error ? `<div class="error" role="alert">${escapeHtml(a.error)}</div>` : "";
+    return [header, line, outcome, undoError, notice].join("\n");
+  }
+  const atGate = vm.phase === "gate" || vm.phase === "resolving";
   return [
-    `<header><h2>${escapeHtml(vm.title)}</h2><div id="status" data-phase="${vm.phase}"${vm.gateKind ? ` data-kind="${escapeHtml(vm.gateKind)}"` : ""}>${escapeHtml(vm.status)}</div></header>`,
+    header,
+    runGraph(vm),
+    problem,
     warning,
-    chain(vm),
     notice,
     error,
     outcome,
-    `<nav class="buttons">${buttons}</nav>`,
-    input(vm),
     edit(vm),
-    vm.phase === "gate" || vm.phase === "resolving" ? sections(vm) : "",
+    atGate ? sections(vm) : "",
+    buttons,
+    input(vm),
+    atGate ? notes(vm) : "",
+    chain(vm),
     reasoning(vm),
     stream(vm),
   ].join("\n");

@@ -82,6 +82,23 @@ export interface ReviewState {
   editor?: { open: boolean; dirty: boolean };
   /** The server recorded the approved edit in the history when the writer saved the scene. */
   recorded?: { event?: string; error?: string };
+  /** What the panel is about, in words: "Rewrite · arrival.md, line 7" (absent: the pipeline's id). */
+  heading?: string;
+  /** The panel knows how the run was started, so it can start it again with another model. */
+  canRetry: boolean;
+  /** The run graph: the pipeline's steps in order, with their live states. */
+  steps: RunGraphStep[];
+  /** Why the gate's model cannot be called (the server's words): flagged before approving. */
+  modelProblem?: string;
+  /** The writer undid the approved edit from the panel (or why that could not be done). */
+  undo?: { done: boolean; error?: string };
+}
+
+/** One step of the run graph. `state` is the server's step state (pending, running, …). */
+export interface RunGraphStep {
+  id: string;
+  type: string;
+  state: string;
 }
 
 export type UserAction =
@@ -96,17 +113,27 @@ export type UserAction =
   | { action: "cancel" }
   | { action: "view" }
   | { action: "open_diff" }
-  | { action: "open_reasoning" };
+  | { action: "open_reasoning" }
+  /** Put back what the approved edit replaced (in the editor's buffer, unsaved). */
+  | { action: "undo" }
+  /** Start the failed run again with another model. */
+  | { action: "retry" };
 
 export type ReviewEvent =
   | { type: "progress"; progress: RunProgress }
   /** A review document read by the panel (when a gate arrived without its text). */
-  | { type: "gateLoaded"; gate: GateRef; text: string; model?: string; edit?: GateEdit; note?: string; reasoning?: string }
+  | { type: "gateLoaded"; gate: GateRef; text: string; model?: string; edit?: GateEdit; note?: string; reasoning?: string; model_problem?: string }
   | { type: "model"; resolution: ModelResolution }
   | { type: "user"; user: UserAction }
   | { type: "resolved"; decision: Decision; error?: string }
   /** Where the approved edit's scene stands in the editor (the answer to `checkEditor`). */
-  | { type: "editor"; uri: string; open: boolean; dirty: boolean };
+  | { type: "editor"; uri: string; open: boolean; dirty: boolean }
+  /** What the panel knows of the run beside its events: its heading, whether it can be retried. */
+  | { type: "info"; heading?: string; canRetry?: boolean }
+  /** The run's steps as `showrunner.run.status` lists them. */
+  | { type: "steps"; steps: RunGraphStep[] }
+  /** The answer to an `undo` effect. */
+  | { type: "undone"; error?: string };
 
 export type Effect =
   | { type: "resolve"; args: GateResolveArgs }
@@ -118,7 +145,8 @@ export type Effect =
   | { type: "openDiff"; run: string; step: string }
   | { type: "openReasoning"; run: string; step: string }
   | { type: "checkEditor"; uri: string }
-  | { type: "notify"; message: string };
+  | { type: "undo"; edit: GateEdit }
+  | { type: "retry" };
 
 export interface Transition {
   state: ReviewState;
@@ -128,7 +156,7 @@ export interface Transition {
 }
 
 export function initialState(run: string, pipeline: string): ReviewState {
-  return { run, pipeline, runState: "running", phase: "running", text: "", version: 0, mode: "view", chain: [], stream: "", retracted: [], chat: [] };
+  return { run, pipeline, runState: "running", phase: "running", text: "", version: 0, mode: "view", chain: [], stream: "", retracted: [], chat: [], canRetry: false, steps: [] };
 }
 
 /** Decisions after which the gate stays open with a new text (PROTOCOL.md, "Gate decisions"). */
@@ -163,6 +191,15 @@ function onUser(state: ReviewState, u: UserAction): Transition {
   if (u.action === "cancel") {
     if (state.phase === "finished") return same(state);
     return { state: { ...state, notice: "Cancelling…" }, effects: [{ type: "cancel", run: state.run }] };
+  }
+  if (u.action === "undo") {
+    const a = state.approved;
+    if (!canUndo(state) || !a) return same(state);
+    return { state: { ...state, notice: "Undoing…" }, effects: [{ type: "undo", edit: a }] };
+  }
+  if (u.action === "retry") {
+    if (state.phase !== "finished" || !state.canRetry || state.runState === "succeeded") return same(state);
+    return { state, effects: [{ type: "retry" }] };
   }
   if (state.phase !== "gate") return same(state);
   switch (u.action) {
@@ -215,10 +252,17 @@ interface GateExtras {
   edit?: GateEdit;
   note?: string;
   reasoning?: string;
+  model_problem?: string;
+}
+
+/** The approved edit can be put back from the panel: the run applied it and it added text. */
+export function canUndo(state: ReviewState): boolean {
+  const a = state.approved;
+  return state.phase === "finished" && state.runState === "succeeded" && a !== undefined && a.mode !== "new_file" && a.new_text !== "" && !state.undo?.done;
 }
 
 /** The gate is open with this text: the buttons work. */
-function enterGate(state: ReviewState, gate: GateRef, text: string, { model, edit, note, reasoning }: GateExtras): Transition {
+function enterGate(state: ReviewState, gate: GateRef, text: string, { model, edit, note, reasoning, model_problem }: GateExtras): Transition {
   const newStep = state.gate?.step !== gate.step;
   const changed = newStep || text !== state.text;
   const next: ReviewState = {
@@ -234,6 +278,7 @@ function enterGate(state: ReviewState, gate: GateRef, text: string, { model, edi
     edit,
     note,
     reasoning,
+    modelProblem: model_problem,
     pending: undefined,
     notice: undefined,
     error: undefined,
@@ -242,7 +287,18 @@ function enterGate(state: ReviewState, gate: GateRef, text: string, { model, edi
 }
 
 function finish(state: ReviewState, next: ReviewState, error: string | undefined): Transition {
-  const done: ReviewState = { ...next, phase: "finished", error, pending: undefined, notice: undefined, gate: undefined, edit: undefined, note: undefined, reasoning: undefined };
+  const done: ReviewState = {
+    ...next,
+    phase: "finished",
+    error,
+    pending: undefined,
+    notice: undefined,
+    gate: undefined,
+    edit: undefined,
+    note: undefined,
+    reasoning: undefined,
+    modelProblem: undefined,
+  };
   // Where did the approved edit go? An open scene holds it unsaved; ask the editor.
   const uri = state.approved?.uri;
   const check = state.phase !== "finished" && next.runState === "succeeded" && uri !== undefined;
@@ -284,7 +340,8 @@ function onProgress(state: ReviewState, p: RunProgress): Transition {
         g.text === state.text &&
         sameEdit(g.edit, state.edit) &&
         g.note === state.note &&
-        g.reasoning === state.reasoning;
+        g.reasoning === state.reasoning &&
+        g.model_problem === state.modelProblem;
       if (unchanged) return same(next);
       // A new gate, or the same gate asked again (after a chat, a model change or a
       // regeneration): its text, edit, note and reasoning replace what was shown.
@@ -299,8 +356,14 @@ function onProgress(state: ReviewState, p: RunProgress): Transition {
     case "recorded":
       return same({ ...next, recorded: p.error !== undefined ? { error: p.error } : { event: p.history_event } });
     case "step":
-      return same(next);
+      return same(p.step ? { ...next, steps: withStep(next.steps, p.step, p.step_state ?? "running") } : next);
   }
+}
+
+/** The run graph with `id` in `stepState` (a step the graph did not list yet is added at the end). */
+function withStep(steps: RunGraphStep[], id: string, stepState: string): RunGraphStep[] {
+  if (!steps.some((s) => s.id === id)) return [...steps, { id, type: "", state: stepState }];
+  return steps.map((s) => (s.id === id ? { ...s, state: stepState } : s));
 }
 
 export function reduce(state: ReviewState, ev: ReviewEvent): Transition {
@@ -314,6 +377,15 @@ export function reduce(state: ReviewState, ev: ReviewEvent): Transition {
       return same({ ...state, model: ev.resolution.model, chain: ev.resolution.chain });
     case "user":
       return onUser(state, ev.user);
+    case "info":
+      return same({ ...state, heading: ev.heading ?? state.heading, canRetry: ev.canRetry ?? state.canRetry });
+    case "steps": {
+      // Live states that arrived before the list win over the list's (older) ones.
+      const live = new Map(state.steps.map((s) => [s.id, s.state]));
+      return same({ ...state, steps: ev.steps.map((s) => ({ ...s, state: live.get(s.id) ?? s.state })) });
+    }
+    case "undone":
+      return same({ ...state, notice: undefined, undo: ev.error !== undefined ? { done: false, error: ev.error } : { done: true } });
     case "editor":
       if (state.approved?.uri !== ev.uri || (state.editor?.open === ev.open && state.editor.dirty === ev.dirty)) return same(state);
       return same({ ...state, editor: { open: ev.open, dirty: ev.dirty } });
@@ -456,17 +528,25 @@ export interface EditView {
 }
 
 export interface ViewModel {
+  /** What the panel is about, in words: "Rewrite · arrival.md, line 7". */
   title: string;
+  /** What is asked, or where the run stands, in a sentence. */
   status: string;
   phase: Phase;
   gateKind?: GateKind;
   model?: string;
   chain: { level: string; value: string | null }[];
+  /** The prompt's own text (or the output under review) first … */
   sections: Section[];
+  /** … and the context notes it carries, collapsed under one line. */
+  notes?: { count: number; tokens: number };
   text: string;
   version: number;
   mode: Mode;
+  /** The main decisions (Approve / Edit / Reject, or what the moment needs) … */
   buttons: Button[];
+  /** … and the rest, under "More". */
+  more: Button[];
   stream: string;
   streamItems: string[];
   /** Streamed text the server said is not the answer (reasoning, or an attempt that broke off). */
@@ -477,11 +557,68 @@ export interface ViewModel {
   edit?: EditView;
   /** A warning the writer must see before deciding. */
   warning?: string;
+  /** The gate's model cannot be called (the server's words): "Change model" is the main action. */
+  modelProblem?: string;
   /** After the run: where the approved change went. */
   outcome?: { text: string; problem: boolean };
+  /** The run applied the approved change: the panel collapses to "Applied ✓ — Undo". */
+  applied?: { undo: boolean; undone: boolean; error?: string };
+  /** The run graph: each step with its live state. */
+  steps: { id: string; label: string; state: string }[];
   notice?: string;
   error?: string;
   chat: string[];
+}
+
+/** "rewrite-selection" → "Rewrite selection". */
+export function humanize(id: string): string {
+  const words = id.replace(/[-_]+/g, " ").trim();
+  return words === "" ? "Run" : words[0]!.toUpperCase() + words.slice(1);
+}
+
+/**
+ * The panel's heading, in words: the action ("Rewrite Selection" loses its " Selection"),
+ * the file, and the lines it works on — "Rewrite · 02-the-hut.md, lines 13–15".
+ */
+export function runHeading(title: string, file?: string, lines?: { first: number; last: number }): string {
+  const action = title.replace(/ (Selection|Scene)$/, "").trim() || "Run";
+  if (!file) return action;
+  const name = basename(file);
+  if (!lines) return `${action} · ${name}`;
+  const where = lines.first === lines.last ? `line ${lines.first}` : `lines ${lines.first}–${lines.last}`;
+  return `${action} · ${name}, ${where}`;
+}
+
+/** What a step type is, in words, for the run graph. */
+const STEP_LABELS: Record<string, string> = {
+  gather_context: "Context",
+  prompt: "Prompt",
+  review_prompt: "Your review",
+  generate: "Model",
+  judge: "Judge",
+  verify: "Continuity",
+  approve_output: "Your approval",
+  apply_edit: "Apply",
+  save_bucket: "Save",
+  research: "Research",
+  summarize: "Summary",
+  tool: "Agent tool",
+  resume: "Resume",
+};
+
+/** The offset of the occurrence of `needle` in `text` that starts nearest `near`. */
+export function nearestOccurrence(text: string, needle: string, near: number): number | undefined {
+  if (needle === "") return undefined;
+  let best: number | undefined;
+  for (let i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + 1)) {
+    if (best === undefined || Math.abs(i - near) < Math.abs(best - near)) best = i;
+  }
+  return best;
+}
+
+/** Tokens of a text, roughly (four characters a token): the panel's summary line says "≈". */
+export function roughTokens(text: string): number {
+  return Math.ceil(text.length / 4);
 }
 
 function gateStatus(kind: GateKind | undefined, edit: GateEdit | undefined): string {
@@ -502,6 +639,7 @@ function outcome(state: ReviewState): ViewModel["outcome"] {
   const a = state.approved;
   if (!a || state.phase !== "finished" || state.runState !== "succeeded") return undefined;
   const file = a.path || "the scene";
+  if (state.undo?.done) return { text: `Undone: ${file} holds what it held before, in the editor — save it to keep it that way.`, problem: false };
   if (state.recorded?.error !== undefined) return { text: `${file} was saved, but the change is not in the history: ${state.recorded.error}`, problem: true };
   if (state.recorded) return { text: `Saved: the change to ${file} is recorded in the history.`, problem: false };
   if (state.editor?.open && state.editor.dirty) {
@@ -518,24 +656,27 @@ export function view(state: ReviewState): ViewModel {
   const b = (id: Button["id"], label: string, primary = false, enabled = atGate, title?: string): Button =>
     title === undefined ? { id, label, enabled, primary } : { id, label, enabled, primary, title };
   const edit = state.edit;
-  const buttons: Button[] =
-    kind === "resume"
-      ? [
-          b("approve", "Resume", true, atGate, "Go on with the run from where it stopped"),
-          b("reject", "Don't resume", false, atGate, "Cancel the run"),
-        ]
-      : [
-          b("approve", approveLabel(edit), true, atGate, edit ? approvalSentence(edit) : undefined),
-          b("edit", "Edit"),
-          b("chat", "Chat"),
-          b("paste", "Paste"),
-          b("skip", "Skip"),
-          b("change_model", "Change model"),
-          b("regenerate", "Regenerate"),
-          b("reject", "Reject"),
-          b("cancel", "Cancel run", false, state.phase !== "finished"),
-        ];
-  const title = state.gate ? ` · ${gateLabel(state.gate.kind)} (${state.gate.step})` : "";
+  const problem = state.modelProblem && (kind === "review_prompt" || kind === undefined) && state.gate ? state.modelProblem : undefined;
+  let buttons: Button[];
+  let more: Button[];
+  if (state.phase === "finished") {
+    buttons = state.canRetry && state.runState !== "succeeded" ? [b("retry", "Retry with another model", true, true, "Start this run again with a model you pick")] : [];
+    more = [];
+  } else if (kind === "resume") {
+    buttons = [b("approve", "Resume", true, atGate, "Go on with the run from where it stopped"), b("reject", "Don't resume", false, atGate, "Cancel the run")];
+    more = [];
+  } else if (problem) {
+    // The model cannot be called: changing it is what the writer needs first.
+    buttons = [
+      b("change_model", "Change model", true, atGate, problem),
+      b("approve", approveLabel(edit), false, atGate, edit ? approvalSentence(edit) : undefined),
+      b("reject", "Reject"),
+    ];
+    more = [b("edit", "Edit"), b("chat", "Chat"), b("paste", "Paste"), b("skip", "Skip"), b("regenerate", "Regenerate"), b("cancel", "Cancel run", false, true)];
+  } else {
+    buttons = [b("approve", approveLabel(edit), true, atGate, edit ? approvalSentence(edit) : undefined), b("edit", "Edit"), b("reject", "Reject")];
+    more = [b("chat", "Chat"), b("paste", "Paste"), b("skip", "Skip"), b("change_model", "Change model"), b("regenerate", "Regenerate"), b("cancel", "Cancel run", false, true)];
+  }
   let status: string;
   switch (state.phase) {
     case "gate":
@@ -548,38 +689,52 @@ export function view(state: ReviewState): ViewModel {
       status = state.streamStep ? `Generating (${state.streamStep})…` : `Running (${state.runState})…`;
       break;
     case "finished":
-      if (state.runState === "succeeded") status = "The run finished.";
+      if (state.runState === "succeeded") status = "Done.";
       else if (state.runState === "interrupted") status = "The run was interrupted: the process driving it ended. The language server asks whether to resume it when it starts.";
       else status = `The run ended: ${state.runState}${state.error ? ` — ${state.error}` : ""}.`;
       break;
   }
+  const all = plain ? [{ title: "", body: state.text, collapsible: false }] : promptSections(state.text);
+  const notes = all.filter((x) => x.collapsible);
   const vm: ViewModel = {
-    title: `${state.pipeline || "run"} · ${state.run}${title}`,
-    status,
+    title: state.heading ?? humanize(state.pipeline || state.run),
+    status: state.gate ? `${gateLabel(state.gate.kind)}: ${status}` : status,
     phase: state.phase,
     gateKind: kind,
     model: state.model,
     chain: state.chain,
-    sections: plain ? [{ title: "", body: state.text, collapsible: false }] : promptSections(state.text),
+    sections: all,
     text: state.text,
     version: state.version,
     mode: state.mode,
     buttons,
+    more,
     stream: state.stream,
     streamItems: completedItems(state.stream).map(itemLabel),
     retracted: state.retracted.map((t) => ({ text: t, words: wordCount(t) })),
+    steps: state.steps.map((st) => ({
+      id: st.id,
+      label: STEP_LABELS[st.type] ?? humanize(st.id),
+      state: state.gate?.step === st.id && (state.phase === "gate" || state.phase === "resolving") ? "waiting" : st.state,
+    })),
     notice: state.notice,
     error: state.error,
     chat: state.chat,
   };
+  if (notes.length > 0) vm.notes = { count: notes.length, tokens: notes.reduce((n, x) => n + roughTokens(`### ${x.title}\n${x.body}\n`), 0) };
   if (edit && (state.phase === "gate" || state.phase === "resolving")) {
     vm.edit = { description: edit.description, sentence: approvalSentence(edit), path: edit.path, diff: parseUnifiedDiff(edit.diff), editing: state.mode === "edit" };
   }
   if (state.note && (state.phase === "gate" || state.phase === "resolving")) vm.warning = state.note;
+  if (problem) vm.modelProblem = problem;
   if (state.reasoning !== undefined && (state.phase === "gate" || state.phase === "resolving")) {
     vm.reasoning = { text: state.reasoning, words: wordCount(state.reasoning) };
   }
   const out = outcome(state);
   if (out) vm.outcome = out;
+  if (state.phase === "finished" && state.runState === "succeeded" && state.approved) {
+    vm.applied = { undo: canUndo(state), undone: state.undo?.done ?? false };
+    if (state.undo?.error !== undefined) vm.applied.error = state.undo.error;
+  }
   return vm;
 }

@@ -1,7 +1,7 @@
 /** The review panel's state machine: every transition without a webview. */
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { initialState, promptSections, reduce, splitRetracted, view, wordCount, type GateRef, type ReviewEvent, type ReviewState, type Transition } from "../reviewState";
+import { initialState, nearestOccurrence, promptSections, reduce, runHeading, splitRetracted, view, wordCount, type GateRef, type ReviewEvent, type ReviewState, type Transition } from "../reviewState";
 import { renderBody } from "../reviewHtml";
 import { RETRACTED, type GateEdit, type GateInfo, type RunProgress } from "../protocol";
 
@@ -326,7 +326,6 @@ describe("resume and interrupted runs", () => {
   it("asks to resume: Resume approves, Don't resume rejects without asking why", () => {
     const s = run([progress({ event: "gate", state: "waiting", gate: resumeGate })]).state;
     const vm = view(s);
-    assert.match(vm.title, /Resume this interrupted run\?/);
     assert.match(vm.status, /Resume this interrupted run\?/);
     assert.deepEqual(vm.buttons.map((b) => [b.id, b.label]), [
       ["approve", "Resume"],
@@ -514,5 +513,120 @@ describe("promptSections", () => {
     const s = promptSections("### Olga (character)\r\nHarbour master.\r\nSince main 12: retired.\r\n");
     assert.equal(s.length, 1);
     assert.equal(s[0]!.body, "Harbour master.\nSince main 12: retired.");
+  });
+});
+
+describe("one panel that speaks in words (issue 21)", () => {
+  it("the heading names the action, the file and the lines", () => {
+    assert.equal(runHeading("Rewrite Selection", "/p/story/ch1/02-the-hut.md", { first: 13, last: 15 }), "Rewrite · 02-the-hut.md, lines 13–15");
+    assert.equal(runHeading("Continue Scene", "story/arrival.md", { first: 7, last: 7 }), "Continue · arrival.md, line 7");
+    assert.equal(runHeading("Continuity Check", "story/arrival.md"), "Continuity Check · arrival.md");
+    assert.equal(runHeading("Brainstorm"), "Brainstorm");
+    const s = reduce(atPromptGate(), { type: "info", heading: "Rewrite · arrival.md, line 7", canRetry: true }).state;
+    assert.equal(view(s).title, "Rewrite · arrival.md, line 7");
+    assert.equal(view(atPromptGate()).title, "Rewrite selection", "without a heading: the pipeline in words, never the run id");
+    assert.ok(!view(s).title.includes(RUN));
+  });
+
+  it("Approve / Edit / Reject are the main buttons; the rest is under More", () => {
+    const vm = view(atPromptGate());
+    assert.deepEqual(vm.buttons.map((b) => b.id), ["approve", "edit", "reject"]);
+    assert.equal(vm.buttons.filter((b) => b.primary).length, 1);
+    assert.deepEqual(vm.more.map((b) => b.id), ["chat", "paste", "skip", "change_model", "regenerate", "cancel"]);
+    const html = renderBody(vm);
+    assert.match(html, /<nav class="buttons"><button data-action="approve" class="primary"[^>]*>Approve<\/button><button data-action="edit">Edit<\/button><button data-action="reject">Reject<\/button><details class="more"/);
+  });
+
+  it("the prompt's own text comes first; its context notes are one collapsed line", () => {
+    const vm = view(atPromptGate());
+    assert.equal(vm.notes?.count, 2);
+    assert.ok((vm.notes?.tokens ?? 0) > 5);
+    const html = renderBody(vm);
+    const passage = html.indexOf('<pre class="prompt">Rewrite this passage.');
+    const buttons = html.indexOf('<nav class="buttons">');
+    const notes = html.indexOf('<details id="context" class="notes"');
+    assert.ok(passage >= 0 && passage < buttons && buttons < notes, html);
+    assert.match(html, /<summary>2 notes included · ≈\d+ tokens<\/summary>/);
+    assert.ok(!/<details id="context"[^>]* open/.test(html), "collapsed");
+    assert.match(html, /<details class="context-section"><summary>Zoë Marsh \(character\)<\/summary>/);
+  });
+
+  it("a model whose provider lacks its key is flagged, with Change model as the main action", () => {
+    const problem = "the environment variable OPENAI_API_KEY (named by `providers.openai.api_key_env`) holds no key";
+    const t = run([progress({ event: "gate", state: "waiting", gate: { ...promptGate, text: PROMPT, model: "openai/gpt-4o", model_problem: problem } })]);
+    const vm = view(t.state);
+    assert.equal(vm.modelProblem, problem);
+    assert.equal(vm.buttons[0]!.id, "change_model");
+    assert.equal(vm.buttons[0]!.primary, true);
+    assert.ok(vm.buttons.filter((b) => b.id !== "change_model").every((b) => !b.primary));
+    assert.ok(!vm.more.some((b) => b.id === "change_model"));
+    assert.match(renderBody(vm), /openai\/gpt-4o can't be called:<\/strong> the environment variable OPENAI_API_KEY/);
+    // An output gate's model was called already: nothing to flag.
+    assert.equal(view(atOutputGate({ model_problem: problem }).state).modelProblem, undefined);
+  });
+
+  it("the run graph shows each step's live state, the gate's step waiting", () => {
+    let s = reduce(initialState(RUN, "rewrite-selection"), {
+      type: "steps",
+      steps: [
+        { id: "context", type: "gather_context", state: "succeeded" },
+        { id: "review", type: "review_prompt", state: "pending" },
+        { id: "rewrite", type: "generate", state: "pending" },
+      ],
+    }).state;
+    s = reduce(s, progress({ event: "step", step: "review", step_state: "running" })).state;
+    s = reduce(s, progress({ event: "gate", state: "waiting", gate: { ...promptGate, text: PROMPT } })).state;
+    assert.deepEqual(view(s).steps, [
+      { id: "context", label: "Context", state: "succeeded" },
+      { id: "review", label: "Your review", state: "waiting" },
+      { id: "rewrite", label: "Model", state: "pending" },
+    ]);
+    assert.match(renderBody(view(s)), /<ol id="run-graph"[^>]*><li class="step s-succeeded" data-step="context"/);
+    // A later list keeps live states that came first.
+    s = reduce(s, progress({ event: "step", step: "rewrite", step_state: "running" })).state;
+    s = reduce(s, { type: "steps", steps: [{ id: "rewrite", type: "generate", state: "pending" }] }).state;
+    assert.equal(s.steps[0]!.state, "running");
+  });
+
+  it("done: the panel collapses to Applied ✓ — Undo; Undo puts the old text back", () => {
+    let t = atOutputGate({ edit: { ...appendEdit, mode: "replace", old_text: "The soup 🍲 cooled.", new_text: "The soup went cold." } });
+    t = reduce(t.state, { type: "user", user: { action: "approve" } });
+    t = reduce(t.state, { type: "resolved", decision: "approve" });
+    t = reduce(t.state, progress({ event: "done", state: "succeeded" }));
+    let vm = view(t.state);
+    assert.deepEqual(vm.applied, { undo: true, undone: false });
+    const html = renderBody(vm);
+    assert.match(html, /<div class="applied">Applied ✓ — <button data-action="undo" class="link">Undo<\/button><\/div>/);
+    assert.ok(!html.includes('<nav class="buttons">') && !html.includes("run-graph"), "nothing else to press");
+    const u = reduce(t.state, { type: "user", user: { action: "undo" } });
+    assert.equal(u.effects.length, 1);
+    assert.equal(u.effects[0]!.type, "undo");
+    vm = view(reduce(u.state, { type: "undone" }).state);
+    assert.deepEqual(vm.applied, { undo: false, undone: true });
+    assert.match(vm.outcome?.text ?? "", /^Undone:/);
+    const failed = view(reduce(u.state, { type: "undone", error: "03-supper.md no longer holds the approved text" }).state);
+    assert.equal(failed.applied?.error, "03-supper.md no longer holds the approved text");
+    assert.equal(failed.applied?.undo, true, "still offered");
+  });
+
+  it("a failed run offers Retry with another model when the panel knows how it started", () => {
+    const failed = (canRetry: boolean) => {
+      let s = reduce(atPromptGate(), { type: "info", canRetry }).state;
+      s = reduce(s, progress({ event: "done", state: "failed", error: "the model server refused" })).state;
+      return s;
+    };
+    const vm = view(failed(true));
+    assert.deepEqual(vm.buttons.map((b) => [b.id, b.label, b.enabled]), [["retry", "Retry with another model", true]]);
+    assert.deepEqual(reduce(failed(true), { type: "user", user: { action: "retry" } }).effects, [{ type: "retry" }]);
+    assert.deepEqual(view(failed(false)).buttons, []);
+    assert.deepEqual(reduce(failed(false), { type: "user", user: { action: "retry" } }).effects, []);
+  });
+
+  it("undo finds the approved text nearest its line", () => {
+    const text = "a\nNight fell.\nb\nc\nNight fell.\n";
+    assert.equal(nearestOccurrence(text, "Night fell.", 0), 2);
+    assert.equal(nearestOccurrence(text, "Night fell.", text.length), 18);
+    assert.equal(nearestOccurrence(text, "gone", 0), undefined);
+    assert.equal(nearestOccurrence(text, "", 0), undefined);
   });
 });
