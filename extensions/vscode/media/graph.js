@@ -46,7 +46,8 @@
     };
   }
 
-  function style(t) {
+  /** `colW`: the tree's column width, so a container's name (above it) fits its column. */
+  function style(t, colW) {
     return [
       {
         selector: "node",
@@ -95,7 +96,7 @@
       },
       { selector: "edge.structure", style: { "curve-style": "taxi", "taxi-direction": "rightward", "target-arrow-shape": "none" } },
       // In the tree, a container's name sits above it (its edges leave to the right), a scene's beside it.
-      { selector: "node.tree", style: { "text-valign": "top", "text-halign": "center", "text-margin-y": -4, "text-max-width": 200 } },
+      { selector: "node.tree", style: { "text-valign": "top", "text-halign": "center", "text-margin-y": -4, "text-max-width": Math.max(60, (colW || 200) - 16) } },
       { selector: "node.tree.scene", style: { "text-valign": "center", "text-halign": "right", "text-margin-x": 6, "text-margin-y": 0, "text-max-width": 260 } },
     ];
   }
@@ -114,26 +115,77 @@
     return nodes.concat(edges);
   }
 
+  /**
+   * The Structure view's tree, read left to right: one row per leaf in reading order, a container
+   * level with the middle of its children, one column per depth (as wide as the panel allows,
+   * leaving room for the scenes' names on the right).
+   */
+  function treePositions() {
+    const v = data.views.structure;
+    const kids = new Map();
+    const hasParent = new Set();
+    for (const i of v.edges) {
+      const e = data.edges[i];
+      if (!kids.has(e.from)) kids.set(e.from, []);
+      kids.get(e.from).push(e.to);
+      hasParent.add(e.to);
+    }
+    const at = {};
+    const seen = new Set();
+    let rows = 0;
+    let depthMax = 0;
+    const place = (id, depth) => {
+      seen.add(id);
+      depthMax = Math.max(depthMax, depth);
+      const ks = (kids.get(id) || []).filter((k) => !seen.has(k));
+      if (ks.length === 0) {
+        at[id] = { depth, row: rows++ };
+      } else {
+        const r = ks.map((k) => place(k, depth + 1));
+        at[id] = { depth, row: (r[0] + r[r.length - 1]) / 2 };
+      }
+      return at[id].row;
+    };
+    for (const id of v.nodes) if (!hasParent.has(id) && !seen.has(id)) place(id, 0);
+    for (const id of v.nodes) if (!seen.has(id)) place(id, 0); // a loop: never from the server
+    const width = container.clientWidth || 800;
+    const colW = Math.min(220, Math.max(90, (width - 48 - 170) / Math.max(1, depthMax)));
+    const positions = {};
+    for (const [id, p] of Object.entries(at)) positions[id] = { x: p.depth * colW, y: p.row * 26 };
+    return { positions, colW };
+  }
+
   function layout() {
     if (view === "structure") {
-      const v = data.views.structure;
-      const targets = new Set(v.edges.map((i) => data.edges[i].to));
-      const roots = cy.nodes().filter((n) => !targets.has(n.id()));
-      // A tree read left to right (depth across, siblings down), so the names sit beside their
-      // nodes: breadthfirst lays it out top-down, the transform turns it.
-      return {
-        name: "breadthfirst",
-        directed: true,
-        roots,
-        spacingFactor: 1,
-        padding: 24,
-        animate: false,
-        fit: true,
-        avoidOverlap: false,
-        transform: (_node, pos) => ({ x: pos.y * 2.4, y: pos.x * 0.45 }),
-      };
+      const { positions, colW } = treePositions();
+      cy.style(style(theme(), colW));
+      return { name: "preset", positions, fit: true, padding: 24, animate: false };
     }
     return { name: "cose", animate: false, fit: true, padding: 24, nodeDimensionsIncludeLabels: true, idealEdgeLength: () => 90, nodeRepulsion: () => 9000, componentSpacing: 100 };
+  }
+
+  /** After a layout: never larger than life; a tall tree keeps its width readable and starts at the top. */
+  function settle() {
+    if (cy.zoom() > 1.25) {
+      cy.zoom(1.25);
+      cy.center();
+    }
+    if (view === "structure" && cy.zoom() < 0.75) {
+      const bb = cy.elements().boundingBox();
+      const z = Math.min(1, Math.max(0.3, (container.clientWidth - 48) / Math.max(1, bb.w)));
+      cy.zoom(z);
+      cy.pan({ x: 24 - bb.x1 * z, y: 24 - bb.y1 * z });
+    }
+  }
+
+  function arrange() {
+    container.dataset.ready = "false";
+    const l = cy.layout(layout());
+    l.one("layoutstop", () => {
+      settle();
+      container.dataset.ready = "true";
+    });
+    l.run();
   }
 
   function mark() {
@@ -164,11 +216,7 @@
       ev.target.removeClass("hover");
       container.classList.remove("pointing");
     });
-    const l = cy.layout(layout());
-    l.one("layoutstop", () => {
-      container.dataset.ready = "true";
-    });
-    l.run();
+    arrange();
   }
 
   const emptyNote = document.createElement("p");
@@ -187,7 +235,31 @@
     });
   }
   const fit = document.getElementById("fit");
-  if (fit) fit.addEventListener("click", () => cy && cy.fit(undefined, 24));
+  if (fit) {
+    fit.addEventListener("click", () => {
+      if (!cy) return;
+      cy.fit(undefined, 24);
+      settle();
+    });
+  }
+
+  // The panel resized (or the list below opened): the tree takes the new width; the relations
+  // keep their places and are fitted again.
+  let resizeTimer;
+  let lastWidth = container.clientWidth;
+  new ResizeObserver(() => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => {
+      if (!cy) return;
+      cy.resize();
+      if (view === "structure" && Math.abs(container.clientWidth - lastWidth) > 8) arrange();
+      else {
+        cy.fit(undefined, 24);
+        settle();
+      }
+      lastWidth = container.clientWidth;
+    }, 150);
+  }).observe(container);
 
   // A theme change: recolour without moving anything.
   new MutationObserver(() => {
@@ -196,7 +268,7 @@
     cy.nodes().forEach((n) => {
       n.data("colour", t.colours[byId.get(n.id()).group]);
     });
-    cy.style(style(t));
+    cy.style(style(t, view === "structure" ? treePositions().colW : undefined));
   }).observe(document.body, { attributes: true, attributeFilter: ["class"] });
 
   draw();
