@@ -105,7 +105,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   let timelines: Timeline[] = [];
   const timelinesView = new RowsView(async () => {
     if (!server.running) return [];
-    timelines = asArray<Timeline>(await server.execute(Commands.timelineList, projectArgs()));
+    // With no file in focus, the project's own showrunner.yaml names the project.
+    let args = projectArgs();
+    if (!args.uri) {
+      const root = await projectRoot();
+      if (root) args = { uri: vscode.Uri.joinPath(root, "showrunner.yaml").toString() };
+    }
+    try {
+      timelines = asArray<Timeline>(await server.execute(Commands.timelineList, args));
+    } catch (e) {
+      output.warn(`timelines: ${commandError(Commands.timelineList, e)}`);
+      return [{ id: "none", label: "Open a scene to see its project's timelines.", icon: "info" }];
+    }
     return timelineRows(timelines);
   });
   const storyView = new StoryView(() => loadStory(server, projectRoot));

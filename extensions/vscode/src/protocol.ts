@@ -60,6 +60,8 @@ export type Decision = wire.DecisionKind;
 
 export interface ContextItem {
   bucket: string;
+  /** What a writer calls it (older servers leave it out: the id stands in). */
+  name?: string;
   kind: string;
   reason: string;
   score: number;
@@ -69,6 +71,7 @@ export interface ContextItem {
 
 export interface DroppedItem {
   bucket: string;
+  name?: string;
   reason: string;
 }
 

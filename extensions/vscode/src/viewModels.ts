@@ -14,8 +14,10 @@ export interface Row {
   icon?: string;
   /** Shown greyed out (context items that matched but did not fit). */
   greyed?: boolean;
-  /** Child rows (a context item's text). */
+  /** Child rows (a context item's reason and text). */
   children?: Row[];
+  /** Shown with its children open (a context item's reason reads as its second line). */
+  expanded?: boolean;
   contextValue?: string;
 }
 
@@ -56,25 +58,34 @@ export function contextRows(ctx: ContextResult): Row[] {
   ];
   ctx.items.forEach((item, i) => {
     const excerpt = item.text.trim();
+    const name = item.name || item.bucket;
+    // The name, then why it is sent on a line of its own (the row opens on it), then its text.
+    const lines = excerpt === "" ? [] : excerpt.split("\n").filter((l) => l.trim() !== "").map((line, j) => ({ id: `item:${i}:line:${j}`, label: line }));
+    const children: Row[] = [{ id: `item:${i}:why`, label: item.reason, icon: "info", tooltip: `Why ${name} is sent: ${item.reason}` }];
+    if (lines.length) children.push({ id: `item:${i}:text`, label: "What is sent", description: `${lines.length} line${lines.length === 1 ? "" : "s"}`, icon: "note", children: lines });
     rows.push({
       id: `item:${i}:${item.bucket}`,
-      label: item.bucket,
-      description: `${item.kind} · ${formatTokens(item.tokens)} tokens · ${item.reason}`,
-      tooltip: `${item.bucket} (${item.kind})\nWhy: ${item.reason}\nScore: ${item.score.toFixed(2)} · ${formatTokens(item.tokens)} tokens\n\n${excerpt}`,
+      label: name,
+      description: `${item.kind} · ${formatTokens(item.tokens)} tokens`,
+      tooltip: `${name} (${item.kind}, id ${item.bucket})\nWhy: ${item.reason}\nScore: ${item.score.toFixed(2)} · ${formatTokens(item.tokens)} tokens\n\n${excerpt}`,
       icon: kindIcon(item.kind),
       contextValue: "contextItem",
-      children: excerpt === "" ? [] : excerpt.split("\n").filter((l) => l.trim() !== "").map((line, j) => ({ id: `item:${i}:line:${j}`, label: line })),
+      expanded: true,
+      children,
     });
   });
   ctx.dropped.forEach((d, i) => {
+    const name = d.name || d.bucket;
     rows.push({
       id: `dropped:${i}:${d.bucket}`,
-      label: d.bucket,
-      description: `dropped · ${d.reason}`,
-      tooltip: `${d.bucket} matched but is not sent: ${d.reason}`,
+      label: name,
+      description: "not sent",
+      tooltip: `${name} (id ${d.bucket}) matched but is not sent: ${d.reason}`,
       icon: "circle-slash",
       greyed: true,
       contextValue: "droppedItem",
+      expanded: true,
+      children: [{ id: `dropped:${i}:why`, label: d.reason, icon: "info", greyed: true }],
     });
   });
   return rows;

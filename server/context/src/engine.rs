@@ -63,6 +63,8 @@ pub struct ContextItem {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Dropped {
     pub bucket: String,
+    /// What a writer calls it (the id itself when no bucket has it).
+    pub name: String,
     pub reason: String,
 }
 
@@ -152,7 +154,11 @@ impl ContextEngine {
                     true,
                 ),
                 None => dropped
-                    .push(Dropped { bucket: pin.value.clone(), reason: "pinned, but no bucket has this id".into() }),
+                    .push(Dropped {
+                    bucket: pin.value.clone(),
+                    name: pin.value.clone(),
+                    reason: "pinned, but no bucket has this id".into(),
+                }),
             }
         }
         if let Some(pov) = &scene.pov {
@@ -162,6 +168,7 @@ impl ContextEngine {
                 }
                 None => dropped.push(Dropped {
                     bucket: pov.value.clone(),
+                    name: pov.value.clone(),
                     reason: "point of view, but no bucket has this id".into(),
                 }),
             }
@@ -397,6 +404,7 @@ impl ContextEngine {
             let summary_note = summary_tokens.map(|t| format!(", summary {t}")).unwrap_or_default();
             dropped.push(Dropped {
                 bucket: id,
+                name,
                 reason: format!("{reason} — did not fit: full text {full_tokens} tokens{summary_note}; {limit}"),
             });
         }

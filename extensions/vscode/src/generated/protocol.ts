@@ -88,6 +88,8 @@ export type DecisionKind = "approve" | "paste" | "skip" | "change_model" | "chat
 
 export interface Dropped {
   bucket: string;
+  /** What a writer calls it (the id itself when no bucket has it). */
+  name: string;
   reason: string;
 }
 

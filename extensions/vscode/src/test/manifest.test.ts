@@ -22,6 +22,7 @@ interface Manifest {
     semanticTokenModifiers: { id: string }[];
     semanticTokenScopes: { scopes: Record<string, string[]> }[];
     configuration: { properties: Record<string, unknown> };
+    configurationDefaults: Record<string, Record<string, unknown>>;
   };
 }
 
@@ -115,6 +116,35 @@ describe("package.json", () => {
     }
     const mods = /pub const MODIFIERS: &\[&str\] = &\[([^\]]*)\]/.exec(tokens);
     for (const m of [...(mods?.[1] ?? "").matchAll(/"([^"]+)"/g)]) assert.ok(c.semanticTokenModifiers.some((x) => x.id === m[1]), m[1]);
+  });
+
+  it("scenes read like prose: a book font, wrapped, no minimap, no line numbers, frontmatter folded (each a default the writer can override)", () => {
+    const d = c.configurationDefaults;
+    for (const lang of ["[markdown]", "[fountain]"]) {
+      const s = d[lang]!;
+      assert.ok(s, lang);
+      assert.notEqual(s["editor.wordWrap"], "off", lang);
+      assert.equal(s["editor.minimap.enabled"], false, lang);
+      assert.equal(s["editor.lineNumbers"], "off", lang);
+      assert.ok(Number(s["editor.lineHeight"]) >= 1.4, `${lang}: a comfortable line height`);
+      assert.equal(s["editor.foldingImportsByDefault"], true, `${lang}: the server marks the frontmatter as the fold to close`);
+      assert.equal(s["editor.links"], false, `${lang}: names are not underlined as links`);
+      assert.equal(s["editor.quickSuggestions"] && (s["editor.quickSuggestions"] as Record<string, boolean>).other, false, `${lang}: no completion popups while writing`);
+    }
+    assert.match(String(d["[markdown]"]!["editor.fontFamily"]), /serif$/, "prose: a proportional book font");
+    assert.match(String(d["[fountain]"]!["editor.fontFamily"]), /Courier/, "screenplays: Courier, as the format expects");
+    // The run store stays out of the Explorer; the usual exclusions stay.
+    const ex = d["files.exclude"] as Record<string, boolean>;
+    assert.equal(ex["**/.showrunner"], true);
+    for (const k of ["**/.git", "**/.DS_Store"]) assert.equal(ex[k], true, k);
+  });
+
+  it("no mention is red: every kind maps to a quiet type or constant colour, never a tag, string or invalid scope", () => {
+    for (const [kind, scopes] of Object.entries(c.semanticTokenScopes[0]!.scopes)) {
+      for (const s of scopes) {
+        assert.ok(!/^(entity\.name\.tag|string|invalid|markup\.deleted|keyword|support\.type\.property-name|constant\.numeric)/.test(s), `${kind} → ${s}`);
+      }
+    }
   });
 
   it("@types/vscode is not newer than engines.vscode (vsce refuses that)", () => {

@@ -155,18 +155,27 @@ describe("view rows", () => {
     budget: 6000,
   };
 
-  it("context: a summary, items with reasons and tokens, dropped items greyed", () => {
-    const rows = contextRows(ctx);
+  it("context: a summary, items by name with the reason on their own line, dropped items greyed", () => {
+    const rows = contextRows({
+      ...ctx,
+      items: [{ ...ctx.items[0]!, name: "Zoë Marsh" }, ctx.items[1]!],
+      dropped: [{ bucket: "lamp-oil", name: "Lamp oil", reason: "over budget (412 tokens)" }],
+    });
     assert.equal(rows[0]!.label, "1,960 / 6,000 tokens");
     assert.equal(rows[0]!.description, "2 sent, 1 dropped");
-    assert.equal(rows[1]!.description, "character · 1,840 tokens · point of view");
+    assert.equal(rows[1]!.label, "Zoë Marsh", "the name, not the id");
+    assert.equal(rows[1]!.description, "character · 1,840 tokens");
     assert.equal(rows[1]!.icon, "person");
-    assert.deepEqual(rows[1]!.children?.map((c) => c.label), ["### Zoë Marsh (character)", "Seventeen."]);
+    assert.equal(rows[1]!.expanded, true);
+    assert.equal(rows[1]!.children?.[0]!.label, "point of view", "the reason, whole, on the second line");
+    assert.deepEqual(rows[1]!.children?.[1]!.children?.map((c) => c.label), ["### Zoë Marsh (character)", "Seventeen."]);
     assert.ok(!rows[1]!.greyed);
+    assert.equal(rows[2]!.label, "lighthouse", "an older server without names: the id stands in");
     const dropped = rows[3]!;
-    assert.equal(dropped.label, "lamp-oil");
+    assert.equal(dropped.label, "Lamp oil");
     assert.equal(dropped.greyed, true);
-    assert.match(dropped.description ?? "", /dropped · over budget/);
+    assert.equal(dropped.description, "not sent");
+    assert.equal(dropped.children?.[0]!.label, "over budget (412 tokens)");
     assert.equal(contextRows({ ...ctx, used_tokens: 7000 })[0]!.icon, "warning");
   });
 
