@@ -233,3 +233,30 @@ fn errors(dir: &Path) -> Vec<(String, String, String)> {
         .map(|r| (text(&r["path"]), text(&r["code"]), text(&r["message"])))
         .collect()
 }
+
+/// The frontmatter is one fold of kind `imports` (editors that close imports on open show the
+/// prose first), ending on the closing `---`, with LF and CRLF; a bucket file has none.
+#[test]
+fn the_frontmatter_is_an_imports_fold() {
+    let (_tmp, dir) = example();
+    let scene = dir.join("story/ch01/01-arrival.md");
+    let text = read(&scene);
+    let closing = text.lines().skip(1).position(|l| l.trim_end() == "---").expect("a closing ---") + 1;
+    let crlf = dir.join("story/ch01/09-crlf.md");
+    std::fs::write(&crlf, "---\r\nid: crlf-scene\r\npov: alice\r\n---\r\nZoë waited.\r\n").unwrap();
+    let mut c = start(&dir);
+    for (path, end) in [(&scene, closing), (&crlf, 3)] {
+        let u = c.open(path, "markdown");
+        let folds = c.request("textDocument/foldingRange", json!({ "textDocument": { "uri": u } }));
+        assert_eq!(folds.as_array().map(Vec::len), Some(1), "{folds}");
+        assert_eq!((folds[0]["startLine"].as_u64(), folds[0]["endLine"].as_u64()), (Some(0), Some(end as u64)), "{folds}");
+        assert_eq!(folds[0]["kind"], "imports");
+    }
+    let bucket = dir.join("buckets/characters/alice.yaml");
+    if bucket.exists() {
+        let u = c.open(&bucket, "yaml");
+        let folds = c.request("textDocument/foldingRange", json!({ "textDocument": { "uri": u } }));
+        assert!(folds.is_null() || folds.as_array().is_some_and(Vec::is_empty), "{folds}");
+    }
+    c.finish();
+}
