@@ -32,7 +32,7 @@ import {
 import { pickModel, pipelineTitle, ReviewPanels } from "./reviewPanel";
 import { commandError, Server } from "./server";
 import { loadStory, registerPictures } from "./pictures";
-import { contextRows, currentTimeline, gateRows, runRows, statusText, timelineRows, type Row } from "./viewModels";
+import { contextRows, currentTimeline, gateRows, projectKinds, runRows, statusText, timelineRows, type Row } from "./viewModels";
 import { GREY_SCHEME, GreyDecorations, RowsView, StoryView } from "./views";
 import { goalsArgs, parseGoals, wordsText, wordsTooltip } from "./words";
 
@@ -500,7 +500,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   });
 
   register("showrunner.newBucket", async () => {
-    const kind = await vscode.window.showQuickPick([...BUILTIN_KINDS, "$(edit) Another kind…"], { title: "New Bucket: kind" });
+    // The built-in kinds and the project's own (`ship`, …), as the server's graph knows them.
+    let own: string[] = [];
+    try {
+      const g = await server.execute<{ nodes?: { kind?: unknown }[] }>(Commands.graph, { ...projectArgs(), format: "json" });
+      own = projectKinds(asArray<{ kind?: unknown }>(g.nodes), BUILTIN_KINDS);
+    } catch {
+      /* the built-in kinds still work */
+    }
+    const kind = await vscode.window.showQuickPick([...BUILTIN_KINDS, ...own, "$(edit) Another kind…"], { title: "New Bucket: kind" });
     if (!kind) return;
     const realKind = kind.startsWith("$(") ? await vscode.window.showInputBox({ title: "New Bucket: kind", prompt: "A kind from showrunner.yaml `kinds:`" }) : kind;
     if (!realKind) return;

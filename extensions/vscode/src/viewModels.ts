@@ -182,3 +182,11 @@ export function statusText(timeline: string | undefined, model: string | undefin
   if (activeRuns > 0) parts.push(`$(sync~spin) ${activeRuns}`);
   return parts.join("  ");
 }
+
+/** The kinds of a project's buckets that are not built in (from the graph's nodes), sorted. */
+export function projectKinds(nodes: { kind?: unknown }[], builtin: readonly string[]): string[] {
+  const skip = new Set([...builtin, "scene", "season", "arc", "act", "chapter"]);
+  const kinds = new Set<string>();
+  for (const n of nodes) if (typeof n.kind === "string" && n.kind !== "" && !skip.has(n.kind)) kinds.add(n.kind);
+  return [...kinds].sort();
+}

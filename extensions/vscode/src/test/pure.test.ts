@@ -5,7 +5,7 @@ import { parseUnifiedDiff } from "../diff";
 import { completedItems, itemLabel } from "../jsonStream";
 import { escapeHtml, renderBody, renderPage } from "../reviewHtml";
 import { initialState, reduce, view } from "../reviewState";
-import { contextRows, currentTimeline, gateRows, runRows, statusText, timelineRows } from "../viewModels";
+import { contextRows, currentTimeline, gateRows, projectKinds, runRows, statusText, timelineRows } from "../viewModels";
 
 describe("parseUnifiedDiff (the server's edit.diff)", () => {
   it("reads paths, the hunk's line numbers, added and removed lines", () => {
@@ -177,6 +177,11 @@ describe("view rows", () => {
     assert.equal(dropped.description, "not sent");
     assert.equal(dropped.children?.[0]!.label, "over budget (412 tokens)");
     assert.equal(contextRows({ ...ctx, used_tokens: 7000 })[0]!.icon, "warning");
+  });
+
+  it("the New Bucket picker offers the project's own kinds", () => {
+    const nodes = [{ kind: "character" }, { kind: "ship" }, { kind: "scene" }, { kind: "ship" }, { kind: "chapter" }, { kind: "spell" }, {}];
+    assert.deepEqual(projectKinds(nodes, ["character", "location"]), ["ship", "spell"]);
   });
 
   it("runs, gates and timelines", () => {
