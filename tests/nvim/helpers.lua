@@ -300,6 +300,7 @@ function H.project(opts)
     "providers:",
     '  local: { base_url: "' .. url .. '" }',
     "context: { budget_tokens: 6000 }",
+    -- The example leaves SR001 hints off in editors; lsp_test.lua checks them on Zoë.
     "entities: { link_hints: true }",
     "kinds:",
     "  ship: { attributes: { tonnage: number, captain: ref } }",

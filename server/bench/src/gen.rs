@@ -476,7 +476,11 @@ pub fn generate(size: Size, dir: &Path) -> std::io::Result<(usize, usize, usize)
     std::fs::create_dir_all(dir)?;
     std::fs::write(
         dir.join("showrunner.yaml"),
-        format!("name: Synthetic {}\ncontext: {{ budget_tokens: 6000 }}\n", size.name),
+        // SR001 hints on: the benchmarks publish one per mention (the heaviest diagnostics).
+        format!(
+            "name: Synthetic {}\ncontext: {{ budget_tokens: 6000 }}\nentities: {{ link_hints: true }}\n",
+            size.name
+        ),
     )?;
     // Structure: 1 season, arcs, acts, chapters of 10 scenes each.
     let chapters = size.scenes.div_ceil(10);

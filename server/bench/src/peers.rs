@@ -89,7 +89,7 @@ pub fn run() -> Result<()> {
         let p = project(&base, size.trim())?;
         eprintln!("[{}] showrunner …", p.size);
         let sr = measure(Peer::Showrunner, &showrunner, &p, sr_edits, None)?;
-        // The same mention positions for every server: Showrunner's document links.
+        // The same mention positions for every server: Showrunner's semantic tokens.
         let hover_at = sr.1;
         let mut row = vec![(Peer::Showrunner, sr.0)];
         if let Some(h) = &harper {
@@ -244,14 +244,10 @@ fn measure(peer: Peer, bin: &Path, p: &Project, edits: usize, hover_at: Option<&
     times.sort();
     c.clear();
 
-    // Hover on mentions: Showrunner's document links give the positions (reused for the peer).
+    // Hover on mentions: Showrunner's semantic tokens give the positions (reused for the peer).
     let links = match hover_at {
         Some(l) => l.to_vec(),
-        None => {
-            let l = c.request("textDocument/documentLink", json!({ "textDocument": { "uri": u } }));
-            let l: Vec<Value> = l.as_array().cloned().unwrap_or_default();
-            l.iter().map(|l| l["range"]["start"].clone()).collect()
-        }
+        None => crate::mention_starts(&mut c, &u),
     };
     let hover = if caps.get("hoverProvider").is_none_or(|v| v == &json!(false)) {
         let r = c.request_raw(

@@ -1,10 +1,11 @@
 //! Soak: a scripted editor session over stdio. Random edits across open documents (words, names of
 //! characters and places, deletions), with bucket renames and new buckets in between. After every
 //! batch the documents are saved and the server's diagnostics for each are compared with what
-//! `showrunner check --hints --format json` computes from the same files; the server must never
-//! panic, and its memory after the run must stay within 10% of its memory after warm-up
-//! (`SOAK_RSS_LIMIT` sets the bound enforced). Investigation switches: `SOAK_ONLY_TYPING` (no
-//! renames, new buckets or saves), `SOAK_NO_STRUCT` (no renames or new buckets), `SOAK_TRACE`
+//! `showrunner check --hints --format json` computes from the same files (the generated project
+//! sets `entities: { link_hints: true }`: the server publishes the SR001 hints too); the server
+//! must never panic, and its memory after the run must stay within 10% of its memory after
+//! warm-up (`SOAK_RSS_LIMIT` sets the bound enforced). Investigation switches: `SOAK_ONLY_TYPING`
+//! (no renames, new buckets or saves), `SOAK_NO_STRUCT` (no renames or new buckets), `SOAK_TRACE`
 //! (RSS after every batch).
 
 use std::collections::BTreeSet;
@@ -356,9 +357,15 @@ pub(crate) fn keys(rel: &str, text: &str, diagnostics: &[Value]) -> Vec<Key> {
         .collect()
 }
 
-/// What `showrunner check --hints` finds on disk in the files `paths` (relative to `dir`).
+/// What `showrunner check` finds on disk in the files `paths` (relative to `dir`): with `--hints`
+/// when the project publishes SR001 hints to editors (`entities: { link_hints: true }`), so that
+/// both sides list the same codes.
 pub(crate) fn check_on_disk(bin: &Path, dir: &Path, paths: &BTreeSet<String>) -> Result<BTreeSet<Key>> {
-    let out = Command::new(bin).args(["check", "--hints", "--format", "json"]).arg(dir).output()?;
+    let config = std::fs::read_to_string(dir.join(showrunner_model::config::CONFIG_FILE)).unwrap_or_default();
+    let editor_hints = showrunner_model::config::parse_config(&config, "").0.editor_hints();
+    let args: &[&str] =
+        if editor_hints { &["check", "--hints", "--format", "json"] } else { &["check", "--format", "json"] };
+    let out = Command::new(bin).args(args).arg(dir).output()?;
     let report: Value = serde_json::from_slice(&out.stdout).context("check --format json")?;
     Ok(report["diagnostics"]
         .as_array()

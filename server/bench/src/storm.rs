@@ -344,7 +344,6 @@ pub fn run(messages: usize, seed: u64) -> Result<()> {
         "textDocument/references",
         "textDocument/completion",
         "textDocument/documentSymbol",
-        "textDocument/documentLink",
         "textDocument/semanticTokens/full",
         "textDocument/codeAction",
         "textDocument/codeLens",
@@ -437,10 +436,9 @@ pub fn run(messages: usize, seed: u64) -> Result<()> {
                 json!({ "command": commands[rng.below(commands.len())], "arguments": random_args(&mut rng, &doc.uri) })
             }
             "workspace/executeCommand" => continue,
-            "textDocument/documentSymbol"
-            | "textDocument/documentLink"
-            | "textDocument/semanticTokens/full"
-            | "textDocument/codeLens" => json!({ "textDocument": td }),
+            "textDocument/documentSymbol" | "textDocument/semanticTokens/full" | "textDocument/codeLens" => {
+                json!({ "textDocument": td })
+            }
             "textDocument/codeAction" => {
                 let end = random_position(&mut rng, &doc.text);
                 json!({ "textDocument": td, "range": { "start": at, "end": end }, "context": { "diagnostics": [] } })

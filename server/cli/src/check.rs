@@ -61,7 +61,9 @@ pub fn run(dir: &Path, format: Format, hints: bool) -> Result<bool> {
         for (i, s) in analysis.scenes.iter().enumerate() {
             scene_of_file[s.file] = Some(i);
         }
-        let show_hints = hints && analysis.config.link_hints;
+        // `--hints` prints SR001 unless the project turns them off; whether editors get them
+        // (`entities: { link_hints: true }`) does not matter here.
+        let show_hints = hints && analysis.config.check_hints();
         for (fi, file) in analysis.files.iter().enumerate() {
             let abs = root_abs.join(&file.path);
             if only_under.is_some_and(|d| !abs.starts_with(d)) {

@@ -47,7 +47,7 @@ fn starter_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .map(|n| showrunner_model::analysis::title_case(&n.replace(['-', '_'], " ")))
         .unwrap_or_else(|| "My Story".into());
     let config = format!(
-        "name: {}\n# default_model: local/llama3.1\n# providers:\n#   local: {{ base_url: \"http://127.0.0.1:11434/v1\" }}\ncontext: {{ budget_tokens: 6000 }}\nentities: {{ link_hints: true }}\n",
+        "name: {}\n# default_model: local/llama3.1\n# providers:\n#   local: {{ base_url: \"http://127.0.0.1:11434/v1\" }}\ncontext: {{ budget_tokens: 6000 }}\n# entities: {{ link_hints: true }}   # SR001 hint on every mention\n",
         yaml_quote(&name)
     );
     vec![

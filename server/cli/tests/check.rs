@@ -65,10 +65,20 @@ fn example_story_is_clean_and_complete() {
     assert_eq!(json["projects"], 1);
     assert!(dir.join(".showrunner/index.db").is_file());
 
-    // Hints: one SR001 per mention, with the bucket's name and kind.
+    // Hints: one SR001 per mention, with the bucket's name and kind; the example leaves
+    // `link_hints` unset (editors get none), and `--hints` prints them all the same.
+    let cfg = fs::read_to_string(dir.join("showrunner.yaml")).unwrap();
+    assert!(cfg.contains("\n# entities: { link_hints: true }"), "{cfg}");
     let out = showrunner(&["check", "--hints"], &dir);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("hint[SR001]: Alice Marlowe (character)"), "{text}");
+    let out = showrunner(&["check"], &dir);
+    assert!(!String::from_utf8(out.stdout).unwrap().contains("SR001"), "no hints without --hints");
+    // `link_hints: false` still turns them off for `check --hints`.
+    fs::write(dir.join("showrunner.yaml"), format!("{cfg}entities: {{ link_hints: false }}\n")).unwrap();
+    let out = showrunner(&["check", "--hints"], &dir);
+    assert!(!String::from_utf8(out.stdout).unwrap().contains("SR001"), "link_hints: false");
+    fs::write(dir.join("showrunner.yaml"), &cfg).unwrap();
 
     // A second init refuses to overwrite.
     let again = showrunner(&["init", "story", "--example"], tmp.path());
@@ -86,6 +96,8 @@ fn plain_init_makes_a_clean_project() {
     assert_eq!(json["diagnostics"].as_array().unwrap().len(), 0);
     let cfg = fs::read_to_string(tmp.path().join("my-novel/showrunner.yaml")).unwrap();
     assert!(cfg.starts_with("name: My Novel\n"), "{cfg}");
+    // Hints in editors stay off; the config shows how to turn them on.
+    assert!(cfg.contains("\n# entities: { link_hints: true }   # SR001 hint on every mention\n"), "{cfg}");
 }
 
 #[test]

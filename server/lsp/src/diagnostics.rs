@@ -28,11 +28,11 @@ pub fn to_lsp(text: &str, lines: &LineIndex, d: &Diagnostic, enc: Encoding) -> l
     }
 }
 
-/// The domain diagnostics of one file (SR001 hints included when the project wants them), to be
-/// converted later without holding on to the analysis.
+/// The domain diagnostics of one file (SR001 hints included only when the project sets
+/// `entities: { link_hints: true }`), to be converted later without holding on to the analysis.
 pub fn gather(analysis: &Analysis, file: usize) -> Vec<Diagnostic> {
     let mut out = analysis.diagnostics[file].clone();
-    if analysis.config.link_hints {
+    if analysis.config.editor_hints() {
         if let Some(si) = analysis.scene_of_file[file] {
             out.extend(analysis.link_hints(&analysis.scenes[si]).iter().cloned());
         }

@@ -751,10 +751,6 @@ impl LanguageServer for Backend {
                 })),
                 document_symbol_provider: Some(OneOf::Left(true)),
                 workspace_symbol_provider: Some(OneOf::Left(true)),
-                document_link_provider: Some(DocumentLinkOptions {
-                    resolve_provider: Some(false),
-                    work_done_progress_options: Default::default(),
-                }),
                 semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
                     SemanticTokensOptions {
                         legend: tokens::legend(),
@@ -1020,11 +1016,6 @@ impl LanguageServer for Backend {
         guarded("workspace/symbol", || {
             Ok(Some(WorkspaceSymbolResponse::Flat(navigate::workspace_symbols(&projects, &p.query, enc))))
         })
-    }
-
-    async fn document_link(&self, p: DocumentLinkParams) -> Result<Option<Vec<DocumentLink>>> {
-        self.ready(&p.text_document.uri).await;
-        guarded("documentLink", || Ok(self.snapshot(&p.text_document.uri).map(|s| navigate::document_links(&s))))
     }
 
     async fn semantic_tokens_full(&self, p: SemanticTokensParams) -> Result<Option<SemanticTokensResult>> {

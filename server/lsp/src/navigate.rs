@@ -1,5 +1,6 @@
-//! Reading features: hover, definition, references, document links, document and workspace
-//! symbols. Each takes a snapshot and answers from the analysis in memory.
+//! Reading features: hover, definition, references, document and workspace symbols. Each takes a
+//! snapshot and answers from the analysis in memory. Mentions are not document links: editors
+//! see them through semantic tokens (`tokens.rs`), and hover and definition answer on them.
 
 use std::path::Path;
 
@@ -188,29 +189,6 @@ pub fn mentions_of(a: &Analysis, root: &Path, b: usize, enc: Encoding, include_d
         out.extend(hits.iter().map(|r| Location { uri: uri.clone(), range: to_range(text, &lines, r, enc) }));
     }
     out
-}
-
-pub fn document_links(snap: &FileSnap) -> Vec<DocumentLink> {
-    let Some(si) = snap.scene() else { return Vec::new() };
-    let a = &snap.analysis;
-    let mut targets: Vec<Option<Uri>> = vec![None; a.buckets.len()];
-    a.scenes[si]
-        .mentions
-        .iter()
-        .map(|m| {
-            let b = m.bucket as usize;
-            if targets[b].is_none() {
-                targets[b] = path_uri(&snap.root.join(&a.files[a.buckets[b].file].path));
-            }
-            let bucket = &a.buckets[b].bucket;
-            DocumentLink {
-                range: to_range(&snap.text, &snap.lines, &m.range(), snap.enc),
-                target: targets[b].clone(),
-                tooltip: Some(format!("{} ({})", bucket.name.value, bucket.kind.value)),
-                data: None,
-            }
-        })
-        .collect()
 }
 
 #[allow(deprecated)]

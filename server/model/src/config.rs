@@ -78,7 +78,10 @@ pub struct ProjectConfig {
     pub default_model: Option<String>,
     pub providers: Vec<Provider>,
     pub budget_tokens: u32,
-    pub link_hints: bool,
+    /// `entities: { link_hints: … }` as written; `None` when the key is absent. Editors get the
+    /// SR001 hints only when it is `true` ([`ProjectConfig::editor_hints`]); `check --hints`
+    /// prints them unless it is `false` ([`ProjectConfig::check_hints`]).
+    pub link_hints: Option<bool>,
     pub kinds: Kinds,
     pub judge: JudgeConfig,
     pub daily_tokens: Option<u64>,
@@ -89,6 +92,20 @@ pub struct ProjectConfig {
 }
 
 impl ProjectConfig {
+    /// Whether the language server publishes SR001 hints (one per mention): only when the
+    /// project asks with `entities: { link_hints: true }`. Editors see mentions through semantic
+    /// tokens; a hint on every name would underline all of them.
+    pub fn editor_hints(&self) -> bool {
+        self.link_hints == Some(true)
+    }
+
+    /// Whether `showrunner check --hints` prints SR001 hints: unless the project turns them off
+    /// with `entities: { link_hints: false }` (what `--hints` did before the editors' default
+    /// became off).
+    pub fn check_hints(&self) -> bool {
+        self.link_hints != Some(false)
+    }
+
     /// The configuration a project gets when `showrunner.yaml` says nothing.
     pub fn with_name(name: &str) -> ProjectConfig {
         ProjectConfig {
@@ -96,7 +113,7 @@ impl ProjectConfig {
             default_model: None,
             providers: Vec::new(),
             budget_tokens: DEFAULT_BUDGET_TOKENS,
-            link_hints: true,
+            link_hints: None,
             kinds: Kinds::default(),
             judge: JudgeConfig::default(),
             daily_tokens: None,
@@ -163,7 +180,7 @@ pub fn parse_config(text: &str, fallback_name: &str) -> (ProjectConfig, Vec<Diag
                 }
             }),
             "entities" => w.map(v, "entities", &["link_hints"], |_, v, w| match v.value {
-                Value::Bool(b) => cfg.link_hints = b,
+                Value::Bool(b) => cfg.link_hints = Some(b),
                 _ => w.bad(v, "`entities.link_hints` must be true or false"),
             }),
             "kinds" => kinds(v, &mut cfg.kinds, &mut w),
@@ -460,10 +477,24 @@ budget: { daily_tokens: 2000000 }
         assert_eq!(cfg.name, "The Lighthouse");
         assert_eq!(cfg.providers[1].api_key_env.as_deref(), Some("OPENAI_API_KEY"));
         assert_eq!(cfg.providers[1].max_tokens, Some(512));
-        assert!(!cfg.link_hints);
+        assert_eq!(cfg.link_hints, Some(false));
+        assert!(!cfg.editor_hints() && !cfg.check_hints());
         assert_eq!(cfg.kinds.get("ship").unwrap().attributes["captain"], AttrType::Ref);
         assert_eq!(cfg.judge.sensitive_topics, vec!["politics", "legal claims"]);
         assert_eq!(cfg.daily_tokens, Some(2_000_000));
+    }
+
+    #[test]
+    fn link_hints_reach_editors_only_when_asked() {
+        let hints = |text: &str| {
+            let (cfg, diags) = parse_config(text, "x");
+            assert!(diags.is_empty(), "{diags:?}");
+            (cfg.link_hints, cfg.editor_hints(), cfg.check_hints())
+        };
+        // Not set: no SR001 in editors, `check --hints` prints them.
+        assert_eq!(hints("name: X\n"), (None, false, true));
+        assert_eq!(hints("name: X\nentities: { link_hints: true }\n"), (Some(true), true, true));
+        assert_eq!(hints("name: X\nentities: { link_hints: false }\n"), (Some(false), false, false));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use showrunner_testkit::{uri, Client};
 
 mod any_editor;
 mod glass;
+mod hints;
 mod hostile;
 mod outside;
 mod pictures;
@@ -22,6 +23,15 @@ fn example() -> (tempfile::TempDir, PathBuf) {
         .unwrap();
     assert!(out.status.success());
     let dir = tmp.path().join("story").canonicalize().unwrap();
+    (tmp, dir)
+}
+
+/// The example story with SR001 hints published to editors (`entities: { link_hints: true }`),
+/// for the tests that watch linking through them.
+fn example_with_hints() -> (tempfile::TempDir, PathBuf) {
+    let (tmp, dir) = example();
+    let cfg = std::fs::read_to_string(dir.join("showrunner.yaml")).unwrap();
+    std::fs::write(dir.join("showrunner.yaml"), format!("{cfg}entities: {{ link_hints: true }}\n")).unwrap();
     (tmp, dir)
 }
 
@@ -73,7 +83,7 @@ fn read(p: &Path) -> String {
 
 #[test]
 fn encodings_are_negotiated_and_ranges_exact() {
-    let (_tmp, dir) = example();
+    let (_tmp, dir) = example_with_hints();
     let scene = dir.join("story/ch01/01-arrival.md");
     // Put astral-plane and combining characters before a mention on one line.
     let text = read(&scene).replacen("The boat from Port Ainsley", "🌊🌊 Zoë̈ — The boat from Port Ainsley", 1);
@@ -100,7 +110,7 @@ fn encodings_are_negotiated_and_ranges_exact() {
 }
 
 #[test]
-fn hover_definition_references_links_tokens_symbols() {
+fn hover_definition_references_tokens_symbols() {
     let (_tmp, dir) = example();
     let scene = dir.join("story/ch01/01-arrival.md");
     let text = read(&scene);
@@ -115,6 +125,7 @@ fn hover_definition_references_links_tokens_symbols() {
     assert!(md.contains("Seventeen, restless"));
     assert!(md.contains("daughter of Tom Marlowe"));
     assert!(md.contains("mentioned in "));
+    assert!(!md.contains("SR001"), "the hover repeats no diagnostic: {md}");
 
     let d = c.request("textDocument/definition", at(&u, pos(&text, "Alice", 0, false)));
     let bucket = dir.join("buckets/characters/alice.yaml");
@@ -136,12 +147,18 @@ fn hover_definition_references_links_tokens_symbols() {
     let from_bucket = c.request("textDocument/references", json!({ "textDocument": { "uri": bu }, "position": { "line": 0, "character": 0 }, "context": { "includeDeclaration": false } }));
     assert_eq!(from_bucket.as_array().unwrap().len(), refs.len());
 
-    let links = c.request("textDocument/documentLink", json!({ "textDocument": { "uri": u } }));
-    let links = links.as_array().unwrap();
-    assert!(links.iter().any(|l| l["target"] == uri(&bucket)));
-
+    // One semantic token per mention: as many as `check --hints` lists SR001 hints in the scene.
+    let out = showrunner_testkit::run_binary(bin(), &["check", "--hints", "--format", "json"], &dir, &[]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mentions = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "SR001" && d["path"] == "story/ch01/01-arrival.md")
+        .count();
+    assert!(mentions > 10, "{mentions}");
     let toks = c.request("textDocument/semanticTokens/full", json!({ "textDocument": { "uri": u } }));
-    assert_eq!(toks["data"].as_array().unwrap().len(), links.len() * 5);
+    assert_eq!(toks["data"].as_array().unwrap().len(), mentions * 5);
 
     let syms = c.request("workspace/symbol", json!({ "query": "łuk" }));
     assert_eq!(syms[0]["name"], "Łukasz Nowak");
@@ -231,7 +248,7 @@ fn rename_completion_lens_and_quick_fixes() {
 
 #[test]
 fn typing_relinks_and_buckets_update_open_scenes() {
-    let (_tmp, dir) = example();
+    let (_tmp, dir) = example_with_hints();
     let scene = dir.join("story/ch01/02-the-hut.md");
     let text = read(&scene);
     let mut c = Client::spawn(Path::new(env!("CARGO_BIN_EXE_showrunner")), &[]);
@@ -341,7 +358,7 @@ fn multi_root_outside_files_and_bad_requests() {
     let (_tmp, dir) = example();
     let other = tempfile::tempdir().unwrap();
     let od = other.path().canonicalize().unwrap();
-    std::fs::write(od.join("showrunner.yaml"), "name: Other\n").unwrap();
+    std::fs::write(od.join("showrunner.yaml"), "name: Other\nentities: { link_hints: true }\n").unwrap();
     std::fs::create_dir_all(od.join("buckets")).unwrap();
     std::fs::create_dir_all(od.join("story")).unwrap();
     std::fs::write(od.join("buckets/bob.yaml"), "kind: character\nname: Bob\n").unwrap();
@@ -387,7 +404,7 @@ fn exit_without_shutdown_exits_with_1_and_nested_projects_are_isolated() {
     let nested = dir.join("spinoff");
     std::fs::create_dir_all(nested.join("story")).unwrap();
     std::fs::create_dir_all(nested.join("buckets")).unwrap();
-    std::fs::write(nested.join("showrunner.yaml"), "name: Spinoff\n").unwrap();
+    std::fs::write(nested.join("showrunner.yaml"), "name: Spinoff\nentities: { link_hints: true }\n").unwrap();
     std::fs::write(nested.join("buckets/mo.yaml"), "kind: character\nname: Mo\n").unwrap();
     std::fs::write(nested.join("story/a.md"), "Mo met Alice.\n").unwrap();
     let mut c = Client::spawn(Path::new(env!("CARGO_BIN_EXE_showrunner")), &[]);
