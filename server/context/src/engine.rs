@@ -153,8 +153,7 @@ impl ContextEngine {
                     "pinned in the scene's frontmatter (`context:`)".into(),
                     true,
                 ),
-                None => dropped
-                    .push(Dropped {
+                None => dropped.push(Dropped {
                     bucket: pin.value.clone(),
                     name: pin.value.clone(),
                     reason: "pinned, but no bucket has this id".into(),

@@ -750,6 +750,7 @@ impl LanguageServer for Backend {
                     ..Default::default()
                 })),
                 document_symbol_provider: Some(OneOf::Left(true)),
+                folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
                 workspace_symbol_provider: Some(OneOf::Left(true)),
                 semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
                     SemanticTokensOptions {
@@ -997,6 +998,11 @@ impl LanguageServer for Backend {
                 actions
             }))
         })
+    }
+
+    async fn folding_range(&self, p: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
+        self.ready(&p.text_document.uri).await;
+        guarded("foldingRange", || Ok(self.snapshot(&p.text_document.uri).map(|s| navigate::folding_ranges(&s))))
     }
 
     async fn document_symbol(&self, p: DocumentSymbolParams) -> Result<Option<DocumentSymbolResponse>> {

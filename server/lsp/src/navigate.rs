@@ -191,6 +191,28 @@ pub fn mentions_of(a: &Analysis, root: &Path, b: usize, enc: Encoding, include_d
     out
 }
 
+/// A scene's frontmatter (or Fountain title page) as one fold of kind `imports`: the header of
+/// the file, which editors that close imports on open (VS Code's `editor.foldingImportsByDefault`,
+/// set by the extension for scenes) show folded, so the prose comes first.
+pub fn folding_ranges(snap: &FileSnap) -> Vec<FoldingRange> {
+    let Some(si) = snap.scene() else { return Vec::new() };
+    let Some(fm) = &snap.analysis.scenes[si].scene.frontmatter else { return Vec::new() };
+    let r = to_range(&snap.text, &snap.lines, fm, snap.enc);
+    // The block ends after its closing line's line break: the fold ends on that line.
+    let end = if r.end.character == 0 && r.end.line > r.start.line { r.end.line - 1 } else { r.end.line };
+    if end <= r.start.line {
+        return Vec::new();
+    }
+    vec![FoldingRange {
+        start_line: r.start.line,
+        start_character: None,
+        end_line: end,
+        end_character: None,
+        kind: Some(FoldingRangeKind::Imports),
+        collapsed_text: Some("frontmatter".into()),
+    }]
+}
+
 #[allow(deprecated)]
 pub fn document_symbols(snap: &FileSnap) -> Vec<DocumentSymbol> {
     let a = &snap.analysis;

@@ -249,7 +249,11 @@ fn the_frontmatter_is_an_imports_fold() {
         let u = c.open(path, "markdown");
         let folds = c.request("textDocument/foldingRange", json!({ "textDocument": { "uri": u } }));
         assert_eq!(folds.as_array().map(Vec::len), Some(1), "{folds}");
-        assert_eq!((folds[0]["startLine"].as_u64(), folds[0]["endLine"].as_u64()), (Some(0), Some(end as u64)), "{folds}");
+        assert_eq!(
+            (folds[0]["startLine"].as_u64(), folds[0]["endLine"].as_u64()),
+            (Some(0), Some(end as u64)),
+            "{folds}"
+        );
         assert_eq!(folds[0]["kind"], "imports");
     }
     let bucket = dir.join("buckets/characters/alice.yaml");
