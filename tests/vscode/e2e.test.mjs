@@ -20,7 +20,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const bin = process.env.SHOWRUNNER_BIN;
 const vsix = process.env.VSIX;
 const codeServer = path.join(here, "node_modules", ".bin", "code-server");
-const shots = path.join(here, "work");
+// Screenshots (and the code-server log) are kept as CI artifacts under target/.
+const shots = path.join(here, "..", "..", "target", "vscode-e2e");
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -79,8 +80,9 @@ async function runCommand(page, title) {
  * An OpenAI-compatible model server on 127.0.0.1 that streams one fixed answer (SSE), so a
  * pipeline runs without a real model. Records each request's messages.
  */
-function startModelServer(answer) {
+function startModelServer(answers) {
   const requests = [];
+  let calls = 0;
   const srv = http.createServer((req, res) => {
     let body = "";
     req.on("data", (d) => (body += d));
@@ -91,6 +93,9 @@ function startModelServer(answer) {
         res.writeHead(404).end();
         return;
       }
+      // Each model call gets the next answer (the last one repeats).
+      const answer = answers[Math.min(calls, answers.length - 1)];
+      calls += 1;
       if (!parsed.stream) {
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify({ choices: [{ index: 0, message: { role: "assistant", content: answer }, finish_reason: "stop" }] }));
@@ -110,6 +115,9 @@ const REWRITE = "Out there, somewhere, was Łukasz, and the lamp was all he had.
 const REASONING = "Okay, plan.";
 const STREAMED = `${REASONING}\n</think>\n\n${REWRITE}`;
 const SELECTED = "Łukasz was somewhere out there, and the lamp was all he had.";
+/** The second rewrite, of line 9, which the writer then undoes from the panel. */
+const SECOND_SELECTED = "The lamp turned, and turned again.";
+const SECOND_REWRITE = "The lamp turned once more.";
 
 /** Every file under `dir` whose name ends with `suffix`. */
 function filesEndingWith(dir, suffix) {
@@ -133,10 +141,10 @@ describe("the .vsix in code-server", () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "sr-vscode-e2e-"));
     project = path.join(root, "Harbour Lights");
     fs.cpSync(path.join(here, "fixture"), project, { recursive: true });
-    model = await startModelServer(STREAMED);
+    model = await startModelServer([STREAMED, `</think>\n\n${SECOND_REWRITE}`]);
     fs.writeFileSync(
       path.join(project, "showrunner.yaml"),
-      `name: Harbour Lights\ndefault_model: local/test-model\nproviders:\n  local: { base_url: "http://127.0.0.1:${model.port}/v1" }\ncontext: { budget_tokens: 6000 }\n`,
+      `name: Harbour Lights\ndefault_model: local/test-model\nproviders:\n  local: { base_url: "http://127.0.0.1:${model.port}/v1" }\ncontext: { budget_tokens: 6000 }\ngoals: { project_words: 80000, daily_words: 1000, session_words: 300 }\n`,
     );
     const userData = path.join(root, "user-data");
     const extensions = path.join(root, "extensions");
@@ -221,7 +229,50 @@ describe("the .vsix in code-server", () => {
     const text = await hover.first().innerText();
     assert.match(text, /Port Sorrow/);
     assert.match(text, /location/);
+    // The hover is the server's, not a hint's: no SR001 line, no "No quick fixes available".
+    assert.ok(!/SR001|No quick fixes/.test(text), text);
     await page.screenshot({ path: path.join(shots, "hover.png") });
+    await page.mouse.move(5, 5);
+  });
+
+  it("the scene reads as prose: a book font, no line numbers or minimap, frontmatter folded, names quietly coloured and not underlined", async () => {
+    const editor = page.locator(".editor-group-container.active .monaco-editor").first();
+    await editor.waitFor();
+    // No line numbers, no minimap.
+    assert.equal(await editor.locator(".line-numbers").count(), 0, "no line numbers");
+    const minimap = editor.locator(".minimap");
+    assert.ok((await minimap.count()) === 0 || !(await minimap.first().isVisible()), "no minimap");
+    // A proportional book font, not the code font.
+    const font = await editor.locator(".view-lines").first().evaluate((e) => getComputedStyle(e).fontFamily);
+    // (VS Code appends its own fallbacks after the writer's fonts.)
+    assert.match(font.split(",")[0], /Charter/, font);
+    // The frontmatter is folded: `pov: zoe` is not on screen, the prose is.
+    await eventually(async () => (await editor.locator(".view-line", { hasText: "pov: zoe" }).count()) === 0, 30_000, "the frontmatter folded");
+    assert.ok((await editor.locator(".view-line", { hasText: "The storm came in" }).count()) > 0);
+    // A mention: coloured by the server's semantic token, never underlined, never red.
+    const mention = editor.locator(".view-lines span", { hasText: /^Łukasz$/ }).first();
+    await mention.waitFor();
+    const style = await mention.evaluate((e) => {
+      const cs = getComputedStyle(e);
+      return { decoration: cs.textDecorationLine, color: cs.color, link: e.closest(".detected-link") !== null };
+    });
+    assert.equal(style.decoration, "none", JSON.stringify(style));
+    assert.equal(style.link, false);
+    const [r, g, b] = style.color.match(/\d+/g).map(Number);
+    assert.ok(!(r > 150 && g < 110 && b < 110), `a mention is not red: ${style.color}`);
+    // No hint dots (SR001 is off unless the project asks for it).
+    assert.equal(await editor.locator(".squiggly-hint").count(), 0, "no hint dots");
+    await page.screenshot({ path: path.join(shots, "prose.png") });
+  });
+
+  it("the status bar shows the scene's words and the goals", async () => {
+    const words = page.locator(".statusbar-item", { hasText: /words/ }).first();
+    await eventually(async () => /today \d[\d,]*\/1,000/.test(await words.innerText().catch(() => "")), 60_000, "the words item with today's goal");
+    const text = await words.innerText();
+    assert.match(text, /scene \d+/, text);
+    assert.match(text, /[\d,]+\/80,000 words/, text);
+    assert.match(text, /session \d+\/300/, text);
+    await page.screenshot({ path: path.join(shots, "status-words.png") });
   });
 
   it("the Context view lists the scene's buckets with token counts", async () => {
@@ -245,8 +296,67 @@ describe("the .vsix in code-server", () => {
     );
     assert.match(await summary.first().innerText(), /[\d,]+ \/ 6,000 tokens/);
     const all = await view.locator(".monaco-list-row").allInnerTexts();
-    assert.ok(all.some((t) => /zoe/.test(t) && /character/.test(t) && /tokens/.test(t)), `context rows: ${JSON.stringify(all)}`);
+    // Names, not ids; the reason on its own row under the name.
+    assert.ok(all.some((t) => /Zoë Marsh/.test(t) && /character/.test(t) && /tokens/.test(t)), `context rows: ${JSON.stringify(all)}`);
+    assert.ok(!all.some((t) => /^zoe\b/.test(t)), `no ids: ${JSON.stringify(all)}`);
+    assert.ok(all.some((t) => /point-of-view/.test(t)), `the reason is shown: ${JSON.stringify(all)}`);
     await page.screenshot({ path: path.join(shots, "context.png") });
+  });
+
+  it("the Story view comes first, by title", async () => {
+    const panes = await page.locator(".pane .pane-header").allInnerTexts();
+    const firstShowrunner = panes.find((t) => /^(Story|Context|Approval Queue|Runs|Timelines)/i.test(t.trim()));
+    assert.match(firstShowrunner ?? "", /^Story/i, JSON.stringify(panes));
+    const view = page.locator(".pane", { has: page.locator(".pane-header", { hasText: /^Story/i }) });
+    await eventually(async () => (await view.locator(".monaco-list-row", { hasText: "The Storm" }).count()) > 0, 60_000, "the Story view's chapters");
+    const rows = await view.locator(".monaco-list-row").allInnerTexts();
+    assert.ok(rows.some((t) => /In the Tower/.test(t)), JSON.stringify(rows));
+    assert.ok(!rows.some((t) => /^(ch1|ch2|tower|landing)\b/.test(t.trim())), `titles, not ids: ${JSON.stringify(rows)}`);
+  });
+
+  /** The frame of a webview that holds `selector`. */
+  async function frameWith(selector, what) {
+    return eventually(
+      async () => {
+        for (const f of page.frames()) {
+          if ((await f.locator(selector).count().catch(() => 0)) > 0) return f;
+        }
+        return undefined;
+      },
+      60_000,
+      what,
+    );
+  }
+
+  it("the Story Graph draws the relations by name and opens a bucket on click", async () => {
+    await runCommand(page, "Showrunner: Story Graph");
+    const frame = await frameWith('#graph[data-ready="true"]', "the Story Graph");
+    const names = (await frame.locator("#graph-names li").allTextContents()).map((t) => t.trim());
+    for (const n of ["Zoë Marsh", "Łukasz Nowak", "Port Sorrow"]) assert.ok(names.some((t) => t.includes(n)), `${n} in ${JSON.stringify(names)}`);
+    assert.ok(!names.some((t) => /^(zoe|lukasz|port-sorrow)$/.test(t)), `names, not ids: ${JSON.stringify(names)}`);
+    assert.ok(Number(await frame.locator("#graph").getAttribute("data-edges")) >= 1, "the friend_of relation is drawn");
+    assert.ok((await frame.locator("#legend li").count()) > 0);
+    await page.screenshot({ path: path.join(shots, "story-graph.png") });
+  });
+
+  it("the Mention Heatmap shows entities by chapter", async () => {
+    await runCommand(page, "Showrunner: Mention Heatmap");
+    const frame = await frameWith("table#heatmap", "the heatmap");
+    const chapters = (await frame.locator("thead th[data-chapter]").allInnerTexts()).map((t) => t.trim());
+    assert.ok(chapters.some((t) => /The Storm/.test(t)) && chapters.some((t) => /The Crossing/.test(t)), JSON.stringify(chapters));
+    const zoe = frame.locator('tbody tr[data-entity="zoe"]');
+    assert.match(await zoe.innerText(), /Zoë Marsh/);
+    const counts = (await zoe.locator("td.cell").evaluateAll((tds) => tds.map((td) => Number(td.getAttribute("data-count")))));
+    assert.ok(counts.filter((n) => n > 0).length >= 2, `Zoë is in both chapters: ${JSON.stringify(counts)}`);
+    await page.screenshot({ path: path.join(shots, "heatmap.png") });
+    // Back to the scene alone for the review.
+    await runCommand(page, "View: Close All Editor Groups");
+    await page.keyboard.press("Control+P");
+    const input = page.locator(".quick-input-widget input");
+    await input.waitFor();
+    await input.fill("arrival.md");
+    await page.locator(".quick-input-list .monaco-list-row").first().waitFor();
+    await page.keyboard.press("Enter");
   });
 
   /** Waits for `locator`; on a timeout, fails with what the panel and the window showed. */
@@ -289,9 +399,23 @@ describe("the .vsix in code-server", () => {
     await waitOrExplain(frame, frame.locator('#status[data-phase="gate"]'), "the prompt gate");
     // The prompt, its context sections collapsible, and the model that will answer. A prompt
     // changes no scene: no diff.
-    await frame.locator("details.context-section summary", { hasText: "Zoë Marsh (character)" }).waitFor();
+    // Titled in words; the prompt's own text first, its context notes collapsed under one line.
+    assert.equal(await frame.locator("#title").innerText(), "Rewrite · arrival.md, line 7");
+    await frame.locator("details.context-section summary", { hasText: "Zoë Marsh (character)" }).waitFor({ state: "attached" });
+    const notes = frame.locator("details#context");
+    assert.match(await notes.locator(":scope > summary").innerText(), /^\d+ notes? included · ≈[\d,]+ tokens$/);
+    assert.equal(await notes.evaluate((d) => d.open), false, "the context is collapsed");
     assert.equal(await frame.locator("#model").innerText(), "local/test-model");
     assert.equal(await frame.locator(".edit, .diff").count(), 0, "a prompt gate shows no diff");
+    // Approve / Edit / Reject, the rest under More.
+    assert.deepEqual(await frame.locator("nav.buttons > button").evaluateAll((bs) => bs.map((b) => b.getAttribute("data-action"))), ["approve", "edit", "reject"]);
+    assert.equal(await frame.locator("nav.buttons details.more summary").innerText(), "More");
+    assert.equal(await frame.locator("details.more button[data-action=regenerate]").count(), 1);
+    // The run graph: the step waiting for the writer.
+    await waitOrExplain(frame, frame.locator('#run-graph li[data-state="waiting"]'), "the run graph with the waiting step");
+    // One review panel, one review editor group beside the scene.
+    assert.equal(await page.locator(".tabs-container .tab", { hasText: "Rewrite ·" }).count(), 1);
+    assert.ok((await page.locator(".editor-group-container").count()) <= 2, "the scene and one review column");
     await page.screenshot({ path: path.join(shots, "review-prompt.png") });
     await frame.locator('button[data-action="approve"]').click();
 
@@ -312,12 +436,12 @@ describe("the .vsix in code-server", () => {
     assert.equal(await description.innerText(), serverDescription);
     assert.match(await frame.locator(".edit-what").innerText(), /^On approval, the text replaces the selection on line 7 of arrival\.md\.$/);
     const hunk = diffLines.findIndex((l) => l.startsWith("@@"));
-    assert.equal(diffLines[hunk], "@@ -4,4 +4,4 @@");
+    assert.equal(diffLines[hunk], "@@ -4,6 +4,6 @@");
     assert.equal(await frame.locator("tr.d-hunk").innerText(), diffLines[hunk]);
     const shown = (await frame.locator("table.diff-body td.code").allInnerTexts()).map((t) => t.trimEnd());
     const expected = diffLines.slice(hunk + 1).map((l) => (l[0] === "-" ? "−" : l[0]) + l.slice(1)).map((t) => t.trimEnd());
     assert.deepEqual(shown, expected);
-    assert.deepEqual(expected.slice(-2), [`−${SELECTED}`, `+${REWRITE}`]);
+    assert.deepEqual(expected.slice(-4, -2), [`−${SELECTED}`, `+${REWRITE}`]);
     assert.equal(await frame.locator("tr.d-del td.ln").first().innerText(), "7");
     assert.equal(await frame.locator("tr.d-add td.ln").nth(1).innerText(), "7");
     assert.match(await frame.locator(".diff summary").innerText(), /story\/ch1\/arrival\.md: \+1 −1/);
@@ -354,7 +478,7 @@ describe("the .vsix in code-server", () => {
     assert.equal(await approve.getAttribute("title"), `On approval, the text ${serverDescription}.`);
     // The Approval Queue lists the open gate with what approving does.
     const queue = page.locator(".pane", { has: page.locator(".pane-header", { hasText: /^Approval Queue/i }) });
-    await queue.locator(".monaco-list-row", { hasText: "rewrite-selection: approve output" }).first().waitFor({ timeout: 10_000 });
+    await queue.locator(".monaco-list-row", { hasText: "Rewrite Selection: approve output" }).first().waitFor({ timeout: 10_000 });
     await page.screenshot({ path: path.join(shots, "review-output.png") });
     await approve.click();
 
@@ -380,6 +504,33 @@ describe("the .vsix in code-server", () => {
     assert.equal(fs.readFileSync(scene, "utf8"), original.replace(SELECTED, REWRITE), "the answer alone is applied, no reasoning");
     await eventually(async () => (await dirtyTab.count()) === 0, 10_000, "the tab no longer dirty");
     await waitOrExplain(frame, frame.locator(".outcome", { hasText: "recorded in the history" }), "the `recorded` event in the panel");
+    assert.match(await frame.locator(".applied").innerText(), /^Applied ✓/);
     await page.screenshot({ path: path.join(shots, "applied-saved.png") });
+  });
+
+  it("a second rewrite reuses the one panel, and Undo puts the text back", async () => {
+    await page.locator(".monaco-editor .view-lines span", { hasText: SECOND_SELECTED }).first().click();
+    await page.keyboard.press("Home");
+    await page.keyboard.press("Shift+End");
+    await runCommand(page, "Showrunner: Rewrite Selection");
+    const frame = await frameWith('#status[data-phase="gate"][data-kind="review_prompt"]', "the second run's prompt gate");
+    assert.equal(await frame.locator("#title").innerText(), "Rewrite · arrival.md, line 9");
+    assert.equal(await page.locator(".tabs-container .tab", { hasText: "Rewrite ·" }).count(), 1, "the same panel, not a new one");
+    assert.ok((await page.locator(".editor-group-container").count()) <= 2, "no new column");
+    await frame.locator('button[data-action="approve"]').click();
+    await waitOrExplain(frame, frame.locator('#status[data-phase="gate"][data-kind="approve_output"]'), "the second run's output gate");
+    assert.equal(await frame.locator("#edit-description").innerText(), "replaces the selection on line 9 of arrival.md");
+    await frame.locator('button[data-action="approve"]').click();
+    await page.locator(".monaco-editor .view-lines span", { hasText: SECOND_REWRITE }).first().waitFor({ timeout: 60_000 });
+    const undo = frame.locator('.applied button[data-action="undo"]');
+    await waitOrExplain(frame, undo, "Applied ✓ — Undo");
+    assert.match(await frame.locator(".applied").innerText(), /^Applied ✓ — Undo$/);
+    assert.equal(await frame.locator("nav.buttons").count(), 0, "nothing else to press");
+    await page.screenshot({ path: path.join(shots, "review-applied.png") });
+    await undo.click();
+    await page.locator(".monaco-editor .view-lines span", { hasText: SECOND_SELECTED }).first().waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator(".monaco-editor .view-lines span", { hasText: SECOND_REWRITE }).count(), 0);
+    await waitOrExplain(frame, frame.locator(".applied.undone"), "the panel's word that the change was undone");
+    await page.screenshot({ path: path.join(shots, "review-undone.png") });
   });
 });

@@ -30,6 +30,17 @@ export const PIPELINE_ACTIONS: readonly PipelineAction[] = [
   { command: "showrunner.outlineChapter", title: "Outline Chapter", pipeline: "outline-chapter", scope: "scene" },
 ];
 
+/** "rewrite-selection" → "Rewrite selection". */
+export function humanize(id: string): string {
+  const words = id.replace(/[-_]+/g, " ").trim();
+  return words === "" ? "Run" : words[0]!.toUpperCase() + words.slice(1);
+}
+
+/** A pipeline's title as the palette shows it ("Rewrite Selection"), or its id in words. */
+export function pipelineTitle(pipeline: string): string {
+  return PIPELINE_ACTIONS.find((a) => a.pipeline === pipeline)?.title ?? humanize(pipeline);
+}
+
 /** What the active editor offers a command: its document, selection and cursor. */
 export interface EditorState {
   uri: string;

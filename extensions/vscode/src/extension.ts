@@ -4,7 +4,7 @@
  * editor lives in the pure modules (`actions`, `protocol`, `reviewState`, `viewModels`, `story`).
  */
 import * as vscode from "vscode";
-import { buildRunArgs, isSceneFile, layerLabel, PIPELINE_ACTIONS, type EditorState } from "./actions";
+import { buildRunArgs, isSceneFile, layerLabel, PIPELINE_ACTIONS, pipelineTitle, type EditorState } from "./actions";
 import { RunNotifications } from "./progress";
 import {
   agentAskArgs,
@@ -29,7 +29,7 @@ import {
   type RunSummary,
   type Timeline,
 } from "./protocol";
-import { pickModel, pipelineTitle, ReviewPanels } from "./reviewPanel";
+import { pickModel, ReviewPanels } from "./reviewPanel";
 import { commandError, Server } from "./server";
 import { loadStory, registerPictures } from "./pictures";
 import { contextRows, currentTimeline, gateRows, projectKinds, runRows, statusText, timelineRows, type Row } from "./viewModels";
@@ -243,8 +243,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       notifications.onProgress(p);
       if (p.event === "recorded") {
         // The writer saved a scene holding an approved edit; the history has it now (or says why not).
-        if (p.error) void vscode.window.showWarningMessage(`Showrunner: the approved edit of ${p.pipeline || p.run} was saved but not recorded in the history: ${p.error}`);
-        else void vscode.window.setStatusBarMessage(`Showrunner: the approved edit of ${p.pipeline || p.run} is recorded in the history`, 5000);
+        const what = pipelineTitle(p.pipeline || p.run);
+        if (p.error) void vscode.window.showWarningMessage(`Showrunner: the approved edit of ${what} was saved but not recorded in the history: ${p.error}`);
+        else void vscode.window.setStatusBarMessage(`Showrunner: the approved edit of ${what} is recorded in the history`, 5000);
       }
       if (p.event !== "text") {
         void runsView.refresh();

@@ -7,9 +7,9 @@
  */
 import * as crypto from "node:crypto";
 import * as vscode from "vscode";
-import { PIPELINE_ACTIONS } from "./actions";
+import { humanize, pipelineTitle } from "./actions";
 import { renderBody, renderPage } from "./reviewHtml";
-import { humanize, initialState, nearestOccurrence, reduce, runHeading, view, type Effect, type GateRef, type ReviewEvent, type ReviewState } from "./reviewState";
+import { initialState, nearestOccurrence, reduce, runHeading, view, type Effect, type GateRef, type ReviewEvent, type ReviewState } from "./reviewState";
 import {
   asArray,
   Commands,
@@ -459,11 +459,6 @@ export async function undoEdit(edit: GateEdit): Promise<string | undefined> {
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
   }
-}
-
-/** A pipeline's title as the palette shows it ("Rewrite Selection"), or its id in words. */
-export function pipelineTitle(pipeline: string): string {
-  return PIPELINE_ACTIONS.find((a) => a.pipeline === pipeline)?.title ?? humanize(pipeline);
 }
 
 /** The models the project names, plus "type one"; undefined when the writer cancels. */

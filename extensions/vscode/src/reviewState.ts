@@ -12,6 +12,7 @@
  * retracts as not the answer) is shown apart and collapsed; it is never in `text`, the only text
  * a decision sends.
  */
+import { humanize } from "./actions";
 import { parseUnifiedDiff, type ParsedDiff } from "./diff";
 import { completedItems, itemLabel } from "./jsonStream";
 import {
@@ -570,12 +571,6 @@ export interface ViewModel {
   chat: string[];
 }
 
-/** "rewrite-selection" → "Rewrite selection". */
-export function humanize(id: string): string {
-  const words = id.replace(/[-_]+/g, " ").trim();
-  return words === "" ? "Run" : words[0]!.toUpperCase() + words.slice(1);
-}
-
 /**
  * The panel's heading, in words: the action ("Rewrite Selection" loses its " Selection"),
  * the file, and the lines it works on — "Rewrite · 02-the-hut.md, lines 13–15".
@@ -698,7 +693,7 @@ export function view(state: ReviewState): ViewModel {
   const notes = all.filter((x) => x.collapsible);
   const vm: ViewModel = {
     title: state.heading ?? humanize(state.pipeline || state.run),
-    status: state.gate ? `${gateLabel(state.gate.kind)}: ${status}` : status,
+    status,
     phase: state.phase,
     gateKind: kind,
     model: state.model,

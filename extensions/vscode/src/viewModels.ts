@@ -4,6 +4,7 @@
  * into VS Code tree items.
  */
 import type { ContextResult, Gate, RunSummary, Timeline } from "./protocol";
+import { pipelineTitle } from "./actions";
 
 export interface Row {
   id: string;
@@ -120,7 +121,7 @@ function basename(p: string): string {
 export function runRows(runs: RunSummary[]): Row[] {
   return runs.map((r) => ({
     id: `run:${r.run}`,
-    label: r.pipeline,
+    label: pipelineTitle(r.pipeline),
     description: `${r.state}${r.scene ? ` · ${basename(r.scene)}` : ""}`,
     tooltip: `${r.run}\n${r.pipeline}: ${r.state}${r.scene ? `\n${r.scene}` : ""}`,
     icon: stateIcon(r.state),
@@ -150,7 +151,7 @@ export function gateKindLabel(kind: string): string {
 export function gateRows(gates: Gate[]): Row[] {
   return gates.map((g) => ({
     id: `gate:${g.run}:${g.step}`,
-    label: `${g.pipeline ?? g.run}: ${gateKindLabel(g.kind)}`,
+    label: `${g.pipeline ? pipelineTitle(g.pipeline) : g.run}: ${gateKindLabel(g.kind)}`,
     description: [g.step, g.model].filter(Boolean).join(" · "),
     tooltip: `${g.run} · step ${g.step}\n${g.uri}${g.edit ? `\nApproving: ${g.edit.description}` : ""}${g.note ? `\n⚠ ${g.note}` : ""}${g.text ? `\n\n${g.text.slice(0, 400)}` : ""}`,
     icon: g.kind === "review_prompt" ? "comment-discussion" : g.kind === "resume" ? "debug-continue" : g.edit ? "diff" : "check-all",

@@ -194,7 +194,8 @@ describe("view rows", () => {
     assert.equal(runs[1]!.contextValue, "run.done");
     assert.equal(runs[1]!.icon, "pass");
     const gates = gateRows([{ run: "r1", step: "review", kind: "review_prompt", uri: "u", pipeline: "draft-scene", model: "local/llama3.1" }]);
-    assert.equal(gates[0]!.label, "draft-scene: review prompt");
+    assert.equal(gates[0]!.label, "Draft Scene: review prompt");
+    assert.equal(runs[0]!.label, "Draft Scene", "the pipeline by its title, not its id");
     assert.equal(gates[0]!.description, "review · local/llama3.1");
     const interrupted = runRows([{ run: "r3", pipeline: "rewrite-selection", state: "interrupted" }])[0]!;
     assert.deepEqual([interrupted.icon, interrupted.contextValue], ["debug-pause", "run.done"]);
@@ -209,7 +210,7 @@ describe("view rows", () => {
         edit: { path: "s.md", mode: "append_body", description: "will be added after line 9 of s.md", diff: "", first_line: 10, last_line: 10, old_text: "", new_text: "x" },
       },
     ]);
-    assert.equal(more[0]!.label, "rewrite-selection: resume interrupted run?");
+    assert.equal(more[0]!.label, "Rewrite Selection: resume interrupted run?");
     assert.equal(more[1]!.icon, "diff");
     assert.match(more[1]!.tooltip ?? "", /Approving: will be added after line 9 of s\.md\n⚠ cut at the token limit/);
     const tl = [
