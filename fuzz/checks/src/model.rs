@@ -391,6 +391,8 @@ pub fn typing(data: &[u8]) {
         }
         for (x, y) in live.scenes.iter().zip(&fresh.scenes) {
             assert_eq!(x.mentions, y.mentions, "{what}: mentions");
+            // Read again around the edit, the scene equals a whole parse (word count included).
+            assert_eq!(x.scene, y.scene, "{what}: the scene's parse");
         }
     };
     let mut text = files[scene].text().unwrap_or_default().to_string();

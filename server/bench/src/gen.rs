@@ -532,14 +532,18 @@ pub fn generate(size: Size, dir: &Path) -> std::io::Result<(usize, usize, usize)
 /// A long scene (`words` words) for the M project, mentioning its buckets, written to
 /// `story/long/scene-long.md` under chapter 0.
 pub fn long_scene(dir: &Path, words: usize) -> std::io::Result<std::path::PathBuf> {
+    long_scene_named(dir, words, "scene-long")
+}
+
+/// [`long_scene`] as `story/long/ID.md` with the scene id `ID` (several long scenes side by side).
+pub fn long_scene_named(dir: &Path, words: usize, id: &str) -> std::io::Result<std::path::PathBuf> {
     let mut rng = Rng::new(0x10E6);
     let size = size("M").expect("M exists");
     let structure: Vec<(String, &str, Option<String>)> = Vec::new();
     let bs = buckets(size.buckets.min(400), &structure, &mut Rng::new(0x5EED ^ size.buckets as u64));
     let names: Vec<&str> = bs.iter().flat_map(|b| b.2.names.iter().map(String::as_str)).collect();
     let cast: Vec<&str> = (0..40).map(|_| names[rng.below(names.len())]).collect();
-    let mut text =
-        String::from("---\nid: scene-long\nparent: chapter-0\ncontext: [chapter-1]\ntimeline: { main: 5 }\n---\n");
+    let mut text = format!("---\nid: {id}\nparent: chapter-0\ncontext: [chapter-1]\ntimeline: {{ main: 5 }}\n---\n");
     let mut n = 0;
     while n < words {
         for _ in 0..(4 + rng.below(5)) {
@@ -550,7 +554,7 @@ pub fn long_scene(dir: &Path, words: usize) -> std::io::Result<std::path::PathBu
         }
         text.push_str("\n\n");
     }
-    let p = dir.join("story/long/scene-long.md");
+    let p = dir.join(format!("story/long/{id}.md"));
     std::fs::create_dir_all(p.parent().expect("has a parent"))?;
     std::fs::write(&p, text)?;
     Ok(p)

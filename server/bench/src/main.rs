@@ -6,6 +6,8 @@
 //! sr-bench matcher               # entity matcher throughput: 1 MB scene, 10k names
 //! sr-bench context               # context assembly for a 20k-word scene in the M project
 //! sr-bench lsp                   # the language server over stdio on M (+ RSS with L open)
+//! sr-bench refs [RUNS]           # references of M's most-mentioned character (~9k locations)
+//! sr-bench scale [EDITS]         # typing cost against scene size (5k…500k words), hints on/off
 //! sr-bench history               # event log appends, batches, timeline switches, log growth
 //! sr-bench pipeline              # run engine overhead per step; streaming cost per chunk
 //! ```
@@ -15,6 +17,7 @@
 mod crash;
 mod gen;
 mod peers;
+mod scale;
 mod soak;
 mod storm;
 
@@ -41,6 +44,7 @@ fn main() -> Result<()> {
         Some("matcher") => bench_matcher(),
         Some("context") => bench_context()?,
         Some("lsp") => bench_lsp()?,
+        Some("scale") => scale::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(100))?,
         Some("history") => bench_history()?,
         Some("pipeline") => bench_pipeline()?,
         Some("peers") => peers::run()?,
@@ -57,7 +61,7 @@ fn main() -> Result<()> {
             args.get(2).and_then(|n| n.parse().ok()).unwrap_or(7),
         )?,
         _ => {
-            bail!("usage: sr-bench gen SIZE DIR | check [S,M,L] [RUNS] | matcher | context | lsp | history | pipeline | soak [EDITS] [DOCS] | storm [MESSAGES] [SEED] | crash [CYCLES] [SEED]")
+            bail!("usage: sr-bench gen SIZE DIR | check [S,M,L] [RUNS] | matcher | context | lsp | refs [RUNS] | scale [EDITS] | history | pipeline | soak [EDITS] [DOCS] | storm [MESSAGES] [SEED] | crash [CYCLES] [SEED]")
         }
     }
     Ok(())

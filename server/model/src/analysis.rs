@@ -23,7 +23,7 @@ use crate::id;
 use crate::kind::{structure_level, AttrType};
 use crate::matcher::Dictionary;
 use crate::names::{capitalised_names, NameCandidate, NotNames};
-use crate::scene::{parse_markdown_scene, Scene, SceneFormat};
+use crate::scene::{parse_markdown_scene, reparse_markdown_scene, Scene, SceneFormat};
 use crate::story::{Story, StoryParts};
 use crate::text::TextRange;
 use crate::window::{clip, Edit, Layout, Window};
@@ -339,16 +339,23 @@ impl Analysis {
             return self.reanalyze();
         };
         // The text the scene's mentions and names were found in, to keep those the edit left alone.
-        let old_text = match &self.files[file].content {
-            Content::Text(t) => Some(t.clone()),
+        let old_content = std::mem::replace(&mut self.files[file].content, content);
+        let old_text = match &old_content {
+            Content::Text(t) => Some(t.as_ref()),
             Content::Unreadable(_) => None,
         };
         let (scene, diags) = {
-            self.files[file].content = content;
             let f = &self.files[file];
+            let old = &self.scenes[si].scene;
+            // A Markdown scene is read again only around the edit (the frontmatter unchanged:
+            // its diagnostics too).
+            let again = |t: &str| {
+                let o = old_text?;
+                reparse_markdown_scene(o, old, t, &Edit::between(o, t)).map(|s| (s, self.parse_diags[file].clone()))
+            };
             match (&f.content, f.kind) {
                 (Content::Text(t), FileKind::Scene(SceneFormat::Fountain)) => parse_fountain(t, f.stem()),
-                (Content::Text(t), _) => parse_markdown_scene(t, f.stem()),
+                (Content::Text(t), _) => again(t).unwrap_or_else(|| parse_markdown_scene(t, f.stem())),
                 (Content::Unreadable(why), _) => {
                     let mut empty = Scene::empty(f.stem(), SceneFormat::Markdown, 0);
                     empty.body = 0..0;
@@ -378,7 +385,7 @@ impl Analysis {
             group.push(si);
         }
         self.parse_diags[file] = diags;
-        let previous = old_text.as_deref().map(|text| Previous {
+        let previous = old_text.map(|text| Previous {
             text,
             scene: &old_scene,
             mentions: &self.scenes[si].mentions,

@@ -10,6 +10,7 @@ use crate::bucket::{Positions, Spanned};
 use crate::diag::{Code, Diagnostic};
 use crate::id;
 use crate::text::{lines_with_offsets, TextRange};
+use crate::window::Edit;
 use crate::yaml::{self, Node, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -67,6 +68,29 @@ pub struct Scene {
 }
 
 impl Scene {
+    /// The scene's metadata, without the (large) ranges of its body.
+    fn clone_meta(&self) -> Scene {
+        Scene {
+            id: self.id.clone(),
+            format: self.format,
+            title: self.title.clone(),
+            parent: self.parent.clone(),
+            pov: self.pov.clone(),
+            context: self.context.clone(),
+            timeline: self.timeline.clone(),
+            model: self.model.clone(),
+            flashback: self.flashback,
+            summary: self.summary.clone(),
+            frontmatter: self.frontmatter.clone(),
+            body: self.body.clone(),
+            scan: Vec::new(),
+            blocks: Vec::new(),
+            headings: Vec::new(),
+            cues: self.cues.clone(),
+            word_count: self.word_count,
+        }
+    }
+
     pub(crate) fn empty(stem: &str, format: SceneFormat, len: usize) -> Scene {
         Scene {
             id: Spanned::new(default_scene_id(stem), 0..0),
@@ -259,13 +283,37 @@ pub(crate) fn apply_meta(key: &str, v: &Node, base: usize, scene: &mut Scene, di
 /// verse, and the line after a speaker label. Speaker labels themselves (`HAMLET.`,
 /// `**Hamlet:**`, `_Exit_`) are cues, not prose, and belong to no block.
 fn scan_markdown(text: &str, body_start: usize, scene: &mut Scene) {
+    let (out, _) = scan_lines(text, body_start, None);
+    scene.scan = out.scan;
+    scene.blocks = out.blocks;
+    scene.headings = out.headings;
+    scene.word_count = out.words;
+}
+
+/// What [`scan_lines`] found in a stretch of a Markdown body.
+#[derive(Debug, Default)]
+struct Scanned {
+    scan: Vec<TextRange>,
+    blocks: Vec<TextRange>,
+    headings: Vec<Heading>,
+    words: usize,
+    /// Fence lines (```` ``` ````, `~~~`) met.
+    fences: usize,
+}
+
+/// Reads the lines of `text` from `from` (a line start where no paragraph is open: the body's
+/// start, or the line after a blank one) to the end, or — with `stop_at` — up to and including
+/// the first blank line that starts after `stop_at` with a `\n` before it, where the state is the
+/// same whatever came before. Returns what it found and where it stopped.
+fn scan_lines(text: &str, from: usize, stop_at: Option<usize>) -> (Scanned, usize) {
+    let mut out = Scanned::default();
     let mut fence: Option<(u8, usize)> = None;
-    let mut scan_start = Some(body_start);
+    let mut scan_start = Some(from);
     // The lines (content start, end) of the paragraph being read.
     let mut para: Vec<(usize, usize)> = Vec::new();
     let mut hard_break = false;
-    let mut words = 0;
-    for (s, e, next) in lines_with_offsets(text).filter(|(s, _, _)| *s >= body_start) {
+    let mut end = text.len();
+    for (s, e, next) in lines_with_offsets(&text[from..]).map(|(s, e, n)| (s + from, e + from, n + from)) {
         let line = &text[s..e];
         let trimmed = line.trim_start();
         let indent = line.len() - trimmed.len();
@@ -275,44 +323,50 @@ fn scan_markdown(text: &str, body_start: usize, scene: &mut Scene) {
             if fence_char == Some(c) && fence_len >= n && trimmed[fence_len..].trim().is_empty() {
                 fence = None;
                 scan_start = Some(next);
+                out.fences += 1;
             }
             continue;
         }
         if indent <= 3 && fence_len >= 3 {
             if let Some(start) = scan_start.take() {
                 if s > start {
-                    scene.scan.push(start..s);
+                    out.scan.push(start..s);
                 }
             }
-            flush(text, &mut para, &mut scene.blocks);
+            flush(text, &mut para, &mut out.blocks);
             hard_break = false;
             fence = Some((fence_char.unwrap_or(b'`'), fence_len));
+            out.fences += 1;
             continue;
         }
-        words += count_words(line);
+        out.words += count_words(line);
         let after_break = std::mem::replace(&mut hard_break, ends_with_hard_break(line));
         if trimmed.is_empty() {
-            flush(text, &mut para, &mut scene.blocks);
+            flush(text, &mut para, &mut out.blocks);
+            if stop_at.is_some_and(|at| s > at && text.as_bytes()[s - 1] == b'\n') {
+                end = next;
+                break;
+            }
             continue;
         }
         let hashes = trimmed.bytes().take_while(|b| *b == b'#').count();
         if indent <= 3 && (1..=6).contains(&hashes) && trimmed[hashes..].chars().next().is_none_or(char::is_whitespace)
         {
-            flush(text, &mut para, &mut scene.blocks);
+            flush(text, &mut para, &mut out.blocks);
             let title = trimmed[hashes..].trim().trim_end_matches('#').trim().to_string();
-            scene.headings.push(Heading { level: hashes as u8, text: title, range: s..e });
+            out.headings.push(Heading { level: hashes as u8, text: title, range: s..e });
             continue;
         }
         match speaker_label(trimmed, para.is_empty() || after_break) {
             Label::No => {}
             Label::Cue => {
-                flush(text, &mut para, &mut scene.blocks);
+                flush(text, &mut para, &mut out.blocks);
                 continue;
             }
             Label::OwnBlock => {
-                flush(text, &mut para, &mut scene.blocks);
+                flush(text, &mut para, &mut out.blocks);
                 para.push((s + indent, e));
-                flush(text, &mut para, &mut scene.blocks);
+                flush(text, &mut para, &mut out.blocks);
                 continue;
             }
         }
@@ -320,17 +374,113 @@ fn scan_markdown(text: &str, body_start: usize, scene: &mut Scene) {
         // does a line after a hard line break.
         let marker = list_marker_len(trimmed);
         if marker > 0 || after_break {
-            flush(text, &mut para, &mut scene.blocks);
+            flush(text, &mut para, &mut out.blocks);
         }
         para.push((s + indent + marker, e));
     }
-    flush(text, &mut para, &mut scene.blocks);
+    flush(text, &mut para, &mut out.blocks);
     if let Some(start) = scan_start {
-        if fence.is_none() && text.len() > start {
-            scene.scan.push(start..text.len());
+        if fence.is_none() && end > start {
+            out.scan.push(start..end);
         }
     }
-    scene.word_count = words;
+    (out, end)
+}
+
+/// Parses a Markdown scene again after one edit (`old` parsed from `old_text`; `new_text` is
+/// `old_text` with bytes `edit.start..edit.old_end` replaced by `edit.start..edit.new_end` of
+/// `new_text`), reading only the paragraphs the edit touches: from the line after the last blank
+/// line before it to the first blank line after it. What lies outside is kept (moved by the
+/// edit's length), and the word count is kept per stretch. The result equals
+/// [`parse_markdown_scene`] of `new_text`; `None` when the edit needs a whole parse — it touches
+/// the frontmatter, the scene has fenced code, or lone `\r` line ends meet at its edge.
+pub fn reparse_markdown_scene(old_text: &str, old: &Scene, new_text: &str, edit: &Edit) -> Option<Scene> {
+    let bytes = new_text.as_bytes();
+    let body_start = old.body.start;
+    // No fenced code: the whole body is scanned, in one range.
+    let whole = old_text.len() > body_start;
+    if old.format != SceneFormat::Markdown
+        || edit.start < body_start
+        || old.scan.len() != usize::from(whole)
+        || old.scan.first().is_some_and(|r| *r != (body_start..old_text.len()))
+    {
+        return None;
+    }
+    match &old.frontmatter {
+        Some(block) if block.end < body_start => {}
+        Some(_) => return None,
+        // Without frontmatter, a `---` on the first line could open one.
+        None => {
+            if body_start != 0
+                || [old_text, new_text].iter().any(|t| t.trim_start_matches('\u{feff}').starts_with("---"))
+            {
+                return None;
+            }
+        }
+    }
+    // Back to where no paragraph is open: the body's start, or the line after a blank line.
+    let line_start = |mut i: usize| {
+        while i > body_start && bytes[i - 1] != b'\n' && bytes[i - 1] != b'\r' {
+            i -= 1;
+        }
+        i
+    };
+    let mut from = line_start(edit.start);
+    while from > body_start {
+        if bytes[from - 1] != b'\n' {
+            return None;
+        }
+        let prev_end = if from >= 2 && bytes[from - 2] == b'\r' { from - 2 } else { from - 1 };
+        let prev = line_start(prev_end);
+        if new_text[prev..prev_end].trim().is_empty() {
+            break;
+        }
+        from = prev;
+    }
+    let (found, new_end) = scan_lines(new_text, from, Some(edit.new_end));
+    if found.fences > 0 {
+        return None;
+    }
+    // The same place in the old text: after the edit, both texts are the same.
+    let old_end = new_end - edit.new_end + edit.old_end;
+    let shift = |r: &TextRange| (r.start + new_end - old_end)..(r.end + new_end - old_end);
+    let mut scene = Scene {
+        scan: if new_text.len() > body_start { vec![body_start..new_text.len()] } else { Vec::new() },
+        blocks: Vec::new(),
+        headings: Vec::new(),
+        body: body_start..new_text.len(),
+        word_count: old.word_count - count_words(&old_text[from..old_end]) + found.words,
+        ..Scene::empty("", SceneFormat::Markdown, 0)
+    };
+    let before = old.blocks.partition_point(|b| b.start < from);
+    let after = old.blocks.partition_point(|b| b.start < old_end);
+    scene.blocks.reserve(before + found.blocks.len() + old.blocks.len() - after);
+    scene.blocks.extend_from_slice(&old.blocks[..before]);
+    scene.blocks.extend(found.blocks);
+    scene.blocks.extend(old.blocks[after..].iter().map(shift));
+    let before = old.headings.partition_point(|h| h.range.start < from);
+    let after = old.headings.partition_point(|h| h.range.start < old_end);
+    scene.headings.extend_from_slice(&old.headings[..before]);
+    scene.headings.extend(found.headings);
+    scene.headings.extend(old.headings[after..].iter().map(|h| Heading { range: shift(&h.range), ..h.clone() }));
+    let Scene {
+        id, format, title, parent, pov, context, timeline, model, flashback, summary, frontmatter, cues, ..
+    } = old.clone_meta();
+    Some(Scene {
+        id,
+        format,
+        title,
+        parent,
+        pov,
+        context,
+        timeline,
+        model,
+        flashback,
+        summary,
+        frontmatter,
+        cues,
+        ..scene
+    })
 }
 
 /// Ends a paragraph: one block, or one block a line when it is verse.
@@ -490,6 +640,80 @@ pub fn count_words(text: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use crate::window::Edit;
+
+    /// Reading a scene again around an edit gives what reading it whole gives, for keystrokes
+    /// anywhere in prose with headings, lists, verse, speaker labels, hard breaks and CRLF — and
+    /// most keystrokes are read incrementally.
+    #[test]
+    fn reparse_equals_a_whole_parse() {
+        let mut text = String::from(
+            "---\nid: long\npov: zoe\n---\n# Part One\n\nZoë walked. Łukasz 李雷 😀 waited.\nShe said so.\n\n",
+        );
+        text.push_str("- a list item\n- Another One\n\nUpon the wall,\nAnd Quillan with Bexley,\nThen Quillan\n\n**HAMLET**\nTo be.  \nNot to be.\\\nMaybe.\r\n\r\n");
+        for i in 0..40 {
+            text.push_str(&format!(
+                "Paragraph {i} with Quillan and Bexley, then more words here.\nA second line of it.\n\n"
+            ));
+        }
+        let typed = [
+            "a",
+            " ",
+            "\n",
+            "\n\n",
+            "\r\n",
+            "Quillan ",
+            "# ",
+            "## Night\n",
+            "- ",
+            "> ",
+            "  \n",
+            "\\\n",
+            "**HAMLET**\n",
+            "Upon the wall,\nAnd the sea\n",
+            "```\n",
+            "---\n",
+            "😀",
+            "’s",
+            "",
+        ];
+        let (mut scene, _) = parse_markdown_scene(&text, "long");
+        let mut seed = 5usize;
+        let mut next = |n: usize| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 24) % n.max(1)
+        };
+        let mut incremental = 0;
+        for step in 0..3000 {
+            let floor = |t: &str, mut at: usize| {
+                while !t.is_char_boundary(at) {
+                    at -= 1;
+                }
+                at
+            };
+            let mut at = floor(&text, next(text.len() + 1));
+            if next(3) == 0 {
+                at = text[..at].rfind('\n').map_or(0, |i| i + 1);
+            }
+            let del = if next(3) == 0 { floor(&text, (at + next(30)).min(text.len())) } else { at };
+            let t = typed[next(typed.len())];
+            let new = format!("{}{t}{}", &text[..at], &text[del..]);
+            let whole = parse_markdown_scene(&new, "long").0;
+            if let Some(again) = reparse_markdown_scene(&text, &scene, &new, &Edit::between(&text, &new)) {
+                assert_eq!(again, whole, "step {step}: {t:?} at {at}..{del}\n{new}");
+                incremental += 1;
+            }
+            scene = whole;
+            text = new;
+            // Keep the text from growing without end or losing its frontmatter for good.
+            if text.len() > 20_000 || !text.starts_with("---\nid: long") {
+                text = String::from("---\nid: long\n---\nAgain from the top.\n\nQuillan.\n");
+                scene = parse_markdown_scene(&text, "long").0;
+            }
+        }
+        assert!(incremental > 1500, "only {incremental} of 3000 edits were read incrementally");
+    }
+
     use super::*;
 
     /// The count as first written, one character at a time: the fast count must agree.

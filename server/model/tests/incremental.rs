@@ -46,6 +46,9 @@ fn same(a: &Analysis, b: &Analysis, what: &str) {
     }
     for (x, y) in a.scenes.iter().zip(&b.scenes) {
         assert_eq!(x.mentions, y.mentions, "{what}: mentions of {}", a.files[x.file].path);
+        // The scene read again around the edit equals the scene read whole: blocks, headings,
+        // scanned ranges, the word count.
+        assert_eq!(x.scene, y.scene, "{what}: the parse of {}", a.files[x.file].path);
     }
 }
 
