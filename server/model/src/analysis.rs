@@ -266,6 +266,8 @@ pub fn analyze(project_name: &str, files: Vec<SourceFile>) -> Analysis {
 #[derive(Clone, Copy)]
 struct Previous<'a> {
     text: &'a str,
+    /// How `text` became the scene's text now.
+    edit: Edit,
     scene: &'a Scene,
     mentions: &'a [Mention],
     names: &'a [NameCandidate],
@@ -344,14 +346,18 @@ impl Analysis {
             Content::Text(t) => Some(t.as_ref()),
             Content::Unreadable(_) => None,
         };
+        // The edit, found once (the parse and the matching both read only around it).
+        let edit = match (old_text, self.files[file].text()) {
+            (Some(o), Some(t)) => Some(Edit::between(o, t)),
+            _ => None,
+        };
         let (scene, diags) = {
             let f = &self.files[file];
             let old = &self.scenes[si].scene;
             // A Markdown scene is read again only around the edit (the frontmatter unchanged:
             // its diagnostics too).
             let again = |t: &str| {
-                let o = old_text?;
-                reparse_markdown_scene(o, old, t, &Edit::between(o, t)).map(|s| (s, self.parse_diags[file].clone()))
+                reparse_markdown_scene(old_text?, old, t, edit.as_ref()?).map(|s| (s, self.parse_diags[file].clone()))
             };
             match (&f.content, f.kind) {
                 (Content::Text(t), FileKind::Scene(SceneFormat::Fountain)) => parse_fountain(t, f.stem()),
@@ -385,8 +391,9 @@ impl Analysis {
             group.push(si);
         }
         self.parse_diags[file] = diags;
-        let previous = old_text.map(|text| Previous {
+        let previous = old_text.zip(edit).map(|(text, edit)| Previous {
             text,
+            edit,
             scene: &old_scene,
             mentions: &self.scenes[si].mentions,
             names: &self.names[si],
@@ -745,7 +752,7 @@ impl Analysis {
         let window = previous.filter(|_| dict.single_line()).and_then(|p| {
             let old = Layout { text: p.text, scan: &p.scene.scan, blocks: &p.scene.blocks };
             let new = Layout { text, scan: &scene.scan, blocks: &scene.blocks };
-            Window::around(Edit::between(p.text, text), &old, &new).map(|w| (p, w))
+            Window::around(p.edit, &old, &new).map(|w| (p, w))
         });
         let mut mentions: Vec<Mention> = Vec::new();
         match &window {
