@@ -67,6 +67,16 @@ async function eventually(check, ms, what) {
   throw new Error(`${what} did not happen within ${ms} ms${last ? `: ${last.message}` : ""}`);
 }
 
+/** Opens a file by name with Quick Open. */
+async function openFile(page, name) {
+  await page.keyboard.press("Control+P");
+  const input = page.locator(".quick-input-widget input");
+  await input.waitFor();
+  await input.fill(name);
+  await page.locator(".quick-input-list .monaco-list-row").first().waitFor();
+  await page.keyboard.press("Enter");
+}
+
 async function runCommand(page, title) {
   await page.keyboard.press("F1");
   const input = page.locator(".quick-input-widget input");
@@ -206,12 +216,7 @@ describe("the .vsix in code-server", () => {
   });
 
   it("opens a scene and shows the server's hover on a mention", async () => {
-    await page.keyboard.press("Control+P");
-    const input = page.locator(".quick-input-widget input");
-    await input.waitFor();
-    await input.fill("arrival.md");
-    await page.locator(".quick-input-list .monaco-list-row").first().waitFor();
-    await page.keyboard.press("Enter");
+    await openFile(page, "arrival.md");
     const mention = page.locator(".monaco-editor .view-lines span", { hasText: "Port Sorrow" }).last();
     await mention.waitFor({ timeout: 30_000 });
     // The server indexes the project after start; hover until its answer arrives.
@@ -351,12 +356,7 @@ describe("the .vsix in code-server", () => {
     await page.screenshot({ path: path.join(shots, "heatmap.png") });
     // Back to the scene alone for the review.
     await runCommand(page, "View: Close All Editor Groups");
-    await page.keyboard.press("Control+P");
-    const input = page.locator(".quick-input-widget input");
-    await input.waitFor();
-    await input.fill("arrival.md");
-    await page.locator(".quick-input-list .monaco-list-row").first().waitFor();
-    await page.keyboard.press("Enter");
+    await openFile(page, "arrival.md");
   });
 
   /** Waits for `locator`; on a timeout, fails with what the panel and the window showed. */

@@ -25,14 +25,17 @@ export interface PageOptions {
   cspSource: string;
   title: string;
   styleUri: string;
+  /** The stylesheet link's id (cytoscape's, for the pictures). */
+  styleId?: string;
   /** Scripts in the order they run; each gets the nonce. */
   scriptUris: string[];
   body: string;
 }
 
 /**
- * The whole page. The stylesheet's `<link>` carries the id cytoscape looks for before it injects
- * its own `<style>` (which this CSP would refuse); pictures.css holds that one rule instead.
+ * A whole webview page (the pictures and the review panel). For the pictures, the stylesheet's
+ * `<link>` carries the id cytoscape looks for before it injects its own `<style>` (which this CSP
+ * would refuse); pictures.css holds that one rule instead.
  */
 export function picturePage(o: PageOptions): string {
   const csp = `default-src 'none'; style-src ${o.cspSource}; img-src ${o.cspSource} data:; font-src ${o.cspSource}; script-src 'nonce-${o.nonce}';`;
@@ -43,7 +46,7 @@ export function picturePage(o: PageOptions): string {
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link id="__________cytoscape_stylesheet" rel="stylesheet" href="${escapeHtml(o.styleUri)}">
+<link${o.styleId ? ` id="${escapeHtml(o.styleId)}"` : ""} rel="stylesheet" href="${escapeHtml(o.styleUri)}">
 <title>${escapeHtml(o.title)}</title>
 </head>
 <body>

@@ -167,6 +167,7 @@ class PicturePanel implements vscode.Disposable {
       cspSource: webview.cspSource,
       title: this.kind.title,
       styleUri: uri("pictures.css"),
+      styleId: "__________cytoscape_stylesheet",
       scriptUris: scripts,
       body,
     });

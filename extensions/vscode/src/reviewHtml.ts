@@ -3,11 +3,11 @@
  * building with escaping, so what reaches the webview is unit-tested (a prompt is untrusted
  * text: it holds whatever the project's buckets and the model said).
  */
+import { escapeHtml as escapeText, picturePage, thousands } from "./pictureHtml";
 import type { ViewModel } from "./reviewState";
 
 export function escapeHtml(value: string | number | null | undefined): string {
-  const s = value === null || value === undefined ? "" : String(value);
-  return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+  return escapeText(value === null || value === undefined ? "" : String(value));
 }
 
 function chain(vm: ViewModel): string {
@@ -38,10 +38,6 @@ function sections(vm: ViewModel): string {
   // after the buttons, collapsed under one line (see `notes`).
   const own = vm.sections.filter((s) => !s.collapsible).map((s) => `<pre class="prompt">${escapeHtml(s.body)}</pre>`);
   return `<div id="sections">${own.join("")}</div><textarea id="text" hidden data-version="${vm.version}">${textareaBody(vm.text)}</textarea>`;
-}
-
-function thousands(n: number): string {
-  return n.toLocaleString("en-US");
 }
 
 /** The context notes the prompt carries: one collapsed line, each note collapsible inside. */
@@ -182,20 +178,14 @@ export function renderBody(vm: ViewModel): string {
   ].join("\n");
 }
 
+/** The review panel's page: the body inside `<main id="app">`, its one script and stylesheet. */
 export function renderPage(opts: { nonce: string; cspSource: string; scriptUri: string; styleUri: string; body: string }): string {
-  const csp = `default-src 'none'; style-src ${opts.cspSource}; script-src 'nonce-${opts.nonce}';`;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${opts.styleUri}">
-<title>Showrunner review</title>
-</head>
-<body>
-<main id="app">${opts.body}</main>
-<script nonce="${opts.nonce}" src="${opts.scriptUri}"></script>
-</body>
-</html>`;
+  return picturePage({
+    nonce: opts.nonce,
+    cspSource: opts.cspSource,
+    title: "Showrunner review",
+    styleUri: opts.styleUri,
+    scriptUris: [opts.scriptUri],
+    body: `<main id="app">${opts.body}</main>`,
+  });
 }

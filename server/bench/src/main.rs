@@ -390,6 +390,24 @@ pub(crate) fn hub_references(
     Ok(HubReferences { uri, position, times, locations })
 }
 
+/// Types "and " at the start of `line` of the open document `u` as `version`, and waits for the
+/// `publishDiagnostics` of exactly that version. Returns it and the time it took.
+pub(crate) fn type_and_wait(
+    c: &mut showrunner_testkit::Client,
+    u: &str,
+    version: i64,
+    line: usize,
+) -> (serde_json::Value, Duration) {
+    let t = Instant::now();
+    c.notify(
+        "textDocument/didChange",
+        serde_json::json!({ "textDocument": { "uri": u, "version": version },
+                "contentChanges": [{ "range": { "start": { "line": line, "character": 0 }, "end": { "line": line, "character": 0 } }, "text": "and " }] }),
+    );
+    let published = c.published(u, version);
+    (published, t.elapsed())
+}
+
 fn bench_lsp() -> Result<()> {
     use serde_json::json;
     use showrunner_testkit::Client;
@@ -427,14 +445,8 @@ fn bench_lsp() -> Result<()> {
     for version in 2..2 + edits {
         let lines = text.lines().count();
         let line = 6 + rng.below(lines - 7);
-        let t = Instant::now();
-        c.notify(
-            "textDocument/didChange",
-            json!({ "textDocument": { "uri": u, "version": version },
-                    "contentChanges": [{ "range": { "start": { "line": line, "character": 0 }, "end": { "line": line, "character": 0 } }, "text": "and " }] }),
-        );
-        let published = c.published(&u, version);
-        typing.push(t.elapsed());
+        let (published, took) = type_and_wait(&mut c, &u, version, line);
+        typing.push(took);
         // Freed outside the timing: dropping the parsed message is the bench client's work.
         anyhow::ensure!(published["params"]["diagnostics"].as_array().is_some_and(|d| !d.is_empty()), "no diagnostics");
         drop(published);

@@ -10,13 +10,13 @@
 //! The client declares no pull diagnostics: it times what push clients get.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde_json::json;
 use showrunner_testkit::Client;
 
-use crate::{binary, gen, peak_rss_kb, percentile};
+use crate::{binary, gen, peak_rss_kb, percentile, type_and_wait};
 
 const SIZES: [usize; 4] = [5_000, 20_000, 100_000, 500_000];
 
@@ -67,14 +67,8 @@ fn type_into(c: &mut Client, path: &Path, words: usize, hints: bool, edits: usiz
     let mut row = Row { words, hints, diagnostics: first.len(), times: Vec::new(), bytes: Vec::new() };
     for version in 2..2 + edits as i64 {
         let line = body_from + rng.below(lines - body_from);
-        let t = Instant::now();
-        c.notify(
-            "textDocument/didChange",
-            json!({ "textDocument": { "uri": u, "version": version },
-                    "contentChanges": [{ "range": { "start": { "line": line, "character": 0 }, "end": { "line": line, "character": 0 } }, "text": "and " }] }),
-        );
-        let published = c.published(&u, version);
-        row.times.push(t.elapsed());
+        let (published, took) = type_and_wait(c, &u, version, line);
+        row.times.push(took);
         row.bytes.push(serde_json::to_string(&published).map_or(0, |s| s.len()));
         row.diagnostics = published["params"]["diagnostics"].as_array().map_or(0, Vec::len);
     }
@@ -184,14 +178,7 @@ pub fn run(edits: usize) -> Result<()> {
         let text = std::fs::read_to_string(&l_scene)?;
         let line = text.lines().count().saturating_sub(1);
         for version in 2..22i64 {
-            let t = Instant::now();
-            c.notify(
-                "textDocument/didChange",
-                json!({ "textDocument": { "uri": u, "version": version },
-                        "contentChanges": [{ "range": { "start": { "line": line, "character": 0 }, "end": { "line": line, "character": 0 } }, "text": "and " }] }),
-            );
-            c.published(&u, version);
-            let d = t.elapsed();
+            let (_, d) = type_and_wait(&mut c, &u, version, line);
             if version == 2 {
                 first_edit.push(d);
             }
