@@ -9,7 +9,7 @@ import * as crypto from "node:crypto";
 import * as vscode from "vscode";
 import { humanize, pipelineTitle } from "./actions";
 import { renderBody, renderPage } from "./reviewHtml";
-import { initialState, nearestOccurrence, reduce, runHeading, view, type Effect, type GateRef, type ReviewEvent, type ReviewState } from "./reviewState";
+import { initialState, nearestOccurrence, reduce, runHeading, takesPanel, view, type Effect, type GateRef, type ReviewEvent, type ReviewState } from "./reviewState";
 import {
   asArray,
   Commands,
@@ -102,7 +102,7 @@ export class ReviewPanels implements vscode.Disposable {
     const r = this.review(run, pipeline);
     if (explicit) this.live.add(run);
     const current = this.shown !== undefined && this.shown !== run ? this.runs.get(this.shown) : undefined;
-    if (!explicit && current && (current.state.phase === "gate" || current.state.phase === "resolving")) return false;
+    if (!takesPanel({ explicit, current: true, shownPhase: current?.state.phase })) return false;
     this.shown = run;
     const panel = this.ensurePanel();
     this.render(r);
@@ -147,7 +147,7 @@ export class ReviewPanels implements vscode.Disposable {
     let r = this.runs.get(p.run);
     if (!r && p.event === "gate" && p.gate) r = this.review(p.run, p.pipeline);
     r?.dispatch({ type: "progress", progress: p });
-    if (p.event === "gate" && p.gate && this.live.has(p.run) && this.usePanel()) this.show(p.run, p.pipeline, false);
+    if (p.event === "gate" && p.gate && this.usePanel() && takesPanel({ explicit: false, current: this.live.has(p.run) })) this.show(p.run, p.pipeline, false);
     if ((p.event === "done" || FINAL_STATES.includes(p.state)) && p.state === "failed" && this.live.has(p.run)) this.tellFailure(p);
   }
 

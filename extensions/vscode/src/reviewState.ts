@@ -256,6 +256,18 @@ interface GateExtras {
   model_problem?: string;
 }
 
+/**
+ * Whether a run's gate takes the one review panel: always when the writer asked for it (the
+ * queue, the Runs view); otherwise only when it is the writer's current work (a run started or
+ * seen working in this window — never a gate restored at launch, which waits in the queue) and
+ * the panel is not showing another run's open question (`shownPhase`: the phase of the run the
+ * panel shows, when that is another run).
+ */
+export function takesPanel(o: { explicit: boolean; current: boolean; shownPhase?: Phase }): boolean {
+  if (o.explicit) return true;
+  return o.current && o.shownPhase !== "gate" && o.shownPhase !== "resolving";
+}
+
 /** The approved edit can be put back from the panel: the run applied it and it added text. */
 export function canUndo(state: ReviewState): boolean {
   const a = state.approved;

@@ -1,7 +1,7 @@
 /** The review panel's state machine: every transition without a webview. */
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { initialState, nearestOccurrence, promptSections, reduce, runHeading, splitRetracted, view, wordCount, type GateRef, type ReviewEvent, type ReviewState, type Transition } from "../reviewState";
+import { initialState, nearestOccurrence, promptSections, takesPanel, reduce, runHeading, splitRetracted, view, wordCount, type GateRef, type ReviewEvent, type ReviewState, type Transition } from "../reviewState";
 import { renderBody } from "../reviewHtml";
 import { RETRACTED, type GateEdit, type GateInfo, type RunProgress } from "../protocol";
 
@@ -620,6 +620,16 @@ describe("one panel that speaks in words (issue 21)", () => {
     assert.deepEqual(reduce(failed(true), { type: "user", user: { action: "retry" } }).effects, [{ type: "retry" }]);
     assert.deepEqual(view(failed(false)).buttons, []);
     assert.deepEqual(reduce(failed(false), { type: "user", user: { action: "retry" } }).effects, []);
+  });
+
+  it("a gate takes the panel when the writer asked, or when it is current work and the panel is free; a restored gate never", () => {
+    assert.equal(takesPanel({ explicit: true, current: false, shownPhase: "gate" }), true, "the writer opened it from the queue");
+    assert.equal(takesPanel({ explicit: false, current: false }), false, "restored at launch: it waits in the queue");
+    assert.equal(takesPanel({ explicit: false, current: true }), true, "the writer's run, the panel free");
+    assert.equal(takesPanel({ explicit: false, current: true, shownPhase: "finished" }), true, "a finished run gives the panel up");
+    assert.equal(takesPanel({ explicit: false, current: true, shownPhase: "running" }), true);
+    assert.equal(takesPanel({ explicit: false, current: true, shownPhase: "gate" }), false, "another run's open question keeps the panel");
+    assert.equal(takesPanel({ explicit: false, current: true, shownPhase: "resolving" }), false);
   });
 
   it("undo finds the approved text nearest its line", () => {
