@@ -112,6 +112,39 @@ H.test("entity colours: semantic tokens typed by kind, linked highlight groups",
   H.ok(place, "Port Ainsley is a location")
 end)
 
+H.test("typing: the colours follow, through semantic token deltas", function()
+  local asked = {}
+  local au = vim.api.nvim_create_autocmd("LspRequest", {
+    callback = function(args)
+      local r = args.data and args.data.request
+      if r and r.type == "pending" then
+        asked[r.method] = true
+      end
+    end,
+  })
+  local row, col = H.find(scene, "Zoë sent the way")
+  vim.api.nvim_buf_set_text(scene, row, 0, row, 0, { "x" })
+  local tok = H.wait("the token on Zoë, one column on", function()
+    for _, t in ipairs(vim.lsp.semantic_tokens.get_at_pos(scene, row, col + 2) or {}) do
+      if t.type == "character" and t.start_col == col + 1 then
+        return t
+      end
+    end
+  end)
+  vim.api.nvim_del_autocmd(au)
+  H.eq(col + 1 + #"Zoë", tok.end_col, "token ends after Zoë")
+  H.ok(asked["textDocument/semanticTokens/full/delta"], "the new tokens came as a delta")
+  vim.api.nvim_buf_set_text(scene, row, 0, row, 1, { "" })
+  vim.bo[scene].modified = false
+  H.wait("the token back on Zoë", function()
+    for _, t in ipairs(vim.lsp.semantic_tokens.get_at_pos(scene, row, col + 1) or {}) do
+      if t.type == "character" and t.start_col == col then
+        return t
+      end
+    end
+  end)
+end)
+
 H.test("code lens on line 0: the context the scene will get", function()
   vim.lsp.codelens.refresh({ bufnr = scene })
   local lens = H.wait("the context lens", function()

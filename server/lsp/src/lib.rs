@@ -49,6 +49,8 @@ pub struct Backend {
     editor_gone: Arc<tokio::sync::Notify>,
     /// The server's own watch on the projects' files.
     disk: Arc<watch::DiskWatch>,
+    /// The semantic tokens last sent for each open document (for deltas).
+    sent_tokens: tokens::Sent,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -83,6 +85,9 @@ pub async fn run_stdio() -> bool {
             client: client.clone(),
             pending: Default::default(),
             turn: Default::default(),
+            pull: Default::default(),
+            ledger: Default::default(),
+            refresh: Default::default(),
         };
         let recorder = Recorder::start();
         // Changes on disk that the server's own watcher sees are taken like the client's reports.
@@ -104,6 +109,7 @@ pub async fn run_stdio() -> bool {
             caps: Mutex::new(ClientCaps::default()),
             clean_shutdown: flag,
             editor_gone: watch.clone(),
+            sent_tokens: Default::default(),
         }
     })
     .custom_method("window/workDoneProgress/cancel", Backend::progress_cancel)
@@ -226,21 +232,44 @@ fn diagnostics_for(
         .collect()
 }
 
-/// Publishes diagnostics. Changes queue the files they touched; a flush takes everything queued
-/// and publishes it from the current state, one flush at a time (in order), so a burst of edits
+/// Delivers diagnostics. Changes queue the files they touched; a flush takes everything queued
+/// and computes it from the current state, one flush at a time (in order), so a burst of edits
 /// is answered with the latest text only and a stale version is never sent after a newer one.
+/// A push client gets each computed set as `textDocument/publishDiagnostics`; for a pull client
+/// the set is recorded in the [`diagnostics::Ledger`] its requests are answered from, and
+/// `workspace/diagnostic/refresh` tells it when files other than the ones it edited changed.
 #[derive(Clone)]
 pub(crate) struct Publisher {
     state: Arc<Mutex<State>>,
     wire: transport::Wire,
     client: Client,
-    pending: Arc<Mutex<std::collections::BTreeMap<PathBuf, std::collections::BTreeSet<usize>>>>,
+    pending: Arc<Mutex<Pending>>,
     turn: Arc<tokio::sync::Mutex<()>>,
+    /// The client pulls diagnostics (set at `initialize`).
+    pull: Arc<std::sync::atomic::AtomicBool>,
+    ledger: Arc<diagnostics::Ledger>,
+    /// Wakes the task that sends `workspace/diagnostic/refresh` (a burst of changes wakes it once).
+    refresh: Arc<tokio::sync::Notify>,
+}
+
+/// Files whose diagnostics may have changed, by project; and the documents the client changed
+/// itself (a pull client asks for those after its change, unprompted).
+#[derive(Default)]
+struct Pending {
+    files: std::collections::BTreeMap<PathBuf, std::collections::BTreeSet<usize>>,
+    edited: std::collections::HashSet<Uri>,
 }
 
 impl Publisher {
     pub(crate) fn queue(&self, root: PathBuf, touched: Vec<usize>) {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).entry(root).or_default().extend(touched);
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).files.entry(root).or_default().extend(touched);
+    }
+
+    /// Queues the files an edit of the client's document `uri` touched.
+    pub(crate) fn queue_edit(&self, root: PathBuf, touched: Vec<usize>, uri: Uri) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending.files.entry(root).or_default().extend(touched);
+        pending.edited.insert(uri);
     }
 
     /// Publishes the touched files' diagnostics now (with anything else queued).
@@ -252,22 +281,61 @@ impl Publisher {
     pub(crate) async fn flush(&self) {
         let _turn = self.turn.lock().await;
         let work = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
-        for (root, files) in work {
+        for (root, files) in work.files {
             let files: Vec<usize> = files.into_iter().collect();
             let batches = diagnostics_for(&self.state, &root, &files);
-            self.send(batches).await;
+            self.send(batches, &work.edited).await;
         }
         state::release_free_memory_now_and_then();
     }
 
-    /// Diagnostics go to the wire serialised straight from their structs.
-    async fn send(&self, batches: Vec<(Uri, Option<i32>, Vec<Diagnostic>)>) {
+    /// Whether the client pulls its diagnostics.
+    fn pulls(&self) -> bool {
+        self.pull.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Push: diagnostics go to the wire serialised straight from their structs. Pull: they are
+    /// recorded, and a change in a file the client did not edit (`edited`) asks it to pull again.
+    async fn send(&self, batches: Vec<(Uri, Option<i32>, Vec<Diagnostic>)>, edited: &std::collections::HashSet<Uri>) {
+        if self.pulls() {
+            if self.ledger.record(batches).iter().any(|u| !edited.contains(u)) {
+                self.refresh.notify_one();
+            }
+            return;
+        }
         for (uri, version, diagnostics) in batches {
             let params = PublishDiagnosticsParams { uri, diagnostics, version };
             if !self.wire.notify("textDocument/publishDiagnostics", &params) {
                 self.client.publish_diagnostics(params.uri, params.diagnostics, params.version).await;
             }
         }
+    }
+
+    /// A file is gone: a push client gets its diagnostics cleared, a pull client is asked to pull
+    /// again (the next workspace pull reports the file empty).
+    async fn clear(&self, uri: Uri) {
+        if self.pulls() {
+            if self.ledger.forget(&uri) {
+                self.refresh.notify_one();
+            }
+            return;
+        }
+        self.client.publish_diagnostics(uri, Vec::new(), None).await;
+    }
+
+    /// From now on the client pulls: refreshes go out one at a time, the next after the client
+    /// answered the last.
+    fn start_pulling(&self) {
+        self.pull.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (client, wake) = (self.client.clone(), self.refresh.clone());
+        tokio::spawn(async move {
+            loop {
+                wake.notified().await;
+                if let Err(e) = client.workspace_diagnostic_refresh().await {
+                    tracing::debug!("workspace/diagnostic/refresh: {e}");
+                }
+            }
+        });
     }
 }
 
@@ -376,7 +444,7 @@ impl Outside {
         self.publisher.flush().await;
         for path in paths.iter().filter(|p| !p.exists()) {
             if let Some(uri) = state::path_uri(path) {
-                self.publisher.client.publish_diagnostics(uri, Vec::new(), None).await;
+                self.publisher.clear(uri).await;
             }
         }
     }
@@ -417,6 +485,107 @@ impl Backend {
         diagnostics_for(&self.state, root, files)
     }
 
+    /// The file of a loaded project at `uri`: its project's root and its index there.
+    fn locate(&self, uri: &Uri) -> Option<(PathBuf, usize)> {
+        let path = uri_path(uri)?;
+        let st = self.lock();
+        let root = st.root_for(&path)?;
+        let f = st.projects.get(&root)?.analysis.file_index(&relative(&root, &path))?;
+        Some((root, f))
+    }
+
+    /// A pull request's report for one file: its result id, and its diagnostics unless the
+    /// client's `previous` result is the current one. From the ledger when it knows them, else
+    /// computed as the publisher computes them (and recorded). A file of no project has none.
+    fn pull_report(&self, uri: &Uri, previous: Option<&str>) -> (String, Option<Vec<Diagnostic>>) {
+        let pulls = self.publisher.pulls();
+        let ledger = &self.publisher.ledger;
+        if pulls {
+            match ledger.known(uri, previous) {
+                diagnostics::Known::Unchanged(id) => return (id, None),
+                diagnostics::Known::Full(id, items) => return (id, Some(items)),
+                diagnostics::Known::Unknown => {}
+            }
+        }
+        let computed = self.locate(uri).and_then(|(root, f)| self.diagnostics_for(&root, &[f]).pop());
+        let (id, items) = match computed {
+            Some((uri, version, items)) if pulls => (ledger.record_one(&uri, version, &items), items),
+            Some((_, _, items)) => (ledger.result_id(&items), items),
+            None => (ledger.result_id(&[]), Vec::new()),
+        };
+        let unchanged = previous == Some(id.as_str());
+        (id, (!unchanged).then_some(items))
+    }
+
+    /// `workspace/diagnostic`: every file of the loaded projects, `unchanged` when the client
+    /// holds its current result id; files that left their project, once, with no diagnostics.
+    fn workspace_report(&self, previous: &std::collections::HashMap<Uri, String>) -> WorkspaceDiagnosticReport {
+        type Files = Vec<(usize, Uri, Option<i32>)>;
+        let pulls = self.publisher.pulls();
+        let ledger = &self.publisher.ledger;
+        let projects: Vec<(PathBuf, Files)> = {
+            let st = self.lock();
+            st.projects
+                .iter()
+                .map(|(root, project)| {
+                    let files = project
+                        .analysis
+                        .files
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, f)| {
+                            let uri = path_uri(&root.join(&f.path))?;
+                            let version = st.docs.get(&uri).map(|d| d.version);
+                            Some((i, uri, version))
+                        })
+                        .collect();
+                    (root.clone(), files)
+                })
+                .collect()
+        };
+        let report = |uri: Uri, version: Option<i32>, id: String, items: Option<Vec<Diagnostic>>| {
+            let version = version.map(i64::from);
+            match items {
+                None => WorkspaceDocumentDiagnosticReport::Unchanged(WorkspaceUnchangedDocumentDiagnosticReport {
+                    uri,
+                    version,
+                    unchanged_document_diagnostic_report: UnchangedDocumentDiagnosticReport { result_id: id },
+                }),
+                Some(items) => WorkspaceDocumentDiagnosticReport::Full(WorkspaceFullDocumentDiagnosticReport {
+                    uri,
+                    version,
+                    full_document_diagnostic_report: FullDocumentDiagnosticReport { result_id: Some(id), items },
+                }),
+            }
+        };
+        let mut items = Vec::new();
+        let mut current = std::collections::HashSet::new();
+        for (root, files) in projects {
+            let mut compute = Vec::new();
+            for (i, uri, version) in files {
+                let held = previous.get(&uri).map(String::as_str);
+                let known = if pulls { ledger.known(&uri, held) } else { diagnostics::Known::Unknown };
+                match known {
+                    diagnostics::Known::Unchanged(id) => items.push(report(uri.clone(), version, id, None)),
+                    diagnostics::Known::Full(id, d) => items.push(report(uri.clone(), version, id, Some(d))),
+                    diagnostics::Known::Unknown => compute.push(i),
+                }
+                current.insert(uri);
+            }
+            for (uri, version, d) in self.diagnostics_for(&root, &compute) {
+                let id = if pulls { ledger.record_one(&uri, version, &d) } else { ledger.result_id(&d) };
+                let unchanged = previous.get(&uri) == Some(&id);
+                items.push(report(uri, version, id, (!unchanged).then_some(d)));
+            }
+        }
+        if pulls {
+            for uri in ledger.take_gone(&current) {
+                items.push(report(uri, None, ledger.result_id(&[]), Some(Vec::new())));
+            }
+        }
+        WorkspaceDiagnosticReport { items }
+    }
+
     /// What a run thread needs of the session.
     fn session(&self) -> runs::Session {
         let caps = *self.caps.lock().unwrap_or_else(|e| e.into_inner());
@@ -448,7 +617,7 @@ impl Backend {
     }
 
     async fn publish(&self, batches: Vec<(Uri, Option<i32>, Vec<Diagnostic>)>) {
-        self.publisher.send(batches).await;
+        self.publisher.send(batches, &Default::default()).await;
     }
 
     /// Loads every project under the workspace folders, reporting progress.
@@ -708,6 +877,20 @@ impl LanguageServer for Backend {
                 .and_then(|d| d.dynamic_registration)
                 .unwrap_or(false);
         }
+        // Diagnostics by pull for a client that pulls them and can be asked to pull again when an
+        // edit changes other files' diagnostics (a bucket's edit changes its scenes'): VS Code.
+        // Others get them pushed, as before: Neovim 0.11 declares pull but no refresh, and pulls
+        // only for the buffers on screen; eglot 1.9 does not pull.
+        let pull = p.capabilities.text_document.as_ref().is_some_and(|t| t.diagnostic.is_some())
+            && p.capabilities
+                .workspace
+                .as_ref()
+                .and_then(|w| w.diagnostics.as_ref())
+                .and_then(|d| d.refresh_support)
+                .unwrap_or(false);
+        if pull {
+            self.publisher.start_pulling();
+        }
         let mut folders: Vec<PathBuf> = p.workspace_folders.iter().flatten().filter_map(|f| uri_path(&f.uri)).collect();
         #[allow(deprecated)]
         if folders.is_empty() {
@@ -755,11 +938,19 @@ impl LanguageServer for Backend {
                 semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
                     SemanticTokensOptions {
                         legend: tokens::legend(),
-                        full: Some(SemanticTokensFullOptions::Bool(true)),
+                        full: Some(SemanticTokensFullOptions::Delta { delta: Some(true) }),
                         range: Some(false),
                         ..Default::default()
                     },
                 )),
+                diagnostic_provider: pull.then(|| {
+                    DiagnosticServerCapabilities::Options(DiagnosticOptions {
+                        identifier: Some("showrunner".into()),
+                        inter_file_dependencies: true,
+                        workspace_diagnostics: true,
+                        work_done_progress_options: Default::default(),
+                    })
+                }),
                 execute_command_provider: Some(ExecuteCommandOptions {
                     commands: protocol::command_names(),
                     ..Default::default()
@@ -816,7 +1007,8 @@ impl LanguageServer for Backend {
             }))
         });
         if let Ok(Some((root, touched))) = changed {
-            self.after_change(root, touched).await;
+            self.publisher.queue_edit(root, touched, uri);
+            self.publisher.flush().await;
         }
         if let Some(path) = path {
             // A nearer (or first) project of this file is loaded now.
@@ -853,7 +1045,7 @@ impl LanguageServer for Backend {
         // burst of changes is answered once, for the latest text (the spec's debounce, without a
         // delay).
         if let Ok(Some((root, touched))) = changed {
-            self.publisher.queue(root, touched);
+            self.publisher.queue_edit(root, touched, uri);
             let publisher = self.publisher.clone();
             tokio::spawn(async move { publisher.flush().await });
         }
@@ -900,6 +1092,7 @@ impl LanguageServer for Backend {
         let changed = guarded("didClose", || {
             let mut st = self.lock();
             let doc = st.docs.remove(&uri);
+            self.sent_tokens.forget(&uri);
             for p in st.unsaved_plans.remove(&uri).unwrap_or_default() {
                 // Closed without saving: the writer discarded the approved edit with the rest.
                 tracing::info!(run = %p.run, plan = %p.plan.id, "an approved edit was closed unsaved: not recorded");
@@ -1025,11 +1218,57 @@ impl LanguageServer for Backend {
     }
 
     async fn semantic_tokens_full(&self, p: SemanticTokensParams) -> Result<Option<SemanticTokensResult>> {
-        self.ready(&p.text_document.uri).await;
+        let uri = p.text_document.uri;
+        self.ready(&uri).await;
         guarded("semanticTokens", || {
-            Ok(self
-                .snapshot(&p.text_document.uri)
-                .map(|s| SemanticTokensResult::Tokens(SemanticTokens { result_id: None, data: tokens::tokens(&s) })))
+            Ok(self.snapshot(&uri).map(|s| {
+                let data = tokens::tokens(&s);
+                let st = self.lock();
+                SemanticTokensResult::Tokens(self.sent_tokens.full(&uri, data, st.docs.contains_key(&uri)))
+            }))
+        })
+    }
+
+    async fn semantic_tokens_full_delta(
+        &self,
+        p: SemanticTokensDeltaParams,
+    ) -> Result<Option<SemanticTokensFullDeltaResult>> {
+        let uri = p.text_document.uri;
+        self.ready(&uri).await;
+        guarded("semanticTokens/delta", || {
+            Ok(self.snapshot(&uri).map(|s| {
+                let data = tokens::tokens(&s);
+                let st = self.lock();
+                self.sent_tokens.delta(&uri, data, &p.previous_result_id, st.docs.contains_key(&uri))
+            }))
+        })
+    }
+
+    async fn diagnostic(&self, p: DocumentDiagnosticParams) -> Result<DocumentDiagnosticReportResult> {
+        let uri = p.text_document.uri;
+        self.ready(&uri).await;
+        // What was queued before this request is computed first.
+        self.publisher.flush().await;
+        let previous = p.previous_result_id;
+        let report = guarded("diagnostic", || Ok(self.pull_report(&uri, previous.as_deref())))?;
+        Ok(DocumentDiagnosticReportResult::Report(match report {
+            (id, None) => DocumentDiagnosticReport::Unchanged(RelatedUnchangedDocumentDiagnosticReport {
+                related_documents: None,
+                unchanged_document_diagnostic_report: UnchangedDocumentDiagnosticReport { result_id: id },
+            }),
+            (id, Some(items)) => DocumentDiagnosticReport::Full(RelatedFullDocumentDiagnosticReport {
+                related_documents: None,
+                full_document_diagnostic_report: FullDocumentDiagnosticReport { result_id: Some(id), items },
+            }),
+        }))
+    }
+
+    async fn workspace_diagnostic(&self, p: WorkspaceDiagnosticParams) -> Result<WorkspaceDiagnosticReportResult> {
+        self.publisher.flush().await;
+        let previous: std::collections::HashMap<Uri, String> =
+            p.previous_result_ids.into_iter().map(|r| (r.uri, r.value)).collect();
+        guarded("workspace/diagnostic", || {
+            Ok(WorkspaceDiagnosticReportResult::Report(self.workspace_report(&previous)))
         })
     }
 

@@ -268,7 +268,18 @@ impl Client {
         self.pending.clear();
     }
 
+    /// Every notification and server request received so far and not consumed, taken.
+    pub fn take_received(&mut self) -> Vec<Value> {
+        self.pending.drain(..).collect()
+    }
+
     pub fn initialize(&mut self, folders: &[&Path], utf8: bool) -> Value {
+        self.initialize_with(folders, utf8, json!({}))
+    }
+
+    /// [`Client::initialize`] with more client capabilities, merged into the usual ones (e.g.
+    /// pull diagnostics: `{"textDocument": {"diagnostic": {}}}`).
+    pub fn initialize_with(&mut self, folders: &[&Path], utf8: bool, more: Value) -> Value {
         let mut caps = json!({
             "window": { "workDoneProgress": true, "showDocument": { "support": true } },
             "workspace": {
@@ -281,6 +292,7 @@ impl Client {
         if utf8 {
             caps["general"] = json!({ "positionEncodings": ["utf-8", "utf-16"] });
         }
+        merge(&mut caps, more);
         let folders: Vec<Value> = folders.iter().map(|f| json!({ "uri": uri(f), "name": "w" })).collect();
         self.answers.entry("workspace/applyEdit".into()).or_insert(json!({ "applied": true }));
         self.answers.entry("window/showDocument".into()).or_insert(json!({ "success": true }));
@@ -334,6 +346,18 @@ impl Drop for Client {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Merges `more` into `into`: objects key by key, anything else replaced.
+fn merge(into: &mut Value, more: Value) {
+    match (into, more) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                merge(a.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (slot, v) => *slot = v,
     }
 }
 

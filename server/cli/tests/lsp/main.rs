@@ -12,6 +12,7 @@ mod hints;
 mod hostile;
 mod outside;
 mod pictures;
+mod wire;
 mod writing;
 
 fn example() -> (tempfile::TempDir, PathBuf) {
