@@ -17,6 +17,7 @@
 mod crash;
 mod gen;
 mod peers;
+mod refs;
 mod scale;
 mod soak;
 mod storm;
@@ -44,6 +45,7 @@ fn main() -> Result<()> {
         Some("matcher") => bench_matcher(),
         Some("context") => bench_context()?,
         Some("lsp") => bench_lsp()?,
+        Some("refs") => refs::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(200))?,
         Some("scale") => scale::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(100))?,
         Some("history") => bench_history()?,
         Some("pipeline") => bench_pipeline()?,

@@ -1128,9 +1128,13 @@ impl LanguageServer for Backend {
     async fn references(&self, p: ReferenceParams) -> Result<Option<Vec<Location>>> {
         self.ready(&p.text_document_position.text_document.uri).await;
         guarded("references", || {
-            Ok(self
-                .at(&p.text_document_position)
-                .map(|(s, o)| navigate::references(&s, o, p.context.include_declaration)))
+            let Some((s, o)) = self.at(&p.text_document_position) else { return Ok(None) };
+            let found = navigate::references(&s, o, p.context.include_declaration);
+            // Thousands of locations go out serialised straight from their structs (issue 22).
+            match (found.len() > 64).then(|| self.publisher.wire.stash(&found)).flatten() {
+                Some(uri) => Ok(Some(vec![Location { uri, range: Range::default() }])),
+                None => Ok(Some(found)),
+            }
         })
     }
 

@@ -12,7 +12,7 @@ use showrunner_model::scene::SceneFormat;
 use showrunner_model::text::{LineIndex, TextRange};
 use tower_lsp_server::ls_types::*;
 
-use crate::pos::{to_range, Encoding};
+use crate::pos::{to_range, Encoding, Positions};
 use crate::state::{path_uri, FileSnap};
 
 /// The mention under `offset` in a scene, if any.
@@ -173,20 +173,23 @@ pub fn references(snap: &FileSnap, offset: usize, include_declaration: bool) -> 
     mentions_of(&snap.analysis, &snap.root, b, snap.enc, include_declaration)
 }
 
+/// Every mention of bucket `b`, scene by scene: a scene's positions are counted in one pass over
+/// its mentions, which come in the order of the text.
 pub fn mentions_of(a: &Analysis, root: &Path, b: usize, enc: Encoding, include_declaration: bool) -> Vec<Location> {
     let mut out = Vec::new();
     if include_declaration {
         out.extend(bucket_location(a, root, b, enc));
     }
     for s in &a.scenes {
-        let hits: Vec<TextRange> = s.mentions.iter().filter(|m| m.bucket as usize == b).map(Mention::range).collect();
-        if hits.is_empty() {
+        let mut hits = s.mentions.iter().filter(|m| m.bucket as usize == b).peekable();
+        if hits.peek().is_none() {
             continue;
         }
         let text = a.text(s.file);
         let lines = LineIndex::new(text);
         let Some(uri) = path_uri(&root.join(&a.files[s.file].path)) else { continue };
-        out.extend(hits.iter().map(|r| Location { uri: uri.clone(), range: to_range(text, &lines, r, enc) }));
+        let mut positions = Positions::new(text, &lines, enc);
+        out.extend(hits.map(|m| Location { uri: uri.clone(), range: positions.range(&m.range()) }));
     }
     out
 }

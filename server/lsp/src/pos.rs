@@ -69,6 +69,46 @@ pub fn to_range(text: &str, lines: &LineIndex, range: &TextRange, enc: Encoding)
     Range { start: to_position(text, lines, range.start, enc), end: to_position(text, lines, range.end, enc) }
 }
 
+/// Positions of many offsets in one text, each equal to [`to_position`]'s. An offset on the same
+/// line as the previous one, and not before it, is counted on from there instead of from the
+/// line's start: mentions in ascending order cost one pass over their lines, not one per mention
+/// (a paragraph is one line, often thousands of bytes).
+pub struct Positions<'a> {
+    text: &'a str,
+    lines: &'a LineIndex,
+    enc: Encoding,
+    /// The previous offset, its line (`usize::MAX` before the first) and its `character`.
+    at: usize,
+    line: usize,
+    units: usize,
+}
+
+impl<'a> Positions<'a> {
+    pub fn new(text: &'a str, lines: &'a LineIndex, enc: Encoding) -> Positions<'a> {
+        Positions { text, lines, enc, at: 0, line: usize::MAX, units: 0 }
+    }
+
+    pub fn position(&mut self, offset: usize) -> Position {
+        let offset = showrunner_model::text::floor_char_boundary(self.text, offset.min(self.text.len()));
+        let line = self.lines.line_of(offset);
+        if line != self.line || offset < self.at {
+            self.line = line;
+            self.at = self.lines.line_start(line);
+            self.units = 0;
+        }
+        self.units += match self.enc {
+            Encoding::Utf8 => offset - self.at,
+            Encoding::Utf16 => utf16_len(&self.text.as_bytes()[self.at..offset]),
+        };
+        self.at = offset;
+        Position { line: line as u32, character: self.units as u32 }
+    }
+
+    pub fn range(&mut self, range: &TextRange) -> Range {
+        Range { start: self.position(range.start), end: self.position(range.end) }
+    }
+}
+
 pub fn to_offset(text: &str, lines: &LineIndex, pos: Position, enc: Encoding) -> usize {
     let line = pos.line as usize;
     if line >= lines.line_count() {
@@ -139,6 +179,27 @@ mod tests {
             for (at, _) in text.char_indices().chain([(text.len(), ' ')]) {
                 let want: usize = text[..at].chars().map(char::len_utf16).sum();
                 assert_eq!(utf16_len(&text.as_bytes()[..at]), want, "{text:?} up to {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn positions_in_one_pass_equal_one_by_one() {
+        let texts = [TEXT, "Zoë\rŁukasz 😀\r\n李雷\rAlice\r", "", "a\r\n\r\nb 🧑‍🚀 Zoë 李雷\n"];
+        for text in texts {
+            let lines = LineIndex::new(text);
+            // Every byte offset (inside characters and line ends too, and past the end), in
+            // order, then in an order that goes back and forth.
+            let mut offsets: Vec<usize> = (0..=text.len() + 2).collect();
+            let mut shuffled = offsets.clone();
+            shuffled.reverse();
+            shuffled.extend(offsets.iter().step_by(3).copied());
+            offsets.extend(shuffled);
+            for enc in [Encoding::Utf8, Encoding::Utf16] {
+                let mut many = Positions::new(text, &lines, enc);
+                for &o in &offsets {
+                    assert_eq!(many.position(o), to_position(text, &lines, o, enc), "{text:?} {enc:?} {o}");
+                }
             }
         }
     }

@@ -275,9 +275,74 @@ fn find_ci(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
 #[derive(Clone)]
 pub struct Wire {
     tx: tokio::sync::mpsc::UnboundedSender<Vec<u8>>,
+    stash: std::sync::Arc<std::sync::Mutex<Stash>>,
+}
+
+/// Results serialised by their handler, waiting for the codec's response that carries their
+/// stand-in (see [`Wire::stash`]).
+struct Stash {
+    /// Makes the stand-ins of this process unlike any text a writer types.
+    nonce: String,
+    next: u64,
+    results: std::collections::BTreeMap<u64, Vec<u8>>,
+}
+
+/// How the stand-in of a stashed result starts: `showrunner-wire:NONCE-KEY`.
+const STAND_IN: &str = "showrunner-wire:";
+
+impl Stash {
+    fn new() -> Stash {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        Stash { nonce: format!("{:x}{nanos:x}", std::process::id()), next: 0, results: Default::default() }
+    }
+
+    /// The codec's response `body`, its result swapped for the stashed one when it is a
+    /// stand-in's response (small, and naming a key this stash holds).
+    fn swap(&mut self, body: Vec<u8>) -> Vec<u8> {
+        if body.len() > 1024 || self.results.is_empty() {
+            return body;
+        }
+        let marker = format!("{STAND_IN}{}-", self.nonce);
+        let Some(at) = body.windows(marker.len()).position(|w| w == marker.as_bytes()) else { return body };
+        let digits = body[at + marker.len()..].iter().take_while(|b| b.is_ascii_digit()).count();
+        let key =
+            std::str::from_utf8(&body[at + marker.len()..at + marker.len() + digits]).ok().and_then(|k| k.parse().ok());
+        let Some(result) = key.and_then(|k| self.results.remove(&k)) else { return body };
+        let Ok(response) = serde_json::from_slice::<Value>(&body) else { return body };
+        let (Some(id), Some(_)) = (response.get("id"), response.get("result")) else { return body };
+        let mut out = Vec::with_capacity(result.len() + 64);
+        out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+        out.extend_from_slice(id.to_string().as_bytes());
+        out.extend_from_slice(br#","result":"#);
+        out.extend_from_slice(&result);
+        out.push(b'}');
+        out
+    }
 }
 
 impl Wire {
+    /// Serialises a request's `result` straight from its structs, as [`Wire::notify`] does for
+    /// notifications, and returns the stand-in to put in the handler's answer instead: a URI
+    /// (`showrunner-wire:…`) that the answer holds once (a `Location` of it, say). The codec
+    /// still sends the response — in its turn, with its id and its cancellation rules — and the
+    /// mux swaps its `result` for the stashed one on the way out. For answers of thousands of
+    /// items, whose trip through `serde_json::Value` maps costs more than finding them.
+    /// `None` when the result cannot be serialised (answer it the usual way then).
+    pub fn stash<T: serde::Serialize>(&self, result: &T) -> Option<tower_lsp_server::ls_types::Uri> {
+        let body = serde_json::to_vec(result).ok()?;
+        let mut stash = self.stash.lock().ok()?;
+        let key = stash.next;
+        stash.next += 1;
+        let uri = format!("{STAND_IN}{}-{key}", stash.nonce).parse().ok()?;
+        stash.results.insert(key, body);
+        // A response the codec never sent (its request cancelled meanwhile) leaves its result
+        // behind: keep the newest few.
+        while stash.results.len() > 8 {
+            stash.results.pop_first();
+        }
+        Some(uri)
+    }
+
     /// Sends a body as it is (an error response the guard made).
     pub fn send_body(&self, body: Vec<u8>) {
         let _ = self.tx.send(body);
@@ -399,6 +464,8 @@ where
     R: AsyncRead + Unpin + Send + 'static,
 {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+    let stash = std::sync::Arc::new(std::sync::Mutex::new(Stash::new()));
+    let stashed = stash.clone();
     let task = async move {
         let (codec_tx, mut codec_rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
         tokio::spawn(async move {
@@ -412,7 +479,10 @@ where
         loop {
             let body = tokio::select! {
                 frame = codec_rx.recv() => match frame {
-                    Some(body) => body,
+                    Some(body) => match stashed.lock() {
+                        Ok(mut stash) => stash.swap(body),
+                        Err(_) => body,
+                    },
                     None => return,
                 },
                 Some(body) = rx.recv() => body,
@@ -422,7 +492,7 @@ where
             }
         }
     };
-    (Wire { tx }, task)
+    (Wire { tx, stash }, task)
 }
 
 /// One frame of the codec's own output (well-formed: no resynchronising needed).
@@ -614,5 +684,42 @@ mod tests {
         .to_string();
         let (bodies, replies) = run(&frame(&body)).await;
         assert_eq!(bodies, [serde_json::from_str::<Value>(&body).unwrap()], "{replies:?}");
+    }
+
+    /// A stashed result replaces its stand-in's in the codec's response, once, keeping the id
+    /// (a number or a string); other responses, and a stand-in this process did not make, pass as
+    /// they are.
+    #[tokio::test]
+    async fn a_stashed_result_goes_out_in_its_stand_in_s_response() {
+        let (codec, from_codec) = tokio::io::duplex(1 << 16);
+        let (out, mut frames) = tokio::sync::mpsc::channel(16);
+        let (wire, task) = mux(from_codec, out);
+        tokio::spawn(task);
+        let result =
+            vec![json!({ "uri": "file:///z/Zo%C3%AB.md", "range": { "start": { "line": 1, "character": 2 } } }); 3];
+        let first = wire.stash(&result).unwrap();
+        let second = wire.stash(&json!("李雷")).unwrap();
+        assert_ne!(first, second);
+        let mut codec = codec;
+        let responses = [
+            json!({ "jsonrpc": "2.0", "result": [{ "uri": first.as_str(), "range": {} }], "id": 7 }),
+            json!({ "jsonrpc": "2.0", "result": [{ "uri": first.as_str() }], "id": 8 }),
+            json!({ "jsonrpc": "2.0", "result": { "changes": { second.as_str(): [] } }, "id": "a-9" }),
+            json!({ "jsonrpc": "2.0", "result": "showrunner-wire:0-0", "id": 10 }),
+        ];
+        for r in &responses {
+            codec.write_all(&frame(&r.to_string())).await.unwrap();
+        }
+        let mut got = Vec::new();
+        for _ in 0..responses.len() {
+            let bytes = frames.recv().await.unwrap();
+            let mut reader = BufReader::new(&bytes[..]);
+            got.push(serde_json::from_slice::<Value>(&read_frame(&mut reader).await.unwrap()).unwrap());
+        }
+        assert_eq!(got[0], json!({ "jsonrpc": "2.0", "id": 7, "result": result }));
+        // Taken once: the same stand-in again passes as it is.
+        assert_eq!(got[1], responses[1]);
+        assert_eq!(got[2], json!({ "jsonrpc": "2.0", "id": "a-9", "result": "李雷" }));
+        assert_eq!(got[3], responses[3]);
     }
 }

@@ -172,6 +172,55 @@ fn hover_definition_references_tokens_symbols() {
     c.finish();
 }
 
+/// References over many mentions on long lines with accents, CJK, emoji and CRLF line ends: every
+/// location of the scene where they were asked is where the text says, in UTF-16 and in UTF-8,
+/// and the list is long enough to take the path that serialises it straight from its structs.
+#[test]
+fn references_over_many_mentions_in_multibyte_crlf_text() {
+    let (_tmp, dir) = example();
+    let scene = dir.join("story/ch01/04-many.md");
+    let mut text = String::from("---\r\nid: many\r\nparent: ch01\r\n---\r\n");
+    for i in 0..40 {
+        text.push_str(&format!(
+            "🕯️ Zoë met 李雷 by the lamp, line {i}; Zoë laughed — Łukasz and Zoë Carrow didn\u{2019}t. 😀🧑‍🚀\r\n\r\n"
+        ));
+    }
+    std::fs::write(&scene, &text).unwrap();
+    // Where each mention of Zoë is: the full name where it is written, else the short one.
+    let spans: Vec<(usize, usize)> = text
+        .match_indices("Zoë")
+        .map(|(at, z)| (at, at + if text[at..].starts_with("Zoë Carrow") { "Zoë Carrow".len() } else { z.len() }))
+        .collect();
+    assert_eq!(spans.len(), 120);
+    let place = |at: usize, utf8: bool| {
+        let line = text[..at].matches('\n').count();
+        let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let prefix = &text[start..at];
+        json!({ "line": line, "character": if utf8 { prefix.len() } else { prefix.encode_utf16().count() } })
+    };
+    for utf8 in [false, true] {
+        let mut c = Client::spawn(bin(), &[]);
+        c.initialize(&[&dir], utf8);
+        let u = c.open(&scene, "markdown");
+        c.diagnostics(&u, |_| true);
+        let refs = c.request(
+            "textDocument/references",
+            json!({ "textDocument": { "uri": u }, "position": pos(&text, "Zoë", 0, utf8), "context": { "includeDeclaration": true } }),
+        );
+        let refs = refs.as_array().unwrap();
+        assert!(refs.len() > 120, "{}", refs.len());
+        assert_eq!(refs[0]["uri"], uri(&dir.join("buckets/characters/zoe.yaml")), "the declaration comes first");
+        let here: Vec<&Value> = refs.iter().filter(|r| r["uri"] == u.as_str()).map(|r| &r["range"]).collect();
+        let want: Vec<Value> =
+            spans.iter().map(|&(a, z)| json!({ "start": place(a, utf8), "end": place(z, utf8) })).collect();
+        assert_eq!(here.len(), want.len(), "utf8: {utf8}");
+        for (got, want) in here.iter().zip(&want) {
+            assert_eq!(*got, want, "utf8: {utf8}");
+        }
+        c.finish();
+    }
+}
+
 #[test]
 fn rename_completion_lens_and_quick_fixes() {
     let (_tmp, dir) = example();
