@@ -188,7 +188,8 @@ describe("the .vsix in code-server", () => {
     server = spawn(
       codeServer,
       [...common, "--bind-addr", `127.0.0.1:${port}`, "--auth", "none", "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override", project],
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SHOWRUNNER_LOG: "info" } },
+      // The server's log file goes to the test's own state folder, not the user's.
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SHOWRUNNER_LOG: "info", XDG_STATE_HOME: path.join(root, "state") } },
     );
     server.stdout.on("data", (d) => logs.push(d.toString()));
     server.stderr.on("data", (d) => logs.push(d.toString()));

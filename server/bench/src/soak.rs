@@ -133,7 +133,11 @@ pub fn run(edits: usize, docs: usize) -> Result<()> {
     scenes.truncate(docs);
     drop(project);
 
-    let mut c = Client::spawn(&bin, &[]);
+    // The server's log (read for panics at the end), beside the project: not in the user's
+    // state folder.
+    let log = base.join("soak-lsp.log");
+    let _ = std::fs::remove_file(&log);
+    let mut c = Client::spawn(&bin, &[("SHOWRUNNER_LOG_FILE", &log.to_string_lossy())]);
     c.initialize(&[&dir], false);
     let mut open: Vec<Doc> = Vec::new();
     for p in &scenes {
@@ -320,7 +324,7 @@ pub fn run(edits: usize, docs: usize) -> Result<()> {
     }
     let elapsed = started.elapsed();
     let end_rss = rss_kb(c.pid());
-    let log = std::fs::read_to_string(dir.join(".showrunner/logs/lsp.log")).unwrap_or_default();
+    let log = std::fs::read_to_string(&log).unwrap_or_default();
     if log.contains("panicked") {
         bail!("the server logged a panic");
     }

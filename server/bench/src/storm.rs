@@ -49,9 +49,12 @@ struct Session {
 }
 
 impl Session {
-    fn spawn(bin: &Path) -> Result<Session> {
+    /// `BIN lsp`, logging to `log`.
+    fn spawn(bin: &Path, log: &Path) -> Result<Session> {
         let mut child = Command::new(bin)
             .arg("lsp")
+            .arg("--log-file")
+            .arg(log)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -295,7 +298,11 @@ pub fn run(messages: usize, seed: u64) -> Result<()> {
         .collect();
     files.sort();
 
-    let mut s = Session::spawn(&bin)?;
+    // The server's log (read for panics at the end), beside the project: not in the user's
+    // state folder.
+    let log = base.join("storm-lsp.log");
+    let _ = std::fs::remove_file(&log);
+    let mut s = Session::spawn(&bin, &log)?;
     let pid = s.child.id();
     let init = s.request(
         "initialize",
@@ -472,7 +479,7 @@ pub fn run(messages: usize, seed: u64) -> Result<()> {
     if !status.success() {
         bail!("the server exited with {status}");
     }
-    let log = std::fs::read_to_string(dir.join(".showrunner/logs/lsp.log")).unwrap_or_default();
+    let log = std::fs::read_to_string(&log).unwrap_or_default();
     let panics = log.matches("panicked").count();
 
     let mut all: Vec<Duration> = s.latencies.values().flatten().copied().collect();

@@ -60,7 +60,7 @@ fn starter_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
             "story/chapter-01/01-opening.md".into(),
             b"---\nparent: chapter-01\n---\nThe first line goes here.\n".to_vec(),
         ),
-        (".gitignore".into(), b".showrunner/index.db*\n.showrunner/logs/\n".to_vec()),
+        (".gitignore".into(), b".showrunner/index.db*\n".to_vec()),
     ]
 }
 

@@ -38,7 +38,12 @@ pub enum Format {
 #[derive(Subcommand)]
 enum Command {
     /// The language server, on stdio (for editors)
-    Lsp,
+    Lsp {
+        /// Write the log to this file (default: a file per project in $XDG_STATE_HOME/showrunner/,
+        /// i.e. ~/.local/state/showrunner/; also SHOWRUNNER_LOG_FILE)
+        #[arg(long, value_name = "PATH")]
+        log_file: Option<PathBuf>,
+    },
     /// Create a new project (or, with --example, a small complete story to try everything on)
     Init {
         /// Where to create it (default: the current folder)
@@ -206,8 +211,11 @@ fn closed_pipe_ends_process(quiet: bool) {
     let _ = quiet;
 }
 
-fn run_lsp() -> anyhow::Result<bool> {
+fn run_lsp(log_file: Option<PathBuf>) -> anyhow::Result<bool> {
     limit_malloc_arenas();
+    if let Some(path) = log_file {
+        showrunner_lsp::logging::ask_for_file(path);
+    }
     // The language server keeps writes to a closed pipe as errors: a client that went away
     // ends the session through the transport, not a signal.
     closed_pipe_ends_process(false);
@@ -224,7 +232,7 @@ fn main() -> ExitCode {
     closed_pipe_ends_process(true);
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Lsp => run_lsp(),
+        Command::Lsp { log_file } => run_lsp(log_file),
         Command::Init { dir, example } => init::run(dir.unwrap_or_else(|| PathBuf::from(".")), example).map(|()| true),
         Command::Check { dir, format, hints } => check::run(&dir.unwrap_or_else(|| PathBuf::from(".")), format, hints),
         Command::Context { file, at, budget, format } => {

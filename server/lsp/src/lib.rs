@@ -655,7 +655,7 @@ impl Backend {
             let config = root.join(showrunner_model::config::CONFIG_FILE);
             let loaded = tokio::task::spawn_blocking(move || state::ensure_project(&state, &config)).await;
             let Ok(Some((_, Some(files)))) = loaded else { continue };
-            logging::log_to_project(root);
+            logging::log_for_project(root);
             self.disk.watch(root);
             let batches = self.diagnostics_for(root, &files);
             self.publish(batches.into_iter().filter(|(_, v, d)| !d.is_empty() || v.is_some()).collect()).await;
@@ -736,7 +736,7 @@ impl Backend {
         let (root, loaded) =
             tokio::task::spawn_blocking(move || state::ensure_project(&state, &path)).await.ok().flatten()?;
         if let Some(files) = loaded {
-            logging::log_to_project(&root);
+            logging::log_for_project(&root);
             self.disk.watch(&root);
             self.after_change(root.clone(), files).await;
         }

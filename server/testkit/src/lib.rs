@@ -17,6 +17,9 @@ use serde_json::{json, Value};
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
+/// A state folder that cannot be created (below a file): the server logs to stderr only.
+pub const NO_STATE_HOME: &str = "/dev/null/showrunner-tests";
+
 pub struct Client {
     child: Child,
     stdin: Option<ChildStdin>,
@@ -77,10 +80,13 @@ pub fn uri_path(uri: &str) -> std::path::PathBuf {
 }
 
 impl Client {
-    /// Starts `BINARY lsp` with extra environment variables.
+    /// Starts `BINARY lsp` with extra environment variables. Its log goes nowhere but stderr
+    /// (which is dropped) unless `env` says where: the default state folder is one that cannot
+    /// be created, so that tests never write to the user's `~/.local/state`.
     pub fn spawn(binary: &Path, env: &[(&str, &str)]) -> Client {
         let mut cmd = Command::new(binary);
         cmd.arg("lsp").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
+        cmd.env("XDG_STATE_HOME", NO_STATE_HOME).env_remove("SHOWRUNNER_LOG_FILE");
         for (k, v) in env {
             cmd.env(k, v);
         }

@@ -686,7 +686,8 @@ fn an_api_key_never_reaches_a_file_or_a_message() {
         Reply::status(401, &format!("{{\"error\": {{\"message\": \"invalid key {KEY}\"}}}}")),
         Reply::tokens(&["Alice trimmed the wick."]),
     ]);
-    let (_tmp, dir) = example_on(&server);
+    let (tmp, dir) = example_on(&server);
+    let state = tmp.path().join("state");
     let cfg = std::fs::read_to_string(dir.join("showrunner.yaml")).unwrap();
     let cfg = cfg.replace(
         &format!("local:  {{ base_url: \"{}\" }}", server.url),
@@ -697,7 +698,11 @@ fn an_api_key_never_reaches_a_file_or_a_message() {
     let scene = dir.join("story/ch01/01-arrival.md");
     let mut c = Client::spawn(
         bin(),
-        &[("SR_TEST_SECRET", KEY), ("XDG_CONFIG_HOME", dir.join(".no-user-config").to_str().unwrap())],
+        &[
+            ("SR_TEST_SECRET", KEY),
+            ("XDG_CONFIG_HOME", dir.join(".no-user-config").to_str().unwrap()),
+            ("XDG_STATE_HOME", state.to_str().unwrap()),
+        ],
     );
     c.initialize(&[&dir], false);
     let u = c.open(&scene, "markdown");
@@ -718,15 +723,26 @@ fn an_api_key_never_reaches_a_file_or_a_message() {
     }
     assert_eq!(server.requests()[0].header("authorization"), Some(format!("Bearer {KEY}").as_str()));
     c.finish();
-    // Everything the runs produced, byte for byte: no key.
+    // Everything the runs produced, byte for byte, and the server's log: no key.
     let mut checked = 0;
-    for e in walkdir::WalkDir::new(&dir).into_iter().flatten().filter(|e| e.file_type().is_file()) {
+    for e in walkdir::WalkDir::new(&dir)
+        .into_iter()
+        .chain(walkdir::WalkDir::new(&state))
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+    {
         let bytes = std::fs::read(e.path()).unwrap();
         assert!(!bytes.windows(KEY.len()).any(|w| w == KEY.as_bytes()), "the key is in {}", e.path().display());
         checked += 1;
     }
     assert!(checked > 30, "{checked} files checked");
-    assert!(dir.join(".showrunner/runs.db").exists() && dir.join(".showrunner/logs/lsp.log").exists());
+    assert!(dir.join(".showrunner/runs.db").exists());
+    // The log is in the state folder, not in the project.
+    let logs: Vec<_> = std::fs::read_dir(state.join("showrunner")).unwrap().flatten().map(|e| e.path()).collect();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    let log = std::fs::read_to_string(&logs[0]).unwrap();
+    assert!(log.starts_with("[pid ") && log.contains("logging to"), "{log}");
+    assert!(!dir.join(".showrunner/logs").exists());
 }
 
 /// Nothing a command, a pipeline or an agent is given can write outside the project.

@@ -10,6 +10,7 @@ mod any_editor;
 mod glass;
 mod hints;
 mod hostile;
+mod logs;
 mod outside;
 mod pictures;
 mod wire;
