@@ -8,6 +8,7 @@
 //! sr-bench lsp                   # the language server over stdio on M (+ RSS with L open)
 //! sr-bench refs [RUNS]           # references of M's most-mentioned character (~9k locations)
 //! sr-bench scale [EDITS]         # typing cost against scene size (5k…500k words), hints on/off
+//! sr-bench wire [EDITS]          # bytes per keystroke: push vs pull, whole semantic tokens vs deltas
 //! sr-bench history               # event log appends, batches, timeline switches, log growth
 //! sr-bench pipeline              # run engine overhead per step; streaming cost per chunk
 //! ```
@@ -21,6 +22,7 @@ mod refs;
 mod scale;
 mod soak;
 mod storm;
+mod wire;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -47,6 +49,7 @@ fn main() -> Result<()> {
         Some("lsp") => bench_lsp()?,
         Some("refs") => refs::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(200))?,
         Some("scale") => scale::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(100))?,
+        Some("wire") => wire::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(20))?,
         Some("history") => bench_history()?,
         Some("pipeline") => bench_pipeline()?,
         Some("peers") => peers::run()?,
@@ -63,7 +66,7 @@ fn main() -> Result<()> {
             args.get(2).and_then(|n| n.parse().ok()).unwrap_or(7),
         )?,
         _ => {
-            bail!("usage: sr-bench gen SIZE DIR | check [S,M,L] [RUNS] | matcher | context | lsp | refs [RUNS] | scale [EDITS] | history | pipeline | soak [EDITS] [DOCS] | storm [MESSAGES] [SEED] | crash [CYCLES] [SEED]")
+            bail!("usage: sr-bench gen SIZE DIR | check [S,M,L] [RUNS] | matcher | context | lsp | refs [RUNS] | scale [EDITS] | wire [EDITS] | history | pipeline | soak [EDITS] [DOCS] | storm [MESSAGES] [SEED] | crash [CYCLES] [SEED]")
         }
     }
     Ok(())

@@ -29,7 +29,7 @@ struct Row {
 }
 
 /// The M project with the four long scenes (generated once under `base`).
-fn project(base: &Path) -> Result<(PathBuf, Vec<(usize, PathBuf)>)> {
+pub(crate) fn project(base: &Path) -> Result<(PathBuf, Vec<(usize, PathBuf)>)> {
     let dir = base.join("scale");
     if !dir.join("showrunner.yaml").exists() {
         gen::generate(gen::size("M").expect("M"), &dir)?;
@@ -47,7 +47,7 @@ fn project(base: &Path) -> Result<(PathBuf, Vec<(usize, PathBuf)>)> {
 }
 
 /// Turns SR001 hints to editors on or off in the project's config.
-fn set_hints(dir: &Path, on: bool) -> Result<()> {
+pub(crate) fn set_hints(dir: &Path, on: bool) -> Result<()> {
     let path = dir.join("showrunner.yaml");
     let cfg = std::fs::read_to_string(&path)?;
     let cfg = cfg.replace(&format!("link_hints: {}", !on), &format!("link_hints: {on}"));
