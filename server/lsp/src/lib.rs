@@ -566,7 +566,9 @@ impl Backend {
                 let held = previous.get(&uri).map(String::as_str);
                 let known = if pulls { ledger.known(&uri, held) } else { diagnostics::Known::Unknown };
                 match known {
-                    diagnostics::Known::Unchanged(id) => items.push(report(uri.clone(), version, id, None)),
+                    // What the client holds is current: left out of the answer (a client keeps
+                    // what a report does not mention), so an idle poll costs next to nothing.
+                    diagnostics::Known::Unchanged(_) => {}
                     diagnostics::Known::Full(id, d) => items.push(report(uri.clone(), version, id, Some(d))),
                     diagnostics::Known::Unknown => compute.push(i),
                 }
