@@ -295,16 +295,21 @@ fn lsp_project(base: &Path) -> Result<(PathBuf, PathBuf, String)> {
     Ok((dir, long, name))
 }
 
-/// Twenty scenes that mention one character 2,000 times in all (for references and rename): the
-/// first character bucket of the project. Returns its name.
-pub(crate) fn hub_scenes(dir: &Path) -> Result<String> {
+/// The name of the hub character: the first character bucket of a generated project.
+pub(crate) fn hub_name(dir: &Path) -> Result<String> {
     let hub_file = std::fs::read_dir(dir.join("buckets/characters"))?
         .flatten()
         .map(|e| e.path())
         .min()
         .context("a character bucket")?;
     let yaml = std::fs::read_to_string(&hub_file)?;
-    let name = yaml.lines().find_map(|l| l.strip_prefix("name: ")).context("name")?.to_string();
+    Ok(yaml.lines().find_map(|l| l.strip_prefix("name: ")).context("name")?.to_string())
+}
+
+/// Twenty scenes that mention one character 2,000 times in all (for references and rename): the
+/// first character bucket of the project. Returns its name.
+pub(crate) fn hub_scenes(dir: &Path) -> Result<String> {
+    let name = hub_name(dir)?;
     for i in 0..20 {
         let mut text = String::from("---\nparent: chapter-1\n---\n");
         for j in 0..100 {

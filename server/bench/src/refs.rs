@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use showrunner_testkit::Client;
 
 use crate::gen;
@@ -18,13 +18,7 @@ fn project(base: &Path) -> Result<(PathBuf, String)> {
     if !dir.join("showrunner.yaml").exists() {
         gen::generate(gen::size("M").expect("M"), &dir)?;
     }
-    let hub_file = std::fs::read_dir(dir.join("buckets/characters"))?
-        .flatten()
-        .map(|e| e.path())
-        .min()
-        .context("a character bucket")?;
-    let yaml = std::fs::read_to_string(&hub_file)?;
-    let name = yaml.lines().find_map(|l| l.strip_prefix("name: ")).context("name")?.to_string();
+    let name = crate::hub_name(&dir)?;
     let filler = "the naïve guard at the café door counted the lanterns — 🕯️ one, two, three — while the \
                   tide came in over the old stones and somebody upstairs sang about Zoë and the 李 orchard";
     for i in 0..77 {
