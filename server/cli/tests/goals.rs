@@ -6,8 +6,11 @@
 use std::path::Path;
 
 use serde_json::Value;
-use showrunner_store::history::History;
 use showrunner_testkit::write_file;
+
+#[path = "support/dated.rs"]
+mod dated;
+use dated::save_dated as save;
 
 /// Ten words with accents, ligatures and apostrophes (`Zoë’s` is one word).
 const TEN: &str = "Zoë’s naïve café stood where Łukasz and Æsa once waited";
@@ -35,18 +38,6 @@ fn goals(dir: &Path, now: &str) -> Value {
     assert!(out.status.success(), "{}", showrunner_testkit::output_text(&out));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     v["goals"].clone()
-}
-
-/// Saves `text` at `path` through the history (a snapshot, as the language server records a
-/// save), then dates the event.
-fn save(dir: &Path, path: &str, text: &str, at: &str) {
-    write_file(dir, path, text);
-    let mut h = History::open(dir).unwrap();
-    let e = h.record(path, "user").unwrap().expect("a new version is recorded");
-    drop(h);
-    let ms = showrunner_store::progress::parse_utc(at).unwrap();
-    let db = rusqlite::Connection::open(dir.join(".showrunner/events.db")).unwrap();
-    assert_eq!(db.execute("UPDATE events SET time = ?1 WHERE id = ?2", rusqlite::params![ms, e.id]).unwrap(), 1);
 }
 
 #[test]

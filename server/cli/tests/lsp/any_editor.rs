@@ -44,6 +44,18 @@ fn titles(v: &Value, key: &str) -> Vec<String> {
 const SENTENCE: &str = "The boat stood off, rose, fell, stood off again.";
 const REWRITTEN: &str = "Das Boot hielt Abstand — stieg, fiel; «hielt».";
 
+/// Starts `rewrite-selection` on [`SENTENCE`] in `scene` (whose text is `text`); the run's id.
+fn rewrite_sentence(c: &mut Client, scene: &Path, text: &str) -> String {
+    let at = text.find(SENTENCE).unwrap();
+    let range = json!({ "start": position(text, at), "end": position(text, at + SENTENCE.len()) });
+    let started = command(
+        c,
+        "showrunner.pipeline.run",
+        json!({ "pipeline": "rewrite-selection", "uri": uri(scene), "range": range }),
+    );
+    started["run"].as_str().unwrap().to_string()
+}
+
 #[test]
 fn a_client_without_lenses_or_show_document_approves_both_gates_by_message() {
     let server = ModelServer::start(vec![Reply::tokens(&["Das Boot hielt Abstand — ", "stieg, fiel; «hielt»."])]);
@@ -53,16 +65,9 @@ fn a_client_without_lenses_or_show_document_approves_both_gates_by_message() {
     let mut c = start_plain(&dir);
     // The writer picks "Approve" every time they are asked.
     c.answer("window/showMessageRequest", json!({ "title": "Approve" }));
-    let at = text.find(SENTENCE).unwrap();
-    let range = json!({ "start": position(&text, at), "end": position(&text, at + SENTENCE.len()) });
     // The scene is not open (the editor takes no edits from the server): the approved text is
     // written to the file.
-    let started = command(
-        &mut c,
-        "showrunner.pipeline.run",
-        json!({ "pipeline": "rewrite-selection", "uri": uri(&scene), "range": range }),
-    );
-    let run = started["run"].as_str().unwrap().to_string();
+    let run = rewrite_sentence(&mut c, &scene, &text);
 
     // Gate 1, the prompt: asked with the five decisions, naming the review file.
     let q = asked(&mut c);
@@ -97,14 +102,7 @@ fn the_review_document_offers_the_decisions_as_code_actions_and_a_failure_is_tol
     let mut c = start_plain(&dir);
     // The writer answers "Edit": told where the review file is, the gate waits for its code actions.
     c.answer("window/showMessageRequest", json!({ "title": "Edit" }));
-    let at = text.find(SENTENCE).unwrap();
-    let range = json!({ "start": position(&text, at), "end": position(&text, at + SENTENCE.len()) });
-    let started = command(
-        &mut c,
-        "showrunner.pipeline.run",
-        json!({ "pipeline": "rewrite-selection", "uri": uri(&scene), "range": range }),
-    );
-    let run = started["run"].as_str().unwrap().to_string();
+    let run = rewrite_sentence(&mut c, &scene, &text);
     let review = review_file(&asked(&mut c));
     assert_eq!(review, dir.join(".showrunner/runs").join(&run).join("review.md"));
     let hint = c.wait_for("where to edit", |v| v["method"] == "window/showMessage")["params"].clone();

@@ -7,6 +7,8 @@ use serde_json::{json, Value};
 use showrunner_testkit::{uri, Client};
 
 mod any_editor;
+#[path = "../support/dated.rs"]
+mod dated;
 mod glass;
 mod hints;
 mod hostile;

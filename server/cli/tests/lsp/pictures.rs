@@ -7,6 +7,8 @@ use std::process::Command;
 use serde_json::{json, Value};
 use showrunner_testkit::Client;
 
+use super::dated::save_dated;
+
 fn cli(dir: &Path, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_showrunner")).args(args).current_dir(dir).output().unwrap();
     assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -109,17 +111,6 @@ fn graph_and_stats_commands_answer_what_the_cli_prints() {
     let g = command(&mut c, "showrunner.graph", json!({ "uri": u, "kind": "chapter" }));
     assert_eq!(g["nodes"].as_array().unwrap().len(), 4);
     c.finish();
-}
-
-/// Saves `text` at `path` through the history (a snapshot, as a save is recorded), dated `at`.
-fn save_dated(dir: &Path, path: &str, text: &str, at: &str) {
-    showrunner_testkit::write_file(dir, path, text);
-    let mut h = showrunner_store::history::History::open(dir).unwrap();
-    let e = h.record(path, "user").unwrap().expect("a new version is recorded");
-    drop(h);
-    let ms = showrunner_store::progress::parse_utc(at).unwrap();
-    let db = rusqlite::Connection::open(dir.join(".showrunner/events.db")).unwrap();
-    assert_eq!(db.execute("UPDATE events SET time = ?1 WHERE id = ?2", rusqlite::params![ms, e.id]).unwrap(), 1);
 }
 
 #[test]
