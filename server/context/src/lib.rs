@@ -4,11 +4,12 @@
 //! - [`engine`]: candidate ranking and packing into a token budget ([`ContextEngine::assemble`]);
 //! - [`render`]: buckets as Markdown at a story position (progressions applied);
 //! - [`research`]: research buckets by keyword and in-memory BM25;
-//! - [`tokens`]: token counting (o200k) behind a trait;
+//! - [`tokens`]: token counting (o200k, [`bpe`]) behind a trait;
 //! - [`cascade`]: the one place the model for a step is resolved.
 //!
 //! Pure: it reads an [`showrunner_model::analysis::Analysis`] and does no I/O.
 
+pub mod bpe;
 pub mod cascade;
 pub mod engine;
 pub mod goals;

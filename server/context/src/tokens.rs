@@ -1,7 +1,9 @@
 //! Token counting behind a small trait, so a provider's own tokenizer can replace it later.
 //!
-//! The default is OpenAI's o200k BPE (embedded in `tiktoken-rs`, no network). Counts are cached
-//! by a hash of the text: the context engine re-counts the same bucket texts on every keystroke.
+//! The default is OpenAI's o200k BPE, counted by our own compact implementation ([`crate::bpe`]:
+//! the ranks embedded, no network, a few MB once loaded; the same counts as tiktoken's
+//! `encode_ordinary`). Counts are cached by a hash of the text: the context engine re-counts the
+//! same bucket texts on every keystroke.
 
 use std::sync::Mutex;
 
@@ -11,13 +13,13 @@ pub trait TokenCounter: Send + Sync {
     fn count(&self, text: &str) -> usize;
 }
 
-/// OpenAI's o200k_base encoding (GPT-4o and later), loaded once per process.
+/// OpenAI's o200k_base encoding (GPT-4o and later), loaded once per process on the first count.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct O200k;
 
 impl TokenCounter for O200k {
     fn count(&self, text: &str) -> usize {
-        tiktoken_rs::o200k_base_singleton().encode_ordinary(text).len()
+        crate::bpe::count(text)
     }
 }
 
