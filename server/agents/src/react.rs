@@ -227,6 +227,24 @@ fn finish<E: Edge>(run: &mut Run, fx: &mut ProjectEffects<'_, E>, state: RunStat
     fx.save(run);
 }
 
+/// The gate of a mutating tool: what is under review, the change approving makes (or why it
+/// cannot be made), and what the model reasoned before asking.
+pub(crate) fn tool_gate(run: &Run, id: &str, text: &str, edit: &Option<Result<EditPlan, RunError>>) -> Gate {
+    let (edit, note) = match edit {
+        Some(Ok(plan)) => (Some(plan.clone()), None),
+        Some(Err(e)) => (None, Some(format!("Approving cannot apply this edit: {e}"))),
+        None => (None, None),
+    };
+    Gate {
+        step: id.to_string(),
+        kind: GateKind::Tool,
+        text: text.to_string(),
+        edit,
+        note,
+        reasoning: run.exchanges.last().map(|e| e.reasoning.trim().to_string()).filter(|r| !r.is_empty()),
+    }
+}
+
 /// A gate for a mutating tool: the run waits, durably, until the writer decides. `edit` is the
 /// change approving makes, when it is an edit of the scene (or why it cannot be made).
 fn ask<E: Edge>(
@@ -238,26 +256,97 @@ fn ask<E: Edge>(
     fx: &mut ProjectEffects<'_, E>,
 ) -> Decision {
     let step = Step { id: id.to_string(), kind: StepKind::Tool, ..Default::default() };
-    let (edit, note) = match edit {
-        Some(Ok(plan)) => (Some(plan), None),
-        Some(Err(e)) => (None, Some(format!("Approving cannot apply this edit: {e}"))),
-        None => (None, None),
-    };
     loop {
-        let gate = Gate {
-            step: id.to_string(),
-            kind: GateKind::Tool,
-            text: text.to_string(),
-            edit: edit.clone(),
-            note: note.clone(),
-            reasoning: run.exchanges.last().map(|e| e.reasoning.trim().to_string()).filter(|r| !r.is_empty()),
-        };
+        let gate = tool_gate(run, id, text, &edit);
         match showrunner_pipeline::ask_showing(run, &step, gates, fx, gate) {
             // Model changes and chats do not apply to a proposed change; ask again.
             Decision::ChangeModel(m) => run.model_override = Some(m),
             Decision::Chat(_) | Decision::Regenerate => {}
             other => return other,
         }
+    }
+}
+
+/// What a proposal (`propose_edit`, `propose_bucket`) shows at its gate: the text under review
+/// and, for an edit, the plan approving it makes (planned against the scene's current text).
+pub(crate) fn proposal_gate<E: Edge>(
+    tool: &str,
+    args: &Value,
+    id: &str,
+    run: &Run,
+    fx: &mut ProjectEffects<'_, E>,
+) -> Result<(String, Option<Result<EditPlan, RunError>>), RunError> {
+    match tool {
+        "propose_edit" => {
+            let text = args["text"].as_str().unwrap_or("").to_string();
+            if text.trim().is_empty() {
+                return Err(RunError::Invalid("propose_edit needs `text`".into()));
+            }
+            let mode = edit_mode(args)?;
+            let preview = fx.plan_scene_edit(run, mode, None, id, &text);
+            Ok((text, Some(preview)))
+        }
+        "propose_bucket" => {
+            let existing = args["id"].as_str().filter(|id| fx.analysis.bucket(id).is_some());
+            let preview = match (existing, args["yaml"].as_str()) {
+                (Some(_), Some(yaml)) => yaml.to_string(),
+                _ => serde_json::to_string_pretty(args).unwrap_or_default(),
+            };
+            Ok((preview, None))
+        }
+        other => Err(RunError::Invalid(format!("`{other}` is not a proposal"))),
+    }
+}
+
+fn edit_mode(args: &Value) -> Result<Option<EditMode>, RunError> {
+    match args["mode"].as_str().filter(|m| !m.is_empty()) {
+        Some(m) => Ok(Some(m.parse::<EditMode>().map_err(RunError::Invalid)?)),
+        None => Ok(None),
+    }
+}
+
+/// Asks a proposal's gate until the writer decides, then carries the decision out: an approved
+/// edit is planned again against the (maybe edited) approved text and applied once; an approved
+/// bucket is created or replaced through the write path. The result says what happened.
+pub(crate) fn propose<E: Edge>(
+    tool: &str,
+    args: &Value,
+    id: &str,
+    run: &mut Run,
+    gates: &mut dyn Gates,
+    fx: &mut ProjectEffects<'_, E>,
+) -> Result<String, RunError> {
+    let (text, edit) = proposal_gate(tool, args, id, run, fx)?;
+    let decision = ask(run, id, &text, edit, gates, fx);
+    let what = if tool == "propose_edit" { "edit" } else { "bucket" };
+    match decision {
+        Decision::Approve(t) | Decision::Paste(t) => {
+            if tool == "propose_edit" {
+                let plan = fx.plan_scene_edit(run, edit_mode(args)?, None, id, &t)?;
+                let event = fx.apply_plan(run, &plan)?;
+                return Ok(format!("the writer approved; the edit is in the scene (event {event})"));
+            }
+            let existing = args["id"].as_str().filter(|id| fx.analysis.bucket(id).is_some()).map(str::to_string);
+            match existing {
+                Some(bid) => {
+                    let event = fx.update_bucket(run, &bid, &t)?;
+                    Ok(format!("the writer approved; bucket `{bid}` is updated (event {event})"))
+                }
+                None => {
+                    let fields =
+                        parse_lenient(&t).map(|(v, _)| v).filter(Value::is_object).unwrap_or_else(|| args.clone());
+                    let bid = fx.create_bucket(run, &fields)?;
+                    Ok(format!("the writer approved; bucket `{bid}` is created"))
+                }
+            }
+        }
+        Decision::Skip => Ok(format!("the writer skipped this {what}")),
+        Decision::Reject(why) => Ok(format!(
+            "the writer rejected this {what}{}",
+            if why.is_empty() { String::new() } else { format!(": {why}") }
+        )),
+        Decision::Cancel => Err(RunError::Cancelled),
+        _ => Ok("the writer did not decide".into()),
     }
 }
 
@@ -273,42 +362,19 @@ fn use_tool<E: Edge>(
     let arg = |k: &str| args[k].as_str().unwrap_or("").trim().to_string();
     match tool {
         "search_buckets" => {
-            let q = arg("query").to_lowercase();
-            let words: Vec<&str> = q.split_whitespace().collect();
-            let mut hits: Vec<(usize, String)> = a
-                .buckets
-                .iter()
-                .filter_map(|b| {
-                    let bk = &b.bucket;
-                    let hay = format!(
-                        "{} {} {} {} {}",
-                        bk.name.value,
-                        bk.aliases.iter().map(|x| x.value.as_str()).collect::<Vec<_>>().join(" "),
-                        bk.summary.as_deref().unwrap_or(""),
-                        bk.body.as_deref().unwrap_or(""),
-                        bk.keywords.iter().map(|k| k.value.as_str()).collect::<Vec<_>>().join(" ")
-                    )
-                    .to_lowercase();
-                    let score = words.iter().filter(|w| hay.contains(*w)).count();
-                    (score > 0).then(|| {
-                        (
-                            score,
-                            format!(
-                                "{} ({}): {} — {}",
-                                bk.id.value,
-                                bk.kind.value,
-                                bk.name.value,
-                                bk.summary.as_deref().unwrap_or("")
-                            ),
-                        )
-                    })
-                })
-                .collect();
-            hits.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+            let q = arg("query");
+            let hits = crate::bible::search_buckets(&fx.root, a, &q, 10)?;
             Ok(if hits.is_empty() {
                 format!("no bucket matches “{q}”")
             } else {
-                hits.into_iter().take(10).map(|h| h.1).collect::<Vec<_>>().join("\n")
+                hits.iter()
+                    .map(|h| {
+                        let id = h.id.as_deref().unwrap_or("");
+                        let name = a.bucket(id).map(|b| b.bucket.name.value.as_str()).unwrap_or(&h.title);
+                        format!("{id} ({}): {name} — {}", h.kind, h.snippet.replace("**", ""))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
             })
         }
         "read_bucket" => {
@@ -317,24 +383,20 @@ fn use_tool<E: Edge>(
         }
         "read_scene" => {
             let want = arg("id");
-            let s = if want.is_empty() {
-                fx.scene.map(|i| &a.scenes[i])
-            } else {
-                a.scenes.iter().find(|s| s.scene.id.value == want)
-            };
-            let s = s.ok_or_else(|| RunError::Invalid(format!("no scene `{want}`")))?;
-            Ok(a.text(s.file)[s.scene.body.clone()].to_string())
+            if want.is_empty() {
+                let s = fx
+                    .scene
+                    .map(|i| &a.scenes[i])
+                    .ok_or_else(|| RunError::Invalid("this run has no current scene; name one with `id`".into()))?;
+                return Ok(a.text(s.file)[s.scene.body.clone()].to_string());
+            }
+            Ok(crate::bible::read_scene(a, &want)?.text)
         }
         "list_mentions" => {
             let want = arg("id");
-            let bi = a.by_id.get(&want).copied().ok_or_else(|| RunError::Invalid(format!("no bucket `{want}`")))?;
-            let lines: Vec<String> = a
-                .scenes
-                .iter()
-                .filter_map(|s| {
-                    let n = s.mentions.iter().filter(|m| m.bucket == bi).count();
-                    (n > 0).then(|| format!("{} ({}): {n} mention(s)", s.scene.id.value, a.files[s.file].path))
-                })
+            let lines: Vec<String> = crate::bible::mentions(a, &want)?
+                .into_iter()
+                .map(|m| format!("{} ({}): {} mention(s)", m.scene, m.path, m.count))
                 .collect();
             Ok(if lines.is_empty() { format!("no scene mentions `{want}`") } else { lines.join("\n") })
         }
@@ -359,59 +421,7 @@ fn use_tool<E: Edge>(
                     .join("\n")
             })
         }
-        "propose_edit" => {
-            let text = args["text"].as_str().unwrap_or("").to_string();
-            if text.trim().is_empty() {
-                return Err(RunError::Invalid("propose_edit needs `text`".into()));
-            }
-            let mode = match args["mode"].as_str().filter(|m| !m.is_empty()) {
-                Some(m) => Some(m.parse::<EditMode>().map_err(RunError::Invalid)?),
-                None => None,
-            };
-            let preview = fx.plan_scene_edit(run, mode, None, id, &text);
-            match ask(run, id, &text, Some(preview), gates, fx) {
-                Decision::Approve(t) | Decision::Paste(t) => {
-                    let plan = fx.plan_scene_edit(run, mode, None, id, &t)?;
-                    let event = fx.apply_plan(run, &plan)?;
-                    Ok(format!("the writer approved; the edit is in the scene (event {event})"))
-                }
-                Decision::Skip => Ok("the writer skipped this edit".into()),
-                Decision::Reject(why) => Ok(format!(
-                    "the writer rejected this edit{}",
-                    if why.is_empty() { String::new() } else { format!(": {why}") }
-                )),
-                Decision::Cancel => Err(RunError::Cancelled),
-                _ => Ok("the writer did not decide".into()),
-            }
-        }
-        "propose_bucket" => {
-            let existing = args["id"].as_str().filter(|id| a.bucket(id).is_some()).map(str::to_string);
-            let preview = match (&existing, args["yaml"].as_str()) {
-                (Some(_), Some(yaml)) => yaml.to_string(),
-                _ => serde_json::to_string_pretty(args).unwrap_or_default(),
-            };
-            match ask(run, id, &preview, None, gates, fx) {
-                Decision::Approve(t) | Decision::Paste(t) => match existing {
-                    Some(bid) => {
-                        let event = fx.update_bucket(run, &bid, &t)?;
-                        Ok(format!("the writer approved; bucket `{bid}` is updated (event {event})"))
-                    }
-                    None => {
-                        let fields =
-                            parse_lenient(&t).map(|(v, _)| v).filter(Value::is_object).unwrap_or_else(|| args.clone());
-                        let bid = fx.create_bucket(run, &fields)?;
-                        Ok(format!("the writer approved; bucket `{bid}` is created"))
-                    }
-                },
-                Decision::Skip => Ok("the writer skipped this bucket".into()),
-                Decision::Reject(why) => Ok(format!(
-                    "the writer rejected this bucket{}",
-                    if why.is_empty() { String::new() } else { format!(": {why}") }
-                )),
-                Decision::Cancel => Err(RunError::Cancelled),
-                _ => Ok("the writer did not decide".into()),
-            }
-        }
+        "propose_edit" | "propose_bucket" => propose(tool, args, id, run, gates, fx),
         other => Err(RunError::Invalid(format!("unknown tool `{other}`"))),
     }
 }

@@ -65,12 +65,17 @@ pub fn find_pipeline(root: &Path, id: &str) -> Result<Pipeline, RunError> {
 pub enum Job {
     Pipeline(Pipeline),
     Agent(AgentDef),
+    /// A change an outside agent proposed ([`crate::proposal`]), waiting for a human.
+    Proposal,
 }
 
 impl Job {
     /// The job a recorded run belongs to, for resuming it: the agent of an `agent:<id>` run,
     /// else its pipeline (project workflows first, then the built-ins).
     pub fn of_run(root: &Path, run: &Run) -> Result<Job, RunError> {
+        if run.pipeline.starts_with(crate::proposal::PREFIX) {
+            return Ok(Job::Proposal);
+        }
         match run.pipeline.strip_prefix("agent:") {
             Some(id) => {
                 let (agents, _) = crate::defs::catalogue(Some(root));
@@ -88,6 +93,7 @@ impl Job {
         match self {
             Job::Pipeline(p) => &p.title,
             Job::Agent(a) => &a.name,
+            Job::Proposal => "A proposed change",
         }
     }
 
@@ -102,6 +108,7 @@ impl Job {
         match self {
             Job::Pipeline(p) => showrunner_pipeline::execute(p, run, model, gates, fx),
             Job::Agent(a) => crate::react::run_agent(a, run, model, gates, fx),
+            Job::Proposal => crate::proposal::execute(run, gates, fx),
         }
     }
 
@@ -111,6 +118,7 @@ impl Job {
         let step = match self {
             Job::Pipeline(p) => p.steps.iter().find(|s| s.kind.generates()).cloned(),
             Job::Agent(a) => Some(Step { agent: Some(a.id.clone()), ..Default::default() }),
+            Job::Proposal => None,
         };
         step.map(|s| showrunner_pipeline::model_name(run, &s, fx)).unwrap_or_default()
     }

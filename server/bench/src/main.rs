@@ -20,6 +20,7 @@ mod gen;
 mod peers;
 mod refs;
 mod scale;
+mod search;
 mod soak;
 mod storm;
 mod wire;
@@ -49,6 +50,7 @@ fn main() -> Result<()> {
         Some("lsp") => bench_lsp()?,
         Some("refs") => refs::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(200))?,
         Some("scale") => scale::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(100))?,
+        Some("search") => search::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(500))?,
         Some("wire") => wire::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(20))?,
         Some("history") => bench_history()?,
         Some("pipeline") => bench_pipeline()?,
@@ -66,7 +68,7 @@ fn main() -> Result<()> {
             args.get(2).and_then(|n| n.parse().ok()).unwrap_or(7),
         )?,
         _ => {
-            bail!("usage: sr-bench gen SIZE DIR | check [S,M,L] [RUNS] | matcher | context | lsp | refs [RUNS] | scale [EDITS] | wire [EDITS] | history | pipeline | soak [EDITS] [DOCS] | storm [MESSAGES] [SEED] | crash [CYCLES] [SEED]")
+            bail!("usage: sr-bench gen SIZE DIR | check [S,M,L] [RUNS] | matcher | context | lsp | refs [RUNS] | scale [EDITS] | wire [EDITS] | search [QUERIES] | history | pipeline | soak [EDITS] [DOCS] | storm [MESSAGES] [SEED] | crash [CYCLES] [SEED]")
         }
     }
     Ok(())

@@ -12,6 +12,7 @@ mod models;
 mod paths;
 mod pictures;
 mod run;
+mod search;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -142,6 +143,15 @@ enum Command {
     Graph(pictures::GraphArgs),
     /// Word counts per scene and container, scenes per POV, mentions per entity per chapter
     Stats(pictures::StatsArgs),
+    /// The story bible as an MCP server on stdio, for agents (Claude Code, Cursor, Zed, Continue…):
+    /// one project, or every project under DIR; proposals wait for approval in the editors
+    Mcp {
+        /// A project folder, or a folder holding projects (default: the current folder)
+        dir: Option<PathBuf>,
+    },
+    /// Search the story (scenes, buckets, research) and the project's memory (every run's
+    /// prompts, answers, reasoning, verdicts, defects and decisions; history events)
+    Search(search::SearchArgs),
 }
 
 #[derive(Subcommand)]
@@ -226,6 +236,15 @@ fn run_lsp(log_file: Option<PathBuf>) -> anyhow::Result<bool> {
     Ok(clean)
 }
 
+fn run_mcp(dir: PathBuf) -> anyhow::Result<bool> {
+    // Like the language server: a client that went away ends the session through the transport.
+    closed_pipe_ends_process(false);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(showrunner_mcp::serve_stdio(dir))?;
+    runtime.shutdown_background();
+    Ok(true)
+}
+
 fn main() -> ExitCode {
     // A reader that stops early (`showrunner runs | head -1`) ends the command quietly, as it
     // does for every other command-line tool, before clap or any command writes a line.
@@ -270,6 +289,8 @@ fn main() -> ExitCode {
         }
         Command::Graph(args) => pictures::run_graph(&args).map(|()| true),
         Command::Stats(args) => pictures::run_stats(&args).map(|()| true),
+        Command::Search(args) => search::run(&args),
+        Command::Mcp { dir } => run_mcp(dir.unwrap_or_else(|| PathBuf::from("."))),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

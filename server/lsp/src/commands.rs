@@ -1,5 +1,6 @@
 //! The context lens on line 0 of a scene, and the work behind `showrunner.context.show` and
-//! `showrunner.models.resolve` (their arguments and results are in [`crate::protocol`]).
+//! `showrunner.models.resolve`, `showrunner.search` (their arguments and results are in
+//! [`crate::protocol`]).
 
 use showrunner_context::tokens::default_counter;
 use showrunner_context::{Context, ContextEngine, Request};
@@ -50,4 +51,30 @@ pub fn code_lens(snap: &FileSnap, engine: &ContextEngine, uri: &Uri) -> Vec<Code
         }),
         data: None,
     }]
+}
+
+/// `showrunner.search` on the project at `root` as the session holds it (open documents'
+/// unsaved text included): the one search of `store::search`. Runs on a blocking thread.
+pub fn search(
+    root: &std::path::Path,
+    analysis: &showrunner_model::analysis::Analysis,
+    args: crate::protocol::SearchArgs,
+) -> Result<Vec<showrunner_store::search::Hit>, String> {
+    use showrunner_store::search::day_ms;
+    let day = |d: Option<String>, end: bool, key: &str| -> Result<Option<i64>, String> {
+        d.map(|d| day_ms(&d, end).ok_or_else(|| format!("`{key}` should be a day, YYYY-MM-DD, not `{d}`"))).transpose()
+    };
+    let q = showrunner_store::search::Query {
+        text: args.query,
+        scope: args.scope.unwrap_or_default(),
+        kinds: args.kinds,
+        pipeline: args.pipeline,
+        model: args.model,
+        scene: None,
+        since: day(args.since, false, "since")?,
+        until: day(args.until, true, "until")?,
+        timeline: args.timeline,
+        limit: args.limit.unwrap_or(20).min(500),
+    };
+    showrunner_agents::bible::search(root, analysis, &q).map_err(|e| e.to_string())
 }

@@ -675,6 +675,23 @@ impl Backend {
                 let _ = tokio::task::spawn_blocking(move || runner.resume_all(&session, &root, analysis)).await;
             }
         }
+        // Proposals that outside agents park while the session runs (`showrunner mcp` writes
+        // `.showrunner/inbox`) join the approval queue the same way.
+        let inbox = self.disk.inbox();
+        let (runner, state) = (self.runner.clone(), self.state.clone());
+        tokio::spawn(async move {
+            loop {
+                inbox.notified().await;
+                let projects: Vec<(PathBuf, _)> = {
+                    let st = state.lock().unwrap_or_else(|e| e.into_inner());
+                    st.projects.iter().map(|(r, p)| (r.clone(), p.analysis.clone())).collect()
+                };
+                for (root, analysis) in projects {
+                    let (runner, session) = (runner.clone(), session.clone());
+                    let _ = tokio::task::spawn_blocking(move || runner.resume_all(&session, &root, analysis)).await;
+                }
+            }
+        });
     }
 
     /// After a file changed (editor or disk), publishes every affected file's diagnostics.
@@ -1352,6 +1369,16 @@ impl LanguageServer for Backend {
                 self.history_command(&p.command, args).await
             }
             "showrunner.graph" | "showrunner.stats" => self.pictures_command(&p.command, &p.arguments).await,
+            "showrunner.search" => {
+                let args: protocol::SearchArgs = params(&p.arguments)?;
+                let root = self.project_for(args.project.as_deref(), args.uri.as_ref()).await?;
+                let analysis = self.analysis_of(&root)?;
+                let hits = tokio::task::spawn_blocking(move || commands::search(&root, &analysis, args))
+                    .await
+                    .map_err(|e| internal(e.to_string()))?
+                    .map_err(invalid)?;
+                glass::to_value(hits)
+            }
             c if protocol::COMMANDS.iter().any(|s| s.name == c) => self.glass_command(c, &p.arguments).await,
             other => Err(Error {
                 code: ErrorCode::MethodNotFound,

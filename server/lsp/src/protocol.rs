@@ -19,6 +19,7 @@ use showrunner_context::stats::Stats;
 use showrunner_context::Context;
 use showrunner_pipeline::{DecisionKind, EditMode, EditPlan, GateKind, Layer, RunState, StepKind, StepState};
 use showrunner_store::history::{Event, Timeline};
+use showrunner_store::search::{Hit, Scope};
 use tower_lsp_server::ls_types::{Position, Range, Uri};
 
 /// An LSP position (0-based line and character, in the negotiated encoding), for the schema.
@@ -46,6 +47,36 @@ struct RangeSchema {
 pub struct UriArgs {
     #[schemars(with = "Option<String>")]
     pub uri: Option<Uri>,
+}
+
+/// `showrunner.search`: the story (scenes, buckets, research) and the project's memory (every
+/// run's prompts, answers, reasoning, verdicts, defects, decisions; history events).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct SearchArgs {
+    /// Words to find; every word must match, `"quoted words"` as a phrase.
+    pub query: String,
+    /// `story`, `runs` or `all` (the default).
+    #[serde(default, rename = "in")]
+    pub scope: Option<Scope>,
+    /// A document of the project to search (else `project`, else the first loaded project).
+    #[schemars(with = "Option<String>")]
+    pub uri: Option<Uri>,
+    /// A project folder (path or URI), when there is no `uri`.
+    pub project: Option<String>,
+    /// Only these kinds: a bucket kind, `scene`, `request`, `proposal`, `prompt`, `answer`, `reasoning`,
+    /// `verdict`, `defect`, `gate`, `decision`, `error`, `event`.
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    pub pipeline: Option<String>,
+    pub model: Option<String>,
+    /// A day, `YYYY-MM-DD` (UTC): said on or after it.
+    pub since: Option<String>,
+    /// A day, `YYYY-MM-DD` (UTC): said on or before it.
+    pub until: Option<String>,
+    /// History events of this timeline only.
+    pub timeline: Option<String>,
+    /// At most this many hits (default 20).
+    pub limit: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -516,6 +547,7 @@ commands! {
     "showrunner.agent.ask" (AgentAskArgs) -> AgentStarted : "Free text to the right agent (keywords, then an intent call).";
     "showrunner.graph" (PictureArgs) -> GraphResult : "The story graph as JSON, Mermaid or DOT.";
     "showrunner.stats" (PictureArgs) -> StatsResult : "Words per level, POV, the mention heatmap, gaps and goals.";
+    "showrunner.search" (SearchArgs) -> Vec<Hit> : "The story and everything the project's runs and history said, best first, with snippets.";
 }
 
 /// The names of every command (for `executeCommandProvider`).

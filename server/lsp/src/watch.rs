@@ -5,6 +5,10 @@
 //! save by rename is several events) and handed over as one batch of paths. What the client also
 //! reports is taken twice harmlessly: a reload whose content the session already has changes
 //! nothing, and the history records a snapshot only when it differs from the last one.
+//!
+//! One file under `.showrunner/` counts: `inbox`, which `showrunner mcp` writes when it parks an
+//! outside agent's proposal as a run waiting at a gate. It wakes [`DiskWatch::inbox`], and the
+//! session takes the waiting run into its approval queue.
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -20,6 +24,7 @@ const QUIET: Duration = Duration::from_millis(120);
 pub struct DiskWatch {
     watcher: Mutex<Option<notify::RecommendedWatcher>>,
     watched: Arc<Mutex<HashSet<PathBuf>>>,
+    inbox: Arc<tokio::sync::Notify>,
 }
 
 impl DiskWatch {
@@ -29,6 +34,8 @@ impl DiskWatch {
         let (tx, rx) = std::sync::mpsc::channel::<PathBuf>();
         let watched: Arc<Mutex<HashSet<PathBuf>>> = Arc::default();
         let roots = watched.clone();
+        let inbox = Arc::new(tokio::sync::Notify::new());
+        let wake = inbox.clone();
         let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
             Ok(e) if !e.kind.is_access() => {
                 for p in e.paths {
@@ -56,6 +63,9 @@ impl DiskWatch {
                 }
                 let paths: Vec<PathBuf> = {
                     let roots = roots.lock().unwrap_or_else(|e| e.into_inner());
+                    if batch.iter().any(|p| roots.iter().any(|r| p.strip_prefix(r).is_ok_and(is_inbox))) {
+                        wake.notify_one();
+                    }
                     batch
                         .into_iter()
                         .filter(|p| {
@@ -75,7 +85,12 @@ impl DiskWatch {
         if let Err(e) = spawned {
             tracing::error!("cannot start the file watcher's thread: {e}");
         }
-        DiskWatch { watcher: Mutex::new(watcher), watched }
+        DiskWatch { watcher: Mutex::new(watcher), watched, inbox }
+    }
+
+    /// Woken when a project's `.showrunner/inbox` changes: a proposal is waiting in its run store.
+    pub fn inbox(&self) -> Arc<tokio::sync::Notify> {
+        self.inbox.clone()
     }
 
     /// Watches the project at `root` (once).
@@ -90,6 +105,11 @@ impl DiskWatch {
             }
         }
     }
+}
+
+/// The file (relative to its project) that says a proposal was parked.
+fn is_inbox(p: &Path) -> bool {
+    p == Path::new(".showrunner").join("inbox")
 }
 
 /// A path (relative to its project) that may be a story file or a config: never the machine

@@ -169,6 +169,33 @@ pub struct Run {
     /// The edits the writer approved, by the `apply_edit` step that applies each.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub plans: BTreeMap<String, EditPlan>,
+    /// Every decision a human made at a gate of this run, in order (the project's memory).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decisions: Vec<DecisionRecord>,
+    /// What `judge` and `verify` found wrong with an answer, in order (the project's memory,
+    /// recalled into later drafts of the same scene).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub defects: Vec<DefectReport>,
+}
+
+/// A decision made at a gate: which, where, and the writer's note (a rejection's reason, a chat
+/// message, the model chosen).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    pub step: String,
+    pub gate: GateKind,
+    pub decision: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// A defect report: what a `judge` or `verify` step found wrong with the answer of `model`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DefectReport {
+    pub step: String,
+    pub report: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 impl Run {
@@ -198,6 +225,8 @@ impl Run {
             model_override: None,
             gate: None,
             plans: BTreeMap::new(),
+            decisions: Vec::new(),
+            defects: Vec::new(),
         }
     }
 
@@ -626,6 +655,17 @@ pub fn ask_showing(run: &mut Run, step: &Step, gates: &mut dyn Gates, fx: &mut d
     run.gate = Some(gate);
     fx.save(run);
     let decision = gates.ask(run, step, kind, &text);
+    let (name, note) = match &decision {
+        Decision::Approve(_) => ("approve", ""),
+        Decision::Paste(_) => ("paste", ""),
+        Decision::Skip => ("skip", ""),
+        Decision::Reject(why) => ("reject", why.as_str()),
+        Decision::Regenerate => ("regenerate", ""),
+        Decision::ChangeModel(m) => ("change_model", m.as_str()),
+        Decision::Chat(m) => ("chat", m.as_str()),
+        Decision::Cancel => ("cancel", ""),
+    };
+    run.decisions.push(DecisionRecord { step: step.id.clone(), gate: kind, decision: name.into(), note: note.into() });
     run.state = RunState::Running;
     run.gate = None;
     fx.save(run);
@@ -778,6 +818,12 @@ fn approved_text<'r>(pipeline: &Pipeline, run: &'r Run) -> Option<&'r str> {
     pipeline.steps.iter().rev().filter(|s| s.kind == StepKind::ApproveOutput).find_map(|s| run.vars[&s.id].as_str())
 }
 
+/// The model that wrote the latest answer of `generator` (what a defect report is about).
+fn generated_by(run: &Run, generator: Option<&Step>) -> Option<String> {
+    let g = generator?;
+    run.exchanges.iter().rev().find(|e| e.step == g.id).map(|e| e.model.clone())
+}
+
 /// Whether the writer skipped the pipeline's output gate (then nothing is applied or saved).
 fn output_skipped(pipeline: &Pipeline, run: &Run) -> bool {
     pipeline.steps.iter().any(|s| {
@@ -855,6 +901,11 @@ fn run_step(
                 if confidence > approve && !sensitive {
                     return Ok(Some(verdict));
                 }
+                run.defects.push(DefectReport {
+                    step: step.id.clone(),
+                    report: format!("A reviewer scored the draft {confidence:.2} and noted: {}", verdict["issues"]),
+                    model: generated_by(run, generator.as_ref()),
+                });
                 if confidence > review || sensitive {
                     match ask(run, step, gates, fx, GateKind::Judge, &format!("{output}\n\n---\nJudge: {verdict}")) {
                         Decision::Reject(why) => return Err(RunError::Rejected { what: "output after judging", why }),
@@ -902,6 +953,11 @@ fn run_step(
                     "These names are not in the story: {}. Use only known characters and places.",
                     unknown.join(", ")
                 );
+                run.defects.push(DefectReport {
+                    step: step.id.clone(),
+                    report: report.clone(),
+                    model: generated_by(run, generator.as_ref()),
+                });
                 match (&generator, retries < step.max_retries) {
                     (Some(g), true) => {
                         retries += 1;

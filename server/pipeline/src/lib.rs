@@ -10,7 +10,7 @@ pub mod gate;
 pub use def::{catalogue, parse, DefError, Layer, Pipeline, Step, StepKind, BUILTIN};
 pub use edit::{EditError, EditMode, EditPlan, Selection};
 pub use engine::{
-    ask, ask_showing, execute, model_name, render, Call, Decision, DecisionKind, Effects, Exchange, Gate, GateKind,
-    Gates, Generated, Model, Persona, Run, RunState, StepRecord, StepState,
+    ask, ask_showing, execute, model_name, render, Call, Decision, DecisionKind, DecisionRecord, DefectReport, Effects,
+    Exchange, Gate, GateKind, Gates, Generated, Model, Persona, Run, RunState, StepRecord, StepState,
 };
 pub use error::RunError;

@@ -1,8 +1,9 @@
 //! The derived index at `.showrunner/index.db` (SQLite, WAL).
 //!
 //! It holds what later layers query without re-reading the project: containers (buckets),
-//! aliases, relations, scenes, mentions and an FTS5 full-text index over scene text and bucket
-//! bodies. It is derived: deleting it loses nothing, and a schema change rebuilds it. Updates are
+//! aliases, relations, scenes, mentions, an FTS5 full-text index over scene text and bucket
+//! bodies, and the project's memory of runs and history that [`crate::search`] fills. It is
+//! derived: deleting it loses nothing, and a schema change rebuilds it. Updates are
 //! incremental by content hash: only files whose bytes changed (or all scenes' mentions, when
 //! the dictionary of names changed) are rewritten, in one transaction.
 
@@ -16,7 +17,7 @@ use showrunner_model::scene::SceneFormat;
 use crate::StoreError;
 
 /// Bump when the schema or the meaning of a column changes: the index is then rebuilt.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = r#"
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -42,10 +43,15 @@ CREATE TABLE mentions(scene INTEGER NOT NULL, bucket TEXT NOT NULL, start INTEGE
 CREATE INDEX mentions_scene ON mentions(scene);
 CREATE INDEX mentions_bucket ON mentions(bucket);
 CREATE VIRTUAL TABLE fts USING fts5(title, content, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TABLE memrows(rowid INTEGER PRIMARY KEY, run TEXT NOT NULL);
+CREATE INDEX memrows_run ON memrows(run);
+CREATE VIRTUAL TABLE memory USING fts5(
+    title, content, kind UNINDEXED, run UNINDEXED, pipeline UNINDEXED, scene UNINDEXED, model UNINDEXED,
+    step UNINDEXED, time UNINDEXED, timeline UNINDEXED, tokenize = 'unicode61 remove_diacritics 2');
 "#;
 
 pub struct Index {
-    conn: Connection,
+    pub(crate) conn: Connection,
 }
 
 /// What a sync did.
@@ -131,7 +137,7 @@ impl Index {
             return Ok(());
         }
         let old: Vec<(String, String)> = {
-            let mut stmt = tx.prepare("SELECT type, name FROM sqlite_master WHERE type IN ('table','view') AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'fts_%'")?;
+            let mut stmt = tx.prepare("SELECT type, name FROM sqlite_master WHERE type IN ('table','view') AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'fts_%' AND name NOT LIKE 'memory_%'")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
             rows.collect::<Result<_, _>>()?
         };

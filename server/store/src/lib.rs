@@ -2,6 +2,7 @@
 //!
 //! - [`discover`]: find projects, list and read their story files (never failing as a whole);
 //! - [`index`]: the derived SQLite index at `.showrunner/index.db`;
+//! - [`search`]: full-text search over the story and the project's memory (runs, history), in that index;
 //! - [`fsx`]: atomic writes of project files;
 //! - [`buckets`]: new bucket files, through the history;
 //! - [`history`]: the event log, the one write path, timelines and crash recovery;
@@ -17,6 +18,7 @@ pub mod history;
 pub mod index;
 pub mod progress;
 pub mod runs;
+pub mod search;
 pub mod sqlite;
 pub mod user;
 

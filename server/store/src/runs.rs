@@ -56,6 +56,11 @@ impl RunRow {
 }
 
 fn interrupted(state: &str, lease: Option<u32>) -> bool {
+    // A run waiting at a gate with no lease was parked for whoever takes it (a proposal from an
+    // outside agent): it waits, it was not interrupted.
+    if state == "waiting" && lease.is_none() {
+        return false;
+    }
     let unfinished = matches!(state, "queued" | "running" | "waiting");
     unfinished && lease.map_or(Some(false), process_alive) == Some(false)
 }
@@ -158,6 +163,13 @@ impl Runs {
         tx.execute("UPDATE runs SET lease = ?2 WHERE id = ?1", params![id, me.to_string()])?;
         tx.commit()?;
         Ok(true)
+    }
+
+    /// Gives up this process's lease on run `id`, so any process may take it (a proposal parked
+    /// at its gate for an editor or a terminal to drive).
+    pub fn release(&self, id: &str) -> Result<(), StoreError> {
+        self.conn.execute("UPDATE runs SET lease = NULL WHERE id = ?1", params![id])?;
+        Ok(())
     }
 
     /// The state to show for run `id` (`None`: no such run): [`INTERRUPTED`] when it is

@@ -320,6 +320,30 @@ export interface HistoryArgs {
   uri?: string | null;
 }
 
+/** One hit, best first. */
+export interface Hit {
+  /** The bucket's or scene's id. */
+  id?: string | null;
+  /** A bucket's kind, `scene`, or a memory kind (`prompt`, `answer`, `verdict`, …). */
+  kind: string;
+  model?: string | null;
+  /** The project-relative file: the scene or bucket, or the scene a run worked on. */
+  path?: string | null;
+  pipeline?: string | null;
+  run?: string | null;
+  /** BM25 relevance: higher is better. */
+  score: number;
+  /** The best passage, matched words between `**`. */
+  snippet: string;
+  /** `story` or `runs`. */
+  source: string;
+  step?: string | null;
+  /** When it was said (milliseconds since the Unix epoch). */
+  time?: number | null;
+  timeline?: string | null;
+  title: string;
+}
+
 /** One kind or several: `"character"`, `"character,location"` or `["character", "location"]`. */
 export type Kinds = string | string[];
 
@@ -511,6 +535,35 @@ export interface SceneStats {
   words: number;
 }
 
+/** Where to search. */
+export type Scope = "all" | "story" | "runs";
+
+/** `showrunner.search`: the story (scenes, buckets, research) and the project's memory (every
+ * run's prompts, answers, reasoning, verdicts, defects, decisions; history events). */
+export interface SearchArgs {
+  /** `story`, `runs` or `all` (the default). */
+  in?: Scope | null;
+  /** Only these kinds: a bucket kind, `scene`, `request`, `proposal`, `prompt`, `answer`, `reasoning`,
+   * `verdict`, `defect`, `gate`, `decision`, `error`, `event`. */
+  kinds?: string[];
+  /** At most this many hits (default 20). */
+  limit?: number | null;
+  model?: string | null;
+  pipeline?: string | null;
+  /** A project folder (path or URI), when there is no `uri`. */
+  project?: string | null;
+  /** Words to find; every word must match, `"quoted words"` as a phrase. */
+  query: string;
+  /** A day, `YYYY-MM-DD` (UTC): said on or after it. */
+  since?: string | null;
+  /** History events of this timeline only. */
+  timeline?: string | null;
+  /** A day, `YYYY-MM-DD` (UTC): said on or before it. */
+  until?: string | null;
+  /** A document of the project to search (else `project`, else the first loaded project). */
+  uri?: string | null;
+}
+
 export interface Stats {
   /** The heatmap's columns, in reading order; `entities[].per_chapter` follows this order. */
   chapters: ChapterStats[];
@@ -603,6 +656,8 @@ export interface CommandTypes {
   "showrunner.run.list": { arguments: UriArgs; result: RunSummary[] };
   /** A run's state, steps, gate and output. */
   "showrunner.run.status": { arguments: RunArgs; result: RunStatus };
+  /** The story and everything the project's runs and history said, best first, with snippets. */
+  "showrunner.search": { arguments: SearchArgs; result: Hit[] };
   /** Words per level, POV, the mention heatmap, gaps and goals. */
   "showrunner.stats": { arguments: PictureArgs; result: StatsResult };
   /** A new timeline, forked from the current head or `from_event`. */
@@ -636,6 +691,7 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   "showrunner.run.cancel",
   "showrunner.run.list",
   "showrunner.run.status",
+  "showrunner.search",
   "showrunner.stats",
   "showrunner.timeline.create",
   "showrunner.timeline.list",

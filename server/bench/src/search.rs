@@ -1,0 +1,142 @@
+//! `sr-bench search [QUERIES]`: search on the M project with 1,000 recorded runs. The runs are
+//! synthetic records in `runs.db` shaped like real ones (a draft's prompt with the scene's
+//! context, its answer and reasoning, a judge's verdict, a verify defect report, a decision),
+//! each naming scenes and characters of the project. Measured: the first index (story and
+//! memory, from nothing), an incremental catch-up after one more run, query latency (p50/p99
+//! over words from the project, through `showrunner search --format json`'s code path, the
+//! store's `search_project`, in-process), and the index's size on disk.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use serde_json::json;
+use showrunner_store::runs::Runs;
+use showrunner_store::search::{search_project, Query, Scope};
+
+use crate::gen;
+
+const RUNS: usize = 1_000;
+
+fn project(base: &Path) -> Result<PathBuf> {
+    let dir = base.join("M-search");
+    if !dir.join("showrunner.yaml").exists() {
+        gen::generate(gen::size("M").expect("M"), &dir)?;
+    }
+    Ok(dir)
+}
+
+/// One synthetic run record: about 6,000 words of prompt and answer, like a draft with context.
+fn record(i: usize, scene: &str, names: &[String], words: &[&str]) -> serde_json::Value {
+    let pick = |k: usize| words[(i * 7 + k * 13) % words.len()];
+    let name = &names[i % names.len()];
+    let other = &names[(i * 31 + 5) % names.len()];
+    let mut context = String::new();
+    for k in 0..400 {
+        context.push_str(&format!("{} {} {} {name}. ", pick(k), pick(k + 1), pick(k + 2)));
+    }
+    let answer: String =
+        (0..300).map(|k| format!("{name} {} the {} near {other}. ", pick(k + 3), pick(k + 4))).collect();
+    json!({
+        "id": format!("draft-scene-bench{i}"), "pipeline": "draft-scene", "scene": scene, "state": "succeeded",
+        "vars": { "request": format!("draft the scene where {name} meets {other} (run {i})"), "question": "" },
+        "exchanges": [
+            { "step": "draft", "model": if i.is_multiple_of(3) { "local/llama3.1" } else { "openai/gpt-4o" },
+              "system": "You are the scene writer.", "prompt": format!("Context:\n{context}\n\nDraft the scene."),
+              "response": answer, "reasoning": format!("{name} should hesitate; {other} knows about the {}", pick(9)),
+              "prompt_tokens": 6000, "completion_tokens": 900 },
+            { "step": "check", "model": "local/llama3.1", "prompt": "Score this text.",
+              "response": format!("{{\"confidence\": 0.6, \"issues\": [\"{} is too quiet\"]}}", name), "prompt_tokens": 900, "completion_tokens": 30 }
+        ],
+        "steps": [
+            { "id": "draft", "type": "generate", "state": "succeeded", "attempts": 1, "model": "local/llama3.1", "output": null, "error": null },
+            { "id": "check", "type": "judge", "state": "succeeded", "attempts": 1, "model": "local/llama3.1",
+              "output": { "confidence": 0.6, "issues": [format!("{name} is too quiet")] }, "error": null }
+        ],
+        "defects": [{ "step": "verify", "report": format!("These names are not in the story: Quill{i}"), "model": "local/llama3.1" }],
+        "decisions": [{ "step": "review", "gate": "review_prompt", "decision": "approve", "note": "" }],
+        "error": null
+    })
+}
+
+pub fn run(queries: usize) -> Result<()> {
+    let base = std::env::var_os("BENCH_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("bench-out"));
+    let dir = project(&base)?;
+    let _ = std::fs::remove_dir_all(dir.join(".showrunner"));
+    let p = showrunner_store::load_project(&dir);
+    let a = &p.analysis;
+    let names: Vec<String> = a.buckets.iter().map(|b| b.bucket.name.value.clone()).collect();
+    let scenes: Vec<String> = a.scenes.iter().map(|s| a.files[s.file].path.clone()).collect();
+    let words: Vec<&str> = a
+        .scenes
+        .iter()
+        .take(50)
+        .flat_map(|s| a.text(s.file).split_whitespace())
+        .filter(|w| w.len() > 4 && w.chars().all(char::is_alphabetic))
+        .collect();
+    let runs = Runs::open(&dir)?;
+    let t = Instant::now();
+    for i in 0..RUNS {
+        let r = record(i, &scenes[i % scenes.len()], &names, &words);
+        runs.save(r["id"].as_str().unwrap_or(""), "draft-scene", &scenes[i % scenes.len()], "succeeded", None, &r)?;
+    }
+    let recorded = t.elapsed();
+
+    let q = |text: &str, scope: Scope| Query { text: text.to_string(), scope, limit: 20, ..Default::default() };
+    let t = Instant::now();
+    let first = search_project(&dir, a, &p.hashes, &q("lantern", Scope::All))?;
+    let first_index = t.elapsed();
+    let index = showrunner_store::Index::open(&showrunner_store::index_path(&dir))?;
+    let rows = index.memory_rows()?;
+    drop(index);
+    // One more run: the next search catches up with it alone.
+    let extra = record(RUNS, &scenes[0], &names, &words);
+    runs.save("draft-scene-bench-extra", "draft-scene", &scenes[0], "succeeded", None, &extra)?;
+    let t = Instant::now();
+    search_project(&dir, a, &p.hashes, &q("Quill1000", Scope::Runs))?;
+    let catch_up = t.elapsed();
+
+    let mut times = Vec::new();
+    let mut hits = 0;
+    for i in 0..queries {
+        let text = match i % 4 {
+            0 => words[(i * 17) % words.len()].to_string(),
+            1 => names[(i * 7) % names.len()].clone(),
+            2 => format!("{} {}", words[(i * 5) % words.len()], words[(i * 11) % words.len()]),
+            _ => format!("Quill{}", i % RUNS),
+        };
+        let scope = [Scope::All, Scope::Story, Scope::Runs][i % 3];
+        let t = Instant::now();
+        hits += search_project(&dir, a, &p.hashes, &q(&text, scope))?.len();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    let size: u64 = ["index.db", "index.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(dir.join(".showrunner").join(f)).ok())
+        .map(|m| m.len())
+        .sum();
+    let runs_size = std::fs::metadata(Runs::path(&dir)).map(|m| m.len()).unwrap_or(0);
+    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
+    let pct = |p: usize| times[(times.len() * p / 100).min(times.len() - 1)];
+    println!(
+        "M: {} buckets, {} scenes; {RUNS} runs recorded in {} ({:.1} MB runs.db); {} memory rows",
+        a.buckets.len(),
+        a.scenes.len(),
+        ms(recorded),
+        runs_size as f64 / 1e6,
+        rows
+    );
+    println!("| search on M, {RUNS} runs | first index (story + memory) | catch-up after one run | query p50 | query p99 | index.db | queries |");
+    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| all/story/runs | {} | {} | {} | {} | {:.1} MB | {queries} ({hits} hits; first query found {}) |",
+        ms(first_index),
+        ms(catch_up),
+        ms(pct(50)),
+        ms(pct(99)),
+        size as f64 / 1e6,
+        first.len()
+    );
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! The projects one `showrunner mcp [DIR]` serves: the project DIR is in, or every project under
+//! DIR. Each has a short name (its folder relative to DIR, or the folder's name) that tools take
+//! as `project` and resource URIs carry. A project is read from disk for each request, so what
+//! an agent sees is what is on disk now (an editor's unsaved text is the writer's, not shared).
+
+use std::path::{Path, PathBuf};
+
+use showrunner_store::discover::{find_projects, project_of};
+use showrunner_store::{load_project, Project};
+
+#[derive(Debug, Clone)]
+pub struct Projects {
+    /// `(name, root)`, sorted by name.
+    pub list: Vec<(String, PathBuf)>,
+}
+
+impl Projects {
+    /// The projects of `dir`: the project it is in, else every project below it.
+    pub fn find(dir: &Path) -> anyhow::Result<Projects> {
+        if let Ok(root) = project_of(dir) {
+            let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "project".into());
+            return Ok(Projects { list: vec![(slug(&name), root)] });
+        }
+        let base = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        let mut list: Vec<(String, PathBuf)> = find_projects(dir)?
+            .into_iter()
+            .map(|root| {
+                let rel = root.strip_prefix(&base).unwrap_or(&root).to_string_lossy().replace('\\', "/");
+                (slug(&rel), root)
+            })
+            .collect();
+        if list.is_empty() {
+            anyhow::bail!(
+                "no showrunner.yaml in {} or below it: start `showrunner mcp` in a project (or a folder of projects); create one with `showrunner init`",
+                dir.display()
+            );
+        }
+        list.sort();
+        Ok(Projects { list })
+    }
+
+    /// The project a request names; with one project, naming none means it.
+    pub fn root(&self, name: Option<&str>) -> Result<&Path, String> {
+        match name.map(str::trim).filter(|n| !n.is_empty()) {
+            None if self.list.len() == 1 => Ok(&self.list[0].1),
+            None => Err(format!("this server has several projects; name one with `project`: {}", self.names())),
+            Some(n) => self
+                .list
+                .iter()
+                .find(|(name, _)| name == n)
+                .map(|(_, r)| r.as_path())
+                .ok_or_else(|| format!("no project `{n}`; projects: {}", self.names())),
+        }
+    }
+
+    pub fn name_of(&self, root: &Path) -> &str {
+        self.list.iter().find(|(_, r)| r == root).map(|(n, _)| n.as_str()).unwrap_or("")
+    }
+
+    fn names(&self) -> String {
+        self.list.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The project read from disk now.
+    pub fn load(&self, name: Option<&str>) -> Result<(PathBuf, Project), String> {
+        let root = self.root(name)?.to_path_buf();
+        let project = load_project(&root);
+        Ok((root, project))
+    }
+}
+
+/// A project's name in URIs: its folder path with anything but letters, digits, `-`, `_` and
+/// `/` made `-`.
+fn slug(rel: &str) -> String {
+    let s: String =
+        rel.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' || c == '/' { c } else { '-' }).collect();
+    if s.is_empty() || s == "." {
+        "project".into()
+    } else {
+        s
+    }
+}
