@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use serde_json::{json, Value};
 use showrunner_context::cascade::{model_problem, resolve, scene_inputs, Inputs, Resolution};
 use showrunner_context::tokens::{default_counter, TokenCounter};
-use showrunner_context::{render_markdown, ContextEngine, Request};
+use showrunner_context::{render_markdown, ContextEngine, Recall, Request};
 use showrunner_llm::{Cancel, ChatRequest, Client, Delta, Endpoint, Message};
 use showrunner_model::analysis::Analysis;
 use showrunner_model::config::ProjectConfig;
@@ -364,6 +364,33 @@ fn judge_vars(a: &Analysis) -> Value {
 pub fn scene_context(a: &Analysis, scene: usize, cursor: Option<usize>) -> (String, usize, usize) {
     let engine = ContextEngine::new(a);
     let ctx = engine.assemble(a, Request { scene, cursor, budget: None }, default_counter());
+    (render_markdown(&ctx), ctx.used_tokens, ctx.budget)
+}
+
+/// The past defect reports a new run of `pipeline` on `scene` is reminded of: those of the
+/// same scene or pipeline in the project's memory, the most relevant to the scene first (at most
+/// three). The memory is derived: when it cannot be read, nothing is recalled.
+pub fn recall(root: &Path, a: &Analysis, scene: usize, pipeline: &str) -> Vec<Recall> {
+    let s = &a.scenes[scene];
+    let text = a.text(s.file);
+    let about = format!("{} {}", s.scene.title.as_deref().unwrap_or(""), &text[s.scene.body.clone()]);
+    showrunner_store::search::past_defects(root, &a.files[s.file].path, pipeline, &about, 3)
+        .map(|found| found.into_iter().map(|d| Recall { run: d.run, report: d.report }).collect())
+        .unwrap_or_default()
+}
+
+/// [`scene_context`] for a run of `pipeline`: with the scene's past defects recalled into it
+/// (each an item, "past defect from run …", within the budget).
+pub fn run_context(
+    root: &Path,
+    a: &Analysis,
+    scene: usize,
+    cursor: Option<usize>,
+    pipeline: &str,
+) -> (String, usize, usize) {
+    let recalls = recall(root, a, scene, pipeline);
+    let engine = ContextEngine::new(a);
+    let ctx = engine.assemble_recalling(a, Request { scene, cursor, budget: None }, default_counter(), &recalls);
     (render_markdown(&ctx), ctx.used_tokens, ctx.budget)
 }
 

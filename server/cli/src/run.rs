@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
 use showrunner_agents::studio::{
-    cli_selection, find_pipeline, known_models, new_run_id, pipelines, scene_context, scene_vars, Edge, Job, LiveModel,
+    cli_selection, find_pipeline, known_models, new_run_id, pipelines, scene_vars, Edge, Job, LiveModel,
     ProjectEffects, ReplayModel,
 };
 use showrunner_llm::{Cancel, Client};
@@ -187,7 +187,8 @@ pub fn run(pipeline_id: &str, file: &Path, opts: &Options<'_>) -> Result<bool> {
             pipeline.id
         );
     }
-    let (context, used, budget) = scene_context(a, scene, selection.as_ref().map(|r| r.end));
+    let (context, used, budget) =
+        showrunner_agents::studio::run_context(&root, a, scene, selection.as_ref().map(|r| r.end), &pipeline.id);
     let vars = scene_vars(a, scene, &context, opts.question, selection);
     let mut run = Run::new(&new_run_id(pipeline_id), &pipeline, &rel, vars);
     run.model_override = opts.model.map(str::to_string);

@@ -100,3 +100,32 @@ fn what_runs_said_is_found_and_filtered() {
     let out = showrunner(&["search", "x", "--since", "last week"], &dir);
     assert!(!out.status.success() && text(&out).contains("YYYY-MM-DD"), "{}", text(&out));
 }
+
+#[test]
+fn a_defect_found_in_one_run_is_recalled_in_the_next_draft_of_the_scene() {
+    let server = ModelServer::start(vec![
+        // The first draft names a stranger: verify reports it, and the retry fixes it.
+        Reply::tokens(&["Alice met Quillan at the door, and Quillan smiled; later Quillan left."]),
+        Reply::tokens(&["Alice climbed the stairs and said nothing."]),
+        // The next draft of the same scene.
+        Reply::tokens(&["Alice trimmed the wick."]),
+    ]);
+    let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
+    let scene = "story/ch01/03-supper.md";
+    for _ in 0..2 {
+        let out = showrunner(&["run", "draft-scene", scene, "--yes", "--model", "local/llama3.1"], &dir);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 3);
+    let prompt = |i: usize| {
+        reqs[i].body["messages"].as_array().unwrap().last().unwrap()["content"].as_str().unwrap().to_string()
+    };
+    // The first run's first prompt had nothing to recall; the second run's has the report, as a
+    // context item with its run.
+    assert!(!prompt(0).contains("A past defect"), "{}", prompt(0));
+    let second = prompt(2);
+    let first_run = json(&["Quillan", "--kind", "defect"], &dir)[0]["run"].as_str().unwrap().to_string();
+    assert!(second.contains(&format!("### A past defect (run {first_run})")), "{second}");
+    assert!(second.contains("These names are not in the story: Quillan"), "{second}");
+}

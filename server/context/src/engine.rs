@@ -12,6 +12,7 @@
 //! | mentioned in the scene | 200 + 20·ln(1+n) + up to 60 for nearness to the cursor + up to 20 for recency |
 //! | research bucket ranking high by BM25 against the scene (top 3) | 150 + up to 50 |
 //! | one relation away from a pinned, POV or mentioned bucket | 120 + 5 per link (up to 6) |
+//! | a past defect report for this scene or pipeline, recalled from the project's memory | 260 − 10 per rank |
 //!
 //! A candidate found several ways keeps its best score plus 5 per extra reason, and all reasons.
 //! `context_window.priority: high` adds 150, `low` subtracts 100. Ties break by id, so the same
@@ -89,6 +90,15 @@ pub struct Request {
     pub budget: Option<usize>,
 }
 
+/// A past defect report to remind the model of (recalled from the project's memory by the
+/// caller: the engine does no I/O), most relevant first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recall {
+    /// The run whose `judge` or `verify` step reported it.
+    pub run: String,
+    pub report: String,
+}
+
 /// Per-project data the engine reuses across requests; rebuild it when the analysis changes.
 pub struct ContextEngine {
     pub story: Story,
@@ -103,6 +113,7 @@ pub struct ContextEngine {
 enum Key {
     Bucket(usize),
     Scene(usize),
+    Recall(usize),
 }
 
 struct Candidate {
@@ -136,6 +147,18 @@ impl ContextEngine {
     }
 
     pub fn assemble(&self, analysis: &Analysis, req: Request, counter: &dyn TokenCounter) -> Context {
+        self.assemble_recalling(analysis, req, counter, &[])
+    }
+
+    /// [`ContextEngine::assemble`], with past defect reports as candidates too: each an item
+    /// (reason "past defect from run …") or a dropped entry, within the same budget.
+    pub fn assemble_recalling(
+        &self,
+        analysis: &Analysis,
+        req: Request,
+        counter: &dyn TokenCounter,
+        recalls: &[Recall],
+    ) -> Context {
         let entry = &analysis.scenes[req.scene];
         let scene = &entry.scene;
         let text = analysis.text(entry.file);
@@ -317,6 +340,10 @@ impl ContextEngine {
             add(&mut cands, Key::Bucket(b), score, format!("related: {}", why.join("; ")), false);
         }
 
+        for (i, r) in recalls.iter().enumerate() {
+            add(&mut cands, Key::Recall(i), 260.0 - 10.0 * i as f64, format!("past defect from run {}", r.run), false);
+        }
+
         // Priorities, then order.
         let mut ranked: Vec<(Key, Candidate)> = cands.into_iter().collect();
         for (k, c) in &mut ranked {
@@ -333,6 +360,7 @@ impl ContextEngine {
         let key_id = |k: &Key| match k {
             Key::Bucket(b) => analysis.buckets[*b].bucket.id.value.clone(),
             Key::Scene(s) => analysis.scenes[*s].scene.id.value.clone(),
+            Key::Recall(i) => format!("defect-{}", recalls[*i].run),
         };
         ranked.sort_by(|(ka, a), (kb, b)| {
             b.pinned.cmp(&a.pinned).then(b.score.total_cmp(&a.score)).then_with(|| key_id(ka).cmp(&key_id(kb)))
@@ -362,6 +390,22 @@ impl ContextEngine {
                     let scene = &analysis.scenes[s].scene;
                     let title = scene.title.clone().unwrap_or_else(|| scene.id.value.clone());
                     (scene.id.value.clone(), title, "scene".to_string(), full, summary, None)
+                }
+                Key::Recall(i) => {
+                    let r = &recalls[i];
+                    let full = format!(
+                        "### A past defect (run {})\nAn earlier draft had this problem; do not repeat it.\n{}\n",
+                        r.run,
+                        r.report.trim()
+                    );
+                    (
+                        format!("defect-{}", r.run),
+                        format!("Past defect (run {})", r.run),
+                        "defect".into(),
+                        full,
+                        None,
+                        None,
+                    )
                 }
             };
             let left = budget - used;

@@ -19,5 +19,5 @@ pub mod research;
 pub mod stats;
 pub mod tokens;
 
-pub use engine::{render_markdown, Context, ContextEngine, ContextItem, Dropped, Form, Request};
+pub use engine::{render_markdown, Context, ContextEngine, ContextItem, Dropped, Form, Recall, Request};
 pub use showrunner_model::story;

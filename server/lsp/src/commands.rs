@@ -15,9 +15,20 @@ pub fn context(
     position: Option<Position>,
     budget: Option<usize>,
 ) -> Option<Context> {
+    context_recalling(snap, engine, position, budget, &[])
+}
+
+/// [`context`] with past defect reports recalled into it.
+pub fn context_recalling(
+    snap: &FileSnap,
+    engine: &ContextEngine,
+    position: Option<Position>,
+    budget: Option<usize>,
+    recalls: &[showrunner_context::Recall],
+) -> Option<Context> {
     let scene = snap.scene()?;
     let cursor = position.map(|p| to_offset(&snap.text, &snap.lines, p, snap.enc));
-    Some(engine.assemble(&snap.analysis, Request { scene, cursor, budget }, default_counter()))
+    Some(engine.assemble_recalling(&snap.analysis, Request { scene, cursor, budget }, default_counter(), recalls))
 }
 
 /// `Context: Alice, Tom, The Lighthouse +2 · 1,840/6,000 tokens` on line 0 of a scene.

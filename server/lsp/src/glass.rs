@@ -189,9 +189,19 @@ impl Backend {
 
     /// The rendered context of a scene (from the project's cached engine).
     fn rendered_context(&self, snap: &FileSnap, cursor: Option<Position>) -> String {
+        self.recalling_context(snap, cursor, &[])
+    }
+
+    /// [`Self::rendered_context`] with past defect reports recalled into it (for a pipeline run).
+    fn recalling_context(
+        &self,
+        snap: &FileSnap,
+        cursor: Option<Position>,
+        recalls: &[showrunner_context::Recall],
+    ) -> String {
         let engine = self.lock().projects.get_mut(&snap.root).map(|p| p.engine());
         engine
-            .and_then(|e| crate::commands::context(snap, &e, cursor, None))
+            .and_then(|e| crate::commands::context_recalling(snap, &e, cursor, None, recalls))
             .map(|c| render_markdown(&c))
             .unwrap_or_default()
     }
@@ -227,7 +237,15 @@ impl Backend {
                 let pipeline = studio::find_pipeline(&snap.root, &a.pipeline).map_err(invalid)?;
                 let selection = a.range.map(|r| byte_range(&snap, r)).filter(|r| !r.is_empty());
                 let cursor = a.range.map(|r| r.end);
-                let context = self.rendered_context(&snap, cursor);
+                // Past defect reports of this scene or pipeline, from the project's memory (SQLite:
+                // off the async threads).
+                let recalls = {
+                    let (root, analysis, id) = (snap.root.clone(), snap.analysis.clone(), pipeline.id.clone());
+                    tokio::task::spawn_blocking(move || studio::recall(&root, &analysis, scene, &id))
+                        .await
+                        .unwrap_or_default()
+                };
+                let context = self.recalling_context(&snap, cursor, &recalls);
                 let question = a.inputs["question"].as_str().map(str::to_string);
                 let mut vars = scene_vars(&snap.analysis, scene, &context, question.as_deref(), selection);
                 if let Value::Object(extra) = &a.inputs {

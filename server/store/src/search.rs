@@ -409,6 +409,68 @@ impl Index {
     }
 }
 
+/// A past defect report recalled for a new draft.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PastDefect {
+    pub run: String,
+    pub report: String,
+    pub model: Option<String>,
+}
+
+/// The past defect reports of `scene` (a project-relative path) or of `pipeline`, the most
+/// relevant to `about` first (FTS5 rank against its words), then the most recent; at most
+/// `limit`. The memory is caught up first, so the last run's reports are there.
+pub fn past_defects(
+    root: &Path,
+    scene: &str,
+    pipeline: &str,
+    about: &str,
+    limit: usize,
+) -> Result<Vec<PastDefect>, StoreError> {
+    if !crate::runs::Runs::path(root).exists() || limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut index = Index::open(&crate::index_path(root))?;
+    index.sync_memory(root)?;
+    let mut out: Vec<PastDefect> = Vec::new();
+    let mut words: Vec<String> = Vec::new();
+    for w in about.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() > 3) {
+        let w = w.to_lowercase();
+        if !words.contains(&w) {
+            words.push(w);
+        }
+        if words.len() == 64 {
+            break;
+        }
+    }
+    let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<PastDefect> {
+        Ok(PastDefect { run: r.get(0)?, report: r.get(1)?, model: r.get(2)? })
+    };
+    if !words.is_empty() {
+        let q = words.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" OR ");
+        let mut stmt = index.conn.prepare_cached(
+            "SELECT run, content, model FROM memory WHERE memory MATCH ?1 AND kind = 'defect'
+             AND (scene = ?2 OR pipeline = ?3) ORDER BY bm25(memory) LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(params![q, scene, pipeline, limit as i64], row)?;
+        out = rows.collect::<Result<_, _>>()?;
+    }
+    if out.len() < limit {
+        let mut stmt = index.conn.prepare_cached(
+            "SELECT run, content, model FROM memory WHERE kind = 'defect' AND (scene = ?1 OR pipeline = ?2)
+             ORDER BY (scene = ?1) DESC, time DESC, rowid DESC LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![scene, pipeline, (limit * 4) as i64], row)?;
+        for d in rows {
+            let d = d?;
+            if out.len() < limit && !out.iter().any(|o| o.run == d.run && o.report == d.report) {
+                out.push(d);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Brings the project's index up to date (the story from `analysis`, whose files hash to
 /// `hashes`; the memory from the run store and the history), then searches it. The one search
 /// every edge calls: the command line, the language server and the MCP server.
