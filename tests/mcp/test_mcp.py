@@ -336,3 +336,52 @@ def test_a_proposal_waits_as_a_gate_in_a_running_language_server_and_is_approved
             assert "rejected" in st["answer"] and "not in this story" in st["answer"]
             assert "approved" in (await call(s, "run_status", {"run": edit["run"]}))["answer"]
     run(check())
+
+
+def test_a_folder_of_projects_is_served_by_name():
+    tmp = Path(tempfile.mkdtemp(prefix="sr-mcp-many-"))
+    try:
+        for name, extra in (("novel", ["--example"]), ("play", [])):
+            out = subprocess.run([BIN, "init", str(tmp / name), *extra], capture_output=True, text=True)
+            assert out.returncode == 0, out.stderr
+
+        async def go():
+            async with session(tmp, args=("mcp", str(tmp))) as s:
+                names = [p["project"] for p in (await call(s, "list_projects"))["projects"]]
+                assert names == ["novel", "play"]
+                msg = await error_text(s, "read_bucket", {"id": "tom"})
+                assert "several projects" in msg and "novel, play" in msg, msg
+                assert (await call(s, "read_bucket", {"id": "tom", "project": "novel"}))["name"] == "Tom Marlowe"
+                msg = await error_text(s, "read_bucket", {"id": "tom", "project": "../novel"})
+                assert "no project `../novel`" in msg, msg
+                uris = {str(r.uri) for r in (await s.list_resources()).resources}
+                assert "showrunner://novel/bucket/tom" in uris
+        run(go())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_garbage_on_the_wire_does_not_end_the_server(project):
+    """Lines that are not JSON-RPC are skipped; the session goes on and answers the next request."""
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}}
+    lines = [b"this is not json", json.dumps(init).encode(), b'{"jsonrpc":"2.0","method":"notifications/initialized"}',
+             b"[1,2", b"\xff\xfe\x00garbage", b"{}" * 1000,
+             json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                         "params": {"name": "read_bucket", "arguments": {"id": "tom"}}}).encode()]
+    proc = subprocess.Popen([BIN, "mcp", "."], cwd=project, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    try:
+        proc.stdin.write(b"\n".join(lines) + b"\n")
+        proc.stdin.flush()
+        answers = {}
+        while 2 not in answers:
+            line = proc.stdout.readline()
+            assert line, "the server ended"
+            msg = json.loads(line)
+            answers[msg.get("id")] = msg
+        assert answers[1]["result"]["serverInfo"]["name"] == "showrunner"
+        assert answers[2]["result"]["structuredContent"]["name"] == "Tom Marlowe"
+    finally:
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0

@@ -15,6 +15,7 @@ mod hostile;
 mod logs;
 mod outside;
 mod pictures;
+mod search;
 mod wire;
 mod writing;
 
