@@ -101,6 +101,26 @@ H.test(":Showrunner history lists the save", function()
   H.eq(scene, vim.api.nvim_get_current_buf(), "back in the scene")
 end)
 
+H.test(":Showrunner search picks a hit and opens its file", function()
+  local shown
+  stub_select(function(items, opts)
+    shown = vim.tbl_map(opts.format_item, items)
+    for _, h in ipairs(items) do
+      if h.path == "buckets/places/gannet-rock.yaml" then
+        return h
+      end
+    end
+  end)
+  vim.cmd("Showrunner search lamp room")
+  H.wait("the bucket opened", function()
+    return vim.api.nvim_buf_get_name(0):find("gannet%-rock%.yaml$")
+  end)
+  H.ok(shown and #shown > 1, "several hits: " .. vim.inspect(shown))
+  H.contains(table.concat(shown, "\n"), "**lamp** **room**", "snippets in the picker")
+  vim.cmd("buffer " .. scene)
+  H.eq(scene, vim.api.nvim_get_current_buf(), "back in the scene")
+end)
+
 H.test(":Showrunner timeline create and switch", function()
   vim.cmd("Showrunner timeline create storm-draft")
   H.wait("the created notification", function()

@@ -653,6 +653,50 @@ S.stats = {
   end,
 }
 
+S.search = {
+  desc = "search the story and everything the project's runs said; pick a hit to open its file",
+  run = function(_, fargs)
+    local buf = scene_buf()
+    local root = util.served_root(buf)
+    local function go(query)
+      if not query or vim.trim(query) == "" then
+        return
+      end
+      local args = { query = query }
+      if root then
+        args.uri = vim.uri_from_bufnr(buf)
+      end
+      lsp.exec("showrunner.search", args, function(err, hits)
+        if err then
+          util.error(err)
+          return
+        end
+        if not hits or #hits == 0 then
+          util.notify(string.format("nothing matches “%s”", query))
+          return
+        end
+        vim.ui.select(hits, {
+          prompt = "Search: " .. query,
+          format_item = function(h)
+            local run = h.run and (" · run " .. h.run) or ""
+            local snippet = (h.snippet or ""):gsub("%s+", " ")
+            return string.format("[%s] %s %s%s — %s", h.kind or "", h.title or "", h.path or "", run, snippet)
+          end,
+        }, function(h)
+          if h and h.path and root then
+            vim.cmd.edit(vim.fn.fnameescape(root .. "/" .. h.path))
+          end
+        end)
+      end, { bufnr = buf })
+    end
+    if #fargs > 1 then
+      go(table.concat(vim.list_slice(fargs, 2), " "))
+    else
+      vim.ui.input({ prompt = "Search: " }, go)
+    end
+  end,
+}
+
 --- The subcommand names, sorted.
 function M.names()
   local names = vim.tbl_keys(S)
