@@ -27,12 +27,13 @@ import {
   type Range,
   type RunStatus,
   type RunSummary,
+  type SearchHit,
   type Timeline,
 } from "./protocol";
 import { pickModel, ReviewPanels } from "./reviewPanel";
 import { commandError, Server } from "./server";
 import { loadStory, registerPictures } from "./pictures";
-import { contextRows, currentTimeline, gateRows, projectKinds, runRows, statusText, timelineRows, type Row } from "./viewModels";
+import { contextRows, currentTimeline, gateRows, projectKinds, runRows, searchItems, statusText, timelineRows, type Row } from "./viewModels";
 import { GREY_SCHEME, GreyDecorations, RowsView, StoryView } from "./views";
 import { goalsArgs, parseGoals, wordsText, wordsTooltip } from "./words";
 
@@ -469,6 +470,24 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     if (!pick) return;
     if (!pick.name) return void vscode.commands.executeCommand("showrunner.createTimeline");
     if (!list.find((t) => t.name === pick.name)?.current) await switchTo(pick.name);
+  });
+
+  register("showrunner.searchProject", async () => {
+    const query = await vscode.window.showInputBox({
+      title: "Search Story and Runs",
+      prompt: "Words to find in the scenes, buckets and research, and in everything runs said (\"quoted words\" as a phrase)",
+    });
+    if (!query?.trim()) return;
+    let hits: SearchHit[];
+    try {
+      hits = asArray<SearchHit>(await server.execute(Commands.search, { ...projectArgs(), query }));
+    } catch (e) {
+      return fail(Commands.search)(e);
+    }
+    if (!hits.length) return void vscode.window.showInformationMessage(`Showrunner: nothing matches “${query}”.`);
+    const pick = await vscode.window.showQuickPick(searchItems(hits), { title: `Search: ${query}`, matchOnDescription: true, matchOnDetail: true });
+    const root = pick?.path ? await projectRoot() : undefined;
+    if (pick?.path && root) await vscode.window.showTextDocument(vscode.Uri.joinPath(root, pick.path));
   });
 
   register("showrunner.switchToTimeline", async (row?: Row) => {

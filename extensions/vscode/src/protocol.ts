@@ -43,6 +43,7 @@ export const Commands = {
   history: "showrunner.history",
   stats: "showrunner.stats",
   graph: "showrunner.graph",
+  search: "showrunner.search",
 } as const satisfies Record<string, wire.CommandName>;
 
 export type ServerCommand = (typeof Commands)[keyof typeof Commands];
@@ -188,6 +189,8 @@ export interface GateDiffResult extends GateEdit {
 
 /** `showrunner.gate.reasoning`: the reasoning, and the `<step>.reasoning.md` file beside the review document. */
 export type GateReasoningResult = wire.GateReasoning;
+/** One hit of `showrunner.search`: the story, or what a run said. */
+export type SearchHit = wire.Hit;
 
 /**
  * Streamed (as one `text` piece) when what streamed before it in the step turned out not to be

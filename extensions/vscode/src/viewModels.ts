@@ -3,7 +3,7 @@
  * computed from the server's command results. Pure; the tree providers in `views.ts` turn rows
  * into VS Code tree items.
  */
-import type { ContextResult, Gate, RunSummary, Timeline } from "./protocol";
+import type { ContextResult, Gate, RunSummary, SearchHit, Timeline } from "./protocol";
 import { pipelineTitle } from "./actions";
 
 export interface Row {
@@ -190,4 +190,25 @@ export function projectKinds(nodes: { kind?: unknown }[], builtin: readonly stri
   const kinds = new Set<string>();
   for (const n of nodes) if (typeof n.kind === "string" && n.kind !== "" && !skip.has(n.kind)) kinds.add(n.kind);
   return [...kinds].sort();
+}
+
+/** A search hit as a quick-pick item: its title and kind, where it is (file, run, model), and
+ * the snippet with the matched words unmarked; `path` is the file to open, project-relative. */
+export interface SearchItem {
+  label: string;
+  description: string;
+  detail: string;
+  path?: string;
+}
+
+export function searchItems(hits: SearchHit[]): SearchItem[] {
+  return hits.map((h) => {
+    const where = [h.path ?? undefined, h.run ? `run ${h.run}` : undefined, h.model ?? undefined].filter((x): x is string => !!x);
+    return {
+      label: `${h.source === "runs" ? "$(history)" : "$(book)"} ${h.title}`,
+      description: [h.kind, ...where].join(" · "),
+      detail: h.snippet.replace(/\*\*/g, "").replace(/\s+/g, " ").trim(),
+      path: h.path ?? undefined,
+    };
+  });
 }

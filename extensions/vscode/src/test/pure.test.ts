@@ -5,7 +5,7 @@ import { parseUnifiedDiff } from "../diff";
 import { completedItems, itemLabel } from "../jsonStream";
 import { escapeHtml, renderBody, renderPage } from "../reviewHtml";
 import { initialState, reduce, view } from "../reviewState";
-import { contextRows, currentTimeline, gateRows, projectKinds, runRows, statusText, timelineRows } from "../viewModels";
+import { contextRows, currentTimeline, gateRows, projectKinds, runRows, searchItems, statusText, timelineRows } from "../viewModels";
 
 describe("parseUnifiedDiff (the server's edit.diff)", () => {
   it("reads paths, the hunk's line numbers, added and removed lines", () => {
@@ -184,6 +184,19 @@ describe("view rows", () => {
   it("the New Bucket picker offers the project's own kinds", () => {
     const nodes = [{ kind: "character" }, { kind: "ship" }, { kind: "scene" }, { kind: "ship" }, { kind: "chapter" }, { kind: "spell" }, {}];
     assert.deepEqual(projectKinds(nodes, ["character", "location"]), ["ship", "spell"]);
+  });
+
+  it("search hits as quick-pick items", () => {
+    const items = searchItems([
+      { source: "story", kind: "location", title: "Gannet Rock", path: "buckets/places/gannet-rock.yaml", id: "gannet-rock", snippet: "…to the **lamp** **room**,\n a keeper's…", score: 3.2 },
+      { source: "runs", kind: "answer", title: "draft-scene · draft · answer", path: "story/a.md", run: "draft-scene-1", model: "local/m", snippet: "the **lamp**", score: 1.1 },
+    ]);
+    assert.equal(items[0]!.label, "$(book) Gannet Rock");
+    assert.equal(items[0]!.description, "location · buckets/places/gannet-rock.yaml");
+    assert.equal(items[0]!.detail, "…to the lamp room, a keeper's…");
+    assert.equal(items[0]!.path, "buckets/places/gannet-rock.yaml");
+    assert.equal(items[1]!.label, "$(history) draft-scene · draft · answer");
+    assert.equal(items[1]!.description, "answer · story/a.md · run draft-scene-1 · local/m");
   });
 
   it("runs, gates and timelines", () => {
