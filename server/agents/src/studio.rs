@@ -911,6 +911,12 @@ impl<E: Edge> Effects for ProjectEffects<'_, E> {
         {
             eprintln!("showrunner: warning: run not saved: {e}");
         }
+        // A finished run indexes itself into the project's memory (derived: a failure here only
+        // means the next search catches up instead).
+        if run.is_finished() {
+            let _ = showrunner_store::Index::open(&showrunner_store::index_path(&self.root))
+                .and_then(|mut index| index.sync_memory(&self.root));
+        }
         self.edge.saved(run);
     }
 

@@ -56,6 +56,15 @@ fn what_runs_said_is_found_and_filtered() {
     assert!(json(&["telescope", "--in", "runs"], &dir).is_empty());
     let out = showrunner(&["run", "draft-scene", scene, "--yes", "--model", "local/llama3.1"], &dir);
     assert!(out.status.success(), "{}", text(&out));
+    // The finished run indexed itself: its memory is in index.db before anyone searches.
+    let db = rusqlite::Connection::open(dir.join(".showrunner/index.db")).unwrap();
+    let answers: i64 = db
+        .query_row("SELECT count(*) FROM memory WHERE kind = 'answer' AND content LIKE '%brass telescope%'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(answers, 1);
+    drop(db);
 
     let hits = json(&["brass telescope", "--in", "runs"], &dir);
     let answer = hits.iter().find(|h| h["kind"] == "answer").unwrap_or_else(|| panic!("{hits:?}"));
