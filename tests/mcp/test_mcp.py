@@ -309,6 +309,7 @@ def test_a_proposal_waits_as_a_gate_in_a_running_language_server_and_is_approved
         # The session takes it into its approval queue (at start, or from the inbox).
         view = gate_of(edit["run"])["params"]["gate"]
         assert view["kind"] == "tool" and view["text"] == "A new closing line, proposed from outside."
+        assert not view.get("model_problem"), view  # a proposal calls no model: no warning about one
         assert view["edit"]["description"]
         # Proposed while the session runs: only the watcher on `.showrunner/inbox` can bring it.
         bucket = run(propose("propose_bucket", {"name": "Fog bell", "kind": "item", "summary": "Rung by hand in fog."}))

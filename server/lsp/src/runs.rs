@@ -196,11 +196,11 @@ impl Pending {
         let change = self.edit.as_ref().map(|p| format!(" Approving: {}.", p.description)).unwrap_or_default();
         let note = self.note.as_ref().map(|n| format!(" ⚠ {n}.")).unwrap_or_default();
         let problem = self.model_problem.as_ref().map(|p| format!(" ⚠ {}: {p}.", self.model)).unwrap_or_default();
+        let model = if self.model.is_empty() { String::new() } else { format!(" · {}", self.model) };
         format!(
-            "Showrunner · {} ({} · {}).{change}{note}{problem} Review file: {}",
+            "Showrunner · {} ({}{model}).{change}{note}{problem} Review file: {}",
             self.kind.label(),
             self.pipeline,
-            self.model,
             self.path.display()
         )
     }
@@ -718,7 +718,8 @@ impl Gates for LspGates {
             path: path.clone(),
             text: shown,
             model: model.clone(),
-            model_problem: self.config.as_ref().and_then(|c| {
+            // A run that calls no model (a proposal from an outside agent) names none.
+            model_problem: self.config.as_ref().filter(|_| !model.is_empty()).and_then(|c| {
                 showrunner_context::cascade::model_problem(c, &model, showrunner_agents::studio::key_set)
             }),
             root: self.root.clone(),
@@ -832,8 +833,9 @@ pub fn review_lenses(g: &Pending) -> Vec<CodeLens> {
         command: Some(Command { title, command: command.into(), arguments: Some(vec![args]) }),
         data: None,
     };
+    let model = if g.model.is_empty() { String::new() } else { format!(" · {}", g.model) };
     let mut lenses = vec![lens(
-        format!("{} · {} · run {}", g.kind.label(), g.model, g.run),
+        format!("{}{model} · run {}", g.kind.label(), g.run),
         "showrunner.run.status",
         json!({ "run": g.run }),
     )];
