@@ -4,7 +4,9 @@
 //! each naming scenes and characters of the project. Measured: the first index (story and
 //! memory, from nothing), an incremental catch-up after one more run, query latency (p50/p99
 //! over words from the project, through `showrunner search --format json`'s code path, the
-//! store's `search_project`, in-process), and the index's size on disk.
+//! store's `search_project`, in-process), and the index's size on disk. It fails when a run's
+//! defect report is not the first hit for the stranger it names, or a character's name does not
+//! find its bucket.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -110,8 +112,24 @@ pub fn run(queries: usize) -> Result<()> {
         let scope = [Scope::All, Scope::Story, Scope::Runs][i % 3];
         // What every edge pays: open the index, catch up (nothing changed), search.
         let t = Instant::now();
-        hits += search_project(&dir, a, &p.hashes, &q(&text, scope))?.len();
+        let found = search_project(&dir, a, &p.hashes, &q(&text, scope))?;
         times.push(t.elapsed());
+        hits += found.len();
+        // What was said is found where it was said.
+        match (i % 4, scope) {
+            (3, Scope::Runs | Scope::All) => {
+                let run = format!("draft-scene-bench{}", i % RUNS);
+                anyhow::ensure!(
+                    found.first().is_some_and(|h| h.run.as_deref() == Some(run.as_str()) && h.kind == "defect"),
+                    "`{text}` should find run {run}'s defect report first: {found:?}"
+                );
+            }
+            (1, Scope::Story) => anyhow::ensure!(
+                found.iter().any(|h| h.kind != "scene" && h.title.contains(text.as_str())),
+                "`{text}` should find its bucket: {found:?}"
+            ),
+            _ => {}
+        }
         // The FTS5 queries alone, on an open index.
         let t = Instant::now();
         index.search_all(&q(&text, scope))?;
