@@ -32,7 +32,9 @@ pub fn run(file: &Path, at: Option<&str>, budget: Option<usize>, format: Format)
         Some(spec) => Some(parse_at(spec, text)?),
     };
     let engine = ContextEngine::new(analysis);
-    let ctx = engine.assemble(analysis, Request { scene, cursor, budget }, default_counter());
+    // The scene's past defect reports, as its next run would get them.
+    let recalls = showrunner_agents::studio::recall(&root, analysis, scene, "");
+    let ctx = engine.assemble_recalling(analysis, Request { scene, cursor, budget }, default_counter(), &recalls);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match format {

@@ -137,4 +137,11 @@ fn a_defect_found_in_one_run_is_recalled_in_the_next_draft_of_the_scene() {
     let first_run = json(&["Quillan", "--kind", "defect"], &dir)[0]["run"].as_str().unwrap().to_string();
     assert!(second.contains(&format!("### A past defect (run {first_run})")), "{second}");
     assert!(second.contains("These names are not in the story: Quillan"), "{second}");
+    // `showrunner context` shows it as the runs get it: an item with its reason.
+    let out = showrunner(&["context", scene, "--format", "json"], &dir);
+    let ctx: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = ctx["items"].as_array().unwrap();
+    let recalled: Vec<&Value> = items.iter().filter(|i| i["kind"] == "defect").collect();
+    assert!(!recalled.is_empty(), "{ctx}");
+    assert!(recalled.iter().all(|i| i["reason"].as_str().unwrap().starts_with("past defect from run ")), "{ctx}");
 }

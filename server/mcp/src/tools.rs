@@ -376,7 +376,14 @@ pub fn call(projects: &Projects, name: &str, arguments: Option<&Map<String, Valu
         }
         Call::Context { scene, budget } => {
             let i = bible::scene_index(a, scene)?;
-            let ctx = ContextEngine::new(a).assemble(a, Request { scene: i, cursor: None, budget }, default_counter());
+            // With the scene's past defect reports, as its next run gets them.
+            let recalls = studio::recall(&root, a, i, "");
+            let ctx = ContextEngine::new(a).assemble_recalling(
+                a,
+                Request { scene: i, cursor: None, budget },
+                default_counter(),
+                &recalls,
+            );
             let mut v = to_json(&ctx)?;
             v["markdown"] = json!(render_markdown(&ctx));
             Ok(v)
