@@ -342,16 +342,16 @@ def test_a_proposal_waits_as_a_gate_in_a_running_language_server_and_is_approved
 def test_a_folder_of_projects_is_served_by_name():
     tmp = Path(tempfile.mkdtemp(prefix="sr-mcp-many-"))
     try:
-        for name, extra in (("novel", ["--example"]), ("play", [])):
+        for name, extra in (("novel", ["--example"]), ("play", []), ("series/book", [])):
             out = subprocess.run([BIN, "init", str(tmp / name), *extra], capture_output=True, text=True)
             assert out.returncode == 0, out.stderr
 
         async def go():
             async with session(tmp, args=("mcp", str(tmp))) as s:
                 names = [p["project"] for p in (await call(s, "list_projects"))["projects"]]
-                assert names == ["novel", "play"]
+                assert names == ["novel", "play", "series-book"]
                 msg = await error_text(s, "read_bucket", {"id": "tom"})
-                assert "several projects" in msg and "novel, play" in msg, msg
+                assert "several projects" in msg and "novel, play, series-book" in msg, msg
                 assert (await call(s, "read_bucket", {"id": "tom", "project": "novel"}))["name"] == "Tom Marlowe"
                 msg = await error_text(s, "read_bucket", {"id": "tom", "project": "../novel"})
                 assert "no project `../novel`" in msg, msg

@@ -69,14 +69,24 @@ impl Projects {
     }
 }
 
-/// A project's name in URIs: its folder path with anything but letters, digits, `-`, `_` and
-/// `/` made `-`.
+/// A project's name in URIs: its folder path with anything but letters, digits, `-` and `_`
+/// (a `/` of a nested folder too) made `-`.
 fn slug(rel: &str) -> String {
-    let s: String =
-        rel.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' || c == '/' { c } else { '-' }).collect();
-    if s.is_empty() || s == "." {
+    let s: String = rel.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
+    if s.is_empty() || s == "-" {
         "project".into()
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_are_one_uri_segment() {
+        assert_eq!(super::slug("novel"), "novel");
+        assert_eq!(super::slug("series/book one"), "series-book-one");
+        assert_eq!(super::slug("."), "project");
+        assert_eq!(super::slug(""), "project");
     }
 }
