@@ -8,6 +8,7 @@
 //! sr-bench lsp                   # the language server over stdio on M (+ RSS with L open)
 //! sr-bench refs [RUNS]           # references of M's most-mentioned character (~9k locations)
 //! sr-bench scale [EDITS]         # typing cost against scene size (5k…500k words), hints on/off
+//! sr-bench scale indexing        # edits while L is being indexed, alone
 //! sr-bench wire [EDITS]          # bytes per keystroke: push vs pull, whole semantic tokens vs deltas
 //! sr-bench history               # event log appends, batches, timeline switches, log growth
 //! sr-bench pipeline              # run engine overhead per step; streaming cost per chunk
@@ -49,6 +50,10 @@ fn main() -> Result<()> {
         Some("context") => bench_context()?,
         Some("lsp") => bench_lsp()?,
         Some("refs") => refs::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(200))?,
+        Some("scale") if args.get(1).map(String::as_str) == Some("indexing") => {
+            let base = std::env::var_os("BENCH_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("bench-out"));
+            scale::indexing(&base, None)?
+        }
         Some("scale") => scale::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(100))?,
         Some("search") => search::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(500))?,
         Some("wire") => wire::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(20))?,

@@ -145,21 +145,17 @@ pub fn run(edits: usize) -> Result<()> {
         }
     }
 
-    // Peak memory with M open (one ordinary scene), and with L open.
-    let mut c = Client::spawn(&bin, &[]);
-    c.initialize(&[&dir], false);
-    let first = std::fs::read_dir(dir.join("story"))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir() && !p.ends_with("long") && !p.ends_with("hub"))
-        .min()
-        .context("a chapter folder")?;
-    let scene = std::fs::read_dir(&first)?.flatten().map(|e| e.path()).min().context("an M scene")?;
-    let u = c.open(&scene, "markdown");
-    c.diagnostics(&u, |_| true);
-    let m_rss = peak_rss_kb(c.pid());
-    c.finish();
+    indexing(&base, Some(&dir))
+}
 
+/// Edits while L is being indexed (and, given the M project `m`, the peak memory with M open
+/// and with L open). `sr-bench scale indexing` runs this part alone.
+pub fn indexing(base: &Path, m: Option<&Path>) -> Result<()> {
+    let bin = binary();
+    let m_rss = match m {
+        Some(dir) => memory_with(&bin, dir)?,
+        None => 0,
+    };
     let l_dir = base.join("L");
     if !l_dir.join("showrunner.yaml").exists() {
         gen::generate(gen::size("L").expect("L"), &l_dir)?;
@@ -187,9 +183,28 @@ pub fn run(edits: usize) -> Result<()> {
         l_rss = l_rss.max(peak_rss_kb(c.pid()));
         c.finish();
     }
+    // Edits while L is still being read: a client that does not wait for the indexing to end
+    // (no progress asked) opens the scene and types at once.
+    let mut reading = Vec::new();
+    for _ in 0..3 {
+        let mut c = Client::spawn(&bin, &[]);
+        c.initialize_plain(&[&l_dir]);
+        let u = c.open(&l_scene, "markdown");
+        let text = std::fs::read_to_string(&l_scene)?;
+        let line = text.lines().count().saturating_sub(1);
+        for version in 2..22i64 {
+            reading.push(type_and_wait(&mut c, &u, version, line).1);
+        }
+        c.finish();
+    }
     println!();
     println!("| measure | value |");
     println!("|---|---|");
+    println!(
+        "| edit → diagnostics while L (5,000 scenes) is being read (3 starts × 20 edits from its start), p50 / p99 | {} / {} ms |",
+        fmt(p50(&reading)),
+        fmt(p99(&reading))
+    );
     println!(
         "| edit → diagnostics right after opening L (5,000 scenes; 3 starts × 20 edits), p50 / p99 | {} / {} ms |",
         fmt(p50(&during)),
@@ -199,7 +214,27 @@ pub fn run(edits: usize) -> Result<()> {
         "| the first edit after opening L (3 starts) | {} ms |",
         first_edit.iter().map(|d| fmt(*d)).collect::<Vec<_>>().join(", ")
     );
-    println!("| peak RSS, M open | {:.0} MB |", m_rss as f64 / 1024.0);
+    if m.is_some() {
+        println!("| peak RSS, M open | {:.0} MB |", m_rss as f64 / 1024.0);
+    }
     println!("| peak RSS, L open | {:.0} MB |", l_rss as f64 / 1024.0);
     Ok(())
+}
+
+/// Peak memory with the project `dir` open (one ordinary scene, its diagnostics in), in KB.
+fn memory_with(bin: &Path, dir: &Path) -> Result<u64> {
+    let mut c = Client::spawn(bin, &[]);
+    c.initialize(&[dir], false);
+    let first = std::fs::read_dir(dir.join("story"))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && !p.ends_with("long") && !p.ends_with("hub"))
+        .min()
+        .context("a chapter folder")?;
+    let scene = std::fs::read_dir(&first)?.flatten().map(|e| e.path()).min().context("an M scene")?;
+    let u = c.open(&scene, "markdown");
+    c.diagnostics(&u, |_| true);
+    let rss = peak_rss_kb(c.pid());
+    c.finish();
+    Ok(rss)
 }

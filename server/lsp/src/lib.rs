@@ -67,6 +67,12 @@ struct ClientCaps {
 /// came first (the exit code is 0 then, 1 otherwise, as the specification asks).
 pub async fn run_stdio() -> bool {
     logging::init();
+    // Indexing (rayon's threads) runs below the threads that answer the editor: a keystroke
+    // made while a project is being read is not kept waiting for a core.
+    let built = rayon::ThreadPoolBuilder::new().start_handler(|_| lower_this_threads_priority()).build_global();
+    if let Err(e) = built {
+        tracing::debug!("indexing threads keep their priority: {e}");
+    }
     let clean = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = clean.clone();
     // Frames out pass through a mux, so diagnostics can go to the wire without the codec.
@@ -163,6 +169,18 @@ fn watch_editor(process_id: Option<u32>, gone: Arc<tokio::sync::Notify>) {
     }
 }
 
+/// Lowers the calling thread's scheduling priority (Linux's nice value is per thread).
+#[cfg(target_os = "linux")]
+fn lower_this_threads_priority() {
+    // SAFETY: setpriority with `who` 0 changes only the calling thread; no memory is involved.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_this_threads_priority() {}
+
 #[cfg(not(unix))]
 fn watch_editor(_process_id: Option<u32>, _gone: Arc<tokio::sync::Notify>) {}
 
@@ -252,6 +270,9 @@ pub(crate) struct Publisher {
     refresh: Arc<tokio::sync::Notify>,
 }
 
+/// How many files' diagnostics a flush computes and sends at a time.
+const SLICE: usize = 256;
+
 /// Files whose diagnostics may have changed, by project; and the documents the client changed
 /// itself (a pull client asks for those after its change, unprompted).
 #[derive(Default)]
@@ -280,13 +301,86 @@ impl Publisher {
 
     pub(crate) async fn flush(&self) {
         let _turn = self.turn.lock().await;
-        let work = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
-        for (root, files) in work.files {
-            let files: Vec<usize> = files.into_iter().collect();
-            let batches = diagnostics_for(&self.state, &root, &files);
-            self.send(batches, &work.edited).await;
-        }
+        let work = self.take();
+        self.deliver(work, true, false).await;
         state::release_free_memory_now_and_then();
+    }
+
+    /// A project just read: every file's diagnostics, open documents first, in slices that let
+    /// edits through. A file that is not open and has none is not sent: nothing was published
+    /// for it before.
+    pub(crate) async fn publish_loaded(&self, root: PathBuf, files: Vec<usize>) {
+        let _turn = self.turn.lock().await;
+        let mut work = Pending::default();
+        work.files.insert(root, files.into_iter().collect());
+        self.deliver(work, true, true).await;
+        state::release_free_memory_now_and_then();
+    }
+
+    fn take(&self) -> Pending {
+        std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Computes and sends `work`, open documents first, in slices of [`SLICE`] files, at the pace
+    /// the client reads ([`transport::Wire::room`]). With `yielding`, an edit queued meanwhile
+    /// goes out before the rest: a freshly loaded project's thousands of files never hold a
+    /// keystroke's diagnostics back (what the edit re-sent is not sent again from the older
+    /// slice). With `fresh`, empty sets of files that are not open are left out. Returns the
+    /// documents sent.
+    async fn deliver(&self, work: Pending, yielding: bool, fresh: bool) -> std::collections::HashSet<Uri> {
+        let mut sent = std::collections::HashSet::new();
+        for (root, files) in work.files {
+            let mut files: Vec<usize> = files.into_iter().collect();
+            if files.len() > SLICE {
+                let open = state::open_files(&self.state, &root);
+                files.sort_by_key(|f| (!open.contains(f), *f));
+            }
+            for slice in files.chunks(SLICE) {
+                let mut batches = diagnostics_for(&self.state, &root, slice);
+                if fresh {
+                    batches.retain(|(_, version, d)| !d.is_empty() || version.is_some());
+                }
+                let mut newer = std::collections::HashSet::new();
+                for batch in batches {
+                    if newer.contains(&batch.0) {
+                        continue;
+                    }
+                    sent.insert(batch.0.clone());
+                    self.send(vec![batch], &work.edited).await;
+                    if yielding && !self.pending.lock().unwrap_or_else(|e| e.into_inner()).edited.is_empty() {
+                        let edits = self.take();
+                        newer.extend(Box::pin(self.deliver(edits, false, false)).await);
+                    }
+                }
+                sent.extend(newer);
+            }
+        }
+        sent
+    }
+
+    /// A scene whose project is still being read (`root`, found on disk) gets its own
+    /// diagnostics now ([`showrunner_model::analysis::scene_alone`]): a subset of its full set,
+    /// which follows when the project is in. Computed from the document as it is when this runs,
+    /// in the publisher's turn, so it never goes out after that full set or a newer text's.
+    pub(crate) async fn publish_alone(&self, uri: Uri, root: PathBuf) {
+        use showrunner_model::analysis::{scene_alone, Content, SourceFile};
+        let _turn = self.turn.lock().await;
+        let current = |st: &State| st.docs.get(&uri).filter(|d| d.place.is_none()).map(|d| d.version);
+        let (doc, enc) = {
+            let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(d) = st.docs.get(&uri).filter(|d| d.place.is_none()) else { return };
+            ((d.text.clone(), d.lines.clone(), d.version, d.path.clone()), st.enc())
+        };
+        let (text, lines, version, Some(path)) = doc else { return };
+        let rel = relative(&root, &path);
+        let Some(kind) = classify(&rel) else { return };
+        let file = SourceFile { path: rel, kind, content: Content::Text(text.clone()) };
+        let Some(diags) = scene_alone(&file) else { return };
+        if current(&self.state.lock().unwrap_or_else(|e| e.into_inner())) != Some(version) {
+            return;
+        }
+        let batch = (uri.clone(), Some(version), diagnostics::convert(&text, &lines, &diags, enc));
+        self.send(vec![batch], &std::collections::HashSet::from([uri])).await;
     }
 
     /// Whether the client pulls its diagnostics.
@@ -308,6 +402,7 @@ impl Publisher {
             if !self.wire.notify("textDocument/publishDiagnostics", &params) {
                 self.client.publish_diagnostics(params.uri, params.diagnostics, params.version).await;
             }
+            self.wire.room().await;
         }
     }
 
@@ -618,10 +713,6 @@ impl Backend {
         }
     }
 
-    async fn publish(&self, batches: Vec<(Uri, Option<i32>, Vec<Diagnostic>)>) {
-        self.publisher.send(batches, &Default::default()).await;
-    }
-
     /// Loads every project under the workspace folders, reporting progress.
     async fn index_workspace(&self) {
         let folders = self.lock().folders.clone();
@@ -633,13 +724,20 @@ impl Backend {
         } else {
             None
         };
-        let mut roots: Vec<PathBuf> = Vec::new();
-        for folder in &folders {
-            match find_projects(folder) {
-                Ok(found) => roots.extend(found),
-                Err(e) => tracing::info!(folder = %folder.display(), "no project: {e}"),
+        // Finding the projects walks the folders: off the threads that answer the editor.
+        let search = folders.clone();
+        let found = tokio::task::spawn_blocking(move || {
+            let mut roots: Vec<PathBuf> = Vec::new();
+            for folder in &search {
+                match find_projects(folder) {
+                    Ok(found) => roots.extend(found),
+                    Err(e) => tracing::info!(folder = %folder.display(), "no project: {e}"),
+                }
             }
-        }
+            roots
+        })
+        .await;
+        let mut roots = found.unwrap_or_default();
         roots.sort();
         roots.dedup();
         let total = roots.len().max(1);
@@ -659,8 +757,7 @@ impl Backend {
             let Ok(Some((_, Some(files)))) = loaded else { continue };
             logging::log_for_project(root);
             self.disk.watch(root);
-            let batches = self.diagnostics_for(root, &files);
-            self.publish(batches.into_iter().filter(|(_, v, d)| !d.is_empty() || v.is_some()).collect()).await;
+            self.publisher.publish_loaded(root.clone(), files).await;
         }
         if let Some(p) = progress {
             p.finish_with_message(format!("{} project(s) indexed", roots.len())).await;
@@ -757,9 +854,22 @@ impl Backend {
         if let Some(files) = loaded {
             logging::log_for_project(&root);
             self.disk.watch(&root);
-            self.after_change(root.clone(), files).await;
+            self.publisher.publish_loaded(root.clone(), files).await;
         }
         Some(root)
+    }
+
+    /// An open scene whose project is not in the session yet (being read, or about to be): its
+    /// own diagnostics go out at once, the full set when the project is in. Never waits for the
+    /// project: an edit during indexing is answered in the time its scene takes to parse.
+    fn answer_alone(&self, uri: Uri, path: PathBuf) {
+        let publisher = self.publisher.clone();
+        tokio::spawn(async move {
+            let root = tokio::task::spawn_blocking(move || state::project_root_on_disk(&path)).await.ok().flatten();
+            if let Some(root) = root {
+                publisher.publish_alone(uri, root).await;
+            }
+        });
     }
 
     /// Takes a change on disk into the session (off the lock) and publishes what it touched.
@@ -1025,11 +1135,15 @@ impl LanguageServer for Backend {
                 (root, touched)
             }))
         });
+        let placed = matches!(changed, Ok(Some(_)));
         if let Ok(Some((root, touched))) = changed {
-            self.publisher.queue_edit(root, touched, uri);
+            self.publisher.queue_edit(root, touched, uri.clone());
             self.publisher.flush().await;
         }
         if let Some(path) = path {
+            if !placed {
+                self.answer_alone(uri, path.clone());
+            }
             // A nearer (or first) project of this file is loaded now.
             self.ensure_project(path).await;
         }
@@ -1056,17 +1170,21 @@ impl LanguageServer for Backend {
             doc.version = p.text_document.version;
             doc.set_text(doc.rope.to_string());
             let text = doc.text.clone();
-            let Some((root, rel)) = doc.place.clone() else { return Ok(None) };
+            let Some((root, rel)) = doc.place.clone() else { return Ok(doc.path.clone().map(Err)) };
             let touched = st.apply_text(&root, &rel, text);
-            Ok(Some((root, touched)))
+            Ok(Some(Ok((root, touched))))
         });
         // Typing comes in bursts: the diagnostics are computed off the notification path, and a
         // burst of changes is answered once, for the latest text (the spec's debounce, without a
         // delay).
-        if let Ok(Some((root, touched))) = changed {
-            self.publisher.queue_edit(root, touched, uri);
-            let publisher = self.publisher.clone();
-            tokio::spawn(async move { publisher.flush().await });
+        match changed {
+            Ok(Some(Ok((root, touched)))) => {
+                self.publisher.queue_edit(root, touched, uri);
+                let publisher = self.publisher.clone();
+                tokio::spawn(async move { publisher.flush().await });
+            }
+            Ok(Some(Err(path))) => self.answer_alone(uri, path),
+            _ => {}
         }
     }
 

@@ -369,10 +369,22 @@ pub fn ensure_project(state: &Mutex<State>, path: &Path) -> Option<(PathBuf, Opt
             }
         }
     };
+    hold_point("hold-load", &root.join(".showrunner").join("go"));
     let project = Project::load(&root);
     let files = lock(state).install(&root, project);
     drop(guard);
     Some((root, Some(files)))
+}
+
+/// The files of the project at `root` that are open in the editor (indices into its analysis).
+pub fn open_files(state: &Mutex<State>, root: &Path) -> std::collections::HashSet<usize> {
+    let st = lock(state);
+    let Some(project) = st.projects.get(root) else { return Default::default() };
+    st.docs
+        .values()
+        .filter_map(|d| d.place.as_ref().filter(|(r, _)| r == root))
+        .filter_map(|(_, rel)| project.analysis.file_index(rel))
+        .collect()
 }
 
 /// The first loaded project, after the loads under way have ended; `None` when none is loaded
@@ -421,6 +433,17 @@ fn fault_point(point: &str, hit: impl FnOnce() -> bool) {
     let set = FAULT.get_or_init(|| std::env::var("SHOWRUNNER_FAULT").ok());
     if set.as_deref() == Some(point) && hit() {
         panic!("fault injected at {point}");
+    }
+}
+
+/// Tests' hold: with `SHOWRUNNER_FAULT=<point>`, waits here until `release` exists (a minute at
+/// most), so a test can act while, say, a project is still being read.
+fn hold_point(point: &str, release: &Path) {
+    if std::env::var("SHOWRUNNER_FAULT").is_ok_and(|v| v == point) {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !release.exists() && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 }
 

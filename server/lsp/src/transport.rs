@@ -276,7 +276,19 @@ fn find_ci(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
 pub struct Wire {
     tx: tokio::sync::mpsc::UnboundedSender<Vec<u8>>,
     stash: std::sync::Arc<std::sync::Mutex<Stash>>,
+    backlog: std::sync::Arc<Backlog>,
 }
+
+/// The bytes of the Wire's frames not yet handed to the output, and who waits for them to drain.
+#[derive(Default)]
+struct Backlog {
+    bytes: std::sync::atomic::AtomicUsize,
+    drained: tokio::sync::Notify,
+}
+
+/// How many bytes of the Wire's frames may wait for the output before [`Wire::room`] holds its
+/// caller back.
+const BACKLOG: usize = 256 << 10;
 
 /// Results serialised by their handler, waiting for the codec's response that carries their
 /// stand-in (see [`Wire::stash`]).
@@ -345,7 +357,33 @@ impl Wire {
 
     /// Sends a body as it is (an error response the guard made).
     pub fn send_body(&self, body: Vec<u8>) {
-        let _ = self.tx.send(body);
+        self.queue(body);
+    }
+
+    fn queue(&self, body: Vec<u8>) -> bool {
+        let n = body.len();
+        self.backlog.bytes.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        let sent = self.tx.send(body).is_ok();
+        if !sent {
+            self.backlog.bytes.fetch_sub(n, std::sync::atomic::Ordering::Relaxed);
+        }
+        sent
+    }
+
+    /// Waits until no more than [`BACKLOG`] bytes of this Wire's frames wait for the output (or
+    /// the output is gone). A flood of diagnostics then goes out at the pace the client reads,
+    /// and whatever is sent next (an edit's diagnostics) waits behind a quarter megabyte at most,
+    /// not behind everything sent before it; the queue's memory stays that small too.
+    pub async fn room(&self) {
+        loop {
+            let drained = self.backlog.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if self.backlog.bytes.load(std::sync::atomic::Ordering::Relaxed) <= BACKLOG || self.tx.is_closed() {
+                return;
+            }
+            drained.await;
+        }
     }
 
     /// Sends a notification whose `params` serialise directly.
@@ -357,7 +395,7 @@ impl Wire {
             params: &'a P,
         }
         match serde_json::to_vec(&Note { jsonrpc: "2.0", method, params }) {
-            Ok(body) => self.tx.send(body).is_ok(),
+            Ok(body) => self.queue(body),
             Err(e) => {
                 tracing::error!("cannot serialise {method}: {e}");
                 false
@@ -466,7 +504,17 @@ where
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
     let stash = std::sync::Arc::new(std::sync::Mutex::new(Stash::new()));
     let stashed = stash.clone();
+    let backlog = std::sync::Arc::new(Backlog::default());
+    let queued = backlog.clone();
     let task = async move {
+        // Whoever waits for room is let go when the output ends.
+        struct Release(std::sync::Arc<Backlog>);
+        impl Drop for Release {
+            fn drop(&mut self) {
+                self.0.drained.notify_waiters();
+            }
+        }
+        let _release = Release(queued.clone());
         let (codec_tx, mut codec_rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
         tokio::spawn(async move {
             let mut reader = BufReader::new(from_codec);
@@ -477,22 +525,29 @@ where
             }
         });
         loop {
-            let body = tokio::select! {
+            let (body, wired) = tokio::select! {
                 frame = codec_rx.recv() => match frame {
                     Some(body) => match stashed.lock() {
-                        Ok(mut stash) => stash.swap(body),
-                        Err(_) => body,
+                        Ok(mut stash) => (stash.swap(body), false),
+                        Err(_) => (body, false),
                     },
                     None => return,
                 },
-                Some(body) = rx.recv() => body,
+                Some(body) = rx.recv() => (body, true),
             };
+            let n = body.len();
             if output.send(frame_bytes(&body)).await.is_err() {
                 return;
             }
+            if wired {
+                let before = queued.bytes.fetch_sub(n, std::sync::atomic::Ordering::Relaxed);
+                if before > BACKLOG && before - n <= BACKLOG {
+                    queued.drained.notify_waiters();
+                }
+            }
         }
     };
-    (Wire { tx, stash }, task)
+    (Wire { tx, stash, backlog }, task)
 }
 
 /// One frame of the codec's own output (well-formed: no resynchronising needed).

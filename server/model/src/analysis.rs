@@ -262,6 +262,21 @@ pub fn analyze(project_name: &str, files: Vec<SourceFile>) -> Analysis {
     analysis
 }
 
+/// What a scene's own text says about it before its project has been read: the diagnostics of
+/// its parse (frontmatter and fields), sorted as [`Analysis`] sorts them. A subset of what the
+/// whole analysis reports for the file — nothing here depends on buckets or other scenes, so
+/// nothing here is taken back once they are read. `None` for a file that is not a scene.
+pub fn scene_alone(file: &SourceFile) -> Option<Vec<Diagnostic>> {
+    let mut diags = match (&file.content, file.kind) {
+        (Content::Unreadable(why), FileKind::Scene(_)) => vec![Diagnostic::new(Code::SR015, 0..0, why.clone())],
+        (Content::Text(t), FileKind::Scene(SceneFormat::Markdown)) => parse_markdown_scene(t, file.stem()).1,
+        (Content::Text(t), FileKind::Scene(SceneFormat::Fountain)) => parse_fountain(t, file.stem()).1,
+        _ => return None,
+    };
+    diags.sort_by(|a, b| a.range.start.cmp(&b.range.start).then(a.code.cmp(&b.code)));
+    Some(diags)
+}
+
 /// A scene as it was before an edit, with what checking it found.
 #[derive(Clone, Copy)]
 struct Previous<'a> {

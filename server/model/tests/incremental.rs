@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use showrunner_model::analysis::{analyze, Analysis, Content, FileKind, SourceFile};
+use showrunner_model::analysis::{analyze, scene_alone, Analysis, Content, FileKind, SourceFile};
 use showrunner_model::scene::SceneFormat;
 
 fn example_files() -> Vec<SourceFile> {
@@ -85,9 +85,16 @@ impl Editing {
         self.live.update_file(file, Content::Text(new.into()));
     }
 
-    /// The live analysis equals a fresh one of the same files.
+    /// The live analysis equals a fresh one of the same files; and what each scene says on its
+    /// own (answered while its project is still being read) is part of its full diagnostics.
     fn check(&self, what: &str) {
         same(&self.live, &analyze("lighthouse", self.current.clone()), what);
+        for &f in &self.scenes {
+            let alone = scene_alone(&self.current[f]).expect("a scene");
+            for d in &alone {
+                assert!(self.live.diagnostics[f].contains(d), "{what}: {d:?} of {} alone", self.current[f].path);
+            }
+        }
     }
 }
 

@@ -12,6 +12,7 @@ mod dated;
 mod glass;
 mod hints;
 mod hostile;
+mod indexing;
 mod logs;
 mod outside;
 mod pictures;
