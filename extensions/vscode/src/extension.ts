@@ -490,6 +490,38 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     if (pick?.path && root) await vscode.window.showTextDocument(vscode.Uri.joinPath(root, pick.path));
   });
 
+  register("showrunner.exportStory", async () => {
+    const formats = [
+      { label: "docx", description: "standard manuscript format" },
+      { label: "fdx", description: "Final Draft" },
+      { label: "epub", description: "EPUB 3 e-book" },
+      { label: "md", description: "one Markdown file" },
+      { label: "fountain", description: "one Fountain file" },
+    ];
+    const format = await vscode.window.showQuickPick(formats, { title: "Export Story: format" });
+    if (!format) return;
+    const scene = projectArgs().uri;
+    const targets: (vscode.QuickPickItem & { target?: string; ask?: boolean })[] = [{ label: "The whole project" }];
+    if (scene) targets.push({ label: "This scene", target: scene });
+    targets.push({ label: "A season, arc, act or chapter…", ask: true });
+    const which = await vscode.window.showQuickPick(targets, { title: "Export Story: what" });
+    if (!which) return;
+    let target = which.target;
+    if (which.ask) {
+      target = (await vscode.window.showInputBox({ title: "Export Story", prompt: "A structure id (e.g. ch01, act-1, season-1) or a scene id" }))?.trim();
+      if (!target) return;
+    }
+    let res: { path?: string; uri?: string; scenes?: number; words?: number };
+    try {
+      res = (await server.execute(Commands.export, { ...projectArgs(), format: format.label, ...(target ? { target } : {}) })) ?? {};
+    } catch (e) {
+      return fail(Commands.export)(e);
+    }
+    const open = "Reveal";
+    const choice = await vscode.window.showInformationMessage(`Showrunner: wrote ${res.path} (${res.scenes} scenes, ${res.words} words).`, open);
+    if (choice === open && res.uri) await vscode.commands.executeCommand("revealFileInOS", vscode.Uri.parse(res.uri));
+  });
+
   register("showrunner.switchToTimeline", async (row?: Row) => {
     if (row?.id.startsWith("timeline:")) await switchTo(row.id.slice("timeline:".length));
   });

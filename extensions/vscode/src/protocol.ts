@@ -44,6 +44,7 @@ export const Commands = {
   stats: "showrunner.stats",
   graph: "showrunner.graph",
   search: "showrunner.search",
+  export: "showrunner.export",
 } as const satisfies Record<string, wire.CommandName>;
 
 export type ServerCommand = (typeof Commands)[keyof typeof Commands];

@@ -6,6 +6,7 @@
 
 mod check;
 mod context;
+mod export;
 mod history;
 mod init;
 mod models;
@@ -152,6 +153,9 @@ enum Command {
     /// Search the story (scenes, buckets, research) and the project's memory (every run's
     /// prompts, answers, reasoning, verdicts, defects and decisions; history events)
     Search(search::SearchArgs),
+    /// Export the story, a part of it or a scene as one file: a standard-manuscript DOCX, Final
+    /// Draft FDX, EPUB, Markdown or Fountain (saved files of the current timeline, bodies only)
+    Export(export::ExportArgs),
 }
 
 #[derive(Subcommand)]
@@ -290,6 +294,7 @@ fn main() -> ExitCode {
         Command::Graph(args) => pictures::run_graph(&args).map(|()| true),
         Command::Stats(args) => pictures::run_stats(&args).map(|()| true),
         Command::Search(args) => search::run(&args),
+        Command::Export(args) => export::run(&args).map(|()| true),
         Command::Mcp { dir } => run_mcp(dir.unwrap_or_else(|| PathBuf::from("."))),
     };
     match result {

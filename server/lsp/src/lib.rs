@@ -10,6 +10,7 @@
 pub mod commands;
 pub mod diagnostics;
 pub mod edit;
+pub mod export;
 pub mod glass;
 pub mod logging;
 pub mod navigate;
@@ -1487,6 +1488,7 @@ impl LanguageServer for Backend {
                 self.history_command(&p.command, args).await
             }
             "showrunner.graph" | "showrunner.stats" => self.pictures_command(&p.command, &p.arguments).await,
+            "showrunner.export" => self.export_command(&p.arguments).await,
             "showrunner.search" => {
                 let args: protocol::SearchArgs = params(&p.arguments)?;
                 let root = self.project_for(args.project.as_deref(), args.uri.as_ref()).await?;

@@ -211,7 +211,38 @@ pub struct PictureArgs {
     pub only: Option<String>,
 }
 
+/// `showrunner.export`: a file of the story for someone else's tools.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct ExportArgs {
+    /// `docx`, `pdf`, `fdx`, `epub`, `md` or `fountain`.
+    pub format: String,
+    /// A season, arc, act or chapter id, a scene id, or a scene file (path relative to the
+    /// project, or a URI); the whole project when absent.
+    pub target: Option<String>,
+    /// The file to write, relative to the project (it must stay inside it, out of `story/` and
+    /// `buckets/`); default `exports/TARGET.FORMAT`.
+    pub output: Option<String>,
+    /// A document of the project.
+    #[schemars(with = "Option<String>")]
+    pub uri: Option<Uri>,
+    /// A project folder (path or URI), when there is no `uri`.
+    pub project: Option<String>,
+}
+
 // ---- results -------------------------------------------------------------------------------
+
+/// What `showrunner.export` wrote (from the saved files; unsaved editor text is not exported).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Exported {
+    /// The file written (absolute).
+    pub path: String,
+    #[schemars(with = "String")]
+    pub uri: Uri,
+    pub format: String,
+    pub scenes: usize,
+    pub words: usize,
+    pub bytes: usize,
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct BucketCreated {
@@ -547,6 +578,7 @@ commands! {
     "showrunner.agent.ask" (AgentAskArgs) -> AgentStarted : "Free text to the right agent (keywords, then an intent call).";
     "showrunner.graph" (PictureArgs) -> GraphResult : "The story graph as JSON, Mermaid or DOT.";
     "showrunner.stats" (PictureArgs) -> StatsResult : "Words per level, POV, the mention heatmap, gaps and goals.";
+    "showrunner.export" (ExportArgs) -> Exported : "Exports the project, a part or a scene (saved files, current timeline) as DOCX, FDX, EPUB, Markdown or Fountain; returns the file written.";
     "showrunner.search" (SearchArgs) -> Vec<Hit> : "The story and everything the project's runs and history said, best first, with snippets.";
 }
 

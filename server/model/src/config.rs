@@ -89,6 +89,13 @@ pub struct ProjectConfig {
     pub linking: LinkingConfig,
     /// `goals:`: the writer's word goals (none when the key is absent).
     pub goals: GoalsConfig,
+    /// `title:` for exports (the title page, the running header, EPUB metadata); the project's
+    /// `name` when absent ([`ProjectConfig::export_title`]).
+    pub title: Option<String>,
+    /// `author:` for exports: the byline and the surname in a manuscript's running header.
+    pub author: Option<String>,
+    /// `contact:` for exports: the title page's contact block (lines kept).
+    pub contact: Option<String>,
 }
 
 impl ProjectConfig {
@@ -120,7 +127,15 @@ impl ProjectConfig {
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             linking: LinkingConfig::default(),
             goals: GoalsConfig::default(),
+            title: None,
+            author: None,
+            contact: None,
         }
+    }
+
+    /// The title an export carries: `title:`, else the project's `name`.
+    pub fn export_title(&self) -> &str {
+        self.title.as_deref().unwrap_or(&self.name)
     }
 }
 
@@ -136,6 +151,9 @@ const TOP_KEYS: &[&str] = &[
     "index",
     "linking",
     "goals",
+    "title",
+    "author",
+    "contact",
 ];
 
 /// Parses `showrunner.yaml`. `fallback_name` (the folder name) is used when `name` is missing.
@@ -205,6 +223,9 @@ pub fn parse_config(text: &str, fallback_name: &str) -> (ProjectConfig, Vec<Diag
             }),
             "linking" => cfg.linking = linking(v, &mut w),
             "goals" => cfg.goals = goals(v, &mut w),
+            "title" => cfg.title = w.text(v, "title"),
+            "author" => cfg.author = w.text(v, "author"),
+            "contact" => cfg.contact = w.text(v, "contact"),
             _ => w.unknown(k, &key, "", TOP_KEYS),
         }
     }
@@ -495,6 +516,22 @@ budget: { daily_tokens: 2000000 }
         assert_eq!(hints("name: X\n"), (None, false, true));
         assert_eq!(hints("name: X\nentities: { link_hints: true }\n"), (Some(true), true, true));
         assert_eq!(hints("name: X\nentities: { link_hints: false }\n"), (Some(false), false, false));
+    }
+
+    #[test]
+    fn export_keys_author_contact_title() {
+        let text = "name: lighthouse\ntitle: The Keeper's Daughter\nauthor: Zoë Łukasz-Brontë\ncontact: |\n  Zoë Łukasz-Brontë\n  zoe@example.com\nautor: typo\n";
+        let (cfg, diags) = parse_config(text, "x");
+        assert_eq!(cfg.export_title(), "The Keeper's Daughter");
+        assert_eq!(cfg.author.as_deref(), Some("Zoë Łukasz-Brontë"));
+        assert_eq!(cfg.contact.as_deref(), Some("Zoë Łukasz-Brontë\nzoe@example.com\n"));
+        let msgs: Vec<_> = diags.iter().map(|d| d.message.clone()).collect();
+        assert_eq!(msgs.len(), 1, "{msgs:?}");
+        assert!(msgs[0].contains("unknown key `autor`; did you mean `author`?"), "{msgs:?}");
+        let (cfg, diags) = parse_config("name: X\nauthor: [a, b]\n", "x");
+        assert_eq!(cfg.author, None);
+        assert!(diags.iter().any(|d| d.code == Code::SR014 && d.message.contains("`author` must be text")));
+        assert_eq!(cfg.export_title(), "X");
     }
 
     #[test]

@@ -397,6 +397,26 @@ fn map_node(node: &mut Node, segments: &[(usize, usize)]) {
     }
 }
 
+/// The text with boneyard (`/* */`) and notes (`[[ ]]`) blanked out (same length, line breaks
+/// kept), and every line's kind: what an export reads a screenplay from.
+pub fn masked_line_kinds(text: &str) -> (String, Vec<LineKind>) {
+    let (masked, _) = mask_comments(text);
+    let lines: Vec<(usize, usize)> = lines_with_offsets(&masked).map(|(s, e, _)| (s, e)).collect();
+    let kinds = classify(&masked, &lines);
+    (masked, kinds)
+}
+
+/// A scene heading's number (`INT. HOUSE - DAY #12A#` → `12A`), and the heading without it.
+pub fn scene_number(heading: &str) -> (&str, Option<&str>) {
+    let t = heading.trim_end();
+    let stripped = strip_scene_number(t);
+    if stripped.len() == t.len() {
+        return (t, None);
+    }
+    let num = t[stripped.len()..].trim().trim_start_matches('#').trim_end_matches('#').trim();
+    (stripped, Some(num))
+}
+
 /// Every line's kind, for tests and for syntax-aware features.
 pub fn line_kinds(text: &str) -> Vec<LineKind> {
     let (masked, _) = mask_comments(text);

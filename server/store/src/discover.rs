@@ -63,10 +63,17 @@ pub fn project_of(path: &Path) -> Result<PathBuf, StoreError> {
         .ok_or_else(|| StoreError::NoProject(path.to_path_buf()))
 }
 
+/// The project folder exports go to by default; nothing in it is read as part of the story.
+pub const EXPORTS_DIR: &str = "exports";
+
 /// What kind of story file a project-relative path is, if any.
 pub fn classify(rel: &str) -> Option<FileKind> {
     if rel == CONFIG_FILE {
         return Some(FileKind::Config);
+    }
+    // `showrunner export` writes there by default: an exported `.fountain` is no scene.
+    if rel.starts_with(EXPORTS_DIR) && rel.as_bytes().get(EXPORTS_DIR.len()) == Some(&b'/') {
+        return None;
     }
     let lower = rel.to_lowercase();
     if lower.ends_with(".fountain") {
@@ -222,6 +229,8 @@ mod tests {
         assert_eq!(classify("story/ch1/one.md"), Some(FileKind::Scene(SceneFormat::Markdown)));
         assert_eq!(classify("notes/x.scene.md"), Some(FileKind::Scene(SceneFormat::Markdown)));
         assert_eq!(classify("drafts/ep.fountain"), Some(FileKind::Scene(SceneFormat::Fountain)));
+        assert_eq!(classify("exports/the-lighthouse.fountain"), None);
+        assert_eq!(classify("exports-old/ep.fountain"), Some(FileKind::Scene(SceneFormat::Fountain)));
         assert_eq!(classify("README.md"), None);
         assert_eq!(classify("notes/x.yaml"), None);
         assert_eq!(classify("workflows/a.yaml"), None);

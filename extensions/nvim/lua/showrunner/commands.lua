@@ -653,6 +653,36 @@ S.stats = {
   end,
 }
 
+S.export = {
+  desc = "export the project, a part (TARGET: a structure or scene id) or this scene (TARGET `%`): docx, fdx, epub, md or fountain",
+  run = function(_, fargs)
+    local buf = scene_buf()
+    local function go(format)
+      if not format or format == "" then
+        return
+      end
+      local args = { uri = vim.uri_from_bufnr(buf), format = format }
+      local target = fargs[3]
+      if target == "%" then
+        target = vim.uri_from_bufnr(buf)
+      end
+      args.target = target
+      lsp.exec("showrunner.export", args, function(err, res)
+        if err then
+          util.error(err)
+          return
+        end
+        util.notify(string.format("wrote %s (%d scenes, %d words)", res.path, res.scenes or 0, res.words or 0))
+      end, { bufnr = buf })
+    end
+    if fargs[2] then
+      go(fargs[2])
+    else
+      vim.ui.select({ "docx", "fdx", "epub", "md", "fountain" }, { prompt = "Export as" }, go)
+    end
+  end,
+}
+
 S.search = {
   desc = "search the story and everything the project's runs said; pick a hit to open its file",
   run = function(_, fargs)

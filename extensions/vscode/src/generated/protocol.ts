@@ -157,6 +157,33 @@ export interface Event {
   type: string;
 }
 
+/** `showrunner.export`: a file of the story for someone else's tools. */
+export interface ExportArgs {
+  /** `docx`, `pdf`, `fdx`, `epub`, `md` or `fountain`. */
+  format: string;
+  /** The file to write, relative to the project (it must stay inside it, out of `story/` and
+   * `buckets/`); default `exports/TARGET.FORMAT`. */
+  output?: string | null;
+  /** A project folder (path or URI), when there is no `uri`. */
+  project?: string | null;
+  /** A season, arc, act or chapter id, a scene id, or a scene file (path relative to the
+   * project, or a URI); the whole project when absent. */
+  target?: string | null;
+  /** A document of the project. */
+  uri?: string | null;
+}
+
+/** What `showrunner.export` wrote (from the saved files; unsaved editor text is not exported). */
+export interface Exported {
+  bytes: number;
+  format: string;
+  /** The file written (absolute). */
+  path: string;
+  scenes: number;
+  uri: string;
+  words: number;
+}
+
 export type Form = "full" | "summary" | "cut";
 
 export interface Gap {
@@ -628,6 +655,8 @@ export interface CommandTypes {
   "showrunner.bucket.create": { arguments: BucketCreateArgs; result: BucketCreated };
   /** What the AI will know about a scene: every item with its reason and tokens, and what was dropped. */
   "showrunner.context.show": { arguments: ContextArgs; result: Context };
+  /** Exports the project, a part or a scene (saved files, current timeline) as DOCX, FDX, EPUB, Markdown or Fountain; returns the file written. */
+  "showrunner.export": { arguments: ExportArgs; result: Exported };
   /** The edit approving a gate makes, as a diff (shown beside the review document). */
   "showrunner.gate.diff": { arguments: GateArgs; result: GateDiff };
   /** The gates waiting for the writer, oldest run first. */
@@ -677,6 +706,7 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   "showrunner.agent.ask",
   "showrunner.bucket.create",
   "showrunner.context.show",
+  "showrunner.export",
   "showrunner.gate.diff",
   "showrunner.gate.list",
   "showrunner.gate.reasoning",

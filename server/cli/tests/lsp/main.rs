@@ -9,6 +9,7 @@ use showrunner_testkit::{uri, Client};
 mod any_editor;
 #[path = "../support/dated.rs"]
 mod dated;
+mod export;
 mod glass;
 mod hints;
 mod hostile;

@@ -1,0 +1,52 @@
+//! `showrunner export` end to end: the real binary on the example story and on bad input.
+
+use std::path::Path;
+
+fn showrunner(args: &[&str], cwd: &Path) -> std::process::Output {
+    showrunner_testkit::run_binary(Path::new(env!("CARGO_BIN_EXE_showrunner")), args, cwd, &[])
+}
+
+fn example() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = showrunner(&["init", "story", "--example"], tmp.path());
+    assert!(out.status.success());
+    tmp
+}
+
+#[test]
+fn export_md_and_fountain_of_the_example() {
+    let tmp = example();
+    let dir = tmp.path().join("story");
+    let out = showrunner(&["export", "md"], &dir);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.starts_with("wrote exports/the-lighthouse.md (13 scenes, "), "{said}");
+    let md = std::fs::read_to_string(dir.join("exports/the-lighthouse.md")).unwrap();
+    let ch1 = md.find("# Chapter 1 — Arrival").unwrap();
+    let ch4 = md.find("# Chapter 4").unwrap();
+    assert!(ch1 < ch4 && md.contains("李雷"), "chapters in reading order");
+    assert!(!md.contains("\nid: ") && !md.contains("Draft date:"));
+
+    // A scene file as the target, from another folder; -o relative to the current folder.
+    let out = showrunner(&["export", "fountain", "story/story/episode-01.fountain", "-o", "ep.fountain"], tmp.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ep = std::fs::read_to_string(tmp.path().join("ep.fountain")).unwrap();
+    assert!(ep.starts_with("Title: The Lighthouse\n") && ep.contains("ŁUKASZ\n"), "{ep}");
+
+    // Bad input: readable errors, exit 2, nothing written.
+    for (args, says) in [
+        (vec!["export", "md", "ch99"], "nothing called `ch99`"),
+        (vec!["export", "md", "alice"], "is a character bucket"),
+        (vec!["export", "md", "-o", "story/all.md"], "will not write an export into story/"),
+        (vec!["export", "md", "-o", "/nonexistent-dir/x.md"], "does not exist"),
+        (vec!["export", "md", "-o", "showrunner.yaml"], "will not write an export over showrunner.yaml"),
+    ] {
+        let out = showrunner(&args, &dir);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    let out = showrunner(&["export", "rtf"], &dir);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("docx"));
+    assert!(!dir.join("story/all.md").exists());
+}

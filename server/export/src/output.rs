@@ -1,0 +1,151 @@
+//! Where an export goes, and writing it: the one entry point the CLI and the language server call.
+//!
+//! Without `-o` an export goes to `exports/<target>.<format>` in the project (the folder is
+//! created; nothing in it is read as part of the story). An output path never lands in
+//! `story/`, `buckets/` or `.showrunner/`, never on `showrunner.yaml` or on a file the project
+//! reads as a scene (so never on a file open in an editor as part of the story), and its folder
+//! must exist. The language server also keeps it inside the project. Writes are atomic.
+
+use std::path::{Component, Path, PathBuf};
+
+use showrunner_model::analysis::Analysis;
+use showrunner_store::discover::{classify, EXPORTS_DIR};
+
+use crate::plan::{plan, Plan};
+use crate::{ExportError, Format};
+
+/// Where an output path may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// Anywhere the user can write (the command line).
+    Anywhere,
+    /// Inside the project only (an editor's command).
+    InsideProject,
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub path: PathBuf,
+    pub format: Format,
+    pub bytes: usize,
+    pub scenes: usize,
+    pub words: usize,
+}
+
+/// Renders a plan in a format.
+pub fn render(plan: &Plan, format: Format) -> Result<Vec<u8>, ExportError> {
+    match format {
+        Format::Md => Ok(crate::plain::markdown(plan).into_bytes()),
+        Format::Fountain => Ok(crate::plain::fountain(plan).into_bytes()),
+        Format::Docx | Format::Fdx | Format::Epub | Format::Pdf => {
+            Err(ExportError::Unsupported(format!("`{}` export", format.name())))
+        }
+    }
+}
+
+/// Plans, renders and writes an export of `target` from the project at `root` (its analysis).
+/// `out`: absolute, or relative to the project root; a folder means a file named after the
+/// target in it.
+pub fn export(
+    analysis: &Analysis,
+    root: &Path,
+    format: Format,
+    target: Option<&str>,
+    out: Option<&Path>,
+    place: Place,
+) -> Result<Written, ExportError> {
+    let plan = plan(analysis, target)?;
+    let file_name = format!("{}.{}", plan.file_stem(), format.extension());
+    let path = output_path(analysis, root, out, &file_name, place)?;
+    let bytes = render(&plan, format)?;
+    if out.is_none() {
+        std::fs::create_dir_all(path.parent().unwrap_or(root))
+            .map_err(|e| ExportError::Write(path.clone(), e.to_string()))?;
+    }
+    showrunner_store::fsx::write_atomic(&path, &bytes).map_err(|e| match e {
+        showrunner_store::StoreError::Io(_, io) => ExportError::Write(path.clone(), io.to_string()),
+        other => ExportError::Write(path.clone(), other.to_string()),
+    })?;
+    Ok(Written { path, format, bytes: bytes.len(), scenes: plan.scenes().count(), words: plan.words() })
+}
+
+/// `..` and `.` taken out without touching the disk.
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The checked output path (see the module documentation).
+pub fn output_path(
+    analysis: &Analysis,
+    root: &Path,
+    out: Option<&Path>,
+    file_name: &str,
+    place: Place,
+) -> Result<PathBuf, ExportError> {
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let Some(out) = out else {
+        return Ok(root.join(EXPORTS_DIR).join(file_name));
+    };
+    let shown = out.display().to_string();
+    let mut path = lexical(&root.join(out));
+    if path.is_dir() {
+        path = path.join(file_name);
+    }
+    let parent = path.parent().map(Path::to_path_buf).unwrap_or_else(|| root.clone());
+    let Ok(parent) = parent.canonicalize() else {
+        return Err(ExportError::Output(format!(
+            "cannot write {shown}: the folder {} does not exist",
+            parent.display()
+        )));
+    };
+    let Some(name) = path.file_name() else {
+        return Err(ExportError::Output(format!("{shown} names no file")));
+    };
+    let path = parent.join(name);
+    match path.strip_prefix(&root) {
+        Ok(rel) => {
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            let first = rel.split('/').next().unwrap_or("");
+            if matches!(first, "story" | "buckets" | ".showrunner") {
+                return Err(ExportError::Output(format!(
+                    "will not write an export into {first}/ ({shown}): that folder is the story itself; use exports/ or a folder outside the project"
+                )));
+            }
+            if classify(&rel).is_some() || analysis.files.iter().any(|f| f.path == rel) {
+                return Err(ExportError::Output(format!(
+                    "will not write an export over {rel}: the project reads that file as part of the story; use exports/ or another name"
+                )));
+            }
+        }
+        Err(_) if place == Place::InsideProject => {
+            return Err(ExportError::Output(format!(
+                "the output path {shown} leaves the project; give a path inside it (the default is {EXPORTS_DIR}/{file_name})"
+            )));
+        }
+        Err(_) => {}
+    }
+    if path.is_dir() {
+        return Err(ExportError::Output(format!("{shown} is a folder")));
+    }
+    // An export replaces only a file of its own kind: never `/etc/passwd`, a script or a photo.
+    let ext = Path::new(file_name).extension().and_then(|e| e.to_str()).unwrap_or("");
+    let same_kind = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case(ext));
+    if path.exists() && !same_kind {
+        return Err(ExportError::Output(format!(
+            "will not overwrite {}: it exists and is not a .{ext} file",
+            path.display()
+        )));
+    }
+    Ok(path)
+}

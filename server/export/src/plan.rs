@@ -1,0 +1,241 @@
+//! THE export plan: which scenes an export holds, in reading order, grouped into chapters, with
+//! the metadata every format prints. Every format renders a [`Plan`]; nothing else decides what
+//! an export contains.
+//!
+//! A target is the project (none, `.`, or the project's name), a structure id (season, arc, act,
+//! chapter), a scene id, or a scene's path relative to the project root. Scenes come from the
+//! analysis of the files as saved on the current timeline: their bodies only (frontmatter and
+//! Fountain title pages stripped, line ends made `\n`); an AI edit that waits at a gate or sits
+//! unsaved in an editor is in no file, so never in an export.
+
+use showrunner_model::analysis::Analysis;
+use showrunner_model::kind::structure_level;
+use showrunner_model::scene::SceneFormat;
+use showrunner_model::story::Story;
+
+use crate::ExportError;
+
+/// What the export is of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Project,
+    /// A season, arc, act or chapter: `kind` is its level's name.
+    Structure {
+        id: String,
+        kind: String,
+        name: String,
+    },
+    Scene {
+        id: String,
+        path: String,
+    },
+}
+
+/// The title page's and metadata's facts, from `showrunner.yaml` (`title:`, `author:`,
+/// `contact:`) and the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meta {
+    pub title: String,
+    pub author: Option<String>,
+    pub contact: Option<String>,
+    /// The project's name (EPUB's identifier is made from it).
+    pub project: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedScene {
+    pub id: String,
+    /// Relative to the project root.
+    pub path: String,
+    pub format: SceneFormat,
+    pub title: Option<String>,
+    /// The body as saved: frontmatter or title page stripped, `\r\n` and `\r` made `\n`.
+    pub body: String,
+    pub words: usize,
+}
+
+/// Scenes under one innermost structure node (their chapter), in reading order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chapter {
+    /// The structure id (none for scenes outside the structure).
+    pub id: Option<String>,
+    /// The heading an export prints; none for a one-scene export or scenes outside the structure.
+    pub title: Option<String>,
+    pub scenes: Vec<PlannedScene>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub target: Target,
+    pub meta: Meta,
+    pub chapters: Vec<Chapter>,
+}
+
+impl Plan {
+    pub fn scenes(&self) -> impl Iterator<Item = &PlannedScene> {
+        self.chapters.iter().flat_map(|c| c.scenes.iter())
+    }
+
+    pub fn words(&self) -> usize {
+        self.scenes().map(|s| s.words).sum()
+    }
+
+    /// A name for the output file: the target's id (or the project's title), as a slug.
+    pub fn file_stem(&self) -> String {
+        let raw = match &self.target {
+            Target::Project => self.meta.title.as_str(),
+            Target::Structure { id, .. } | Target::Scene { id, .. } => id.as_str(),
+        };
+        showrunner_model::id::slugify(raw).unwrap_or_else(|| "export".to_string())
+    }
+
+    /// Whether every scene is a Fountain screenplay.
+    pub fn is_screenplay(&self) -> bool {
+        self.scenes().next().is_some() && self.scenes().all(|s| s.format == SceneFormat::Fountain)
+    }
+}
+
+/// `\r\n` and lone `\r` as `\n`.
+pub fn normalize_newlines(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+/// Plans the export of `target` (see the module documentation).
+pub fn plan(analysis: &Analysis, target: Option<&str>) -> Result<Plan, ExportError> {
+    let story = Story::new(analysis);
+    let cfg = &analysis.config;
+    let meta = Meta {
+        title: cfg.export_title().to_string(),
+        author: cfg.author.clone().filter(|a| !a.trim().is_empty()),
+        contact: cfg.contact.clone().filter(|c| !c.trim().is_empty()),
+        project: cfg.name.clone(),
+    };
+    let target = resolve(analysis, target)?;
+    let chosen: Vec<usize> = story
+        .order
+        .iter()
+        .copied()
+        .filter(|&s| match &target {
+            Target::Project => true,
+            Target::Structure { id, .. } => {
+                let entry = &analysis.scenes[s].scene;
+                entry.parent.as_ref().is_some_and(|p| &p.value == id)
+                    || story.chain(analysis, s).iter().any(|&b| analysis.buckets[b].bucket.id.value == *id)
+            }
+            Target::Scene { path, .. } => analysis.files[analysis.scenes[s].file].path == *path,
+        })
+        .collect();
+    if chosen.is_empty() {
+        return Err(ExportError::Empty(match &target {
+            Target::Project => format!("project \"{}\" has no scenes", meta.project),
+            Target::Structure { id, kind, .. } => format!("{kind} `{id}` has no scenes"),
+            Target::Scene { path, .. } => format!("scene {path} is not part of the story"),
+        }));
+    }
+    let mut chapters: Vec<Chapter> = Vec::new();
+    for s in chosen {
+        let entry = &analysis.scenes[s];
+        let file = &analysis.files[entry.file];
+        let text = file.text().unwrap_or("");
+        let body = text.get(entry.scene.body.clone()).unwrap_or("");
+        let planned = PlannedScene {
+            id: entry.scene.id.value.clone(),
+            path: file.path.clone(),
+            format: entry.scene.format,
+            title: entry.scene.title.clone(),
+            body: normalize_newlines(body).trim_matches('\n').to_string(),
+            words: entry.scene.word_count,
+        };
+        let chapter = story.chain(analysis, s).first().map(|&b| &analysis.buckets[b].bucket);
+        let id = chapter.map(|b| b.id.value.clone());
+        let title = match &target {
+            Target::Scene { .. } => None,
+            _ => chapter.map(|b| b.name.value.clone()),
+        };
+        match chapters.last_mut() {
+            Some(last) if last.id == id => last.scenes.push(planned),
+            _ => chapters.push(Chapter { id, title, scenes: vec![planned] }),
+        }
+    }
+    Ok(Plan { target, meta, chapters })
+}
+
+fn resolve(analysis: &Analysis, target: Option<&str>) -> Result<Target, ExportError> {
+    let Some(raw) = target.map(str::trim).filter(|t| !t.is_empty() && *t != ".") else {
+        return Ok(Target::Project);
+    };
+    if raw == analysis.config.name {
+        return Ok(Target::Project);
+    }
+    if let Some(b) = analysis.bucket(raw) {
+        let kind = &b.bucket.kind.value;
+        return match structure_level(kind) {
+            Some(_) if kind != "scene" => Ok(Target::Structure {
+                id: raw.to_string(),
+                kind: kind.clone(),
+                name: b.bucket.name.value.clone(),
+            }),
+            _ => Err(ExportError::Target(format!(
+                "`{raw}` is a {kind} bucket, not a part of the story: give a season, arc, act or chapter id, a scene id or a scene file"
+            ))),
+        };
+    }
+    let path = raw.replace('\\', "/");
+    let path = path.trim_start_matches("./");
+    for entry in &analysis.scenes {
+        let file = &analysis.files[entry.file].path;
+        if entry.scene.id.value == raw || file == path {
+            return Ok(Target::Scene { id: entry.scene.id.value.clone(), path: file.clone() });
+        }
+    }
+    let candidates = analysis
+        .buckets
+        .iter()
+        .filter(|b| structure_level(&b.bucket.kind.value).is_some())
+        .map(|b| b.bucket.id.value.as_str())
+        .chain(analysis.scenes.iter().map(|s| s.scene.id.value.as_str()));
+    let hint =
+        showrunner_model::id::closest(raw, candidates).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
+    Err(ExportError::Target(format!(
+        "nothing called `{raw}` in project \"{}\": give a season, arc, act or chapter id, a scene id or a scene file{hint}",
+        analysis.config.name
+    )))
+}
+
+/// The word count a title page shows, rounded as agents and editors expect: to the nearest 100
+/// for short works, to the nearest 1,000 for a novel (40,000 words and more); never 0.
+pub fn rounded_words(words: usize) -> usize {
+    let step = if words >= 40_000 { 1000 } else { 100 };
+    (((words + step / 2) / step) * step).max(step)
+}
+
+/// `123456` → `123,456`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_counts_round_as_agents_expect() {
+        assert_eq!(rounded_words(0), 100);
+        assert_eq!(rounded_words(1_249), 1_200);
+        assert_eq!(rounded_words(1_250), 1_300);
+        assert_eq!(rounded_words(39_949), 39_900);
+        assert_eq!(rounded_words(87_499), 87_000);
+        assert_eq!(rounded_words(87_500), 88_000);
+        assert_eq!(thousands(88_000), "88,000");
+        assert_eq!(thousands(100), "100");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+}
