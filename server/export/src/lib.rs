@@ -3,6 +3,7 @@
 //! Fountain), EPUB 3. No protocol types: the CLI and the language server call [`export`].
 
 pub mod doc;
+pub mod docx;
 pub mod output;
 pub mod plain;
 pub mod plan;

@@ -38,7 +38,8 @@ pub fn render(plan: &Plan, format: Format) -> Result<Vec<u8>, ExportError> {
     match format {
         Format::Md => Ok(crate::plain::markdown(plan).into_bytes()),
         Format::Fountain => Ok(crate::plain::fountain(plan).into_bytes()),
-        Format::Docx | Format::Fdx | Format::Epub | Format::Pdf => {
+        Format::Docx => crate::docx::docx(plan),
+        Format::Fdx | Format::Epub | Format::Pdf => {
             Err(ExportError::Unsupported(format!("`{}` export", format.name())))
         }
     }

@@ -136,3 +136,32 @@ fn output_paths_are_checked() {
     assert!(e.to_string().contains("x.md"), "{e}");
     assert!("pdfx".parse::<Format>().unwrap_err().to_string().contains("use docx, pdf, fdx, epub, md, fountain"));
 }
+
+#[test]
+fn docx_is_a_zip_of_word_xml_with_the_manuscript() {
+    use std::io::Read;
+    let dir = common::project();
+    let a = analysis(dir.path());
+    let w = export(&a, dir.path(), Format::Docx, None, None, Place::InsideProject).unwrap();
+    assert!(w.path.ends_with("exports/the-keeper-s-daughter.docx"));
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&w.path).unwrap()).unwrap();
+    let mut read = |name: &str| {
+        let mut s = String::new();
+        zip.by_name(name).unwrap_or_else(|e| panic!("{name}: {e}")).read_to_string(&mut s).unwrap();
+        s
+    };
+    let document = read("word/document.xml");
+    assert!(document.contains("without blinking") && document.contains("李雷") && document.contains("🌊"));
+    assert!(!document.contains("PENDING AI TEXT") && !document.contains("timeline:"));
+    let headers: String = (1..=3)
+        .filter_map(|i| {
+            zip.by_name(&format!("word/header{i}.xml")).ok().map(|mut f| {
+                let mut s = String::new();
+                f.read_to_string(&mut s).unwrap();
+                s
+            })
+        })
+        .collect();
+    assert!(headers.contains("Łukasz-Brontë / THE KEEPER"), "{headers}");
+    // The full reading back (styles, spacing, indents, emphasis) is tests/exports (python-docx).
+}

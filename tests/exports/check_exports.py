@@ -1,0 +1,171 @@
+"""Exports read back by independent readers (python-docx; later epubcheck, XML).
+
+Every check builds its project in a fresh folder, runs the real `showrunner export`, and reads
+the file with a library that is not ours. Usage: SHOWRUNNER_BIN=... python check_exports.py [NAME]
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import traceback
+import zipfile
+from pathlib import Path
+
+import docx
+from docx.shared import Inches, Pt
+
+BIN = os.environ.get("SHOWRUNNER_BIN", "showrunner")
+REPO = Path(__file__).resolve().parents[2]
+
+CONFIG = (
+    "name: Storm Book\ntitle: The Keeper's Daughter\nauthor: Zoë Łukasz-Brontë\n"
+    "contact: |\n  Zoë Łukasz-Brontë\n  12 Harbour Row, Port Ainsley\n  zoe@example.com\n"
+)
+FILES = {
+    "showrunner.yaml": CONFIG,
+    "buckets/structure/act-1.yaml": "id: act-1\nkind: act\nname: Act One\n",
+    "buckets/structure/ch01.yaml": "id: ch01\nkind: chapter\nname: Chapter One — Arrival\nparent: act-1\n",
+    "buckets/structure/ch02.yaml": "id: ch02\nkind: chapter\nname: Chapter Two\nparent: act-1\n",
+    # CRLF line ends, emphasis, emoji, non-Latin names.
+    "story/ch01/b-arrival.md": (
+        "---\r\nid: arrival\r\nparent: ch01\r\ntimeline: { main: 1 }\r\n---\r\n\r\n# Arrival\r\n\r\n"
+        "The boat came round the point, and Zoë watched it *without blinking*.\r\n"
+        "She had known for **eleven days**. 🌊\r\n\r\n\"Nowak,\" he said. \"Łukasz Nowak.\"\r\n"
+    ),
+    "story/ch01/a-hut.md": (
+        "---\nid: hut\nparent: ch01\ntimeline: { main: 2 }\n---\n\n# The Hut\n\n"
+        "李雷 had lived in the hut for seven months.\n\nHe kept the log.\n\n* * *\n\n"
+        "Later, the wind dropped. It was _very_ quiet.\n\nNobody spoke.\n"
+    ),
+    "story/ch02/log.md": "---\nid: log\nparent: ch02\ntimeline: { main: 3 }\n---\n\n# The Log\n\nThe log was kept in a clerk's hand.\n",
+    ".showrunner/runs/r1/approve_output.md": "PENDING AI TEXT that nobody approved\n",
+}
+
+
+def project(files=FILES):
+    root = Path(tempfile.mkdtemp(prefix="sr-export-"))
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(text.encode("utf-8"))
+    return root
+
+
+def export(root, *args):
+    r = subprocess.run([BIN, "export", *args], cwd=root, capture_output=True, text=True)
+    assert r.returncode == 0, f"showrunner export {args}: {r.stderr}"
+    return r.stdout
+
+
+def example():
+    root = Path(tempfile.mkdtemp(prefix="sr-example-"))
+    r = subprocess.run([BIN, "init", "story", "--example"], cwd=root, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return root / "story"
+
+
+def check_docx_manuscript():
+    root = project()
+    said = export(root, "docx")
+    assert said.startswith("wrote exports/the-keeper-s-daughter.docx (3 scenes"), said
+    d = docx.Document(str(root / "exports/the-keeper-s-daughter.docx"))
+    s = d.sections[0]
+    assert (s.page_width, s.page_height) == (Inches(8.5), Inches(11)), "US Letter"
+    for m in (s.left_margin, s.right_margin, s.top_margin, s.bottom_margin):
+        assert m == Inches(1), f"1-inch margins, got {m.inches}"
+    assert s.different_first_page_header_footer, "the title page has its own (empty) header"
+    assert "".join(p.text for p in s.first_page_header.paragraphs) == ""
+    header = s.header.paragraphs[0]
+    assert header.text.startswith("Łukasz-Brontë / THE KEEPER'S DAUGHTER / "), header.text
+    assert "PAGE" in header._p.xml and "fldChar" in header._p.xml, "the page number is a PAGE field"
+
+    paras = d.paragraphs
+    texts = [p.text for p in paras]
+    # Title page: contact block, word count rounded to the nearest 100, title, byline.
+    assert texts[0] == "Zoë Łukasz-Brontë\tabout 100 words", texts[0]
+    assert texts[1:3] == ["12 Harbour Row, Port Ainsley", "zoe@example.com"], texts[:4]
+    assert texts[3] == "THE KEEPER'S DAUGHTER" and texts[4] == "by Zoë Łukasz-Brontë", texts[3:5]
+    assert paras[3].paragraph_format.space_before >= Inches(3), "title halfway down"
+
+    # Chapters on new pages, in reading order (the timeline, not the file names).
+    chapters = [p for p in paras if p.style.name == "Chapter Title" and p.paragraph_format.page_break_before]
+    assert [p.text for p in chapters] == ["Chapter One — Arrival", "Chapter Two"], [p.text for p in chapters]
+    body = texts[texts.index("Chapter One — Arrival") + 1 :]
+    assert body[:8] == [
+        "The boat came round the point, and Zoë watched it without blinking. She had known for eleven days. 🌊",
+        '"Nowak," he said. "Łukasz Nowak."',
+        "#",
+        "李雷 had lived in the hut for seven months.",
+        "He kept the log.",
+        "#",
+        "Later, the wind dropped. It was very quiet.",
+        "Nobody spoke.",
+    ], body[:8]
+
+    # Manuscript styles: Times New Roman 12 pt, double spaced; first-line indent except after a
+    # chapter title or a scene break.
+    for p in paras[5:]:
+        st = p.style
+        assert st.font.name == "Times New Roman" and st.font.size == Pt(12), (p.text, st.name)
+        assert st.paragraph_format.line_spacing == 2.0, (p.text, st.name, st.paragraph_format.line_spacing)
+    by_text = {p.text: p for p in paras}
+    indented = lambda p: p.style.paragraph_format.first_line_indent == Inches(0.5)
+    assert not indented(by_text[body[0]]), "first after a chapter title"
+    assert not indented(by_text["李雷 had lived in the hut for seven months."]), "first after a scene break"
+    assert indented(by_text["He kept the log."])
+    assert not indented(by_text["Later, the wind dropped. It was very quiet."]), "first after a scene break"
+    assert indented(by_text["Nobody spoke."])
+    breaks = [p for p in paras if p.text == "#"]
+    assert breaks and all(p.alignment == 1 or p.style.paragraph_format.alignment == 1 for p in breaks), "centred #"
+
+    # Emphasis kept: *em* italic, **strong** bold, _em_ italic; emoji and names intact.
+    runs = {r.text: r for p in paras for r in p.runs}
+    assert runs["without blinking"].italic and not runs["without blinking"].bold
+    assert runs["eleven days"].bold and not runs["eleven days"].italic
+    assert runs["very"].italic
+    whole = "\n".join(texts)
+    assert "🌊" in whole and "Łukasz Nowak" in whole and "李雷" in whole
+    assert "*" not in whole and "timeline:" not in whole and "# Arrival" not in whole and "\r" not in whole
+    assert "PENDING AI TEXT" not in whole, "an unapproved AI answer is never exported"
+
+
+def check_docx_example():
+    root = example()
+    export(root, "docx", "-o", "book.docx")
+    d = docx.Document(str(root / "book.docx"))
+    texts = [p.text for p in d.paragraphs]
+    assert texts[0] == "\tabout 7,300 words", texts[0]  # 7,337 words, no author or contact
+    assert d.sections[0].header.paragraphs[0].text.startswith("THE LIGHTHOUSE / ")
+    chapters = [p.text for p in d.paragraphs if p.style.name == "Chapter Title" and p.paragraph_format.page_break_before]
+    assert len(chapters) == 4 and chapters[0] == "Chapter 1 — Arrival", chapters
+    # The screenplay scene of the example is set as a script inside the manuscript.
+    assert "EXT. THE LANDING STAGE - DUSK" in texts and "ŁUKASZ" in texts
+    # One chapter alone: its own title page word count and one chapter.
+    export(root, "docx", "ch02", "-o", "ch02.docx")
+    d = docx.Document(str(root / "ch02.docx"))
+    chapters = [p.text for p in d.paragraphs if p.style.name == "Chapter Title" and p.paragraph_format.page_break_before]
+    assert len(chapters) == 1 and chapters[0].startswith("Chapter 2"), chapters
+
+
+CHECKS = [check_docx_manuscript, check_docx_example]
+
+
+def main():
+    only = sys.argv[1:]
+    failed = 0
+    for check in CHECKS:
+        if only and check.__name__ not in only:
+            continue
+        try:
+            result = check()
+            print(f"ok   {check.__name__}" + (f" ({result})" if result else ""))
+        except Exception:
+            failed += 1
+            print(f"FAIL {check.__name__}")
+            traceback.print_exc()
+    if failed:
+        sys.exit(f"{failed} export check(s) failed")
+
+
+if __name__ == "__main__":
+    main()
