@@ -1,4 +1,4 @@
-"""Exports read back by independent readers (python-docx; later epubcheck, XML).
+"""Exports read back by independent readers (python-docx, Python's XML parser; epubcheck).
 
 Every check builds its project in a fresh folder, runs the real `showrunner export`, and reads
 the file with a library that is not ours. Usage: SHOWRUNNER_BIN=... python check_exports.py [NAME]
@@ -147,7 +147,46 @@ def check_docx_example():
     assert len(chapters) == 1 and chapters[0].startswith("Chapter 2"), chapters
 
 
-CHECKS = [check_docx_manuscript, check_docx_example]
+def check_fdx_with_python_xml():
+    """The FDX of a screenplay nobody here exported by hand, read with Python's own XML parser."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    fixture = (REPO / "tests/fixtures/fountain/full.fountain").read_text(encoding="utf-8")
+    root = project({"showrunner.yaml": "name: Lamp\nauthor: Marta Vell\n", "script.fountain": fixture})
+    said = export(root, "fdx", "-o", "lamp.fdx")
+    assert "left out (fdx cannot hold them):" in said and "synops" in said, said
+    tree = ET.parse(root / "lamp.fdx")
+    fd = tree.getroot()
+    assert fd.tag == "FinalDraft" and fd.get("DocumentType") == "Script", fd.attrib
+    content = fd.find("Content")
+    allowed = {"Scene Heading", "Action", "Character", "Parenthetical", "Dialogue", "Transition", "Lyrics"}
+    leaves = [p for p in content.iter("Paragraph") if p.get("Type")]
+    assert {p.get("Type") for p in leaves} <= allowed, {p.get("Type") for p in leaves}
+    text = lambda p: "".join(t.text or "" for t in p.findall("Text"))
+    # Scene numbers: the same as the fixture's #n# marks, in order.
+    numbers = [p.get("Number") for p in leaves if p.get("Type") == "Scene Heading" and p.get("Number")]
+    assert numbers == re.findall(r"#([0-9A-Z]+)#\s*$", fixture, flags=re.M), numbers
+    # Dual dialogue: two speakers side by side, inside one DualDialogue.
+    duals = list(content.iter("DualDialogue"))
+    assert len(duals) == 1, len(duals)
+    speakers = [text(p) for p in duals[0].findall("Paragraph") if p.get("Type") == "Character"]
+    assert len(speakers) == 2 and speakers[1] == "ŁUKASZ", speakers
+    # Non-Latin names and emphasis as styled text runs.
+    characters = {text(p) for p in leaves if p.get("Type") == "Character"}
+    assert "李雷 (V.O.)" in characters, characters
+    styles = {t.get("Style") for p in leaves for t in p.findall("Text") if t.get("Style")}
+    assert {"Bold", "Italic"} <= styles, styles
+    assert all("[[" not in text(p) and "/*" not in text(p) for p in leaves), "notes and boneyard are not in the FDX"
+    # Back to Fountain with the CLI.
+    r = subprocess.run([BIN, "import", "fdx", "lamp.fdx"], cwd=root, capture_output=True, text=True)
+    assert r.returncode == 0 and (root / "lamp.fountain").exists(), r.stderr
+    back = (root / "lamp.fountain").read_text(encoding="utf-8")
+    assert "ŁUKASZ ^" in back and "#1A#" in back and back.startswith("Title: "), back[:300]
+    return f"{len(leaves)} paragraphs"
+
+
+CHECKS = [check_docx_manuscript, check_docx_example, check_fdx_with_python_xml]
 
 
 def main():

@@ -83,6 +83,35 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         if written.scenes == 1 { "scene" } else { "scenes" },
         showrunner_export::plan::thousands(written.words)
     );
+    if !written.left_out.is_empty() {
+        println!("left out ({} cannot hold them): {}", args.format_name(), written.left_out.join(", "));
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ImportFormat {
+    Fdx,
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    #[arg(value_enum)]
+    format: ImportFormat,
+    /// The file to import (Final Draft .fdx)
+    file: PathBuf,
+    /// The Fountain file to write (default: FILE with .fountain, beside it); never replaced
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+pub fn import(args: &ImportArgs) -> Result<()> {
+    let ImportFormat::Fdx = args.format;
+    let (path, left_out) = showrunner_export::output::import_fdx(&args.file, args.output.as_deref())?;
+    println!("wrote {}", display_relative(&cwd(), &absolute(&path)));
+    if !left_out.is_empty() {
+        println!("not kept (Fountain cannot hold them): {}", left_out.join(", "));
+    }
     Ok(())
 }
 

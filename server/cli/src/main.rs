@@ -156,6 +156,8 @@ enum Command {
     /// Export the story, a part of it or a scene as one file: a standard-manuscript DOCX, Final
     /// Draft FDX, EPUB, Markdown or Fountain (saved files of the current timeline, bodies only)
     Export(export::ExportArgs),
+    /// Import a screenplay from another tool: Final Draft (.fdx) to Fountain
+    Import(export::ImportArgs),
 }
 
 #[derive(Subcommand)]
@@ -295,6 +297,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => pictures::run_stats(&args).map(|()| true),
         Command::Search(args) => search::run(&args),
         Command::Export(args) => export::run(&args).map(|()| true),
+        Command::Import(args) => export::import(&args).map(|()| true),
         Command::Mcp { dir } => run_mcp(dir.unwrap_or_else(|| PathBuf::from("."))),
     };
     match result {

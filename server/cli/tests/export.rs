@@ -50,3 +50,38 @@ fn export_md_and_fountain_of_the_example() {
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("docx"));
     assert!(!dir.join("story/all.md").exists());
 }
+
+#[test]
+fn export_fdx_and_import_it_back() {
+    let tmp = example();
+    let dir = tmp.path().join("story");
+    let out = showrunner(&["export", "fdx", "episode-01", "-o", "ep.fdx"], &dir);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        said.contains("wrote ep.fdx (1 scene")
+            && said.contains("left out (fdx cannot hold them): 1 section, 1 synopsis"),
+        "{said}"
+    );
+    let out = showrunner(&["import", "fdx", "ep.fdx"], &dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let back = std::fs::read_to_string(dir.join("ep.fountain")).unwrap();
+    assert!(
+        back.contains("EXT. THE LANDING STAGE - DUSK\n") && back.contains("ŁUKASZ\n(looking up at the tower)\n"),
+        "{back}"
+    );
+    // The imported script is a scene of the project now (a .fountain anywhere in it is).
+    let out = showrunner(&["check", "--format", "json"], &dir);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["scenes"], 14, "{json}");
+    for (args, says) in [
+        (vec!["import", "fdx", "ep.fdx"], "exists; choose another name with -o"),
+        (vec!["import", "fdx", "nothing.fdx"], "cannot read nothing.fdx"),
+        (vec!["import", "fdx", "showrunner.yaml", "-o", "x.fountain"], "not an FDX file"),
+    ] {
+        let out = showrunner(&args, &dir);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}

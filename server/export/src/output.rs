@@ -1,4 +1,5 @@
-//! Where an export goes, and writing it: the one entry point the CLI and the language server call.
+//! Where an export goes, and writing it: the one entry point the CLI and the language server call;
+//! and an import (FDX → Fountain) written the same careful way.
 //!
 //! Without `-o` an export goes to `exports/<target>.<format>` in the project (the folder is
 //! created; nothing in it is read as part of the story). An output path never lands in
@@ -31,17 +32,18 @@ pub struct Written {
     pub bytes: usize,
     pub scenes: usize,
     pub words: usize,
+    /// What the format could not hold (e.g. FDX: "2 synopses"), for the writer to know.
+    pub left_out: Vec<String>,
 }
 
-/// Renders a plan in a format.
-pub fn render(plan: &Plan, format: Format) -> Result<Vec<u8>, ExportError> {
+/// Renders a plan in a format: the bytes, and what the format could not hold.
+pub fn render(plan: &Plan, format: Format) -> Result<(Vec<u8>, Vec<String>), ExportError> {
     match format {
-        Format::Md => Ok(crate::plain::markdown(plan).into_bytes()),
-        Format::Fountain => Ok(crate::plain::fountain(plan).into_bytes()),
-        Format::Docx => crate::docx::docx(plan),
-        Format::Fdx | Format::Epub | Format::Pdf => {
-            Err(ExportError::Unsupported(format!("`{}` export", format.name())))
-        }
+        Format::Md => Ok((crate::plain::markdown(plan).into_bytes(), Vec::new())),
+        Format::Fountain => Ok((crate::plain::fountain(plan).into_bytes(), Vec::new())),
+        Format::Docx => Ok((crate::docx::docx(plan)?, Vec::new())),
+        Format::Fdx => crate::fdx::fdx(plan).map(|f| (f.xml, f.left_out)),
+        Format::Epub | Format::Pdf => Err(ExportError::Unsupported(format!("`{}` export", format.name()))),
     }
 }
 
@@ -59,7 +61,7 @@ pub fn export(
     let plan = plan(analysis, target)?;
     let file_name = format!("{}.{}", plan.file_stem(), format.extension());
     let path = output_path(analysis, root, out, &file_name, place)?;
-    let bytes = render(&plan, format)?;
+    let (bytes, left_out) = render(&plan, format)?;
     if out.is_none() {
         std::fs::create_dir_all(path.parent().unwrap_or(root))
             .map_err(|e| ExportError::Write(path.clone(), e.to_string()))?;
@@ -68,7 +70,7 @@ pub fn export(
         showrunner_store::StoreError::Io(_, io) => ExportError::Write(path.clone(), io.to_string()),
         other => ExportError::Write(path.clone(), other.to_string()),
     })?;
-    Ok(Written { path, format, bytes: bytes.len(), scenes: plan.scenes().count(), words: plan.words() })
+    Ok(Written { path, format, bytes: bytes.len(), scenes: plan.scenes().count(), words: plan.words(), left_out })
 }
 
 /// `..` and `.` taken out without touching the disk.
@@ -149,4 +151,34 @@ pub fn output_path(
         )));
     }
     Ok(path)
+}
+
+/// `showrunner import fdx FILE [-o FILE]`: the Fountain text of an FDX file, written to `out`
+/// (default: FILE with `.fountain`, beside it). An existing file is never replaced.
+pub fn import_fdx(file: &Path, out: Option<&Path>) -> Result<(PathBuf, Vec<String>), ExportError> {
+    let bytes = std::fs::read(file).map_err(|e| ExportError::Output(format!("cannot read {}: {e}", file.display())))?;
+    let xml = String::from_utf8(bytes)
+        .map_err(|_| ExportError::Output(format!("{} is not UTF-8 text (an FDX file is UTF-8 XML)", file.display())))?;
+    let imported = crate::fdx::fdx_to_fountain(xml.strip_prefix('\u{feff}').unwrap_or(&xml))
+        .map_err(|e| ExportError::Output(format!("{}: {e}", file.display())))?;
+    let path = out.map(Path::to_path_buf).unwrap_or_else(|| file.with_extension("fountain"));
+    if path.exists() {
+        return Err(ExportError::Output(format!(
+            "{} exists; choose another name with -o (an import never replaces a file)",
+            path.display()
+        )));
+    }
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) if !parent.is_dir() => {
+            return Err(ExportError::Output(format!(
+                "cannot write {}: the folder {} does not exist",
+                path.display(),
+                parent.display()
+            )))
+        }
+        _ => {}
+    }
+    showrunner_store::fsx::write_atomic(&path, imported.fountain.as_bytes())
+        .map_err(|e| ExportError::Write(path.clone(), e.to_string()))?;
+    Ok((path, imported.left_out))
 }

@@ -127,7 +127,7 @@ pub fn fountain(plan: &Plan) -> String {
 }
 
 /// A paragraph as Fountain action: forced with `!` when alone it would read as anything else.
-fn as_action(p: &str) -> String {
+pub(crate) fn as_action(p: &str) -> String {
     let alone = format!("\n{p}\n\n");
     let kinds = line_kinds(&alone);
     if kinds.get(1) == Some(&LineKind::Action) && !p.starts_with(char::is_whitespace) {

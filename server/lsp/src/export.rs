@@ -65,6 +65,7 @@ impl Backend {
             scenes: written.scenes,
             words: written.words,
             bytes: written.bytes,
+            left_out: written.left_out,
         })
     }
 }

@@ -242,6 +242,8 @@ pub struct Exported {
     pub scenes: usize,
     pub words: usize,
     pub bytes: usize,
+    /// What the format could not hold (FDX: sections, synopses, notes, chapter titles).
+    pub left_out: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -177,6 +177,8 @@ export interface ExportArgs {
 export interface Exported {
   bytes: number;
   format: string;
+  /** What the format could not hold (FDX: sections, synopses, notes, chapter titles). */
+  left_out: string[];
   /** The file written (absolute). */
   path: string;
   scenes: number;
