@@ -7,7 +7,7 @@
 //! sr-bench context               # context assembly for a 20k-word scene in the M project
 //! sr-bench lsp                   # the language server over stdio on M (+ RSS with L open)
 //! sr-bench refs [RUNS]           # references of M's most-mentioned character (~9k locations)
-//! sr-bench scale [EDITS]         # typing cost against scene size (5k…500k words), hints on/off
+//! sr-bench scale [EDITS] [WORDS] # typing cost against scene size (5k…500k words, or WORDS alone), hints on/off
 //! sr-bench scale indexing        # edits while L is being indexed, alone
 //! sr-bench wire [EDITS]          # bytes per keystroke: push vs pull, whole semantic tokens vs deltas
 //! sr-bench history               # event log appends, batches, timeline switches, log growth
@@ -54,7 +54,10 @@ fn main() -> Result<()> {
             let base = std::env::var_os("BENCH_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("bench-out"));
             scale::indexing(&base, None)?
         }
-        Some("scale") => scale::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(100))?,
+        Some("scale") => scale::run(
+            args.get(1).and_then(|n| n.parse().ok()).unwrap_or(100),
+            args.get(2).and_then(|w| w.parse().ok()),
+        )?,
         Some("search") => search::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(500))?,
         Some("wire") => wire::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(20))?,
         Some("history") => bench_history()?,

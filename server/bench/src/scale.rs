@@ -104,7 +104,8 @@ fn kb(bytes: &[usize]) -> String {
     }
 }
 
-pub fn run(edits: usize) -> Result<()> {
+/// `only`: one scene size (in words) instead of all four, and no indexing or memory part.
+pub fn run(edits: usize, only: Option<usize>) -> Result<()> {
     let base = std::env::var_os("BENCH_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("bench-out"));
     let bin = binary();
     let (dir, scenes) = project(&base)?;
@@ -113,7 +114,7 @@ pub fn run(edits: usize) -> Result<()> {
         set_hints(&dir, hints)?;
         let mut c = Client::spawn(&bin, &[]);
         c.initialize(&[&dir], false);
-        for (words, path) in &scenes {
+        for (words, path) in scenes.iter().filter(|(w, _)| only.is_none_or(|o| o == *w)) {
             rows.push(type_into(&mut c, path, *words, hints, edits)?);
         }
         c.finish();
@@ -145,6 +146,9 @@ pub fn run(edits: usize) -> Result<()> {
         }
     }
 
+    if only.is_some() {
+        return Ok(());
+    }
     indexing(&base, Some(&dir))
 }
 

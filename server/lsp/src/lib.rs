@@ -1156,23 +1156,34 @@ impl LanguageServer for Backend {
             let mut st = self.lock();
             let enc = st.enc();
             let Some(doc) = st.docs.get_mut(&uri) else { return Ok(None) };
+            // One ranged change (a keystroke) says where the text changed: nothing downstream
+            // compares or scans the whole text to find it again.
+            let mut known = None;
+            let single = p.content_changes.len() == 1;
             for change in p.content_changes {
                 match change.range {
                     Some(range) => {
                         let a = pos::rope_char(&doc.rope, range.start, enc);
                         let b = pos::rope_char(&doc.rope, range.end, enc);
                         let (a, b) = (a.min(b), a.max(b));
+                        let (start, old_end) = (doc.rope.char_to_byte(a), doc.rope.char_to_byte(b));
                         doc.rope.remove(a..b);
                         doc.rope.insert(a, &change.text);
+                        known = single.then_some(showrunner_model::window::Edit {
+                            start,
+                            old_end,
+                            new_end: start + change.text.len(),
+                        });
                     }
                     None => doc.rope = ropey::Rope::from_str(&change.text),
                 }
             }
             doc.version = p.text_document.version;
-            doc.set_text(doc.rope.to_string());
+            let before = doc.text.clone();
+            doc.sync_text(known);
             let text = doc.text.clone();
             let Some((root, rel)) = doc.place.clone() else { return Ok(doc.path.clone().map(Err)) };
-            let touched = st.apply_text(&root, &rel, text);
+            let touched = st.apply_typed(&root, &rel, text, known.map(|e| (e, before)));
             Ok(Some(Ok((root, touched))))
         });
         // Typing comes in bursts: the diagnostics are computed off the notification path, and a

@@ -14,6 +14,7 @@ use showrunner_context::ContextEngine;
 use showrunner_model::analysis::{Analysis, Content, SourceFile};
 use showrunner_model::config::CONFIG_FILE;
 use showrunner_model::text::LineIndex;
+use showrunner_model::window::Edit;
 use showrunner_store::discover::{classify, relative};
 use tower_lsp_server::ls_types::Uri;
 
@@ -69,10 +70,40 @@ impl Doc {
         }
     }
 
-    pub fn set_text(&mut self, text: String) {
-        self.lines = Arc::new(LineIndex::new(&text));
-        self.text = text.into();
+    /// Takes the rope's text after a change: `edit` (when the change's place is known) says how
+    /// the previous text became it, and the line index is then updated around it instead of built
+    /// from a scan of the whole text.
+    pub fn sync_text(&mut self, edit: Option<Edit>) {
+        let text = shared_text(&self.rope);
+        let lines = match edit {
+            Some(e) if e.fits(&self.text, &text) => self.lines.edited(&self.text, &text, e),
+            _ => LineIndex::new(&text),
+        };
+        self.lines = Arc::new(lines);
+        self.text = text;
     }
+}
+
+/// The rope's text as one shared string, copied once: its chunks straight into the allocation
+/// (`rope.to_string()` and then an `Arc<str>` copied it two or three times, growing as it went).
+fn shared_text(rope: &Rope) -> Arc<str> {
+    let len = rope.len_bytes();
+    let mut bytes: Arc<[std::mem::MaybeUninit<u8>]> = Arc::new_uninit_slice(len);
+    let buf = Arc::get_mut(&mut bytes).expect("a new Arc has no other owner");
+    let mut at = 0;
+    for chunk in rope.chunks() {
+        let chunk = chunk.as_bytes();
+        assert!(at + chunk.len() <= len, "the rope's chunks add up to its length");
+        // SAFETY: `at + chunk.len() <= len` (asserted), the regions are distinct allocations.
+        unsafe { std::ptr::copy_nonoverlapping(chunk.as_ptr(), buf.as_mut_ptr().add(at).cast::<u8>(), chunk.len()) };
+        at += chunk.len();
+    }
+    assert_eq!(at, len, "the rope's chunks add up to its length");
+    // SAFETY: every byte was written just above (the chunks cover `0..len`).
+    let bytes = unsafe { bytes.assume_init() };
+    // SAFETY: the bytes are the rope's chunks in order, each valid UTF-8 and split on char
+    // boundaries, so the whole is valid UTF-8; `str` and `[u8]` have the same layout.
+    unsafe { Arc::from_raw(Arc::into_raw(bytes) as *const str) }
 }
 
 /// An approved edit an editor applied to its buffer: recorded in the history when the writer
@@ -194,7 +225,25 @@ impl State {
     /// Feeds the current text of a project file into its analysis. Returns the project root and
     /// the indices of files whose diagnostics may have changed.
     pub fn apply_text(&mut self, root: &Path, rel: &str, text: Arc<str>) -> Vec<usize> {
-        self.apply_content(root, rel, Content::Text(text))
+        self.apply_content_by(root, rel, Content::Text(text), None)
+    }
+
+    /// [`State::apply_text`] for an editor's change whose place is known: `edit` made `text` of
+    /// `before` (see [`Analysis::update_file_by`]). The edit is used only when the analysis holds
+    /// exactly `before` for the file (the same shared text), else the texts are compared.
+    pub fn apply_typed(
+        &mut self,
+        root: &Path,
+        rel: &str,
+        text: Arc<str>,
+        edit: Option<(Edit, Arc<str>)>,
+    ) -> Vec<usize> {
+        let edit = edit.and_then(|(edit, before)| {
+            let project = self.projects.get(root)?;
+            let file = &project.analysis.files[project.analysis.file_index(rel)?];
+            matches!(&file.content, Content::Text(t) if Arc::ptr_eq(t, &before)).then_some(edit)
+        });
+        self.apply_content_by(root, rel, Content::Text(text), edit)
     }
 
     /// Feeds a file's content (text, or why it cannot be used: SR015) into its project's
@@ -202,6 +251,10 @@ impl State {
     /// analysed again from the files as they were (the change is not taken), and the panic is
     /// logged.
     pub fn apply_content(&mut self, root: &Path, rel: &str, content: Content) -> Vec<usize> {
+        self.apply_content_by(root, rel, content, None)
+    }
+
+    fn apply_content_by(&mut self, root: &Path, rel: &str, content: Content, edit: Option<Edit>) -> Vec<usize> {
         let Some(kind) = classify(rel) else { return Vec::new() };
         let Some(project) = self.projects.get_mut(root) else { return Vec::new() };
         let previous = project.analysis.file_index(rel).map(|i| project.analysis.files[i].clone());
@@ -211,7 +264,7 @@ impl State {
             let touched = match analysis.file_index(rel) {
                 Some(i) if analysis.files[i].kind == kind => {
                     reanalysed = analysis.scene_of_file[i].is_none();
-                    analysis.update_file(i, content)
+                    analysis.update_file_by(i, content, edit)
                 }
                 _ => {
                     reanalysed = true;

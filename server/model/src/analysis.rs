@@ -351,6 +351,13 @@ impl Analysis {
     /// (with the SR003 counts of the whole project); a bucket or the config re-analyses the
     /// project. Returns the indices of the files whose diagnostics may have changed.
     pub fn update_file(&mut self, file: usize, content: Content) -> Vec<usize> {
+        self.update_file_by(file, content, None)
+    }
+
+    /// [`Analysis::update_file`] for a change whose place the caller knows (an editor's
+    /// incremental change): `edit` says how the file's text became `content` (the bytes before
+    /// `edit.start` and after `edit.old_end` are unchanged), so the texts are not compared to find it.
+    pub fn update_file_by(&mut self, file: usize, content: Content, edit: Option<Edit>) -> Vec<usize> {
         let Some(si) = self.scene_of_file.get(file).copied().flatten() else {
             self.files[file].content = content;
             return self.reanalyze();
@@ -363,7 +370,10 @@ impl Analysis {
         };
         // The edit, found once (the parse and the matching both read only around it).
         let edit = match (old_text, self.files[file].text()) {
-            (Some(o), Some(t)) => Some(Edit::between(o, t)),
+            (Some(o), Some(t)) => Some(match edit {
+                Some(e) if e.fits(o, t) => e,
+                _ => Edit::between(o, t),
+            }),
             _ => None,
         };
         let (scene, diags) = {

@@ -40,6 +40,34 @@ impl LineIndex {
         LineIndex { starts, len: text.len() }
     }
 
+    /// The index of `new`, which is `old` (indexed by `self`) changed by `edit`: the line starts
+    /// before the edit are kept, the ones after it shifted, and only the edited line(s) are
+    /// scanned. Costs what the edit touches plus a copy of the starts, not a scan of the text.
+    pub fn edited(&self, old: &str, new: &str, edit: crate::window::Edit) -> LineIndex {
+        let (o, n) = (old.as_bytes(), new.as_bytes());
+        // A start before the edit depends only on bytes before the edit (its line end and the
+        // byte it begins at): kept. The scan resumes at the last of them, in step with a full scan.
+        let keep = self.starts.partition_point(|&s| s < edit.start).max(1);
+        let mut starts = Vec::with_capacity(self.starts.len() + 8);
+        starts.extend_from_slice(&self.starts[..keep]);
+        let mut at = starts[keep - 1];
+        // New line ends up to two bytes past the edit: a `\r` or `\n` next to it may pair with it.
+        while let Some((begin, next)) = line_end_from(n, at) {
+            if begin >= edit.new_end + 2 {
+                break;
+            }
+            starts.push(next);
+            at = next;
+        }
+        // Old line ends beginning two bytes or more past the edit are the same bytes, shifted.
+        let begin = |s: usize| if s >= 2 && &o[s - 2..s] == b"\r\n" { s - 2 } else { s - 1 };
+        let first = self.starts.partition_point(|&s| s <= edit.old_end);
+        let after = &self.starts[first..];
+        let from = after.iter().position(|&s| begin(s) >= edit.old_end + 2).unwrap_or(after.len());
+        starts.extend(after[from..].iter().map(|&s| s - edit.old_end + edit.new_end));
+        LineIndex { starts, len: new.len() }
+    }
+
     /// Number of lines (a trailing line end opens an empty last line).
     pub fn line_count(&self) -> usize {
         self.starts.len()
@@ -155,6 +183,39 @@ pub fn group_digits(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An index brought up to date edit by edit equals one built from the text, with line ends
+    /// of every kind typed and deleted next to each other.
+    #[test]
+    fn an_edited_index_equals_a_new_one() {
+        let pieces = ["\r", "\n", "\r\n", "a", "Zoë", "李", " ", "\n\n", "\r\r"];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut text = String::from("Zoë\r\nŁukasz\rAlice\n\r李雷\r");
+        let mut index = LineIndex::new(&text);
+        for step in 0..20_000 {
+            let bounds: Vec<usize> = (0..=text.len()).filter(|&i| text.is_char_boundary(i)).collect();
+            let a = bounds[next(bounds.len())];
+            let b = (a..=text.len()).filter(|&i| text.is_char_boundary(i)).nth(next(4)).unwrap_or(a);
+            let insert: String = (0..next(3)).map(|_| pieces[next(pieces.len())]).collect();
+            let mut new = text.clone();
+            new.replace_range(a..b, &insert);
+            let edit = crate::window::Edit { start: a, old_end: b, new_end: a + insert.len() };
+            let edited = index.edited(&text, &new, edit);
+            assert_eq!(edited.starts, LineIndex::new(&new).starts, "step {step}: {text:?} → {new:?}");
+            assert_eq!(edited.len, new.len());
+            (text, index) = (new, edited);
+            if text.len() > 400 {
+                text.truncate(floor_char_boundary(&text, text.len() / 4));
+                index = LineIndex::new(&text);
+            }
+        }
+    }
 
     #[test]
     fn columns_count_unicode_scalars() {

@@ -20,6 +20,26 @@ pub struct Edit {
 }
 
 impl Edit {
+    /// Whether this edit can describe how `old` became `new` as far as lengths and boundaries
+    /// go (in order, in range, on char boundaries, the lengths agree). In debug builds, also
+    /// that the bytes outside it are unchanged (a full comparison, which release builds skip:
+    /// the caller vouches for it).
+    pub fn fits(&self, old: &str, new: &str) -> bool {
+        let shape = self.start <= self.old_end
+            && self.start <= self.new_end
+            && self.old_end <= old.len()
+            && self.new_end <= new.len()
+            && old.len() - self.old_end == new.len() - self.new_end
+            && old.is_char_boundary(self.start)
+            && old.is_char_boundary(self.old_end)
+            && new.is_char_boundary(self.new_end);
+        debug_assert!(
+            !shape || (old[..self.start] == new[..self.start] && old[self.old_end..] == new[self.new_end..]),
+            "{self:?} does not describe the change"
+        );
+        shape
+    }
+
     /// The smallest such edit: everything the two texts share at the start and at the end is
     /// outside it.
     pub fn between(old: &str, new: &str) -> Edit {

@@ -29,9 +29,11 @@ fn an_edit_while_the_project_is_read_is_answered_from_the_scene_alone_then_in_fu
     // A point of view that is not text (the scene's own frontmatter: SR011) and a context entry
     // naming no bucket (SR004: needs the buckets, which are not read yet).
     let text = std::fs::read_to_string(&scene).unwrap();
-    let edited = text
-        .replacen("pov: alice", "pov: [alice, tom]", 1)
-        .replacen("context: [gannet-rock]", "context: [no-such-place]", 1);
+    let edited = text.replacen("pov: alice", "pov: [alice, tom]", 1).replacen(
+        "context: [gannet-rock]",
+        "context: [no-such-place]",
+        1,
+    );
     assert_ne!(edited, text);
     c.notify(
         "textDocument/didChange",
