@@ -186,7 +186,81 @@ def check_fdx_with_python_xml():
     return f"{len(leaves)} paragraphs"
 
 
-CHECKS = [check_docx_manuscript, check_docx_example, check_fdx_with_python_xml]
+def epubcheck_command():
+    """epubcheck as Debian installs it: its jar (the `epubcheck` wrapper needs binfmt_misc)."""
+    import shutil
+
+    jar = Path("/usr/share/java/epubcheck.jar")
+    if jar.exists() and shutil.which("java"):
+        return ["java", "-jar", str(jar)]
+    if shutil.which("epubcheck"):
+        return ["epubcheck"]
+    return None
+
+
+def png(width=2, height=3):
+    """A small valid PNG, made here (the cover)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    raw = b"".join(b"\x00" + b"\x20\x40\x80" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def validate(epub):
+    cmd = epubcheck_command()
+    r = subprocess.run([*cmd, str(epub)], capture_output=True, text=True)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0 and "0 fatals / 0 errors / 0 warnings" in out, out
+
+
+def check_epub():
+    if epubcheck_command() is None:
+        return "SKIPPED: epubcheck is not installed (Debian package epubcheck; .ci/run installs it)"
+    import xml.etree.ElementTree as ET
+
+    root = project()
+    (root / "cover.png").write_bytes(png())
+    export(root, "epub")
+    epub = root / "exports/the-keeper-s-daughter.epub"
+    validate(epub)
+    z = zipfile.ZipFile(epub)
+    first = z.infolist()[0]
+    assert first.filename == "mimetype" and first.compress_type == zipfile.ZIP_STORED
+    ns = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/"}
+    opf = ET.fromstring(z.read("OEBPS/content.opf"))
+    meta = opf.find("opf:metadata", ns)
+    assert meta.find("dc:title", ns).text == "The Keeper's Daughter"
+    assert meta.find("dc:creator", ns).text == "Zoë Łukasz-Brontë"
+    assert meta.find("dc:language", ns).text == "en"
+    items = {i.get("id"): i for i in opf.find("opf:manifest", ns)}
+    assert items["cover-image"].get("properties") == "cover-image" and items["cover-image"].get("media-type") == "image/png"
+    assert z.read("OEBPS/cover.png") == png()
+    nav = ET.fromstring(z.read("OEBPS/nav.xhtml"))
+    labels = [a.text for a in nav.iter("{http://www.w3.org/1999/xhtml}a")]
+    assert labels == ["Chapter One — Arrival", "Chapter Two"], labels
+    ch1 = z.read("OEBPS/chapter-001.xhtml").decode("utf-8")
+    assert "<em>without blinking</em>" in ch1 and "<strong>eleven days</strong>" in ch1 and "🌊" in ch1 and "李雷" in ch1, ch1
+    assert ch1.count('<hr class="scene-break"/>') == 2, "between the scenes and the written * * *"
+    assert "PENDING" not in ch1 and "timeline:" not in ch1 and "\r" not in ch1
+    # The example story, with its screenplay scene, and one chapter of it.
+    ex = example()
+    export(ex, "epub", "-o", "lighthouse.epub")
+    validate(ex / "lighthouse.epub")
+    export(ex, "epub", "ch03", "-o", "ch03.epub")
+    validate(ex / "ch03.epub")
+    z = zipfile.ZipFile(ex / "lighthouse.epub")
+    chapters = [n for n in z.namelist() if n.startswith("OEBPS/chapter-")]
+    assert len(chapters) == 4, chapters
+    assert "class=\"character\">ŁUKASZ</p>" in z.read("OEBPS/chapter-001.xhtml").decode("utf-8")
+    return "3 EPUBs valid under epubcheck"
+
+
+CHECKS = [check_docx_manuscript, check_docx_example, check_fdx_with_python_xml, check_epub]
 
 
 def main():

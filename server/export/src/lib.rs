@@ -4,6 +4,7 @@
 
 pub mod doc;
 pub mod docx;
+pub mod epub;
 pub mod fdx;
 pub mod output;
 pub mod plain;

@@ -36,14 +36,52 @@ pub struct Written {
     pub left_out: Vec<String>,
 }
 
+/// What a format needs beyond the plan: an EPUB's cover and modification time.
+#[derive(Default)]
+pub struct Assets {
+    pub cover: Option<crate::epub::Cover>,
+    /// `CCYY-MM-DDThh:mm:ssZ`.
+    pub modified: String,
+}
+
+impl Assets {
+    /// The cover (`cover.jpg`, `cover.jpeg` or `cover.png` at the project root) and now.
+    pub fn of_project(root: &Path) -> Assets {
+        let cover = [("cover.jpg", "image/jpeg"), ("cover.jpeg", "image/jpeg"), ("cover.png", "image/png")]
+            .iter()
+            .find_map(|(name, media_type)| {
+                std::fs::read(root.join(name)).ok().map(|bytes| crate::epub::Cover { bytes, media_type })
+            });
+        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let day = showrunner_model::goals::Date::from_days((secs / 86_400) as i64);
+        let t = secs % 86_400;
+        let modified = format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            day.year,
+            day.month,
+            day.day,
+            t / 3600,
+            t / 60 % 60,
+            t % 60
+        );
+        Assets { cover, modified }
+    }
+}
+
 /// Renders a plan in a format: the bytes, and what the format could not hold.
-pub fn render(plan: &Plan, format: Format) -> Result<(Vec<u8>, Vec<String>), ExportError> {
+pub fn render(plan: &Plan, format: Format, assets: &Assets) -> Result<(Vec<u8>, Vec<String>), ExportError> {
     match format {
         Format::Md => Ok((crate::plain::markdown(plan).into_bytes(), Vec::new())),
         Format::Fountain => Ok((crate::plain::fountain(plan).into_bytes(), Vec::new())),
         Format::Docx => Ok((crate::docx::docx(plan)?, Vec::new())),
         Format::Fdx => crate::fdx::fdx(plan).map(|f| (f.xml, f.left_out)),
-        Format::Epub | Format::Pdf => Err(ExportError::Unsupported(format!("`{}` export", format.name()))),
+        Format::Epub => {
+            let modified = if assets.modified.is_empty() { "2000-01-01T00:00:00Z" } else { &assets.modified };
+            Ok((crate::epub::epub(plan, &plan.meta.language, assets.cover.as_ref(), modified)?, Vec::new()))
+        }
+        Format::Pdf => Err(ExportError::Unsupported(
+            "`pdf` export (planned next; use docx, or fountain with a screenplay renderer, meanwhile)".to_string(),
+        )),
     }
 }
 
@@ -61,7 +99,8 @@ pub fn export(
     let plan = plan(analysis, target)?;
     let file_name = format!("{}.{}", plan.file_stem(), format.extension());
     let path = output_path(analysis, root, out, &file_name, place)?;
-    let (bytes, left_out) = render(&plan, format)?;
+    let assets = if format == Format::Epub { Assets::of_project(root) } else { Assets::default() };
+    let (bytes, left_out) = render(&plan, format, &assets)?;
     if out.is_none() {
         std::fs::create_dir_all(path.parent().unwrap_or(root))
             .map_err(|e| ExportError::Write(path.clone(), e.to_string()))?;

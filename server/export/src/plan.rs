@@ -40,6 +40,8 @@ pub struct Meta {
     pub contact: Option<String>,
     /// The project's name (EPUB's identifier is made from it).
     pub project: String,
+    /// The project's first language (`linking: { language }`; `en` by default).
+    pub language: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +111,7 @@ pub fn plan(analysis: &Analysis, target: Option<&str>) -> Result<Plan, ExportErr
         author: cfg.author.clone().filter(|a| !a.trim().is_empty()),
         contact: cfg.contact.clone().filter(|c| !c.trim().is_empty()),
         project: cfg.name.clone(),
+        language: cfg.linking.languages.first().cloned().unwrap_or_else(|| "en".to_string()),
     };
     let target = resolve(analysis, target)?;
     let chosen: Vec<usize> = story

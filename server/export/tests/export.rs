@@ -165,3 +165,35 @@ fn docx_is_a_zip_of_word_xml_with_the_manuscript() {
     assert!(headers.contains("Łukasz-Brontë / THE KEEPER"), "{headers}");
     // The full reading back (styles, spacing, indents, emphasis) is tests/exports (python-docx).
 }
+
+#[test]
+fn epub_is_a_zip_with_mimetype_first_and_a_chapter_per_structure_node() {
+    use std::io::Read;
+    let dir = common::project();
+    let a = analysis(dir.path());
+    let w = export(&a, dir.path(), Format::Epub, None, None, Place::InsideProject).unwrap();
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&w.path).unwrap()).unwrap();
+    {
+        let first = zip.by_index(0).unwrap();
+        assert_eq!(first.name(), "mimetype");
+        assert_eq!(first.compression(), zip::CompressionMethod::Stored);
+    }
+    let names: Vec<String> = zip.file_names().map(str::to_string).collect();
+    assert!(
+        names.contains(&"OEBPS/chapter-002.xhtml".to_string()) && !names.iter().any(|n| n.contains("cover")),
+        "{names:?}"
+    );
+    let mut opf = String::new();
+    zip.by_name("OEBPS/content.opf").unwrap().read_to_string(&mut opf).unwrap();
+    assert!(
+        opf.contains("<dc:title>The Keeper's Daughter</dc:title>") && opf.contains("<dc:language>en</dc:language>"),
+        "{opf}"
+    );
+    let modified = opf.split("dcterms:modified\">").nth(1).unwrap();
+    assert_eq!(modified.find("</meta>"), Some(20), "CCYY-MM-DDThh:mm:ssZ: {modified}");
+    let mut ch2 = String::new();
+    zip.by_name("OEBPS/chapter-002.xhtml").unwrap().read_to_string(&mut ch2).unwrap();
+    assert!(ch2.contains("<h1>Chapter Two</h1>") && ch2.contains("<p class=\"character\">李雷</p>"), "{ch2}");
+    assert!(ch2.contains("clerk&apos;s") || ch2.contains("clerk's"), "{ch2}");
+    // Validity is checked by epubcheck in tests/exports.
+}
