@@ -372,11 +372,37 @@ pub fn scene_context(a: &Analysis, scene: usize, cursor: Option<usize>) -> (Stri
 /// three). The memory is derived: when it cannot be read, nothing is recalled.
 pub fn recall(root: &Path, a: &Analysis, scene: usize, pipeline: &str) -> Vec<Recall> {
     let s = &a.scenes[scene];
-    let text = a.text(s.file);
-    let about = format!("{} {}", s.scene.title.as_deref().unwrap_or(""), &text[s.scene.body.clone()]);
-    showrunner_store::search::past_defects(root, &a.files[s.file].path, pipeline, &about, 3)
+    let about = recall_about(a, scene);
+    showrunner_store::search::past_defects(root, &a.files[s.file].path, pipeline, &about, RECALLED)
         .map(|found| found.into_iter().map(|d| Recall { run: d.run, report: d.report }).collect())
         .unwrap_or_default()
+}
+
+/// [`recall`] (with no pipeline: what `showrunner context` shows) for every scene of the
+/// project at once, by scene path; scenes with nothing to recall are left out. The language
+/// server keeps this, so its context view and lens show what [`recall`] gives without
+/// reading SQLite while the writer types.
+pub fn recall_every_scene(root: &Path, a: &Analysis) -> std::collections::HashMap<String, Vec<Recall>> {
+    let abouts: Vec<(String, String)> =
+        (0..a.scenes.len()).map(|i| (a.files[a.scenes[i].file].path.clone(), recall_about(a, i))).collect();
+    let asked: Vec<(&str, &str)> = abouts.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    let found = showrunner_store::search::past_defects_of(root, &asked, "", RECALLED).unwrap_or_default();
+    abouts
+        .into_iter()
+        .zip(found)
+        .filter(|(_, f)| !f.is_empty())
+        .map(|((path, _), f)| (path, f.into_iter().map(|d| Recall { run: d.run, report: d.report }).collect()))
+        .collect()
+}
+
+/// How many past defect reports a run is reminded of, at most.
+const RECALLED: usize = 3;
+
+/// What a scene's past defects are ranked against: its title and body.
+fn recall_about(a: &Analysis, scene: usize) -> String {
+    let s = &a.scenes[scene];
+    let text = a.text(s.file);
+    format!("{} {}", s.scene.title.as_deref().unwrap_or(""), &text[s.scene.body.clone()])
 }
 
 /// [`scene_context`] for a run of `pipeline`: with the scene's past defects recalled into it

@@ -31,16 +31,24 @@ pub fn context_recalling(
     Some(engine.assemble_recalling(&snap.analysis, Request { scene, cursor, budget }, default_counter(), recalls))
 }
 
-/// `Context: Alice, Tom, The Lighthouse +2 · 1,840/6,000 tokens` on line 0 of a scene.
-pub fn code_lens(snap: &FileSnap, engine: &ContextEngine, uri: &Uri) -> Vec<CodeLens> {
-    let Some(ctx) = context(snap, engine, None, None) else { return Vec::new() };
+/// `Context: Alice, Tom, The Lighthouse +2 · 1,840/6,000 tokens` on line 0 of a scene; the
+/// scene's recalled past defects (`recalls`) count as they do in a run.
+pub fn code_lens(
+    snap: &FileSnap,
+    engine: &ContextEngine,
+    recalls: &[showrunner_context::Recall],
+    uri: &Uri,
+) -> Vec<CodeLens> {
+    let Some(ctx) = context_recalling(snap, engine, None, None, recalls) else { return Vec::new() };
     let a = &snap.analysis;
     let names: Vec<String> = ctx
         .items
         .iter()
-        .map(|i| match a.bucket(&i.bucket) {
-            Some(b) if i.kind != "scene" => b.bucket.name.value.clone(),
-            _ => "previous scene".to_string(),
+        .map(|i| match (i.kind.as_str(), a.bucket(&i.bucket)) {
+            ("scene", _) => "previous scene".to_string(),
+            ("defect", _) => "past defect".to_string(),
+            (_, Some(b)) => b.bucket.name.value.clone(),
+            (_, None) => i.bucket.clone(),
         })
         .collect();
     let shown = names.iter().take(3).cloned().collect::<Vec<_>>().join(", ");

@@ -17,6 +17,7 @@ pub mod navigate;
 pub mod pictures;
 pub mod pos;
 pub mod protocol;
+pub mod recall;
 pub mod runs;
 pub mod state;
 pub mod tokens;
@@ -52,6 +53,10 @@ pub struct Backend {
     disk: Arc<watch::DiskWatch>,
     /// The semantic tokens last sent for each open document (for deltas).
     sent_tokens: tokens::Sent,
+    /// Keeps each project's recalled past defects current, off the typing path.
+    recaller: recall::Recaller,
+    /// Whether the client takes `workspace/codeLens/refresh`.
+    lens_refresh: Arc<std::sync::atomic::AtomicBool>,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -97,6 +102,9 @@ pub async fn run_stdio() -> bool {
             refresh: Default::default(),
         };
         let recorder = Recorder::start();
+        let lens_refresh = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let recaller = recall::Recaller::start(state.clone(), client.clone(), lens_refresh.clone());
+        let written = recaller.clone();
         // Changes on disk that the server's own watcher sees are taken like the client's reports.
         let (seen, mut batches) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
         let outside = Outside { state: state.clone(), publisher: publisher.clone(), recorder: recorder.clone() };
@@ -108,7 +116,7 @@ pub async fn run_stdio() -> bool {
         Backend {
             publisher,
             recorder,
-            disk: Arc::new(watch::DiskWatch::start(seen)),
+            disk: Arc::new(watch::DiskWatch::start(seen, move |root| written.refresh(root))),
             client,
             state,
             runner: runs::Runner::default(),
@@ -117,6 +125,8 @@ pub async fn run_stdio() -> bool {
             clean_shutdown: flag,
             editor_gone: watch.clone(),
             sent_tokens: Default::default(),
+            recaller,
+            lens_refresh,
         }
     })
     .custom_method("window/workDoneProgress/cancel", Backend::progress_cancel)
@@ -758,6 +768,7 @@ impl Backend {
             let Ok(Some((_, Some(files)))) = loaded else { continue };
             logging::log_for_project(root);
             self.disk.watch(root);
+            self.recaller.refresh(root);
             self.publisher.publish_loaded(root.clone(), files).await;
         }
         if let Some(p) = progress {
@@ -855,6 +866,7 @@ impl Backend {
         if let Some(files) = loaded {
             logging::log_for_project(&root);
             self.disk.watch(&root);
+            self.recaller.refresh(&root);
             self.publisher.publish_loaded(root.clone(), files).await;
         }
         Some(root)
@@ -976,6 +988,14 @@ impl LanguageServer for Backend {
             caps.work_done_progress =
                 p.capabilities.window.as_ref().and_then(|w| w.work_done_progress).unwrap_or(false);
             caps.apply_edit = p.capabilities.workspace.as_ref().and_then(|w| w.apply_edit).unwrap_or(false);
+            let lens_refresh = p
+                .capabilities
+                .workspace
+                .as_ref()
+                .and_then(|w| w.code_lens.as_ref())
+                .and_then(|c| c.refresh_support)
+                .unwrap_or(false);
+            self.lens_refresh.store(lens_refresh, std::sync::atomic::Ordering::Relaxed);
             caps.document_changes = p
                 .capabilities
                 .workspace
@@ -1314,16 +1334,18 @@ impl LanguageServer for Backend {
         if let Some(lenses) = glass::review_document_lenses(self, &uri) {
             return Ok(Some(lenses));
         }
+        // The scene's recalled defects as last read (never SQLite here: lenses follow typing).
         let work = {
             let mut st = self.lock();
             st.snapshot(&uri).and_then(|snap| {
+                let recalls = st.recalled(&snap);
                 let engine = st.projects.get_mut(&snap.root)?.engine();
-                Some((snap, engine))
+                Some((snap, engine, recalls))
             })
         };
         guarded("codeLens", || {
-            Ok(work.map(|(snap, engine)| {
-                let mut lenses = commands::code_lens(&snap, &engine, &uri);
+            Ok(work.map(|(snap, engine, recalls)| {
+                let mut lenses = commands::code_lens(&snap, &engine, &recalls, &uri);
                 if !lenses.is_empty() {
                     lenses.extend(glass::scene_lenses(&uri));
                 }
@@ -1430,17 +1452,22 @@ impl LanguageServer for Backend {
             "showrunner.context.show" => {
                 let args: protocol::ContextArgs = params(&p.arguments)?;
                 self.ready(&args.uri).await;
+                // Asked before the first read of the project's recalled defects finished: read now.
+                if let Some(root) = self.snapshot(&args.uri).map(|s| s.root) {
+                    recall::ensure(&self.state, &root).await;
+                }
                 let work = {
                     let mut st = self.lock();
                     st.snapshot(&args.uri).and_then(|snap| {
+                        let recalls = st.recalled(&snap);
                         let engine = st.projects.get_mut(&snap.root)?.engine();
-                        Some((snap, engine))
+                        Some((snap, engine, recalls))
                     })
                 };
-                let (snap, engine) = work
+                let (snap, engine, recalls) = work
                     .ok_or_else(|| invalid(format!("{} is not a file of a Showrunner project", args.uri.as_str())))?;
                 guarded("showrunner.context.show", || {
-                    let ctx = commands::context(&snap, &engine, args.position, args.budget)
+                    let ctx = commands::context_recalling(&snap, &engine, args.position, args.budget, &recalls)
                         .ok_or_else(|| invalid(format!("{} is not a scene", args.uri.as_str())))?;
                     serde_json::to_value(ctx).map(Some).map_err(|e| internal(e.to_string()))
                 })

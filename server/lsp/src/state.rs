@@ -126,6 +126,9 @@ pub struct State {
     pub folders: Vec<PathBuf>,
     pub projects: BTreeMap<PathBuf, Project>,
     pub docs: HashMap<Uri, Doc>,
+    /// Each project's recalled past defect reports by scene path ([`crate::recall`]): read
+    /// here, never from SQLite, by the context lens and view.
+    pub recalls: HashMap<PathBuf, Arc<crate::recall::Recalled>>,
     pub shutdown: bool,
 }
 
@@ -190,6 +193,11 @@ pub fn path_uri(path: &Path) -> Option<Uri> {
 }
 
 impl State {
+    /// The past defect reports the scene of `snap` recalls, as last read ([`crate::recall`]).
+    pub fn recalled(&self, snap: &FileSnap) -> Vec<showrunner_context::Recall> {
+        self.recalls.get(&snap.root).and_then(|r| r.get(&snap.rel)).cloned().unwrap_or_default()
+    }
+
     pub fn enc(&self) -> Encoding {
         self.encoding.unwrap_or(Encoding::Utf16)
     }

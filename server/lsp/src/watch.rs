@@ -8,7 +8,10 @@
 //!
 //! One file under `.showrunner/` counts: `inbox`, which `showrunner mcp` writes when it parks an
 //! outside agent's proposal as a run waiting at a gate. It wakes [`DiskWatch::inbox`], and the
-//! session takes the waiting run into its approval queue.
+//! session takes the waiting run into its approval queue. And one more: `runs.db`'s write-ahead
+//! log, whose contents change when any process saves a run; its project's recalled defects
+//! ([`crate::recall`]) are read again. Only writes count there: a reader opening and closing
+//! the file (the recall itself) creates and removes the log but writes nothing into it.
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -30,7 +33,11 @@ pub struct DiskWatch {
 impl DiskWatch {
     /// Starts the watcher (nothing watched yet). Without a working watcher (no inotify, say)
     /// the session goes on with the client's reports alone.
-    pub fn start(sink: tokio::sync::mpsc::UnboundedSender<Vec<PathBuf>>) -> DiskWatch {
+    /// `runs_written` is called with a project's root when its `runs.db` was written.
+    pub fn start(
+        sink: tokio::sync::mpsc::UnboundedSender<Vec<PathBuf>>,
+        runs_written: impl Fn(&Path) + Send + 'static,
+    ) -> DiskWatch {
         let (tx, rx) = std::sync::mpsc::channel::<PathBuf>();
         let watched: Arc<Mutex<HashSet<PathBuf>>> = Arc::default();
         let roots = watched.clone();
@@ -38,8 +45,11 @@ impl DiskWatch {
         let wake = inbox.clone();
         let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
             Ok(e) if !e.kind.is_access() => {
+                let written = matches!(e.kind, notify::EventKind::Modify(notify::event::ModifyKind::Data(_)));
                 for p in e.paths {
-                    let _ = tx.send(p);
+                    if written || !p.ends_with(runs_log()) {
+                        let _ = tx.send(p);
+                    }
                 }
             }
             Ok(_) => {}
@@ -65,6 +75,9 @@ impl DiskWatch {
                     let roots = roots.lock().unwrap_or_else(|e| e.into_inner());
                     if batch.iter().any(|p| roots.iter().any(|r| p.strip_prefix(r).is_ok_and(is_inbox))) {
                         wake.notify_one();
+                    }
+                    for r in roots.iter().filter(|r| batch.iter().any(|p| p.strip_prefix(r).is_ok_and(is_runs_log))) {
+                        runs_written(r);
                     }
                     batch
                         .into_iter()
@@ -110,6 +123,15 @@ impl DiskWatch {
 /// The file (relative to its project) that says a proposal was parked.
 fn is_inbox(p: &Path) -> bool {
     p == Path::new(".showrunner").join("inbox")
+}
+
+/// `runs.db`'s write-ahead log, relative to its project.
+fn runs_log() -> PathBuf {
+    Path::new(".showrunner").join("runs.db-wal")
+}
+
+fn is_runs_log(p: &Path) -> bool {
+    p == runs_log()
 }
 
 /// A path (relative to its project) that may be a story file or a config: never the machine

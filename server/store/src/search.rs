@@ -427,11 +427,51 @@ pub fn past_defects(
     about: &str,
     limit: usize,
 ) -> Result<Vec<PastDefect>, StoreError> {
-    if !crate::runs::Runs::path(root).exists() || limit == 0 {
-        return Ok(Vec::new());
+    Ok(past_defects_of(root, &[(scene, about)], pipeline, limit)?.pop().unwrap_or_default())
+}
+
+/// [`past_defects`] for several scenes at once (`(path, about)` each; one list each, in the
+/// same order): the memory opened and caught up once, and only the scenes that have reports
+/// (or every scene, when `pipeline` has some) asked about. What the language server keeps for
+/// every scene of a project.
+pub fn past_defects_of(
+    root: &Path,
+    scenes: &[(&str, &str)],
+    pipeline: &str,
+    limit: usize,
+) -> Result<Vec<Vec<PastDefect>>, StoreError> {
+    let mut out = vec![Vec::new(); scenes.len()];
+    if !crate::runs::Runs::path(root).exists() || limit == 0 || scenes.is_empty() {
+        return Ok(out);
     }
     let mut index = Index::open(&crate::index_path(root))?;
     index.sync_memory(root)?;
+    let pipeline_has: bool = index.conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM memory WHERE kind = 'defect' AND pipeline = ?1)",
+        params![pipeline],
+        |r| r.get(0),
+    )?;
+    let with_reports: std::collections::HashSet<String> = {
+        let mut stmt = index.conn.prepare_cached("SELECT DISTINCT scene FROM memory WHERE kind = 'defect'")?;
+        let rows = stmt.query_map([], |r| r.get::<_, Option<String>>(0))?;
+        rows.filter_map(|r| r.transpose()).collect::<Result<_, _>>()?
+    };
+    for (slot, (scene, about)) in out.iter_mut().zip(scenes) {
+        if pipeline_has || with_reports.contains(*scene) {
+            *slot = defects_in(&index, scene, pipeline, about, limit)?;
+        }
+    }
+    Ok(out)
+}
+
+/// The query behind [`past_defects`], on a memory already caught up.
+fn defects_in(
+    index: &Index,
+    scene: &str,
+    pipeline: &str,
+    about: &str,
+    limit: usize,
+) -> Result<Vec<PastDefect>, StoreError> {
     let mut out: Vec<PastDefect> = Vec::new();
     let mut words: Vec<String> = Vec::new();
     for w in about.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() > 3) {

@@ -17,6 +17,7 @@ mod indexing;
 mod logs;
 mod outside;
 mod pictures;
+mod recall;
 mod search;
 mod wire;
 mod writing;
