@@ -148,6 +148,35 @@ def test_search_finds_the_story(project):
     run(go())
 
 
+def test_a_changed_file_is_seen_on_the_next_request(project):
+    """The server keeps the project loaded between requests; a file edited, added or removed
+    on disk in between is what the very next request sees (no waiting for a watcher)."""
+    async def go():
+        async with session(project) as s:
+            tom = project / "buckets" / "characters" / "tom.yaml"
+            assert (await call(s, "read_bucket", {"id": "tom"}))["name"] == "Tom Marlowe"
+            # Same size, new content: the name changes length-for-length.
+            text = tom.read_text()
+            tom.write_text(text.replace("name: Tom Marlowe", "name: Tim Marlowe", 1))
+            assert (await call(s, "read_bucket", {"id": "tom"}))["name"] == "Tim Marlowe"
+            # A scene written with a new word: found by search and read as written.
+            scene = project / "story" / "ch01" / "01-arrival.md"
+            scene.write_text(scene.read_text() + "\nA quokka watched from the rocks.\n")
+            r = await call(s, "search", {"query": "quokka", "in": "story"})
+            assert [h["path"] for h in r["hits"]] == ["story/ch01/01-arrival.md"], r
+            assert "quokka" in (await call(s, "read_scene", {"scene": "arrival"}))["text"]
+            # A bucket added, then removed.
+            new = project / "buckets" / "characters" / "wren.yaml"
+            new.write_text("id: wren\nkind: character\nname: Wren Hale\n")
+            assert (await call(s, "read_bucket", {"id": "wren"}))["name"] == "Wren Hale"
+            new.unlink()
+            assert "wren" in await error_text(s, "read_bucket", {"id": "wren"})
+            # Unchanged files: the kept copy answers, and answers the same.
+            again = await call(s, "read_bucket", {"id": "tom"})
+            assert again["name"] == "Tim Marlowe"
+    run(go())
+
+
 def test_resources_and_prompts(project):
     async def go():
         async with session(project) as s:

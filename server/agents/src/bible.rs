@@ -169,7 +169,13 @@ pub fn mentions(a: &Analysis, id: &str) -> Result<Vec<MentionsIn>, RunError> {
 /// Searches the project at `root` (its story as `a` holds it, and its memory); see
 /// [`showrunner_store::search`].
 pub fn search(root: &Path, a: &Analysis, q: &Query) -> Result<Vec<Hit>, RunError> {
-    search_project(root, a, &text_hashes(a), q).map_err(RunError::store)
+    search_hashed(root, a, &text_hashes(a), q)
+}
+
+/// [`search`] of an analysis read from disk, whose files' content hashes the read kept
+/// (`showrunner_store::Project::hashes`): nothing hashed again.
+pub fn search_hashed(root: &Path, a: &Analysis, hashes: &[u64], q: &Query) -> Result<Vec<Hit>, RunError> {
+    search_project(root, a, hashes, q).map_err(RunError::store)
 }
 
 /// The agents' `search_buckets`: buckets (not scenes, not runs) whose words match, best first.

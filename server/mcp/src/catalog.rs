@@ -16,7 +16,7 @@ pub const SCHEME: &str = "showrunner://";
 pub fn resources(projects: &Projects) -> Vec<(String, String, String, String, &'static str)> {
     let mut out = Vec::new();
     for (name, root) in &projects.list {
-        let p = showrunner_store::load_project(root);
+        let p = projects.project(root);
         let a = &p.analysis;
         for b in &a.buckets {
             let bk = &b.bucket;

@@ -365,7 +365,7 @@ pub fn call(projects: &Projects, name: &str, arguments: Option<&Map<String, Valu
     let a = &p.analysis;
     match prepared {
         Call::Search(q) => {
-            let hits = bible::search(&root, a, &q)?;
+            let hits = bible::search_hashed(&root, a, &p.hashes, &q)?;
             Ok(json!({ "count": hits.len(), "hits": hits }))
         }
         Call::ReadBucket { id, at } => to_json(bible::read_bucket(a, id, at)?),
@@ -611,7 +611,7 @@ fn list_projects(projects: &Projects) -> Outcome {
         .list
         .iter()
         .map(|(name, root)| {
-            let p = showrunner_store::load_project(root);
+            let p = projects.project(root);
             json!({
                 "project": name,
                 "name": p.analysis.config.name,

@@ -113,19 +113,7 @@ pub fn read_project_files(root: &Path, config: &ProjectConfig) -> Vec<ReadFile> 
     // Symlinks inside the project are followed; one that leads outside it is not (a project
     // never reads, or later writes, a file elsewhere on the machine).
     let mut outside: Vec<String> = Vec::new();
-    let walker = WalkDir::new(root).follow_links(true).sort_by_file_name().into_iter().filter_entry(|e| {
-        if e.depth() > 0 && e.path_is_symlink() && !points_inside(e.path(), &canonical_root) {
-            outside.push(relative(root, e.path()));
-            return false;
-        }
-        if e.depth() == 0 || !e.file_type().is_dir() {
-            return true;
-        }
-        let name = e.file_name().to_string_lossy();
-        // A nested project is its own world.
-        !is_ignored_dir(&name) && !e.path().join(CONFIG_FILE).is_file()
-    });
-    for entry in walker {
+    for entry in walk(root, &canonical_root, &mut outside) {
         match entry {
             Ok(e) if e.file_type().is_file() => {
                 let rel = relative(root, e.path());
@@ -165,6 +153,66 @@ pub fn read_project_files(root: &Path, config: &ProjectConfig) -> Vec<ReadFile> 
         found.into_par_iter().map(|(rel, abs, kind)| read_one(rel, &abs, kind, max)).collect();
     files.extend(problems);
     files
+}
+
+/// The walk of a project's folders that [`read_project_files`] and [`fingerprint`] share.
+/// Symlinks inside the project are followed; one that leads outside it is not (a project never
+/// reads, or later writes, a file elsewhere on the machine): its path goes to `outside`.
+fn walk<'a>(
+    root: &'a Path,
+    canonical_root: &'a Path,
+    outside: &'a mut Vec<String>,
+) -> impl Iterator<Item = walkdir::Result<walkdir::DirEntry>> + 'a {
+    WalkDir::new(root).follow_links(true).sort_by_file_name().into_iter().filter_entry(move |e| {
+        if e.depth() > 0 && e.path_is_symlink() && !points_inside(e.path(), canonical_root) {
+            outside.push(relative(root, e.path()));
+            return false;
+        }
+        if e.depth() == 0 || !e.file_type().is_dir() {
+            return true;
+        }
+        let name = e.file_name().to_string_lossy();
+        // A nested project is its own world.
+        !is_ignored_dir(&name) && !e.path().join(CONFIG_FILE).is_file()
+    })
+}
+
+/// A stamp of what [`read_project_files`] would read, from the folders' listing and each story
+/// file's metadata (path, size, modification and change times, inode), reading no contents:
+/// a file written, added, removed or replaced changes it. For a reader that keeps a loaded
+/// project between requests and must see the disk as it is now (`showrunner mcp`).
+pub fn fingerprint(root: &Path) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let mut outside: Vec<String> = Vec::new();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for entry in walk(root, &canonical_root, &mut outside) {
+        match entry {
+            Ok(e) if e.file_type().is_file() => {
+                let rel = relative(root, e.path());
+                if classify(&rel).is_none() {
+                    continue;
+                }
+                rel.hash(&mut h);
+                match e.metadata() {
+                    Ok(m) => {
+                        m.len().hash(&mut h);
+                        m.modified().ok().hash(&mut h);
+                        #[cfg(unix)]
+                        {
+                            use std::os::unix::fs::MetadataExt;
+                            (m.ino(), m.ctime(), m.ctime_nsec()).hash(&mut h);
+                        }
+                    }
+                    Err(err) => err.to_string().hash(&mut h),
+                }
+            }
+            Ok(_) => {}
+            Err(err) => err.to_string().hash(&mut h),
+        }
+    }
+    outside.hash(&mut h);
+    h.finish()
 }
 
 /// One file as indexing reads it (`rel` relative to its project): its text, or why it cannot be
