@@ -260,7 +260,84 @@ def check_epub():
     return "3 EPUBs valid under epubcheck"
 
 
-CHECKS = [check_docx_manuscript, check_docx_example, check_fdx_with_python_xml, check_epub]
+# Real screenplays nobody here wrote: the samples and test scripts shipped in the afterwriting
+# package (MIT) on the npm registry, fetched once into the cache.
+AFTERWRITING = "1.17.3"
+
+
+def afterwriting_scripts():
+    cache = Path(os.environ.get("SHOWRUNNER_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "showrunner")
+    folder = cache / f"afterwriting-{AFTERWRITING}"
+    if not (folder / "package/package.json").exists():
+        import shutil
+        import tarfile
+
+        tmp = Path(tempfile.mkdtemp(prefix="sr-aw-"))
+        r = subprocess.run(["npm", "pack", f"afterwriting@{AFTERWRITING}", "--silent"], cwd=tmp, capture_output=True, text=True)
+        assert r.returncode == 0, f"npm pack afterwriting: {r.stderr}"
+        with tarfile.open(next(tmp.glob("*.tgz"))) as t:
+            t.extractall(tmp / "x", filter="data")
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.move(str(tmp / "x"), str(folder))
+    pkg = folder / "package"
+    return sorted(pkg.glob("samples/*.fountain")) + sorted(pkg.glob("test/data/screenplays/*.fountain"))
+
+
+def fdx_paragraphs(path):
+    import xml.etree.ElementTree as ET
+
+    content = ET.parse(path).getroot().find("Content")
+    out = []
+    for top in content.findall("Paragraph"):
+        dual = top.find("DualDialogue")
+        leaves = dual.findall("Paragraph") if dual is not None else [top]
+        for p in leaves:
+            text = "".join((t.text or "") + "|" + (t.get("Style") or "") for t in p.findall("Text"))
+            out.append((p.get("Type"), p.get("Number"), p.get("Alignment"), p.get("StartsNewPage"), dual is not None, text))
+    return out
+
+
+def check_real_screenplays_through_fdx():
+    """Each script to FDX, back to Fountain, to FDX again: the same paragraphs, element by element."""
+    scripts = afterwriting_scripts()
+    assert len(scripts) >= 7, scripts
+    total = 0
+    for script in scripts:
+        a = project({"showrunner.yaml": "name: Sample\n", "script.fountain": script.read_text(encoding="utf-8")})
+        export(a, "fdx", "script.fountain", "-o", "a.fdx")
+        r = subprocess.run([BIN, "import", "fdx", str(a / "a.fdx"), "-o", str(a / "back.txt")], capture_output=True, text=True)
+        assert r.returncode == 0, f"{script.name}: {r.stderr}"
+        b = project({"showrunner.yaml": "name: Sample\n", "script.fountain": (a / "back.txt").read_text(encoding="utf-8")})
+        export(b, "fdx", "script.fountain", "-o", "b.fdx")
+        first, second = fdx_paragraphs(a / "a.fdx"), fdx_paragraphs(b / "b.fdx")
+        assert len(first) > 3, (script.name, first)
+        for i, (x, y) in enumerate(zip(first, second)):
+            assert x == y, f"{script.name}: paragraph {i}: {x} != {y}"
+        assert len(first) == len(second), (script.name, len(first), len(second))
+        total += len(first)
+        if script.name == "brick_and_steel.fountain":
+            types = {p[0] for p in first}
+            assert {"Scene Heading", "Action", "Character", "Dialogue", "Parenthetical", "Transition"} <= types, types
+            duals = [p for p in first if p[4] and p[0] == "Character"]
+            assert [p[5].split("|")[0] for p in duals] == ["STEEL", "BRICK"], duals
+        if script.name == "jp.fountain":
+            assert ("Character", None, None, None, False, "ジョン|") in first, first
+    # The same real scripts as a manuscript DOCX (python-docx) and one, in Japanese, as an EPUB.
+    by_name = {s.name: s for s in scripts}
+    root = project({"showrunner.yaml": "name: Brick\n", "script.fountain": by_name["brick_and_steel.fountain"].read_text(encoding="utf-8")})
+    export(root, "docx", "-o", "b.docx")
+    texts = [p.text for p in docx.Document(str(root / "b.docx")).paragraphs]
+    assert "BRICK" in texts and "STEEL" in texts, texts[:40]
+    if epubcheck_command() is not None:
+        root = project({"showrunner.yaml": "name: 映画\n", "script.fountain": by_name["jp.fountain"].read_text(encoding="utf-8")})
+        export(root, "epub", "-o", "jp.epub")
+        validate(root / "jp.epub")
+        assert "ジョン" in zipfile.ZipFile(root / "jp.epub").read("OEBPS/chapter-001.xhtml").decode("utf-8")
+    return f"{len(scripts)} scripts, {total} paragraphs"
+
+
+CHECKS = [check_docx_manuscript, check_docx_example, check_fdx_with_python_xml, check_epub, check_real_screenplays_through_fdx]
 
 
 def main():

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `showrunner export` checked by independent readers: DOCX read back with python-docx (PyPI), EPUB
-# validated by epubcheck (Debian), FDX parsed back with Python's own XML parser. python-docx lives
+# validated by epubcheck (Debian), FDX parsed back with Python's own XML parser, and real
+# screenplays (the afterwriting npm package's samples, `npm pack`ed once into the cache) round-
+# tripped through FDX. python-docx lives
 # in a virtualenv under ${SHOWRUNNER_CACHE:-~/.cache/showrunner}/venv-exports, made once
 # (idempotent), outside the clone. epubcheck: .ci/run installs it; when it is not installed here
 # the EPUB check says so and is skipped.

@@ -191,7 +191,10 @@ pub struct Element {
 
 /// A Fountain body (no title page) as elements; boneyard and notes dropped.
 pub fn screenplay(body: &str) -> Vec<Element> {
-    let (masked, kinds) = masked_line_kinds(body);
+    // A body whose first line looks like `Key: value` is still body (its title page, if any,
+    // was stripped): a blank line before it keeps the parser from reading a title page there.
+    let padded = format!("\n{body}");
+    let (masked, kinds) = masked_line_kinds(&padded);
     let mut out: Vec<Element> = Vec::new();
     let mut joinable = false;
     for ((s, e, _), kind) in lines_with_offsets(&masked).zip(kinds) {

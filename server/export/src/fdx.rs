@@ -468,5 +468,16 @@ pub fn fdx_to_fountain(xml: &str) -> Result<Imported, ExportError> {
     let start = out.find("\n\n").map(|i| i + usize::from(i > 0)).unwrap_or(0);
     let lead = out[start..].len() - out[start..].trim_start_matches('\n').len();
     out.replace_range(start..start + lead, if start > 0 { "\n" } else { "" });
+    // Action that opens a script without a title page must not read as one (`Title: …`).
+    if opens_like_a_title_page(&out) {
+        out.insert(0, '!');
+    }
     Ok(Imported { fountain: out, left_out })
+}
+
+/// Whether the text's first line would open a title page though it is no title page of ours.
+fn opens_like_a_title_page(text: &str) -> bool {
+    !text.starts_with("Title: ")
+        && showrunner_model::fountain::line_kinds(text).first()
+            == Some(&showrunner_model::fountain::LineKind::TitlePage)
 }

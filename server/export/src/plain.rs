@@ -50,27 +50,41 @@ fn push_para(out: &mut String, text: &str) {
     out.push('\n');
 }
 
-/// Runs in Fountain's markers: `*italic*`, `**bold**`, `_underline_`.
+/// Runs in Fountain's markers: `*italic*`, `**bold**`, `_underline_`, nested as a stack (so
+/// `_under *both* under_` reads back as it was), delimiters kept next to the words they mark
+/// (whitespace moved outside), literal `*` and `_` escaped.
 pub fn fountain_markup(runs: &[Run]) -> String {
+    const MARKS: [&str; 3] = ["**", "*", "_"];
     let mut out = String::new();
+    let mut stack: Vec<usize> = Vec::new();
+    let close_to = |out: &mut String, stack: &mut Vec<usize>, keep: &dyn Fn(usize) -> bool| {
+        let Some(low) = stack.iter().position(|m| !keep(*m)) else { return };
+        let trimmed = out.trim_end().len();
+        let tail = out.split_off(trimmed);
+        while stack.len() > low {
+            let m = stack.pop().expect("non-empty");
+            out.push_str(MARKS[m]);
+        }
+        out.push_str(&tail);
+    };
     for r in runs {
-        let mut open = String::new();
-        if r.bold {
-            open.push_str("**");
+        let want = [r.bold, r.italic, r.underline];
+        close_to(&mut out, &mut stack, &|m| want[m]);
+        let text = r.text.replace('\\', "\\\\").replace('*', "\\*").replace('_', "\\_");
+        let opening: Vec<usize> = (0..3).filter(|m| want[*m] && !stack.contains(m)).collect();
+        if opening.is_empty() {
+            out.push_str(&text);
+            continue;
         }
-        if r.italic {
-            open.push('*');
+        let body = text.trim_start();
+        out.push_str(&text[..text.len() - body.len()]);
+        for m in opening {
+            out.push_str(MARKS[m]);
+            stack.push(m);
         }
-        if r.underline {
-            open.push('_');
-        }
-        let close: String = open.chars().rev().collect();
-        let text = r.text.replace('*', "\\*");
-        let text = if r.underline { text.replace('_', "\\_") } else { text };
-        out.push_str(&open);
-        out.push_str(&text);
-        out.push_str(&close);
+        out.push_str(body);
     }
+    close_to(&mut out, &mut stack, &|_| false);
     out
 }
 
@@ -140,6 +154,24 @@ pub(crate) fn as_action(p: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markup_nests_and_reads_back() {
+        for text in [
+            "From INCHES AWAY.  _Steel's face FILLS the *Leupold Mark 4* scope_.",
+            "**bold *and italic*** then *word* next, Zoë's 李雷 🌊",
+            r"a \*literal\* star and snake\_case",
+        ] {
+            let once = crate::doc::runs(text, true);
+            let again = crate::doc::runs(&fountain_markup(&once), true);
+            assert_eq!(once, again, "{text} -> {}", fountain_markup(&once));
+        }
+        let spaced = [
+            Run { text: "word ".into(), italic: true, ..Run::default() },
+            Run { text: "next".into(), ..Run::default() },
+        ];
+        assert_eq!(fountain_markup(&spaced), "*word* next");
+    }
 
     #[test]
     fn action_is_forced_only_when_needed() {
