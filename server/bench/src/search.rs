@@ -4,9 +4,10 @@
 //! each naming scenes and characters of the project. Measured: the first index (story and
 //! memory, from nothing), an incremental catch-up after one more run, query latency (p50/p99
 //! over words from the project, through `showrunner search --format json`'s code path, the
-//! store's `search_project`, in-process), and the index's size on disk. It fails when a run's
-//! defect report is not the first hit for the stranger it names, or a character's name does not
-//! find its bucket.
+//! store's `search_project`, in-process), the index's size on disk, and `showrunner mcp`'s
+//! latency per call (the project kept between requests). It fails when a run's defect report is
+//! not the first hit for the stranger it names, a character's name does not find its bucket, or
+//! the MCP server does not see a scene changed on disk at its next call.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -168,5 +169,105 @@ pub fn run(queries: usize) -> Result<()> {
         size as f64 / 1e6,
         first.len()
     );
+    let ids: Vec<String> = a.buckets.iter().map(|b| b.bucket.id.value.clone()).collect();
+    mcp_latency(&dir, &ids, &scenes[0], &words)
+}
+
+/// `showrunner mcp` on the same project, per call, as an agent sees it: newline-delimited
+/// JSON-RPC over the server's stdio, `search` and `read_bucket` alternating; the first call (the
+/// project read), the calls after it (nothing changed on disk), and the first call after a scene
+/// changed on disk (read again, and the change seen).
+fn mcp_latency(dir: &Path, ids: &[String], scene: &str, words: &[&str]) -> Result<()> {
+    const CALLS: usize = 40;
+    let mut mcp = Mcp::start(dir)?;
+    let hello = json!({ "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": { "name": "sr-bench", "version": "0" } });
+    mcp.call("initialize", hello)?;
+    mcp.send(json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }))?;
+    let (first, _) = mcp.tool("search", json!({ "query": words[0] }))?;
+    let (mut search, mut read) = (Vec::new(), Vec::new());
+    for i in 0..CALLS {
+        search.push(mcp.tool("search", json!({ "query": words[(i * 17) % words.len()] }))?.0);
+        read.push(mcp.tool("read_bucket", json!({ "id": ids[(i * 7) % ids.len()] }))?.0);
+    }
+    // A scene changed on disk: the next call reads the project again and sees it.
+    let changed = dir.join(scene);
+    let before = std::fs::read_to_string(&changed)?;
+    std::fs::write(&changed, format!("{before}\nA quokkabench watched.\n"))?;
+    let (after_change, found) = mcp.tool("search", json!({ "query": "quokkabench", "in": "story" }))?;
+    std::fs::write(&changed, before)?;
+    anyhow::ensure!(found.to_string().contains(scene), "the change on disk was not seen: {found}");
+    drop(mcp);
+    search.sort();
+    read.sort();
+    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
+    println!("| showrunner mcp on M | first call (project read) | search p50 / max | read_bucket p50 / max | first call after a scene changed |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| {CALLS} calls each | {} | {} / {} | {} / {} | {} |",
+        ms(first),
+        ms(search[search.len() / 2]),
+        ms(search[search.len() - 1]),
+        ms(read[read.len() / 2]),
+        ms(read[read.len() - 1]),
+        ms(after_change)
+    );
     Ok(())
+}
+
+/// `showrunner mcp` as a bare client drives it.
+struct Mcp {
+    child: std::process::Child,
+    input: std::process::ChildStdin,
+    output: std::io::BufReader<std::process::ChildStdout>,
+    next: u64,
+}
+
+impl Mcp {
+    fn start(dir: &Path) -> Result<Mcp> {
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(crate::binary())
+            .arg("mcp")
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let input = child.stdin.take().expect("piped");
+        let output = std::io::BufReader::new(child.stdout.take().expect("piped"));
+        Ok(Mcp { child, input, output, next: 0 })
+    }
+
+    fn send(&mut self, v: serde_json::Value) -> Result<()> {
+        use std::io::Write;
+        writeln!(self.input, "{v}")?;
+        Ok(self.input.flush()?)
+    }
+
+    /// A request's result and how long it took to come.
+    fn call(&mut self, method: &str, params: serde_json::Value) -> Result<(Duration, serde_json::Value)> {
+        use std::io::BufRead;
+        self.next += 1;
+        let t = Instant::now();
+        self.send(json!({ "jsonrpc": "2.0", "id": self.next, "method": method, "params": params }))?;
+        loop {
+            let mut line = String::new();
+            anyhow::ensure!(self.output.read_line(&mut line)? > 0, "showrunner mcp closed its output");
+            let v: serde_json::Value = serde_json::from_str(&line)?;
+            if v["id"] == json!(self.next) {
+                anyhow::ensure!(v.get("error").is_none() && v["result"]["isError"] != json!(true), "{method}: {v}");
+                return Ok((t.elapsed(), v));
+            }
+        }
+    }
+
+    fn tool(&mut self, name: &str, args: serde_json::Value) -> Result<(Duration, serde_json::Value)> {
+        self.call("tools/call", json!({ "name": name, "arguments": args }))
+    }
+}
+
+impl Drop for Mcp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
