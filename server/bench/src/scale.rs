@@ -226,7 +226,10 @@ pub fn indexing(base: &Path, m: Option<&Path>) -> Result<()> {
     );
     if m.is_some() {
         println!("| peak RSS, M open | {:.0} MB |", m_rss as f64 / 1024.0);
-        println!("| peak RSS, M with the four long scenes (625k more words) open | {:.0} MB |", scale_rss as f64 / 1024.0);
+        println!(
+            "| peak RSS, M with the four long scenes (625k more words) open | {:.0} MB |",
+            scale_rss as f64 / 1024.0
+        );
     }
     println!("| peak RSS, L open | {:.0} MB |", l_rss as f64 / 1024.0);
     Ok(())
