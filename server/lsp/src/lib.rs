@@ -710,6 +710,7 @@ impl Backend {
             },
             notes: self.notes.get_or_init(|| runs::notifier(self.client.clone())).clone(),
             publisher: self.publisher.clone(),
+            recaller: self.recaller.clone(),
         }
     }
 

@@ -54,6 +54,9 @@ pub struct Session {
     pub notes: tokio::sync::mpsc::UnboundedSender<RunProgress>,
     /// Diagnostics after a run wrote a file.
     pub(crate) publisher: crate::Publisher,
+    /// The projects' recalled past defects, read again when a run ends (its verify or judge
+    /// may have reported one), also where no file watcher tells of runs.db's writes.
+    pub(crate) recaller: crate::recall::Recaller,
 }
 
 /// The client capabilities runs care about.
@@ -459,6 +462,7 @@ fn drive(d: Drive<'_>, job: Job, run: &mut Run, replay: Option<Run>, cancelled: 
             run.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
         )));
     }
+    session.recaller.refresh(root);
     session.notify(RunProgress {
         error: run.error.clone(),
         ..RunProgress::new(&run.id, &run.pipeline, run.state, ProgressEvent::Done)

@@ -89,3 +89,45 @@ fn the_context_view_and_lens_list_a_past_defect_and_typing_reads_no_sqlite() {
     assert!(!runs.exists(), "nothing created a run store");
     c.finish();
 }
+
+#[test]
+fn a_run_of_the_editor_whose_verify_finds_a_stranger_is_recalled_in_the_context_view() {
+    let server = ModelServer::start(vec![
+        Reply::tokens(&["Alice met Quillan at the door, and Quillan smiled; later Quillan left."]),
+        Reply::tokens(&["Alice climbed the stairs and said nothing."]),
+    ]);
+    let (_tmp, dir) = super::example_on(&server);
+    let scene = dir.join("story/ch01/03-supper.md");
+    let mut c = Client::spawn(bin(), &[]);
+    c.initialize_with(&[&dir], false, json!({ "workspace": { "codeLens": { "refreshSupport": true } } }));
+    let u = c.open(&scene, "markdown");
+    c.diagnostics(&u, |_| true);
+    let started = command(
+        &mut c,
+        "showrunner.pipeline.run",
+        json!({ "pipeline": "draft-scene", "uri": u, "model": "local/llama3.1" }),
+    );
+    let run = started["run"].as_str().unwrap().to_string();
+    // Every gate approved until the run ends.
+    loop {
+        let p = c.wait_for("a gate or the end", |v| {
+            v["method"] == "showrunner/runProgress"
+                && v["params"]["run"] == run.as_str()
+                && (v["params"]["event"] == "gate" || v["params"]["event"] == "done")
+        })["params"]
+            .clone();
+        if p["event"] == "done" {
+            assert_eq!(p["state"], "succeeded", "{p}");
+            break;
+        }
+        let step = p["gate"]["step"].as_str().unwrap();
+        command(&mut c, "showrunner.gate.resolve", json!({ "run": run, "step": step, "decision": "approve" }));
+    }
+    c.wait_for("a code lens refresh", |v| v["method"] == "workspace/codeLens/refresh");
+    let ctx = command(&mut c, "showrunner.context.show", json!({ "uri": u }));
+    let found = defects(&ctx);
+    assert_eq!(found.len(), 1, "{ctx}");
+    assert_eq!(found[0]["reason"], format!("past defect from run {run}"), "{ctx}");
+    assert_lens_counts(&mut c, &u, &ctx);
+    c.finish();
+}
