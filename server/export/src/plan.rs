@@ -212,18 +212,8 @@ pub fn rounded_words(words: usize) -> usize {
     (((words + step / 2) / step) * step).max(step)
 }
 
-/// `123456` → `123,456`.
-pub fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+/// `123456` → `123,456` (the model's one digit grouper).
+pub use showrunner_model::text::group_digits as thousands;
 
 #[cfg(test)]
 mod tests {
