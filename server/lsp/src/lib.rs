@@ -763,12 +763,12 @@ impl Backend {
             }
             // Loaded once, whoever asks first (a document opened meanwhile may have); open
             // documents win over the disk.
-            let state = self.state.clone();
+            let (state, disk) = (self.state.clone(), self.disk.clone());
             let config = root.join(showrunner_model::config::CONFIG_FILE);
-            let loaded = tokio::task::spawn_blocking(move || state::ensure_project(&state, &config)).await;
+            let loaded =
+                tokio::task::spawn_blocking(move || state::ensure_project(&state, &config, |r| disk.watch(r))).await;
             let Ok(Some((_, Some(files)))) = loaded else { continue };
             logging::log_for_project(root);
-            self.disk.watch(root);
             self.recaller.refresh(root);
             self.publisher.publish_loaded(root.clone(), files).await;
         }
@@ -861,12 +861,14 @@ impl Backend {
     /// Loads the project holding `path` when it is not loaded yet (off the session lock, and
     /// off the runtime's threads), publishing its diagnostics; its root.
     async fn ensure_project(&self, path: PathBuf) -> Option<PathBuf> {
-        let state = self.state.clone();
+        let (state, disk) = (self.state.clone(), self.disk.clone());
         let (root, loaded) =
-            tokio::task::spawn_blocking(move || state::ensure_project(&state, &path)).await.ok().flatten()?;
+            tokio::task::spawn_blocking(move || state::ensure_project(&state, &path, |r| disk.watch(r)))
+                .await
+                .ok()
+                .flatten()?;
         if let Some(files) = loaded {
             logging::log_for_project(&root);
-            self.disk.watch(&root);
             self.recaller.refresh(&root);
             self.publisher.publish_loaded(root.clone(), files).await;
         }

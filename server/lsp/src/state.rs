@@ -411,7 +411,15 @@ fn wait_for(marker: &Loading) {
 /// lock (and installing it under the lock, open documents laid over it). Returns its root, and
 /// every file when it was loaded just now. A second caller for the same project waits for the
 /// first load instead of loading it again.
-pub fn ensure_project(state: &Mutex<State>, path: &Path) -> Option<(PathBuf, Option<Vec<usize>>)> {
+///
+/// `before_load` runs just before this caller reads the project (never when it was loaded or
+/// being loaded already): the server starts watching its files there, so a file changed while
+/// the project is read is reported, not missed.
+pub fn ensure_project(
+    state: &Mutex<State>,
+    path: &Path,
+    before_load: impl FnOnce(&Path),
+) -> Option<(PathBuf, Option<Vec<usize>>)> {
     let root = project_root_on_disk(path)?;
     let guard = loop {
         let mut st = lock(state);
@@ -430,6 +438,7 @@ pub fn ensure_project(state: &Mutex<State>, path: &Path) -> Option<(PathBuf, Opt
             }
         }
     };
+    before_load(&root);
     hold_point("hold-load", &root.join(".showrunner").join("go"));
     let project = Project::load(&root);
     let files = lock(state).install(&root, project);
@@ -466,7 +475,7 @@ pub fn any_project(state: &Mutex<State>) -> Option<PathBuf> {
 /// Takes a change on disk into the session: the project's config reloads the whole project; a
 /// story file is read (without the lock) and handed to [`State::apply_disk`].
 pub fn reload_file(state: &Mutex<State>, path: &Path) -> Option<(PathBuf, Vec<usize>)> {
-    let (root, loaded) = ensure_project(state, path)?;
+    let (root, loaded) = ensure_project(state, path, |_| {})?;
     if let Some(files) = loaded {
         return Some((root, files));
     }
