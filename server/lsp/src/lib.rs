@@ -352,16 +352,22 @@ impl Publisher {
                     batches.retain(|(_, version, d)| !d.is_empty() || version.is_some());
                 }
                 let mut newer = std::collections::HashSet::new();
+                let mut others_changed = false;
                 for batch in batches {
                     if newer.contains(&batch.0) {
                         continue;
                     }
                     sent.insert(batch.0.clone());
-                    self.send(vec![batch], &work.edited).await;
+                    others_changed |= self.send(vec![batch], &work.edited).await;
                     if yielding && !self.pending.lock().unwrap_or_else(|e| e.into_inner()).edited.is_empty() {
                         let edits = self.take();
                         newer.extend(Box::pin(self.deliver(edits, false, false)).await);
                     }
+                }
+                // One refresh for the slice, once all of it is recorded: a refresh per file
+                // asked a client that pulls at once for a half-recorded slice, and again.
+                if others_changed {
+                    self.refresh.notify_one();
                 }
                 sent.extend(newer);
             }
@@ -400,13 +406,15 @@ impl Publisher {
     }
 
     /// Push: diagnostics go to the wire serialised straight from their structs. Pull: they are
-    /// recorded, and a change in a file the client did not edit (`edited`) asks it to pull again.
-    async fn send(&self, batches: Vec<(Uri, Option<i32>, Vec<Diagnostic>)>, edited: &std::collections::HashSet<Uri>) {
+    /// recorded; whether a file the client did not edit (`edited`) changed, so that the client
+    /// is to be asked to pull again.
+    async fn send(
+        &self,
+        batches: Vec<(Uri, Option<i32>, Vec<Diagnostic>)>,
+        edited: &std::collections::HashSet<Uri>,
+    ) -> bool {
         if self.pulls() {
-            if self.ledger.record(batches).iter().any(|u| !edited.contains(u)) {
-                self.refresh.notify_one();
-            }
-            return;
+            return self.ledger.record(batches).iter().any(|u| !edited.contains(u));
         }
         for (uri, version, diagnostics) in batches {
             let params = PublishDiagnosticsParams { uri, diagnostics, version };
@@ -415,6 +423,7 @@ impl Publisher {
             }
             self.wire.room().await;
         }
+        false
     }
 
     /// A file is gone: a push client gets its diagnostics cleared, a pull client is asked to pull
