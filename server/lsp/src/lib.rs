@@ -35,7 +35,7 @@ use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 
 use crate::pos::{to_offset, Encoding};
-use crate::state::{path_uri, uri_path, Doc, FileSnap, Project, State};
+use crate::state::{path_uri, uri_path, Doc, FileSnap, State};
 
 pub struct Backend {
     client: Client,
@@ -937,17 +937,24 @@ impl Backend {
                     })
                     .collect();
                 let texts: Vec<(String, Arc<str>)> = open.iter().map(|(_, rel, t)| (rel.clone(), t.clone())).collect();
-                let (root2, name2) = (root.clone(), name.clone());
-                let (changed, differ, project) = tokio::task::spawn_blocking(move || {
-                    showrunner_agents::studio::switch_timeline(&root2, &name2, &texts)
-                        .map(|(changed, differ)| (changed, differ, Project::load(&root2)))
+                let (state, root2, name2) = (self.state.clone(), root.clone(), name.clone());
+                let (switched, files) = tokio::task::spawn_blocking(move || {
+                    state::reread_project(&state, &root2, || {
+                        showrunner_agents::studio::switch_timeline(&root2, &name2, &texts)
+                    })
                 })
                 .await
-                .map_err(|e| internal(e.to_string()))?
-                .map_err(fail)?;
-                let (edits, files) = {
-                    let mut st = self.lock();
-                    let files = st.install(&root, project);
+                .map_err(|e| internal(e.to_string()))?;
+                let (changed, differ) = match switched {
+                    Ok(done) => done,
+                    Err(e) => {
+                        // What a switch that stopped half-way wrote is in the session too.
+                        self.after_change(root, files).await;
+                        return Err(fail(e));
+                    }
+                };
+                let edits = {
+                    let st = self.lock();
                     let enc = st.enc();
                     let mut edits = std::collections::HashMap::new();
                     for (rel, disk) in differ {
@@ -957,7 +964,7 @@ impl Backend {
                         let range = Range { start: Position { line: 0, character: 0 }, end };
                         edits.insert(u.clone(), vec![TextEdit { range, new_text: disk }]);
                     }
-                    (edits, files)
+                    edits
                 };
                 if !edits.is_empty() {
                     let edit = WorkspaceEdit { changes: Some(edits), ..Default::default() };

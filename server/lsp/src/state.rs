@@ -481,10 +481,10 @@ pub fn reload_file(state: &Mutex<State>, path: &Path) -> Option<(PathBuf, Vec<us
     }
     if relative(&root, path) == CONFIG_FILE {
         // A new config changes kinds and everything else: the whole project again.
-        let project = Project::load(&root);
-        let files = lock(state).install(&root, project);
+        let ((), files) = reread_project(state, &root, || ());
         return Some((root, files));
     }
+    let _one = disk_reads();
     // The same reader as indexing: a file that is not UTF-8, too large or unreadable becomes
     // SR015, not text with replacement characters.
     let max = lock(state).projects.get(&root).map(|p| p.analysis.config.max_file_bytes)?;
@@ -492,6 +492,25 @@ pub fn reload_file(state: &Mutex<State>, path: &Path) -> Option<(PathBuf, Vec<us
     let kind = classify(&rel)?;
     let content = path.exists().then(|| showrunner_store::discover::read_source(rel, path, kind, max).content);
     lock(state).apply_disk(path, content)
+}
+
+/// Reads of the disk that go into the session, one at a time: a whole project read again while
+/// one of its files is read (or two projects reads, two timeline switches) could put the older
+/// read in last, and the session would keep text the disk no longer has — with nothing left to
+/// tell it, the watcher's events for those writes having been taken already.
+fn disk_reads() -> std::sync::MutexGuard<'static, ()> {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs `write` (which may change the project's files on disk), then reads the project at `root`
+/// again and installs it; one such read at a time ([`disk_reads`]).
+pub fn reread_project<R>(state: &Mutex<State>, root: &Path, write: impl FnOnce() -> R) -> (R, Vec<usize>) {
+    let _one = disk_reads();
+    let r = write();
+    let project = Project::load(root);
+    let files = lock(state).install(root, project);
+    (r, files)
 }
 
 /// Crash tests' marker: with `SHOWRUNNER_FAULT=update-panic`, an analysis update of a project
