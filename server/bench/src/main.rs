@@ -255,7 +255,7 @@ fn bench_context() -> Result<()> {
     let load = t.elapsed();
     let a = &project.analysis;
     let rel = showrunner_store::discover::relative(&dir, &long);
-    let scene = a.scenes.iter().position(|s| a.files[s.file].path == rel).context("long scene indexed")?;
+    let scene = a.scene_at(&rel).context("long scene indexed")?;
     let text_len = a.text(a.scenes[scene].file).len();
     let t = Instant::now();
     let engine = ContextEngine::new(a);

@@ -19,7 +19,7 @@ pub fn run(file: &Path, at: Option<&str>, budget: Option<usize>, format: Format)
     let rel = relative(&root, &abs);
     let project = load_project(&root);
     let analysis = &project.analysis;
-    let Some(scene) = analysis.scenes.iter().position(|s| analysis.files[s.file].path == rel) else {
+    let Some(scene) = analysis.scene_at(&rel) else {
         bail!(
             "{} is not a scene of the project \"{}\" (scenes are story/**/*.md, **/*.scene.md and **/*.fountain)",
             file.display(),

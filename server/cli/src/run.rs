@@ -172,11 +172,7 @@ pub fn run(pipeline_id: &str, file: &Path, opts: &Options<'_>) -> Result<bool> {
     let rel = relative(&root, &abs);
     let project = load_project(&root);
     let a = &project.analysis;
-    let scene = a
-        .scenes
-        .iter()
-        .position(|s| a.files[s.file].path == rel)
-        .with_context(|| format!("{} is not a scene", file.display()))?;
+    let scene = a.scene_at(&rel).with_context(|| format!("{} is not a scene", file.display()))?;
     warn_broken_workflows(&root);
     let pipeline = find_pipeline(&root, pipeline_id).map_err(anyhow::Error::msg)?;
     let text = a.text(a.scenes[scene].file);
@@ -281,7 +277,7 @@ pub fn resume(dir: &Path, id: &str, yes: bool) -> Result<bool> {
     runs.touch_attempt(id)?;
     let project = load_project(&root);
     let a = &project.analysis;
-    let scene = a.scenes.iter().position(|s| a.files[s.file].path == run.scene);
+    let scene = a.scene_at(&run.scene);
     if scene.is_none() && !run.scene.is_empty() {
         bail!("the run's scene {} is gone", run.scene);
     }

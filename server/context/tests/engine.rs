@@ -27,7 +27,7 @@ fn project(files: &[(&str, &str)]) -> Analysis {
 }
 
 fn scene(a: &Analysis, path: &str) -> usize {
-    a.scenes.iter().position(|s| a.files[s.file].path == path).expect("scene exists")
+    a.scene_at(path).expect("scene exists")
 }
 
 fn assemble(a: &Analysis, path: &str, cursor: Option<usize>, budget: Option<usize>) -> Context {

@@ -430,7 +430,7 @@ fn drive(d: Drive<'_>, job: Job, run: &mut Run, replay: Option<Run>, cancelled: 
         }),
     };
     let (agents, _) = showrunner_agents::defs::catalogue(Some(root));
-    let scene = analysis.scenes.iter().position(|s| analysis.files[s.file].path == run.scene);
+    let scene = analysis.scene_at(&run.scene);
     let progress = begin_progress(session, &run.id, job.title());
     let edge = LspEdge {
         session: session.clone(),

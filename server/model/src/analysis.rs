@@ -123,6 +123,9 @@ pub struct Analysis {
     pub not_names: Arc<NotNames>,
     /// Bucket id → index into `buckets` (the first file wins for duplicate ids).
     pub by_id: HashMap<String, u32>,
+    /// Project-relative path → index into `files` (the language server looks a file up on every
+    /// keystroke).
+    by_path: HashMap<String, usize>,
     /// Per file (same index as `files`), sorted by position. SR001 hints are not included:
     /// see [`Analysis::link_hints`].
     pub diagnostics: Vec<Vec<Diagnostic>>,
@@ -223,8 +226,13 @@ pub fn analyze(project_name: &str, files: Vec<SourceFile>) -> Analysis {
     }
     let n_files = files.len();
     let n_scenes = scenes.len();
+    let mut by_path = HashMap::with_capacity(n_files);
+    for (i, f) in files.iter().enumerate() {
+        by_path.entry(f.path.clone()).or_insert(i);
+    }
     let mut analysis = Analysis {
         config,
+        by_path,
         files,
         buckets,
         scenes,
@@ -478,7 +486,7 @@ impl Analysis {
 
     /// Adds a file (or replaces the one at the same path) and re-analyses the project.
     pub fn upsert_file(&mut self, source: SourceFile) -> Vec<usize> {
-        match self.files.iter().position(|f| f.path == source.path) {
+        match self.file_index(&source.path) {
             Some(i) if self.files[i].kind == source.kind => self.update_file(i, source.content),
             Some(i) => {
                 self.files[i] = source;
@@ -493,7 +501,7 @@ impl Analysis {
 
     /// Removes the file at `path` (if known) and re-analyses the project.
     pub fn remove_file(&mut self, path: &str) -> bool {
-        let Some(i) = self.files.iter().position(|f| f.path == path) else { return false };
+        let Some(i) = self.file_index(path) else { return false };
         self.files.remove(i);
         self.reanalyze();
         true
@@ -512,7 +520,12 @@ impl Analysis {
 
     /// The index of the file at a project-relative path.
     pub fn file_index(&self, path: &str) -> Option<usize> {
-        self.files.iter().position(|f| f.path == path)
+        self.by_path.get(path).copied()
+    }
+
+    /// The index (into `scenes`) of the scene at a project-relative path.
+    pub fn scene_at(&self, path: &str) -> Option<usize> {
+        self.file_index(path).and_then(|f| self.scene_of_file[f])
     }
 
     /// SR001 hints for a scene: one per mention, e.g. `Alice Marlowe (character)`.
