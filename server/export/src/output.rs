@@ -17,11 +17,12 @@ use crate::{ExportError, Format};
 
 /// Where an output path may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Place {
+pub enum Place<'a> {
     /// Anywhere the user can write (the command line).
     Anywhere,
-    /// Inside the project only (an editor's command).
-    InsideProject,
+    /// Inside the project only, and never on a file `open` in the editor (an editor's command:
+    /// the editor's buffer of a past export is not replaced under it).
+    InsideProject { open: &'a [PathBuf] },
 }
 
 /// What an export wrote.
@@ -94,7 +95,7 @@ pub fn export(
     format: Format,
     target: Option<&str>,
     out: Option<&Path>,
-    place: Place,
+    place: Place<'_>,
 ) -> Result<Written, ExportError> {
     let plan = plan(analysis, target)?;
     let file_name = format!("{}.{}", plan.file_stem(), format.extension());
@@ -133,7 +134,27 @@ pub fn output_path(
     root: &Path,
     out: Option<&Path>,
     file_name: &str,
-    place: Place,
+    place: Place<'_>,
+) -> Result<PathBuf, ExportError> {
+    let path = story_safe_path(analysis, root, out, file_name, place)?;
+    if let Place::InsideProject { open } = place {
+        if open.iter().any(|o| o.canonicalize().is_ok_and(|o| o == path)) {
+            return Err(ExportError::Output(format!(
+                "will not write an export over {}: it is open in the editor; close it or export under another name",
+                path.display()
+            )));
+        }
+    }
+    Ok(path)
+}
+
+/// The output path, checked against the story and the project's bounds.
+fn story_safe_path(
+    analysis: &Analysis,
+    root: &Path,
+    out: Option<&Path>,
+    file_name: &str,
+    place: Place<'_>,
 ) -> Result<PathBuf, ExportError> {
     let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let Some(out) = out else {
@@ -164,13 +185,13 @@ pub fn output_path(
                     "will not write an export into {first}/ ({shown}): that folder is the story itself; use exports/ or a folder outside the project"
                 )));
             }
-            if classify(&rel).is_some() || analysis.files.iter().any(|f| f.path == rel) {
+            if classify(&rel).is_some() || analysis.file_index(&rel).is_some() {
                 return Err(ExportError::Output(format!(
                     "will not write an export over {rel}: the project reads that file as part of the story; use exports/ or another name"
                 )));
             }
         }
-        Err(_) if place == Place::InsideProject => {
+        Err(_) if place != Place::Anywhere => {
             return Err(ExportError::Output(format!(
                 "the output path {shown} leaves the project; give a path inside it (the default is {EXPORTS_DIR}/{file_name})"
             )));

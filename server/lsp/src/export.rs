@@ -30,27 +30,13 @@ impl Backend {
         let r = root.clone();
         let written = tokio::task::spawn_blocking(move || {
             let project = showrunner_store::load_project(&r);
-            let file = format!("export.{}", format.extension());
-            if let Some(out) = output.as_deref() {
-                let path = showrunner_export::output::output_path(
-                    &project.analysis,
-                    &r,
-                    Some(out),
-                    &file,
-                    Place::InsideProject,
-                )
-                .map_err(|e| e.to_string())?;
-                if open.iter().any(|o| o.canonicalize().is_ok_and(|o| o == path)) {
-                    return Err(format!("will not write an export over {}: it is open in the editor", path.display()));
-                }
-            }
             showrunner_export::export(
                 &project.analysis,
                 &r,
                 format,
                 target.as_deref(),
                 output.as_deref(),
-                Place::InsideProject,
+                Place::InsideProject { open: &open },
             )
             .map_err(|e| e.to_string())
         })

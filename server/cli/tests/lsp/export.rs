@@ -1,8 +1,6 @@
 //! `showrunner.export` over stdio: the file written from the saved text (an unsaved edit in the
 //! editor is not exported), its path in the result, and readable refusals.
 
-use std::path::Path;
-
 use serde_json::{json, Value};
 use showrunner_testkit::Client;
 
@@ -14,10 +12,7 @@ fn export(c: &mut Client, args: Value) -> Value {
 fn export_writes_saved_text_and_returns_the_path() {
     let (_tmp, dir) = super::example();
     let scene = dir.join("story/ch01/01-arrival.md");
-    let mut c = Client::spawn(Path::new(env!("CARGO_BIN_EXE_showrunner")), &[]);
-    c.initialize(&[&dir], false);
-    let u = c.open(&scene, "markdown");
-    c.diagnostics(&u, |_| true);
+    let (mut c, u) = super::opened(&dir, "story/ch01/01-arrival.md");
     let text = std::fs::read_to_string(&scene).unwrap();
     c.notify(
         "textDocument/didChange",
@@ -57,5 +52,21 @@ fn export_writes_saved_text_and_returns_the_path() {
         assert!(m.contains(says), "{m}");
     }
     assert_eq!(std::fs::read_to_string(&scene).unwrap(), text, "the scene on disk is untouched");
+
+    // The last export open in the editor (default path, then a chosen one): not replaced under it.
+    let exported = dir.join("exports/ch01.md");
+    let before = std::fs::read_to_string(&exported).unwrap();
+    let e = c.open(&exported, "markdown");
+    for args in [
+        json!({ "uri": u, "format": "md", "target": "ch01" }),
+        json!({ "uri": u, "format": "md", "target": "ch02", "output": "exports/ch01.md" }),
+    ] {
+        let r = export(&mut c, args);
+        let m = r["error"]["message"].as_str().unwrap_or_else(|| panic!("{r}"));
+        assert!(m.contains("it is open in the editor"), "{m}");
+    }
+    assert_eq!(std::fs::read_to_string(&exported).unwrap(), before);
+    c.notify("textDocument/didClose", json!({ "textDocument": { "uri": e } }));
+    assert_eq!(export(&mut c, json!({ "uri": u, "format": "md", "target": "ch01" }))["result"]["scenes"], 4);
     c.finish();
 }
