@@ -112,30 +112,10 @@ pub fn park(root: &Path, a: &Analysis, p: &Proposal) -> Result<Parked, RunError>
             vars["selection_range"] = json!({ "start": start, "end": start + find.len() });
         }
     }
-    let mut run = Run {
-        id: new_run_id("proposal"),
-        pipeline: format!("{PREFIX}{}", p.kind),
-        scene: scene_path,
-        state: RunState::Waiting,
-        steps: vec![StepRecord {
-            id: STEP.into(),
-            kind: StepKind::Tool,
-            state: StepState::Running,
-            attempts: 1,
-            model: None,
-            output: Value::Null,
-            error: None,
-        }],
-        vars,
-        exchanges: Vec::new(),
-        replay_of: None,
-        error: None,
-        model_override: None,
-        gate: None,
-        plans: Default::default(),
-        decisions: Vec::new(),
-        defects: Vec::new(),
-    };
+    let step = StepRecord { state: StepState::Running, attempts: 1, ..StepRecord::new(STEP, StepKind::Tool) };
+    let pipeline = format!("{PREFIX}{}", p.kind);
+    let mut run = Run::with_steps(&new_run_id("proposal"), &pipeline, &scene_path, vec![step], vars);
+    run.state = RunState::Waiting;
     let runs = Runs::open(root).map_err(RunError::store)?;
     let mut fx = ProjectEffects {
         root: root.to_path_buf(),
@@ -180,19 +160,7 @@ pub fn execute<E: Edge>(run: &mut Run, gates: &mut dyn Gates, fx: &mut ProjectEf
     let tool = run.vars["tool"].as_str().unwrap_or("").to_string();
     let args = run.vars["proposal"].clone();
     run.state = RunState::Running;
-    if !run.steps.iter().any(|s| s.id == STEP) {
-        run.steps.push(StepRecord {
-            id: STEP.into(),
-            kind: StepKind::Tool,
-            state: StepState::Running,
-            attempts: 0,
-            model: None,
-            output: Value::Null,
-            error: None,
-        });
-    }
-    let i = run.steps.iter().position(|s| s.id == STEP).expect("pushed");
-    run.steps[i].state = StepState::Running;
+    let i = run.running_step(STEP, StepKind::Tool);
     let result = crate::react::propose(&tool, &args, STEP, run, gates, fx);
     let (state, step_state) = match &result {
         Ok(answer) => {

@@ -10,7 +10,7 @@ use showrunner_context::research::ResearchIndex;
 use showrunner_llm::repair::parse_lenient;
 use showrunner_pipeline::{
     Call, Decision, EditMode, EditPlan, Effects, Exchange, Gate, GateKind, Gates, Model, Run, RunError, RunState, Step,
-    StepKind, StepRecord, StepState,
+    StepKind, StepState,
 };
 
 use crate::defs::AgentDef;
@@ -99,19 +99,7 @@ pub fn run_agent<E: Edge>(
             let call = parse_lenient(last["content"].as_str().unwrap_or("")).map(|(v, _)| v).unwrap_or(Value::Null);
             if let Some(tool) = call["tool"].as_str() {
                 let id = format!("turn-{turns}:{tool}");
-                if !run.steps.iter().any(|s| s.id == id) {
-                    run.steps.push(StepRecord {
-                        id: id.clone(),
-                        kind: StepKind::Tool,
-                        state: StepState::Running,
-                        attempts: 0,
-                        model: None,
-                        output: Value::Null,
-                        error: None,
-                    });
-                }
-                let i = run.steps.iter().position(|s| s.id == id).expect("pushed");
-                run.steps[i].state = StepState::Running;
+                let i = run.running_step(&id, StepKind::Tool);
                 run.steps[i].attempts += 1;
                 fx.save(run);
                 let result = if agent.tools.iter().any(|t| t == tool) {
@@ -148,15 +136,9 @@ pub fn run_agent<E: Edge>(
             );
         }
         let step_id = format!("turn-{}", turns + 1);
-        run.steps.push(StepRecord {
-            id: step_id.clone(),
-            kind: StepKind::Generate,
-            state: StepState::Running,
-            attempts: 1,
-            model: None,
-            output: Value::Null,
-            error: None,
-        });
+        // (Already there when the run stopped during this turn's call.)
+        let i = run.running_step(&step_id, StepKind::Generate);
+        run.steps[i].attempts += 1;
         fx.save(run);
         let name = showrunner_pipeline::model_name(run, &pseudo, fx);
         let text = prompt(run);
@@ -173,24 +155,23 @@ pub fn run_agent<E: Edge>(
             fx.on_text(&step_id, t);
             chunks.push(t.to_string());
         });
-        let last = run.steps.len() - 1;
         let generated = match answer {
             Ok(g) => g,
             Err(e) => {
-                run.steps[last].state = StepState::Failed;
-                run.steps[last].error = Some(e.to_string());
+                run.steps[i].state = StepState::Failed;
+                run.steps[i].error = Some(e.to_string());
                 let state = if e == RunError::Cancelled { RunState::Cancelled } else { RunState::Failed };
                 return finish(run, fx, state, Some(format!("step `{step_id}` failed: {e}")));
             }
         };
         let name = generated.recorded_model.clone().unwrap_or(name);
         run.exchanges.push(Exchange::new(&step_id, &name, Some(system.clone()), &text, &generated, chunks));
-        run.steps[last].state = StepState::Succeeded;
-        run.steps[last].model = Some(name);
+        run.steps[i].state = StepState::Succeeded;
+        run.steps[i].model = Some(name);
         let parsed = parse_lenient(&generated.text).map(|(v, _)| v).filter(Value::is_object);
         match parsed {
             Some(v) if v["tool"].is_string() => {
-                run.steps[last].output = v.clone();
+                run.steps[i].output = v.clone();
                 push(run, json!({ "role": "assistant", "content": generated.text }));
                 fx.save(run);
             }
@@ -200,13 +181,13 @@ pub fn run_agent<E: Edge>(
                     Value::Null => generated.text.clone(),
                     other => serde_json::to_string_pretty(other).unwrap_or_default(),
                 };
-                run.steps[last].output = json!(answer);
+                run.steps[i].output = json!(answer);
                 run.vars["answer"] = json!(answer);
                 return finish(run, fx, RunState::Succeeded, None);
             }
             // Not JSON at all: the text is the answer.
             None => {
-                run.steps[last].output = json!(generated.text);
+                run.steps[i].output = json!(generated.text);
                 run.vars["answer"] = json!(generated.text.trim());
                 return finish(run, fx, RunState::Succeeded, None);
             }

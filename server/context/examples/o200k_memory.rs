@@ -8,6 +8,10 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+#[path = "../tests/support/manuscript.rs"]
+mod manuscript;
+use manuscript::manuscript;
+
 /// The system allocator, counting the bytes live and the most ever live.
 struct Counting;
 
@@ -44,72 +48,6 @@ fn status_kb(field: &str) -> u64 {
 
 fn mb(bytes: usize) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
-}
-
-/// The same deterministic 50k-word manuscript as the crate's tests/o200k.rs.
-fn manuscript(words: usize) -> String {
-    const VOCAB: &[&str] = &[
-        "the",
-        "lighthouse",
-        "keeper",
-        "Zoë",
-        "Łukasz",
-        "李雷",
-        "storm",
-        "said",
-        "quietly",
-        "wasn't",
-        "sea",
-        "salt-stained",
-        "window",
-        "*never*",
-        "**again**",
-        "and",
-        "of",
-        "a",
-        "into",
-        "the",
-        "night",
-        "1987",
-        "3,000",
-        "—",
-        "“Come",
-        "back!”",
-        "she'd",
-        "Müller",
-        "lamp",
-        "🌊",
-        "👩‍👧",
-        "rope",
-        "harbour",
-        "gulls",
-    ];
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let mut out = String::with_capacity(words * 7);
-    for i in 0..words {
-        let r = next();
-        out.push_str(VOCAB[(r % VOCAB.len() as u64) as usize]);
-        out.push_str(match (r >> 32) % 40 {
-            0..=2 => ",",
-            3 => ".",
-            4 => "!",
-            _ => "",
-        });
-        out.push_str(match (r >> 40) % 97 {
-            0 if i % 2 == 0 => "\n\n",
-            0 => "\r\n\r\n",
-            1 => "\n",
-            2 => "  ",
-            _ => " ",
-        });
-    }
-    out
 }
 
 fn main() {

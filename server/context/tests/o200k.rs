@@ -6,6 +6,11 @@
 use proptest::prelude::*;
 use showrunner_context::tokens::{default_counter, O200k, TokenCounter};
 
+mod support {
+    pub mod manuscript;
+}
+use support::manuscript::manuscript;
+
 fn tiktoken(text: &str) -> usize {
     tiktoken_rs::o200k_base_singleton().encode_ordinary(text).len()
 }
@@ -56,73 +61,6 @@ fn the_same_counts_as_tiktoken() {
     for (name, text) in cases {
         check(name, text);
     }
-}
-
-/// A deterministic manuscript of `words` words: prose, names, dialogue, numbers, Markdown,
-/// paragraph breaks (some CRLF), all from a small xorshift generator.
-fn manuscript(words: usize) -> String {
-    const VOCAB: &[&str] = &[
-        "the",
-        "lighthouse",
-        "keeper",
-        "Zoë",
-        "Łukasz",
-        "李雷",
-        "storm",
-        "said",
-        "quietly",
-        "wasn't",
-        "sea",
-        "salt-stained",
-        "window",
-        "*never*",
-        "**again**",
-        "and",
-        "of",
-        "a",
-        "into",
-        "the",
-        "night",
-        "1987",
-        "3,000",
-        "—",
-        "“Come",
-        "back!”",
-        "she'd",
-        "Müller",
-        "lamp",
-        "🌊",
-        "👩‍👧",
-        "rope",
-        "harbour",
-        "gulls",
-    ];
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let mut out = String::with_capacity(words * 7);
-    for i in 0..words {
-        let r = next();
-        out.push_str(VOCAB[(r % VOCAB.len() as u64) as usize]);
-        out.push_str(match (r >> 32) % 40 {
-            0..=2 => ",",
-            3 => ".",
-            4 => "!",
-            _ => "",
-        });
-        out.push_str(match (r >> 40) % 97 {
-            0 if i % 2 == 0 => "\n\n",
-            0 => "\r\n\r\n",
-            1 => "\n",
-            2 => "  ",
-            _ => " ",
-        });
-    }
-    out
 }
 
 #[test]

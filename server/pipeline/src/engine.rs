@@ -198,26 +198,49 @@ pub struct DefectReport {
     pub model: Option<String>,
 }
 
+impl StepRecord {
+    /// A step that has not run yet.
+    pub fn new(id: &str, kind: StepKind) -> StepRecord {
+        StepRecord {
+            id: id.to_string(),
+            kind,
+            state: StepState::Pending,
+            attempts: 0,
+            model: None,
+            output: Value::Null,
+            error: None,
+        }
+    }
+}
+
 impl Run {
+    /// Marks the step `id` running (added as a `kind` step first when the run has none by that
+    /// id: a tool call's step is known only once the call is made); its index.
+    pub fn running_step(&mut self, id: &str, kind: StepKind) -> usize {
+        let i = match self.steps.iter().position(|s| s.id == id) {
+            Some(i) => i,
+            None => {
+                self.steps.push(StepRecord::new(id, kind));
+                self.steps.len() - 1
+            }
+        };
+        self.steps[i].state = StepState::Running;
+        i
+    }
+
     pub fn new(id: &str, pipeline: &Pipeline, scene: &str, vars: Value) -> Run {
+        let steps = pipeline.steps.iter().map(|s| StepRecord::new(&s.id, s.kind)).collect();
+        Run::with_steps(id, &pipeline.id, scene, steps, vars)
+    }
+
+    /// A queued run of `steps` that is not a pipeline's (an outside agent's proposal, say).
+    pub fn with_steps(id: &str, pipeline: &str, scene: &str, steps: Vec<StepRecord>, vars: Value) -> Run {
         Run {
             id: id.to_string(),
-            pipeline: pipeline.id.clone(),
+            pipeline: pipeline.to_string(),
             scene: scene.to_string(),
             state: RunState::Queued,
-            steps: pipeline
-                .steps
-                .iter()
-                .map(|s| StepRecord {
-                    id: s.id.clone(),
-                    kind: s.kind,
-                    state: StepState::Pending,
-                    attempts: 0,
-                    model: None,
-                    output: Value::Null,
-                    error: None,
-                })
-                .collect(),
+            steps,
             vars,
             exchanges: Vec::new(),
             replay_of: None,

@@ -69,6 +69,16 @@ fn example_on(server: &showrunner_testkit::model_server::ModelServer) -> (tempfi
     (tmp, dir)
 }
 
+/// A session on the project `dir` with its scene `rel` open and first published: the client and
+/// the scene's URI.
+fn opened(dir: &Path, rel: &str) -> (Client, String) {
+    let mut c = Client::spawn(bin(), &[]);
+    c.initialize(&[dir], false);
+    let u = c.open(&dir.join(rel), "markdown");
+    c.diagnostics(&u, |_| true);
+    (c, u)
+}
+
 /// Runs a `workspace/executeCommand`; its result (the test fails on an error).
 fn command(c: &mut Client, name: &str, args: Value) -> Value {
     c.request("workspace/executeCommand", json!({ "command": name, "arguments": [args] }))
@@ -122,10 +132,7 @@ fn hover_definition_references_tokens_symbols() {
     let (_tmp, dir) = example();
     let scene = dir.join("story/ch01/01-arrival.md");
     let text = read(&scene);
-    let mut c = Client::spawn(Path::new(env!("CARGO_BIN_EXE_showrunner")), &[]);
-    c.initialize(&[&dir], false);
-    let u = c.open(&scene, "markdown");
-    c.diagnostics(&u, |_| true);
+    let (mut c, u) = opened(&dir, "story/ch01/01-arrival.md");
 
     let h = c.request("textDocument/hover", at(&u, pos(&text, "Alice", 0, false)));
     let md = h["contents"]["value"].as_str().unwrap();
@@ -233,10 +240,7 @@ fn rename_completion_lens_and_quick_fixes() {
     let (_tmp, dir) = example();
     let scene = dir.join("story/ch01/01-arrival.md");
     let text = read(&scene);
-    let mut c = Client::spawn(Path::new(env!("CARGO_BIN_EXE_showrunner")), &[]);
-    c.initialize(&[&dir], false);
-    let u = c.open(&scene, "markdown");
-    c.diagnostics(&u, |_| true);
+    let (mut c, u) = opened(&dir, "story/ch01/01-arrival.md");
 
     let prep = c.request("textDocument/prepareRename", at(&u, pos(&text, "Alice", 0, false)));
     assert_eq!(prep["placeholder"], "Alice");
@@ -479,10 +483,7 @@ fn timelines_and_history_from_the_editor() {
     let (_tmp, dir) = example();
     let scene = dir.join("story/ch01/01-arrival.md");
     let original = read(&scene);
-    let mut c = Client::spawn(Path::new(env!("CARGO_BIN_EXE_showrunner")), &[]);
-    c.initialize(&[&dir], false);
-    let u = c.open(&scene, "markdown");
-    c.diagnostics(&u, |_| true);
+    let (mut c, u) = opened(&dir, "story/ch01/01-arrival.md");
     let cmd = |c: &mut Client, name: &str, args: Value| {
         c.request("workspace/executeCommand", json!({ "command": name, "arguments": [args] }))
     };

@@ -21,10 +21,7 @@ fn cli_json(dir: &Path, args: &[&str]) -> Value {
 fn search_answers_what_the_cli_prints_and_sees_unsaved_text() {
     let (_tmp, dir) = super::example();
     let scene = dir.join("story/ch01/01-arrival.md");
-    let mut c = Client::spawn(Path::new(env!("CARGO_BIN_EXE_showrunner")), &[]);
-    c.initialize(&[&dir], false);
-    let u = c.open(&scene, "markdown");
-    c.diagnostics(&u, |_| true);
+    let (mut c, u) = super::opened(&dir, "story/ch01/01-arrival.md");
 
     // The result is checked against the protocol schema by the testkit, and equals the CLI's.
     let hits = command(&mut c, json!({ "uri": u, "query": "lamp room", "in": "story" }));
