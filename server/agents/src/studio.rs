@@ -25,7 +25,7 @@ use showrunner_pipeline::{
 };
 use showrunner_store::discover::relative;
 use showrunner_store::history::{Change, History};
-use showrunner_store::runs::Runs;
+use showrunner_store::runs::{Reservation, Runs};
 
 use crate::defs::AgentDef;
 
@@ -623,6 +623,11 @@ pub trait Edge {
     fn cancelled(&self) -> bool {
         false
     }
+    /// The run was handed to another process (parked at its gate, its lease given up): this
+    /// one writes nothing of it any more, whatever it does on its way out.
+    fn handed_over(&self) -> bool {
+        false
+    }
 }
 
 /// The model on a real server: streaming, cancellable, with the daily budget checked first.
@@ -634,29 +639,44 @@ pub struct LiveModel {
     pub cancel: Cancel,
 }
 
+/// What a call reserves of the daily budget for its answer when its provider sets no
+/// `max_tokens` (the request then asks for at most this many, so the reservation holds).
+pub const ANSWER_RESERVE: u32 = 4096;
+
 impl LiveModel {
-    fn check_budget(&self, prompt: &str) -> Result<(), RunError> {
-        let Some(limit) = self.config.daily_tokens else { return Ok(()) };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        let midnight = now - now.rem_euclid(86_400_000);
-        let used = Runs::open(&self.root).and_then(|r| r.tokens_since(midnight)).map_err(RunError::store)?;
+    /// Reserves the call's tokens of the daily budget before it is made: its prompt and the
+    /// most its answer may have. `None` without a budget; the answer's cap for the request.
+    fn reserve(
+        &self,
+        call: &str,
+        prompt: &str,
+        max_tokens: Option<u32>,
+    ) -> Result<Option<(Reservation, u32)>, RunError> {
+        let Some(limit) = self.config.daily_tokens else { return Ok(None) };
+        let answer = max_tokens.unwrap_or(ANSWER_RESERVE);
         let needs = TokenCounter::count(default_counter(), prompt) as u64;
-        if used + needs > limit {
-            return Err(RunError::Model(format!(
-                "the daily token budget ({limit}) would be exceeded: {used} used today (UTC), this call needs about {needs} for its prompt alone; raise `budget.daily_tokens` in showrunner.yaml, or wait until tomorrow"
-            )));
+        let runs = Runs::open(&self.root).map_err(RunError::store)?;
+        match runs.reserve(call, limit, needs + u64::from(answer)).map_err(RunError::store)? {
+            Ok(r) => Ok(Some((r, answer))),
+            Err(used) => Err(RunError::Model(format!(
+                "the daily token budget ({limit}) would be exceeded: {used} used or reserved today (UTC), this call needs about {needs} for its prompt and up to {answer} for its answer; raise `budget.daily_tokens` in showrunner.yaml, or wait until tomorrow"
+            ))),
         }
-        Ok(())
+    }
+
+    /// What the call spent replaces what it reserved.
+    fn settle(&self, reservation: Reservation, tokens: u64) {
+        // Unsettled (the store could not be written), the reservation keeps counting in full:
+        // the budget errs on the side of spending less.
+        let _ = Runs::open(&self.root).and_then(|r| r.settle(reservation, tokens));
     }
 }
 
 impl Model for LiveModel {
     fn generate(&self, call: &Call<'_>, on_text: &mut dyn FnMut(&str)) -> Result<Generated, RunError> {
-        self.check_budget(call.prompt)?;
         let (ep, name, max_tokens) = endpoint_of(&self.config, call.model)?;
+        let reserved = self.reserve(call.step, call.prompt, max_tokens)?;
+        let max_tokens = reserved.map(|(_, answer)| answer).or(max_tokens);
         let mut messages = Vec::new();
         if let Some(system) = call.system {
             messages.push(Message::system(system));
@@ -693,14 +713,30 @@ impl Model for LiveModel {
                 }
             }
         });
-        let c = result.map_err(|e| {
-            if self.cancel.is_cancelled() || matches!(e, showrunner_llm::LlmError::Cancelled) {
-                RunError::Cancelled
-            } else {
-                RunError::Model(e.to_string())
+        let prompt_only = || TokenCounter::count(default_counter(), call.prompt) as u64;
+        let c = match result {
+            Ok(c) => c,
+            Err(e) => {
+                // The prompt may have been read; what streamed of an answer is not known here.
+                if let Some((r, _)) = reserved {
+                    self.settle(r, prompt_only());
+                }
+                return Err(if self.cancel.is_cancelled() || matches!(e, showrunner_llm::LlmError::Cancelled) {
+                    RunError::Cancelled
+                } else {
+                    RunError::Model(e.to_string())
+                });
             }
-        })?;
+        };
         let usage = c.usage.unwrap_or_default();
+        if let Some((r, _)) = reserved {
+            // A server that reports no usage: the prompt and the answer, counted here.
+            let spent = match usage.prompt_tokens + usage.completion_tokens {
+                0 => prompt_only() + TokenCounter::count(default_counter(), &c.text) as u64,
+                n => n,
+            };
+            self.settle(r, spent);
+        }
         Ok(Generated {
             text: c.text,
             prompt_tokens: usage.prompt_tokens,
@@ -931,6 +967,9 @@ impl<E: Edge> Effects for ProjectEffects<'_, E> {
     }
 
     fn save(&mut self, run: &Run) {
+        if self.edge.handed_over() {
+            return;
+        }
         let data = serde_json::to_value(run).unwrap_or_default();
         if let Err(e) =
             self.runs.save(&run.id, &run.pipeline, &run.scene, run.state.as_str(), run.error.as_deref(), &data)

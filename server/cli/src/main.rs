@@ -4,6 +4,7 @@
 //! model crates. Output for people goes to stdout; progress goes to stderr and only when stderr
 //! is a terminal.
 
+mod batch;
 mod check;
 mod context;
 mod export;
@@ -120,6 +121,9 @@ enum Command {
         #[arg(long, value_name = "L:C-L:C")]
         range: Option<String>,
     },
+    /// Run a pipeline on many scenes at once, from a durable queue: `batch PIPELINE TARGETS…`;
+    /// `batch status|cancel|retry-failed|work [BATCH]`
+    Batch(batch::BatchArgs),
     /// List runs (id, pipeline, state, scene)
     Runs {
         #[arg(long, default_value = ".")]
@@ -288,6 +292,7 @@ fn main() -> ExitCode {
                 range: range.as_deref(),
             },
         ),
+        Command::Batch(args) => batch::run(&args),
         Command::Runs { dir } => run::list(&dir).map(|()| true),
         Command::Resume { run, yes, dir } => run::resume(&dir, &run, yes),
         Command::Models { dir, format } => {

@@ -217,3 +217,151 @@ fn terminal_gates_edit_change_model_chat_and_approve() {
     let scene = std::fs::read_to_string(dir.join("story/ch01/03-supper.md")).unwrap();
     assert!(scene.trim_end().ends_with("Alice lit the lamp at last."), "{scene}");
 }
+
+fn chat_requests(server: &ModelServer) -> Vec<showrunner_testkit::model_server::Recorded> {
+    server.requests().into_iter().filter(|r| r.path.ends_with("/chat/completions")).collect()
+}
+
+const IDEAS: &str = r#"{"ideas": [{"title": "A storm", "pitch": "The lamp fails."}]}"#;
+
+#[test]
+fn a_batch_runs_each_scene_once_with_several_workers() {
+    let server = ModelServer::start((0..8).map(|_| Reply::tokens(&[IDEAS])).collect());
+    let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
+    let out = showrunner(&["batch", "brainstorm", "ch01", "--yes", "--jobs", "3", "--model", "local/llama3.1"], &dir);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    let queued: usize = t.split(" scene(s) queued").next().unwrap().rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(queued >= 3, "{t}");
+    assert!(t.contains(&format!("{queued}/{queued} done")), "{t}");
+    // One call per scene, each about a different scene.
+    let reqs = chat_requests(&server);
+    assert_eq!(reqs.len(), queued, "{t}");
+    let prompts: std::collections::HashSet<String> =
+        reqs.iter().map(|r| r.body["messages"].as_array().unwrap().last().unwrap()["content"].to_string()).collect();
+    assert_eq!(prompts.len(), queued);
+    let status = text(&showrunner(&["batch", "status"], &dir));
+    assert!(status.contains(&format!("{queued}/{queued} done")), "{status}");
+    let runs = text(&showrunner(&["runs"], &dir));
+    assert_eq!(runs.matches("succeeded").count(), queued, "{runs}");
+}
+
+/// Ideas, with the usage a big call reports: 30,000 tokens.
+fn big_call() -> Reply {
+    use showrunner_testkit::model_server::{chunk, sse};
+    let z = std::time::Duration::ZERO;
+    Reply::Stream(vec![
+        (z, chunk(json!({ "content": IDEAS }))),
+        (z, sse(&json!({ "choices": [{ "index": 0, "delta": {}, "finish_reason": "stop" }] }))),
+        (
+            z,
+            sse(
+                &json!({ "choices": [], "usage": { "prompt_tokens": 5000, "completion_tokens": 25000, "total_tokens": 30000 } }),
+            ),
+        ),
+        (z, "data: [DONE]\n\n".to_string()),
+    ])
+}
+
+#[test]
+fn concurrent_batch_runs_never_overspend_the_daily_budget() {
+    let server = ModelServer::start((0..8).map(|_| big_call()).collect());
+    let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
+    // A call reserves its prompt (at most ~7,000 tokens here) and 30,000 for its answer, and
+    // spends 30,000. However the four workers interleave, two calls fit in 75,000 and a third
+    // never does: two in flight hold at least 60,000; two done have spent 60,000.
+    let cfg = std::fs::read_to_string(dir.join("showrunner.yaml"))
+        .unwrap()
+        .replace("daily_tokens: 2000000", "daily_tokens: 75000")
+        .replace(r#"local:  { base_url: ""#, r#"local:  { max_tokens: 30000, base_url: ""#);
+    std::fs::write(dir.join("showrunner.yaml"), cfg).unwrap();
+    let out = showrunner(&["batch", "brainstorm", "ch01", "--yes", "--jobs", "4", "--model", "local/llama3.1"], &dir);
+    let t = text(&out);
+    assert!(!out.status.success(), "some runs were refused: {t}");
+    let reqs = chat_requests(&server);
+    assert_eq!(reqs.len(), 2, "{t}");
+    assert!(reqs.iter().all(|r| r.body["max_tokens"] == 30000), "the answer is capped at what was reserved");
+    assert_eq!(t.matches(": succeeded").count(), 2, "{t}");
+    assert!(t.contains("daily token budget (75000) would be exceeded"), "{t}");
+    // The refused runs are failed, and `retry-failed` names them again tomorrow; today it is
+    // refused again without a call.
+    let retry = text(&showrunner(&["batch", "retry-failed", "--yes"], &dir));
+    assert!(retry.contains("queued again"), "{retry}");
+    assert_eq!(chat_requests(&server).len(), 2, "{retry}");
+}
+
+#[test]
+fn without_yes_batch_runs_wait_at_their_gates_for_the_editor() {
+    let server = ModelServer::start(Vec::new());
+    let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
+    let out = showrunner(&["batch", "brainstorm", "story/ch01/01-arrival.md", "story/ch01/02-the-hut.md"], &dir);
+    let t = text(&out);
+    assert!(!out.status.success(), "not done yet: {t}");
+    assert!(t.contains("0/2 done") && t.contains("2 waiting at a gate"), "{t}");
+    assert!(chat_requests(&server).is_empty(), "nothing is sent before the prompt gate is approved");
+    // Parked for whoever takes them (the editor's approval queue): waiting, not interrupted.
+    let runs = text(&showrunner(&["runs"], &dir));
+    assert_eq!(runs.matches("waiting").count(), 2, "{runs}");
+    assert!(dir.join(".showrunner/inbox").exists());
+}
+
+#[test]
+fn a_batch_filter_and_bad_targets_are_explained() {
+    let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), "http://127.0.0.1:9");
+    for (args, says) in [
+        (vec!["batch", "brainstorm", "ch99"], "nothing called `ch99`"),
+        (vec!["batch", "brainstorm", "ch01", "--where", "words == 0"], "--where left none"),
+        (vec!["batch", "brainstorm", "ch01", "--where", "colour == red"], "no field `colour`"),
+        (vec!["batch", "brainstorm", "ch01", "--where", "words == many"], "compared with a number"),
+        (vec!["batch", "rewrite-selection", "ch01"], "works on a selection"),
+        (vec!["batch", "status"], "no batch in this project yet"),
+    ] {
+        let out = showrunner(&args, &dir);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {t}");
+        assert!(t.contains(says), "{args:?}: {t}");
+    }
+}
+
+#[test]
+fn a_worker_killed_mid_call_leaves_its_runs_to_the_next_without_repeating_finished_steps() {
+    // The first two calls begin to answer, then stall: the workers are in them when the
+    // process dies.
+    let stalled = || {
+        let piece = showrunner_testkit::model_server::chunk(json!({ "content": "{\"ideas\"" }));
+        Reply::Stream(vec![(std::time::Duration::ZERO, piece.clone()), (std::time::Duration::from_secs(600), piece)])
+    };
+    let server = ModelServer::start(vec![stalled(), stalled()]);
+    let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_showrunner"))
+        .args(["batch", "brainstorm", "story/ch01/01-arrival.md", "story/ch01/02-the-hut.md", "--yes", "--jobs", "2"])
+        .args(["--model", "local/llama3.1"])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.as_mut().unwrap();
+    let mut seen = String::new();
+    while seen.matches("answering").count() < 2 {
+        let mut buf = [0u8; 256];
+        let n = std::io::Read::read(out, &mut buf).unwrap();
+        assert!(n > 0, "the batch ended early: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let runs = text(&showrunner(&["runs"], &dir));
+    assert_eq!(runs.matches("interrupted").count(), 2, "{seen}\n{runs}");
+
+    for _ in 0..2 {
+        server.push(Reply::tokens(&[IDEAS]));
+    }
+    let out = showrunner(&["batch", "work", "--yes"], &dir);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("2/2 done"), "{t}");
+    // Each run went on from its saved step: the prompt gate approved before is not asked again.
+    assert_eq!(t.matches("gate `review` approved").count(), 0, "{t}");
+    assert_eq!(t.matches("gate `approve` approved").count(), 2, "{t}");
+}

@@ -9,27 +9,13 @@
 //! unsaved in an editor is in no file, so never in an export.
 
 use showrunner_model::analysis::Analysis;
-use showrunner_model::kind::structure_level;
 use showrunner_model::scene::SceneFormat;
 use showrunner_model::story::Story;
 
 use crate::ExportError;
 
-/// What the export is of.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    Project,
-    /// A season, arc, act or chapter: `kind` is its level's name.
-    Structure {
-        id: String,
-        kind: String,
-        name: String,
-    },
-    Scene {
-        id: String,
-        path: String,
-    },
-}
+/// What the export is of (read as every command reads its target).
+pub use showrunner_model::target::Target;
 
 /// The title page's and metadata's facts, from `showrunner.yaml` (`title:`, `author:`,
 /// `contact:`) and the target.
@@ -87,6 +73,7 @@ impl Plan {
         let raw = match &self.target {
             Target::Project => self.meta.title.as_str(),
             Target::Structure { id, .. } | Target::Scene { id, .. } => id.as_str(),
+            Target::Folder { path } => path.rsplit('/').next().unwrap_or(path),
         };
         showrunner_model::id::slugify(raw).unwrap_or_else(|| "export".to_string())
     }
@@ -113,26 +100,12 @@ pub fn plan(analysis: &Analysis, target: Option<&str>) -> Result<Plan, ExportErr
         project: cfg.name.clone(),
         language: cfg.linking.languages.first().cloned().unwrap_or_else(|| "en".to_string()),
     };
-    let target = resolve(analysis, target)?;
-    let chosen: Vec<usize> = story
-        .order
-        .iter()
-        .copied()
-        .filter(|&s| match &target {
-            Target::Project => true,
-            Target::Structure { id, .. } => {
-                let entry = &analysis.scenes[s].scene;
-                entry.parent.as_ref().is_some_and(|p| &p.value == id)
-                    || story.chain(analysis, s).iter().any(|&b| analysis.buckets[b].bucket.id.value == *id)
-            }
-            Target::Scene { path, .. } => analysis.files[analysis.scenes[s].file].path == *path,
-        })
-        .collect();
+    let target = Target::resolve(analysis, target).map_err(ExportError::Target)?;
+    let chosen = target.scenes(analysis, &story);
     if chosen.is_empty() {
         return Err(ExportError::Empty(match &target {
-            Target::Project => format!("project \"{}\" has no scenes", meta.project),
-            Target::Structure { id, kind, .. } => format!("{kind} `{id}` has no scenes"),
             Target::Scene { path, .. } => format!("scene {path} is not part of the story"),
+            other => format!("{} has no scenes", other.describe(&meta.project)),
         }));
     }
     let mut chapters: Vec<Chapter> = Vec::new();
@@ -161,48 +134,6 @@ pub fn plan(analysis: &Analysis, target: Option<&str>) -> Result<Plan, ExportErr
         }
     }
     Ok(Plan { target, meta, chapters })
-}
-
-fn resolve(analysis: &Analysis, target: Option<&str>) -> Result<Target, ExportError> {
-    let Some(raw) = target.map(str::trim).filter(|t| !t.is_empty() && *t != ".") else {
-        return Ok(Target::Project);
-    };
-    if raw == analysis.config.name {
-        return Ok(Target::Project);
-    }
-    if let Some(b) = analysis.bucket(raw) {
-        let kind = &b.bucket.kind.value;
-        return match structure_level(kind) {
-            Some(_) if kind != "scene" => Ok(Target::Structure {
-                id: raw.to_string(),
-                kind: kind.clone(),
-                name: b.bucket.name.value.clone(),
-            }),
-            _ => Err(ExportError::Target(format!(
-                "`{raw}` is a {kind} bucket, not a part of the story: give a season, arc, act or chapter id, a scene id or a scene file"
-            ))),
-        };
-    }
-    let path = raw.replace('\\', "/");
-    let path = path.trim_start_matches("./");
-    for entry in &analysis.scenes {
-        let file = &analysis.files[entry.file].path;
-        if entry.scene.id.value == raw || file == path {
-            return Ok(Target::Scene { id: entry.scene.id.value.clone(), path: file.clone() });
-        }
-    }
-    let candidates = analysis
-        .buckets
-        .iter()
-        .filter(|b| structure_level(&b.bucket.kind.value).is_some())
-        .map(|b| b.bucket.id.value.as_str())
-        .chain(analysis.scenes.iter().map(|s| s.scene.id.value.as_str()));
-    let hint =
-        showrunner_model::id::closest(raw, candidates).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
-    Err(ExportError::Target(format!(
-        "nothing called `{raw}` in project \"{}\": give a season, arc, act or chapter id, a scene id or a scene file{hint}",
-        analysis.config.name
-    )))
 }
 
 /// The word count a title page shows, rounded as agents and editors expect: to the nearest 100

@@ -355,7 +355,14 @@ impl Runner {
         }
         let Ok(runs) = Runs::open(root) else { return };
         let Ok(rows) = runs.list() else { return };
-        for row in rows.iter().filter(|r| matches!(r.state.as_str(), "queued" | "running" | "waiting")) {
+        // A batch's queued and running runs are its workers' (`showrunner batch`); its runs
+        // parked at a gate wait here, in the one approval queue.
+        let mine = |r: &&showrunner_store::runs::RunRow| match r.state.as_str() {
+            "waiting" => true,
+            "queued" | "running" => r.batch.is_none(),
+            _ => false,
+        };
+        for row in rows.iter().filter(mine) {
             if self.is_active(&row.id) {
                 continue;
             }

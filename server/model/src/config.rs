@@ -85,6 +85,8 @@ pub struct ProjectConfig {
     pub kinds: Kinds,
     pub judge: JudgeConfig,
     pub daily_tokens: Option<u64>,
+    /// `batch: { concurrency }`: how many runs of a batch at once (`--jobs` wins).
+    pub batch_concurrency: Option<usize>,
     pub max_file_bytes: u64,
     pub linking: LinkingConfig,
     /// `goals:`: the writer's word goals (none when the key is absent).
@@ -124,6 +126,7 @@ impl ProjectConfig {
             kinds: Kinds::default(),
             judge: JudgeConfig::default(),
             daily_tokens: None,
+            batch_concurrency: None,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             linking: LinkingConfig::default(),
             goals: GoalsConfig::default(),
@@ -148,6 +151,7 @@ const TOP_KEYS: &[&str] = &[
     "kinds",
     "judge",
     "budget",
+    "batch",
     "index",
     "linking",
     "goals",
@@ -215,6 +219,9 @@ pub fn parse_config(text: &str, fallback_name: &str) -> (ProjectConfig, Vec<Diag
             }
             "budget" => w.map(v, "budget", &["daily_tokens"], |_, v, w| {
                 cfg.daily_tokens = w.positive(v, "budget.daily_tokens");
+            }),
+            "batch" => w.map(v, "batch", &["concurrency"], |_, v, w| {
+                cfg.batch_concurrency = w.positive(v, "batch.concurrency").map(|n| n.min(256) as usize);
             }),
             "index" => w.map(v, "index", &["max_file_mb"], |_, v, w| {
                 if let Some(mb) = w.positive(v, "index.max_file_mb") {
@@ -492,6 +499,7 @@ kinds:
   ship: { attributes: { tonnage: number, captain: ref } }
 judge: { approve_above: 0.95, review_above: 0.5, sensitive_topics: [politics, "legal claims"] }
 budget: { daily_tokens: 2000000 }
+batch: { concurrency: 4 }
 "#;
         let (cfg, diags) = parse_config(text, "x");
         assert!(diags.is_empty(), "{diags:?}");
@@ -503,6 +511,7 @@ budget: { daily_tokens: 2000000 }
         assert_eq!(cfg.kinds.get("ship").unwrap().attributes["captain"], AttrType::Ref);
         assert_eq!(cfg.judge.sensitive_topics, vec!["politics", "legal claims"]);
         assert_eq!(cfg.daily_tokens, Some(2_000_000));
+        assert_eq!(cfg.batch_concurrency, Some(4));
     }
 
     #[test]

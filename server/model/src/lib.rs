@@ -39,6 +39,7 @@ pub mod names;
 pub mod rename;
 pub mod scene;
 pub mod story;
+pub mod target;
 pub mod text;
 pub mod window;
 pub mod yaml;

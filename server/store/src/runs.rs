@@ -18,7 +18,14 @@ CREATE TABLE IF NOT EXISTS runs(
     id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, scene TEXT NOT NULL, state TEXT NOT NULL,
     priority INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, lease TEXT,
     last_error TEXT, created INTEGER NOT NULL, updated INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS spend(
+    id INTEGER PRIMARY KEY, call TEXT NOT NULL, day INTEGER NOT NULL, tokens INTEGER NOT NULL,
+    settled INTEGER NOT NULL DEFAULT 0, at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS spend_day ON spend(day);
 "#;
+
+/// Columns added after the first release, for run stores made before them.
+const ADDED: &[(&str, &str)] = &[("batch", "TEXT"), ("cancel", "INTEGER NOT NULL DEFAULT 0")];
 
 pub struct Runs {
     conn: Connection,
@@ -34,6 +41,8 @@ pub struct RunRow {
     pub updated: i64,
     /// The pid of the process that drives (or last drove) the run.
     pub lease: Option<u32>,
+    /// The batch the run is part of (`showrunner batch`).
+    pub batch: Option<String>,
 }
 
 /// The state shown for a run whose process died before it finished.
@@ -57,8 +66,9 @@ impl RunRow {
 
 fn interrupted(state: &str, lease: Option<u32>) -> bool {
     // A run waiting at a gate with no lease was parked for whoever takes it (a proposal from an
-    // outside agent): it waits, it was not interrupted.
-    if state == "waiting" && lease.is_none() {
+    // outside agent, a batch's gate); a queued one with no lease waits for a worker: neither
+    // was interrupted.
+    if matches!(state, "waiting" | "queued") && lease.is_none() {
         return false;
     }
     let unfinished = matches!(state, "queued" | "running" | "waiting");
@@ -109,6 +119,17 @@ impl Runs {
         }
         let conn = crate::sqlite::open(&path, std::time::Duration::from_secs(30))?;
         conn.execute_batch(SCHEMA)?;
+        let have: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('runs')")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for (column, decl) in ADDED {
+            if !have.iter().any(|h| h == column) {
+                // Two processes opening an old store at once: the second's ALTER fails harmlessly.
+                let _ = conn.execute_batch(&format!("ALTER TABLE runs ADD COLUMN {column} {decl}"));
+            }
+        }
+        conn.execute_batch("CREATE INDEX IF NOT EXISTS runs_batch ON runs(batch, state)")?;
         Ok(Runs { conn })
     }
 
@@ -190,36 +211,171 @@ impl Runs {
         ))
     }
 
-    /// Tokens spent by model calls of runs updated since `since_ms` (for the daily budget).
-    pub fn tokens_since(&self, since_ms: i64) -> Result<u64, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT data FROM runs WHERE updated >= ?1")?;
-        let rows = stmt.query_map([since_ms], |r| r.get::<_, String>(0))?;
-        let mut total = 0u64;
-        for data in rows {
-            let v: serde_json::Value = serde_json::from_str(&data?).unwrap_or_default();
-            for e in v["exchanges"].as_array().into_iter().flatten() {
-                total += e["prompt_tokens"].as_u64().unwrap_or(0) + e["completion_tokens"].as_u64().unwrap_or(0);
-            }
+    /// Reserves `tokens` of today's (UTC) budget of `limit` for a model call (`call` names it),
+    /// before the call: what today's calls spent, and what calls under way reserved, count. One
+    /// transaction holding the write lock from its start, so concurrent calls (threads, workers,
+    /// an editor and a terminal) can never reserve more than the budget together. `Err(used)`:
+    /// refused, with what is spent or reserved today.
+    pub fn reserve(&self, call: &str, limit: u64, tokens: u64) -> Result<Result<Reservation, u64>, StoreError> {
+        let now = now_ms();
+        let day = now.div_euclid(86_400_000);
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let used: i64 =
+            tx.query_row("SELECT COALESCE(SUM(tokens), 0) FROM spend WHERE day = ?1", [day], |r| r.get(0))?;
+        let used = used.max(0) as u64;
+        if used.saturating_add(tokens) > limit {
+            return Ok(Err(used));
         }
-        Ok(total)
+        tx.execute(
+            "INSERT INTO spend(call, day, tokens, at) VALUES (?1, ?2, ?3, ?4)",
+            params![call, day, tokens as i64, now],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(Ok(Reservation(id)))
+    }
+
+    /// After the call: what it really spent replaces what was reserved. A reservation never
+    /// settled (its process died mid-call) keeps counting in full: the call may have been made.
+    pub fn settle(&self, reservation: Reservation, tokens: u64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE spend SET tokens = ?2, settled = 1 WHERE id = ?1",
+            params![reservation.0, tokens as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Tokens spent or reserved today (UTC).
+    pub fn spent_today(&self) -> Result<u64, StoreError> {
+        let day = now_ms().div_euclid(86_400_000);
+        let used: i64 =
+            self.conn.query_row("SELECT COALESCE(SUM(tokens), 0) FROM spend WHERE day = ?1", [day], |r| r.get(0))?;
+        Ok(used.max(0) as u64)
+    }
+
+    /// Puts a run in the queue (no process drives it yet) as part of `batch`; higher `priority`
+    /// runs are taken first, then the oldest.
+    pub fn enqueue(
+        &self,
+        id: &str,
+        pipeline: &str,
+        scene: &str,
+        priority: i64,
+        batch: Option<&str>,
+        data: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        self.conn.execute(
+            "INSERT INTO runs(id, pipeline, scene, state, priority, attempts, created, updated, data, batch) VALUES (?1, ?2, ?3, 'queued', ?4, 0, ?5, ?5, ?6, ?7)",
+            params![id, pipeline, scene, priority, now, data.to_string(), batch],
+        )?;
+        Ok(())
+    }
+
+    /// Takes the next run of the queue (of `batch` only, when given) for this process: the
+    /// highest priority, then the oldest, among those queued or left running by a process that
+    /// died (its lease has expired with it; it goes on from its last saved step). `None`: nothing
+    /// to take. Read and lease are one transaction, so no two workers take the same run.
+    pub fn take(&self, batch: Option<&str>) -> Result<Option<(String, serde_json::Value)>, StoreError> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let found = {
+            let mut stmt = tx.prepare(
+                "SELECT id, lease, data FROM runs WHERE state IN ('queued', 'running') AND cancel = 0
+                 AND (?1 IS NULL OR batch = ?1) ORDER BY priority DESC, created, id",
+            )?;
+            let mut rows = stmt.query([batch])?;
+            let mut found = None;
+            while let Some(r) = rows.next()? {
+                let lease: Option<String> = r.get(1)?;
+                if lease_pid(lease).is_some_and(|pid| process_alive(pid) != Some(false)) {
+                    continue;
+                }
+                found = Some((r.get::<_, String>(0)?, r.get::<_, String>(2)?));
+                break;
+            }
+            found
+        };
+        let Some((id, data)) = found else { return Ok(None) };
+        tx.execute(
+            "UPDATE runs SET lease = ?2, attempts = attempts + 1, updated = ?3 WHERE id = ?1",
+            params![id, std::process::id().to_string(), now_ms()],
+        )?;
+        tx.commit()?;
+        Ok(Some((id, serde_json::from_str(&data).unwrap_or_default())))
+    }
+
+    /// Asks the runs of `batch` to stop: queued ones are cancelled now, running ones at their
+    /// next step ([`Runs::cancel_asked`]). How many were asked.
+    pub fn cancel_batch(&self, batch: &str) -> Result<usize, StoreError> {
+        let now = now_ms();
+        self.conn.execute(
+            "UPDATE runs SET state = 'cancelled', updated = ?2 WHERE batch = ?1 AND state = 'queued'",
+            params![batch, now],
+        )?;
+        Ok(self.conn.execute(
+            "UPDATE runs SET cancel = 1, updated = ?2 WHERE batch = ?1 AND state IN ('queued', 'running', 'waiting', 'cancelled') AND cancel = 0",
+            params![batch, now],
+        )?)
+    }
+
+    /// Whether run `id` was asked to stop ([`Runs::cancel_batch`]).
+    pub fn cancel_asked(&self, id: &str) -> Result<bool, StoreError> {
+        let v: Option<i64> =
+            self.conn.query_row("SELECT cancel FROM runs WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+        Ok(v == Some(1))
+    }
+
+    /// Puts the failed runs of `batch` back in the queue (they go on from their failed step);
+    /// how many.
+    pub fn retry_failed(&self, batch: &str) -> Result<usize, StoreError> {
+        Ok(self.conn.execute(
+            "UPDATE runs SET state = 'queued', lease = NULL, cancel = 0, updated = ?2 WHERE batch = ?1 AND state = 'failed'",
+            params![batch, now_ms()],
+        )?)
+    }
+
+    /// The runs of `batch`, oldest first.
+    pub fn batch_rows(&self, batch: &str) -> Result<Vec<RunRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, pipeline, scene, state, updated, lease, batch FROM runs WHERE batch = ?1 ORDER BY priority DESC, created, id",
+        )?;
+        let rows = stmt.query_map([batch], row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The batches, newest first: id and when the first run was queued.
+    pub fn batches(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT batch, MIN(created) AS c FROM runs WHERE batch IS NOT NULL GROUP BY batch ORDER BY c DESC",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn list(&self) -> Result<Vec<RunRow>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, pipeline, scene, state, updated, lease FROM runs ORDER BY updated DESC, id")?;
-        let rows = stmt.query_map([], |r| {
-            Ok(RunRow {
-                id: r.get(0)?,
-                pipeline: r.get(1)?,
-                scene: r.get(2)?,
-                state: r.get(3)?,
-                updated: r.get(4)?,
-                lease: lease_pid(r.get(5)?),
-            })
-        })?;
+            .prepare("SELECT id, pipeline, scene, state, updated, lease, batch FROM runs ORDER BY updated DESC, id")?;
+        let rows = stmt.query_map([], row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// A reservation of today's token budget ([`Runs::reserve`]), settled after its call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reservation(i64);
+
+/// A row of `SELECT id, pipeline, scene, state, updated, lease, batch`.
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
+    Ok(RunRow {
+        id: r.get(0)?,
+        pipeline: r.get(1)?,
+        scene: r.get(2)?,
+        state: r.get(3)?,
+        updated: r.get(4)?,
+        lease: lease_pid(r.get(5)?),
+        batch: r.get(6)?,
+    })
 }
 
 #[cfg(test)]
@@ -312,5 +468,93 @@ mod tests {
         assert!(stat_says_exited("4242 (a) b) X 1"));
         assert!(!stat_says_exited("4242 (a) Z) S 1 4242"));
         assert!(!stat_says_exited("4242 (showrunner) R 1 4242"));
+    }
+
+    fn queued(runs: &Runs, id: &str, priority: i64, batch: &str) {
+        runs.enqueue(id, "p", &format!("story/{id}.md"), priority, Some(batch), &serde_json::json!({ "id": id }))
+            .unwrap();
+    }
+
+    #[test]
+    fn the_queue_gives_the_highest_priority_then_the_oldest_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = Runs::open(dir.path()).unwrap();
+        queued(&runs, "a", 0, "b1");
+        queued(&runs, "b", 5, "b1");
+        queued(&runs, "c", 0, "b1");
+        queued(&runs, "other", 9, "b2");
+        // Queued and never taken: waiting for a worker, not interrupted.
+        assert_eq!(row(&runs, "a").live_state(), "queued");
+        let order: Vec<String> = std::iter::from_fn(|| runs.take(Some("b1")).unwrap().map(|(id, _)| id)).collect();
+        assert_eq!(order, ["b", "a", "c"]);
+        assert_eq!(runs.take(None).unwrap().map(|(id, _)| id).as_deref(), Some("other"));
+        assert_eq!(runs.take(None).unwrap(), None, "each run is taken once");
+    }
+
+    #[test]
+    fn a_run_whose_worker_died_is_taken_again_and_a_live_workers_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = Runs::open(dir.path()).unwrap();
+        queued(&runs, "dead", 0, "b");
+        queued(&runs, "live", 0, "b");
+        for id in ["dead", "live"] {
+            runs.conn.execute("UPDATE runs SET state = 'running' WHERE id = ?1", [id]).unwrap();
+        }
+        set_lease(&runs, "dead", dead_pid());
+        // pid 1 is alive (init): its run is being worked.
+        set_lease(&runs, "live", 1);
+        let (id, data) = runs.take(Some("b")).unwrap().unwrap();
+        assert_eq!((id.as_str(), data["id"].as_str()), ("dead", Some("dead")));
+        assert_eq!(runs.take(Some("b")).unwrap(), None);
+        let attempts: i64 =
+            runs.conn.query_row("SELECT attempts FROM runs WHERE id = 'dead'", [], |r| r.get(0)).unwrap();
+        assert_eq!(attempts, 1);
+    }
+
+    #[test]
+    fn concurrent_reservations_never_exceed_the_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        Runs::open(dir.path()).unwrap();
+        // 8 workers, each with its own connection, try 20 reservations of 100 against 1,000.
+        let granted: usize = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..8)
+                .map(|w| {
+                    let root = dir.path();
+                    scope.spawn(move || {
+                        let runs = Runs::open(root).unwrap();
+                        (0..20).filter(|i| runs.reserve(&format!("w{w}-{i}"), 1000, 100).unwrap().is_ok()).count()
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).sum()
+        });
+        assert_eq!(granted, 10);
+        let runs = Runs::open(dir.path()).unwrap();
+        assert_eq!(runs.spent_today().unwrap(), 1000);
+        assert_eq!(runs.reserve("late", 1000, 1).unwrap(), Err(1000));
+        // Settling gives back what a call did not use.
+        let r = {
+            runs.conn.execute("DELETE FROM spend WHERE id = (SELECT MAX(id) FROM spend)", []).unwrap();
+            runs.reserve("x", 1000, 100).unwrap().unwrap()
+        };
+        runs.settle(r, 30).unwrap();
+        assert_eq!(runs.spent_today().unwrap(), 930);
+    }
+
+    #[test]
+    fn a_batch_is_cancelled_and_its_failed_runs_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = Runs::open(dir.path()).unwrap();
+        queued(&runs, "q", 0, "b");
+        queued(&runs, "r", 0, "b");
+        queued(&runs, "f", 0, "b");
+        runs.conn.execute("UPDATE runs SET state = 'running', lease = '1' WHERE id = 'r'", []).unwrap();
+        runs.conn.execute("UPDATE runs SET state = 'failed' WHERE id = 'f'", []).unwrap();
+        assert_eq!(runs.cancel_batch("b").unwrap(), 2);
+        assert_eq!(row(&runs, "q").state, "cancelled");
+        assert!(runs.cancel_asked("r").unwrap(), "a running run stops at its next step");
+        assert!(!runs.cancel_asked("f").unwrap());
+        assert_eq!(runs.retry_failed("b").unwrap(), 1);
+        assert_eq!(runs.take(Some("b")).unwrap().map(|(id, _)| id).as_deref(), Some("f"));
     }
 }

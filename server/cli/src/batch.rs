@@ -1,0 +1,396 @@
+//! `showrunner batch PIPELINE TARGETS… [--jobs N] [--yes] [--where EXPR] [--priority P]`: one run
+//! of a pipeline per scene of the targets, queued in the project's run store and worked by N
+//! threads; `showrunner batch status|cancel|retry-failed [BATCH]`.
+//!
+//! The queue is the run store's ([`Runs::enqueue`], [`Runs::take`]): a batch's runs outlive this
+//! process; one killed mid-batch leaves its runs to the next `showrunner batch work BATCH` (or
+//! `retry-failed`), which goes on from each run's last saved step. Without `--yes` a run that
+//! reaches a gate is parked there (its lease given up, the inbox touched) for the editor's one
+//! approval queue; the worker goes on with the next run.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _, Result};
+use showrunner_agents::studio::{find_pipeline, new_run_id, run_context, scene_vars, Edge, Job, ProjectEffects};
+use showrunner_model::analysis::Analysis;
+use showrunner_model::story::Story;
+use showrunner_model::target::Target;
+use showrunner_pipeline::{Decision, GateKind, Gates, Run, Step};
+use showrunner_store::discover::project_of;
+use showrunner_store::load_project;
+use showrunner_store::runs::{RunRow, Runs};
+
+#[derive(clap::Args, Debug)]
+pub struct BatchArgs {
+    /// A pipeline id (then the targets), or `status`, `cancel`, `retry-failed`, `work` (then a
+    /// batch id; the latest batch when none is given)
+    pub what: String,
+    /// Scenes (files or ids), folders, or parts of the story (`ch03`, `season-1`)
+    pub targets: Vec<String>,
+    /// How many runs at once (default: `batch: { concurrency }` in showrunner.yaml, else 2)
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    /// Approve every gate (otherwise runs wait at their gates for the editor's approval queue)
+    #[arg(long)]
+    pub yes: bool,
+    /// Only scenes for which this holds: `words == 0`, `words < 500`, `pov == alice`,
+    /// `id != s1`, `path ^= story/ch03/` (starts with); joined with `and`
+    #[arg(long = "where", value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// The model for every model step (provider/model), above the cascade
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Runs of higher priority are taken first (default 0)
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub priority: i64,
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+}
+
+pub fn run(args: &BatchArgs) -> Result<bool> {
+    let root = project_of(&args.dir)?;
+    match args.what.as_str() {
+        "status" => status(&root, latest(&root, args.targets.first())?.as_str()),
+        "cancel" => {
+            let batch = latest(&root, args.targets.first())?;
+            let n = Runs::open(&root)?.cancel_batch(&batch)?;
+            println!("batch {batch}: {n} run(s) asked to stop (queued ones now, running ones at their next step)");
+            Ok(true)
+        }
+        "retry-failed" => {
+            let batch = latest(&root, args.targets.first())?;
+            let n = Runs::open(&root)?.retry_failed(&batch)?;
+            println!("batch {batch}: {n} failed run(s) queued again");
+            if n > 0 {
+                return work(&root, &batch, args);
+            }
+            Ok(true)
+        }
+        "work" => {
+            let batch = latest(&root, args.targets.first())?;
+            work(&root, &batch, args)
+        }
+        pipeline => {
+            let batch = queue(&root, pipeline, args)?;
+            work(&root, &batch, args)
+        }
+    }
+}
+
+/// The batch named, or the latest.
+fn latest(root: &Path, named: Option<&String>) -> Result<String> {
+    if let Some(b) = named {
+        return Ok(b.clone());
+    }
+    let batches = Runs::open(root)?.batches()?;
+    batches.into_iter().next().map(|(b, _)| b).context("no batch in this project yet")
+}
+
+/// Queues one run per scene of the targets (that the filter lets through); the batch's id.
+fn queue(root: &Path, pipeline_id: &str, args: &BatchArgs) -> Result<String> {
+    let project = load_project(root);
+    let a = &project.analysis;
+    let pipeline = find_pipeline(root, pipeline_id).map_err(anyhow::Error::msg)?;
+    if pipeline.needs_selection() {
+        bail!("`{}` works on a selection, which a batch does not have: use `showrunner run` with --lines", pipeline.id);
+    }
+    if args.targets.is_empty() {
+        bail!("say which scenes: scene files or ids, folders, or parts of the story (e.g. `ch03`, `season-1`, `.` for all)");
+    }
+    let filter = args.filter.as_deref().map(Filter::parse).transpose()?;
+    let story = Story::new(a);
+    let mut scenes: Vec<usize> = Vec::new();
+    for t in &args.targets {
+        let target = Target::resolve(a, Some(t)).map_err(anyhow::Error::msg)?;
+        scenes.extend(target.scenes(a, &story));
+    }
+    let mut seen = std::collections::HashSet::new();
+    scenes.retain(|s| seen.insert(*s));
+    if let Some(f) = &filter {
+        scenes.retain(|&s| f.holds(a, s));
+    }
+    if scenes.is_empty() {
+        bail!("no scene to run `{}` on{}", pipeline.id, if filter.is_some() { " (--where left none)" } else { "" });
+    }
+    let batch = new_run_id("batch");
+    let runs = Runs::open(root)?;
+    for &s in &scenes {
+        let (context, _, _) = run_context(root, a, s, None, &pipeline.id);
+        let vars = scene_vars(a, s, &context, None, None);
+        let path = &a.files[a.scenes[s].file].path;
+        let mut run = Run::new(&new_run_id(pipeline_id), &pipeline, path, vars);
+        run.model_override = args.model.clone();
+        runs.enqueue(&run.id, &run.pipeline, &run.scene, args.priority, Some(&batch), &serde_json::to_value(&run)?)?;
+    }
+    println!("batch {batch}: {} · {} scene(s) queued", pipeline.title, scenes.len());
+    Ok(batch)
+}
+
+/// Works the batch's queue with N threads until nothing is left to take; shows progress.
+fn work(root: &Path, batch: &str, args: &BatchArgs) -> Result<bool> {
+    let project = load_project(root);
+    let analysis = Arc::new(project.analysis);
+    let jobs = args.jobs.or(analysis.config.batch_concurrency).unwrap_or(2).max(1);
+    if !args.yes {
+        println!("(without --yes, runs wait at their gates for your approval in the editor)");
+    }
+    let rt = tokio::runtime::Runtime::new()?;
+    let started = Instant::now();
+    let done = Arc::new(AtomicBool::new(false));
+    let progress = {
+        let (root, batch, done) = (root.to_path_buf(), batch.to_string(), done.clone());
+        std::thread::spawn(move || show_progress(&root, &batch, &done, started))
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let (analysis, handle) = (analysis.clone(), rt.handle().clone());
+            scope.spawn(move || worker(root, batch, &analysis, handle, args.yes));
+        }
+    });
+    done.store(true, Ordering::Relaxed);
+    let _ = progress.join();
+    status(root, batch)
+}
+
+/// Takes runs of the batch one after the other until none is left.
+fn worker(root: &Path, batch: &str, a: &Analysis, handle: tokio::runtime::Handle, yes: bool) {
+    let Ok(runs) = Runs::open(root) else { return };
+    while let Ok(Some((id, data))) = runs.take(Some(batch)) {
+        let Ok(mut run) = serde_json::from_value::<Run>(data) else {
+            let _ =
+                runs.save(&id, "?", "?", "failed", Some("the run's record cannot be read"), &serde_json::Value::Null);
+            continue;
+        };
+        println!("started {id} · {}", run.scene);
+        drive(root, a, &handle, &mut run, yes);
+        println!("{id}: {}{}", run.state.as_str(), run.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default());
+    }
+}
+
+fn drive(root: &Path, a: &Analysis, handle: &tokio::runtime::Handle, run: &mut Run, yes: bool) {
+    let Ok(runs) = Runs::open(root) else { return };
+    let scene = a.scene_at(&run.scene);
+    let job = match Job::of_run(root, run) {
+        Ok(j) => j,
+        Err(e) => {
+            run.state = showrunner_pipeline::RunState::Failed;
+            run.error = Some(e.to_string());
+            let _ = runs.save(
+                &run.id,
+                &run.pipeline,
+                &run.scene,
+                "failed",
+                run.error.as_deref(),
+                &serde_json::to_value(&*run).unwrap_or_default(),
+            );
+            return;
+        }
+    };
+    run.prepare_resume();
+    let parked = Arc::new(AtomicBool::new(false));
+    let model = showrunner_agents::studio::LiveModel {
+        config: a.config.clone(),
+        root: root.to_path_buf(),
+        client: showrunner_llm::Client::new(),
+        handle: handle.clone(),
+        cancel: showrunner_llm::Cancel::default(),
+    };
+    let (agents, _) = showrunner_agents::defs::catalogue(Some(root));
+    let edge = BatchEdge { runs: Runs::open(root).ok(), id: run.id.clone(), parked: parked.clone(), answering: None };
+    let mut gates = BatchGates { yes, root: root.to_path_buf(), parked };
+    let mut fx = ProjectEffects { root: root.to_path_buf(), analysis: a, scene, runs, agents, edge };
+    job.execute(run, &model, &mut gates, &mut fx);
+}
+
+/// A batch run's edge: nothing streams to the terminal (the progress line tells); a cancel
+/// asked in the store stops it at its next step.
+struct BatchEdge {
+    runs: Option<Runs>,
+    id: String,
+    parked: Arc<AtomicBool>,
+    /// The step whose answer is streaming (told once per step).
+    answering: Option<String>,
+}
+
+impl Edge for BatchEdge {
+    fn text(&mut self, step: &str, _text: &str) {
+        if self.answering.as_deref() != Some(step) {
+            println!("{}: `{step}` answering", self.id);
+            self.answering = Some(step.to_string());
+        }
+    }
+
+    fn cancelled(&self) -> bool {
+        self.runs.as_ref().is_some_and(|r| r.cancel_asked(&self.id).unwrap_or(false))
+    }
+
+    fn handed_over(&self) -> bool {
+        self.parked.load(Ordering::Relaxed)
+    }
+}
+
+/// `--yes`: every gate approved as shown. Otherwise the run is parked at its gate: saved
+/// waiting (it is, when a gate is asked), its lease given up, the editors told through the
+/// inbox; this process lets go of it.
+struct BatchGates {
+    yes: bool,
+    root: PathBuf,
+    parked: Arc<AtomicBool>,
+}
+
+impl Gates for BatchGates {
+    fn ask(&mut self, run: &Run, step: &Step, _kind: GateKind, text: &str) -> Decision {
+        if self.yes {
+            println!("{}: gate `{}` approved (--yes)", run.id, step.id);
+            return Decision::Approve(text.to_string());
+        }
+        if let Ok(runs) = Runs::open(&self.root) {
+            if runs.release(&run.id).is_ok() {
+                self.parked.store(true, Ordering::Relaxed);
+                let inbox = showrunner_agents::proposal::inbox_path(&self.root);
+                let _ = showrunner_store::fsx::write_atomic(&inbox, run.id.as_bytes());
+            }
+        }
+        // The run stays as saved, waiting at this gate; nothing this process does with it on
+        // its way out is written (`handed_over`).
+        Decision::Cancel
+    }
+}
+
+/// Counts of a batch's runs by what they are doing.
+#[derive(Default, Debug)]
+struct Counts {
+    done: usize,
+    running: usize,
+    waiting: usize,
+    failed: usize,
+    queued: usize,
+    cancelled: usize,
+}
+
+fn counts(rows: &[RunRow]) -> Counts {
+    let mut c = Counts::default();
+    for r in rows {
+        match r.live_state() {
+            "succeeded" => c.done += 1,
+            "running" => c.running += 1,
+            "waiting" => c.waiting += 1,
+            "failed" | "interrupted" => c.failed += 1,
+            "cancelled" => c.cancelled += 1,
+            _ => c.queued += 1,
+        }
+    }
+    c
+}
+
+fn line(c: &Counts, total: usize) -> String {
+    let mut s = format!(
+        "{}/{total} done · {} running · {} waiting at a gate · {} failed · {} queued",
+        c.done, c.running, c.waiting, c.failed, c.queued
+    );
+    if c.cancelled > 0 {
+        s.push_str(&format!(" · {} cancelled", c.cancelled));
+    }
+    s
+}
+
+fn show_progress(root: &Path, batch: &str, done: &AtomicBool, started: Instant) {
+    if !std::io::stderr().is_terminal() {
+        return;
+    }
+    let Ok(runs) = Runs::open(root) else { return };
+    let spent_before = runs.spent_today().unwrap_or(0);
+    while !done.load(Ordering::Relaxed) {
+        if let Ok(rows) = runs.batch_rows(batch) {
+            let c = counts(&rows);
+            let finished = c.done + c.failed + c.cancelled + c.waiting;
+            let eta = (finished > 0 && finished < rows.len()).then(|| {
+                let per = started.elapsed().as_secs_f64() / finished as f64;
+                format!(" · ETA {:.0} s", per * (rows.len() - finished) as f64)
+            });
+            let tokens = runs.spent_today().unwrap_or(0).saturating_sub(spent_before);
+            eprint!("\r{} · {tokens} tokens{}\x1b[K", line(&c, rows.len()), eta.unwrap_or_default());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    eprint!("\r\x1b[K");
+}
+
+/// Prints the batch's state, one line per run that did not succeed; whether all succeeded.
+fn status(root: &Path, batch: &str) -> Result<bool> {
+    let rows = Runs::open(root)?.batch_rows(batch)?;
+    if rows.is_empty() {
+        bail!("no batch `{batch}`");
+    }
+    let c = counts(&rows);
+    println!("batch {batch}: {}", line(&c, rows.len()));
+    for r in rows.iter().filter(|r| r.live_state() != "succeeded") {
+        println!("  {:<36} {:<11} {}", r.id, r.live_state(), r.scene);
+    }
+    Ok(c.done == rows.len())
+}
+
+/// `--where`: comparisons of a scene's fields joined with `and`.
+struct Filter(Vec<(String, String, String)>);
+
+const OPS: &[&str] = &["==", "!=", "<=", ">=", "^=", "<", ">"];
+
+impl Filter {
+    fn parse(expr: &str) -> Result<Filter> {
+        let mut terms = Vec::new();
+        for part in expr.split(" and ") {
+            let part = part.trim();
+            let Some((at, op)) = OPS.iter().filter_map(|op| part.find(op).map(|i| (i, *op))).min_by_key(|(i, _)| *i)
+            else {
+                bail!("--where: `{part}` is no comparison; write e.g. `words == 0`, `pov == alice`, `path ^= story/ch03/`");
+            };
+            let field = part[..at].trim().to_string();
+            let value = part[at + op.len()..].trim().trim_matches(|c| c == '"' || c == '\'').to_string();
+            if !matches!(field.as_str(), "words" | "pov" | "id" | "path" | "title") {
+                bail!("--where: no field `{field}`; scenes have words, pov, id, path, title");
+            }
+            if field == "words" && value.parse::<usize>().is_err() {
+                bail!("--where: `words` is compared with a number, not `{value}`");
+            }
+            terms.push((field, op.to_string(), value));
+        }
+        Ok(Filter(terms))
+    }
+
+    fn holds(&self, a: &Analysis, s: usize) -> bool {
+        let scene = &a.scenes[s].scene;
+        self.0.iter().all(|(field, op, value)| {
+            if field == "words" {
+                let (n, v) = (scene.word_count, value.parse::<usize>().unwrap_or(0));
+                return match op.as_str() {
+                    "==" => n == v,
+                    "!=" => n != v,
+                    "<" => n < v,
+                    ">" => n > v,
+                    "<=" => n <= v,
+                    ">=" => n >= v,
+                    _ => false,
+                };
+            }
+            let have = match field.as_str() {
+                "pov" => scene.pov.as_ref().map(|p| p.value.as_str()).unwrap_or(""),
+                "id" => scene.id.value.as_str(),
+                "path" => a.files[a.scenes[s].file].path.as_str(),
+                _ => scene.title.as_deref().unwrap_or(""),
+            };
+            match op.as_str() {
+                "==" => have == value,
+                "!=" => have != value,
+                "^=" => have.starts_with(value.as_str()),
+                "<" => have < value.as_str(),
+                ">" => have > value.as_str(),
+                "<=" => have <= value.as_str(),
+                _ => have >= value.as_str(),
+            }
+        })
+    }
+}
