@@ -240,10 +240,15 @@ fn endpoint_of(config: &ProjectConfig, model: &str) -> Result<(Endpoint, String,
         })?;
     let base_url = p.base_url.clone().ok_or_else(|| bad(format!("`providers.{provider}.base_url` is not set")))?;
     Ok((
-        Endpoint { provider: provider.to_string(), base_url, api_key_env: p.api_key_env.clone() },
+        Endpoint { provider: provider.to_string(), base_url, api_key_env: p.api_key_env.clone(), limits: limits(p) },
         name.to_string(),
         p.max_tokens,
     ))
+}
+
+/// A provider's limits as the model client keeps them.
+pub fn limits(p: &showrunner_model::config::Provider) -> showrunner_llm::Limits {
+    showrunner_llm::Limits { max_concurrency: p.max_concurrency, rpm: p.rpm, tpm: p.tpm }
 }
 
 /// Whether the environment variable `var` holds a key (its value is not kept).

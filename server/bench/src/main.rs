@@ -753,7 +753,12 @@ fn bench_pipeline() -> Result<()> {
     let refs: Vec<&str> = words.iter().map(String::as_str).collect();
     let server = ModelServer::start(vec![Reply::tokens(&refs), Reply::tokens(&refs), Reply::tokens(&refs)]);
     let client = showrunner_llm::Client::new();
-    let ep = showrunner_llm::Endpoint { provider: "local".into(), base_url: server.url.clone(), api_key_env: None };
+    let ep = showrunner_llm::Endpoint {
+        provider: "local".into(),
+        base_url: server.url.clone(),
+        api_key_env: None,
+        limits: Default::default(),
+    };
     let rt = tokio::runtime::Runtime::new()?;
     let mut per_chunk = Vec::new();
     for _ in 0..3 {

@@ -28,6 +28,8 @@ pub struct Endpoint {
     pub base_url: String,
     /// The environment variable holding the key, if the server needs one.
     pub api_key_env: Option<String>,
+    /// What this process's calls keep to ([`crate::limits`]).
+    pub limits: crate::limits::Limits,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -126,7 +128,7 @@ impl Cancel {
         self.flag.load(Ordering::SeqCst)
     }
 
-    async fn cancelled(&self) {
+    pub(crate) async fn cancelled(&self) {
         while !self.is_cancelled() {
             let notified = self.notify.notified();
             if self.is_cancelled() {
@@ -257,7 +259,9 @@ impl Client {
                 streamed |= matches!(d, Delta::Text(_));
                 on_delta(d)
             };
+            let turn = crate::limits::turn(&endpoint.base_url, endpoint.limits, weight(request), cancel).await?;
             let outcome = self.attempt(endpoint, &url, &body, cancel, &mut forward).await;
+            drop(turn);
             match outcome {
                 Attempt::Done(mut c) => {
                     c.attempts = attempt;
@@ -598,6 +602,12 @@ fn describe(e: &reqwest::Error) -> String {
         source = s.source();
     }
     msg
+}
+
+/// What a request counts against a `tpm` limit: its messages' characters / 4 and its answer's cap.
+fn weight(request: &ChatRequest) -> u64 {
+    let chars: usize = request.messages.iter().map(|m| m.content.chars().count()).sum();
+    (chars / 4) as u64 + u64::from(request.max_tokens.unwrap_or(0))
 }
 
 #[cfg(test)]

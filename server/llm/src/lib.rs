@@ -3,6 +3,7 @@
 //!
 //! - [`client`]: `/v1/chat/completions` streamed over SSE, `/v1/models`, retries with backoff on
 //!   429/5xx (honouring `Retry-After`), timeouts, cancellation, usage from any chunk;
+//! - [`limits`]: a provider's `max_concurrency`, `rpm` and `tpm`, kept by this process's calls;
 //! - [`sse`]: the event-stream parser; [`think`]: reasoning split from the answer;
 //!   [`repair`]: lenient JSON for steps that expect JSON.
 //!
@@ -10,8 +11,10 @@
 //! never stored, logged, or put in an error message.
 
 pub mod client;
+pub mod limits;
 pub mod repair;
 pub mod sse;
 pub mod think;
 
 pub use client::{Cancel, ChatRequest, Client, Completion, Delta, Endpoint, LlmError, Message, RetryPolicy, Usage};
+pub use limits::Limits;

@@ -10,7 +10,12 @@ use showrunner_llm::{Cancel, ChatRequest, Client, Delta, Endpoint, LlmError, Mes
 use showrunner_testkit::model_server::{chunk, sse, ModelServer, Reply};
 
 fn endpoint(server: &ModelServer, key_env: Option<&str>) -> Endpoint {
-    Endpoint { provider: "local".into(), base_url: server.url.clone(), api_key_env: key_env.map(str::to_string) }
+    Endpoint {
+        provider: "local".into(),
+        base_url: server.url.clone(),
+        api_key_env: key_env.map(str::to_string),
+        limits: Default::default(),
+    }
 }
 
 fn request() -> ChatRequest {
@@ -261,7 +266,12 @@ fn rate_limits_and_server_errors_are_retried() {
 #[test]
 fn unreachable_servers_name_the_url_and_the_config_key() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let ep = Endpoint { provider: "local".into(), base_url: format!("http://127.0.0.1:{port}/v1"), api_key_env: None };
+    let ep = Endpoint {
+        provider: "local".into(),
+        base_url: format!("http://127.0.0.1:{port}/v1"),
+        api_key_env: None,
+        limits: Default::default(),
+    };
     let (r, _) = run(&fast_client(), &ep, &request());
     let msg = r.unwrap_err().to_string();
     assert!(msg.contains(&format!("http://127.0.0.1:{port}/v1/chat/completions")), "{msg}");

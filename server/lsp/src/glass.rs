@@ -470,8 +470,12 @@ impl Backend {
         let client = showrunner_llm::Client::new();
         for p in &config.providers {
             let Some(base_url) = p.base_url.clone() else { continue };
-            let ep =
-                showrunner_llm::Endpoint { provider: p.name.clone(), base_url, api_key_env: p.api_key_env.clone() };
+            let ep = showrunner_llm::Endpoint {
+                provider: p.name.clone(),
+                base_url,
+                api_key_env: p.api_key_env.clone(),
+                limits: showrunner_agents::studio::limits(p),
+            };
             if let Ok(Ok(list)) = tokio::time::timeout(std::time::Duration::from_secs(2), client.models(&ep)).await {
                 for m in list {
                     let full = format!("{}/{m}", p.name);

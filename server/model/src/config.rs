@@ -22,6 +22,12 @@ pub struct Provider {
     /// The most tokens one answer may have (`max_tokens` on every request); a small local model
     /// on a slow machine wants a small one.
     pub max_tokens: Option<u32>,
+    /// At most this many requests at once from this process.
+    pub max_concurrency: Option<u32>,
+    /// Requests per minute.
+    pub rpm: Option<u32>,
+    /// Tokens per minute.
+    pub tpm: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -254,14 +260,28 @@ fn providers(v: &Node, w: &mut Warn) -> Vec<Provider> {
     };
     for (k, pv) in entries {
         let name = k.scalar_text().unwrap_or_default();
-        let mut p = Provider { name: name.clone(), base_url: None, api_key_env: None, max_tokens: None };
+        let mut p = Provider {
+            name: name.clone(),
+            base_url: None,
+            api_key_env: None,
+            max_tokens: None,
+            max_concurrency: None,
+            rpm: None,
+            tpm: None,
+        };
         let prefix = format!("providers.{name}");
-        w.map(pv, &prefix, &["base_url", "api_key_env", "max_tokens", "api_key"], |key, v, w| match key {
+        let keys = ["base_url", "api_key_env", "max_tokens", "max_concurrency", "rpm", "tpm", "api_key"];
+        w.map(pv, &prefix, &keys, |key, v, w| match key {
             "base_url" => p.base_url = w.text(v, "base_url"),
             "api_key_env" => p.api_key_env = w.text(v, "api_key_env"),
-            "max_tokens" => {
-                p.max_tokens =
-                    w.positive(v, &format!("providers.{name}.max_tokens")).map(|n| n.min(u64::from(u32::MAX)) as u32)
+            "max_tokens" | "max_concurrency" | "rpm" | "tpm" => {
+                let n = w.positive(v, &format!("providers.{name}.{key}")).map(|n| n.min(u64::from(u32::MAX)) as u32);
+                match key {
+                    "max_tokens" => p.max_tokens = n,
+                    "max_concurrency" => p.max_concurrency = n,
+                    "rpm" => p.rpm = n,
+                    _ => p.tpm = n,
+                }
             }
             // A literal key in a file would leak into history and backups: refuse it.
             _ => w.bad(v, "API keys are read from environment variables only: use `api_key_env: VAR_NAME`"),
@@ -492,7 +512,7 @@ mod tests {
 default_model: local/llama3.1
 providers:
   local:  { base_url: "http://127.0.0.1:11434/v1" }
-  openai: { base_url: "https://api.example/v1", api_key_env: OPENAI_API_KEY, max_tokens: 512 }
+  openai: { base_url: "https://api.example/v1", api_key_env: OPENAI_API_KEY, max_tokens: 512, max_concurrency: 8, rpm: 60, tpm: 90000 }
 context: { budget_tokens: 6000 }
 entities: { link_hints: false }
 kinds:
@@ -506,6 +526,10 @@ batch: { concurrency: 4 }
         assert_eq!(cfg.name, "The Lighthouse");
         assert_eq!(cfg.providers[1].api_key_env.as_deref(), Some("OPENAI_API_KEY"));
         assert_eq!(cfg.providers[1].max_tokens, Some(512));
+        assert_eq!(
+            (cfg.providers[1].max_concurrency, cfg.providers[1].rpm, cfg.providers[1].tpm),
+            (Some(8), Some(60), Some(90000))
+        );
         assert_eq!(cfg.link_hints, Some(false));
         assert!(!cfg.editor_hints() && !cfg.check_hints());
         assert_eq!(cfg.kinds.get("ship").unwrap().attributes["captain"], AttrType::Ref);
