@@ -633,6 +633,11 @@ pub trait Edge {
     fn handed_over(&self) -> bool {
         false
     }
+    /// Whether a finished run goes into the project's memory (the search index) at once; a
+    /// batch's workers leave it to the batch's end (one pass instead of one per run).
+    fn remembers_each_run(&self) -> bool {
+        true
+    }
 }
 
 /// The model on a real server: streaming, cancellable, with the daily budget checked first.
@@ -983,7 +988,7 @@ impl<E: Edge> Effects for ProjectEffects<'_, E> {
         }
         // A finished run indexes itself into the project's memory (derived: a failure here only
         // means the next search catches up instead).
-        if run.is_finished() {
+        if run.is_finished() && self.edge.remembers_each_run() {
             let _ = showrunner_store::Index::open(&showrunner_store::index_path(&self.root))
                 .and_then(|mut index| index.sync_memory(&self.root));
         }

@@ -16,6 +16,7 @@
 //! The binary under test is `$SHOWRUNNER_BIN`, or `showrunner` beside this executable.
 //! Projects are generated under `$BENCH_DIR` (default `bench-out/`).
 
+mod batch;
 mod crash;
 mod gen;
 mod peers;
@@ -61,6 +62,10 @@ fn main() -> Result<()> {
         Some("search") => search::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(500))?,
         Some("wire") => wire::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(20))?,
         Some("history") => bench_history()?,
+        Some("batch") => batch::run(
+            args.get(1).and_then(|n| n.parse().ok()).unwrap_or(100),
+            args.get(2).and_then(|n| n.parse().ok()).unwrap_or(200),
+        )?,
         Some("pipeline") => bench_pipeline()?,
         Some("peers") => peers::run()?,
         Some("soak") => soak::run(
@@ -76,7 +81,7 @@ fn main() -> Result<()> {
             args.get(2).and_then(|n| n.parse().ok()).unwrap_or(7),
         )?,
         _ => {
-            bail!("usage: sr-bench gen SIZE DIR | check [S,M,L] [RUNS] | matcher | context | lsp | refs [RUNS] | scale [EDITS] | wire [EDITS] | search [QUERIES] | history | pipeline | soak [EDITS] [DOCS] | storm [MESSAGES] [SEED] | crash [CYCLES] [SEED]")
+            bail!("usage: sr-bench gen SIZE DIR | check [S,M,L] [RUNS] | matcher | context | lsp | refs [RUNS] | scale [EDITS] | wire [EDITS] | search [QUERIES] | history | pipeline | soak [EDITS] [DOCS] | storm [MESSAGES] [SEED] | crash [CYCLES] [SEED] | batch [SCENES] [LATENCY_MS]")
         }
     }
     Ok(())

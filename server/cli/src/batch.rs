@@ -75,8 +75,9 @@ pub fn run(args: &BatchArgs) -> Result<bool> {
             work(&root, &batch, args)
         }
         pipeline => {
-            let batch = queue(&root, pipeline, args)?;
-            work(&root, &batch, args)
+            let analysis = load_project(&root).analysis;
+            let batch = queue(&root, &analysis, pipeline, args)?;
+            work_on(&root, Arc::new(analysis), &batch, args)
         }
     }
 }
@@ -91,9 +92,7 @@ fn latest(root: &Path, named: Option<&String>) -> Result<String> {
 }
 
 /// Queues one run per scene of the targets (that the filter lets through); the batch's id.
-fn queue(root: &Path, pipeline_id: &str, args: &BatchArgs) -> Result<String> {
-    let project = load_project(root);
-    let a = &project.analysis;
+fn queue(root: &Path, a: &Analysis, pipeline_id: &str, args: &BatchArgs) -> Result<String> {
     let pipeline = find_pipeline(root, pipeline_id).map_err(anyhow::Error::msg)?;
     if pipeline.needs_selection() {
         bail!("`{}` works on a selection, which a batch does not have: use `showrunner run` with --lines", pipeline.id);
@@ -119,10 +118,10 @@ fn queue(root: &Path, pipeline_id: &str, args: &BatchArgs) -> Result<String> {
     let batch = new_run_id("batch");
     let runs = Runs::open(root)?;
     for &s in &scenes {
-        let (context, _, _) = run_context(root, a, s, None, &pipeline.id);
-        let vars = scene_vars(a, s, &context, None, None);
         let path = &a.files[a.scenes[s].file].path;
-        let mut run = Run::new(&new_run_id(pipeline_id), &pipeline, path, vars);
+        // The scene's context is gathered when a worker takes the run (`vars` null until then):
+        // in parallel, and as the story is then.
+        let mut run = Run::new(&new_run_id(pipeline_id), &pipeline, path, serde_json::Value::Null);
         run.model_override = args.model.clone();
         runs.enqueue(&run.id, &run.pipeline, &run.scene, args.priority, Some(&batch), &serde_json::to_value(&run)?)?;
     }
@@ -132,8 +131,10 @@ fn queue(root: &Path, pipeline_id: &str, args: &BatchArgs) -> Result<String> {
 
 /// Works the batch's queue with N threads until nothing is left to take; shows progress.
 fn work(root: &Path, batch: &str, args: &BatchArgs) -> Result<bool> {
-    let project = load_project(root);
-    let analysis = Arc::new(project.analysis);
+    work_on(root, Arc::new(load_project(root).analysis), batch, args)
+}
+
+fn work_on(root: &Path, analysis: Arc<Analysis>, batch: &str, args: &BatchArgs) -> Result<bool> {
     let jobs = args.jobs.or(analysis.config.batch_concurrency).unwrap_or(2).max(1);
     if !args.yes {
         println!("(without --yes, runs wait at their gates for your approval in the editor)");
@@ -153,12 +154,22 @@ fn work(root: &Path, batch: &str, args: &BatchArgs) -> Result<bool> {
     });
     done.store(true, Ordering::Relaxed);
     let _ = progress.join();
+    // The batch's finished runs into the project's memory, in one pass.
+    if let Err(e) =
+        showrunner_store::Index::open(&showrunner_store::index_path(root)).and_then(|mut i| i.sync_memory(root))
+    {
+        eprintln!(
+            "showrunner: warning: the batch's runs are not in the search index yet ({e}); the next search adds them"
+        );
+    }
     status(root, batch)
 }
 
 /// Takes runs of the batch one after the other until none is left.
 fn worker(root: &Path, batch: &str, a: &Analysis, handle: tokio::runtime::Handle, yes: bool) {
     let Ok(runs) = Runs::open(root) else { return };
+    let shared =
+        Shared { client: showrunner_llm::Client::new(), agents: showrunner_agents::defs::catalogue(Some(root)).0 };
     while let Ok(Some((id, data))) = runs.take(Some(batch)) {
         let Ok(mut run) = serde_json::from_value::<Run>(data) else {
             let _ =
@@ -166,40 +177,45 @@ fn worker(root: &Path, batch: &str, a: &Analysis, handle: tokio::runtime::Handle
             continue;
         };
         println!("started {id} · {}", run.scene);
-        drive(root, a, &handle, &mut run, yes);
+        drive(root, a, &handle, &shared, &mut run, yes);
         println!("{id}: {}{}", run.state.as_str(), run.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default());
     }
 }
 
-fn drive(root: &Path, a: &Analysis, handle: &tokio::runtime::Handle, run: &mut Run, yes: bool) {
+/// What a worker's runs share: the HTTP client (its connections) and the agents.
+struct Shared {
+    client: showrunner_llm::Client,
+    agents: Vec<showrunner_agents::defs::AgentDef>,
+}
+
+fn drive(root: &Path, a: &Analysis, handle: &tokio::runtime::Handle, shared: &Shared, run: &mut Run, yes: bool) {
     let Ok(runs) = Runs::open(root) else { return };
     let scene = a.scene_at(&run.scene);
+    let fail = |run: &mut Run, why: String| {
+        run.state = showrunner_pipeline::RunState::Failed;
+        run.error = Some(why);
+        let data = serde_json::to_value(&*run).unwrap_or_default();
+        let _ = runs.save(&run.id, &run.pipeline, &run.scene, "failed", run.error.as_deref(), &data);
+    };
     let job = match Job::of_run(root, run) {
         Ok(j) => j,
-        Err(e) => {
-            run.state = showrunner_pipeline::RunState::Failed;
-            run.error = Some(e.to_string());
-            let _ = runs.save(
-                &run.id,
-                &run.pipeline,
-                &run.scene,
-                "failed",
-                run.error.as_deref(),
-                &serde_json::to_value(&*run).unwrap_or_default(),
-            );
-            return;
-        }
+        Err(e) => return fail(run, e.to_string()),
     };
+    if run.vars.is_null() {
+        let Some(s) = scene else { return fail(run, format!("the scene {} is gone", run.scene)) };
+        let (context, _, _) = run_context(root, a, s, None, &run.pipeline);
+        run.vars = scene_vars(a, s, &context, None, None);
+    }
     run.prepare_resume();
     let parked = Arc::new(AtomicBool::new(false));
     let model = showrunner_agents::studio::LiveModel {
         config: a.config.clone(),
         root: root.to_path_buf(),
-        client: showrunner_llm::Client::new(),
+        client: shared.client.clone(),
         handle: handle.clone(),
         cancel: showrunner_llm::Cancel::default(),
     };
-    let (agents, _) = showrunner_agents::defs::catalogue(Some(root));
+    let agents = shared.agents.clone();
     let edge = BatchEdge { runs: Runs::open(root).ok(), id: run.id.clone(), parked: parked.clone(), answering: None };
     let mut gates = BatchGates { yes, root: root.to_path_buf(), parked };
     let mut fx = ProjectEffects { root: root.to_path_buf(), analysis: a, scene, runs, agents, edge };
@@ -217,6 +233,10 @@ struct BatchEdge {
 }
 
 impl Edge for BatchEdge {
+    fn remembers_each_run(&self) -> bool {
+        false
+    }
+
     fn text(&mut self, step: &str, _text: &str) {
         if self.answering.as_deref() != Some(step) {
             println!("{}: `{step}` answering", self.id);

@@ -118,6 +118,9 @@ impl Runs {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(dir.to_path_buf(), e))?;
         }
         let conn = crate::sqlite::open(&path, std::time::Duration::from_secs(30))?;
+        // A run is saved after every step: committed to the log without waiting for the disk
+        // (a killed process loses nothing; a power cut may lose the last steps, which run again).
+        conn.execute_batch("PRAGMA synchronous = NORMAL")?;
         conn.execute_batch(SCHEMA)?;
         let have: Vec<String> = conn
             .prepare("SELECT name FROM pragma_table_info('runs')")?
@@ -129,7 +132,11 @@ impl Runs {
                 let _ = conn.execute_batch(&format!("ALTER TABLE runs ADD COLUMN {column} {decl}"));
             }
         }
-        conn.execute_batch("CREATE INDEX IF NOT EXISTS runs_batch ON runs(batch, state)")?;
+        // The queue in the order runs are taken: a take reads its first entry.
+        conn.execute_batch(
+            "CREATE INDEX IF NOT EXISTS runs_queue ON runs(batch, priority DESC, created, id)
+             WHERE state IN ('queued', 'running') AND cancel = 0",
+        )?;
         Ok(Runs { conn })
     }
 
@@ -279,10 +286,18 @@ impl Runs {
     pub fn take(&self, batch: Option<&str>) -> Result<Option<(String, serde_json::Value)>, StoreError> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let found = {
-            let mut stmt = tx.prepare(
-                "SELECT id, lease, data FROM runs WHERE state IN ('queued', 'running') AND cancel = 0
-                 AND (?1 IS NULL OR batch = ?1) ORDER BY priority DESC, created, id",
-            )?;
+            // The records are read for the one run taken only: sorting them all cost 20 ms a take
+            // with 1,000 queued.
+            let mut stmt = match batch {
+                Some(_) => tx.prepare_cached(
+                    "SELECT id, lease FROM runs INDEXED BY runs_queue WHERE batch = ?1
+                     AND state IN ('queued', 'running') AND cancel = 0 ORDER BY priority DESC, created, id",
+                )?,
+                None => tx.prepare_cached(
+                    "SELECT id, lease FROM runs WHERE state IN ('queued', 'running') AND cancel = 0
+                     AND ?1 IS NULL ORDER BY priority DESC, created, id",
+                )?,
+            };
             let mut rows = stmt.query([batch])?;
             let mut found = None;
             while let Some(r) = rows.next()? {
@@ -290,12 +305,13 @@ impl Runs {
                 if lease_pid(lease).is_some_and(|pid| process_alive(pid) != Some(false)) {
                     continue;
                 }
-                found = Some((r.get::<_, String>(0)?, r.get::<_, String>(2)?));
+                found = Some(r.get::<_, String>(0)?);
                 break;
             }
             found
         };
-        let Some((id, data)) = found else { return Ok(None) };
+        let Some(id) = found else { return Ok(None) };
+        let data: String = tx.query_row("SELECT data FROM runs WHERE id = ?1", [&id], |r| r.get(0))?;
         tx.execute(
             "UPDATE runs SET lease = ?2, attempts = attempts + 1, updated = ?3 WHERE id = ?1",
             params![id, std::process::id().to_string(), now_ms()],

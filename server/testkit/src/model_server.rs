@@ -80,38 +80,101 @@ impl Recorded {
 pub struct ModelServer {
     /// e.g. `http://127.0.0.1:43123/v1`.
     pub url: String,
-    script: Arc<Mutex<VecDeque<Reply>>>,
-    requests: Arc<Mutex<Vec<Recorded>>>,
+    inner: Arc<Inner>,
+}
+
+/// A reply per chat request, by its number (0-based) among them.
+type Program = Box<dyn Fn(usize) -> Reply + Send + Sync>;
+
+struct Inner {
+    script: Mutex<VecDeque<Reply>>,
+    requests: Mutex<Vec<Recorded>>,
+    /// Answers when the script is empty.
+    program: Option<Program>,
+    chats: std::sync::atomic::AtomicUsize,
+    /// At most this many chat requests are served at once; the others wait their turn, as in
+    /// an engine's queue.
+    capacity: Option<usize>,
+    /// Chat requests being served now, and the most there ever were.
+    busy: Mutex<(usize, usize)>,
+    freed: std::sync::Condvar,
 }
 
 impl ModelServer {
     pub fn start(script: Vec<Reply>) -> ModelServer {
+        ModelServer::spawn(Inner::new(script, None, None))
+    }
+
+    /// Answers chat request number n with `program(n)`, serving at most `capacity` at once.
+    pub fn programmed(capacity: usize, program: impl Fn(usize) -> Reply + Send + Sync + 'static) -> ModelServer {
+        ModelServer::spawn(Inner::new(Vec::new(), Some(Box::new(program)), Some(capacity)))
+    }
+
+    fn spawn(inner: Inner) -> ModelServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let url = format!("http://{}/v1", listener.local_addr().unwrap());
-        let script = Arc::new(Mutex::new(VecDeque::from(script)));
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let (s, r) = (script.clone(), requests.clone());
+        let inner = Arc::new(inner);
+        let shared = inner.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (s, r) = (s.clone(), r.clone());
-                std::thread::spawn(move || serve(stream, &s, &r));
+                let inner = shared.clone();
+                std::thread::spawn(move || serve(stream, &inner));
             }
         });
-        ModelServer { url, script, requests }
+        ModelServer { url, inner }
     }
 
     /// Every request received so far.
     pub fn requests(&self) -> Vec<Recorded> {
-        self.requests.lock().unwrap().clone()
+        self.inner.requests.lock().unwrap().clone()
     }
 
     /// Adds replies to the end of the script.
     pub fn push(&self, reply: Reply) {
-        self.script.lock().unwrap().push_back(reply);
+        self.inner.script.lock().unwrap().push_back(reply);
+    }
+
+    /// The most chat requests that were ever being served at once.
+    pub fn most_at_once(&self) -> usize {
+        self.inner.busy.lock().unwrap().1
     }
 }
 
-fn serve(stream: TcpStream, script: &Mutex<VecDeque<Reply>>, requests: &Mutex<Vec<Recorded>>) {
+impl Inner {
+    fn new(script: Vec<Reply>, program: Option<Program>, capacity: Option<usize>) -> Inner {
+        Inner {
+            script: Mutex::new(VecDeque::from(script)),
+            requests: Mutex::new(Vec::new()),
+            program,
+            chats: Default::default(),
+            capacity,
+            busy: Mutex::new((0, 0)),
+            freed: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Waits for a free slot; the slot is given back when the guard drops.
+    fn slot(&self) -> Slot<'_> {
+        let mut busy = self.busy.lock().unwrap();
+        while self.capacity.is_some_and(|c| busy.0 >= c) {
+            busy = self.freed.wait(busy).unwrap();
+        }
+        busy.0 += 1;
+        busy.1 = busy.1.max(busy.0);
+        Slot(self)
+    }
+}
+
+struct Slot<'a>(&'a Inner);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.busy.lock().unwrap().0 -= 1;
+        self.0.freed.notify_one();
+    }
+}
+
+fn serve(stream: TcpStream, inner: &Inner) {
     let mut reader = BufReader::new(stream.try_clone().expect("clone socket"));
     let mut first = String::new();
     if reader.read_line(&mut first).unwrap_or(0) == 0 {
@@ -125,11 +188,19 @@ fn serve(stream: TcpStream, script: &Mutex<VecDeque<Reply>>, requests: &Mutex<Ve
     let mut body = vec![0; length];
     let _ = reader.read_exact(&mut body);
     let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    requests.lock().unwrap().push(Recorded { method, path: path.clone(), headers, body });
-    let reply = if path.ends_with("/models") {
-        Reply::Json(json!({ "object": "list", "data": [{ "id": "llama3.1" }, { "id": "qwen2.5" }] }))
+    inner.requests.lock().unwrap().push(Recorded { method, path: path.clone(), headers, body });
+    let (reply, _slot) = if path.ends_with("/models") {
+        (Reply::Json(json!({ "object": "list", "data": [{ "id": "llama3.1" }, { "id": "qwen2.5" }] })), None)
     } else {
-        script.lock().unwrap().pop_front().unwrap_or_else(|| Reply::status(500, "script exhausted"))
+        let slot = inner.slot();
+        let scripted = inner.script.lock().unwrap().pop_front();
+        let reply = scripted
+            .or_else(|| {
+                let n = inner.chats.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                inner.program.as_ref().map(|p| p(n))
+            })
+            .unwrap_or_else(|| Reply::status(500, "script exhausted"));
+        (reply, Some(slot))
     };
     let mut out = stream;
     match reply {
