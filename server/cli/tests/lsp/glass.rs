@@ -837,3 +837,44 @@ fn a_model_without_its_key_is_flagged_at_the_gate() {
         c.finish();
     }
 }
+
+/// `showrunner batch` without `--yes` parks each run at its first gate; an editor's session
+/// takes them into its one approval queue, and a run approved there finishes there.
+#[test]
+fn a_batchs_runs_wait_in_the_editors_approval_queue_and_finish_there() {
+    let server = ModelServer::start(vec![Reply::tokens(&[r#"{"ideas": [{"title": "Fog", "pitch": "The bell."}]}"#])]);
+    let (_tmp, dir) = example_on(&server);
+    let out = showrunner_testkit::run_binary(
+        bin(),
+        &["batch", "brainstorm", "story/ch01/01-arrival.md", "story/ch01/02-the-hut.md"],
+        &dir,
+        &[("XDG_CONFIG_HOME", dir.join(".no-user-config").to_str().unwrap())],
+    );
+    let t = showrunner_testkit::output_text(&out);
+    assert!(t.contains("2 waiting at a gate"), "{t}");
+    let runs: Vec<String> = t
+        .lines()
+        .filter_map(|l| l.strip_prefix("started "))
+        .map(|l| l.split(' ').next().unwrap().to_string())
+        .collect();
+    assert_eq!(runs.len(), 2, "{t}");
+
+    let mut c = start(&dir);
+    let (step, kind, _) = gate(&mut c, &runs[0]);
+    assert_eq!((step.as_str(), kind.as_str()), ("review", "review_prompt"));
+    gate(&mut c, &runs[1]);
+    let queue = command(&mut c, "showrunner.gate.list", json!({}));
+    let waiting: Vec<&str> = queue.as_array().unwrap().iter().filter_map(|g| g["run"].as_str()).collect();
+    assert!(runs.iter().all(|r| waiting.contains(&r.as_str())), "{queue}");
+    assert!(server.requests().iter().all(|r| !r.path.ends_with("/chat/completions")), "no call before approval");
+
+    resolve(&mut c, &runs[0], "review", "approve", json!({}));
+    let (step, kind, _) = gate(&mut c, &runs[0]);
+    assert_eq!((step.as_str(), kind.as_str()), ("approve", "approve_output"));
+    resolve(&mut c, &runs[0], "approve", "approve", json!({}));
+    assert_eq!(progress(&mut c, &runs[0], "done")["state"], "succeeded");
+    // The other still waits, in the session and in the store.
+    let st = command(&mut c, "showrunner.run.status", json!({ "run": runs[1] }));
+    assert_eq!(st["state"], "waiting", "{st}");
+    c.finish();
+}
