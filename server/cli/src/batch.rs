@@ -172,13 +172,19 @@ fn worker(root: &Path, batch: &str, a: &Analysis, handle: tokio::runtime::Handle
         Shared { client: showrunner_llm::Client::new(), agents: showrunner_agents::defs::catalogue(Some(root)).0 };
     while let Ok(Some((id, data))) = runs.take(Some(batch)) {
         let Ok(mut run) = serde_json::from_value::<Run>(data) else {
-            let _ =
-                runs.save(&id, "?", "?", "failed", Some("the run's record cannot be read"), &serde_json::Value::Null);
+            let _ = runs.fail(&id, "the run's record cannot be read by this version of showrunner");
+            println!("{id}: failed (its record cannot be read)");
             continue;
         };
         println!("started {id} · {}", run.scene);
-        drive(root, a, &handle, &shared, &mut run, yes);
-        println!("{id}: {}{}", run.state.as_str(), run.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default());
+        match drive(root, a, &handle, &shared, &mut run, yes) {
+            Some(step) => println!("{id}: waiting at gate `{step}` (in the editor's approval queue)"),
+            None => println!(
+                "{id}: {}{}",
+                run.state.as_str(),
+                run.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+            ),
+        }
     }
 }
 
@@ -188,8 +194,16 @@ struct Shared {
     agents: Vec<showrunner_agents::defs::AgentDef>,
 }
 
-fn drive(root: &Path, a: &Analysis, handle: &tokio::runtime::Handle, shared: &Shared, run: &mut Run, yes: bool) {
-    let Ok(runs) = Runs::open(root) else { return };
+/// Runs `run` as far as this process takes it; the gate's step when it was parked there.
+fn drive(
+    root: &Path,
+    a: &Analysis,
+    handle: &tokio::runtime::Handle,
+    shared: &Shared,
+    run: &mut Run,
+    yes: bool,
+) -> Option<String> {
+    let Ok(runs) = Runs::open(root) else { return None };
     let scene = a.scene_at(&run.scene);
     let fail = |run: &mut Run, why: String| {
         run.state = showrunner_pipeline::RunState::Failed;
@@ -199,10 +213,16 @@ fn drive(root: &Path, a: &Analysis, handle: &tokio::runtime::Handle, shared: &Sh
     };
     let job = match Job::of_run(root, run) {
         Ok(j) => j,
-        Err(e) => return fail(run, e.to_string()),
+        Err(e) => {
+            fail(run, e.to_string());
+            return None;
+        }
     };
     if run.vars.is_null() {
-        let Some(s) = scene else { return fail(run, format!("the scene {} is gone", run.scene)) };
+        let Some(s) = scene else {
+            fail(run, format!("the scene {} is gone", run.scene));
+            return None;
+        };
         let (context, _, _) = run_context(root, a, s, None, &run.pipeline);
         run.vars = scene_vars(a, s, &context, None, None);
     }
@@ -217,9 +237,10 @@ fn drive(root: &Path, a: &Analysis, handle: &tokio::runtime::Handle, shared: &Sh
     };
     let agents = shared.agents.clone();
     let edge = BatchEdge { runs: Runs::open(root).ok(), id: run.id.clone(), parked: parked.clone(), answering: None };
-    let mut gates = BatchGates { yes, root: root.to_path_buf(), parked };
+    let mut gates = BatchGates { yes, root: root.to_path_buf(), parked, parked_at: None };
     let mut fx = ProjectEffects { root: root.to_path_buf(), analysis: a, scene, runs, agents, edge };
     job.execute(run, &model, &mut gates, &mut fx);
+    gates.parked_at
 }
 
 /// A batch run's edge: nothing streams to the terminal (the progress line tells); a cancel
@@ -260,6 +281,8 @@ struct BatchGates {
     yes: bool,
     root: PathBuf,
     parked: Arc<AtomicBool>,
+    /// The gate's step where the run was parked.
+    parked_at: Option<String>,
 }
 
 impl Gates for BatchGates {
@@ -271,6 +294,7 @@ impl Gates for BatchGates {
         if let Ok(runs) = Runs::open(&self.root) {
             if runs.release(&run.id).is_ok() {
                 self.parked.store(true, Ordering::Relaxed);
+                self.parked_at = Some(step.id.clone());
                 let inbox = showrunner_agents::proposal::inbox_path(&self.root);
                 let _ = showrunner_store::fsx::write_atomic(&inbox, run.id.as_bytes());
             }

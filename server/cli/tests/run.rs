@@ -298,6 +298,8 @@ fn without_yes_batch_runs_wait_at_their_gates_for_the_editor() {
     let t = text(&out);
     assert!(!out.status.success(), "not done yet: {t}");
     assert!(t.contains("0/2 done") && t.contains("2 waiting at a gate"), "{t}");
+    assert_eq!(t.matches("waiting at gate `review` (in the editor's approval queue)").count(), 2, "{t}");
+    assert!(!t.contains("cancelled"), "{t}");
     assert!(chat_requests(&server).is_empty(), "nothing is sent before the prompt gate is approved");
     // Parked for whoever takes them (the editor's approval queue): waiting, not interrupted.
     let runs = text(&showrunner(&["runs"], &dir));

@@ -320,6 +320,16 @@ impl Runs {
         Ok(Some((id, serde_json::from_str(&data).unwrap_or_default())))
     }
 
+    /// Marks run `id` failed with `error`, its record left as it is (one that cannot be read is
+    /// kept for whoever can).
+    pub fn fail(&self, id: &str, error: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE runs SET state = 'failed', last_error = ?2, updated = ?3 WHERE id = ?1",
+            params![id, error, now_ms()],
+        )?;
+        Ok(())
+    }
+
     /// Asks the runs of `batch` to stop: queued ones are cancelled now, running ones at their
     /// next step ([`Runs::cancel_asked`]). How many were asked.
     pub fn cancel_batch(&self, batch: &str) -> Result<usize, StoreError> {
@@ -555,6 +565,16 @@ mod tests {
         };
         runs.settle(r, 30).unwrap();
         assert_eq!(runs.spent_today().unwrap(), 930);
+    }
+
+    #[test]
+    fn a_run_marked_failed_keeps_its_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = Runs::open(dir.path()).unwrap();
+        queued(&runs, "odd", 0, "b");
+        runs.fail("odd", "cannot be read").unwrap();
+        assert_eq!(row(&runs, "odd").state, "failed");
+        assert_eq!(runs.load("odd").unwrap(), Some(serde_json::json!({ "id": "odd" })));
     }
 
     #[test]
