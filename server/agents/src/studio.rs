@@ -864,10 +864,23 @@ impl<E: Edge> ProjectEffects<'_, E> {
         if self.edge.apply_in_editor(run, &plan)? {
             return Ok(plan.id.clone());
         }
+        self.refuse_if_open_elsewhere(run, &plan.path)?;
         let id = write_plan(&self.root, run, &plan, &current)?;
         showrunner_store::history::fault("after-apply");
         self.edge.written(&plan.path);
         Ok(id)
+    }
+
+    /// Nothing is written to a file a writer has open in another process's editor: its
+    /// language server lists it ([`showrunner_store::editing`]).
+    fn refuse_if_open_elsewhere(&self, run: &Run, path: &str) -> Result<(), RunError> {
+        match showrunner_store::editing::open_elsewhere(&self.root, path) {
+            Some(pid) => Err(RunError::Store(format!(
+                "{path} is open in an editor (its language server is process {pid}), and a file open there is never written behind its back: approve this change in that editor, or close the file and go on with `showrunner resume {}`",
+                run.id
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Creates a bucket from fields (`kind` defaults to `research`; `name`, `summary`, `body`,
@@ -939,6 +952,7 @@ impl<E: Edge> ProjectEffects<'_, E> {
         if let Some(e) = parsed.errors.first() {
             return Err(RunError::Invalid(format!("the proposed YAML does not parse: {}", e.message)));
         }
+        self.refuse_if_open_elsewhere(run, &path)?;
         let mut h = History::open(&self.root).map_err(RunError::store)?;
         h.record(&path, "user").map_err(RunError::store)?;
         let version = h.version(&path).map_err(RunError::store)?;

@@ -137,6 +137,16 @@ pub fn output_path(
     place: Place<'_>,
 ) -> Result<PathBuf, ExportError> {
     let path = story_safe_path(analysis, root, out, file_name, place)?;
+    // Open in another process's editor (its language server lists it).
+    let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    if let Ok(rel) = path.strip_prefix(&canonical) {
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        if let Some(pid) = showrunner_store::editing::open_elsewhere(&canonical, &rel) {
+            return Err(ExportError::Output(format!(
+                "will not write an export over {rel}: it is open in an editor (its language server is process {pid}); close it or export under another name"
+            )));
+        }
+    }
     if let Place::InsideProject { open } = place {
         if open.iter().any(|o| o.canonicalize().is_ok_and(|o| o == path)) {
             return Err(ExportError::Output(format!(

@@ -57,6 +57,8 @@ pub struct Backend {
     recaller: recall::Recaller,
     /// Whether the client takes `workspace/codeLens/refresh`.
     lens_refresh: Arc<std::sync::atomic::AtomicBool>,
+    /// The open files last told to other processes, by project ([`showrunner_store::editing`]).
+    editing: Mutex<std::collections::HashMap<PathBuf, Vec<String>>>,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -127,6 +129,7 @@ pub async fn run_stdio() -> bool {
             sent_tokens: Default::default(),
             recaller,
             lens_refresh,
+            editing: Default::default(),
         }
     })
     .custom_method("window/workDoneProgress/cancel", Backend::progress_cancel)
@@ -566,6 +569,37 @@ impl Outside {
 }
 
 impl Backend {
+    /// Tells other processes (a terminal run, a batch, the MCP server) which files of each
+    /// project this editor has open, so that they never write one of them
+    /// ([`showrunner_store::editing`]). Written only when a project's list changed.
+    fn tell_editing(&self) {
+        let now: std::collections::HashMap<PathBuf, Vec<String>> = {
+            let st = self.lock();
+            let mut now: std::collections::HashMap<PathBuf, Vec<String>> =
+                st.projects.keys().map(|r| (r.clone(), Vec::new())).collect();
+            // Every open file under a project, story or not (an export open for reading too).
+            for path in st.docs.values().filter_map(|d| d.path.as_ref()) {
+                if let Some(root) = st.root_for(path) {
+                    let rel = relative(&root, path);
+                    now.entry(root).or_default().push(rel);
+                }
+            }
+            now
+        };
+        let mut told = self.editing.lock().unwrap_or_else(|e| e.into_inner());
+        for (root, mut files) in now {
+            files.sort();
+            files.dedup();
+            if told.get(&root) == Some(&files) || (files.is_empty() && !told.contains_key(&root)) {
+                continue;
+            }
+            if let Err(e) = showrunner_store::editing::publish(&root, &files) {
+                tracing::warn!(root = %root.display(), "cannot tell other processes which files are open: {e}");
+            }
+            told.insert(root, files);
+        }
+    }
+
     fn outside(&self) -> Outside {
         Outside { state: self.state.clone(), publisher: self.publisher.clone(), recorder: self.recorder.clone() }
     }
@@ -1152,6 +1186,11 @@ impl LanguageServer for Backend {
         tracing::info!("shutdown");
         self.lock().shutdown = true;
         self.clean_shutdown.store(true, std::sync::atomic::Ordering::SeqCst);
+        // The editor is going: its files are no longer open (a server that dies without a
+        // shutdown leaves its list, which holds nothing once its pid is gone).
+        for root in self.editing.lock().unwrap_or_else(|e| e.into_inner()).keys() {
+            let _ = showrunner_store::editing::publish(root, &[]);
+        }
         Ok(())
     }
 
@@ -1176,6 +1215,8 @@ impl LanguageServer for Backend {
             }))
         });
         let placed = matches!(changed, Ok(Some(_)));
+        // Told before its diagnostics go out: whoever sees them finds the file listed as open.
+        self.tell_editing();
         if let Ok(Some((root, touched))) = changed {
             self.publisher.queue_edit(root, touched, uri.clone());
             self.publisher.flush().await;
@@ -1187,6 +1228,7 @@ impl LanguageServer for Backend {
             // A nearer (or first) project of this file is loaded now.
             self.ensure_project(path).await;
         }
+        self.tell_editing();
     }
 
     async fn did_change(&self, p: DidChangeTextDocumentParams) {
@@ -1287,6 +1329,7 @@ impl LanguageServer for Backend {
             }
             Ok(doc.and_then(|d| d.place).and_then(|_| uri_path(&uri)))
         });
+        self.tell_editing();
         // The unsaved text goes away with the editor: the disk's version counts again.
         if let Ok(Some(path)) = changed {
             self.reload(path).await;

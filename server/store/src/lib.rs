@@ -13,6 +13,7 @@
 
 pub mod buckets;
 pub mod discover;
+pub mod editing;
 pub mod fsx;
 pub mod history;
 pub mod index;

@@ -77,7 +77,7 @@ fn interrupted(state: &str, lease: Option<u32>) -> bool {
 
 /// Whether process `pid` is alive; `None` where that cannot be told (no `/proc`: leases are not
 /// enforced there). A process that has exited but is not reaped yet (a zombie) is not alive.
-fn process_alive(pid: u32) -> Option<bool> {
+pub(crate) fn process_alive(pid: u32) -> Option<bool> {
     if pid == std::process::id() {
         return Some(true);
     }

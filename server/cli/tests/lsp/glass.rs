@@ -878,3 +878,46 @@ fn a_batchs_runs_wait_in_the_editors_approval_queue_and_finish_there() {
     assert_eq!(st["state"], "waiting", "{st}");
     c.finish();
 }
+
+/// Nothing is written to a file the writer has open: a terminal run approved with `--yes` stops
+/// before writing a scene an editor has open (its server lists it), and goes on once the editor
+/// is gone.
+#[test]
+fn a_terminal_run_never_writes_a_scene_open_in_an_editor() {
+    let server = ModelServer::start(vec![
+        Reply::tokens(&["Alice poured ", "the tea."]),
+        Reply::tokens(&["Alice poured ", "the tea."]),
+    ]);
+    let (_tmp, dir) = example_on(&server);
+    let rel = "story/ch01/03-supper.md";
+    let scene = dir.join(rel);
+    let before = std::fs::read_to_string(&scene).unwrap();
+    let mut c = start(&dir);
+    let u = c.open(&scene, "markdown");
+    c.diagnostics(&u, |_| true);
+    let env = [("XDG_CONFIG_HOME", dir.join(".no-user-config").to_string_lossy().into_owned())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let args = ["run", "draft-scene", rel, "--yes", "--model", "local/llama3.1"];
+    let out = showrunner_testkit::run_binary(bin(), &args, &dir, &env);
+    let t = showrunner_testkit::output_text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(t.contains(&format!("{rel} is open in an editor")), "{t}");
+    assert_eq!(std::fs::read_to_string(&scene).unwrap(), before, "the open scene is untouched");
+    // Nor an export over a file open there (not a story file: any file the editor has open).
+    let out = showrunner_testkit::run_binary(bin(), &["export", "md", "ch01"], &dir, &env);
+    assert!(out.status.success(), "{}", showrunner_testkit::output_text(&out));
+    let exported = dir.join("exports/ch01.md");
+    let e = c.open(&exported, "markdown");
+    c.request("workspace/symbol", json!({ "query": "" }));
+    let out = showrunner_testkit::run_binary(bin(), &["export", "md", "ch01"], &dir, &env);
+    let t2 = showrunner_testkit::output_text(&out);
+    assert!(!out.status.success() && t2.contains("exports/ch01.md: it is open in an editor"), "{t2}");
+    c.notify("textDocument/didClose", json!({ "textDocument": { "uri": e } }));
+    c.finish();
+    // The editor is gone: the same run goes on and writes.
+    let id = t.split_whitespace().skip_while(|w| *w != "Run").nth(1).unwrap().to_string();
+    let out = showrunner_testkit::run_binary(bin(), &["resume", &id, "--yes"], &dir, &env);
+    let t = showrunner_testkit::output_text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(std::fs::read_to_string(&scene).unwrap().contains("Alice poured the tea."));
+}
