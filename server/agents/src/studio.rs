@@ -653,32 +653,39 @@ pub struct LiveModel {
 /// `max_tokens` (the request then asks for at most this many, so the reservation holds).
 pub const ANSWER_RESERVE: u32 = 4096;
 
+/// A call's reservation of the daily budget ([`LiveModel::reserve`]), held until it is settled.
+struct Hold {
+    runs: Runs,
+    reservation: Reservation,
+    /// The prompt's tokens, as counted for the reservation.
+    prompt: u64,
+    /// The most the answer may have (what the request asks for).
+    answer: u32,
+}
+
+impl Hold {
+    /// What the call spent replaces what it reserved.
+    fn settle(self, tokens: u64) {
+        // Unsettled (the store could not be written), the reservation keeps counting in full:
+        // the budget errs on the side of spending less.
+        let _ = self.runs.settle(self.reservation, tokens);
+    }
+}
+
 impl LiveModel {
     /// Reserves the call's tokens of the daily budget before it is made: its prompt and the
-    /// most its answer may have. `None` without a budget; the answer's cap for the request.
-    fn reserve(
-        &self,
-        call: &str,
-        prompt: &str,
-        max_tokens: Option<u32>,
-    ) -> Result<Option<(Reservation, u32)>, RunError> {
+    /// most its answer may have. `None` without a budget.
+    fn reserve(&self, call: &str, prompt: &str, max_tokens: Option<u32>) -> Result<Option<Hold>, RunError> {
         let Some(limit) = self.config.daily_tokens else { return Ok(None) };
         let answer = max_tokens.unwrap_or(ANSWER_RESERVE);
         let needs = TokenCounter::count(default_counter(), prompt) as u64;
         let runs = Runs::open(&self.root).map_err(RunError::store)?;
         match runs.reserve(call, limit, needs + u64::from(answer)).map_err(RunError::store)? {
-            Ok(r) => Ok(Some((r, answer))),
+            Ok(reservation) => Ok(Some(Hold { runs, reservation, prompt: needs, answer })),
             Err(used) => Err(RunError::Model(format!(
                 "the daily token budget ({limit}) would be exceeded: {used} used or reserved today (UTC), this call needs about {needs} for its prompt and up to {answer} for its answer; raise `budget.daily_tokens` in showrunner.yaml, or wait until tomorrow"
             ))),
         }
-    }
-
-    /// What the call spent replaces what it reserved.
-    fn settle(&self, reservation: Reservation, tokens: u64) {
-        // Unsettled (the store could not be written), the reservation keeps counting in full:
-        // the budget errs on the side of spending less.
-        let _ = Runs::open(&self.root).and_then(|r| r.settle(reservation, tokens));
     }
 }
 
@@ -686,7 +693,7 @@ impl Model for LiveModel {
     fn generate(&self, call: &Call<'_>, on_text: &mut dyn FnMut(&str)) -> Result<Generated, RunError> {
         let (ep, name, max_tokens) = endpoint_of(&self.config, call.model)?;
         let reserved = self.reserve(call.step, call.prompt, max_tokens)?;
-        let max_tokens = reserved.map(|(_, answer)| answer).or(max_tokens);
+        let max_tokens = reserved.as_ref().map(|h| h.answer).or(max_tokens);
         let mut messages = Vec::new();
         if let Some(system) = call.system {
             messages.push(Message::system(system));
@@ -723,13 +730,13 @@ impl Model for LiveModel {
                 }
             }
         });
-        let prompt_only = || TokenCounter::count(default_counter(), call.prompt) as u64;
         let c = match result {
             Ok(c) => c,
             Err(e) => {
                 // The prompt may have been read; what streamed of an answer is not known here.
-                if let Some((r, _)) = reserved {
-                    self.settle(r, prompt_only());
+                if let Some(h) = reserved {
+                    let prompt = h.prompt;
+                    h.settle(prompt);
                 }
                 return Err(if self.cancel.is_cancelled() || matches!(e, showrunner_llm::LlmError::Cancelled) {
                     RunError::Cancelled
@@ -739,13 +746,13 @@ impl Model for LiveModel {
             }
         };
         let usage = c.usage.unwrap_or_default();
-        if let Some((r, _)) = reserved {
+        if let Some(h) = reserved {
             // A server that reports no usage: the prompt and the answer, counted here.
             let spent = match usage.prompt_tokens + usage.completion_tokens {
-                0 => prompt_only() + TokenCounter::count(default_counter(), &c.text) as u64,
+                0 => h.prompt + TokenCounter::count(default_counter(), &c.text) as u64,
                 n => n,
             };
-            self.settle(r, spent);
+            h.settle(spent);
         }
         Ok(Generated {
             text: c.text,

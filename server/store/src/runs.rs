@@ -225,11 +225,9 @@ impl Runs {
     /// refused, with what is spent or reserved today.
     pub fn reserve(&self, call: &str, limit: u64, tokens: u64) -> Result<Result<Reservation, u64>, StoreError> {
         let now = now_ms();
-        let day = now.div_euclid(86_400_000);
+        let day = day_of(now);
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        let used: i64 =
-            tx.query_row("SELECT COALESCE(SUM(tokens), 0) FROM spend WHERE day = ?1", [day], |r| r.get(0))?;
-        let used = used.max(0) as u64;
+        let used = spent_on(&tx, day)?;
         if used.saturating_add(tokens) > limit {
             return Ok(Err(used));
         }
@@ -254,10 +252,7 @@ impl Runs {
 
     /// Tokens spent or reserved today (UTC).
     pub fn spent_today(&self) -> Result<u64, StoreError> {
-        let day = now_ms().div_euclid(86_400_000);
-        let used: i64 =
-            self.conn.query_row("SELECT COALESCE(SUM(tokens), 0) FROM spend WHERE day = ?1", [day], |r| r.get(0))?;
-        Ok(used.max(0) as u64)
+        spent_on(&self.conn, day_of(now_ms()))
     }
 
     /// Puts a run in the queue (no process drives it yet) as part of `batch`; higher `priority`
@@ -385,6 +380,17 @@ impl Runs {
         let rows = stmt.query_map([], row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// The UTC day (days since the Unix epoch) of a time in milliseconds.
+fn day_of(ms: i64) -> i64 {
+    ms.div_euclid(86_400_000)
+}
+
+/// Tokens spent or reserved on `day`.
+fn spent_on(conn: &Connection, day: i64) -> Result<u64, StoreError> {
+    let used: i64 = conn.query_row("SELECT COALESCE(SUM(tokens), 0) FROM spend WHERE day = ?1", [day], |r| r.get(0))?;
+    Ok(used.max(0) as u64)
 }
 
 /// A reservation of today's token budget ([`Runs::reserve`]), settled after its call.
