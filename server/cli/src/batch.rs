@@ -409,16 +409,7 @@ impl Filter {
         let scene = &a.scenes[s].scene;
         self.0.iter().all(|(field, op, value)| {
             if field == "words" {
-                let (n, v) = (scene.word_count, value.parse::<usize>().unwrap_or(0));
-                return match op.as_str() {
-                    "==" => n == v,
-                    "!=" => n != v,
-                    "<" => n < v,
-                    ">" => n > v,
-                    "<=" => n <= v,
-                    ">=" => n >= v,
-                    _ => false,
-                };
+                return compare(&scene.word_count, op, &value.parse::<usize>().unwrap_or(0));
             }
             let have = match field.as_str() {
                 "pov" => scene.pov.as_ref().map(|p| p.value.as_str()).unwrap_or(""),
@@ -427,14 +418,40 @@ impl Filter {
                 _ => scene.title.as_deref().unwrap_or(""),
             };
             match op.as_str() {
-                "==" => have == value,
-                "!=" => have != value,
                 "^=" => have.starts_with(value.as_str()),
-                "<" => have < value.as_str(),
-                ">" => have > value.as_str(),
-                "<=" => have <= value.as_str(),
-                _ => have >= value.as_str(),
+                _ => compare(have, op, value.as_str()),
             }
         })
+    }
+}
+
+/// `have OP want` for the comparisons of `--where` (`^=` is for text only: false here).
+fn compare<T: Ord + ?Sized>(have: &T, op: &str, want: &T) -> bool {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let o = have.cmp(want);
+    match op {
+        "==" => o == Equal,
+        "!=" => o != Equal,
+        "<" => o == Less,
+        ">" => o == Greater,
+        "<=" => o != Greater,
+        ">=" => o != Less,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn where_compares_numbers_and_text() {
+        assert!(compare(&3usize, "<", &5) && compare(&5usize, "<=", &5) && !compare(&5usize, ">", &5));
+        assert!(compare(&0usize, "==", &0) && compare(&1usize, "!=", &0) && compare(&7usize, ">=", &5));
+        assert!(!compare(&3usize, "^=", &3), "`^=` is for text");
+        assert!(compare("alice", "<", "tom") && compare("tom", "==", "tom") && !compare("tom", "!=", "tom"));
+        let f = Filter::parse("words >= 10 and path ^= story/ch01/").unwrap();
+        assert_eq!(f.0.len(), 2);
+        assert_eq!((f.0[1].0.as_str(), f.0[1].1.as_str(), f.0[1].2.as_str()), ("path", "^=", "story/ch01/"));
     }
 }
