@@ -136,12 +136,12 @@ pub fn output_path(
     file_name: &str,
     place: Place<'_>,
 ) -> Result<PathBuf, ExportError> {
-    let path = story_safe_path(analysis, root, out, file_name, place)?;
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let path = story_safe_path(analysis, &root, out, file_name, place)?;
     // Open in another process's editor (its language server lists it).
-    let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    if let Ok(rel) = path.strip_prefix(&canonical) {
+    if let Ok(rel) = path.strip_prefix(&root) {
         let rel = rel.to_string_lossy().replace('\\', "/");
-        if let Some(pid) = showrunner_store::editing::open_elsewhere(&canonical, &rel) {
+        if let Some(pid) = showrunner_store::editing::open_elsewhere(&root, &rel) {
             return Err(ExportError::Output(format!(
                 "will not write an export over {rel}: it is open in an editor (its language server is process {pid}); close it or export under another name"
             )));
@@ -158,7 +158,7 @@ pub fn output_path(
     Ok(path)
 }
 
-/// The output path, checked against the story and the project's bounds.
+/// The output path, checked against the story and the project's bounds (`root` canonical).
 fn story_safe_path(
     analysis: &Analysis,
     root: &Path,
@@ -166,7 +166,7 @@ fn story_safe_path(
     file_name: &str,
     place: Place<'_>,
 ) -> Result<PathBuf, ExportError> {
-    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let root = root.to_path_buf();
     let Some(out) = out else {
         return Ok(root.join(EXPORTS_DIR).join(file_name));
     };
