@@ -18,8 +18,6 @@
 //! step conditional. Invalid graphs are refused naming the cycle or the missing step, with the
 //! line where it is written.
 
-use petgraph::algo::toposort;
-use petgraph::graphmap::DiGraphMap;
 use serde::Serialize;
 use showrunner_model::text::LineIndex;
 use showrunner_model::yaml::{self, Node};
@@ -289,54 +287,16 @@ pub fn parse(text: &str, layer: Layer) -> Result<Pipeline, Vec<DefError>> {
             }
         }
     }
-    // The graph: an edge from each needed step to the step that needs it.
-    let mut graph: DiGraphMap<usize, ()> = DiGraphMap::new();
-    for i in 0..steps.len() {
-        graph.add_node(i);
-    }
-    for (i, s) in steps.iter().enumerate() {
-        for n in &s.needs {
-            match steps.iter().position(|o| &o.id == n) {
-                Some(j) => {
-                    graph.add_edge(j, i, ());
-                }
-                None => errors.push(DefError {
-                    line: s.line,
-                    message: format!("step `{}` needs `{n}`, which is not a step of this pipeline", s.id),
-                }),
-            }
-        }
-    }
-    let order = match toposort(&graph, None) {
-        Ok(order) => order,
-        Err(cycle) => {
-            let at = cycle.node_id();
-            // Walk the cycle for a readable message.
-            let mut names = vec![steps[at].id.clone()];
-            let mut cur = at;
-            for _ in 0..steps.len() {
-                let next = steps[cur]
-                    .needs
-                    .iter()
-                    .filter_map(|n| steps.iter().position(|o| &o.id == n))
-                    .find(|&j| reaches(&graph, at, j));
-                match next {
-                    Some(j) if j == at => break,
-                    Some(j) => {
-                        names.push(steps[j].id.clone());
-                        cur = j;
-                    }
-                    None => break,
-                }
-            }
-            names.push(steps[at].id.clone());
-            errors.push(DefError {
-                line: steps[at].line,
-                message: format!("the steps form a cycle: {}", names.join(" ← ")),
-            });
-            Vec::new()
-        }
-    };
+    let ids: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
+    let needs: Vec<&[String]> = steps.iter().map(|s| s.needs.as_slice()).collect();
+    let order = crate::dag::order(&ids, &needs).unwrap_or_else(|graph_errors| {
+        errors.extend(
+            graph_errors
+                .iter()
+                .map(|e| DefError { line: steps[e.node()].line, message: e.message(&ids, "step", "this pipeline") }),
+        );
+        Vec::new()
+    });
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -353,21 +313,6 @@ pub fn parse(text: &str, layer: Layer) -> Result<Pipeline, Vec<DefError>> {
         steps,
         order,
     })
-}
-
-/// Whether `to` can reach `from` (so the edge from→… closes a cycle through `to`).
-fn reaches(graph: &DiGraphMap<usize, ()>, target: usize, from: usize) -> bool {
-    let mut stack = vec![from];
-    let mut seen = std::collections::HashSet::new();
-    while let Some(n) = stack.pop() {
-        if n == target {
-            return true;
-        }
-        if seen.insert(n) {
-            stack.extend(graph.neighbors(n));
-        }
-    }
-    false
 }
 
 /// The built-in templates, embedded in the binary.

@@ -1,6 +1,7 @@
 //! Pipelines ("glass box"): definitions validated into a DAG, the built-in templates, and the run
 //! engine (every model call recorded, every gate asked, state saved after each step).
 
+pub mod dag;
 pub mod def;
 pub mod edit;
 pub mod engine;
