@@ -368,6 +368,81 @@ def test_a_proposal_waits_as_a_gate_in_a_running_language_server_and_is_approved
     run(check())
 
 
+def apply_lsp_edits(text, edits):
+    """`text` with LSP TextEdits applied (positions in UTF-16 code units, as LSP counts them)."""
+    lines = text.splitlines(keepends=True) or [""]
+
+    def offset(pos):
+        before = sum(len(l) for l in lines[:pos["line"]])
+        line = lines[pos["line"]] if pos["line"] < len(lines) else ""
+        units, chars = 0, 0
+        while units < pos["character"] and chars < len(line):
+            units += 2 if ord(line[chars]) > 0xFFFF else 1
+            chars += 1
+        return before + chars
+
+    for e in sorted(edits, key=lambda e: (e["range"]["start"]["line"], e["range"]["start"]["character"]), reverse=True):
+        a, b = offset(e["range"]["start"]), offset(e["range"]["end"])
+        text = text[:a] + e["newText"] + text[b:]
+    return text
+
+
+def test_a_bucket_proposal_approved_in_the_editor_changes_its_open_buffer_not_the_file(project):
+    """The bucket's YAML is open (with an unsaved change) in the editor whose session approves an
+    MCP proposal replacing it: the review shows the change against the buffer, and approving
+    changes the buffer through workspace/applyEdit; the file on disk is not written behind it.
+    A proposal whose bucket changed after its review is refused, and nothing changes."""
+    path = project / "buckets/characters/zoe.yaml"
+    on_disk = path.read_bytes()
+    uri = path.resolve().as_uri()
+    buffer = on_disk.decode().replace("tags: [town]", "tags: [town, wireless]")  # typed, not saved
+    proposed = buffer.replace("Keeps the wireless watch after hours.", "Keeps the wireless watch after hours; hears the Crane's last call.")
+    lsp = LspClient([BIN, "lsp"], project)
+
+    async def propose(yaml):
+        async with session(project) as s:
+            return await call(s, "propose_bucket", {"id": "zoe", "yaml": yaml, "why": "the last call"})
+
+    def progress(run_id, event):
+        return lsp.wait_for(lambda m: m.get("method") == "showrunner/runProgress"
+                            and m["params"].get("run") == run_id and m["params"].get("event") == event)["params"]
+
+    try:
+        lsp.initialize()
+        lsp.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": buffer}})
+        p = run(propose(proposed))
+        view = progress(p["run"], "gate")["gate"]
+        # Reviewed against the buffer: the diff holds only the proposed change, not the unsaved tag.
+        diff = view["edit"]["diff"].splitlines()
+        changed = [l for l in diff[2:] if l[:1] in "+-"]
+        assert len(changed) == 2 and "last call" in changed[1] and "hears" not in changed[0], diff
+        lsp.command("showrunner.gate.resolve", {"run": p["run"], "step": p["step"], "decision": "approve"})
+        edit = lsp.wait_for(lambda m: m.get("method") == "workspace/applyEdit")["params"]["edit"]
+        [doc] = edit["documentChanges"]
+        assert doc["textDocument"] == {"uri": uri, "version": 1}
+        buffer = apply_lsp_edits(buffer, doc["edits"])
+        assert buffer == proposed
+        assert progress(p["run"], "done")["state"] == "succeeded"
+        assert path.read_bytes() == on_disk, "a file open in the editor is never written behind its buffer"
+        lsp.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 2},
+                                                "contentChanges": [{"text": buffer}]})
+
+        # Proposed, shown, then the writer edits the bucket before approving: refused, untouched.
+        q = run(propose(buffer.replace("seventeen", "eighteen")))
+        progress(q["run"], "gate")
+        typed = buffer.replace("Zoë Carrow", "Zoë Carrow-Adler")
+        lsp.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 3},
+                                                "contentChanges": [{"text": typed}]})
+        lsp.command("showrunner.gate.resolve", {"run": q["run"], "step": q["step"], "decision": "approve"})
+        done = progress(q["run"], "done")
+        assert done["state"] == "failed", done
+        assert "changed after this proposal was shown" in lsp.command("showrunner.run.status", {"run": q["run"]})["error"]
+        assert not [m for m in lsp.seen if m.get("method") == "workspace/applyEdit"]
+        assert path.read_bytes() == on_disk
+    finally:
+        lsp.close()
+
+
 def test_a_folder_of_projects_is_served_by_name():
     tmp = Path(tempfile.mkdtemp(prefix="sr-mcp-many-"))
     try:

@@ -129,10 +129,7 @@ pub fn park(root: &Path, a: &Analysis, p: &Proposal) -> Result<Parked, RunError>
     let (description, diff) = match &edit {
         Some(Err(e)) => return Err(RunError::Invalid(format!("this edit cannot be applied: {e}"))),
         Some(Ok(plan)) => (plan.description.clone(), Some(plan.diff.clone())),
-        None => match p.args["id"].as_str().filter(|id| a.bucket(id).is_some()) {
-            Some(id) => (format!("replaces bucket `{id}` with the proposed YAML"), None),
-            None => ("creates a new bucket from the proposed fields".into(), None),
-        },
+        None => ("creates a new bucket from the proposed fields".into(), None),
     };
     run.gate = Some(crate::react::tool_gate(&run, STEP, &text, &edit));
     showrunner_pipeline::Effects::save(&mut fx, &run);

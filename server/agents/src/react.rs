@@ -267,16 +267,20 @@ pub(crate) fn proposal_gate<E: Edge>(
             let preview = fx.plan_scene_edit(run, mode, None, id, &text);
             Ok((text, Some(preview)))
         }
-        "propose_bucket" => {
-            let existing = args["id"].as_str().filter(|id| fx.analysis.bucket(id).is_some());
-            let preview = match (existing, args["yaml"].as_str()) {
-                (Some(_), Some(yaml)) => yaml.to_string(),
-                _ => serde_json::to_string_pretty(args).unwrap_or_default(),
-            };
-            Ok((preview, None))
-        }
+        "propose_bucket" => match (existing_bucket(args, fx), args["yaml"].as_str()) {
+            (Some(bid), Some(yaml)) => {
+                let preview = fx.plan_bucket_edit(run, &bid, id, yaml);
+                Ok((yaml.to_string(), Some(preview)))
+            }
+            _ => Ok((serde_json::to_string_pretty(args).unwrap_or_default(), None)),
+        },
         other => Err(RunError::Invalid(format!("`{other}` is not a proposal"))),
     }
+}
+
+/// The existing bucket a `propose_bucket` names (`id`), if any: else it creates one.
+fn existing_bucket<E: Edge>(args: &Value, fx: &ProjectEffects<'_, E>) -> Option<String> {
+    args["id"].as_str().filter(|id| fx.analysis.bucket(id).is_some()).map(str::to_string)
 }
 
 fn edit_mode(args: &Value) -> Result<Option<EditMode>, RunError> {
@@ -298,6 +302,9 @@ pub(crate) fn propose<E: Edge>(
     fx: &mut ProjectEffects<'_, E>,
 ) -> Result<String, RunError> {
     let (text, edit) = proposal_gate(tool, args, id, run, fx)?;
+    // The text the review's diff was made against: a bucket replaces its whole file, so one
+    // that changed since is not replaced over changes the review did not show.
+    let reviewed = edit.as_ref().and_then(|e| e.as_ref().ok()).map(|p| p.base_hash.clone());
     let decision = ask(run, id, &text, edit, gates, fx);
     let what = if tool == "propose_edit" { "edit" } else { "bucket" };
     match decision {
@@ -307,10 +314,16 @@ pub(crate) fn propose<E: Edge>(
                 let event = fx.apply_plan(run, &plan)?;
                 return Ok(format!("the writer approved; the edit is in the scene (event {event})"));
             }
-            let existing = args["id"].as_str().filter(|id| fx.analysis.bucket(id).is_some()).map(str::to_string);
-            match existing {
+            match existing_bucket(args, fx) {
                 Some(bid) => {
-                    let event = fx.update_bucket(run, &bid, &t)?;
+                    let plan = fx.plan_bucket_edit(run, &bid, id, &t)?;
+                    if reviewed.is_some_and(|h| h != plan.base_hash) {
+                        return Err(RunError::Invalid(format!(
+                            "bucket `{bid}` ({}) changed after this proposal was shown, and replacing it now would also undo changes the review did not show: nothing was written; propose it again",
+                            plan.path
+                        )));
+                    }
+                    let event = fx.apply_plan(run, &plan)?;
                     Ok(format!("the writer approved; bucket `{bid}` is updated (event {event})"))
                 }
                 None => {

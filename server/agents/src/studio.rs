@@ -951,32 +951,21 @@ impl<E: Edge> ProjectEffects<'_, E> {
         Ok(id)
     }
 
-    /// Replaces an existing bucket's file with new YAML, through the write path.
-    pub fn update_bucket(&mut self, run: &Run, id: &str, yaml: &str) -> Result<String, RunError> {
+    /// Plans replacing bucket `id`'s YAML file with `yaml` (the whole file), against its current
+    /// text (the editor's buffer when it is open): approved, it goes through [`Self::apply_plan`]
+    /// like any edit, so a file open in the editor changes in its buffer. A proposal that does
+    /// not parse as YAML is refused.
+    pub fn plan_bucket_edit(&mut self, run: &Run, id: &str, key: &str, yaml: &str) -> Result<EditPlan, RunError> {
         let b = self.analysis.bucket(id).ok_or_else(|| RunError::Invalid(format!("no bucket `{id}`")))?;
         let path = self.analysis.files[b.file].path.clone();
-        let parsed = showrunner_model::yaml::parse(yaml);
-        if let Some(e) = parsed.errors.first() {
+        if let Some(e) = showrunner_model::yaml::parse(yaml).errors.first() {
             return Err(RunError::Invalid(format!("the proposed YAML does not parse: {}", e.message)));
         }
-        self.refuse_if_open_elsewhere(run, &path)?;
-        let mut h = History::open(&self.root).map_err(RunError::store)?;
-        h.record(&path, "user").map_err(RunError::store)?;
-        let version = h.version(&path).map_err(RunError::store)?;
-        let e = h
-            .write(&Change {
-                path: &path,
-                content: Some(yaml.as_bytes()),
-                expected_version: Some(version),
-                actor: &format!("agent:{}", run.id),
-                kind: "bucket.edit",
-                container: Some(id),
-                payload: json!({ "run": run.id }),
-                id: None,
-            })
-            .map_err(RunError::store)?;
-        self.edge.written(&path);
-        Ok(e.id)
+        let current = self.current_text(&path, false)?;
+        let id = format!("{}-{key}", run.id);
+        let target =
+            Target { id: &id, path: &path, mode: EditMode::ReplaceBody, field: None, selection: None, text: yaml };
+        Ok(edit::plan(&target, &current)?)
     }
 
     fn agent(&self, id: Option<&str>) -> Option<&AgentDef> {

@@ -25,7 +25,7 @@ pub enum EditMode {
     /// A new paragraph at the end of the scene's body.
     #[serde(alias = "append")]
     AppendBody,
-    /// Everything after the frontmatter is replaced.
+    /// Everything after the frontmatter is replaced (all of a bucket's YAML file).
     ReplaceBody,
     /// A frontmatter (or Fountain title-page) field is set; the rest is kept byte for byte.
     #[serde(alias = "set_field")]
@@ -154,11 +154,18 @@ fn is_fountain(path: &str) -> bool {
     path.ends_with(".fountain") || path.ends_with(".spmd")
 }
 
-/// The scene structure of `text` at `path` (Markdown, or Fountain by extension).
+fn is_yaml(path: &str) -> bool {
+    path.ends_with(".yaml") || path.ends_with(".yml")
+}
+
+/// The scene structure of `text` at `path` (Markdown, or Fountain by extension). A bucket's
+/// YAML file is all body: replacing its body replaces the whole file.
 fn scene_of(path: &str, text: &str) -> Scene {
     let stem = std::path::Path::new(path).file_stem().and_then(|s| s.to_str()).unwrap_or("scene");
     if is_fountain(path) {
         parse_fountain(text, stem).0
+    } else if is_yaml(path) {
+        Scene { body: 0..text.len(), ..parse_markdown_scene("", stem).0 }
     } else {
         parse_markdown_scene(text, stem).0
     }
@@ -538,6 +545,24 @@ mod tests {
         assert!(!p.diff.lines().skip(2).any(|l| l.starts_with('-')), "{}", p.diff);
         assert!(p.diff.ends_with(" The soup 🍲 cooled.\n+\n+Night fell.\n"), "{}", p.diff);
         assert!(p.is_applied_in(&after) && !p.is_applied_in(SCENE));
+    }
+
+    #[test]
+    fn a_bucket_file_is_replaced_whole_even_with_yaml_document_markers() {
+        // `---` opens a YAML document; it is not a scene's frontmatter. CRLF is kept.
+        let base = "---\r\nid: zoe\r\nname: Zoë\r\n---\r\nsummary: Old.\r\n";
+        let t = Target {
+            path: "characters/zoe.yaml",
+            ..target(EditMode::ReplaceBody, None, "id: zoe\nname: Zoë Adler\n")
+        };
+        let p = plan(&t, base).unwrap();
+        assert_eq!(p.range, 0..base.len());
+        assert_eq!(p.apply(base), "id: zoe\r\nname: Zoë Adler\r\n");
+        assert_eq!(p.description, "replaces the whole text of zoe.yaml, lines 1–5");
+        check_diff(base, &p);
+        // Planned again onto a changed file, it still replaces all of it.
+        let changed = format!("{base}aliases: [Z]\r\n");
+        assert_eq!(p.rebase(&changed).unwrap().apply(&changed), "id: zoe\r\nname: Zoë Adler\r\n");
     }
 
     #[test]
