@@ -288,21 +288,28 @@ def test_proposals_wait_for_a_human_and_the_terminal_can_answer(project):
             assert any(l.startswith("-") and "The boatman shouted something the wind threw away." in l for l in diff), diff
             assert any(l.startswith("+") and "The boatman shouted; the wind kept it." in l for l in diff), diff
             assert (project / e["review"]).read_text() == "The boatman shouted; the wind kept it."
+            tom = project / "buckets/characters/tom.yaml"
+            tom_yaml = tom.read_text().replace("name:", "# Reviewed by the keeper.\nname:", 1)
+            t = await call(s, "propose_bucket", {"id": "tom", "yaml": tom_yaml})
+            changed = [l for l in t["diff"].splitlines()[2:] if l[:1] in "+-"]
+            assert changed == ["+# Reviewed by the keeper."], t["diff"]
             assert scene.read_text() == before, "nothing is written before a human approves"
             gates = (await call(s, "list_gates"))["gates"]
-            assert {g["run"] for g in gates} == {r["run"], e["run"]}
+            assert {g["run"] for g in gates} == {r["run"], e["run"], t["run"]}
             assert all(g["kind"] == "tool" for g in gates)
             runs = (await call(s, "list_runs", {"state": "waiting"}))["runs"]
-            assert len(runs) == 2
+            assert len(runs) == 3
             st = await call(s, "run_status", {"run": e["run"]})
             assert st["state"] == "waiting" and st["gate"]["kind"] == "tool"
         # The terminal approves both.
-        for run_id in (r["run"], e["run"]):
+        assert "Reviewed by the keeper" not in tom.read_text()
+        for run_id in (r["run"], e["run"], t["run"]):
             out = subprocess.run([BIN, "resume", run_id, "--yes"], cwd=project, capture_output=True, text=True)
             assert out.returncode == 0, out.stdout + out.stderr
         assert "The boatman shouted; the wind kept it." in scene.read_text()
         assert "The boatman shouted something" not in scene.read_text()
         assert "Tonite charges" in (project / "buckets/research/fog-signals.yaml").read_text()
+        assert tom.read_text() == tom_yaml, "approved from the terminal: exactly the reviewed YAML"
         async with session(project) as s:
             st = await call(s, "run_status", {"run": e["run"]})
             assert st["state"] == "succeeded" and "approved" in st["answer"]
