@@ -25,7 +25,7 @@ CREATE INDEX IF NOT EXISTS spend_day ON spend(day);
 "#;
 
 /// Columns added after the first release, for run stores made before them.
-const ADDED: &[(&str, &str)] = &[("batch", "TEXT"), ("cancel", "INTEGER NOT NULL DEFAULT 0")];
+const ADDED: &[(&str, &str)] = &[("batch", "TEXT"), ("cancel", "INTEGER NOT NULL DEFAULT 0"), ("needs", "TEXT")];
 
 pub struct Runs {
     conn: Connection,
@@ -256,7 +256,9 @@ impl Runs {
     }
 
     /// Puts a run in the queue (no process drives it yet) as part of `batch`; higher `priority`
-    /// runs are taken first, then the oldest.
+    /// runs are taken first, then the oldest. It is taken only once every run it `needs` has
+    /// succeeded; when one of them fails or is cancelled, so does it ([`Runs::take`]).
+    #[allow(clippy::too_many_arguments)]
     pub fn enqueue(
         &self,
         id: &str,
@@ -264,12 +266,14 @@ impl Runs {
         scene: &str,
         priority: i64,
         batch: Option<&str>,
+        needs: &[String],
         data: &serde_json::Value,
     ) -> Result<(), StoreError> {
         let now = now_ms();
+        let needs = (!needs.is_empty()).then(|| serde_json::to_string(needs).unwrap_or_default());
         self.conn.execute(
-            "INSERT INTO runs(id, pipeline, scene, state, priority, attempts, created, updated, data, batch) VALUES (?1, ?2, ?3, 'queued', ?4, 0, ?5, ?5, ?6, ?7)",
-            params![id, pipeline, scene, priority, now, data.to_string(), batch],
+            "INSERT INTO runs(id, pipeline, scene, state, priority, attempts, created, updated, data, batch, needs) VALUES (?1, ?2, ?3, 'queued', ?4, 0, ?5, ?5, ?6, ?7, ?8)",
+            params![id, pipeline, scene, priority, now, data.to_string(), batch, needs],
         )?;
         Ok(())
     }
@@ -280,16 +284,18 @@ impl Runs {
     /// to take. Read and lease are one transaction, so no two workers take the same run.
     pub fn take(&self, batch: Option<&str>) -> Result<Option<(String, serde_json::Value)>, StoreError> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        // Runs that can never be taken: a run they need failed or was cancelled.
+        let mut doomed: Vec<(String, String)> = Vec::new();
         let found = {
             // The records are read for the one run taken only: sorting them all cost 20 ms a take
             // with 1,000 queued.
             let mut stmt = match batch {
                 Some(_) => tx.prepare_cached(
-                    "SELECT id, lease FROM runs INDEXED BY runs_queue WHERE batch = ?1
+                    "SELECT id, lease, needs FROM runs INDEXED BY runs_queue WHERE batch = ?1
                      AND state IN ('queued', 'running') AND cancel = 0 ORDER BY priority DESC, created, id",
                 )?,
                 None => tx.prepare_cached(
-                    "SELECT id, lease FROM runs WHERE state IN ('queued', 'running') AND cancel = 0
+                    "SELECT id, lease, needs FROM runs WHERE state IN ('queued', 'running') AND cancel = 0
                      AND ?1 IS NULL ORDER BY priority DESC, created, id",
                 )?,
             };
@@ -300,12 +306,28 @@ impl Runs {
                 if lease_pid(lease).is_some_and(|pid| process_alive(pid) != Some(false)) {
                     continue;
                 }
-                found = Some(r.get::<_, String>(0)?);
-                break;
+                let id: String = r.get(0)?;
+                match needs_met(&tx, r.get(2)?)? {
+                    Met::Yes => {
+                        found = Some(id);
+                        break;
+                    }
+                    Met::NotYet => {}
+                    Met::Never(why) => doomed.push((id, why)),
+                }
             }
             found
         };
-        let Some(id) = found else { return Ok(None) };
+        for (id, why) in &doomed {
+            tx.execute(
+                "UPDATE runs SET state = 'failed', last_error = ?2, updated = ?3 WHERE id = ?1",
+                params![id, why, now_ms()],
+            )?;
+        }
+        let Some(id) = found else {
+            tx.commit()?;
+            return Ok(None);
+        };
         let data: String = tx.query_row("SELECT data FROM runs WHERE id = ?1", [&id], |r| r.get(0))?;
         tx.execute(
             "UPDATE runs SET lease = ?2, attempts = attempts + 1, updated = ?3 WHERE id = ?1",
@@ -313,6 +335,18 @@ impl Runs {
         )?;
         tx.commit()?;
         Ok(Some((id, serde_json::from_str(&data).unwrap_or_default())))
+    }
+
+    /// Whether runs of `batch` wait for runs that are still to finish (queued or running): a
+    /// worker with nothing to take waits for them instead of ending.
+    pub fn waiting_on_others(&self, batch: &str) -> Result<bool, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM runs r, json_each(r.needs) j JOIN runs d ON d.id = j.value
+             WHERE r.batch = ?1 AND r.state = 'queued' AND r.cancel = 0 AND r.needs IS NOT NULL
+             AND d.state IN ('queued', 'running') AND d.cancel = 0)",
+            [batch],
+            |r| r.get(0),
+        )?)
     }
 
     /// Marks run `id` failed with `error`, its record left as it is (one that cannot be read is
@@ -398,6 +432,35 @@ fn spent_on(conn: &Connection, day: i64) -> Result<u64, StoreError> {
 pub struct Reservation(i64);
 
 /// A row of `SELECT id, pipeline, scene, state, updated, lease, batch`.
+/// Whether a queued run's needs are met.
+enum Met {
+    Yes,
+    NotYet,
+    /// One failed, was cancelled or is gone: why the run cannot go on.
+    Never(String),
+}
+
+fn needs_met(tx: &Transaction<'_>, needs: Option<String>) -> Result<Met, StoreError> {
+    let Some(needs) = needs else { return Ok(Met::Yes) };
+    let mut stmt = tx.prepare_cached(
+        "SELECT j.value, d.state FROM json_each(?1) j LEFT JOIN runs d ON d.id = j.value ORDER BY j.key",
+    )?;
+    let mut rows = stmt.query([&needs])?;
+    let mut met = Met::Yes;
+    while let Some(r) = rows.next()? {
+        let (need, state): (String, Option<String>) = (r.get(0)?, r.get(1)?);
+        match state.as_deref() {
+            Some("succeeded") => {}
+            Some("failed" | "cancelled") | None => {
+                let what = state.map(|s| format!("which {s}")).unwrap_or_else(|| "which is gone".into());
+                return Ok(Met::Never(format!("it needs run {need}, {what}")));
+            }
+            Some(_) => met = Met::NotYet,
+        }
+    }
+    Ok(met)
+}
+
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
     Ok(RunRow {
         id: r.get(0)?,
@@ -503,8 +566,59 @@ mod tests {
     }
 
     fn queued(runs: &Runs, id: &str, priority: i64, batch: &str) {
-        runs.enqueue(id, "p", &format!("story/{id}.md"), priority, Some(batch), &serde_json::json!({ "id": id }))
+        runs.enqueue(id, "p", &format!("story/{id}.md"), priority, Some(batch), &[], &serde_json::json!({ "id": id }))
             .unwrap();
+    }
+
+    fn after(runs: &Runs, id: &str, needs: &[&str]) {
+        let needs: Vec<String> = needs.iter().map(|n| n.to_string()).collect();
+        runs.enqueue(id, "p", "story/x.md", 9, Some("b"), &needs, &serde_json::json!({ "id": id })).unwrap();
+    }
+
+    fn finish(runs: &Runs, id: &str, state: &str) {
+        runs.save(id, "p", "story/x.md", state, None, &serde_json::json!({ "id": id })).unwrap();
+    }
+
+    #[test]
+    fn a_run_is_taken_once_what_it_needs_succeeded_and_fails_when_that_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = Runs::open(dir.path()).unwrap();
+        queued(&runs, "summary-1", 0, "b");
+        queued(&runs, "summary-2", 0, "b");
+        // Higher priority, but they wait for the summaries (and `check` for `outline`).
+        after(&runs, "outline", &["summary-1", "summary-2"]);
+        after(&runs, "check", &["outline"]);
+        after(&runs, "polish", &["summary-2"]);
+        let take = || runs.take(Some("b")).unwrap().map(|(id, _)| id);
+        assert!(runs.waiting_on_others("b").unwrap(), "outline waits for the queued summaries");
+        assert_eq!(take().as_deref(), Some("summary-1"));
+        assert_eq!(take().as_deref(), Some("summary-2"));
+        // Both taken, neither finished: nothing to take, but runs wait on them.
+        assert_eq!(take(), None);
+        assert!(runs.waiting_on_others("b").unwrap());
+        finish(&runs, "summary-1", "succeeded");
+        assert_eq!(take(), None, "outline needs summary-2 too");
+        finish(&runs, "summary-2", "failed");
+        // The runs needing the failed one fail, saying why; the chain after them too.
+        assert_eq!(take(), None);
+        assert_eq!(take(), None);
+        let state = |id: &str| row(&runs, id).state;
+        assert_eq!(
+            (state("outline"), state("polish"), state("check")),
+            ("failed".into(), "failed".into(), "failed".into())
+        );
+        let error: String =
+            runs.conn.query_row("SELECT last_error FROM runs WHERE id = 'outline'", [], |r| r.get(0)).unwrap();
+        assert_eq!(error, "it needs run summary-2, which failed");
+        assert!(!runs.waiting_on_others("b").unwrap());
+        // Retried and succeeded: what waited on it is queued again by retry-failed and taken.
+        assert_eq!(runs.retry_failed("b").unwrap(), 4);
+        assert_eq!(take().as_deref(), Some("summary-2"));
+        finish(&runs, "summary-2", "succeeded");
+        assert_eq!(take().as_deref(), Some("outline"));
+        assert_eq!(take().as_deref(), Some("polish"));
+        finish(&runs, "outline", "succeeded");
+        assert_eq!(take().as_deref(), Some("check"));
     }
 
     #[test]
