@@ -180,6 +180,39 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
+    /// The pipeline with its answer judged (SPEC §7) before anything uses it: a `judge` step
+    /// right after the last step that generates, needed by the steps that needed that one.
+    /// Itself when it judges already or generates nothing.
+    pub fn judged(&self) -> Pipeline {
+        let Some(g) = self.steps.iter().rposition(|s| s.kind.generates()) else { return self.clone() };
+        if self.steps.iter().any(|s| s.kind == StepKind::Judge) {
+            return self.clone();
+        }
+        let generator = self.steps[g].id.clone();
+        let mut id = String::from("judge");
+        while self.steps.iter().any(|s| s.id == id) {
+            id.push('_');
+        }
+        let mut steps = self.steps.clone();
+        for n in steps.iter_mut().flat_map(|s| s.needs.iter_mut()).filter(|n| **n == generator) {
+            n.clone_from(&id);
+        }
+        let judge = Step {
+            id,
+            kind: StepKind::Judge,
+            needs: vec![generator],
+            max_retries: 2,
+            line: steps[g].line,
+            ..Step::default()
+        };
+        steps.insert(g + 1, judge);
+        let ids: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
+        let needs: Vec<&[String]> = steps.iter().map(|s| s.needs.as_slice()).collect();
+        // A step put between a step and the steps needing it closes no cycle.
+        let order = crate::dag::order(&ids, &needs).unwrap_or_default();
+        Pipeline { steps, order, ..self.clone() }
+    }
+
     /// Whether the pipeline works on a selection: a prompt that reads `selection`, or an edit
     /// that replaces it. Run without one, it would send an empty passage.
     pub fn needs_selection(&self) -> bool {
@@ -373,6 +406,24 @@ mod tests {
         assert_eq!(p.steps[1].needs, vec!["a"]);
         assert_eq!(p.steps[2].needs, vec!["a"]);
         assert_eq!(p.order[0], 0);
+    }
+
+    #[test]
+    fn a_judged_pipeline_scores_the_last_answer_before_it_is_used() {
+        let p = parse(BUILTIN.iter().find(|(id, _)| *id == "draft-scene").unwrap().1, Layer::Template).unwrap();
+        let j = p.judged();
+        let at = |id: &str| j.steps.iter().position(|s| s.id == id).unwrap();
+        let judge = &j.steps[at("judge")];
+        assert_eq!(judge.kind, StepKind::Judge);
+        assert_eq!(judge.needs, ["draft"]);
+        assert_eq!(judge.max_retries, 2);
+        // Whatever needed the draft now needs the judge; the order puts the judge between.
+        assert!(j.steps.iter().filter(|s| s.id != "judge").all(|s| !s.needs.contains(&"draft".to_string())));
+        let pos = |i: usize| j.order.iter().position(|&o| o == i).unwrap();
+        assert!(pos(at("draft")) < pos(at("judge")) && pos(at("judge")) < pos(at("check")));
+        assert_eq!(j.order.len(), j.steps.len());
+        // Judged once only.
+        assert_eq!(j.judged(), j);
     }
 
     #[test]

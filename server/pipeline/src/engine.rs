@@ -176,6 +176,10 @@ pub struct Run {
     /// recalled into later drafts of the same scene).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub defects: Vec<DefectReport>,
+    /// Its pipeline runs [judged](crate::def::Pipeline::judged): a planned batch's task has its
+    /// answer scored before anything uses it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub judged: bool,
 }
 
 /// A decision made at a gate: which, where, and the writer's note (a rejection's reason, a chat
@@ -250,6 +254,7 @@ impl Run {
             plans: BTreeMap::new(),
             decisions: Vec::new(),
             defects: Vec::new(),
+            judged: false,
         }
     }
 
@@ -609,7 +614,7 @@ fn chat(
 
 /// The generate step whose output a judge or verify step checks (and retries).
 fn latest_generator(pipeline: &Pipeline, run: &Run) -> Option<Step> {
-    pipeline.steps.iter().rev().filter(|s| s.kind == StepKind::Generate).find(|s| !run.vars[&s.id].is_null()).cloned()
+    pipeline.steps.iter().rev().filter(|s| s.kind.generates()).find(|s| !run.vars[&s.id].is_null()).cloned()
 }
 
 /// The model step an output gate judges: the latest one that produced something.
@@ -662,13 +667,7 @@ pub fn ask(
     kind: GateKind,
     text: &str,
 ) -> Decision {
-    ask_showing(
-        run,
-        step,
-        gates,
-        fx,
-        Gate { step: step.id.clone(), kind, text: text.to_string(), edit: None, note: None, reasoning: None },
-    )
+    ask_showing(run, step, gates, fx, Gate::new(&step.id, kind, text))
 }
 
 /// Asks a gate that shows more than its text: the edit approving it makes, a note.
@@ -770,8 +769,7 @@ fn approve_output(
                 None => cut.to_string(),
             });
         }
-        let gate =
-            Gate { step: step.id.clone(), kind: GateKind::ApproveOutput, text: output.clone(), edit, note, reasoning };
+        let gate = Gate { edit, note, reasoning, ..Gate::new(&step.id, GateKind::ApproveOutput, &output) };
         match ask_showing(run, step, gates, fx, gate) {
             Decision::Approve(text) | Decision::Paste(text) => {
                 // What is approved is the plan, planned again when the writer edited the text.
@@ -930,7 +928,9 @@ fn run_step(
                     model: generated_by(run, generator.as_ref()),
                 });
                 if confidence > review || sensitive {
-                    match ask(run, step, gates, fx, GateKind::Judge, &format!("{output}\n\n---\nJudge: {verdict}")) {
+                    let text = format!("{output}\n\n---\nJudge: {verdict}");
+                    let gate = Gate { confidence: Some(confidence), ..Gate::new(&step.id, GateKind::Judge, &text) };
+                    match ask_showing(run, step, gates, fx, gate) {
                         Decision::Reject(why) => return Err(RunError::Rejected { what: "output after judging", why }),
                         Decision::Cancel => return Err(RunError::Cancelled),
                         Decision::Regenerate | Decision::ChangeModel(_) | Decision::Chat(_) if generator.is_some() => {

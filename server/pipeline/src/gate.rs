@@ -78,6 +78,16 @@ pub struct Gate {
     /// the text that is approved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<String>,
+    /// A judge gate: the judge's score of the answer (0–1), for approving many at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+}
+
+impl Gate {
+    /// A gate that shows its text only.
+    pub fn new(step: &str, kind: GateKind, text: &str) -> Gate {
+        Gate { step: step.into(), kind, text: text.into(), edit: None, note: None, reasoning: None, confidence: None }
+    }
 }
 
 /// The decisions at a gate, by name (what a command, a lens or a terminal answer says).
