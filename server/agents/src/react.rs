@@ -217,12 +217,10 @@ pub(crate) fn tool_gate(run: &Run, id: &str, text: &str, edit: &Option<Result<Ed
         None => (None, None),
     };
     Gate {
-        step: id.to_string(),
-        kind: GateKind::Tool,
-        text: text.to_string(),
         edit,
         note,
         reasoning: run.exchanges.last().map(|e| e.reasoning.trim().to_string()).filter(|r| !r.is_empty()),
+        ..Gate::new(id, GateKind::Tool, text)
     }
 }
 

@@ -85,7 +85,11 @@ impl Job {
                     .map(Job::Agent)
                     .ok_or_else(|| RunError::Invalid(format!("the run's agent `{id}` is gone")))
             }
-            None => find_pipeline(root, &run.pipeline).map(Job::Pipeline),
+            None if run.pipeline == crate::plan::PIPELINE => Ok(Job::Pipeline(crate::plan::pipeline())),
+            None => {
+                let p = find_pipeline(root, &run.pipeline)?;
+                Ok(Job::Pipeline(if run.judged { p.judged() } else { p }))
+            }
         }
     }
 

@@ -58,7 +58,7 @@ fn batch(dir: &Path, jobs: usize) -> Result<(Duration, u64, i32)> {
 
 pub fn run(scenes: usize, latency_ms: u64) -> Result<()> {
     let latency = Duration::from_millis(latency_ms);
-    let server = ModelServer::programmed(CAPACITY, move |_| answer(latency));
+    let server = ModelServer::programmed(CAPACITY, move |_, _| answer(latency));
     let tmp = tempfile_dir()?;
     let dir = project(&tmp, scenes, &server.url)?;
     let ceiling = CAPACITY as f64 / latency.as_secs_f64();
@@ -103,7 +103,15 @@ fn queue_overhead(tmp: &Path) -> Result<()> {
     let n = 1000;
     let t = Instant::now();
     for i in 0..n {
-        runs.enqueue(&format!("r{i:05}"), "brainstorm", &format!("story/{i}.md"), (i % 3) as i64, Some("b"), &record)?;
+        runs.enqueue(
+            &format!("r{i:05}"),
+            "brainstorm",
+            &format!("story/{i}.md"),
+            (i % 3) as i64,
+            Some("b"),
+            &[],
+            &record,
+        )?;
     }
     let enqueue = t.elapsed();
     let t = Instant::now();
@@ -126,7 +134,7 @@ fn queue_overhead(tmp: &Path) -> Result<()> {
 /// Peak memory of `showrunner batch` with 1,000 runs queued (worked by 8 threads against a fast
 /// server).
 fn memory_with_queued(tmp: &Path) -> Result<()> {
-    let server = ModelServer::programmed(CAPACITY, |_| answer(Duration::from_millis(5)));
+    let server = ModelServer::programmed(CAPACITY, |_, _| answer(Duration::from_millis(5)));
     let parent = tmp.join("thousand");
     std::fs::create_dir_all(&parent)?;
     let dir = project(&parent, 1000, &server.url)?;

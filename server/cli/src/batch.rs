@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
+use showrunner_agents::plan::Queue;
 use showrunner_agents::studio::{find_pipeline, new_run_id, run_context, scene_vars, Edge, Job, ProjectEffects};
 use showrunner_model::analysis::Analysis;
 use showrunner_model::story::Story;
@@ -77,7 +78,7 @@ pub fn run(args: &BatchArgs) -> Result<bool> {
         pipeline => {
             let analysis = load_project(&root).analysis;
             let batch = queue(&root, &analysis, pipeline, args)?;
-            work_on(&root, Arc::new(analysis), &batch, args)
+            work_on(&root, Arc::new(analysis), &batch, args.jobs, args.yes)
         }
     }
 }
@@ -117,26 +118,28 @@ fn queue(root: &Path, a: &Analysis, pipeline_id: &str, args: &BatchArgs) -> Resu
     }
     let batch = new_run_id("batch");
     let runs = Runs::open(root)?;
-    for &s in &scenes {
-        let path = &a.files[a.scenes[s].file].path;
-        // The scene's context is gathered when a worker takes the run (`vars` null until then):
-        // in parallel, and as the story is then.
-        let mut run = Run::new(&new_run_id(pipeline_id), &pipeline, path, serde_json::Value::Null);
-        run.model_override = args.model.clone();
-        runs.enqueue(&run.id, &run.pipeline, &run.scene, args.priority, Some(&batch), &serde_json::to_value(&run)?)?;
-    }
+    let q = Queue { runs: &runs, batch: &batch, priority: args.priority, model: args.model.as_deref() };
+    q.scenes(a, &pipeline, &scenes, &[], false).map_err(anyhow::Error::msg)?;
     println!("batch {batch}: {} · {} scene(s) queued", pipeline.title, scenes.len());
     Ok(batch)
 }
 
 /// Works the batch's queue with N threads until nothing is left to take; shows progress.
 fn work(root: &Path, batch: &str, args: &BatchArgs) -> Result<bool> {
-    work_on(root, Arc::new(load_project(root).analysis), batch, args)
+    work_on(root, Arc::new(load_project(root).analysis), batch, args.jobs, args.yes)
 }
 
-fn work_on(root: &Path, analysis: Arc<Analysis>, batch: &str, args: &BatchArgs) -> Result<bool> {
-    let jobs = args.jobs.or(analysis.config.batch_concurrency).unwrap_or(2).max(1);
-    if !args.yes {
+/// Works batch `batch` with `jobs` threads (else the project's `batch: { concurrency }`, else 2)
+/// until nothing is left to take; `yes` approves every gate.
+pub(crate) fn work_on(
+    root: &Path,
+    analysis: Arc<Analysis>,
+    batch: &str,
+    jobs: Option<usize>,
+    yes: bool,
+) -> Result<bool> {
+    let jobs = jobs.or(analysis.config.batch_concurrency).unwrap_or(2).max(1);
+    if !yes {
         println!("(without --yes, runs wait at their gates for your approval in the editor)");
     }
     let rt = tokio::runtime::Runtime::new()?;
@@ -149,7 +152,7 @@ fn work_on(root: &Path, analysis: Arc<Analysis>, batch: &str, args: &BatchArgs) 
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             let (analysis, handle) = (analysis.clone(), rt.handle().clone());
-            scope.spawn(move || worker(root, batch, &analysis, handle, args.yes));
+            scope.spawn(move || worker(root, batch, &analysis, handle, yes));
         }
     });
     done.store(true, Ordering::Relaxed);
@@ -170,7 +173,16 @@ fn worker(root: &Path, batch: &str, a: &Analysis, handle: tokio::runtime::Handle
     let Ok(runs) = Runs::open(root) else { return };
     let shared =
         Shared { client: showrunner_llm::Client::new(), agents: showrunner_agents::defs::catalogue(Some(root)).0 };
-    while let Ok(Some((id, data))) = runs.take(Some(batch)) {
+    loop {
+        let (id, data) = match runs.take(Some(batch)) {
+            Ok(Some(taken)) => taken,
+            // Runs wait for runs other workers still drive: take again when those may be done.
+            Ok(None) if runs.waiting_on_others(batch).unwrap_or(false) => {
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+            _ => break,
+        };
         let Ok(mut run) = serde_json::from_value::<Run>(data) else {
             let _ = runs.fail(&id, "the run's record cannot be read by this version of showrunner");
             println!("{id}: failed (its record cannot be read)");

@@ -13,6 +13,7 @@ mod init;
 mod models;
 mod paths;
 mod pictures;
+mod plan;
 mod run;
 mod search;
 
@@ -124,6 +125,9 @@ enum Command {
     /// Run a pipeline on many scenes at once, from a durable queue: `batch PIPELINE TARGETS…`;
     /// `batch status|cancel|retry-failed|work [BATCH]`
     Batch(batch::BatchArgs),
+    /// Turn a goal into a plan of pipeline runs (the outliner answers; you approve the plan),
+    /// then run it as one batch: `plan "summarize every scene of ch01, then check continuity"`
+    Plan(plan::PlanArgs),
     /// List runs (id, pipeline, state, scene)
     Runs {
         #[arg(long, default_value = ".")]
@@ -293,6 +297,7 @@ fn main() -> ExitCode {
             },
         ),
         Command::Batch(args) => batch::run(&args),
+        Command::Plan(args) => plan::run(&args),
         Command::Runs { dir } => run::list(&dir).map(|()| true),
         Command::Resume { run, yes, dir } => run::resume(&dir, &run, yes),
         Command::Models { dir, format } => {

@@ -26,7 +26,7 @@ pub struct Options<'a> {
 
 /// Streams answers to the terminal as they arrive.
 #[derive(Default)]
-struct Terminal {
+pub(crate) struct Terminal {
     mid_line: bool,
 }
 
@@ -45,7 +45,7 @@ impl Edge for Terminal {
     }
 }
 
-fn warn_broken_workflows(root: &Path) {
+pub(crate) fn warn_broken_workflows(root: &Path) {
     for (file, errs) in pipelines(root).1 {
         for e in errs {
             eprintln!("showrunner: warning: {file}: {e}");
@@ -53,10 +53,10 @@ fn warn_broken_workflows(root: &Path) {
     }
 }
 
-struct TerminalGates {
-    yes: bool,
+pub(crate) struct TerminalGates {
+    pub yes: bool,
     /// Models to offer for "change model".
-    models: Vec<String>,
+    pub models: Vec<String>,
 }
 
 fn read_answer(prompt: &str) -> Option<String> {
@@ -152,7 +152,7 @@ fn edit_in_editor(text: &str) -> Option<String> {
     status.success().then_some(edited).flatten()
 }
 
-fn live_model(
+pub(crate) fn live_model(
     root: &Path,
     config: &showrunner_model::config::ProjectConfig,
     rt: &tokio::runtime::Runtime,
@@ -223,7 +223,7 @@ fn load_recording(runs: &Runs, what: &str) -> Result<Run> {
     Ok(serde_json::from_value(v)?)
 }
 
-fn report(run: &Run) -> Result<bool> {
+pub(crate) fn report(run: &Run) -> Result<bool> {
     println!("\nRun {}: {}", run.id, run.state.as_str());
     for s in &run.steps {
         let model = s.model.as_deref().map(|m| format!(" · {m}")).unwrap_or_default();

@@ -261,7 +261,7 @@ fn a_100_scene_batch_through_litellm_over_two_failing_servers_finishes_every_run
     use showrunner_testkit::model_server::{ModelServer, Reply};
     let litellm = std::env::var("SHOWRUNNER_LITELLM").expect("SHOWRUNNER_LITELLM: the litellm binary");
     let latency = std::time::Duration::from_millis(300);
-    let a = ModelServer::programmed(4, move |n| {
+    let a = ModelServer::programmed(4, move |n, _| {
         if n % 7 == 3 {
             Reply::Status {
                 code: 429,
@@ -275,7 +275,7 @@ fn a_100_scene_batch_through_litellm_over_two_failing_servers_finishes_every_run
     // The other drops connections. (Not mid-stream: LiteLLM ends a stream its server cut off
     // with `finish_reason: stop` and `[DONE]` of its own, so nothing downstream can tell a
     // truncated answer from a whole one — the gate shows it; docs/scaling.md says so.)
-    let b = ModelServer::programmed(4, move |n| if n % 9 == 4 { Reply::Drop } else { summary(latency, n) });
+    let b = ModelServer::programmed(4, move |n, _| if n % 9 == 4 { Reply::Drop } else { summary(latency, n) });
     let tmp = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let config = tmp.path().join("litellm.yaml");

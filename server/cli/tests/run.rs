@@ -367,3 +367,111 @@ fn a_worker_killed_mid_call_leaves_its_runs_to_the_next_without_repeating_finish
     assert_eq!(t.matches("gate `review` approved").count(), 0, "{t}");
     assert_eq!(t.matches("gate `approve` approved").count(), 2, "{t}");
 }
+
+/// The last message a recorded chat request sent.
+fn last_message(body: &serde_json::Value) -> String {
+    body["messages"].as_array().and_then(|m| m.last()).and_then(|m| m["content"].as_str()).unwrap_or("").to_string()
+}
+
+#[test]
+fn a_goal_becomes_a_checked_plan_run_as_one_judged_batch_in_the_order_its_tasks_need() {
+    const PLAN: &str = r#"{"tasks": [
+        {"id": "sum", "pipeline": "summarize-scene", "target": "ch01", "why": "the check reads the summaries"},
+        {"id": "check", "pipeline": "continuity-check", "target": "ch01", "needs": ["sum"]}]}"#;
+    // Answers by what is asked: the plan, the judge's scores (the supper's first summary scores
+    // 0.5, so it is written again with the judge's notes), summaries and findings.
+    let server = ModelServer::programmed(8, |_, body| {
+        let asked = last_message(body);
+        if asked.starts_with("Plan the work for this goal") {
+            Reply::tokens(&[PLAN])
+        } else if asked.starts_with("Score this text") {
+            let weak = asked.contains("Supper, first try") && !asked.contains("Supper, second try");
+            let score = if weak { 0.5 } else { 0.95 };
+            Reply::tokens(&[&format!(r#"{{"confidence": {score}, "issues": ["too vague"], "sensitive_topics": []}}"#)])
+        } else if asked.starts_with("Summarize this scene") {
+            let retried = asked.contains("A reviewer scored the last attempt 0.50");
+            let which =
+                if asked.contains("Tom Marlowe had kept lights for twenty-six years") { "Supper" } else { "A scene" };
+            let summary = format!("{which}, {} try: Tom listens.", if retried { "second" } else { "first" });
+            // The rewrite takes a while: checks queued without waiting for it would start now.
+            if retried {
+                Reply::slow(&[&summary[..8], &summary[8..]], std::time::Duration::from_millis(300))
+            } else {
+                Reply::tokens(&[&summary])
+            }
+        } else {
+            Reply::tokens(&[r#"{"defects": []}"#])
+        }
+    });
+    let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
+    let out = showrunner(
+        &[
+            "plan",
+            "Summarize chapter one, then check its continuity",
+            "--scope",
+            "ch01",
+            "--yes",
+            "--jobs",
+            "3",
+            "--model",
+            "local/llama3.1",
+        ],
+        &dir,
+    );
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    // Shown at its gate as a list and a graph, with the JSON that runs.
+    assert!(t.contains("2 task(s), 8 run(s)"), "{t}");
+    assert!(t.contains("2. `check` continuity-check on ch01 · 4 scenes — after sum"), "{t}");
+    assert!(t.contains("1. sum\n2. check ← sum\n"), "{t}");
+    assert!(t.contains("8/8 done"), "{t}");
+    let reqs = chat_requests(&server);
+    let asked: Vec<String> = reqs.iter().map(|r| last_message(&r.body)).collect();
+    // The planner saw the scope's scenes and the pipelines a plan may use, not selection ones.
+    assert!(asked[0].contains("arrival") && asked[0].contains("- summarize-scene:"), "{}", asked[0]);
+    assert!(!asked[0].contains("- rewrite-selection:"), "{}", asked[0]);
+    // Every summary was judged; the weak one was written again with the judge's notes.
+    assert!(asked.iter().any(|a| a.contains("A reviewer scored the last attempt 0.50") && a.contains("too vague")));
+    let summaries = asked.iter().filter(|a| a.starts_with("Summarize this scene")).count();
+    assert_eq!(summaries, 5, "four scenes, one written twice: {asked:#?}");
+    // No check started before every summary (and its judging) was done.
+    let last_summary_work = asked
+        .iter()
+        .rposition(|a| {
+            a.starts_with("Summarize this scene") || (a.starts_with("Score this text") && a.contains(" try: "))
+        })
+        .unwrap();
+    let first_check = asked.iter().position(|a| a.starts_with("List every continuity problem")).unwrap();
+    assert!(last_summary_work < first_check, "{asked:#?}");
+    // The summaries are in the scenes, the judged one as rewritten.
+    let supper = std::fs::read_to_string(dir.join("story/ch01/03-supper.md")).unwrap();
+    assert!(
+        supper.contains("summary: \"Supper, second try: Tom listens.\"")
+            || supper.contains("summary: Supper, second try"),
+        "{supper}"
+    );
+    // The planner's run is on record with the plan approved and its batch.
+    let runs = text(&showrunner(&["runs"], &dir));
+    assert!(runs.lines().any(|l| l.starts_with("plan-") && l.contains("succeeded")), "{runs}");
+}
+
+#[test]
+fn a_plan_with_a_cycle_is_refused_and_nothing_is_queued() {
+    let server = ModelServer::start(vec![Reply::tokens(&[r#"{"tasks": [
+        {"id": "a", "pipeline": "summarize-scene", "target": "ch01", "needs": ["b"]},
+        {"id": "b", "pipeline": "brainstorm", "target": "story/ch01/02-the-hut.md", "needs": ["a"]},
+        {"id": "c", "pipeline": "tighten-selection", "target": "ch02"}]}"#])]);
+    let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
+    let out = showrunner(&["plan", "Tidy chapter one", "--scope", "ch01", "--yes", "--model", "local/llama3.1"], &dir);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("the plan was refused, and nothing was queued"), "{t}");
+    assert!(t.contains("the tasks form a cycle: a ← b ← a") || t.contains("the tasks form a cycle: b ← a ← b"), "{t}");
+    assert!(t.contains("task `c` runs `tighten-selection`, which is not a pipeline a plan can use"), "{t}");
+    assert!(t.contains("task `c` works on `ch02`, outside the plan's scope (chapter `ch01`)"), "{t}");
+    assert_eq!(chat_requests(&server).len(), 1, "only the planner was asked");
+    let status = text(&showrunner(&["batch", "status"], &dir));
+    assert!(status.contains("no batch in this project yet"), "{status}");
+    let runs = text(&showrunner(&["runs"], &dir));
+    assert!(runs.lines().any(|l| l.starts_with("plan-") && l.contains("failed")), "{runs}");
+}

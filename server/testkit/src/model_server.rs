@@ -85,8 +85,8 @@ pub struct ModelServer {
     inner: Arc<Inner>,
 }
 
-/// A reply per chat request, by its number (0-based) among them.
-type Program = Box<dyn Fn(usize) -> Reply + Send + Sync>;
+/// A reply per chat request, by its number (0-based) among them and its body.
+type Program = Box<dyn Fn(usize, &Value) -> Reply + Send + Sync>;
 
 struct Inner {
     script: Mutex<VecDeque<Reply>>,
@@ -107,8 +107,12 @@ impl ModelServer {
         ModelServer::spawn(Inner::new(script, None, None))
     }
 
-    /// Answers chat request number n with `program(n)`, serving at most `capacity` at once.
-    pub fn programmed(capacity: usize, program: impl Fn(usize) -> Reply + Send + Sync + 'static) -> ModelServer {
+    /// Answers chat request number n with `program(n, body)`, serving at most `capacity` at
+    /// once.
+    pub fn programmed(
+        capacity: usize,
+        program: impl Fn(usize, &Value) -> Reply + Send + Sync + 'static,
+    ) -> ModelServer {
         ModelServer::spawn(Inner::new(Vec::new(), Some(Box::new(program)), Some(capacity)))
     }
 
@@ -190,7 +194,7 @@ fn serve(stream: TcpStream, inner: &Inner) {
     let mut body = vec![0; length];
     let _ = reader.read_exact(&mut body);
     let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    inner.requests.lock().unwrap().push(Recorded { method, path: path.clone(), headers, body });
+    inner.requests.lock().unwrap().push(Recorded { method, path: path.clone(), headers, body: body.clone() });
     let (reply, _slot) = if path.ends_with("/models") {
         (Reply::Json(json!({ "object": "list", "data": [{ "id": "llama3.1" }, { "id": "qwen2.5" }] })), None)
     } else {
@@ -199,7 +203,7 @@ fn serve(stream: TcpStream, inner: &Inner) {
         let reply = scripted
             .or_else(|| {
                 let n = inner.chats.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                inner.program.as_ref().map(|p| p(n))
+                inner.program.as_ref().map(|p| p(n, &body))
             })
             .unwrap_or_else(|| Reply::status(500, "script exhausted"));
         (reply, Some(slot))
