@@ -1,6 +1,7 @@
 //! `showrunner batch PIPELINE TARGETS… [--jobs N] [--yes] [--where EXPR] [--priority P]`: one run
 //! of a pipeline per scene of the targets, queued in the project's run store and worked by N
-//! threads; `showrunner batch status|cancel|retry-failed [BATCH]`.
+//! threads; `showrunner batch status|cancel|retry-failed|work [BATCH]`, and `showrunner batch
+//! approve [BATCH] --min-confidence X`: the judge gates scored X or more, approved at once.
 //!
 //! The queue is the run store's ([`Runs::enqueue`], [`Runs::take`]): a batch's runs outlive this
 //! process; one killed mid-batch leaves its runs to the next `showrunner batch work BATCH` (or
@@ -27,8 +28,8 @@ use showrunner_store::runs::{RunRow, Runs};
 
 #[derive(clap::Args, Debug)]
 pub struct BatchArgs {
-    /// A pipeline id (then the targets), or `status`, `cancel`, `retry-failed`, `work` (then a
-    /// batch id; the latest batch when none is given)
+    /// A pipeline id (then the targets), or `status`, `cancel`, `retry-failed`, `work`,
+    /// `approve` (then a batch id; the latest batch when none is given)
     pub what: String,
     /// Scenes (files or ids), folders, or parts of the story (`ch03`, `season-1`)
     pub targets: Vec<String>,
@@ -48,6 +49,13 @@ pub struct BatchArgs {
     /// Runs of higher priority are taken first (default 0)
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub priority: i64,
+    /// Judge every answer before it is used (SPEC §7's thresholds; a weak one is written again
+    /// with the judge's notes), so `approve --min-confidence` can approve the good ones at once
+    #[arg(long)]
+    pub judge: bool,
+    /// With `approve`: the gates of answers the judge scored at least this (0–1) are approved
+    #[arg(long, value_name = "SCORE")]
+    pub min_confidence: Option<f64>,
     #[arg(long, default_value = ".")]
     pub dir: PathBuf,
 }
@@ -74,6 +82,13 @@ pub fn run(args: &BatchArgs) -> Result<bool> {
         "work" => {
             let batch = latest(&root, args.targets.first())?;
             work(&root, &batch, args)
+        }
+        "approve" => {
+            let batch = latest(&root, args.targets.first())?;
+            let Some(min) = args.min_confidence.filter(|m| (0.0..=1.0).contains(m)) else {
+                bail!("say how sure the judge must have been: `batch approve [BATCH] --min-confidence 0.9` (0 to 1)");
+            };
+            approve_judged(&root, &batch, min, args)
         }
         pipeline => {
             let analysis = load_project(&root).analysis;
@@ -119,9 +134,40 @@ fn queue(root: &Path, a: &Analysis, pipeline_id: &str, args: &BatchArgs) -> Resu
     let batch = new_run_id("batch");
     let runs = Runs::open(root)?;
     let q = Queue { runs: &runs, batch: &batch, priority: args.priority, model: args.model.as_deref() };
-    q.scenes(a, &pipeline, &scenes, &[], false).map_err(anyhow::Error::msg)?;
+    q.scenes(a, &pipeline, &scenes, &[], args.judge).map_err(anyhow::Error::msg)?;
     println!("batch {batch}: {} · {} scene(s) queued", pipeline.title, scenes.len());
     Ok(batch)
+}
+
+/// Approves, in bulk, the gates of `batch` whose answer the judge scored at least `min` (a
+/// judge gate, or the output gate after a judge): each such run goes on from its gate (the
+/// verdict shown is the one approved; nothing is scored again), its later gates of answers
+/// judged as well approved too, until it ends or reaches a gate that needs a human; then the batch's queue is worked (runs that waited for these
+/// may now go). Runs an editor is driving are left to it.
+fn approve_judged(root: &Path, batch: &str, min: f64, args: &BatchArgs) -> Result<bool> {
+    let runs = Runs::open(root)?;
+    let analysis = Arc::new(load_project(root).analysis);
+    let mut chosen = Vec::new();
+    for row in runs.batch_rows(batch)?.iter().filter(|r| r.live_state() == "waiting") {
+        let Some(run) = runs.load(&row.id)?.and_then(|v| serde_json::from_value::<Run>(v).ok()) else { continue };
+        let Some(gate) = run.gate.as_ref().filter(|g| matches!(g.kind, GateKind::Judge | GateKind::ApproveOutput))
+        else {
+            continue;
+        };
+        if gate.confidence.is_some_and(|c| c >= min) && runs.claim(&run.id)? {
+            chosen.push(run);
+        }
+    }
+    println!("batch {batch}: {} run(s) wait with an answer judged {min} or more: approving them", chosen.len());
+    let rt = tokio::runtime::Runtime::new()?;
+    let shared =
+        Shared { client: showrunner_llm::Client::new(), agents: showrunner_agents::defs::catalogue(Some(root)).0 };
+    for mut run in chosen {
+        let parked = drive(root, &analysis, rt.handle(), &shared, &mut run, args.yes, Some(min));
+        report_run(&run, parked);
+    }
+    drop(rt);
+    work_on(root, analysis, batch, args.jobs, args.yes)
 }
 
 /// Works the batch's queue with N threads until nothing is left to take; shows progress.
@@ -189,14 +235,21 @@ fn worker(root: &Path, batch: &str, a: &Analysis, handle: tokio::runtime::Handle
             continue;
         };
         println!("started {id} · {}", run.scene);
-        match drive(root, a, &handle, &shared, &mut run, yes) {
-            Some(step) => println!("{id}: waiting at gate `{step}` (in the editor's approval queue)"),
-            None => println!(
-                "{id}: {}{}",
-                run.state.as_str(),
-                run.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
-            ),
-        }
+        let parked = drive(root, a, &handle, &shared, &mut run, yes, None);
+        report_run(&run, parked);
+    }
+}
+
+/// A line on how far a run went: parked at a gate (the step), or its state.
+fn report_run(run: &Run, parked: Option<String>) {
+    match parked {
+        Some(step) => println!("{}: waiting at gate `{step}` (in the editor's approval queue)", run.id),
+        None => println!(
+            "{}: {}{}",
+            run.id,
+            run.state.as_str(),
+            run.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+        ),
     }
 }
 
@@ -207,6 +260,8 @@ struct Shared {
 }
 
 /// Runs `run` as far as this process takes it; the gate's step when it was parked there.
+/// `approve_judged`: the judge and output gates of answers the judge scored at least this are
+/// approved (the writer approved them in bulk).
 fn drive(
     root: &Path,
     a: &Analysis,
@@ -214,6 +269,7 @@ fn drive(
     shared: &Shared,
     run: &mut Run,
     yes: bool,
+    approve_judged: Option<f64>,
 ) -> Option<String> {
     let Ok(runs) = Runs::open(root) else { return None };
     let scene = a.scene_at(&run.scene);
@@ -249,7 +305,7 @@ fn drive(
     };
     let agents = shared.agents.clone();
     let edge = BatchEdge { runs: Runs::open(root).ok(), id: run.id.clone(), parked: parked.clone(), answering: None };
-    let mut gates = BatchGates { yes, root: root.to_path_buf(), parked, parked_at: None };
+    let mut gates = BatchGates { yes, approve_judged, root: root.to_path_buf(), parked, parked_at: None };
     let mut fx = ProjectEffects { root: root.to_path_buf(), analysis: a, scene, runs, agents, edge };
     job.execute(run, &model, &mut gates, &mut fx);
     gates.parked_at
@@ -291,6 +347,8 @@ impl Edge for BatchEdge {
 /// inbox; this process lets go of it.
 struct BatchGates {
     yes: bool,
+    /// Judge and output gates of answers the judge scored at least this: approved (in bulk).
+    approve_judged: Option<f64>,
     root: PathBuf,
     parked: Arc<AtomicBool>,
     /// The gate's step where the run was parked.
@@ -302,6 +360,13 @@ impl Gates for BatchGates {
         if self.yes {
             println!("{}: gate `{}` approved (--yes)", run.id, step.id);
             return Decision::Approve(text.to_string());
+        }
+        let judged = run.gate.as_ref().filter(|g| matches!(g.kind, GateKind::Judge | GateKind::ApproveOutput));
+        if let (Some(score), Some(min)) = (judged.and_then(|g| g.confidence), self.approve_judged) {
+            if score >= min {
+                println!("{}: gate `{}` approved (judged {score:.2})", run.id, step.id);
+                return Decision::Approve(text.to_string());
+            }
         }
         if let Ok(runs) = Runs::open(&self.root) {
             if runs.release(&run.id).is_ok() {

@@ -475,3 +475,72 @@ fn a_plan_with_a_cycle_is_refused_and_nothing_is_queued() {
     let runs = text(&showrunner(&["runs"], &dir));
     assert!(runs.lines().any(|l| l.starts_with("plan-") && l.contains("failed")), "{runs}");
 }
+
+#[test]
+fn the_gates_of_answers_judged_well_enough_are_approved_in_bulk_and_nothing_is_scored_again() {
+    // Four scenes; the judge scores each summary: arrival 0.95 and supper 0.92 pass the judge
+    // and wait at their output gates; the hut 0.8 and the episode 0.75 wait at judge gates.
+    let scene_of = |asked: &str| {
+        [
+            ("The boat from Port Ainsley", "arrival"),
+            ("The wireless hut stood", "hut"),
+            ("Tom Marlowe had kept lights", "supper"),
+        ]
+        .iter()
+        .find(|(mark, _)| asked.contains(mark))
+        .map(|(_, s)| *s)
+        .unwrap_or("episode")
+    };
+    let server = ModelServer::programmed(8, move |_, body| {
+        let asked = last_message(body);
+        if asked.starts_with("Score this text") {
+            let score = [("arrival", 0.95), ("hut", 0.8), ("supper", 0.92), ("episode", 0.75)]
+                .iter()
+                .find(|(s, _)| asked.contains(&format!("Summary of {s}.")))
+                .map(|(_, c)| *c)
+                .unwrap();
+            Reply::tokens(&[&format!(r#"{{"confidence": {score}, "issues": [], "sensitive_topics": []}}"#)])
+        } else {
+            Reply::tokens(&[&format!("Summary of {}.", scene_of(&asked))])
+        }
+    });
+    let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
+    let read = |s: &str| std::fs::read_to_string(dir.join(s)).unwrap();
+    let out = showrunner(&["batch", "summarize-scene", "ch01", "--judge", "--model", "local/llama3.1"], &dir);
+    let t = text(&out);
+    assert!(t.contains("0/4 done") && t.contains("4 waiting at a gate"), "{t}");
+    assert_eq!(t.matches("waiting at gate `approve`").count(), 2, "{t}");
+    assert_eq!(t.matches("waiting at gate `judge`").count(), 2, "{t}");
+    let judge_calls =
+        || chat_requests(&server).iter().filter(|r| last_message(&r.body).starts_with("Score this")).count();
+    assert_eq!(judge_calls(), 4);
+    let calls = chat_requests(&server).len();
+
+    // A score given in words, or none: refused before anything is approved.
+    let bad = showrunner(&["batch", "approve", "--min-confidence", "1.5"], &dir);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(text(&bad).contains("--min-confidence 0.9"), "{}", text(&bad));
+
+    let out = showrunner(&["batch", "approve", "--min-confidence", "0.9"], &dir);
+    let t = text(&out);
+    assert!(t.contains("2 run(s) wait with an answer judged 0.9 or more: approving them"), "{t}");
+    assert!(t.contains("gate `approve` approved (judged 0.95)"), "{t}");
+    assert!(t.contains("2/4 done") && t.contains("2 waiting at a gate"), "{t}");
+    assert!(read("story/ch01/01-arrival.md").contains("Summary of arrival."));
+    assert!(read("story/ch01/03-supper.md").contains("Summary of supper."));
+    assert!(!read("story/ch01/02-the-hut.md").contains("Summary of hut."), "0.8 is not approved at 0.9");
+    assert_eq!(chat_requests(&server).len(), calls, "approving calls no model: nothing is scored again");
+
+    // At 0.8 the hut's judge gate is approved, and its output gate (scored 0.8 too) after it.
+    let out = showrunner(&["batch", "approve", "--min-confidence", "0.8"], &dir);
+    let t = text(&out);
+    assert!(t.contains("1 run(s) wait with an answer judged 0.8 or more: approving them"), "{t}");
+    assert!(
+        t.contains("gate `judge` approved (judged 0.80)") && t.contains("gate `approve` approved (judged 0.80)"),
+        "{t}"
+    );
+    assert!(read("story/ch01/02-the-hut.md").contains("Summary of hut."));
+    assert_eq!(chat_requests(&server).len(), calls);
+    let status = text(&showrunner(&["batch", "status"], &dir));
+    assert!(status.contains("3/4 done") && status.contains("1 waiting at a gate"), "{status}");
+}

@@ -769,7 +769,15 @@ fn approve_output(
                 None => cut.to_string(),
             });
         }
-        let gate = Gate { edit, note, reasoning, ..Gate::new(&step.id, GateKind::ApproveOutput, &output) };
+        // The judge's score of this answer, when a judge passed it: shown, and what approving
+        // in bulk goes by.
+        let confidence = pipeline
+            .steps
+            .iter()
+            .filter(|s| s.kind == StepKind::Judge)
+            .filter_map(|s| run.vars[&s.id]["confidence"].as_f64())
+            .next_back();
+        let gate = Gate { edit, note, reasoning, confidence, ..Gate::new(&step.id, GateKind::ApproveOutput, &output) };
         match ask_showing(run, step, gates, fx, gate) {
             Decision::Approve(text) | Decision::Paste(text) => {
                 // What is approved is the plan, planned again when the writer edited the text.
@@ -901,6 +909,13 @@ fn run_step(
             );
             let generator = latest_generator(pipeline, run);
             let mut retries = 0;
+            // The verdict a human was being asked about when the run stopped, if it did.
+            let mut asked = run
+                .steps
+                .iter()
+                .find(|r| r.id == step.id)
+                .map(|r| r.output.clone())
+                .filter(|v| v["confidence"].is_number());
             loop {
                 let output = last_text(run, pipeline, step);
                 let watch: Vec<&str> = run.vars["judge"]["sensitive_topics"]
@@ -915,19 +930,37 @@ fn run_step(
                 let prompt = format!(
                     "Score this text for quality and fit with the story. Answer as JSON: {{\"confidence\": 0.0-1.0, \"issues\": [\"...\"], \"sensitive_topics\": [\"...\"]}}.{watch}\n\n{output}"
                 );
-                let answer = call(step, run, model, fx, &prompt)?;
-                let verdict = showrunner_llm::repair::parse_lenient(&answer).map(|(v, _)| v).unwrap_or(Value::Null);
+                let verdict = match asked.take() {
+                    Some(verdict) => verdict,
+                    None => {
+                        let answer = call(step, run, model, fx, &prompt)?;
+                        let verdict =
+                            showrunner_llm::repair::parse_lenient(&answer).map(|(v, _)| v).unwrap_or(Value::Null);
+                        let confidence = verdict["confidence"].as_f64().unwrap_or(0.0);
+                        if confidence <= approve || !verdict["sensitive_topics"].as_array().is_none_or(Vec::is_empty) {
+                            run.defects.push(DefectReport {
+                                step: step.id.clone(),
+                                report: format!(
+                                    "A reviewer scored the draft {confidence:.2} and noted: {}",
+                                    verdict["issues"]
+                                ),
+                                model: generated_by(run, generator.as_ref()),
+                            });
+                        }
+                        verdict
+                    }
+                };
                 let confidence = verdict["confidence"].as_f64().unwrap_or(0.0);
                 let sensitive = verdict["sensitive_topics"].as_array().is_some_and(|a| !a.is_empty());
                 if confidence > approve && !sensitive {
                     return Ok(Some(verdict));
                 }
-                run.defects.push(DefectReport {
-                    step: step.id.clone(),
-                    report: format!("A reviewer scored the draft {confidence:.2} and noted: {}", verdict["issues"]),
-                    model: generated_by(run, generator.as_ref()),
-                });
                 if confidence > review || sensitive {
+                    // Kept with the step while a human decides: a run parked here (or stopped)
+                    // asks again about this verdict instead of scoring the answer anew.
+                    if let Some(r) = run.steps.iter_mut().find(|r| r.id == step.id) {
+                        r.output = verdict.clone();
+                    }
                     let text = format!("{output}\n\n---\nJudge: {verdict}");
                     let gate = Gate { confidence: Some(confidence), ..Gate::new(&step.id, GateKind::Judge, &text) };
                     match ask_showing(run, step, gates, fx, gate) {

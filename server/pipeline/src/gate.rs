@@ -78,7 +78,8 @@ pub struct Gate {
     /// the text that is approved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<String>,
-    /// A judge gate: the judge's score of the answer (0–1), for approving many at once.
+    /// The judge's score of the answer (0–1): at a judge gate, or at the output gate of an
+    /// answer a judge passed. What approving many at once goes by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f64>,
 }
