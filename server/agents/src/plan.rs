@@ -14,11 +14,11 @@ use serde_json::Value;
 use showrunner_model::analysis::Analysis;
 use showrunner_model::story::Story;
 use showrunner_model::target::Target;
-use showrunner_pipeline::def::{self, Layer, Pipeline};
-use showrunner_pipeline::{Run, RunError};
-use showrunner_store::runs::Runs;
+use showrunner_pipeline::def::{self, Layer, Pipeline, StepKind};
+use showrunner_pipeline::{Decision, Effects, GateKind, Gates, Model, Run, RunError, RunState, Step};
 
-use crate::studio::new_run_id;
+use crate::batch::Queue;
+use crate::studio::{new_run_id, pipelines, Edge, ProjectEffects};
 
 /// The planner's pipeline id (its runs are found by it: [`crate::studio::Job::of_run`]).
 pub const PIPELINE: &str = "plan";
@@ -102,6 +102,93 @@ pub fn request(goal: &str, scope: &Target, a: &Analysis, pipelines: &[&Pipeline]
         "\nAnswer with JSON only, in this shape:\n{\"tasks\": [{\"id\": \"t1\", \"pipeline\": \"<a pipeline id above>\", \"target\": \"<a scene id or a part of the story listed above>\", \"needs\": [\"<ids of tasks that must finish first>\"], \"why\": \"<one line>\"}]}\nUse as few tasks as the goal needs. A task needs another only when it uses that task's results.",
     );
     out
+}
+
+/// A new planner's run for `goal` on `scope` (as the writer named it; the whole project when
+/// none), its batch's runs to be queued with `priority`.
+pub fn new_run(
+    root: &std::path::Path,
+    a: &Analysis,
+    goal: &str,
+    scope: Option<&str>,
+    priority: i64,
+) -> Result<Run, String> {
+    if goal.trim().is_empty() {
+        return Err("say what the plan is for: a goal in words".into());
+    }
+    let target = Target::resolve(a, scope)?;
+    let all = pipelines(root).0;
+    let request = request(goal, &target, a, &offered(&all));
+    let vars = serde_json::json!({ "plan_request": request, "goal": goal, "scope": scope, "priority": priority });
+    Ok(Run::new(&new_run_id(PIPELINE), &pipeline(), "", vars))
+}
+
+/// Runs (or goes on with) a planner's run: the outliner is asked (its prompt reviewed), its
+/// plan checked — a plan that fails is refused with every reason, and the run fails — and shown
+/// at the `approve-plan` gate; the approved plan (the JSON at the gate, edited or not, checked
+/// again) is queued as one batch, whose id the run keeps in `vars.batch`. Whoever runs this then
+/// works that batch.
+pub fn execute<E: Edge>(run: &mut Run, model: &dyn Model, gates: &mut dyn Gates, fx: &mut ProjectEffects<'_, E>) {
+    if run.vars["batch"].is_string() {
+        return;
+    }
+    let pipeline = pipeline();
+    showrunner_pipeline::execute(&pipeline, run, model, gates, fx);
+    if run.state != RunState::Succeeded {
+        return;
+    }
+    let a = fx.analysis;
+    let all = pipelines(&fx.root).0;
+    let offered = offered(&all);
+    let goal = run.vars["goal"].as_str().unwrap_or("").to_string();
+    let checked = Target::resolve(a, run.vars["scope"].as_str()).map_err(|e| vec![e]).and_then(|scope| {
+        parse(&run.vars["plan"]).map_err(|e| vec![e]).and_then(|p| check(p, &scope, a, &offered)).map(|c| (scope, c))
+    });
+    let (scope, checked) = match checked {
+        Ok(c) => c,
+        Err(problems) => {
+            return end(run, fx, RunState::Failed, Some(format!("the plan was refused: {}", problems.join("; "))))
+        }
+    };
+    let shown = render(&goal, &checked, a);
+    // Shown as it comes, like an answer: the terminal prints it, an editor's run view shows it.
+    fx.edge.text("approve-plan", &format!("\n{shown}\n"));
+    let step = Step { id: "approve-plan".into(), kind: StepKind::ApproveOutput, ..Step::default() };
+    let checked = match showrunner_pipeline::ask(run, &step, gates, fx, GateKind::ApproveOutput, &shown) {
+        Decision::Approve(text) | Decision::Paste(text) if text == shown => checked,
+        Decision::Approve(text) | Decision::Paste(text) => {
+            match from_reviewed(&text).and_then(|p| check(p, &scope, a, &offered).map_err(|e| e.join("; "))) {
+                Ok(c) => c,
+                Err(e) => return end(run, fx, RunState::Failed, Some(format!("the edited plan was refused: {e}"))),
+            }
+        }
+        Decision::Cancel => return end(run, fx, RunState::Cancelled, Some(RunError::Cancelled.to_string())),
+        _ => return end(run, fx, RunState::Cancelled, Some("the plan was not approved; nothing was queued".into())),
+    };
+    let batch = new_run_id("batch");
+    let q = Queue {
+        runs: &fx.runs,
+        batch: &batch,
+        priority: run.vars["priority"].as_i64().unwrap_or(0),
+        model: run.model_override.as_deref(),
+    };
+    if let Err(e) = queue(&checked, a, &offered, &q) {
+        return end(run, fx, RunState::Failed, Some(format!("the plan could not be queued: {e}")));
+    }
+    run.vars["batch"] = serde_json::json!(batch);
+    run.vars["approved_plan"] = serde_json::to_value(&checked.plan).unwrap_or_default();
+    run.vars["answer"] = serde_json::json!(format!(
+        "batch {batch}: {} task(s), {} run(s) queued",
+        checked.plan.tasks.len(),
+        checked.runs()
+    ));
+    end(run, fx, RunState::Succeeded, None);
+}
+
+fn end<E: Edge>(run: &mut Run, fx: &mut ProjectEffects<'_, E>, state: RunState, error: Option<String>) {
+    run.state = state;
+    run.error = error;
+    fx.save(run);
 }
 
 /// Reads the planner's answer (a JSON value, or text holding one).
@@ -236,44 +323,6 @@ pub fn from_reviewed(text: &str) -> Result<Plan, String> {
     let end = body.find("```").ok_or("the ```json block of tasks is not closed")?;
     let value: Value = serde_json::from_str(body[..end].trim()).map_err(|e| format!("its JSON does not parse: {e}"))?;
     parse(&value)
-}
-
-/// How a batch's runs are queued: in which batch, how urgent, on which model.
-pub struct Queue<'a> {
-    pub runs: &'a Runs,
-    pub batch: &'a str,
-    pub priority: i64,
-    /// The model for every model step (above the cascade).
-    pub model: Option<&'a str>,
-}
-
-impl Queue<'_> {
-    /// Queues one run of `pipeline` per scene, each taken only after the runs it `needs`; their
-    /// ids. The scene's context is gathered when a worker takes the run (`vars` null until
-    /// then): in parallel, and as the story is then.
-    pub fn scenes(
-        &self,
-        a: &Analysis,
-        pipeline: &Pipeline,
-        scenes: &[usize],
-        needs: &[String],
-        judged: bool,
-    ) -> Result<Vec<String>, RunError> {
-        let pipeline = if judged { pipeline.judged() } else { pipeline.clone() };
-        let mut ids = Vec::with_capacity(scenes.len());
-        for &s in scenes {
-            let path = &a.files[a.scenes[s].file].path;
-            let mut run = Run::new(&new_run_id(&pipeline.id), &pipeline, path, Value::Null);
-            run.model_override = self.model.map(str::to_string);
-            run.judged = judged;
-            let data = serde_json::to_value(&run).map_err(|e| RunError::Store(e.to_string()))?;
-            self.runs
-                .enqueue(&run.id, &run.pipeline, &run.scene, self.priority, Some(self.batch), needs, &data)
-                .map_err(RunError::store)?;
-            ids.push(run.id);
-        }
-        Ok(ids)
-    }
 }
 
 /// Queues an approved plan as one batch: each task's runs wait for every run of the tasks it

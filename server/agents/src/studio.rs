@@ -67,6 +67,8 @@ pub enum Job {
     Agent(AgentDef),
     /// A change an outside agent proposed ([`crate::proposal`]), waiting for a human.
     Proposal,
+    /// A goal turned into a batch ([`crate::plan`]).
+    Plan,
 }
 
 impl Job {
@@ -85,7 +87,7 @@ impl Job {
                     .map(Job::Agent)
                     .ok_or_else(|| RunError::Invalid(format!("the run's agent `{id}` is gone")))
             }
-            None if run.pipeline == crate::plan::PIPELINE => Ok(Job::Pipeline(crate::plan::pipeline())),
+            None if run.pipeline == crate::plan::PIPELINE => Ok(Job::Plan),
             None => {
                 let p = find_pipeline(root, &run.pipeline)?;
                 Ok(Job::Pipeline(if run.judged { p.judged() } else { p }))
@@ -98,6 +100,7 @@ impl Job {
             Job::Pipeline(p) => &p.title,
             Job::Agent(a) => &a.name,
             Job::Proposal => "A proposed change",
+            Job::Plan => "Plan a batch",
         }
     }
 
@@ -113,6 +116,7 @@ impl Job {
             Job::Pipeline(p) => showrunner_pipeline::execute(p, run, model, gates, fx),
             Job::Agent(a) => crate::react::run_agent(a, run, model, gates, fx),
             Job::Proposal => crate::proposal::execute(run, gates, fx),
+            Job::Plan => crate::plan::execute(run, model, gates, fx),
         }
     }
 
@@ -123,6 +127,7 @@ impl Job {
             Job::Pipeline(p) => p.steps.iter().find(|s| s.kind.generates()).cloned(),
             Job::Agent(a) => Some(Step { agent: Some(a.id.clone()), ..Default::default() }),
             Job::Proposal => None,
+            Job::Plan => crate::plan::pipeline().steps.into_iter().find(|s| s.kind.generates()),
         };
         step.map(|s| showrunner_pipeline::model_name(run, &s, fx)).unwrap_or_default()
     }

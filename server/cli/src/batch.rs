@@ -16,15 +16,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
-use showrunner_agents::plan::Queue;
-use showrunner_agents::studio::{find_pipeline, new_run_id, run_context, scene_vars, Edge, Job, ProjectEffects};
+use showrunner_agents::batch::{self, Counts, Queue};
+use showrunner_agents::studio::{find_pipeline, new_run_id, Edge, Job, ProjectEffects};
 use showrunner_model::analysis::Analysis;
-use showrunner_model::story::Story;
-use showrunner_model::target::Target;
 use showrunner_pipeline::{Decision, GateKind, Gates, Run, Step};
 use showrunner_store::discover::project_of;
 use showrunner_store::load_project;
-use showrunner_store::runs::{RunRow, Runs};
+use showrunner_store::runs::Runs;
 
 #[derive(clap::Args, Debug)]
 pub struct BatchArgs {
@@ -110,27 +108,8 @@ fn latest(root: &Path, named: Option<&String>) -> Result<String> {
 /// Queues one run per scene of the targets (that the filter lets through); the batch's id.
 fn queue(root: &Path, a: &Analysis, pipeline_id: &str, args: &BatchArgs) -> Result<String> {
     let pipeline = find_pipeline(root, pipeline_id).map_err(anyhow::Error::msg)?;
-    if pipeline.needs_selection() {
-        bail!("`{}` works on a selection, which a batch does not have: use `showrunner run` with --lines", pipeline.id);
-    }
-    if args.targets.is_empty() {
-        bail!("say which scenes: scene files or ids, folders, or parts of the story (e.g. `ch03`, `season-1`, `.` for all)");
-    }
-    let filter = args.filter.as_deref().map(Filter::parse).transpose()?;
-    let story = Story::new(a);
-    let mut scenes: Vec<usize> = Vec::new();
-    for t in &args.targets {
-        let target = Target::resolve(a, Some(t)).map_err(anyhow::Error::msg)?;
-        scenes.extend(target.scenes(a, &story));
-    }
-    let mut seen = std::collections::HashSet::new();
-    scenes.retain(|s| seen.insert(*s));
-    if let Some(f) = &filter {
-        scenes.retain(|&s| f.holds(a, s));
-    }
-    if scenes.is_empty() {
-        bail!("no scene to run `{}` on{}", pipeline.id, if filter.is_some() { " (--where left none)" } else { "" });
-    }
+    batch::batchable(&pipeline).map_err(anyhow::Error::msg)?;
+    let scenes = batch::scenes_of(a, &args.targets, args.filter.as_deref()).map_err(anyhow::Error::msg)?;
     let batch = new_run_id("batch");
     let runs = Runs::open(root)?;
     let q = Queue { runs: &runs, batch: &batch, priority: args.priority, model: args.model.as_deref() };
@@ -286,15 +265,10 @@ fn drive(
             return None;
         }
     };
-    if run.vars.is_null() {
-        let Some(s) = scene else {
-            fail(run, format!("the scene {} is gone", run.scene));
-            return None;
-        };
-        let (context, _, _) = run_context(root, a, s, None, &run.pipeline);
-        run.vars = scene_vars(a, s, &context, None, None);
+    if let Err(e) = batch::prepare(root, a, run) {
+        fail(run, e);
+        return None;
     }
-    run.prepare_resume();
     let parked = Arc::new(AtomicBool::new(false));
     let model = showrunner_agents::studio::LiveModel {
         config: a.config.clone(),
@@ -382,43 +356,6 @@ impl Gates for BatchGates {
     }
 }
 
-/// Counts of a batch's runs by what they are doing.
-#[derive(Default, Debug)]
-struct Counts {
-    done: usize,
-    running: usize,
-    waiting: usize,
-    failed: usize,
-    queued: usize,
-    cancelled: usize,
-}
-
-fn counts(rows: &[RunRow]) -> Counts {
-    let mut c = Counts::default();
-    for r in rows {
-        match r.live_state() {
-            "succeeded" => c.done += 1,
-            "running" => c.running += 1,
-            "waiting" => c.waiting += 1,
-            "failed" | "interrupted" => c.failed += 1,
-            "cancelled" => c.cancelled += 1,
-            _ => c.queued += 1,
-        }
-    }
-    c
-}
-
-fn line(c: &Counts, total: usize) -> String {
-    let mut s = format!(
-        "{}/{total} done · {} running · {} waiting at a gate · {} failed · {} queued",
-        c.done, c.running, c.waiting, c.failed, c.queued
-    );
-    if c.cancelled > 0 {
-        s.push_str(&format!(" · {} cancelled", c.cancelled));
-    }
-    s
-}
-
 fn show_progress(root: &Path, batch: &str, done: &AtomicBool, started: Instant) {
     if !std::io::stderr().is_terminal() {
         return;
@@ -427,14 +364,14 @@ fn show_progress(root: &Path, batch: &str, done: &AtomicBool, started: Instant) 
     let spent_before = runs.spent_today().unwrap_or(0);
     while !done.load(Ordering::Relaxed) {
         if let Ok(rows) = runs.batch_rows(batch) {
-            let c = counts(&rows);
+            let c = Counts::of(&rows);
             let finished = c.done + c.failed + c.cancelled + c.waiting;
             let eta = (finished > 0 && finished < rows.len()).then(|| {
                 let per = started.elapsed().as_secs_f64() / finished as f64;
                 format!(" · ETA {:.0} s", per * (rows.len() - finished) as f64)
             });
             let tokens = runs.spent_today().unwrap_or(0).saturating_sub(spent_before);
-            eprint!("\r{} · {tokens} tokens{}\x1b[K", line(&c, rows.len()), eta.unwrap_or_default());
+            eprint!("\r{} · {tokens} tokens{}\x1b[K", c, eta.unwrap_or_default());
         }
         std::thread::sleep(Duration::from_millis(250));
     }
@@ -447,88 +384,10 @@ fn status(root: &Path, batch: &str) -> Result<bool> {
     if rows.is_empty() {
         bail!("no batch `{batch}`");
     }
-    let c = counts(&rows);
-    println!("batch {batch}: {}", line(&c, rows.len()));
+    let c = Counts::of(&rows);
+    println!("batch {batch}: {}", c);
     for r in rows.iter().filter(|r| r.live_state() != "succeeded") {
         println!("  {:<36} {:<11} {}", r.id, r.live_state(), r.scene);
     }
     Ok(c.done == rows.len())
-}
-
-/// `--where`: comparisons of a scene's fields joined with `and`.
-struct Filter(Vec<(String, String, String)>);
-
-const OPS: &[&str] = &["==", "!=", "<=", ">=", "^=", "<", ">"];
-
-impl Filter {
-    fn parse(expr: &str) -> Result<Filter> {
-        let mut terms = Vec::new();
-        for part in expr.split(" and ") {
-            let part = part.trim();
-            let Some((at, op)) = OPS.iter().filter_map(|op| part.find(op).map(|i| (i, *op))).min_by_key(|(i, _)| *i)
-            else {
-                bail!("--where: `{part}` is no comparison; write e.g. `words == 0`, `pov == alice`, `path ^= story/ch03/`");
-            };
-            let field = part[..at].trim().to_string();
-            let value = part[at + op.len()..].trim().trim_matches(|c| c == '"' || c == '\'').to_string();
-            if !matches!(field.as_str(), "words" | "pov" | "id" | "path" | "title") {
-                bail!("--where: no field `{field}`; scenes have words, pov, id, path, title");
-            }
-            if field == "words" && value.parse::<usize>().is_err() {
-                bail!("--where: `words` is compared with a number, not `{value}`");
-            }
-            terms.push((field, op.to_string(), value));
-        }
-        Ok(Filter(terms))
-    }
-
-    fn holds(&self, a: &Analysis, s: usize) -> bool {
-        let scene = &a.scenes[s].scene;
-        self.0.iter().all(|(field, op, value)| {
-            if field == "words" {
-                return compare(&scene.word_count, op, &value.parse::<usize>().unwrap_or(0));
-            }
-            let have = match field.as_str() {
-                "pov" => scene.pov.as_ref().map(|p| p.value.as_str()).unwrap_or(""),
-                "id" => scene.id.value.as_str(),
-                "path" => a.files[a.scenes[s].file].path.as_str(),
-                _ => scene.title.as_deref().unwrap_or(""),
-            };
-            match op.as_str() {
-                "^=" => have.starts_with(value.as_str()),
-                _ => compare(have, op, value.as_str()),
-            }
-        })
-    }
-}
-
-/// `have OP want` for the comparisons of `--where` (`^=` is for text only: false here).
-fn compare<T: Ord + ?Sized>(have: &T, op: &str, want: &T) -> bool {
-    use std::cmp::Ordering::{Equal, Greater, Less};
-    let o = have.cmp(want);
-    match op {
-        "==" => o == Equal,
-        "!=" => o != Equal,
-        "<" => o == Less,
-        ">" => o == Greater,
-        "<=" => o != Greater,
-        ">=" => o != Less,
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn where_compares_numbers_and_text() {
-        assert!(compare(&3usize, "<", &5) && compare(&5usize, "<=", &5) && !compare(&5usize, ">", &5));
-        assert!(compare(&0usize, "==", &0) && compare(&1usize, "!=", &0) && compare(&7usize, ">=", &5));
-        assert!(!compare(&3usize, "^=", &3), "`^=` is for text");
-        assert!(compare("alice", "<", "tom") && compare("tom", "==", "tom") && !compare("tom", "!=", "tom"));
-        let f = Filter::parse("words >= 10 and path ^= story/ch01/").unwrap();
-        assert_eq!(f.0.len(), 2);
-        assert_eq!((f.0[1].0.as_str(), f.0[1].1.as_str(), f.0[1].2.as_str()), ("path", "^=", "story/ch01/"));
-    }
 }
