@@ -108,7 +108,7 @@ fn load_run(root: &Path, id: &str) -> Option<Run> {
     serde_json::from_value(runs.load(id).ok()??).ok()
 }
 
-fn save_new(root: &Path, run: &Run) -> Result<()> {
+pub(crate) fn save_new(root: &Path, run: &Run) -> Result<()> {
     let runs = Runs::open(root).map_err(|e| internal(e.to_string()))?;
     runs.save(&run.id, &run.pipeline, &run.scene, "queued", None, &serde_json::to_value(run).unwrap_or_default())
         .map_err(|e| internal(e.to_string()))
@@ -117,7 +117,7 @@ fn save_new(root: &Path, run: &Run) -> Result<()> {
 impl Backend {
     /// The state to show for a run: what the run store says (`interrupted` for a run whose
     /// process ended), except for a run this server drives, which is live whatever its lease.
-    fn shown_state(&self, run: &str, stored: &str) -> RunState {
+    pub(crate) fn shown_state(&self, run: &str, stored: &str) -> RunState {
         let state = serde_json::from_value(json!(stored)).unwrap_or(RunState::Interrupted);
         match state {
             RunState::Interrupted if self.runner.is_active(run) => RunState::Running,
@@ -148,7 +148,7 @@ impl Backend {
     }
 
     /// Every loaded project root.
-    fn roots(&self) -> Vec<PathBuf> {
+    pub(crate) fn roots(&self) -> Vec<PathBuf> {
         self.lock().projects.keys().cloned().collect()
     }
 
@@ -215,7 +215,7 @@ impl Backend {
         replay: Option<Run>,
     ) -> Result<()> {
         save_new(&root, &run)?;
-        self.runner.start(&self.session(), root, analysis, job, run, crate::runs::How { replay, confirm: false });
+        self.runner.start(&self.session(), root, analysis, job, run, crate::runs::How { replay, ..Default::default() });
         Ok(())
     }
 

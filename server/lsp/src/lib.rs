@@ -7,6 +7,7 @@
 //! session lock before the first `.await`, so notifications apply in the order they arrive, and
 //! no lock is held across an `.await`. A panic inside a handler becomes an error response.
 
+pub mod batch;
 pub mod commands;
 pub mod diagnostics;
 pub mod edit;
@@ -43,6 +44,8 @@ pub struct Backend {
     recorder: Recorder,
     state: Arc<Mutex<State>>,
     runner: runs::Runner,
+    /// The batches this server works.
+    working: batch::Working,
     notes: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<protocol::RunProgress>>,
     /// Client capabilities that decide optional behaviour.
     caps: Mutex<ClientCaps>,
@@ -122,6 +125,7 @@ pub async fn run_stdio() -> bool {
             client,
             state,
             runner: runs::Runner::default(),
+            working: batch::Working::default(),
             notes: std::sync::OnceLock::new(),
             caps: Mutex::new(ClientCaps::default()),
             clean_shutdown: flag,
@@ -764,6 +768,16 @@ impl Backend {
                 let run = run.to_string();
                 let _ =
                     tokio::task::spawn_blocking(move || runner.cancel(&run, std::time::Duration::from_secs(2))).await;
+            }
+            if let Some(batch) = token.strip_prefix("showrunner/batch/") {
+                let holder = self.roots().into_iter().find(|root| {
+                    showrunner_store::runs::Runs::open(root)
+                        .and_then(|r| r.batch_rows(batch))
+                        .is_ok_and(|rows| !rows.is_empty())
+                });
+                if let Some(root) = holder {
+                    let _ = self.cancel_batch(&root, batch).await;
+                }
             }
         }
     }
@@ -1598,6 +1612,9 @@ impl LanguageServer for Backend {
                     .map_err(|e| internal(e.to_string()))?
                     .map_err(invalid)?;
                 glass::to_value(hits)
+            }
+            c if c.starts_with("showrunner.batch.") || c == "showrunner.plan" => {
+                self.batch_command(c, &p.arguments).await
             }
             c if protocol::COMMANDS.iter().any(|s| s.name == c) => self.glass_command(c, &p.arguments).await,
             other => Err(Error {

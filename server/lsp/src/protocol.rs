@@ -146,6 +146,113 @@ pub struct RunArgs {
     pub run: String,
 }
 
+/// `showrunner.batch.run`: one run of a pipeline per scene of the targets, queued in the
+/// project's run store and worked by this server (gates in the approval queue).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct BatchRunArgs {
+    pub pipeline: String,
+    /// Scenes (ids or files), folders, or parts of the story (`ch03`, `season-1`, `.`).
+    pub targets: Vec<String>,
+    /// Only scenes for which this holds: `words == 0`, `pov == alice`, `path ^= story/ch03/`.
+    #[serde(rename = "where", default)]
+    pub filter: Option<String>,
+    /// Runs at once (default: `batch: { concurrency }`, else 2).
+    #[serde(default)]
+    pub jobs: Option<usize>,
+    /// Judge every answer first, so `showrunner.batch.approve` can approve the good ones.
+    #[serde(default)]
+    pub judge: bool,
+    #[serde(default)]
+    pub priority: Option<i64>,
+    /// `provider/model` for every model step, above the cascade.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// A document of the project (else the only project loaded).
+    #[schemars(with = "Option<String>")]
+    #[serde(default)]
+    pub uri: Option<Uri>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct BatchStarted {
+    pub batch: String,
+    pub queued: usize,
+}
+
+/// A batch (the project's latest when none is named).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct BatchArgs {
+    #[serde(default)]
+    pub batch: Option<String>,
+    #[schemars(with = "Option<String>")]
+    #[serde(default)]
+    pub uri: Option<Uri>,
+}
+
+/// A batch's runs by what they are doing, and each run.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct BatchStatus {
+    pub batch: String,
+    pub total: usize,
+    pub done: usize,
+    pub running: usize,
+    pub waiting: usize,
+    /// Failed or interrupted.
+    pub failed: usize,
+    pub queued: usize,
+    pub cancelled: usize,
+    /// Whether this server is working the batch now.
+    pub working: bool,
+    /// `3/8 done · 2 running · …`, as the terminal shows it.
+    pub summary: String,
+    pub runs: Vec<RunSummary>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct BatchCancelled {
+    pub batch: String,
+    /// Runs asked to stop (queued ones at once, running ones at their next step).
+    pub asked: usize,
+}
+
+/// `showrunner.batch.approve`: approve, at once, the gates of a batch whose answers the judge
+/// scored at least `min_confidence` (and their later such gates).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct BatchApproveArgs {
+    #[serde(default)]
+    pub batch: Option<String>,
+    pub min_confidence: f64,
+    #[schemars(with = "Option<String>")]
+    #[serde(default)]
+    pub uri: Option<Uri>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct BatchApproved {
+    pub batch: String,
+    /// Gates approved now.
+    pub approved: usize,
+}
+
+/// `showrunner.plan`: a goal turned into a plan by the outliner, approved at a gate, then run
+/// as one batch by this server.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PlanArgs {
+    pub goal: String,
+    /// The part of the story the plan may touch (default: the whole project).
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub jobs: Option<usize>,
+    #[serde(default)]
+    pub priority: Option<i64>,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[schemars(with = "Option<String>")]
+    #[serde(default)]
+    pub uri: Option<Uri>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct GateArgs {
     pub run: String,
@@ -405,6 +512,9 @@ pub struct GateView {
     /// What the model reasoned before its answer: to show collapsed; never part of `text`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<String>,
+    /// The judge's score of the answer (0–1), at a judge gate or the output gate after one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -582,6 +692,11 @@ commands! {
     "showrunner.stats" (PictureArgs) -> StatsResult : "Words per level, POV, the mention heatmap, gaps and goals.";
     "showrunner.export" (ExportArgs) -> Exported : "Exports the project, a part or a scene (saved files, current timeline) as DOCX, FDX, EPUB, Markdown or Fountain; returns the file written.";
     "showrunner.search" (SearchArgs) -> Vec<Hit> : "The story and everything the project's runs and history said, best first, with snippets.";
+    "showrunner.batch.run" (BatchRunArgs) -> BatchStarted : "Queues one run of a pipeline per scene of the targets and works them here, gates in the approval queue.";
+    "showrunner.batch.status" (BatchArgs) -> BatchStatus : "A batch's runs by state (the latest batch when none is named).";
+    "showrunner.batch.cancel" (BatchArgs) -> BatchCancelled : "Stops a batch: queued runs at once, running ones at their next step.";
+    "showrunner.batch.approve" (BatchApproveArgs) -> BatchApproved : "Approves the gates of a batch whose answers the judge scored at least `min_confidence`.";
+    "showrunner.plan" (PlanArgs) -> RunStarted : "Turns a goal into a plan (approved at a gate), then runs it as one batch.";
 }
 
 /// The names of every command (for `executeCommandProvider`).

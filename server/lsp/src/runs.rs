@@ -123,6 +123,8 @@ pub struct Pending {
     pub edit: Option<EditPlan>,
     pub note: Option<String>,
     pub reasoning: Option<String>,
+    /// The judge's score of the answer, when a judge scored it.
+    pub confidence: Option<f64>,
     tx: mpsc::Sender<Decision>,
 }
 
@@ -221,6 +223,7 @@ impl Pending {
             edit: self.edit.as_ref().map(|p| EditView::of(&self.root, p)),
             note: self.note.clone(),
             reasoning: self.reasoning.clone(),
+            confidence: self.confidence,
         }
     }
 
@@ -236,6 +239,8 @@ struct Active {
     cancel: Cancel,
     gate: Option<Pending>,
     finished: Arc<(Mutex<bool>, Condvar)>,
+    /// The writer approved in bulk the gates of answers judged at least this.
+    approve_judged: Option<f64>,
 }
 
 /// The runs this server drives.
@@ -269,6 +274,31 @@ impl Runner {
         self.lock().contains_key(run)
     }
 
+    /// Driven here and not waiting at a gate: what counts against a batch's concurrency.
+    pub fn is_busy(&self, run: &str) -> bool {
+        self.lock().get(run).is_some_and(|a| a.gate.is_none())
+    }
+
+    /// From now on, run `run`'s judge and output gates of answers judged at least `min` are
+    /// approved as they come (the writer approved them in bulk); the one waiting now is too
+    /// when it qualifies. Whether it did.
+    pub fn approve_judged(&self, session: &Session, run: &str, min: f64) -> bool {
+        let waiting = {
+            let mut map = self.lock();
+            let Some(a) = map.get_mut(run) else { return false };
+            a.approve_judged = Some(min);
+            a.gate.clone()
+        };
+        match waiting.filter(|g| judged_at_least(g.kind, g.confidence, min)) {
+            Some(g) => g.resolve(session, DecisionKind::Approve, None, None).is_ok(),
+            None => false,
+        }
+    }
+
+    fn approves_judged(&self, run: &str) -> Option<f64> {
+        self.lock().get(run).and_then(|a| a.approve_judged)
+    }
+
     pub fn root_of(&self, run: &str) -> Option<PathBuf> {
         self.lock().get(run).map(|a| a.root.clone())
     }
@@ -294,7 +324,7 @@ impl Runner {
 
     /// Starts (or resumes) a run on a thread of its own.
     pub fn start(&self, session: &Session, root: PathBuf, analysis: Arc<Analysis>, job: Job, mut run: Run, how: How) {
-        let How { replay, confirm } = how;
+        let How { replay, confirm, after } = how;
         let cancelled = Arc::new(AtomicBool::new(false));
         let cancel = Cancel::default();
         let finished = Arc::new((Mutex::new(false), Condvar::new()));
@@ -306,6 +336,7 @@ impl Runner {
                 cancel: cancel.clone(),
                 gate: None,
                 finished: finished.clone(),
+                approve_judged: None,
             },
         );
         let runner = self.clone();
@@ -340,6 +371,9 @@ impl Runner {
             let (lock, cv) = &*finished;
             *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
             cv.notify_all();
+            if let Some(after) = after {
+                after(&run);
+            }
         });
         if let Err(e) = spawned {
             tracing::error!("cannot start a run thread: {e}");
@@ -383,7 +417,7 @@ impl Runner {
             let _ = runs.touch_attempt(&row.id);
             run.prepare_resume();
             tracing::info!(run = %row.id, confirm, "resuming");
-            self.start(session, root.to_path_buf(), analysis.clone(), job, run, How { replay: None, confirm });
+            self.start(session, root.to_path_buf(), analysis.clone(), job, run, How { confirm, ..How::default() });
         }
     }
 
@@ -401,6 +435,16 @@ pub struct How {
     pub replay: Option<Run>,
     /// Ask the writer before going on (a run another process left unfinished).
     pub confirm: bool,
+    /// What follows the run's end (a plan's batch is worked).
+    pub after: Option<AfterRun>,
+}
+
+/// What a run's thread does once the run has ended.
+pub type AfterRun = Box<dyn FnOnce(&Run) + Send>;
+
+/// A judge gate, or an output gate after a judge, whose answer scored at least `min`.
+fn judged_at_least(kind: GateKind, confidence: Option<f64>, min: f64) -> bool {
+    matches!(kind, GateKind::Judge | GateKind::ApproveOutput) && confidence.is_some_and(|c| c >= min)
 }
 
 /// Where a run is driven: the server's runner and session, the project, and whether to ask
@@ -664,6 +708,11 @@ struct LspGates {
 
 impl Gates for LspGates {
     fn ask(&mut self, run: &Run, step: &Step, kind: GateKind, text: &str) -> Decision {
+        let confidence = run.gate.as_ref().and_then(|g| g.confidence);
+        if let Some(min) = self.runner.approves_judged(&run.id).filter(|&m| judged_at_least(kind, confidence, m)) {
+            tracing::info!(run = %run.id, step = %step.id, min, "approved in bulk (judged well enough)");
+            return Decision::Approve(text.to_string());
+        }
         let path = review_path(&self.root, &run.id, &step.id);
         let (edit, note, reasoning) =
             run.gate.as_ref().map(|g| (g.edit.clone(), g.note.clone(), g.reasoning.clone())).unwrap_or_default();
@@ -737,6 +786,7 @@ impl Gates for LspGates {
             edit,
             note,
             reasoning,
+            confidence,
             tx,
         };
         let gate = pending.view();

@@ -18,6 +18,74 @@ export interface AgentStarted {
   via: string;
 }
 
+/** `showrunner.batch.approve`: approve, at once, the gates of a batch whose answers the judge
+ * scored at least `min_confidence` (and their later such gates). */
+export interface BatchApproveArgs {
+  batch?: string | null;
+  min_confidence: number;
+  uri?: string | null;
+}
+
+export interface BatchApproved {
+  /** Gates approved now. */
+  approved: number;
+  batch: string;
+}
+
+/** A batch (the project's latest when none is named). */
+export interface BatchArgs {
+  batch?: string | null;
+  uri?: string | null;
+}
+
+export interface BatchCancelled {
+  /** Runs asked to stop (queued ones at once, running ones at their next step). */
+  asked: number;
+  batch: string;
+}
+
+/** `showrunner.batch.run`: one run of a pipeline per scene of the targets, queued in the
+ * project's run store and worked by this server (gates in the approval queue). */
+export interface BatchRunArgs {
+  /** Runs at once (default: `batch: { concurrency }`, else 2). */
+  jobs?: number | null;
+  /** Judge every answer first, so `showrunner.batch.approve` can approve the good ones. */
+  judge?: boolean;
+  /** `provider/model` for every model step, above the cascade. */
+  model?: string | null;
+  pipeline: string;
+  priority?: number | null;
+  /** Scenes (ids or files), folders, or parts of the story (`ch03`, `season-1`, `.`). */
+  targets: string[];
+  /** A document of the project (else the only project loaded). */
+  uri?: string | null;
+  /** Only scenes for which this holds: `words == 0`, `pov == alice`, `path ^= story/ch03/`. */
+  where?: string | null;
+}
+
+export interface BatchStarted {
+  batch: string;
+  queued: number;
+}
+
+/** A batch's runs by what they are doing, and each run. */
+export interface BatchStatus {
+  batch: string;
+  cancelled: number;
+  done: number;
+  /** Failed or interrupted. */
+  failed: number;
+  queued: number;
+  running: number;
+  runs: RunSummary[];
+  /** `3/8 done · 2 running · …`, as the terminal shows it. */
+  summary: string;
+  total: number;
+  waiting: number;
+  /** Whether this server is working the batch now. */
+  working: boolean;
+}
+
 export interface BucketCreateArgs {
   aliases?: string[];
   kind: string;
@@ -266,6 +334,8 @@ export interface GateResolved {
 
 /** A gate waiting for the writer. */
 export interface GateView {
+  /** The judge's score of the answer (0–1), at a judge gate or the output gate after one. */
+  confidence?: number | null;
   /** The edit approving makes, when the gate precedes one. */
   edit?: EditView | null;
   kind: GateKind;
@@ -448,6 +518,18 @@ export interface PipelineRunArgs {
   /** A recorded run whose answers replay instead of a model server. */
   replay?: string | null;
   uri: string;
+}
+
+/** `showrunner.plan`: a goal turned into a plan by the outliner, approved at a gate, then run
+ * as one batch by this server. */
+export interface PlanArgs {
+  goal: string;
+  jobs?: number | null;
+  model?: string | null;
+  priority?: number | null;
+  /** The part of the story the plan may touch (default: the whole project). */
+  scope?: string | null;
+  uri?: string | null;
 }
 
 /** An LSP position (0-based line and character, in the negotiated encoding), for the schema. */
@@ -653,6 +735,14 @@ export interface UriArgs {
 export interface CommandTypes {
   /** Free text to the right agent (keywords, then an intent call). */
   "showrunner.agent.ask": { arguments: AgentAskArgs; result: AgentStarted };
+  /** Approves the gates of a batch whose answers the judge scored at least `min_confidence`. */
+  "showrunner.batch.approve": { arguments: BatchApproveArgs; result: BatchApproved };
+  /** Stops a batch: queued runs at once, running ones at their next step. */
+  "showrunner.batch.cancel": { arguments: BatchArgs; result: BatchCancelled };
+  /** Queues one run of a pipeline per scene of the targets and works them here, gates in the approval queue. */
+  "showrunner.batch.run": { arguments: BatchRunArgs; result: BatchStarted };
+  /** A batch's runs by state (the latest batch when none is named). */
+  "showrunner.batch.status": { arguments: BatchArgs; result: BatchStatus };
   /** A new bucket through the history write path. */
   "showrunner.bucket.create": { arguments: BucketCreateArgs; result: BucketCreated };
   /** What the AI will know about a scene: every item with its reason and tokens, and what was dropped. */
@@ -679,6 +769,8 @@ export interface CommandTypes {
   "showrunner.pipeline.list": { arguments: UriArgs; result: PipelineInfo[] };
   /** Starts a pipeline on a scene (and a selection). */
   "showrunner.pipeline.run": { arguments: PipelineRunArgs; result: RunStarted };
+  /** Turns a goal into a plan (approved at a gate), then runs it as one batch. */
+  "showrunner.plan": { arguments: PlanArgs; result: RunStarted };
   /** Researches a question into the research library. */
   "showrunner.research": { arguments: ResearchArgs; result: RunStarted };
   /** Cancels a run. */
@@ -706,6 +798,10 @@ export type CommandResult<C extends CommandName> = CommandTypes[C]["result"];
 /** The command names, as the server lists them in `executeCommandProvider`. */
 export const COMMAND_NAMES: readonly CommandName[] = [
   "showrunner.agent.ask",
+  "showrunner.batch.approve",
+  "showrunner.batch.cancel",
+  "showrunner.batch.run",
+  "showrunner.batch.status",
   "showrunner.bucket.create",
   "showrunner.context.show",
   "showrunner.export",
@@ -719,6 +815,7 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   "showrunner.models.resolve",
   "showrunner.pipeline.list",
   "showrunner.pipeline.run",
+  "showrunner.plan",
   "showrunner.research",
   "showrunner.run.cancel",
   "showrunner.run.list",

@@ -921,3 +921,201 @@ fn a_terminal_run_never_writes_a_scene_open_in_an_editor() {
     assert!(out.status.success(), "{t}");
     assert!(std::fs::read_to_string(&scene).unwrap().contains("Alice poured the tea."));
 }
+
+/// A model for batches from the editor: summaries named after their scene, the judge's scores
+/// by scene, a one-task plan, and findings for anything else.
+fn batch_model(scores: &'static [(&'static str, f64)]) -> ModelServer {
+    ModelServer::programmed(8, move |_, body| {
+        let asked =
+            body["messages"].as_array().and_then(|m| m.last()).and_then(|m| m["content"].as_str()).unwrap_or("");
+        let scene = [
+            ("The boat from Port Ainsley", "arrival"),
+            ("The wireless hut stood", "hut"),
+            ("Tom Marlowe had kept lights", "supper"),
+        ]
+        .iter()
+        .find(|(mark, _)| asked.contains(mark))
+        .map(|(_, s)| *s)
+        .unwrap_or("episode");
+        if asked.starts_with("Plan the work") {
+            Reply::tokens(&[
+                r#"{"tasks": [{"id": "sum", "pipeline": "summarize-scene", "target": "arrival", "why": "one line"}]}"#,
+            ])
+        } else if asked.starts_with("Score this text") {
+            let score = scores
+                .iter()
+                .find(|(s, _)| asked.contains(&format!("Summary of {s}.")))
+                .map(|(_, c)| *c)
+                .unwrap_or(0.95);
+            Reply::tokens(&[&format!(r#"{{"confidence": {score}, "issues": [], "sensitive_topics": []}}"#)])
+        } else if asked.starts_with("Summarize this scene") {
+            Reply::tokens(&[&format!("Summary of {scene}.")])
+        } else {
+            Reply::tokens(&[r#"{"ideas": [{"title": "Fog", "pitch": "The bell."}]}"#])
+        }
+    })
+}
+
+/// The runs of a batch, as `showrunner.batch.status` lists them.
+fn batch_runs(c: &mut Client, batch: &str) -> Vec<String> {
+    let st = command(c, "showrunner.batch.status", json!({ "batch": batch }));
+    st["runs"].as_array().unwrap().iter().map(|r| r["run"].as_str().unwrap().to_string()).collect()
+}
+
+/// A batch from the editor: its runs are worked by the language server, their gates wait in
+/// its approval queue with the judge's score, the well-judged ones are approved in bulk (each
+/// run's later judged gate too), and the batch's progress is reported as it goes.
+#[test]
+fn a_batch_from_the_editor_is_worked_there_and_its_well_judged_gates_approved_in_bulk() {
+    let server = batch_model(&[("supper", 0.8)]);
+    let (_tmp, dir) = example_on(&server);
+    let mut c = start(&dir);
+    let started = command(
+        &mut c,
+        "showrunner.batch.run",
+        json!({ "pipeline": "summarize-scene", "targets": ["ch01"], "judge": true, "jobs": 2, "model": "local/llama3.1" }),
+    );
+    assert_eq!(started["queued"], 4, "{started}");
+    let batch = started["batch"].as_str().unwrap().to_string();
+    let runs = batch_runs(&mut c, &batch);
+    assert_eq!(runs.len(), 4);
+    // Every run reaches a gate: three output gates scored 0.95, the supper's judge gate at 0.8.
+    let mut kinds = Vec::new();
+    for r in &runs {
+        let g = c.wait_for(&format!("the gate of {r}"), |v| {
+            v["method"] == "showrunner/runProgress"
+                && v["params"]["run"] == r.as_str()
+                && v["params"]["event"] == "gate"
+        })["params"]["gate"]
+            .clone();
+        kinds.push((g["kind"].as_str().unwrap().to_string(), g["confidence"].as_f64()));
+    }
+    kinds.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        kinds,
+        [
+            ("approve_output".into(), Some(0.95)),
+            ("approve_output".into(), Some(0.95)),
+            ("approve_output".into(), Some(0.95)),
+            ("judge".into(), Some(0.8))
+        ]
+    );
+    // The batch's progress, as the terminal words it.
+    let token = format!("showrunner/batch/{batch}");
+    c.wait_for("the batch's progress", |v| {
+        v["method"] == "$/progress"
+            && v["params"]["token"] == token.as_str()
+            && v["params"]["value"]["message"].as_str().is_some_and(|m| m.contains("4 waiting at a gate"))
+    });
+    let bad = command_raw(&mut c, "showrunner.batch.approve", json!({ "batch": batch, "min_confidence": 2 }));
+    assert!(bad["error"]["message"].as_str().unwrap().contains("from 0 to 1"), "{bad}");
+
+    let approved = command(&mut c, "showrunner.batch.approve", json!({ "batch": batch, "min_confidence": 0.9 }));
+    assert_eq!(approved["approved"], 3, "{approved}");
+    let st = loop {
+        let st = command(&mut c, "showrunner.batch.status", json!({ "batch": batch }));
+        if st["done"] == 3 {
+            break st;
+        }
+        c.wait_for("a run's end", |v| v["method"] == "showrunner/runProgress" && v["params"]["event"] == "done");
+    };
+    assert_eq!((st["waiting"].as_u64(), st["total"].as_u64()), (Some(1), Some(4)), "{st}");
+    assert!(std::fs::read_to_string(dir.join("story/ch01/01-arrival.md")).unwrap().contains("Summary of arrival."));
+    assert!(!std::fs::read_to_string(dir.join("story/ch01/03-supper.md")).unwrap().contains("Summary of supper."));
+    let judge_calls = || server.requests().iter().filter(|r| last_user_message(r).starts_with("Score this")).count();
+    assert_eq!(judge_calls(), 4);
+
+    // At 0.8: the supper's judge gate, then its output gate (scored 0.8 too), without asking.
+    let approved = command(&mut c, "showrunner.batch.approve", json!({ "min_confidence": 0.8 }));
+    assert_eq!(approved["approved"], 1, "{approved}");
+    loop {
+        let st = command(&mut c, "showrunner.batch.status", json!({ "batch": batch }));
+        if st["done"] == 4 {
+            assert_eq!(st["summary"], "4/4 done · 0 running · 0 waiting at a gate · 0 failed · 0 queued", "{st}");
+            break;
+        }
+        c.wait_for("a run's end", |v| v["method"] == "showrunner/runProgress" && v["params"]["event"] == "done");
+    }
+    assert!(std::fs::read_to_string(dir.join("story/ch01/03-supper.md")).unwrap().contains("Summary of supper."));
+    assert_eq!(judge_calls(), 4, "nothing was scored again");
+    c.finish();
+}
+
+/// A plan from the editor: the planner's prompt and its plan are gates in the approval queue
+/// (the plan as a list, a graph and its JSON); approved, its batch is worked there.
+#[test]
+fn a_plan_from_the_editor_is_approved_at_its_gates_then_worked_as_a_batch() {
+    let server = batch_model(&[]);
+    let (_tmp, dir) = example_on(&server);
+    let mut c = start(&dir);
+    let bad = command_raw(&mut c, "showrunner.plan", json!({ "goal": "Summaries", "scope": "ch99" }));
+    assert!(bad["error"]["message"].as_str().unwrap().contains("nothing called `ch99`"), "{bad}");
+    let run = command(
+        &mut c,
+        "showrunner.plan",
+        json!({ "goal": "Summarize the arrival", "scope": "ch01", "model": "local/llama3.1" }),
+    )["run"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (step, kind, review) = gate(&mut c, &run);
+    assert_eq!((step.as_str(), kind.as_str()), ("review", "review_prompt"));
+    assert!(std::fs::read_to_string(&review).unwrap().contains("- summarize-scene:"));
+    resolve(&mut c, &run, "review", "approve", json!({}));
+    let (step, kind, review) = gate(&mut c, &run);
+    assert_eq!((step.as_str(), kind.as_str()), ("approve-plan", "approve_output"));
+    let shown = std::fs::read_to_string(&review).unwrap();
+    assert!(
+        shown.contains("1 task(s), 1 run(s)") && shown.contains("## Graph") && shown.contains("```json"),
+        "{shown}"
+    );
+    resolve(&mut c, &run, "approve-plan", "approve", json!({}));
+    assert_eq!(progress(&mut c, &run, "done")["state"], "succeeded");
+    let st = command(&mut c, "showrunner.run.status", json!({ "run": run }));
+    let answer = st["output"].to_string();
+    let batch = answer.split("batch ").nth(1).unwrap().split(':').next().unwrap().to_string();
+    // Its one run is worked here, judged, and waits at its output gate with the score.
+    let runs = batch_runs(&mut c, &batch);
+    assert_eq!(runs.len(), 1);
+    let g = c.wait_for("the plan's run at its gate", |v| {
+        v["method"] == "showrunner/runProgress"
+            && v["params"]["run"] == runs[0].as_str()
+            && v["params"]["event"] == "gate"
+    })["params"]["gate"]
+        .clone();
+    assert_eq!((g["kind"].as_str(), g["confidence"].as_f64()), (Some("approve_output"), Some(0.95)), "{g}");
+    resolve(&mut c, &runs[0], "approve", "approve", json!({}));
+    assert_eq!(progress(&mut c, &runs[0], "done")["state"], "succeeded");
+    assert!(std::fs::read_to_string(dir.join("story/ch01/01-arrival.md")).unwrap().contains("Summary of arrival."));
+    c.finish();
+}
+
+/// Cancelling a batch from the editor stops its runs waiting at gates and its queued ones.
+#[test]
+fn a_batch_cancelled_from_the_editor_stops_every_run() {
+    let server = batch_model(&[]);
+    let (_tmp, dir) = example_on(&server);
+    let mut c = start(&dir);
+    let started = command(
+        &mut c,
+        "showrunner.batch.run",
+        json!({ "pipeline": "brainstorm", "targets": ["ch01", "ch02"], "jobs": 1 }),
+    );
+    let batch = started["batch"].as_str().unwrap().to_string();
+    let runs = batch_runs(&mut c, &batch);
+    // The first waits at its prompt gate (a gate does not hold up the batch: the next starts).
+    gate(&mut c, &runs[0]);
+    gate(&mut c, &runs[1]);
+    let cancelled = command(&mut c, "showrunner.batch.cancel", json!({ "batch": batch }));
+    assert_eq!(cancelled["asked"].as_u64(), Some(runs.len() as u64), "{cancelled}");
+    let st = loop {
+        let st = command(&mut c, "showrunner.batch.status", json!({ "batch": batch }));
+        if st["cancelled"] == runs.len() as u64 {
+            break st;
+        }
+        c.wait_for("a run's end", |v| v["method"] == "showrunner/runProgress" && v["params"]["event"] == "done");
+    };
+    assert_eq!(st["done"], 0, "{st}");
+    assert!(server.requests().iter().all(|r| !r.path.ends_with("/chat/completions")), "nothing was sent");
+    c.finish();
+}
