@@ -13,9 +13,10 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
+use indicatif::{ProgressBar, ProgressStyle};
 use showrunner_agents::batch::{self, Counts, Queue};
 use showrunner_agents::studio::{find_pipeline, new_run_id, Edge, Job, ProjectEffects};
 use showrunner_model::analysis::Analysis;
@@ -168,11 +169,10 @@ pub(crate) fn work_on(
         println!("(without --yes, runs wait at their gates for your approval in the editor)");
     }
     let rt = tokio::runtime::Runtime::new()?;
-    let started = Instant::now();
     let done = Arc::new(AtomicBool::new(false));
     let progress = {
         let (root, batch, done) = (root.to_path_buf(), batch.to_string(), done.clone());
-        std::thread::spawn(move || show_progress(&root, &batch, &done, started))
+        std::thread::spawn(move || show_progress(&root, &batch, &done))
     };
     std::thread::scope(|scope| {
         for _ in 0..jobs {
@@ -210,10 +210,10 @@ fn worker(root: &Path, batch: &str, a: &Analysis, handle: tokio::runtime::Handle
         };
         let Ok(mut run) = serde_json::from_value::<Run>(data) else {
             let _ = runs.fail(&id, "the run's record cannot be read by this version of showrunner");
-            println!("{id}: failed (its record cannot be read)");
+            say(format!("{id}: failed (its record cannot be read)"));
             continue;
         };
-        println!("started {id} · {}", run.scene);
+        say(format!("started {id} · {}", run.scene));
         let parked = drive(root, a, &handle, &shared, &mut run, yes, None);
         report_run(&run, parked);
     }
@@ -222,13 +222,13 @@ fn worker(root: &Path, batch: &str, a: &Analysis, handle: tokio::runtime::Handle
 /// A line on how far a run went: parked at a gate (the step), or its state.
 fn report_run(run: &Run, parked: Option<String>) {
     match parked {
-        Some(step) => println!("{}: waiting at gate `{step}` (in the editor's approval queue)", run.id),
-        None => println!(
+        Some(step) => say(format!("{}: waiting at gate `{step}` (in the editor's approval queue)", run.id)),
+        None => say(format!(
             "{}: {}{}",
             run.id,
             run.state.as_str(),
             run.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
-        ),
+        )),
     }
 }
 
@@ -302,7 +302,7 @@ impl Edge for BatchEdge {
 
     fn text(&mut self, step: &str, _text: &str) {
         if self.answering.as_deref() != Some(step) {
-            println!("{}: `{step}` answering", self.id);
+            say(format!("{}: `{step}` answering", self.id));
             self.answering = Some(step.to_string());
         }
     }
@@ -332,13 +332,13 @@ struct BatchGates {
 impl Gates for BatchGates {
     fn ask(&mut self, run: &Run, step: &Step, _kind: GateKind, text: &str) -> Decision {
         if self.yes {
-            println!("{}: gate `{}` approved (--yes)", run.id, step.id);
+            say(format!("{}: gate `{}` approved (--yes)", run.id, step.id));
             return Decision::Approve(text.to_string());
         }
         let judged = run.gate.as_ref().filter(|g| matches!(g.kind, GateKind::Judge | GateKind::ApproveOutput));
         if let (Some(score), Some(min)) = (judged.and_then(|g| g.confidence), self.approve_judged) {
             if score >= min {
-                println!("{}: gate `{}` approved (judged {score:.2})", run.id, step.id);
+                say(format!("{}: gate `{}` approved (judged {score:.2})", run.id, step.id));
                 return Decision::Approve(text.to_string());
             }
         }
@@ -356,26 +356,48 @@ impl Gates for BatchGates {
     }
 }
 
-fn show_progress(root: &Path, batch: &str, done: &AtomicBool, started: Instant) {
+/// The progress bar while a batch is worked on a terminal (`None` otherwise): lines the workers
+/// print go above it ([`say`]).
+static BAR: std::sync::Mutex<Option<ProgressBar>> = std::sync::Mutex::new(None);
+
+/// Prints a line of a batch's work to stdout, above the progress bar when one is drawn.
+fn say(line: String) {
+    let bar = BAR.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    match bar {
+        Some(bar) => bar.suspend(|| println!("{line}")),
+        None => println!("{line}"),
+    }
+}
+
+/// Draws the batch's progress on a terminal's stderr until `done`: a bar of the runs that went
+/// as far as they go (done, failed, cancelled, or waiting at a gate), with what is running,
+/// waiting and failed, the tokens spent since it began, and the ETA.
+fn show_progress(root: &Path, batch: &str, done: &AtomicBool) {
     if !std::io::stderr().is_terminal() {
         return;
     }
     let Ok(runs) = Runs::open(root) else { return };
     let spent_before = runs.spent_today().unwrap_or(0);
+    let style = ProgressStyle::with_template("{bar:28.cyan/blue} {pos}/{len} {msg} · ETA {eta}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("█▉▊▋▌▍▎▏ ");
+    let bar = ProgressBar::new(0).with_style(style);
+    *BAR.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar.clone());
     while !done.load(Ordering::Relaxed) {
         if let Ok(rows) = runs.batch_rows(batch) {
             let c = Counts::of(&rows);
-            let finished = c.done + c.failed + c.cancelled + c.waiting;
-            let eta = (finished > 0 && finished < rows.len()).then(|| {
-                let per = started.elapsed().as_secs_f64() / finished as f64;
-                format!(" · ETA {:.0} s", per * (rows.len() - finished) as f64)
-            });
             let tokens = runs.spent_today().unwrap_or(0).saturating_sub(spent_before);
-            eprint!("\r{} · {tokens} tokens{}\x1b[K", c, eta.unwrap_or_default());
+            bar.set_length(c.total as u64);
+            bar.set_position((c.done + c.failed + c.cancelled + c.waiting) as u64);
+            bar.set_message(format!(
+                "· {} done · {} running · {} waiting · {} failed · {tokens} tokens",
+                c.done, c.running, c.waiting, c.failed
+            ));
         }
-        std::thread::sleep(Duration::from_millis(250));
+        std::thread::sleep(Duration::from_millis(200));
     }
-    eprint!("\r\x1b[K");
+    BAR.lock().unwrap_or_else(|e| e.into_inner()).take();
+    bar.finish_and_clear();
 }
 
 /// Prints the batch's state, one line per run that did not succeed; whether all succeeded.

@@ -544,3 +544,30 @@ fn the_gates_of_answers_judged_well_enough_are_approved_in_bulk_and_nothing_is_s
     let status = text(&showrunner(&["batch", "status"], &dir));
     assert!(status.contains("3/4 done") && status.contains("1 waiting at a gate"), "{status}");
 }
+
+#[test]
+fn on_a_terminal_a_batch_draws_a_progress_bar_with_its_lines_above_it() {
+    // `script` runs the batch on a pseudo-terminal, as a writer's terminal would.
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` (util-linux) to make a terminal");
+        return;
+    }
+    let server = ModelServer::programmed(4, |_, _| Reply::slow(&[IDEAS], std::time::Duration::from_millis(250)));
+    let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
+    let cmd =
+        format!("{} batch brainstorm ch01 --yes --jobs 2 --model local/llama3.1", env!("CARGO_BIN_EXE_showrunner"));
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(&dir)
+        .env("XDG_CONFIG_HOME", dir.join(".no-user-config"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let t = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{t}");
+    // The bar: how many of the four went as far as they go, what runs, the tokens, the ETA.
+    assert!(t.contains("/4 · ") && t.contains(" running · ") && t.contains(" tokens · ETA "), "{t}");
+    // The workers' lines still reach the terminal, whole.
+    assert_eq!(t.matches("started brainstorm-").count(), 4, "{t}");
+    assert!(t.contains("4/4 done"), "{t}");
+}
