@@ -147,6 +147,31 @@ def check_docx_example():
     assert len(chapters) == 1 and chapters[0].startswith("Chapter 2"), chapters
 
 
+def check_docx_in_courier():
+    """`manuscript: { font: courier }`: every style in Courier New, nothing left in Times."""
+    files = dict(FILES)
+    files["showrunner.yaml"] = CONFIG + "manuscript: { font: courier }\n"
+    root = project(files)
+    export(root, "docx", "-o", "courier.docx")
+    d = docx.Document(str(root / "courier.docx"))
+    body = [p for p in d.paragraphs if p.text.strip()][3:]
+    assert body, "a manuscript with a body"
+    for p in body:
+        assert p.style.font.name == "Courier New" and p.style.font.size == Pt(12), (p.text, p.style.name)
+    defaults = d.styles.element.xpath("w:docDefaults/w:rPrDefault/w:rPr/w:rFonts")[0]
+    assert defaults.get(docx.oxml.ns.qn("w:ascii")) == "Courier New", defaults.attrib
+    xml = zipfile.ZipFile(root / "courier.docx").read("word/styles.xml").decode()
+    assert "Times New Roman" not in xml
+    # A font standard manuscript format does not allow: a warning with its place, Times kept.
+    files["showrunner.yaml"] = CONFIG + "manuscript: { font: Comic Sans }\n"
+    root = project(files)
+    r = subprocess.run([BIN, "check", "--format", "json"], cwd=root, capture_output=True, text=True)
+    assert "`manuscript.font` is `times` or `courier`" in r.stdout, r.stdout + r.stderr
+    export(root, "docx", "-o", "times.docx")
+    d = docx.Document(str(root / "times.docx"))
+    assert all(p.style.font.name == "Times New Roman" for p in d.paragraphs if p.text.strip())
+
+
 def check_fdx_with_python_xml():
     """The FDX of a screenplay nobody here exported by hand, read with Python's own XML parser."""
     import re
@@ -337,7 +362,7 @@ def check_real_screenplays_through_fdx():
     return f"{len(scripts)} scripts, {total} paragraphs"
 
 
-CHECKS = [check_docx_manuscript, check_docx_example, check_fdx_with_python_xml, check_epub, check_real_screenplays_through_fdx]
+CHECKS = [check_docx_manuscript, check_docx_example, check_docx_in_courier, check_fdx_with_python_xml, check_epub, check_real_screenplays_through_fdx]
 
 
 def main():

@@ -1,6 +1,7 @@
 //! `docx`: standard manuscript format (docx-rs), the layout agents and editors ask for.
 //!
-//! US Letter, 1-inch margins, Times New Roman 12 pt, double-spaced. A title page (no header):
+//! US Letter, 1-inch margins, Times New Roman (or Courier New: `manuscript: { font: courier }`)
+//! 12 pt, double-spaced. A title page (no header):
 //! the contact block top left (single-spaced), the word count top right rounded as agents expect
 //! ("about 7,300 words"), the title and "by Author" centred halfway down. Every chapter starts on
 //! a new page a third of the way down, its title centred. Paragraphs have a half-inch first-line
@@ -19,7 +20,6 @@ use crate::doc::{self, manuscript_blocks, screenplay, Block, Kind};
 use crate::plan::{rounded_words, thousands, Plan};
 use crate::ExportError;
 
-pub const FONT: &str = "Times New Roman";
 /// Half-points: 12 pt.
 const SIZE: usize = 24;
 const INCH: i32 = 1440;
@@ -32,19 +32,19 @@ pub const BREAK: &str = "SceneBreak";
 pub const TITLE_PAGE: &str = "TitlePage";
 pub const SCRIPT: &str = "ScriptElement";
 
-fn fonts() -> RunFonts {
-    RunFonts::new().ascii(FONT).hi_ansi(FONT).cs(FONT).east_asia(FONT)
+fn fonts(font: &str) -> RunFonts {
+    RunFonts::new().ascii(font).hi_ansi(font).cs(font).east_asia(font)
 }
 
 fn spacing(line: i32) -> LineSpacing {
     LineSpacing::new().line(line).line_rule(LineSpacingType::Auto).before(0).after(0)
 }
 
-fn style(id: &str, name: &str, line: i32) -> Style {
+fn style(id: &str, name: &str, line: i32, font: &str) -> Style {
     Style::new(id, StyleType::Paragraph)
         .name(name)
         .based_on("Normal")
-        .fonts(fonts())
+        .fonts(fonts(font))
         .size(SIZE)
         .line_spacing(spacing(line))
 }
@@ -80,6 +80,7 @@ fn para(style_id: &str, text: &str) -> Paragraph {
 pub fn docx(plan: &Plan) -> Result<Vec<u8>, ExportError> {
     let title = &plan.meta.title;
     let author = plan.meta.author.as_deref();
+    let font = plan.meta.font.family();
     let mut d = Docx::new()
         .page_size(12240, 15840)
         .page_margin(PageMargin {
@@ -91,19 +92,19 @@ pub fn docx(plan: &Plan) -> Result<Vec<u8>, ExportError> {
             footer: INCH / 2,
             gutter: 0,
         })
-        .default_fonts(fonts())
+        .default_fonts(fonts(font))
         .default_size(SIZE)
-        .add_style(style(BODY, "Manuscript Body", DOUBLE).indent(
+        .add_style(style(BODY, "Manuscript Body", DOUBLE, font).indent(
             None,
             Some(SpecialIndentType::FirstLine(INCH / 2)),
             None,
             None,
         ))
-        .add_style(style(BODY_FIRST, "Manuscript Body First", DOUBLE))
-        .add_style(style(CHAPTER, "Chapter Title", DOUBLE).align(AlignmentType::Center))
-        .add_style(style(BREAK, "Scene Break", DOUBLE).align(AlignmentType::Center))
-        .add_style(style(TITLE_PAGE, "Title Page", 240))
-        .add_style(style(SCRIPT, "Script Element", 240));
+        .add_style(style(BODY_FIRST, "Manuscript Body First", DOUBLE, font))
+        .add_style(style(CHAPTER, "Chapter Title", DOUBLE, font).align(AlignmentType::Center))
+        .add_style(style(BREAK, "Scene Break", DOUBLE, font).align(AlignmentType::Center))
+        .add_style(style(TITLE_PAGE, "Title Page", 240, font))
+        .add_style(style(SCRIPT, "Script Element", 240, font));
 
     // The running header, from the second page on.
     let mut head = String::new();

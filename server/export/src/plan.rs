@@ -28,6 +28,8 @@ pub struct Meta {
     pub project: String,
     /// The project's first language (`linking: { language }`; `en` by default).
     pub language: String,
+    /// The manuscript's typeface (`manuscript: { font }`).
+    pub font: showrunner_model::config::ManuscriptFont,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +101,7 @@ pub fn plan(analysis: &Analysis, target: Option<&str>) -> Result<Plan, ExportErr
         contact: cfg.contact.clone().filter(|c| !c.trim().is_empty()),
         project: cfg.name.clone(),
         language: cfg.linking.languages.first().cloned().unwrap_or_else(|| "en".to_string()),
+        font: cfg.manuscript_font,
     };
     let target = Target::resolve(analysis, target).map_err(ExportError::Target)?;
     let chosen = target.scenes(analysis, &story);

@@ -104,6 +104,26 @@ pub struct ProjectConfig {
     pub author: Option<String>,
     /// `contact:` for exports: the title page's contact block (lines kept).
     pub contact: Option<String>,
+    /// `manuscript: { font: times | courier }`: the typeface of a manuscript export.
+    pub manuscript_font: ManuscriptFont,
+}
+
+/// The typefaces standard manuscript format allows: Times New Roman (the default) or Courier.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ManuscriptFont {
+    #[default]
+    Times,
+    Courier,
+}
+
+impl ManuscriptFont {
+    /// The font's name, as a word processor knows it.
+    pub fn family(self) -> &'static str {
+        match self {
+            ManuscriptFont::Times => "Times New Roman",
+            ManuscriptFont::Courier => "Courier New",
+        }
+    }
 }
 
 impl ProjectConfig {
@@ -139,6 +159,7 @@ impl ProjectConfig {
             title: None,
             author: None,
             contact: None,
+            manuscript_font: ManuscriptFont::Times,
         }
     }
 
@@ -164,6 +185,7 @@ const TOP_KEYS: &[&str] = &[
     "title",
     "author",
     "contact",
+    "manuscript",
 ];
 
 /// Parses `showrunner.yaml`. `fallback_name` (the folder name) is used when `name` is missing.
@@ -239,6 +261,19 @@ pub fn parse_config(text: &str, fallback_name: &str) -> (ProjectConfig, Vec<Diag
             "title" => cfg.title = w.text(v, "title"),
             "author" => cfg.author = w.text(v, "author"),
             "contact" => cfg.contact = w.text(v, "contact"),
+            "manuscript" => w.map(v, "manuscript", &["font"], |_, v, w| {
+                match w.text(v, "manuscript.font").map(|f| f.trim().to_lowercase()).as_deref() {
+                    Some("times" | "times new roman") => cfg.manuscript_font = ManuscriptFont::Times,
+                    Some("courier" | "courier new") => cfg.manuscript_font = ManuscriptFont::Courier,
+                    Some(other) => w.bad(
+                        v,
+                        &format!(
+                            "`manuscript.font` is `times` or `courier` (standard manuscript format), not `{other}`"
+                        ),
+                    ),
+                    None => {}
+                }
+            }),
             _ => w.unknown(k, &key, "", TOP_KEYS),
         }
     }
@@ -549,6 +584,19 @@ batch: { concurrency: 4 }
         assert_eq!(hints("name: X\n"), (None, false, true));
         assert_eq!(hints("name: X\nentities: { link_hints: true }\n"), (Some(true), true, true));
         assert_eq!(hints("name: X\nentities: { link_hints: false }\n"), (Some(false), false, false));
+    }
+
+    #[test]
+    fn a_manuscript_in_courier_and_a_font_it_does_not_allow() {
+        let (cfg, diags) = parse_config("name: n\nmanuscript: { font: Courier }\n", "x");
+        assert_eq!(cfg.manuscript_font, ManuscriptFont::Courier);
+        assert!(diags.is_empty(), "{diags:?}");
+        let text = "name: n\nmanuscript:\n  font: Comic Sans\n";
+        let (cfg, diags) = parse_config(text, "x");
+        assert_eq!(cfg.manuscript_font, ManuscriptFont::Times);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(diags[0].message.contains("`manuscript.font` is `times` or `courier`"), "{diags:?}");
+        assert_eq!(&text[diags[0].range.clone()], "Comic Sans");
     }
 
     #[test]
