@@ -138,8 +138,19 @@ def check_docx_example():
     assert d.sections[0].header.paragraphs[0].text.startswith("THE LIGHTHOUSE / ")
     chapters = [p.text for p in d.paragraphs if p.style.name == "Chapter Title" and p.paragraph_format.page_break_before]
     assert len(chapters) == 4 and chapters[0] == "Chapter 1 — Arrival", chapters
-    # The screenplay scene of the example is set as a script inside the manuscript.
+    # The screenplay scene of the example is set as a script inside the manuscript, its dual
+    # dialogue side by side: a table of one row, Tom's speech in one cell and Alice's in the other.
     assert "EXT. THE LANDING STAGE - DUSK" in texts and "ŁUKASZ" in texts
+    assert len(d.tables) == 1, len(d.tables)
+    [row] = d.tables[0].rows
+    cells = [[p.text for p in c.paragraphs] for c in row.cells]
+    assert cells == [["TOM", "It's an exposed station."], ["ALICE", "It's an exposed station."]], cells
+    body = d.element.body
+    drawn = [b for b in body.xpath(".//w:tbl//w:tblBorders/* | .//w:tbl//w:tcBorders/*")
+             if b.get(docx.oxml.ns.qn("w:val")) not in ("none", "nil")]
+    assert not drawn and d.tables[0].style is None, "no lines around the speeches (no table style, no borders)"
+    widths = [c.width for c in row.cells]
+    assert widths == [Inches(3.25), Inches(3.25)], widths
     # One chapter alone: its own title page word count and one chapter.
     export(root, "docx", "ch02", "-o", "ch02.docx")
     d = docx.Document(str(root / "ch02.docx"))
@@ -281,7 +292,15 @@ def check_epub():
     z = zipfile.ZipFile(ex / "lighthouse.epub")
     chapters = [n for n in z.namelist() if n.startswith("OEBPS/chapter-")]
     assert len(chapters) == 4, chapters
-    assert "class=\"character\">ŁUKASZ</p>" in z.read("OEBPS/chapter-001.xhtml").decode("utf-8")
+    ch1 = z.read("OEBPS/chapter-001.xhtml").decode("utf-8")
+    assert "class=\"character\">ŁUKASZ</p>" in ch1
+    # Dual dialogue side by side: one row of two cells, Tom's speech beside Alice's.
+    root = ET.fromstring(ch1)
+    ns = "{http://www.w3.org/1999/xhtml}"
+    duals = [t for t in root.iter(ns + "table") if t.get("class") == "dual"]
+    assert len(duals) == 1, ch1
+    cells = [["".join(p.itertext()) for p in td.iter(ns + "p")] for td in duals[0].iter(ns + "td")]
+    assert cells == [["TOM", "It's an exposed station."], ["ALICE", "It's an exposed station."]], cells
     return "3 EPUBs valid under epubcheck"
 
 

@@ -273,9 +273,70 @@ pub fn screenplay(body: &str) -> Vec<Element> {
     out
 }
 
+/// A screenplay element as a format sets it: alone, or two speeches side by side (dual
+/// dialogue: each a cue with its parentheticals and dialogue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'a> {
+    One(&'a Element),
+    Dual(&'a [Element], &'a [Element]),
+}
+
+/// The elements in the pieces a format sets. A dual mark with no second speaker after it (a
+/// lone `^`) is a speech like any other.
+pub fn pieces(els: &[Element]) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < els.len() {
+        if els[i].dual && els[i].kind == Kind::Character {
+            let speech_end = |from: usize| {
+                let mut end = from + 1;
+                while end < els.len() && els[end].dual && els[end].kind != Kind::Character {
+                    end += 1;
+                }
+                end
+            };
+            let split = speech_end(i);
+            if split < els.len() && els[split].dual && els[split].kind == Kind::Character {
+                let end = speech_end(split);
+                out.push(Piece::Dual(&els[i..split], &els[split..end]));
+                i = end;
+                continue;
+            }
+        }
+        out.push(Piece::One(&els[i]));
+        i += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dual_dialogue_is_two_speeches_side_by_side() {
+        let body = "INT. HUT - NIGHT\n\nZOË\n(quietly)\nThe glass is falling.\n\n李雷 ^\nI know.\nIt fell all day.\n\nThey listen.\n\nTOM ^\nAlone, after all.\n";
+        let els = screenplay(body);
+        let ps = pieces(&els);
+        let kinds = |s: &[Element]| s.iter().map(|e| (e.kind, e.text.clone())).collect::<Vec<_>>();
+        let dual: Vec<_> = ps
+            .iter()
+            .filter_map(|p| if let Piece::Dual(l, r) = p { Some((kinds(l), kinds(r))) } else { None })
+            .collect();
+        assert_eq!(dual.len(), 1, "{ps:?}");
+        assert_eq!(
+            dual[0].0,
+            [
+                (Kind::Character, "ZOË".into()),
+                (Kind::Parenthetical, "(quietly)".into()),
+                (Kind::Dialogue, "The glass is falling.".into())
+            ]
+        );
+        assert_eq!(dual[0].1, [(Kind::Character, "李雷".into()), (Kind::Dialogue, "I know.\nIt fell all day.".into())]);
+        // A lone `^` (no speech after it to pair with) stays a speech of its own.
+        assert!(matches!(ps.last(), Some(Piece::One(e)) if e.kind == Kind::Dialogue));
+        assert_eq!(ps.iter().filter(|p| matches!(p, Piece::One(e) if e.kind == Kind::Character)).count(), 1);
+    }
 
     fn styled(rs: &[Run]) -> Vec<(String, bool, bool, bool)> {
         rs.iter().map(|r| (r.text.clone(), r.italic, r.bold, r.underline)).collect()

@@ -8,15 +8,16 @@
 //! indent, except the first after a chapter title or a scene break; scenes are separated by a
 //! centred `#`. The running header, right-aligned from the second page: "Surname / TITLE / page".
 //! Markdown *emphasis* is italic, **strong** bold. A Fountain scene is set as a simple script
-//! (headings in capitals, cues and dialogue indented). Styles carry the formatting, so a reader
+//! (headings in capitals, cues and dialogue indented, dual dialogue side by side). Styles carry the formatting, so a reader
 //! (Word, LibreOffice, python-docx) sees `Manuscript Body`, `Chapter Title` and so on by name.
 
 use docx_rs::{
     AlignmentType, Docx, FieldCharType, Header, InstrPAGE, InstrText, LineSpacing, LineSpacingType, PageMargin,
-    Paragraph, Run, RunFonts, SpecialIndentType, Style, StyleType, Tab, TabValueType,
+    Paragraph, Run, RunFonts, SpecialIndentType, Style, StyleType, Tab, TabValueType, Table, TableCell, TableRow,
+    WidthType,
 };
 
-use crate::doc::{self, manuscript_blocks, screenplay, Block, Kind};
+use crate::doc::{self, manuscript_blocks, pieces, screenplay, Block, Element, Kind, Piece};
 use crate::plan::{rounded_words, thousands, Plan};
 use crate::ExportError;
 
@@ -169,35 +170,45 @@ pub fn docx(plan: &Plan) -> Result<Vec<u8>, ExportError> {
                 d = d.add_paragraph(Paragraph::new().style(BREAK).add_run(Run::new().add_text("#")));
                 after_break = true;
             }
-            let mut paragraphs: Vec<Paragraph> = Vec::new();
+            let mut parts: Vec<Part> = Vec::new();
             match scene.format {
                 showrunner_model::scene::SceneFormat::Markdown => {
                     for block in manuscript_blocks(&scene.body) {
-                        match block {
+                        let p = match block {
                             Block::Break => {
-                                paragraphs.push(Paragraph::new().style(BREAK).add_run(Run::new().add_text("#")));
                                 after_break = true;
+                                Paragraph::new().style(BREAK).add_run(Run::new().add_text("#"))
                             }
                             Block::Heading(_, h) => {
-                                paragraphs.push(para(BREAK, &h));
                                 after_break = true;
+                                para(BREAK, &h)
                             }
                             Block::Para(p) => {
-                                paragraphs.push(para(if after_break { BODY_FIRST } else { BODY }, &p));
-                                after_break = false;
+                                let first = std::mem::replace(&mut after_break, false);
+                                para(if first { BODY_FIRST } else { BODY }, &p)
                             }
-                        }
+                        };
+                        parts.push(Part::P(Box::new(p)));
                     }
                 }
                 showrunner_model::scene::SceneFormat::Fountain => {
-                    paragraphs.extend(script(&scene.body));
+                    parts.extend(script(&scene.body));
                     after_break = false;
                 }
             }
-            for p in paragraphs {
-                let p = if new_page { p.page_break_before(true) } else { p };
-                new_page = false;
-                d = d.add_paragraph(p);
+            for part in parts {
+                d = match part {
+                    Part::P(p) => {
+                        let p = *p;
+                        d.add_paragraph(if std::mem::take(&mut new_page) { p.page_break_before(true) } else { p })
+                    }
+                    Part::T(t) => {
+                        if std::mem::take(&mut new_page) {
+                            d = d.add_paragraph(Paragraph::new().style(SCRIPT).page_break_before(true));
+                        }
+                        d.add_table(*t)
+                    }
+                };
             }
         }
     }
@@ -206,46 +217,75 @@ pub fn docx(plan: &Plan) -> Result<Vec<u8>, ExportError> {
     Ok(out.into_inner())
 }
 
+/// One piece of a script in the manuscript: a paragraph, or dual dialogue as a table.
+enum Part {
+    P(Box<Paragraph>),
+    T(Box<Table>),
+}
+
 /// A Fountain scene as a simple script in the manuscript: capitals for headings and cues,
-/// dialogue indented, transitions to the right; notes, sections and synopses left out.
-fn script(body: &str) -> Vec<Paragraph> {
+/// dialogue indented, transitions to the right; dual dialogue side by side, in a table of two
+/// columns without borders; notes, sections and synopses left out.
+fn script(body: &str) -> Vec<Part> {
+    let els = screenplay(body);
     let mut out = Vec::new();
-    for e in screenplay(body) {
-        let text = e.text.replace('\n', " ");
-        let p = match e.kind {
-            Kind::SceneHeading => Paragraph::new()
-                .style(SCRIPT)
-                .line_spacing(spacing(240).before(240))
-                .add_run(Run::new().add_text(text.to_uppercase()).bold()),
-            Kind::Action => runs(&text, true)
-                .into_iter()
-                .fold(Paragraph::new().style(SCRIPT).line_spacing(spacing(240).before(240)), Paragraph::add_run),
-            Kind::Character => Paragraph::new()
-                .style(SCRIPT)
-                .line_spacing(spacing(240).before(240))
-                .indent(Some(INCH * 2), None, None, None)
-                .add_run(Run::new().add_text(text.to_uppercase())),
-            Kind::Parenthetical => Paragraph::new()
-                .style(SCRIPT)
-                .indent(Some(INCH * 3 / 2), None, Some(INCH * 2), None)
-                .add_run(Run::new().add_text(text)),
-            Kind::Dialogue | Kind::Lyric => runs(&text, true).into_iter().fold(
-                Paragraph::new().style(SCRIPT).indent(Some(INCH), None, Some(INCH * 3 / 2), None),
-                Paragraph::add_run,
-            ),
-            Kind::Transition => Paragraph::new()
-                .style(SCRIPT)
-                .line_spacing(spacing(240).before(240))
-                .align(AlignmentType::Right)
-                .add_run(Run::new().add_text(text.to_uppercase())),
-            Kind::Centered => {
-                Paragraph::new().style(SCRIPT).align(AlignmentType::Center).add_run(Run::new().add_text(text))
+    for piece in pieces(&els) {
+        match piece {
+            Piece::One(e) => out.extend(element(e, false).map(|p| Part::P(Box::new(p)))),
+            Piece::Dual(left, right) => {
+                // The text block is 6.5"; each speech gets half of it.
+                let half = (INCH * 13 / 4) as usize;
+                let cell = |speech: &[Element]| {
+                    speech
+                        .iter()
+                        .filter_map(|e| element(e, true))
+                        .fold(TableCell::new().width(half, WidthType::Dxa), TableCell::add_paragraph)
+                };
+                let row = TableRow::new(vec![cell(left), cell(right)]);
+                out.push(Part::T(Box::new(Table::without_borders(vec![row]).set_grid(vec![half, half]))));
             }
-            Kind::PageBreak | Kind::Section | Kind::Synopsis => continue,
-        };
-        out.push(p);
+        }
     }
     out
+}
+
+/// One script element as a paragraph (`None`: left out). `half`: in one column of dual
+/// dialogue, where the indents are halved.
+fn element(e: &Element, half: bool) -> Option<Paragraph> {
+    let text = e.text.replace('\n', " ");
+    let scale = |twips: i32| if half { twips / 2 } else { twips };
+    let p = match e.kind {
+        Kind::SceneHeading => Paragraph::new()
+            .style(SCRIPT)
+            .line_spacing(spacing(240).before(240))
+            .add_run(Run::new().add_text(text.to_uppercase()).bold()),
+        Kind::Action => runs(&text, true)
+            .into_iter()
+            .fold(Paragraph::new().style(SCRIPT).line_spacing(spacing(240).before(240)), Paragraph::add_run),
+        Kind::Character => Paragraph::new()
+            .style(SCRIPT)
+            .line_spacing(spacing(240).before(240))
+            .indent(Some(scale(INCH * 2)), None, None, None)
+            .add_run(Run::new().add_text(text.to_uppercase())),
+        Kind::Parenthetical => Paragraph::new()
+            .style(SCRIPT)
+            .indent(Some(scale(INCH * 3 / 2)), None, Some(scale(INCH * 2)), None)
+            .add_run(Run::new().add_text(text)),
+        Kind::Dialogue | Kind::Lyric => runs(&text, true).into_iter().fold(
+            Paragraph::new().style(SCRIPT).indent(Some(scale(INCH)), None, Some(scale(INCH * 3 / 2)), None),
+            Paragraph::add_run,
+        ),
+        Kind::Transition => Paragraph::new()
+            .style(SCRIPT)
+            .line_spacing(spacing(240).before(240))
+            .align(AlignmentType::Right)
+            .add_run(Run::new().add_text(text.to_uppercase())),
+        Kind::Centered => {
+            Paragraph::new().style(SCRIPT).align(AlignmentType::Center).add_run(Run::new().add_text(text))
+        }
+        Kind::PageBreak | Kind::Section | Kind::Synopsis => return None,
+    };
+    Some(p)
 }
 
 #[cfg(test)]

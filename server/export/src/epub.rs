@@ -2,7 +2,8 @@
 //! (the table of contents), metadata (title, author, language, identifier, modified), a style
 //! sheet, and a cover when the project has `cover.jpg`, `cover.jpeg` or `cover.png` at its root.
 //! Scene breaks are `<hr class="scene-break"/>`; emphasis `<em>`, `<strong>`, `<u>`; a Fountain
-//! scene is set as a simple script with a class per element. Valid under epubcheck.
+//! scene is set as a simple script with a class per element, dual dialogue side by side (a table
+//! of two columns). Valid under epubcheck.
 
 use std::io::Write;
 
@@ -10,7 +11,7 @@ use showrunner_model::scene::SceneFormat;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
-use crate::doc::{self, manuscript_blocks, screenplay, Block, Kind};
+use crate::doc::{self, manuscript_blocks, pieces, screenplay, Block, Element, Kind, Piece};
 use crate::plan::Plan;
 use crate::ExportError;
 
@@ -68,6 +69,11 @@ p.transition { text-align: right; }\n\
 p.character { text-indent: 0; margin: 1em 0 0 40%; }\n\
 p.parenthetical { text-indent: 0; margin-left: 30%; }\n\
 p.dialogue { text-indent: 0; margin: 0 20% 0 20%; }\n\
+table.dual { width: 100%; border-collapse: collapse; table-layout: fixed; }\n\
+table.dual td { width: 50%; vertical-align: top; padding: 0 0.5em; }\n\
+table.dual p.character { margin: 1em 0 0 25%; }\n\
+table.dual p.parenthetical { margin-left: 15%; }\n\
+table.dual p.dialogue { margin: 0 5% 0 5%; }\n\
 div.title { text-align: center; margin-top: 30%; }\n\
 div.title p { text-indent: 0; }\n\
 img.cover { max-width: 100%; max-height: 100%; }\n";
@@ -80,19 +86,36 @@ fn page(title: &str, lang: &str, body: &str) -> String {
 }
 
 fn script(body: &str, out: &mut String) {
-    for e in screenplay(body) {
-        let class = match e.kind {
-            Kind::SceneHeading => "scene-heading",
-            Kind::Action => "action",
-            Kind::Character => "character",
-            Kind::Parenthetical => "parenthetical",
-            Kind::Dialogue | Kind::Lyric => "dialogue",
-            Kind::Transition => "transition",
-            Kind::Centered => "centered",
-            Kind::PageBreak | Kind::Section | Kind::Synopsis => continue,
-        };
-        out.push_str(&format!("<p class=\"{class}\">{}</p>\n", inline(&e.text, true)));
+    let els = screenplay(body);
+    for piece in pieces(&els) {
+        match piece {
+            Piece::One(e) => element(e, out),
+            Piece::Dual(left, right) => {
+                // Two speeches side by side: a table of two columns, for every reading system.
+                out.push_str("<table class=\"dual\"><tr>\n");
+                for speech in [left, right] {
+                    out.push_str("<td>\n");
+                    speech.iter().for_each(|e| element(e, out));
+                    out.push_str("</td>\n");
+                }
+                out.push_str("</tr></table>\n");
+            }
+        }
     }
+}
+
+fn element(e: &Element, out: &mut String) {
+    let class = match e.kind {
+        Kind::SceneHeading => "scene-heading",
+        Kind::Action => "action",
+        Kind::Character => "character",
+        Kind::Parenthetical => "parenthetical",
+        Kind::Dialogue | Kind::Lyric => "dialogue",
+        Kind::Transition => "transition",
+        Kind::Centered => "centered",
+        Kind::PageBreak | Kind::Section | Kind::Synopsis => return,
+    };
+    out.push_str(&format!("<p class=\"{class}\">{}</p>\n", inline(&e.text, true)));
 }
 
 /// The EPUB of a plan. `modified`: `CCYY-MM-DDThh:mm:ssZ`.

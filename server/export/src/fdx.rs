@@ -12,7 +12,7 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::{Reader, Writer};
 use showrunner_model::scene::SceneFormat;
 
-use crate::doc::{self, prose_blocks, screenplay, Block, Element, Kind, Run};
+use crate::doc::{self, pieces, prose_blocks, screenplay, Block, Element, Kind, Piece, Run};
 use crate::plain::{as_action, fountain_markup};
 use crate::plan::Plan;
 use crate::ExportError;
@@ -136,42 +136,27 @@ pub fn fdx(plan: &Plan) -> Result<Fdx, ExportError> {
     ])))
     .map_err(io)?;
     w.write_event(Event::Start(BytesStart::new("Content"))).map_err(io)?;
-    let mut i = 0;
     let mut new_page = false;
-    while i < els.len() {
-        let e = &els[i];
-        if e.kind == Kind::PageBreak {
-            new_page = true;
-        }
-        if type_name(e.kind).is_none() {
-            i += 1;
-            continue;
-        }
-        if e.dual && e.kind == Kind::Character {
-            // Both speeches of a dual dialogue: up to the end of the second speaker's lines.
-            let mut end = i + 1;
-            let mut speakers = 1;
-            while end < els.len() && els[end].dual {
-                if els[end].kind == Kind::Character {
-                    speakers += 1;
-                    if speakers > 2 {
-                        break;
-                    }
+    for piece in pieces(&els) {
+        match piece {
+            Piece::Dual(left, right) => {
+                w.write_event(Event::Start(BytesStart::new("Paragraph"))).map_err(io)?;
+                w.write_event(Event::Start(BytesStart::new("DualDialogue"))).map_err(io)?;
+                for d in left.iter().chain(right) {
+                    element(&mut w, d, false)?;
                 }
-                end += 1;
+                w.write_event(Event::End(BytesEnd::new("DualDialogue"))).map_err(io)?;
+                w.write_event(Event::End(BytesEnd::new("Paragraph"))).map_err(io)?;
             }
-            w.write_event(Event::Start(BytesStart::new("Paragraph"))).map_err(io)?;
-            w.write_event(Event::Start(BytesStart::new("DualDialogue"))).map_err(io)?;
-            for d in &els[i..end] {
-                element(&mut w, d, false)?;
+            Piece::One(e) => {
+                if e.kind == Kind::PageBreak {
+                    new_page = true;
+                }
+                if type_name(e.kind).is_some() {
+                    element(&mut w, e, std::mem::take(&mut new_page))?;
+                }
             }
-            w.write_event(Event::End(BytesEnd::new("DualDialogue"))).map_err(io)?;
-            w.write_event(Event::End(BytesEnd::new("Paragraph"))).map_err(io)?;
-            i = end;
-            continue;
         }
-        element(&mut w, e, std::mem::take(&mut new_page))?;
-        i += 1;
     }
     w.write_event(Event::End(BytesEnd::new("Content"))).map_err(io)?;
 
