@@ -25,6 +25,17 @@ local model = H.model_server({
 local root = H.project({ model_url = model.url })
 H.setup()
 
+-- Every work-done progress message the server sends, as Neovim reports it (LspProgress).
+local progress = {}
+vim.api.nvim_create_autocmd("LspProgress", {
+  callback = function(args)
+    local p = args.data and args.data.params
+    if p and p.value then
+      table.insert(progress, { token = p.token, kind = p.value.kind, title = p.value.title, message = p.value.message })
+    end
+  end,
+})
+
 local scene = H.open(root .. "/story/ch01/01-arrival.md")
 local runs = require("showrunner.runs")
 local review = require("showrunner.review")
@@ -172,6 +183,22 @@ H.test("batch status: the counts as the terminal words them, and every run", fun
     H.ok(text:find("waiting%s+summarize%-scene%s+" .. vim.pesc(file)), file .. " waiting in:\n" .. text)
   end
   H.eq(text, batch_status("Showrunner batch status " .. batch), "named, the same batch")
+end)
+
+H.test("the batch's progress reaches Neovim (LspProgress, vim.lsp.status()) in the same words", function()
+  local token = "showrunner/batch/" .. batch
+  H.wait("the batch's progress with its four runs at gates", function()
+    for _, p in ipairs(progress) do
+      if p.token == token and p.kind == "report" and p.message == "0/4 done · 0 running · 4 waiting at a gate · 0 failed · 0 queued" then
+        return true
+      end
+    end
+  end)
+  local began = vim.tbl_filter(function(p)
+    return p.token == token and p.kind == "begin"
+  end, progress)
+  H.eq(1, #began, "one progress for the batch")
+  H.contains(began[1].title, batch, "titled with the batch")
 end)
 
 H.test("the queue names the judge's score of each gate", function()
