@@ -70,6 +70,11 @@ export function batchRunArgs(o: { pipeline: string; targets: string[]; where?: s
   return args;
 }
 
+/** "1 run", "3 runs". */
+export function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 /** The default score for "Approve Well-Judged Gates…". */
 export const DEFAULT_SCORE = "0.9";
 

@@ -35,6 +35,7 @@ import {
   batchApproveArgs,
   batchArgs,
   batchRunArgs,
+  counted,
   DEFAULT_SCORE,
   isNoBatch,
   parseBatchStatus,
@@ -585,22 +586,39 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
    * target, or several with spaces between when `many`. Undefined when the writer gave up.
    */
   async function pickTargets(title: string, whole: TargetItem, many: boolean): Promise<string[] | undefined> {
-    const { nodes } = await loadStory(server, projectRoot);
-    const items = targetItems(nodes, whole);
     const pick = vscode.window.createQuickPick<TargetItem>();
     pick.title = title;
     pick.placeholder = many ? "Pick a part of the story, or type scene ids, files, folders or structure ids (spaces between)" : "Pick a part of the story, or type its id";
     pick.matchOnDescription = true;
-    pick.items = items;
-    pick.onDidChangeValue((v) => {
-      const typed = typedTargetItem(v);
+    pick.ignoreFocusOut = true;
+    let items = [whole];
+    const show = () => {
+      const typed = typedTargetItem(pick.value);
       pick.items = typed ? [...items, typed] : items;
-    });
-    const chosen = await new Promise<TargetItem | undefined>((resolve) => {
+    };
+    pick.onDidChangeValue(show);
+    const accepted = new Promise<TargetItem | undefined>((resolve) => {
       pick.onDidAccept(() => resolve(pick.selectedItems[0]));
       pick.onDidHide(() => resolve(undefined));
-      pick.show();
     });
+    // Open at once; the parts of the story come when the server has told them.
+    pick.busy = true;
+    show();
+    pick.show();
+    let open = true;
+    void loadStory(server, projectRoot).then(
+      ({ nodes }) => {
+        if (!open) return;
+        items = targetItems(nodes, whole);
+        pick.busy = false;
+        show();
+      },
+      () => {
+        if (open) pick.busy = false;
+      },
+    );
+    const chosen = await accepted;
+    open = false;
     pick.dispose();
     if (!chosen) return undefined;
     const targets = chosen.target === undefined ? [] : parseTargets(chosen.target);
@@ -622,7 +640,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     const targets = await pickTargets(`Run a Batch: ${pipeline.label} on`, WHOLE_STORY, true);
     if (!targets?.length) return;
     const where = await vscode.window.showInputBox({
-      title: `Run a Batch: ${pipeline.label} on ${targets.join(" ")}`,
+      title: `Run a Batch: ${pipeline.label} on ${targets.join(" ")}: which scenes`,
       prompt: "Only the scenes for which this holds, e.g. words == 0, pov == alice, path ^= story/ch03/ (empty: every scene)",
       ignoreFocusOut: true,
     });
@@ -632,7 +650,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         { label: "$(law) Judge every answer", description: "then approve the well-judged ones at once", judge: true },
         { label: "Don't judge", description: "each run waits for you at its gates", judge: false },
       ],
-      { title: `Run a Batch: ${pipeline.label} on ${targets.join(" ")}` },
+      { title: `Run a Batch: ${pipeline.label} on ${targets.join(" ")}: judge the answers?` },
     );
     if (!judge) return;
     let res: BatchStarted;
@@ -648,7 +666,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     await vscode.commands.executeCommand("showrunner.batches.focus");
     void batchesView.refresh();
     void vscode.window.showInformationMessage(
-      `Showrunner: ${res.queued} runs of ${pipeline.label} queued (batch ${res.batch}); their gates come to the Approval Queue${judge.judge ? ", each with the judge's score" : ""}.`,
+      `Showrunner: ${counted(res.queued, "run")} of ${pipeline.label} queued (batch ${res.batch}); their gates come to the Approval Queue${judge.judge ? ", each with the judge's score" : ""}.`,
     );
   });
 
@@ -678,7 +696,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     if (ok !== stop) return;
     try {
       const res = await server.execute<{ batch: string; asked: number }>(Commands.batchCancel, batchArgs({ batch: st.batch, uri: (await projectOf()).uri }));
-      void vscode.window.showInformationMessage(`Showrunner: batch ${res.batch}: ${res.asked} runs asked to stop.`);
+      void vscode.window.showInformationMessage(`Showrunner: batch ${res.batch}: ${counted(res.asked, "run")} asked to stop.`);
     } catch (e) {
       fail(Commands.batchCancel)(e);
     }
@@ -697,7 +715,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     if (score === undefined) return;
     try {
       const res = await server.execute<{ batch: string; approved: number }>(Commands.batchApprove, batchApproveArgs(score, await projectOf()));
-      void vscode.window.showInformationMessage(`Showrunner: batch ${res.batch}: ${res.approved} gates approved (judged ${score} or more).`);
+      void vscode.window.showInformationMessage(`Showrunner: batch ${res.batch}: ${counted(res.approved, "gate")} approved (judged ${score} or more).`);
     } catch (e) {
       fail(Commands.batchApprove)(e);
     }

@@ -183,7 +183,7 @@ export function batchRows(st: BatchStatus): Row[] {
       label: st.summary,
       description: more.filter(Boolean).join(" · "),
       tooltip: `Batch ${st.batch}: ${st.total} runs\n${st.summary}${st.cancelled > 0 ? ` · ${st.cancelled} cancelled` : ""}${st.working ? "\nThe language server is working it." : ""}`,
-      icon: st.working ? "sync~spin" : st.failed > 0 ? "warning" : finished ? "pass" : "debug-pause",
+      icon: st.working ? "sync~spin" : st.failed > 0 ? "warning" : !finished ? "debug-pause" : st.cancelled > 0 ? "circle-slash" : "pass",
       contextValue: st.working ? "batch.active" : "batch",
       expanded: true,
       children: runRows(st.runs),

@@ -8,6 +8,7 @@ import {
   batchApproveArgs,
   batchArgs,
   batchRunArgs,
+  counted,
   DEFAULT_SCORE,
   isNoBatch,
   parseBatchStatus,
@@ -100,6 +101,10 @@ describe("batch: arguments", () => {
     });
   });
 
+  it("counts in words", () => {
+    assert.deepEqual([counted(1, "run"), counted(0, "gate"), counted(3, "run")], ["1 run", "0 gates", "3 runs"]);
+  });
+
   it("a score is a number from 0 to 1", () => {
     assert.equal(DEFAULT_SCORE, "0.9");
     for (const [text, score] of [["0.9", 0.9], [" .85 ", 0.85], ["1", 1], ["0", 0], ["0.", 0]] as const) assert.equal(parseScore(text), score, text);
@@ -152,7 +157,9 @@ describe("batch: status and the Batches view", () => {
 
   it("a batch that ended says so, with what was cancelled or failed", () => {
     const ended = batchRows({ ...status, working: false, done: 3, running: 0, waiting: 0, queued: 0, cancelled: 1, summary: "3/4 done · 0 running · 0 waiting at a gate · 0 failed · 0 queued" })[0]!;
-    assert.deepEqual([ended.description, ended.icon], ["finished · 1 cancelled", "pass"]);
+    assert.deepEqual([ended.description, ended.icon], ["finished · 1 cancelled", "circle-slash"]);
+    const done = batchRows({ ...status, working: false, done: 4, running: 0, waiting: 0, queued: 0 })[0]!;
+    assert.deepEqual([done.description, done.icon], ["finished", "pass"]);
     const failed = batchRows({ ...status, working: false, done: 3, running: 0, waiting: 0, queued: 0, failed: 1 })[0]!;
     assert.deepEqual([failed.description, failed.icon], ["finished", "warning"]);
     const left = batchRows({ ...status, working: false })[0]!;
