@@ -7,7 +7,9 @@ Listens on 127.0.0.1 on a free port and prints `PORT <n>` on its first line of s
 
 - `GET /v1/models` lists `test` and `other`.
 - `POST /v1/chat/completions` answers with the next reply of the script (the last one is
-  repeated when the script runs out). A reply is a JSON object:
+  repeated when the script runs out). A reply with `"when": "WORDS"` is not in that order: it
+  answers every request whose last message contains WORDS (the first such reply wins), so runs
+  working at once get their own answers whatever order they ask in. A reply is a JSON object:
       {"text": "…"}                     streamed as chunks of about `chunk` characters (default 12)
       {"chunks": ["…", "…"]}            streamed exactly as given
       {"hold_after": 2, "wait_for": P}  after 2 chunks, wait until the file P exists, then go on
@@ -39,9 +41,14 @@ class Script:
         if path:
             with open(path, encoding="utf-8") as f:
                 self.replies = json.load(f)
+        self.keyed = [r for r in self.replies if "when" in r]
+        self.replies = [r for r in self.replies if "when" not in r]
         self.served = 0
 
-    def next(self):
+    def next(self, asked=""):
+        for reply in self.keyed:
+            if reply["when"] in asked:
+                return reply
         with self.lock:
             if not self.replies:
                 reply = DEFAULT_REPLY
@@ -59,6 +66,16 @@ def chunks_of(reply):
     text = reply.get("text", "")
     size = max(1, int(reply.get("chunk", 12)))
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def last_message(body):
+    messages = body.get("messages") if isinstance(body, dict) else None
+    if not isinstance(messages, list) or not messages or not isinstance(messages[-1], dict):
+        return ""
+    content = messages[-1].get("content")
+    if isinstance(content, list):  # content parts
+        return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return content if isinstance(content, str) else ""
 
 
 def wait_for_file(path, limit=60.0):
@@ -114,7 +131,7 @@ class Handler(BaseHTTPRequestHandler):
         if log:
             with self.server.log_lock, open(log, "a", encoding="utf-8") as f:
                 f.write(json.dumps({"path": self.path, "body": body}, ensure_ascii=False) + "\n")
-        reply = self.server.script.next()
+        reply = self.server.script.next(last_message(body))
         if "status" in reply:
             self.send_json(int(reply["status"]), {"error": {"message": reply.get("body", "error")}})
             return

@@ -4,7 +4,8 @@
 // panel: the panel shows the server's own description and diff of the edit, and the model's
 // reasoning apart and collapsed (the model reasons before a bare `</think>`, as DeepSeek-R1
 // distills stream), approving puts the answer alone in the editor's buffer unsaved (the file on
-// disk untouched), and saving writes it and records it in the history. Run through run.sh.
+// disk untouched), and saving writes it and records it in the history; a batch runs from the
+// palette and shows in the Batches view until it is cancelled. Run through run.sh.
 import { strict as assert } from "node:assert";
 import { spawn, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -533,5 +534,36 @@ describe("the .vsix in code-server", () => {
     assert.equal(await page.locator(".monaco-editor .view-lines span", { hasText: SECOND_REWRITE }).count(), 0);
     await waitOrExplain(frame, frame.locator(".applied.undone"), "the panel's word that the change was undone");
     await page.screenshot({ path: path.join(shots, "review-undone.png") });
+  });
+
+  /** Waits for the quick input titled `title`, types `text` and presses Enter. */
+  async function answer(title, text) {
+    await page.locator(".quick-input-widget .quick-input-title", { hasText: title }).first().waitFor({ timeout: 30_000 });
+    const input = page.locator(".quick-input-widget input");
+    await input.fill(text);
+    if (text !== "") await page.locator(".quick-input-list .monaco-list-row", { hasText: text }).first().waitFor();
+    await page.keyboard.press("Enter");
+  }
+
+  it("a batch from the palette: a pipeline on typed targets, its counts and run in the Batches view, then Cancel Batch", async () => {
+    await runCommand(page, "Showrunner: Run a Batch…");
+    await answer("Run a Batch: pipeline", "Brainstorm");
+    // No part of the story is called `landing`: the typed scene id is the target.
+    await answer("Run a Batch: Brainstorm on", "landing");
+    await answer("Run a Batch: Brainstorm on landing: which scenes", "");
+    await answer("Run a Batch: Brainstorm on landing: judge the answers?", "Don't judge");
+    const batches = page.locator(".pane", { has: page.locator(".pane-header", { hasText: /^Batches/i }) });
+    // Brainstorm waits at its prompt gate, before any model call: the batch waits with it.
+    await batches.locator(".monaco-list-row", { hasText: "0/1 done · 0 running · 1 waiting at a gate · 0 failed · 0 queued" }).first().waitFor({ timeout: 60_000 });
+    await batches.locator(".monaco-list-row", { hasText: /Brainstorm.*waiting · landing\.md/ }).first().waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: path.join(shots, "batch-waiting.png") });
+    await runCommand(page, "Showrunner: Cancel Batch");
+    // A modal question names the batch and what it is doing.
+    const dialog = page.locator(".monaco-dialog-box");
+    await dialog.locator(".dialog-message-text", { hasText: /^Cancel batch batch-/ }).waitFor({ timeout: 10_000 });
+    await dialog.locator(".monaco-button", { hasText: "Cancel Batch" }).first().click();
+    await batches.locator(".monaco-list-row", { hasText: /0\/1 done · 0 running · 0 waiting at a gate.*finished · 1 cancelled/ }).first().waitFor({ timeout: 60_000 });
+    await batches.locator(".monaco-list-row", { hasText: /Brainstorm.*cancelled · landing\.md/ }).first().waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: path.join(shots, "batch-cancelled.png") });
   });
 });

@@ -30,10 +30,31 @@ import {
   type SearchHit,
   type Timeline,
 } from "./protocol";
+import {
+  batchablePipelines,
+  batchApproveArgs,
+  batchArgs,
+  batchRunArgs,
+  counted,
+  DEFAULT_SCORE,
+  isNoBatch,
+  parseBatchStatus,
+  parseScore,
+  parseTargets,
+  planArgs,
+  scoreProblem,
+  targetItems,
+  typedTargetItem,
+  WHOLE_PROJECT,
+  WHOLE_STORY,
+  type BatchStarted,
+  type BatchStatus,
+  type TargetItem,
+} from "./batch";
 import { pickModel, ReviewPanels } from "./reviewPanel";
 import { commandError, Server } from "./server";
 import { loadStory, registerPictures } from "./pictures";
-import { contextRows, currentTimeline, gateRows, projectKinds, runRows, searchItems, statusText, timelineRows, type Row } from "./viewModels";
+import { batchRows, contextRows, currentTimeline, gateDescription, gateRows, projectKinds, runRows, searchItems, statusText, timelineRows, type Row } from "./viewModels";
 import { GREY_SCHEME, GreyDecorations, RowsView, StoryView } from "./views";
 import { goalsArgs, parseGoals, wordsText, wordsTooltip } from "./words";
 
@@ -106,31 +127,35 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   let timelines: Timeline[] = [];
   const timelinesView = new RowsView(async () => {
     if (!server.running) return [];
-    // With no file in focus, the project's own showrunner.yaml names the project.
-    let args = projectArgs();
-    if (!args.uri) {
-      const root = await projectRoot();
-      if (root) args = { uri: vscode.Uri.joinPath(root, "showrunner.yaml").toString() };
-    }
     try {
-      timelines = asArray<Timeline>(await server.execute(Commands.timelineList, args));
+      timelines = asArray<Timeline>(await server.execute(Commands.timelineList, await projectOf()));
     } catch (e) {
       output.warn(`timelines: ${commandError(Commands.timelineList, e)}`);
       return [{ id: "none", label: "Open a scene to see its project's timelines.", icon: "info" }];
     }
     return timelineRows(timelines);
   });
+  // The latest batch: its counts, then its runs (opened and cancelled as in the Runs view).
+  const batchesView = new RowsView(
+    async () => {
+      const st = server.running ? await latestBatch() : undefined;
+      return st ? batchRows(st) : [];
+    },
+    (row) => (row.id.startsWith("run:") ? { command: "showrunner.showRun", title: "Show Run", arguments: [row] } : undefined),
+  );
   const storyView = new StoryView(() => loadStory(server, projectRoot));
   context.subscriptions.push(
     contextView,
     gatesView,
     runsView,
+    batchesView,
     timelinesView,
     storyView,
     vscode.window.registerFileDecorationProvider(new GreyDecorations()),
     vscode.window.createTreeView("showrunner.context", { treeDataProvider: contextView, showCollapseAll: true }),
     gatesTree,
     vscode.window.createTreeView("showrunner.runs", { treeDataProvider: runsView }),
+    vscode.window.createTreeView("showrunner.batches", { treeDataProvider: batchesView }),
     vscode.window.createTreeView("showrunner.timelines", { treeDataProvider: timelinesView }),
     vscode.window.createTreeView("showrunner.story", { treeDataProvider: storyView }),
   );
@@ -144,6 +169,28 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   async function projectRoot(): Promise<vscode.Uri | undefined> {
     const found = await vscode.workspace.findFiles("**/showrunner.yaml", "**/node_modules/**", 1);
     return found[0] ? vscode.Uri.joinPath(found[0], "..") : undefined;
+  }
+
+  /** `projectArgs()`, else (no file in focus) the project's own showrunner.yaml names the project. */
+  async function projectOf(): Promise<{ uri?: string }> {
+    const args = projectArgs();
+    if (args.uri) return args;
+    const root = await projectRoot();
+    return root ? { uri: vscode.Uri.joinPath(root, "showrunner.yaml").toString() } : {};
+  }
+
+  /** The project's latest batch, or undefined when it has had none. */
+  async function latestBatch(): Promise<BatchStatus | undefined> {
+    let raw: unknown;
+    try {
+      raw = await server.execute(Commands.batchStatus, batchArgs(await projectOf()));
+    } catch (e) {
+      if (isNoBatch(commandError(Commands.batchStatus, e))) return undefined;
+      throw new Error(commandError(Commands.batchStatus, e));
+    }
+    const st = parseBatchStatus(raw);
+    if (!st) throw new Error("The server's batch status has an unexpected shape.");
+    return st;
   }
 
   // ---- status bar ---------------------------------------------------------------------------
@@ -226,11 +273,20 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     void contextView.refresh();
     void gatesView.refresh();
     void runsView.refresh();
+    void batchesView.refresh();
     void timelinesView.refresh();
     void storyView.refresh();
     void refreshStatus();
     scheduleWords();
   };
+
+  // A batch's runs move on their own: one refresh of the Batches view for a burst of events.
+  let batchesTimer: ReturnType<typeof setTimeout> | undefined;
+  const refreshBatchesSoon = () => {
+    if (batchesTimer) clearTimeout(batchesTimer);
+    batchesTimer = setTimeout(() => void batchesView.refresh(), 300);
+  };
+  context.subscriptions.push({ dispose: () => batchesTimer && clearTimeout(batchesTimer) });
 
   // ---- server events ------------------------------------------------------------------------
   context.subscriptions.push(
@@ -250,6 +306,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
       if (p.event !== "text") {
         void runsView.refresh();
+        refreshBatchesSoon();
         if (p.event === "gate" || p.event === "done" || p.event === "state") void gatesView.refresh();
         paintStatus();
       }
@@ -399,7 +456,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     const list = [...gates.values()];
     if (list.length === 0) return void vscode.window.showInformationMessage("Showrunner: nothing waits for your approval.");
     const pick = await vscode.window.showQuickPick(
-      list.map((g) => ({ label: `${g.pipeline ?? g.run}: ${g.kind.replace("_", " ")}`, description: `${g.step}${g.model ? ` · ${g.model}` : ""}`, gate: g })),
+      list.map((g) => ({ label: `${g.pipeline ?? g.run}: ${g.kind.replace("_", " ")}`, description: gateDescription(g), gate: g })),
       { title: "Approval Queue" },
     );
     if (pick) panels.openGate(pick.gate);
@@ -522,6 +579,171 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     if (choice === open && res.uri) await vscode.commands.executeCommand("revealFileInOS", vscode.Uri.parse(res.uri));
   });
 
+  // ---- batches and plans ----------------------------------------------------------------------
+
+  /**
+   * Parts of the story to pick (`whole` first, then seasons … chapters by name), or typed: one
+   * target, or several with spaces between when `many`. Undefined when the writer gave up.
+   */
+  async function pickTargets(title: string, whole: TargetItem, many: boolean): Promise<string[] | undefined> {
+    const pick = vscode.window.createQuickPick<TargetItem>();
+    pick.title = title;
+    pick.placeholder = many ? "Pick a part of the story, or type scene ids, files, folders or structure ids (spaces between)" : "Pick a part of the story, or type its id";
+    pick.matchOnDescription = true;
+    pick.ignoreFocusOut = true;
+    let items = [whole];
+    const show = () => {
+      const typed = typedTargetItem(pick.value);
+      pick.items = typed ? [...items, typed] : items;
+    };
+    pick.onDidChangeValue(show);
+    const accepted = new Promise<TargetItem | undefined>((resolve) => {
+      pick.onDidAccept(() => resolve(pick.selectedItems[0]));
+      pick.onDidHide(() => resolve(undefined));
+    });
+    // Open at once; the parts of the story come when the server has told them.
+    pick.busy = true;
+    show();
+    pick.show();
+    let open = true;
+    void loadStory(server, projectRoot).then(
+      ({ nodes }) => {
+        if (!open) return;
+        items = targetItems(nodes, whole);
+        pick.busy = false;
+        show();
+      },
+      () => {
+        if (open) pick.busy = false;
+      },
+    );
+    const chosen = await accepted;
+    open = false;
+    pick.dispose();
+    if (!chosen) return undefined;
+    const targets = chosen.target === undefined ? [] : parseTargets(chosen.target);
+    return many ? targets : targets.slice(0, 1);
+  }
+
+  register("showrunner.runBatch", async () => {
+    let pipelines: PipelineInfo[];
+    try {
+      pipelines = batchablePipelines(asArray<PipelineInfo>(await server.execute(Commands.pipelineList, projectArgs())));
+    } catch (e) {
+      return fail(Commands.pipelineList)(e);
+    }
+    const pipeline = await vscode.window.showQuickPick(
+      pipelines.map((p) => ({ label: p.title, description: `${p.id} · ${layerLabel(p.layer)}`, detail: p.description, id: p.id })),
+      { title: "Run a Batch: pipeline (one run per scene)", matchOnDescription: true, matchOnDetail: true },
+    );
+    if (!pipeline) return;
+    const targets = await pickTargets(`Run a Batch: ${pipeline.label} on`, WHOLE_STORY, true);
+    if (!targets?.length) return;
+    const where = await vscode.window.showInputBox({
+      title: `Run a Batch: ${pipeline.label} on ${targets.join(" ")}: which scenes`,
+      prompt: "Only the scenes for which this holds, e.g. words == 0, pov == alice, path ^= story/ch03/ (empty: every scene)",
+      ignoreFocusOut: true,
+    });
+    if (where === undefined) return;
+    const judge = await vscode.window.showQuickPick(
+      [
+        { label: "$(law) Judge every answer", description: "then approve the well-judged ones at once", judge: true },
+        { label: "Don't judge", description: "each run waits for you at its gates", judge: false },
+      ],
+      { title: `Run a Batch: ${pipeline.label} on ${targets.join(" ")}: judge the answers?` },
+    );
+    if (!judge) return;
+    let res: BatchStarted;
+    try {
+      res = await server.execute<BatchStarted>(
+        Commands.batchRun,
+        batchRunArgs({ pipeline: pipeline.id, targets, where, judge: judge.judge, model: config().get<string>("model") ?? "", uri: (await projectOf()).uri }),
+      );
+    } catch (e) {
+      return fail(Commands.batchRun)(e);
+    }
+    output.info(`batch ${res.batch}: ${res.queued} runs of ${pipeline.id} on ${targets.join(" ")}`);
+    await vscode.commands.executeCommand("showrunner.batches.focus");
+    void batchesView.refresh();
+    void vscode.window.showInformationMessage(
+      `Showrunner: ${counted(res.queued, "run")} of ${pipeline.label} queued (batch ${res.batch}); their gates come to the Approval Queue${judge.judge ? ", each with the judge's score" : ""}.`,
+    );
+  });
+
+  register("showrunner.batchStatus", async () => {
+    let st: BatchStatus | undefined;
+    try {
+      st = await latestBatch();
+    } catch (e) {
+      return fail(Commands.batchStatus)(e);
+    }
+    if (!st) return void vscode.window.showInformationMessage("Showrunner: no batch in this project yet (Showrunner: Run a Batch…).");
+    batchesView.set(batchRows(st));
+    await vscode.commands.executeCommand("showrunner.batches.focus");
+    void vscode.window.showInformationMessage(`Showrunner: batch ${st.batch}: ${st.summary}${st.cancelled ? ` · ${st.cancelled} cancelled` : ""}`);
+  });
+
+  register("showrunner.cancelBatch", async () => {
+    let st: BatchStatus | undefined;
+    try {
+      st = await latestBatch();
+    } catch (e) {
+      return fail(Commands.batchStatus)(e);
+    }
+    if (!st) return void vscode.window.showInformationMessage("Showrunner: no batch in this project yet.");
+    const stop = "Cancel Batch";
+    const ok = await vscode.window.showWarningMessage(`Cancel batch ${st.batch}?`, { modal: true, detail: `${st.summary}\n\nQueued runs stop at once, running ones at their next step.` }, stop);
+    if (ok !== stop) return;
+    try {
+      const res = await server.execute<{ batch: string; asked: number }>(Commands.batchCancel, batchArgs({ batch: st.batch, uri: (await projectOf()).uri }));
+      void vscode.window.showInformationMessage(`Showrunner: batch ${res.batch}: ${counted(res.asked, "run")} asked to stop.`);
+    } catch (e) {
+      fail(Commands.batchCancel)(e);
+    }
+    void batchesView.refresh();
+    void gatesView.refresh();
+  });
+
+  register("showrunner.approveJudged", async () => {
+    const text = await vscode.window.showInputBox({
+      title: "Approve Well-Judged Gates",
+      prompt: "Approve at once every gate of the latest batch whose answer the judge scored at least this (0 to 1); the others wait in the Approval Queue",
+      value: DEFAULT_SCORE,
+      validateInput: scoreProblem,
+    });
+    const score = text === undefined ? undefined : parseScore(text);
+    if (score === undefined) return;
+    try {
+      const res = await server.execute<{ batch: string; approved: number }>(Commands.batchApprove, batchApproveArgs(score, await projectOf()));
+      void vscode.window.showInformationMessage(`Showrunner: batch ${res.batch}: ${counted(res.approved, "gate")} approved (judged ${score} or more).`);
+    } catch (e) {
+      fail(Commands.batchApprove)(e);
+    }
+    void gatesView.refresh();
+    void batchesView.refresh();
+  });
+
+  register("showrunner.planWork", async () => {
+    const goal = await vscode.window.showInputBox({
+      title: "Plan",
+      prompt: "What should be done? The outliner turns it into a plan you approve, then it runs as one batch (e.g. summarize every scene of chapter 1)",
+      ignoreFocusOut: true,
+    });
+    if (!goal?.trim()) return;
+    const scope = await pickTargets("Plan: the part of the story it may touch", WHOLE_PROJECT, false);
+    if (!scope) return;
+    try {
+      const run = runIdOf(await server.execute(Commands.plan, planArgs({ goal, scope: scope[0], model: config().get<string>("model") ?? "", uri: (await projectOf()).uri })));
+      if (!run) throw new Error("the server did not name the run");
+      output.info(`plan started as ${run}`);
+      // Its prompt and then the plan wait for the writer in the review panel.
+      panels.open(run, "plan");
+      void runsView.refresh();
+    } catch (e) {
+      fail(Commands.plan)(e);
+    }
+  });
+
   register("showrunner.switchToTimeline", async (row?: Row) => {
     if (row?.id.startsWith("timeline:")) await switchTo(row.id.slice("timeline:".length));
   });
@@ -592,6 +814,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       { label: "$(hubot) Select Model", command: "showrunner.selectModel" },
       { label: "$(eye) Show Context", command: SHOW_CONTEXT },
       { label: "$(checklist) Approval Queue", command: "showrunner.openApprovalQueue" },
+      { label: "$(run-all) Run a Batch…", command: "showrunner.runBatch" },
+      { label: "$(pulse) Batch Status", command: "showrunner.batchStatus" },
       { label: "$(debug-restart) Restart Server", command: "showrunner.restartServer" },
       { label: "$(output) Show Server Log", command: "showrunner.showOutput" },
     ];

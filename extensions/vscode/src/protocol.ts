@@ -45,6 +45,11 @@ export const Commands = {
   graph: "showrunner.graph",
   search: "showrunner.search",
   export: "showrunner.export",
+  batchRun: "showrunner.batch.run",
+  batchStatus: "showrunner.batch.status",
+  batchCancel: "showrunner.batch.cancel",
+  batchApprove: "showrunner.batch.approve",
+  plan: "showrunner.plan",
 } as const satisfies Record<string, wire.CommandName>;
 
 export type ServerCommand = (typeof Commands)[keyof typeof Commands];
@@ -176,6 +181,8 @@ export interface GateInfo {
   reasoning?: string;
   /** Why a call to `model` cannot go out (its provider lacks its key, or is not configured). */
   model_problem?: string;
+  /** The judge's score of the answer (0–1), at a judge gate or the output gate after one. */
+  confidence?: number;
 }
 
 export interface Gate extends GateInfo {
@@ -379,6 +386,7 @@ export function parseGateInfo(raw: unknown): GateInfo | undefined {
   if (reasoning !== undefined && reasoning.trim() !== "") out.reasoning = reasoning;
   const problem = str(raw.model_problem);
   if (problem !== undefined && problem.trim() !== "") out.model_problem = problem;
+  if (typeof raw.confidence === "number" && Number.isFinite(raw.confidence)) out.confidence = raw.confidence;
   return out;
 }
 

@@ -148,7 +148,10 @@ export function renderBody(vm: ViewModel): string {
   const notice = vm.notice ? `<div class="notice" role="status">${escapeHtml(vm.notice)}</div>` : "";
   const error = vm.error ? `<div class="error" role="alert">${escapeHtml(vm.error)}</div>` : "";
   const outcome = vm.outcome ? `<div class="outcome${vm.outcome.problem ? " problem" : ""}" role="status">${escapeHtml(vm.outcome.text)}</div>` : "";
-  const header = `<header><h2 id="title">${escapeHtml(vm.title)}</h2><div id="status" data-phase="${vm.phase}"${vm.gateKind ? ` data-kind="${escapeHtml(vm.gateKind)}"` : ""}>${escapeHtml(vm.status)}</div></header>`;
+  const score = vm.judged
+    ? ` <span id="judged" class="judged" title="The judge's score of this answer (0 to 1): Approve Well-Judged Gates… approves the gates judged at least the score you give">${escapeHtml(vm.judged)}</span>`
+    : "";
+  const header = `<header><h2 id="title">${escapeHtml(vm.title)}</h2><div id="status" data-phase="${vm.phase}"${vm.gateKind ? ` data-kind="${escapeHtml(vm.gateKind)}"` : ""}>${escapeHtml(vm.status)}${score}</div></header>`;
   if (vm.applied) {
     // Done: the panel collapses to what happened, and the way back.
     const a = vm.applied;

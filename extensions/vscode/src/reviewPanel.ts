@@ -381,6 +381,7 @@ export class RunReview {
       note: queued?.note,
       reasoning: queued?.reasoning,
       model_problem: queued?.model_problem,
+      confidence: queued?.confidence,
     });
   }
   /** The model cascade for the gate's step (the gate's own model, when it names one, wins). */

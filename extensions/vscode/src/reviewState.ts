@@ -15,6 +15,7 @@
 import { humanize } from "./actions";
 import { parseUnifiedDiff, type ParsedDiff } from "./diff";
 import { completedItems, itemLabel } from "./jsonStream";
+import { judged } from "./viewModels";
 import {
   FINAL_STATES,
   gateResolveArgs,
@@ -72,6 +73,8 @@ export interface ReviewState {
   note?: string;
   /** What the model reasoned before the answer under review: shown collapsed, never sent. */
   reasoning?: string;
+  /** The judge's score of the answer under review (0–1), when it was judged. */
+  confidence?: number;
   /** Chat messages the writer sent at this gate. */
   chat: string[];
   pending?: Decision;
@@ -123,7 +126,7 @@ export type UserAction =
 export type ReviewEvent =
   | { type: "progress"; progress: RunProgress }
   /** A review document read by the panel (when a gate arrived without its text). */
-  | { type: "gateLoaded"; gate: GateRef; text: string; model?: string; edit?: GateEdit; note?: string; reasoning?: string; model_problem?: string }
+  | { type: "gateLoaded"; gate: GateRef; text: string; model?: string; edit?: GateEdit; note?: string; reasoning?: string; model_problem?: string; confidence?: number }
   | { type: "model"; resolution: ModelResolution }
   | { type: "user"; user: UserAction }
   | { type: "resolved"; decision: Decision; error?: string }
@@ -254,6 +257,7 @@ interface GateExtras {
   note?: string;
   reasoning?: string;
   model_problem?: string;
+  confidence?: number;
 }
 
 /**
@@ -275,7 +279,7 @@ export function canUndo(state: ReviewState): boolean {
 }
 
 /** The gate is open with this text: the buttons work. */
-function enterGate(state: ReviewState, gate: GateRef, text: string, { model, edit, note, reasoning, model_problem }: GateExtras): Transition {
+function enterGate(state: ReviewState, gate: GateRef, text: string, { model, edit, note, reasoning, model_problem, confidence }: GateExtras): Transition {
   const newStep = state.gate?.step !== gate.step;
   const changed = newStep || text !== state.text;
   const next: ReviewState = {
@@ -292,6 +296,7 @@ function enterGate(state: ReviewState, gate: GateRef, text: string, { model, edi
     note,
     reasoning,
     modelProblem: model_problem,
+    confidence,
     pending: undefined,
     notice: undefined,
     error: undefined,
@@ -311,6 +316,7 @@ function finish(state: ReviewState, next: ReviewState, error: string | undefined
     note: undefined,
     reasoning: undefined,
     modelProblem: undefined,
+    confidence: undefined,
   };
   // Where did the approved edit go? An open scene holds it unsaved; ask the editor.
   const uri = state.approved?.uri;
@@ -342,7 +348,7 @@ function onProgress(state: ReviewState, p: RunProgress): Transition {
         // read the review document.
         if (sameStep && state.phase === "gate") return same(next);
         return {
-          state: { ...next, phase: "running", gate: ref, mode: "view", chat: sameStep ? state.chat : [], edit: undefined, note: undefined, reasoning: undefined },
+          state: { ...next, phase: "running", gate: ref, mode: "view", chat: sameStep ? state.chat : [], edit: undefined, note: undefined, reasoning: undefined, confidence: undefined },
           effects: [{ type: "loadGate", gate: ref }],
         };
       }
@@ -354,7 +360,8 @@ function onProgress(state: ReviewState, p: RunProgress): Transition {
         sameEdit(g.edit, state.edit) &&
         g.note === state.note &&
         g.reasoning === state.reasoning &&
-        g.model_problem === state.modelProblem;
+        g.model_problem === state.modelProblem &&
+        g.confidence === state.confidence;
       if (unchanged) return same(next);
       // A new gate, or the same gate asked again (after a chat, a model change or a
       // regeneration): its text, edit, note and reasoning replace what was shown.
@@ -364,7 +371,7 @@ function onProgress(state: ReviewState, p: RunProgress): Transition {
       return finish(state, next, p.error);
     case "state":
       if (FINAL_STATES.includes(p.state)) return finish(state, next, p.error);
-      if (p.state === "running" && state.phase === "gate") return same({ ...next, phase: "running", gate: undefined, edit: undefined, note: undefined, reasoning: undefined });
+      if (p.state === "running" && state.phase === "gate") return same({ ...next, phase: "running", gate: undefined, edit: undefined, note: undefined, reasoning: undefined, confidence: undefined });
       return same(next);
     case "recorded":
       return same({ ...next, recorded: p.error !== undefined ? { error: p.error } : { event: p.history_event } });
@@ -422,6 +429,7 @@ export function reduce(state: ReviewState, ev: ReviewEvent): Transition {
         edit: undefined,
         note: undefined,
         reasoning: undefined,
+        confidence: undefined,
         mode: "view",
         pending: undefined,
         notice: `${label(ev.decision)}: sent`,
@@ -572,6 +580,8 @@ export interface ViewModel {
   warning?: string;
   /** The gate's model cannot be called (the server's words): "Change model" is the main action. */
   modelProblem?: string;
+  /** The judge's score of the answer under review: "judged 0.92". */
+  judged?: string;
   /** After the run: where the approved change went. */
   outcome?: { text: string; problem: boolean };
   /** The run applied the approved change: the panel collapses to "Applied ✓ — Undo". */
@@ -734,6 +744,8 @@ export function view(state: ReviewState): ViewModel {
   }
   if (state.note && (state.phase === "gate" || state.phase === "resolving")) vm.warning = state.note;
   if (problem) vm.modelProblem = problem;
+  const score = judged(state.confidence);
+  if (score && (state.phase === "gate" || state.phase === "resolving")) vm.judged = score;
   if (state.reasoning !== undefined && (state.phase === "gate" || state.phase === "resolving")) {
     vm.reasoning = { text: state.reasoning, words: wordCount(state.reasoning) };
   }

@@ -1,10 +1,11 @@
 /**
- * Rows of the sidebar views (Context, Approval Queue, Runs, Timelines) and the status bar text,
+ * Rows of the sidebar views (Context, Approval Queue, Runs, Batches, Timelines) and the status bar text,
  * computed from the server's command results. Pure; the tree providers in `views.ts` turn rows
  * into VS Code tree items.
  */
 import type { ContextResult, Gate, RunSummary, SearchHit, Timeline } from "./protocol";
 import { pipelineTitle } from "./actions";
+import type { BatchStatus } from "./batch";
 
 export interface Row {
   id: string;
@@ -148,15 +149,46 @@ export function gateKindLabel(kind: string): string {
   }
 }
 
+/** The judge's score of a gate's answer: 0.92 → "judged 0.92"; undefined when it was not judged. */
+export function judged(confidence: number | null | undefined): string | undefined {
+  return typeof confidence === "number" && Number.isFinite(confidence) ? `judged ${confidence.toFixed(2)}` : undefined;
+}
+
+/** What a gate's row and the queue's picker say beside its name: "approve · judged 0.92 · local/test". */
+export function gateDescription(g: Gate): string {
+  return [g.step, judged(g.confidence), g.model].filter(Boolean).join(" · ");
+}
+
 export function gateRows(gates: Gate[]): Row[] {
   return gates.map((g) => ({
     id: `gate:${g.run}:${g.step}`,
     label: `${g.pipeline ? pipelineTitle(g.pipeline) : g.run}: ${gateKindLabel(g.kind)}`,
-    description: [g.step, g.model].filter(Boolean).join(" · "),
-    tooltip: `${g.run} · step ${g.step}\n${g.uri}${g.edit ? `\nApproving: ${g.edit.description}` : ""}${g.note ? `\n⚠ ${g.note}` : ""}${g.text ? `\n\n${g.text.slice(0, 400)}` : ""}`,
+    description: gateDescription(g),
+    tooltip: `${g.run} · step ${g.step}${g.confidence !== undefined ? ` · the judge scored the answer ${g.confidence}` : ""}\n${g.uri}${g.edit ? `\nApproving: ${g.edit.description}` : ""}${g.note ? `\n⚠ ${g.note}` : ""}${g.text ? `\n\n${g.text.slice(0, 400)}` : ""}`,
     icon: g.kind === "review_prompt" ? "comment-discussion" : g.kind === "resume" ? "debug-continue" : g.edit ? "diff" : "check-all",
     contextValue: "gate",
   }));
+}
+
+/**
+ * The Batches view: the batch's counts as the terminal words them ("3/8 done · 2 running · …"),
+ * its runs below as the Runs view shows them (open one, cancel an active one).
+ */
+export function batchRows(st: BatchStatus): Row[] {
+  const finished = st.done + st.failed + st.cancelled === st.total;
+  const more = [st.working ? "working" : finished ? "finished" : "not worked by this server", st.cancelled > 0 ? `${st.cancelled} cancelled` : ""];
+  return [
+    {
+      id: `batch:${st.batch}`,
+      label: st.summary,
+      description: more.filter(Boolean).join(" · "),
+      tooltip: `Batch ${st.batch}: ${st.total} runs\n${st.summary}${st.cancelled > 0 ? ` · ${st.cancelled} cancelled` : ""}${st.working ? "\nThe language server is working it." : ""}`,
+      icon: st.working ? "sync~spin" : st.failed > 0 ? "warning" : !finished ? "debug-pause" : st.cancelled > 0 ? "circle-slash" : "pass",
+      contextValue: st.working ? "batch.active" : "batch",
+      expanded: true,
+      children: runRows(st.runs),
+    },
+  ];
 }
 
 export function timelineRows(timelines: Timeline[]): Row[] {

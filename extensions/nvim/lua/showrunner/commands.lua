@@ -327,7 +327,8 @@ S.queue = {
       vim.ui.select(list, {
         prompt = "Approval queue",
         format_item = function(g)
-          return string.format("%-14s %-20s %-10s %s", g.kind or "?", g.pipeline or g.run, g.step or "?", g.model or "")
+          local judged = util.judged(g.confidence)
+          return string.format("%-14s %-20s %-10s %s%s", g.kind or "?", g.pipeline or g.run, g.step or "?", g.model or "", judged and ("  " .. judged) or "")
         end,
       }, function(g)
         if g then
@@ -727,6 +728,275 @@ S.search = {
   end,
 }
 
+--- Splits `--name value` options from the other words of a command, from `fargs[from]` on.
+--- `spec[name]` is "flag" (no value), "value" (the next word) or "words" (the words up to the
+--- next option, joined: `--where words == 0`). Returns the other words and the options, or nil
+--- and why not.
+function M.parse_options(fargs, from, spec)
+  local words, opts = {}, {}
+  local i = from
+  while i <= #fargs do
+    local name = fargs[i]:match("^%-%-(%a[%w-]*)$")
+    if not name then
+      table.insert(words, fargs[i])
+      i = i + 1
+    elseif not spec[name] then
+      local known = vim.tbl_map(function(n)
+        return "--" .. n
+      end, vim.tbl_keys(spec))
+      table.sort(known)
+      return nil, string.format("unknown option `%s` (one of: %s)", fargs[i], table.concat(known, ", "))
+    elseif spec[name] == "flag" then
+      opts[name] = true
+      i = i + 1
+    else
+      local value = {}
+      i = i + 1
+      while i <= #fargs and not fargs[i]:match("^%-%-%a") and (spec[name] == "words" or #value == 0) do
+        table.insert(value, fargs[i])
+        i = i + 1
+      end
+      if #value == 0 then
+        return nil, string.format("`--%s` needs a value", name)
+      end
+      opts[name] = table.concat(value, " ")
+    end
+  end
+  return words, opts
+end
+
+--- The arguments every batch and plan command carries: the buffer's project (else the server's
+--- only one) and the model chosen here.
+local function project_args(buf, args)
+  if util.served_root(buf) then
+    args.uri = vim.uri_from_bufnr(buf)
+  end
+  return args
+end
+
+--- Parts of the story a batch or a plan can name (`.`, seasons, arcs, acts, chapters), from
+--- the server's graph; for completion.
+local function structure_ids()
+  local g = lsp.exec_sync("showrunner.graph", project_args(scene_buf(), { format = "json" }), 800) or {}
+  local out = { "." }
+  for _, n in ipairs(type(g) == "table" and g.nodes or {}) do
+    if n.layer == "structure" and n.kind ~= "scene" then
+      table.insert(out, n.id)
+    end
+  end
+  return out
+end
+
+--- Pipelines a batch can run: not the quick actions, which work on a selection (the server
+--- refuses any other that needs one, and says so).
+local function batchable(list)
+  return vim.tbl_filter(function(p)
+    return p.layer ~= "quick_action"
+  end, list or {})
+end
+
+--- The latest batch, for completion (nil when the project has none).
+local function latest_batch()
+  local st = lsp.exec_sync("showrunner.batch.status", project_args(scene_buf(), {}), 800)
+  return type(st) == "table" and st.batch or nil
+end
+
+--- What `:Showrunner batch status` shows: the batch, its counts as the terminal words them,
+--- then each run.
+function M.batch_lines(st)
+  local lines = {
+    string.format("batch     %s%s", st.batch or "?", st.working and "  (worked by this server)" or ""),
+    string.format("          %s", st.summary or ""),
+  }
+  if (tonumber(st.cancelled) or 0) > 0 then
+    table.insert(lines, string.format("          %d cancelled", st.cancelled))
+  end
+  table.insert(lines, "")
+  table.insert(lines, "runs")
+  for _, r in ipairs(st.runs or {}) do
+    local scene = type(r.scene) == "string" and vim.fn.fnamemodify(r.scene, ":t") or ""
+    table.insert(lines, string.format("  %-10s %-18s %-24s %s", r.state or "?", r.pipeline or "?", scene, r.run or "?"))
+  end
+  return lines
+end
+
+local BATCH_OPTIONS = { judge = "flag", where = "words", jobs = "value" }
+
+local batch_actions = {
+  status = function(buf, batch)
+    lsp.exec("showrunner.batch.status", project_args(buf, { batch = batch }), function(err, st)
+      if err then
+        util.error(err)
+        return
+      end
+      M.show_lines("Showrunner batch", M.batch_lines(st))
+    end, { bufnr = buf })
+  end,
+  cancel = function(buf, batch)
+    lsp.exec("showrunner.batch.cancel", project_args(buf, { batch = batch }), function(err, res)
+      if err then
+        util.error(err)
+        return
+      end
+      util.notify(string.format("batch %s: %d run(s) asked to stop", res.batch, res.asked or 0))
+    end, { bufnr = buf })
+  end,
+  approve = function(buf, score, batch)
+    local min = tonumber(score)
+    if not min then
+      util.error("batch approve needs a SCORE from 0 to 1 (the judge's), e.g. :Showrunner batch approve 0.9")
+      return
+    end
+    lsp.exec("showrunner.batch.approve", project_args(buf, { batch = batch, min_confidence = min }), function(err, res)
+      if err then
+        util.error(err)
+        return
+      end
+      util.notify(string.format("batch %s: %d gate(s) approved (judged %s or more)", res.batch, res.approved or 0, score))
+    end, { bufnr = buf })
+  end,
+}
+
+local function batch_run(buf, pipeline, targets, opts)
+  local args = project_args(buf, { pipeline = pipeline, targets = targets, judge = opts.judge == true, where = opts.where })
+  if opts.jobs then
+    args.jobs = tonumber(opts.jobs)
+    if not args.jobs then
+      util.error("`--jobs` needs a number")
+      return
+    end
+  end
+  args.model = config.options.model
+  lsp.exec("showrunner.batch.run", args, function(err, res)
+    if err then
+      util.error(err)
+      return
+    end
+    util.notify(string.format(
+      "batch %s: %d run(s) of %s queued%s; their gates come to the queue (:Showrunner queue, :Showrunner batch status)",
+      res.batch,
+      res.queued or 0,
+      pipeline,
+      opts.judge and ", each judged" or ""
+    ))
+  end, { bufnr = buf })
+end
+
+S.batch = {
+  desc = "a pipeline on many scenes: batch PIPELINE TARGET… [--judge] [--where EXPR] [--jobs N]; batch status|cancel [BATCH]; batch approve SCORE [BATCH]",
+  run = function(_, fargs)
+    local buf = scene_buf()
+    local action = batch_actions[fargs[2]]
+    if action then
+      if fargs[2] == "approve" then
+        action(buf, fargs[3], fargs[4])
+      else
+        action(buf, fargs[3])
+      end
+      return
+    end
+    local words, opts = M.parse_options(fargs, 2, BATCH_OPTIONS)
+    if not words then
+      util.error(opts)
+      return
+    end
+    local function with_targets(pipeline)
+      if not pipeline then
+        return
+      end
+      local targets = vim.list_slice(words, 2)
+      if #targets > 0 then
+        batch_run(buf, pipeline, targets, opts)
+        return
+      end
+      vim.ui.input({ prompt = "Batch " .. pipeline .. " on (scenes, folders, ch01, season-1, . for all): " }, function(text)
+        local typed = vim.split(vim.trim(text or ""), "%s+", { trimempty = true })
+        if #typed > 0 then
+          batch_run(buf, pipeline, typed, opts)
+        end
+      end)
+    end
+    if words[1] then
+      with_targets(words[1])
+      return
+    end
+    lsp.exec("showrunner.pipeline.list", project_args(buf, {}), function(err, list)
+      if err then
+        util.error(err)
+        return
+      end
+      vim.ui.select(batchable(list), {
+        prompt = "Batch: pipeline",
+        format_item = function(p)
+          return string.format("%-20s %s (%s)", p.id, p.title or "", p.layer or "")
+        end,
+      }, function(p)
+        with_targets(p and p.id)
+      end)
+    end, { bufnr = buf })
+  end,
+  complete = function(_, args)
+    if #args <= 2 then
+      local out = { "status", "cancel", "approve" }
+      local list = lsp.exec_sync("showrunner.pipeline.list", project_args(scene_buf(), {}), 800)
+      for _, p in ipairs(batchable(list)) do
+        table.insert(out, p.id)
+      end
+      return out
+    end
+    if batch_actions[args[2]] then
+      local batch_at = args[2] == "approve" and 4 or 3
+      if #args == batch_at then
+        return { latest_batch() }
+      end
+      return {}
+    end
+    local previous = args[#args - 1]
+    if previous == "--where" or previous == "--jobs" then
+      return {}
+    end
+    return vim.list_extend(structure_ids(), { "--judge", "--where", "--jobs" })
+  end,
+}
+
+S.plan = {
+  desc = "a goal turned into a plan you approve, then run as one batch: plan GOAL… [--scope ID]",
+  run = function(_, fargs)
+    local buf = scene_buf()
+    local words, opts = M.parse_options(fargs, 2, { scope = "value" })
+    if not words then
+      util.error(opts)
+      return
+    end
+    local function go(goal)
+      if not goal or vim.trim(goal) == "" then
+        return
+      end
+      local args = project_args(buf, { goal = vim.trim(goal), scope = opts.scope, model = config.options.model })
+      local client = lsp.client(buf)
+      lsp.exec("showrunner.plan", args, function(err, res)
+        if err then
+          util.error(err)
+          return
+        end
+        runs.started(res.run, "plan", client and client.id, buf)
+        util.notify(string.format("planning (%s): review its prompt, then the plan, at its gates", res.run))
+      end, { bufnr = buf, client = client })
+    end
+    if #words > 0 then
+      go(table.concat(words, " "))
+    else
+      vim.ui.input({ prompt = "Plan: goal: " }, go)
+    end
+  end,
+  complete = function(_, args)
+    if args[#args - 1] == "--scope" then
+      return structure_ids()
+    end
+    return { "--scope" }
+  end,
+}
+
 --- The subcommand names, sorted.
 function M.names()
   local names = vim.tbl_keys(S)
@@ -776,7 +1046,7 @@ function M.setup()
     nargs = "*",
     range = true,
     complete = M.complete,
-    desc = "Showrunner: draft, continue, rewrite, research, ask, context, queue, runs, cancel, timeline, model, new",
+    desc = "Showrunner: draft, continue, rewrite, research, ask, context, queue, runs, cancel, batch, plan, timeline, model, new",
   })
 end
 

@@ -13,7 +13,7 @@ local lsp = require("showrunner.lsp")
 local M = {}
 
 --- The window's state, or nil: { run, step, kind, mode = "gate"|"stream"|"wait", buf, win,
---- eol, model, uri, pipeline, client_id, tick, edit?, note?, info_buf?, info_win? }.
+--- eol, model, uri, pipeline, client_id, tick, edit?, note?, confidence?, info_buf?, info_win? }.
 M.current = nil
 
 --- The diff window (`gd`), or nil: { run, step, path?, buf, win }.
@@ -76,6 +76,11 @@ local function title(s)
     table.insert(bits, "interrupted: resume it?")
   elseif s.mode == "gate" then
     table.insert(bits, (s.kind or "gate") .. ": " .. (s.step or "?"))
+    -- The judge's score: what `:Showrunner batch approve SCORE` compares.
+    local judged = util.judged(s.confidence)
+    if judged then
+      table.insert(bits, judged)
+    end
   elseif s.mode == "stream" then
     table.insert(bits, (s.step or "output") .. " (streaming…)")
   else
@@ -499,6 +504,7 @@ local function refresh_gate(s, after_decision)
         -- The list is the source of truth for what approving does.
         s.edit = type(val(g.edit)) == "table" and g.edit or nil
         s.note = val(g.note)
+        s.confidence = val(g.confidence)
         local untouched = vim.api.nvim_buf_get_changedtick(s.buf) == s.tick
         if type(g.text) == "string" and (untouched or s.mode ~= "gate") and g.text ~= buffer_text(s) then
           set_text(s, g.text)
@@ -511,9 +517,9 @@ local function refresh_gate(s, after_decision)
   end, { client = client_of(s) })
 end
 
---- Shows a gate: `gate = { run, step, kind?, uri?, text?, model?, pipeline?, edit?, note? }`.
---- `edit` and `note` are taken when the gate comes from a `gate` event or the list (`details`);
---- a `window/showDocument` names neither, and the ones known are kept.
+--- Shows a gate: `gate = { run, step, kind?, uri?, text?, model?, pipeline?, edit?, note?,
+--- confidence? }`. `edit`, `note` and `confidence` are taken when the gate comes from a `gate`
+--- event or the list (`details`); a `window/showDocument` names none, and the ones known are kept.
 ---@param gate table
 ---@param opts? { client_id?: integer, enter?: boolean }
 function M.open_gate(gate, opts)
@@ -537,8 +543,9 @@ function M.open_gate(gate, opts)
   if gate.details then
     s.edit = type(val(gate.edit)) == "table" and gate.edit or nil
     s.note = val(gate.note)
+    s.confidence = val(gate.confidence)
   elseif not same then
-    s.edit, s.note = nil, nil
+    s.edit, s.note, s.confidence = nil, nil, nil
   end
   local text = val(gate.text)
   if text == nil and s.uri then
@@ -560,7 +567,7 @@ function M.open_gate(gate, opts)
   refresh_gate(s)
 end
 
---- A runProgress `gate` event: `gate = { step, kind, uri, text, model, edit?, note? }`.
+--- A runProgress `gate` event: `gate = { step, kind, uri, text, model, edit?, note?, confidence? }`.
 function M.on_gate(r, gate)
   M.open_gate({
     run = r.run,
@@ -572,6 +579,7 @@ function M.on_gate(r, gate)
     pipeline = r.pipeline,
     edit = gate.edit,
     note = gate.note,
+    confidence = gate.confidence,
     details = true,
   }, { client_id = r.client_id })
 end

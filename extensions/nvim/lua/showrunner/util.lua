@@ -218,6 +218,15 @@ function M.uri_path(uri)
   return uri
 end
 
+--- The judge's score of a gate's answer, as editors show it: 0.92 → "judged 0.92"; nil when
+--- the gate carries none (it was not judged).
+function M.judged(confidence)
+  if type(confidence) ~= "number" then
+    return nil
+  end
+  return string.format("judged %.2f", confidence)
+end
+
 --- Groups digits: 6000 → "6,000".
 function M.digits(n)
   local s = tostring(math.floor(tonumber(n) or 0))

@@ -70,10 +70,10 @@ describe("package.json", () => {
     for (const id of ids) assert.ok(declared.has(id), id);
   });
 
-  it("views are Story (first, open), Context, Approval Queue, Runs and Timelines", () => {
+  it("views are Story (first, open), Context, Approval Queue, Runs, Batches and Timelines", () => {
     assert.deepEqual(
       c.views.showrunner!.map((v) => v.id),
-      ["showrunner.story", "showrunner.context", "showrunner.gates", "showrunner.runs", "showrunner.timelines"],
+      ["showrunner.story", "showrunner.context", "showrunner.gates", "showrunner.runs", "showrunner.batches", "showrunner.timelines"],
     );
     assert.equal(c.views.showrunner![0]!.visibility, undefined);
   });
