@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::json;
-use showrunner_testkit::model_server::{ModelServer, Reply};
+use showrunner_testkit::model_server::{example_scene_in, ModelServer, Reply};
 
 fn showrunner(args: &[&str], cwd: &Path) -> Output {
     showrunner_testkit::run_binary(std::path::Path::new(env!("CARGO_BIN_EXE_showrunner")), args, cwd, &[])
@@ -370,7 +370,7 @@ fn a_worker_killed_mid_call_leaves_its_runs_to_the_next_without_repeating_finish
 
 /// The last message a recorded chat request sent.
 fn last_message(body: &serde_json::Value) -> String {
-    body["messages"].as_array().and_then(|m| m.last()).and_then(|m| m["content"].as_str()).unwrap_or("").to_string()
+    showrunner_testkit::model_server::asked(body).to_string()
 }
 
 #[test]
@@ -480,17 +480,6 @@ fn a_plan_with_a_cycle_is_refused_and_nothing_is_queued() {
 fn the_gates_of_answers_judged_well_enough_are_approved_in_bulk_and_nothing_is_scored_again() {
     // Four scenes; the judge scores each summary: arrival 0.95 and supper 0.92 pass the judge
     // and wait at their output gates; the hut 0.8 and the episode 0.75 wait at judge gates.
-    let scene_of = |asked: &str| {
-        [
-            ("The boat from Port Ainsley", "arrival"),
-            ("The wireless hut stood", "hut"),
-            ("Tom Marlowe had kept lights", "supper"),
-        ]
-        .iter()
-        .find(|(mark, _)| asked.contains(mark))
-        .map(|(_, s)| *s)
-        .unwrap_or("episode")
-    };
     let server = ModelServer::programmed(8, move |_, body| {
         let asked = last_message(body);
         if asked.starts_with("Score this text") {
@@ -501,7 +490,7 @@ fn the_gates_of_answers_judged_well_enough_are_approved_in_bulk_and_nothing_is_s
                 .unwrap();
             Reply::tokens(&[&format!(r#"{{"confidence": {score}, "issues": [], "sensitive_topics": []}}"#)])
         } else {
-            Reply::tokens(&[&format!("Summary of {}.", scene_of(&asked))])
+            Reply::tokens(&[&format!("Summary of {}.", example_scene_in(&asked))])
         }
     });
     let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);

@@ -79,6 +79,25 @@ impl Recorded {
     }
 }
 
+/// The last message of a chat request's body: what the model is asked now.
+pub fn asked(body: &Value) -> &str {
+    body["messages"].as_array().and_then(|m| m.last()).and_then(|m| m["content"].as_str()).unwrap_or("")
+}
+
+/// Which of the example story's chapter-one scenes a prompt holds (by a line of each):
+/// `arrival`, `hut`, `supper`, else `episode` (the screenplay scene).
+pub fn example_scene_in(prompt: &str) -> &'static str {
+    [
+        ("The boat from Port Ainsley", "arrival"),
+        ("The wireless hut stood", "hut"),
+        ("Tom Marlowe had kept lights", "supper"),
+    ]
+    .iter()
+    .find(|(line, _)| prompt.contains(line))
+    .map(|(_, scene)| *scene)
+    .unwrap_or("episode")
+}
+
 pub struct ModelServer {
     /// e.g. `http://127.0.0.1:43123/v1`.
     pub url: String,

@@ -926,17 +926,8 @@ fn a_terminal_run_never_writes_a_scene_open_in_an_editor() {
 /// by scene, a one-task plan, and findings for anything else.
 fn batch_model(scores: &'static [(&'static str, f64)]) -> ModelServer {
     ModelServer::programmed(8, move |_, body| {
-        let asked =
-            body["messages"].as_array().and_then(|m| m.last()).and_then(|m| m["content"].as_str()).unwrap_or("");
-        let scene = [
-            ("The boat from Port Ainsley", "arrival"),
-            ("The wireless hut stood", "hut"),
-            ("Tom Marlowe had kept lights", "supper"),
-        ]
-        .iter()
-        .find(|(mark, _)| asked.contains(mark))
-        .map(|(_, s)| *s)
-        .unwrap_or("episode");
+        let asked = showrunner_testkit::model_server::asked(body);
+        let scene = showrunner_testkit::model_server::example_scene_in(asked);
         if asked.starts_with("Plan the work") {
             Reply::tokens(&[
                 r#"{"tasks": [{"id": "sum", "pipeline": "summarize-scene", "target": "arrival", "why": "one line"}]}"#,
