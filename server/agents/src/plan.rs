@@ -146,9 +146,7 @@ pub fn execute<E: Edge>(run: &mut Run, model: &dyn Model, gates: &mut dyn Gates,
     });
     let (scope, checked) = match checked {
         Ok(c) => c,
-        Err(problems) => {
-            return end(run, fx, RunState::Failed, Some(format!("the plan was refused: {}", problems.join("; "))))
-        }
+        Err(problems) => return refuse(run, fx, "the plan was refused", problems),
     };
     let shown = render(&goal, &checked, a);
     // Shown as it comes, like an answer: the terminal prints it, an editor's run view shows it.
@@ -159,7 +157,7 @@ pub fn execute<E: Edge>(run: &mut Run, model: &dyn Model, gates: &mut dyn Gates,
         Decision::Approve(text) | Decision::Paste(text) => {
             match from_reviewed(&text).and_then(|p| check(p, &scope, a, &offered).map_err(|e| e.join("; "))) {
                 Ok(c) => c,
-                Err(e) => return end(run, fx, RunState::Failed, Some(format!("the edited plan was refused: {e}"))),
+                Err(e) => return refuse(run, fx, "the edited plan was refused", vec![e]),
             }
         }
         Decision::Cancel => return end(run, fx, RunState::Cancelled, Some(RunError::Cancelled.to_string())),
@@ -183,6 +181,13 @@ pub fn execute<E: Edge>(run: &mut Run, model: &dyn Model, gates: &mut dyn Gates,
         checked.runs()
     ));
     end(run, fx, RunState::Succeeded, None);
+}
+
+/// The plan did not pass its checks: the run fails, every reason kept in `vars.problems`.
+fn refuse<E: Edge>(run: &mut Run, fx: &mut ProjectEffects<'_, E>, what: &str, problems: Vec<String>) {
+    let error = format!("{what}: {}", problems.join("; "));
+    run.vars["problems"] = serde_json::json!(problems);
+    end(run, fx, RunState::Failed, Some(error));
 }
 
 fn end<E: Edge>(run: &mut Run, fx: &mut ProjectEffects<'_, E>, state: RunState, error: Option<String>) {

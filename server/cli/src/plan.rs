@@ -68,9 +68,9 @@ pub fn run(args: &PlanArgs) -> Result<bool> {
             crate::batch::work_on(&root, Arc::new(analysis), &batch, args.jobs, args.yes)
         }
         _ => {
-            if let Some(refused) = run.error.as_deref().and_then(|e| e.strip_prefix("the plan was refused: ")) {
+            if let Some(problems) = run.vars["problems"].as_array() {
                 eprintln!("showrunner: the plan was refused, and nothing was queued:");
-                for p in refused.split("; ") {
+                for p in problems.iter().filter_map(|p| p.as_str()) {
                     eprintln!("  - {p}");
                 }
                 return Ok(false);

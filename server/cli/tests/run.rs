@@ -460,7 +460,8 @@ fn a_plan_with_a_cycle_is_refused_and_nothing_is_queued() {
     let server = ModelServer::start(vec![Reply::tokens(&[r#"{"tasks": [
         {"id": "a", "pipeline": "summarize-scene", "target": "ch01", "needs": ["b"]},
         {"id": "b", "pipeline": "brainstorm", "target": "story/ch01/02-the-hut.md", "needs": ["a"]},
-        {"id": "c", "pipeline": "tighten-selection", "target": "ch02"}]}"#])]);
+        {"id": "c", "pipeline": "tighten-selection", "target": "ch02"},
+        {"id": "d", "pipeline": "brainstorm", "target": "ch1"}]}"#])]);
     let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
     let out = showrunner(&["plan", "Tidy chapter one", "--scope", "ch01", "--yes", "--model", "local/llama3.1"], &dir);
     let t = text(&out);
@@ -469,6 +470,12 @@ fn a_plan_with_a_cycle_is_refused_and_nothing_is_queued() {
     assert!(t.contains("the tasks form a cycle: a ← b ← a") || t.contains("the tasks form a cycle: b ← a ← b"), "{t}");
     assert!(t.contains("task `c` runs `tighten-selection`, which is not a pipeline a plan can use"), "{t}");
     assert!(t.contains("task `c` works on `ch02`, outside the plan's scope (chapter `ch01`)"), "{t}");
+    // One line per reason, whole (a reason may hold a `;` of its own).
+    assert!(t.contains("\n  - task `d`: nothing called `ch1` in project"), "{t}");
+    assert!(
+        t.lines().any(|l| l.starts_with("  - task `d`: nothing called `ch1`") && l.ends_with("did you mean `ch01`?")),
+        "{t}"
+    );
     assert_eq!(chat_requests(&server).len(), 1, "only the planner was asked");
     let status = text(&showrunner(&["batch", "status"], &dir));
     assert!(status.contains("no batch in this project yet"), "{status}");
