@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 use showrunner_export::output::Place;
 use showrunner_export::Format;
 use showrunner_store::discover::project_of;
@@ -54,26 +55,27 @@ pub struct ExportArgs {
 
 pub fn run(args: &ExportArgs) -> Result<()> {
     let (root, target) = locate(args.dir.as_deref(), args.target.as_deref())?;
-    let progress = std::io::stderr().is_terminal();
-    if progress {
-        eprint!("\rReading {} …\x1b[K", root.display());
-    }
+    // On a terminal: a spinner while the project is read, then a bar of the chapters rendered.
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new_spinner().with_message(format!("reading {}", root.display()));
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    });
     let project = load_project(&root);
-    if progress {
-        eprint!("\rExporting {} …\x1b[K", args.format_name());
-    }
+    let shown = Bar { bar: bar.as_ref(), format: args.format_name() };
     // `-o` is relative to the current folder, as a shell user means it.
     let out = args.output.as_ref().map(|o| if o.is_absolute() { o.clone() } else { cwd().join(o) });
-    let result = showrunner_export::export(
+    let result = showrunner_export::export_with(
         &project.analysis,
         &project.root,
         args.format.into(),
         target.as_deref(),
         out.as_deref(),
         Place::Anywhere,
+        &shown,
     );
-    if progress {
-        eprint!("\r\x1b[K");
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
     }
     let written = result?;
     println!(
@@ -87,6 +89,33 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         println!("left out ({} cannot hold them): {}", args.format_name(), written.left_out.join(", "));
     }
     Ok(())
+}
+
+/// An export's progress on a terminal: chapters rendered, then the file written.
+struct Bar<'a> {
+    bar: Option<&'a ProgressBar>,
+    format: &'a str,
+}
+
+impl showrunner_export::Progress for Bar<'_> {
+    fn chapter(&self, done: usize, of: usize) {
+        let Some(bar) = self.bar else { return };
+        if bar.length() != Some(of as u64) {
+            bar.set_message(format!("rendering {}", self.format));
+            bar.set_length(of as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{msg} {bar:28.cyan/blue} {pos}/{len} chapters · {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+        }
+        bar.set_position(done as u64);
+    }
+
+    fn writing(&self, bytes: usize) {
+        if let Some(bar) = self.bar {
+            bar.set_message(format!("writing {} KB", bytes.div_ceil(1024)));
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -18,6 +18,7 @@ use docx_rs::{
 };
 
 use crate::doc::{self, manuscript_blocks, pieces, screenplay, Block, Element, Kind, Piece};
+use crate::output::Tell;
 use crate::plan::{rounded_words, thousands, Plan};
 use crate::ExportError;
 
@@ -79,6 +80,10 @@ fn para(style_id: &str, text: &str) -> Paragraph {
 }
 
 pub fn docx(plan: &Plan) -> Result<Vec<u8>, ExportError> {
+    docx_with(plan, &Tell::NOBODY)
+}
+
+pub(crate) fn docx_with(plan: &Plan, tell: &Tell<'_>) -> Result<Vec<u8>, ExportError> {
     let title = &plan.meta.title;
     let author = plan.meta.author.as_deref();
     let font = plan.meta.font.family();
@@ -155,7 +160,7 @@ pub fn docx(plan: &Plan) -> Result<Vec<u8>, ExportError> {
 
     // The text.
     let mut new_page = true;
-    for chapter in &plan.chapters {
+    for (n, chapter) in plan.chapters.iter().enumerate() {
         let mut after_break = true;
         if let Some(t) = &chapter.title {
             d = d.add_paragraph(
@@ -211,6 +216,7 @@ pub fn docx(plan: &Plan) -> Result<Vec<u8>, ExportError> {
                 };
             }
         }
+        tell.done(n);
     }
     let mut out = std::io::Cursor::new(Vec::new());
     d.build().pack(&mut out).map_err(|e| ExportError::Render(format!("DOCX: {e}")))?;

@@ -12,6 +12,7 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
 use crate::doc::{self, manuscript_blocks, pieces, screenplay, Block, Element, Kind, Piece};
+use crate::output::Tell;
 use crate::plan::Plan;
 use crate::ExportError;
 
@@ -120,6 +121,16 @@ fn element(e: &Element, out: &mut String) {
 
 /// The EPUB of a plan. `modified`: `CCYY-MM-DDThh:mm:ssZ`.
 pub fn epub(plan: &Plan, language: &str, cover: Option<&Cover>, modified: &str) -> Result<Vec<u8>, ExportError> {
+    epub_with(plan, language, cover, modified, &Tell::NOBODY)
+}
+
+pub(crate) fn epub_with(
+    plan: &Plan,
+    language: &str,
+    cover: Option<&Cover>,
+    modified: &str,
+    tell: &Tell<'_>,
+) -> Result<Vec<u8>, ExportError> {
     let lang = if language.trim().is_empty() { "en" } else { language.trim() };
     let title = &plan.meta.title;
     let mut files: Vec<(String, String, String)> = Vec::new(); // (file, label, xhtml)
@@ -152,6 +163,7 @@ pub fn epub(plan: &Plan, language: &str, cover: Option<&Cover>, modified: &str) 
         }
         body.push_str("</section>\n");
         files.push((format!("chapter-{:03}.xhtml", n + 1), label.clone(), page(&label, lang, &body)));
+        tell.done(n);
     }
 
     let mut title_body = format!("<div class=\"title\">\n<h1>{}</h1>\n", escape(title));

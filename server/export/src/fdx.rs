@@ -13,6 +13,7 @@ use quick_xml::{Reader, Writer};
 use showrunner_model::scene::SceneFormat;
 
 use crate::doc::{self, pieces, prose_blocks, screenplay, Block, Element, Kind, Piece, Run};
+use crate::output::Tell;
 use crate::plain::{as_action, fountain_markup};
 use crate::plan::Plan;
 use crate::ExportError;
@@ -85,10 +86,10 @@ fn element(w: &mut W, e: &Element, new_page: bool) -> Result<(), ExportError> {
 }
 
 /// The elements of a plan: screenplay scenes as they are, prose scenes as action.
-fn elements(plan: &Plan, left_out: &mut Vec<String>) -> Vec<Element> {
+fn elements(plan: &Plan, left_out: &mut Vec<String>, tell: &Tell<'_>) -> Vec<Element> {
     let mut out = Vec::new();
     let mut chapters = 0;
-    for chapter in &plan.chapters {
+    for (n, chapter) in plan.chapters.iter().enumerate() {
         chapters += usize::from(chapter.title.is_some());
         for scene in &chapter.scenes {
             match scene.format {
@@ -105,6 +106,7 @@ fn elements(plan: &Plan, left_out: &mut Vec<String>) -> Vec<Element> {
                 }
             }
         }
+        tell.done(n);
     }
     let count = |k: Kind| out.iter().filter(|e| e.kind == k).count();
     for (k, what) in [(Kind::Section, "section"), (Kind::Synopsis, "synopsis")] {
@@ -120,8 +122,12 @@ fn elements(plan: &Plan, left_out: &mut Vec<String>) -> Vec<Element> {
 }
 
 pub fn fdx(plan: &Plan) -> Result<Fdx, ExportError> {
+    fdx_with(plan, &Tell::NOBODY)
+}
+
+pub(crate) fn fdx_with(plan: &Plan, tell: &Tell<'_>) -> Result<Fdx, ExportError> {
     let mut left_out = Vec::new();
-    let els = elements(plan, &mut left_out);
+    let els = elements(plan, &mut left_out, tell);
     let notes: usize =
         plan.scenes().filter(|s| s.format == SceneFormat::Fountain).map(|s| s.body.matches("[[").count()).sum();
     if notes > 0 {

@@ -69,21 +69,58 @@ impl Assets {
     }
 }
 
+/// Told as an export goes: each chapter rendered (of how many), then the bytes written.
+pub trait Progress {
+    fn chapter(&self, _done: usize, _of: usize) {}
+    fn writing(&self, _bytes: usize) {}
+}
+
+/// Nobody is told.
+impl Progress for () {}
+
 /// Renders a plan in a format: the bytes, and what the format could not hold.
 pub fn render(plan: &Plan, format: Format, assets: &Assets) -> Result<(Vec<u8>, Vec<String>), ExportError> {
+    render_with(plan, format, assets, &())
+}
+
+/// [`render`], telling `progress` of each chapter.
+pub fn render_with(
+    plan: &Plan,
+    format: Format,
+    assets: &Assets,
+    progress: &dyn Progress,
+) -> Result<(Vec<u8>, Vec<String>), ExportError> {
+    let tell = Tell { progress, of: plan.chapters.len() };
     match format {
-        Format::Md => Ok((crate::plain::markdown(plan).into_bytes(), Vec::new())),
-        Format::Fountain => Ok((crate::plain::fountain(plan).into_bytes(), Vec::new())),
-        Format::Docx => Ok((crate::docx::docx(plan)?, Vec::new())),
-        Format::Fdx => crate::fdx::fdx(plan).map(|f| (f.xml, f.left_out)),
+        Format::Md => Ok((crate::plain::markdown_with(plan, &tell).into_bytes(), Vec::new())),
+        Format::Fountain => Ok((crate::plain::fountain_with(plan, &tell).into_bytes(), Vec::new())),
+        Format::Docx => Ok((crate::docx::docx_with(plan, &tell)?, Vec::new())),
+        Format::Fdx => crate::fdx::fdx_with(plan, &tell).map(|f| (f.xml, f.left_out)),
         Format::Epub => {
             let modified = if assets.modified.is_empty() { "2000-01-01T00:00:00Z" } else { &assets.modified };
-            Ok((crate::epub::epub(plan, &plan.meta.language, assets.cover.as_ref(), modified)?, Vec::new()))
+            let cover = assets.cover.as_ref();
+            Ok((crate::epub::epub_with(plan, &plan.meta.language, cover, modified, &tell)?, Vec::new()))
         }
         Format::Pdf => Err(ExportError::Unsupported(
             "`pdf` export (planned next; use docx, or fountain with a screenplay renderer, meanwhile)".to_string(),
         )),
     }
+}
+
+/// How far a renderer is: the chapters it has rendered, told as they go.
+pub(crate) struct Tell<'a> {
+    progress: &'a dyn Progress,
+    of: usize,
+}
+
+impl Tell<'_> {
+    /// Chapter `index` (0-based) is rendered.
+    pub(crate) fn done(&self, index: usize) {
+        self.progress.chapter(index + 1, self.of);
+    }
+
+    /// Nobody is told (a renderer called on its own).
+    pub(crate) const NOBODY: Tell<'static> = Tell { progress: &(), of: 0 };
 }
 
 /// Plans, renders and writes an export of `target` from the project at `root` (its analysis).
@@ -97,11 +134,25 @@ pub fn export(
     out: Option<&Path>,
     place: Place<'_>,
 ) -> Result<Written, ExportError> {
+    export_with(analysis, root, format, target, out, place, &())
+}
+
+/// [`export`], telling `progress` as it goes.
+pub fn export_with(
+    analysis: &Analysis,
+    root: &Path,
+    format: Format,
+    target: Option<&str>,
+    out: Option<&Path>,
+    place: Place<'_>,
+    progress: &dyn Progress,
+) -> Result<Written, ExportError> {
     let plan = plan(analysis, target)?;
     let file_name = format!("{}.{}", plan.file_stem(), format.extension());
     let path = output_path(analysis, root, out, &file_name, place)?;
     let assets = if format == Format::Epub { Assets::of_project(root) } else { Assets::default() };
-    let (bytes, left_out) = render(&plan, format, &assets)?;
+    let (bytes, left_out) = render_with(&plan, format, &assets, progress)?;
+    progress.writing(bytes.len());
     if out.is_none() {
         std::fs::create_dir_all(path.parent().unwrap_or(root))
             .map_err(|e| ExportError::Write(path.clone(), e.to_string()))?;

@@ -9,11 +9,16 @@ use showrunner_model::fountain::{line_kinds, LineKind};
 use showrunner_model::scene::SceneFormat;
 
 use crate::doc::{prose_blocks, runs, Block, Run};
+use crate::output::Tell;
 use crate::plan::Plan;
 
 pub fn markdown(plan: &Plan) -> String {
+    markdown_with(plan, &Tell::NOBODY)
+}
+
+pub(crate) fn markdown_with(plan: &Plan, tell: &Tell<'_>) -> String {
     let mut out = String::new();
-    for chapter in &plan.chapters {
+    for (n, chapter) in plan.chapters.iter().enumerate() {
         let shift = usize::from(chapter.title.is_some());
         if let Some(title) = &chapter.title {
             push_para(&mut out, &format!("# {title}"));
@@ -38,6 +43,7 @@ pub fn markdown(plan: &Plan) -> String {
             }
             push_para(&mut out, text.trim_end());
         }
+        tell.done(n);
     }
     out
 }
@@ -116,8 +122,12 @@ pub fn title_page(plan: &Plan) -> String {
 }
 
 pub fn fountain(plan: &Plan) -> String {
+    fountain_with(plan, &Tell::NOBODY)
+}
+
+pub(crate) fn fountain_with(plan: &Plan, tell: &Tell<'_>) -> String {
     let mut out = title_page(plan);
-    for chapter in &plan.chapters {
+    for (n, chapter) in plan.chapters.iter().enumerate() {
         if let Some(title) = &chapter.title {
             push_para(&mut out, &format!("# {title}"));
         }
@@ -136,6 +146,7 @@ pub fn fountain(plan: &Plan) -> String {
                 }
             }
         }
+        tell.done(n);
     }
     out
 }
