@@ -127,18 +127,29 @@ fn queue(root: &Path, a: &Analysis, pipeline_id: &str, args: &BatchArgs) -> Resu
 fn approve_judged(root: &Path, batch: &str, min: f64, args: &BatchArgs) -> Result<bool> {
     let runs = Runs::open(root)?;
     let analysis = Arc::new(load_project(root).analysis);
-    let mut chosen = Vec::new();
+    let (mut chosen, mut held) = (Vec::new(), Vec::new());
     for row in runs.batch_rows(batch)?.iter().filter(|r| r.live_state() == "waiting") {
         let Some(run) = runs.load(&row.id)?.and_then(|v| serde_json::from_value::<Run>(v).ok()) else { continue };
         let Some(gate) = run.gate.as_ref().filter(|g| matches!(g.kind, GateKind::Judge | GateKind::ApproveOutput))
         else {
             continue;
         };
-        if gate.confidence.is_some_and(|c| c >= min) && runs.claim(&run.id)? {
-            chosen.push(run);
+        if gate.confidence.is_some_and(|c| c >= min) {
+            if runs.claim(&run.id)? {
+                chosen.push(run);
+            } else {
+                held.push(run.id);
+            }
         }
     }
     println!("batch {batch}: {} run(s) wait with an answer judged {min} or more: approving them", chosen.len());
+    if !held.is_empty() {
+        println!(
+            "batch {batch}: {} more wait in an editor's approval queue (approve them there, e.g. with showrunner.batch.approve): {}",
+            held.len(),
+            held.join(", ")
+        );
+    }
     let rt = tokio::runtime::Runtime::new()?;
     let shared =
         Shared { client: showrunner_llm::Client::new(), agents: showrunner_agents::defs::catalogue(Some(root)).0 };

@@ -1110,3 +1110,34 @@ fn a_batch_cancelled_from_the_editor_stops_every_run() {
     assert!(server.requests().iter().all(|r| !r.path.ends_with("/chat/completions")), "nothing was sent");
     c.finish();
 }
+
+/// A terminal's bulk approval leaves the gates an editor is asking to that editor, and says so.
+#[test]
+fn a_terminal_bulk_approval_names_the_runs_an_editor_holds_and_leaves_them_to_it() {
+    let server = batch_model(&[("supper", 0.8)]);
+    let (_tmp, dir) = example_on(&server);
+    let env = [("XDG_CONFIG_HOME", dir.join(".no-user-config").to_string_lossy().into_owned())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let args = ["batch", "summarize-scene", "ch01", "--judge", "--model", "local/llama3.1"];
+    let t = showrunner_testkit::output_text(&showrunner_testkit::run_binary(bin(), &args, &dir, &env));
+    assert!(t.contains("4 waiting at a gate"), "{t}");
+    let runs: Vec<String> = t
+        .lines()
+        .filter_map(|l| l.strip_prefix("started "))
+        .map(|l| l.split(' ').next().unwrap().to_string())
+        .collect();
+    // The editor takes the parked runs into its approval queue.
+    let mut c = start(&dir);
+    for r in &runs {
+        gate(&mut c, r);
+    }
+    let out = showrunner_testkit::run_binary(bin(), &["batch", "approve", "--min-confidence", "0.9"], &dir, &env);
+    let t = showrunner_testkit::output_text(&out);
+    assert!(t.contains("0 run(s) wait with an answer judged 0.9 or more: approving them"), "{t}");
+    assert!(t.contains("3 more wait in an editor's approval queue"), "{t}");
+    assert!(!std::fs::read_to_string(dir.join("story/ch01/01-arrival.md")).unwrap().contains("Summary of arrival."));
+    // Still the editor's to decide.
+    let queue = command(&mut c, "showrunner.gate.list", json!({}));
+    assert_eq!(queue.as_array().unwrap().len(), 4, "{queue}");
+    c.finish();
+}
