@@ -89,23 +89,14 @@ fn export_fdx_and_import_it_back() {
 
 #[test]
 fn on_a_terminal_an_export_shows_its_chapters_going_by() {
-    // `script` runs the export on a pseudo-terminal, as a writer's terminal would.
-    if std::process::Command::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: no `script` (util-linux) to make a terminal");
-        return;
-    }
     let tmp = example();
     let dir = tmp.path().join("story");
-    let cmd = format!("{} export docx -o book.docx", env!("CARGO_BIN_EXE_showrunner"));
-    let out = std::process::Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .current_dir(&dir)
-        .env("XDG_CONFIG_HOME", dir.join(".no-user-config"))
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let t = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{t}");
+    let bin = Path::new(env!("CARGO_BIN_EXE_showrunner"));
+    let Some((ok, t)) = showrunner_testkit::run_on_terminal(bin, &["export", "docx", "-o", "book.docx"], &dir) else {
+        eprintln!("skipped: no `script` (util-linux) to make a terminal");
+        return;
+    };
+    assert!(ok, "{t}");
     // The bar: the example's four chapters, as they are rendered; the line after it, whole.
     assert!(t.contains("/4 chapters"), "{t}");
     assert!(t.contains("wrote book.docx (13 scenes, 7,337 words)"), "{t}");

@@ -543,24 +543,15 @@ fn the_gates_of_answers_judged_well_enough_are_approved_in_bulk_and_nothing_is_s
 
 #[test]
 fn on_a_terminal_a_batch_draws_a_progress_bar_with_its_lines_above_it() {
-    // `script` runs the batch on a pseudo-terminal, as a writer's terminal would.
-    if Command::new("script").arg("--version").output().is_err() {
+    let server = ModelServer::programmed(4, |_, _| Reply::slow(&[IDEAS], std::time::Duration::from_millis(250)));
+    let bin = Path::new(env!("CARGO_BIN_EXE_showrunner"));
+    let (_tmp, dir) = example_on(bin, &server.url);
+    let args = ["batch", "brainstorm", "ch01", "--yes", "--jobs", "2", "--model", "local/llama3.1"];
+    let Some((ok, t)) = showrunner_testkit::run_on_terminal(bin, &args, &dir) else {
         eprintln!("skipped: no `script` (util-linux) to make a terminal");
         return;
-    }
-    let server = ModelServer::programmed(4, |_, _| Reply::slow(&[IDEAS], std::time::Duration::from_millis(250)));
-    let (_tmp, dir) = example_on(Path::new(env!("CARGO_BIN_EXE_showrunner")), &server.url);
-    let cmd =
-        format!("{} batch brainstorm ch01 --yes --jobs 2 --model local/llama3.1", env!("CARGO_BIN_EXE_showrunner"));
-    let out = Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .current_dir(&dir)
-        .env("XDG_CONFIG_HOME", dir.join(".no-user-config"))
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let t = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{t}");
+    };
+    assert!(ok, "{t}");
     // The bar: how many of the four went as far as they go, what runs, the tokens, the ETA.
     assert!(t.contains("/4 · ") && t.contains(" running · ") && t.contains(" tokens · ETA "), "{t}");
     // The workers' lines still reach the terminal, whole.

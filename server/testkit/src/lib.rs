@@ -425,6 +425,25 @@ pub fn output_text(o: &std::process::Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
+/// Runs `binary args…` in `cwd` on a pseudo-terminal (util-linux `script`), as a writer's
+/// terminal would: whether it succeeded and everything the terminal showed. `None` when this
+/// machine has no `script` (the caller skips, saying so).
+pub fn run_on_terminal(binary: &Path, args: &[&str], cwd: &Path) -> Option<(bool, String)> {
+    std::process::Command::new("script").arg("--version").output().ok()?;
+    let mut cmd = binary.display().to_string();
+    for a in args {
+        cmd.push_str(&format!(" '{}'", a.replace('\'', "'\\''")));
+    }
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(cwd)
+        .env("XDG_CONFIG_HOME", cwd.join(".no-user-config"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script runs");
+    Some((out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned()))
+}
+
 /// The example story in a fresh temporary folder, its models pointed at `model_url`: the
 /// folder (removed when dropped) and the project.
 pub fn example_on(binary: &Path, model_url: &str) -> (tempfile::TempDir, std::path::PathBuf) {
