@@ -33,6 +33,15 @@ vim.notify = function(msg, level)
   end
 end
 
+--- The newest notification matching a Lua pattern, or nil.
+function H.note_matching(pattern)
+  for i = #H.notes, 1, -1 do
+    if tostring(H.notes[i].msg):find(pattern) then
+      return H.notes[i]
+    end
+  end
+end
+
 ---------------------------------------------------------------------------------------------
 -- The protocol schema (extensions/protocol.schema.json, checked by schema.lua): in every test,
 -- every `workspace/executeCommand` a client sends has its argument checked against

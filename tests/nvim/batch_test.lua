@@ -40,14 +40,7 @@ local scene = H.open(root .. "/story/ch01/01-arrival.md")
 local runs = require("showrunner.runs")
 local review = require("showrunner.review")
 
---- The newest notification matching a Lua pattern, or nil.
-local function note_matching(pattern)
-  for i = #H.notes, 1, -1 do
-    if tostring(H.notes[i].msg):find(pattern) then
-      return H.notes[i]
-    end
-  end
-end
+local note_matching = H.note_matching
 
 --- Waits for a notification matching `pattern` that came after the first `since` ones.
 local function wait_note(what, pattern, since)

@@ -24,13 +24,7 @@ local function last_note()
   return H.notes[#H.notes] and H.notes[#H.notes].msg or ""
 end
 
-local function note_matching(pattern)
-  for i = #H.notes, 1, -1 do
-    if tostring(H.notes[i].msg):find(pattern) then
-      return H.notes[i]
-    end
-  end
-end
+local note_matching = H.note_matching
 
 H.test(":Showrunner completes every subcommand", function()
   local got = vim.fn.getcompletion("Showrunner ", "cmdline")
