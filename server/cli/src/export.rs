@@ -65,7 +65,7 @@ pub fn run(args: &ExportArgs) -> Result<()> {
     let shown = Bar { bar: bar.as_ref(), format: args.format_name() };
     // `-o` is relative to the current folder, as a shell user means it.
     let out = args.output.as_ref().map(|o| if o.is_absolute() { o.clone() } else { cwd().join(o) });
-    let result = showrunner_export::export_with(
+    let result = showrunner_export::export(
         &project.analysis,
         &project.root,
         args.format.into(),

@@ -12,7 +12,7 @@ pub mod plan;
 
 use std::path::PathBuf;
 
-pub use output::{export, export_with, Progress, Written};
+pub use output::{export, Progress, Written};
 pub use plan::{plan, Plan, Target};
 
 /// The formats `showrunner export` knows.

@@ -123,22 +123,10 @@ impl Tell<'_> {
     pub(crate) const NOBODY: Tell<'static> = Tell { progress: &(), of: 0 };
 }
 
-/// Plans, renders and writes an export of `target` from the project at `root` (its analysis).
-/// `out`: absolute, or relative to the project root; a folder means a file named after the
-/// target in it.
+/// Plans, renders and writes an export of `target` from the project at `root` (its analysis),
+/// telling `progress` as it goes (`&()`: nobody). `out`: absolute, or relative to the project
+/// root; a folder means a file named after the target in it.
 pub fn export(
-    analysis: &Analysis,
-    root: &Path,
-    format: Format,
-    target: Option<&str>,
-    out: Option<&Path>,
-    place: Place<'_>,
-) -> Result<Written, ExportError> {
-    export_with(analysis, root, format, target, out, place, &())
-}
-
-/// [`export`], telling `progress` as it goes.
-pub fn export_with(
     analysis: &Analysis,
     root: &Path,
     format: Format,

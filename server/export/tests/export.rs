@@ -63,7 +63,7 @@ fn targets_resolve_or_say_what_to_give() {
 fn markdown_is_one_clean_file() {
     let dir = common::project();
     let a = analysis(dir.path());
-    let w = export(&a, dir.path(), Format::Md, None, None, Place::InsideProject { open: &[] }).unwrap();
+    let w = export(&a, dir.path(), Format::Md, None, None, Place::InsideProject { open: &[] }, &()).unwrap();
     let root = dir.path().canonicalize().unwrap();
     assert_eq!(w.path, root.join("exports/the-keeper-s-daughter.md"));
     assert_eq!(w.scenes, 4);
@@ -75,7 +75,7 @@ fn markdown_is_one_clean_file() {
     assert!(!md.contains('\r') && !md.contains("parent:") && !md.contains("Id: night-watch"), "{md}");
     assert!(!md.contains("PENDING AI TEXT"));
     // What an export writes is no part of the story: the project reads the same scenes after it.
-    let f = export(&a, dir.path(), Format::Fountain, None, None, Place::InsideProject { open: &[] }).unwrap();
+    let f = export(&a, dir.path(), Format::Fountain, None, None, Place::InsideProject { open: &[] }, &()).unwrap();
     assert!(f.path.ends_with("exports/the-keeper-s-daughter.fountain"));
     assert_eq!(analysis(dir.path()).scenes.len(), a.scenes.len());
 }
@@ -84,7 +84,8 @@ fn markdown_is_one_clean_file() {
 fn fountain_reads_back_as_the_screenplay() {
     let dir = common::project();
     let a = analysis(dir.path());
-    let w = export(&a, dir.path(), Format::Fountain, Some("ch02"), None, Place::InsideProject { open: &[] }).unwrap();
+    let w =
+        export(&a, dir.path(), Format::Fountain, Some("ch02"), None, Place::InsideProject { open: &[] }, &()).unwrap();
     assert!(w.path.ends_with("exports/ch02.fountain"));
     let text = std::fs::read_to_string(&w.path).unwrap();
     let (scene, _) = parse_fountain(&text, "ch02");
@@ -99,7 +100,8 @@ fn fountain_reads_back_as_the_screenplay() {
     let kinds = line_kinds(&text);
     let line = text.lines().position(|l| l.starts_with("The log was kept")).unwrap();
     assert_eq!(kinds[line], LineKind::Action);
-    let hut = export(&a, dir.path(), Format::Fountain, Some("hut"), None, Place::InsideProject { open: &[] }).unwrap();
+    let hut =
+        export(&a, dir.path(), Format::Fountain, Some("hut"), None, Place::InsideProject { open: &[] }, &()).unwrap();
     let hut = std::fs::read_to_string(hut.path).unwrap();
     assert!(hut.contains("It was *very* quiet."), "{hut}");
     assert!(hut.contains("> * * * <"), "{hut}");
@@ -110,7 +112,8 @@ fn output_paths_are_checked() {
     let dir = common::project();
     let root = dir.path();
     let a = analysis(root);
-    let err = |out: &Path, place: Place| export(&a, root, Format::Md, None, Some(out), place).unwrap_err().to_string();
+    let err =
+        |out: &Path, place: Place| export(&a, root, Format::Md, None, Some(out), place, &()).unwrap_err().to_string();
     let e = err(Path::new("story/all.md"), Place::Anywhere);
     assert!(e.contains("will not write an export into story/"), "{e}");
     let e = err(Path::new("buckets"), Place::Anywhere);
@@ -127,12 +130,13 @@ fn output_paths_are_checked() {
     assert_eq!(std::fs::read_to_string(root.join("notes.txt")).unwrap(), "mine");
     // A folder: the file is named after the target in it; outside the project is fine for the CLI.
     let out = tempfile::tempdir().unwrap();
-    let w = export(&a, root, Format::Md, Some("ch01"), Some(out.path()), Place::Anywhere).unwrap();
+    let w = export(&a, root, Format::Md, Some("ch01"), Some(out.path()), Place::Anywhere, &()).unwrap();
     assert_eq!(w.path, out.path().canonicalize().unwrap().join("ch01.md"));
     // An unwritable place is a clear error naming the path.
     std::fs::create_dir(root.join("exports")).unwrap();
     std::fs::write(root.join("exports/locked"), "").unwrap();
-    let e = export(&a, root, Format::Md, None, Some(Path::new("exports/locked/x.md")), Place::Anywhere).unwrap_err();
+    let e =
+        export(&a, root, Format::Md, None, Some(Path::new("exports/locked/x.md")), Place::Anywhere, &()).unwrap_err();
     assert!(e.to_string().contains("x.md"), "{e}");
     assert!("pdfx".parse::<Format>().unwrap_err().to_string().contains("use docx, pdf, fdx, epub, md, fountain"));
 }
@@ -142,7 +146,7 @@ fn docx_is_a_zip_of_word_xml_with_the_manuscript() {
     use std::io::Read;
     let dir = common::project();
     let a = analysis(dir.path());
-    let w = export(&a, dir.path(), Format::Docx, None, None, Place::InsideProject { open: &[] }).unwrap();
+    let w = export(&a, dir.path(), Format::Docx, None, None, Place::InsideProject { open: &[] }, &()).unwrap();
     assert!(w.path.ends_with("exports/the-keeper-s-daughter.docx"));
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&w.path).unwrap()).unwrap();
     let mut read = |name: &str| {
@@ -171,7 +175,7 @@ fn epub_is_a_zip_with_mimetype_first_and_a_chapter_per_structure_node() {
     use std::io::Read;
     let dir = common::project();
     let a = analysis(dir.path());
-    let w = export(&a, dir.path(), Format::Epub, None, None, Place::InsideProject { open: &[] }).unwrap();
+    let w = export(&a, dir.path(), Format::Epub, None, None, Place::InsideProject { open: &[] }, &()).unwrap();
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&w.path).unwrap()).unwrap();
     {
         let first = zip.by_index(0).unwrap();

@@ -34,7 +34,7 @@ fn round_trip(fountain: &str) -> (Vec<Compared>, String, Vec<String>) {
     common::write(dir.path(), "showrunner.yaml", common::CONFIG);
     common::write(dir.path(), "script.fountain", fountain);
     let a = load_project(dir.path()).analysis;
-    let w = export(&a, dir.path(), Format::Fdx, None, None, Place::InsideProject { open: &[] }).unwrap();
+    let w = export(&a, dir.path(), Format::Fdx, None, None, Place::InsideProject { open: &[] }, &()).unwrap();
     let xml = std::fs::read_to_string(&w.path).unwrap();
     let back = fdx_to_fountain(&xml).unwrap();
     let again = comparable(screenplay(body(&back.fountain)));
@@ -111,7 +111,8 @@ fn every_element_of_the_full_fixture_survives() {
 fn fdx_paragraphs_are_final_draft_types() {
     let dir = common::project();
     let a = load_project(dir.path()).analysis;
-    let w = export(&a, dir.path(), Format::Fdx, Some("night-watch"), None, Place::InsideProject { open: &[] }).unwrap();
+    let w = export(&a, dir.path(), Format::Fdx, Some("night-watch"), None, Place::InsideProject { open: &[] }, &())
+        .unwrap();
     let xml = std::fs::read_to_string(&w.path).unwrap();
     assert!(
         xml.starts_with(

@@ -37,6 +37,7 @@ impl Backend {
                 target.as_deref(),
                 output.as_deref(),
                 Place::InsideProject { open: &open },
+                &(),
             )
             .map_err(|e| e.to_string())
         })
