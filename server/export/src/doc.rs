@@ -160,6 +160,58 @@ pub fn manuscript_blocks(body: &str) -> Vec<Block> {
     blocks
 }
 
+/// One piece of a manuscript, in reading order: what the DOCX and the PDF manuscripts both set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    /// A chapter's title; the chapter starts on a new page.
+    Chapter(String),
+    /// A scene break (`#`): between scenes, and where a scene marks one.
+    Break,
+    /// A heading inside a scene, set like a scene break.
+    Heading(String),
+    /// A paragraph; `first` after a chapter title or a break (no first-line indent).
+    Para { text: String, first: bool },
+    /// A Fountain scene, set as a simple script.
+    Script(Vec<Element>),
+}
+
+/// A chapter of a manuscript as the parts it is set in.
+pub fn manuscript(chapter: &crate::plan::Chapter) -> Vec<Part> {
+    let mut out = Vec::new();
+    let mut after_break = true;
+    if let Some(t) = &chapter.title {
+        out.push(Part::Chapter(t.clone()));
+    }
+    for (i, scene) in chapter.scenes.iter().enumerate() {
+        if i > 0 {
+            out.push(Part::Break);
+            after_break = true;
+        }
+        match scene.format {
+            showrunner_model::scene::SceneFormat::Markdown => {
+                for block in manuscript_blocks(&scene.body) {
+                    out.push(match block {
+                        Block::Break => {
+                            after_break = true;
+                            Part::Break
+                        }
+                        Block::Heading(_, h) => {
+                            after_break = true;
+                            Part::Heading(h)
+                        }
+                        Block::Para(text) => Part::Para { text, first: std::mem::replace(&mut after_break, false) },
+                    });
+                }
+            }
+            showrunner_model::scene::SceneFormat::Fountain => {
+                out.push(Part::Script(screenplay(&scene.body)));
+                after_break = false;
+            }
+        }
+    }
+    out
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     SceneHeading,

@@ -17,9 +17,9 @@ use docx_rs::{
     WidthType,
 };
 
-use crate::doc::{self, manuscript_blocks, pieces, screenplay, Block, Element, Kind, Piece};
+use crate::doc::{self, pieces, Element, Kind, Part as ManuscriptPart, Piece};
 use crate::output::Tell;
-use crate::plan::{rounded_words, thousands, Plan};
+use crate::plan::{about_words, Plan};
 use crate::ExportError;
 
 /// Half-points: 12 pt.
@@ -49,11 +49,6 @@ fn style(id: &str, name: &str, line: i32, font: &str) -> Style {
         .fonts(fonts(font))
         .size(SIZE)
         .line_spacing(spacing(line))
-}
-
-/// The surname for the running header: the last word of `author:`.
-pub fn surname(author: Option<&str>) -> Option<&str> {
-    author.and_then(|a| a.split_whitespace().last())
 }
 
 fn runs(text: &str, underscore_underlines: bool) -> Vec<Run> {
@@ -113,13 +108,7 @@ pub(crate) fn docx_with(plan: &Plan, tell: &Tell<'_>) -> Result<Vec<u8>, ExportE
         .add_style(style(SCRIPT, "Script Element", 240, font));
 
     // The running header, from the second page on.
-    let mut head = String::new();
-    if let Some(s) = surname(author) {
-        head.push_str(s);
-        head.push_str(" / ");
-    }
-    head.push_str(&title.to_uppercase());
-    head.push_str(" / ");
+    let head = plan.meta.running_head();
     let page = Run::new()
         .add_field_char(FieldCharType::Begin, false)
         .add_instr_text(InstrText::PAGE(InstrPAGE::new()))
@@ -131,12 +120,8 @@ pub(crate) fn docx_with(plan: &Plan, tell: &Tell<'_>) -> Result<Vec<u8>, ExportE
     d = d.header(Header::new().add_paragraph(header)).first_header(Header::new()).title_pg();
 
     // The title page.
-    let words = format!("about {} words", thousands(rounded_words(plan.words())));
-    let contact: Vec<String> = match (&plan.meta.contact, author) {
-        (Some(c), _) => c.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect(),
-        (None, Some(a)) => vec![a.to_string()],
-        (None, None) => Vec::new(),
-    };
+    let words = about_words(plan.words());
+    let contact = plan.meta.contact_lines();
     let right_tab = Tab::new().val(TabValueType::Right).pos(9360);
     let first = contact.first().cloned().unwrap_or_default();
     d = d.add_paragraph(
@@ -161,60 +146,36 @@ pub(crate) fn docx_with(plan: &Plan, tell: &Tell<'_>) -> Result<Vec<u8>, ExportE
     // The text.
     let mut new_page = true;
     for (n, chapter) in plan.chapters.iter().enumerate() {
-        let mut after_break = true;
-        if let Some(t) = &chapter.title {
-            d = d.add_paragraph(
-                para(CHAPTER, t)
-                    .page_break_before(true)
-                    .line_spacing(spacing(DOUBLE).before((2 * INCH + INCH / 2) as u32)),
-            );
-            new_page = false;
+        let mut parts: Vec<Part> = Vec::new();
+        for part in doc::manuscript(chapter) {
+            match part {
+                // The first part: the page break comes with it below.
+                ManuscriptPart::Chapter(t) => parts.push(Part::P(Box::new(
+                    para(CHAPTER, &t).line_spacing(spacing(DOUBLE).before((2 * INCH + INCH / 2) as u32)),
+                ))),
+                ManuscriptPart::Break => {
+                    parts.push(Part::P(Box::new(Paragraph::new().style(BREAK).add_run(Run::new().add_text("#")))))
+                }
+                ManuscriptPart::Heading(h) => parts.push(Part::P(Box::new(para(BREAK, &h)))),
+                ManuscriptPart::Para { text, first } => {
+                    parts.push(Part::P(Box::new(para(if first { BODY_FIRST } else { BODY }, &text))))
+                }
+                ManuscriptPart::Script(els) => parts.extend(script(&els)),
+            }
         }
-        for (i, scene) in chapter.scenes.iter().enumerate() {
-            if i > 0 {
-                d = d.add_paragraph(Paragraph::new().style(BREAK).add_run(Run::new().add_text("#")));
-                after_break = true;
-            }
-            let mut parts: Vec<Part> = Vec::new();
-            match scene.format {
-                showrunner_model::scene::SceneFormat::Markdown => {
-                    for block in manuscript_blocks(&scene.body) {
-                        let p = match block {
-                            Block::Break => {
-                                after_break = true;
-                                Paragraph::new().style(BREAK).add_run(Run::new().add_text("#"))
-                            }
-                            Block::Heading(_, h) => {
-                                after_break = true;
-                                para(BREAK, &h)
-                            }
-                            Block::Para(p) => {
-                                let first = std::mem::replace(&mut after_break, false);
-                                para(if first { BODY_FIRST } else { BODY }, &p)
-                            }
-                        };
-                        parts.push(Part::P(Box::new(p)));
-                    }
+        for part in parts {
+            d = match part {
+                Part::P(p) => {
+                    let p = *p;
+                    d.add_paragraph(if std::mem::take(&mut new_page) { p.page_break_before(true) } else { p })
                 }
-                showrunner_model::scene::SceneFormat::Fountain => {
-                    parts.extend(script(&scene.body));
-                    after_break = false;
+                Part::T(t) => {
+                    if std::mem::take(&mut new_page) {
+                        d = d.add_paragraph(Paragraph::new().style(SCRIPT).page_break_before(true));
+                    }
+                    d.add_table(*t)
                 }
-            }
-            for part in parts {
-                d = match part {
-                    Part::P(p) => {
-                        let p = *p;
-                        d.add_paragraph(if std::mem::take(&mut new_page) { p.page_break_before(true) } else { p })
-                    }
-                    Part::T(t) => {
-                        if std::mem::take(&mut new_page) {
-                            d = d.add_paragraph(Paragraph::new().style(SCRIPT).page_break_before(true));
-                        }
-                        d.add_table(*t)
-                    }
-                };
-            }
+            };
         }
         tell.done(n);
     }
@@ -232,10 +193,9 @@ enum Part {
 /// A Fountain scene as a simple script in the manuscript: capitals for headings and cues,
 /// dialogue indented, transitions to the right; dual dialogue side by side, in a table of two
 /// columns without borders; notes, sections and synopses left out.
-fn script(body: &str) -> Vec<Part> {
-    let els = screenplay(body);
+fn script(els: &[Element]) -> Vec<Part> {
     let mut out = Vec::new();
-    for piece in pieces(&els) {
+    for piece in pieces(els) {
         match piece {
             Piece::One(e) => out.extend(element(e, false).map(|p| Part::P(Box::new(p)))),
             Piece::Dual(left, right) => {
@@ -292,16 +252,4 @@ fn element(e: &Element, half: bool) -> Option<Paragraph> {
         Kind::PageBreak | Kind::Section | Kind::Synopsis => return None,
     };
     Some(p)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn surname_is_the_last_word() {
-        assert_eq!(surname(Some("Zoë Łukasz-Brontë")), Some("Łukasz-Brontë"));
-        assert_eq!(surname(Some("李雷")), Some("李雷"));
-        assert_eq!(surname(None), None);
-    }
 }

@@ -1,12 +1,13 @@
 //! showrunner-export: a story, or part of it, as one file for someone else's tools. Markdown and
 //! Fountain (one clean file), a standard-manuscript DOCX, Final Draft FDX (and FDX back to
-//! Fountain), EPUB 3. No protocol types: the CLI and the language server call [`export`].
+//! Fountain), EPUB 3, and PDF (a screenplay in the industry's layout, or a manuscript). No protocol types: the CLI and the language server call [`export`].
 
 pub mod doc;
 pub mod docx;
 pub mod epub;
 pub mod fdx;
 pub mod output;
+pub mod pdf;
 pub mod plain;
 pub mod plan;
 

@@ -101,9 +101,7 @@ pub fn render_with(
             let cover = assets.cover.as_ref();
             Ok((crate::epub::epub_with(plan, &plan.meta.language, cover, modified, &tell)?, Vec::new()))
         }
-        Format::Pdf => Err(ExportError::Unsupported(
-            "`pdf` export (planned next; use docx, or fountain with a screenplay renderer, meanwhile)".to_string(),
-        )),
+        Format::Pdf => crate::pdf::pdf_with(plan, &tell),
     }
 }
 

@@ -32,6 +32,40 @@ pub struct Meta {
     pub font: showrunner_model::config::ManuscriptFont,
 }
 
+impl Meta {
+    /// The surname for a manuscript's running header: the last word of `author:`.
+    pub fn surname(&self) -> Option<&str> {
+        self.author.as_deref().and_then(|a| a.split_whitespace().last())
+    }
+
+    /// A manuscript's running header before its page number: "Surname / TITLE / ".
+    pub fn running_head(&self) -> String {
+        let mut head = String::new();
+        if let Some(s) = self.surname() {
+            head.push_str(s);
+            head.push_str(" / ");
+        }
+        head.push_str(&self.title.to_uppercase());
+        head.push_str(" / ");
+        head
+    }
+
+    /// The contact block of a manuscript's title page, line by line (the author's name when
+    /// no contact is given).
+    pub fn contact_lines(&self) -> Vec<String> {
+        match (&self.contact, &self.author) {
+            (Some(c), _) => c.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect(),
+            (None, Some(a)) => vec![a.clone()],
+            (None, None) => Vec::new(),
+        }
+    }
+}
+
+/// A manuscript title page's word count: "about 88,000 words".
+pub fn about_words(words: usize) -> String {
+    format!("about {} words", thousands(rounded_words(words)))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedScene {
     pub id: String,
@@ -42,6 +76,9 @@ pub struct PlannedScene {
     /// The body as saved: frontmatter or title page stripped, `\r\n` and `\r` made `\n`.
     pub body: String,
     pub words: usize,
+    /// A Fountain scene's title page (`(key, value)`, keys lower-cased, `draft_date`); empty
+    /// for Markdown or a script without one.
+    pub title_page: Vec<(String, String)>,
 }
 
 /// Scenes under one innermost structure node (their chapter), in reading order.
@@ -124,6 +161,10 @@ pub fn plan(analysis: &Analysis, target: Option<&str>) -> Result<Plan, ExportErr
             title: entry.scene.title.clone(),
             body: normalize_newlines(body).trim_matches('\n').to_string(),
             words: entry.scene.word_count,
+            title_page: match entry.scene.format {
+                SceneFormat::Fountain => showrunner_model::fountain::title_page(&normalize_newlines(text)),
+                SceneFormat::Markdown => Vec::new(),
+            },
         };
         let chapter = story.chain(analysis, s).first().map(|&b| &analysis.buckets[b].bucket);
         let id = chapter.map(|b| b.id.value.clone());
@@ -152,6 +193,23 @@ pub use showrunner_model::text::group_digits as thousands;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_running_head_is_surname_title_page() {
+        let meta = |author: Option<&str>| Meta {
+            title: "The Keeper's Daughter".into(),
+            author: author.map(str::to_string),
+            contact: None,
+            project: "storm".into(),
+            language: "en".into(),
+            font: Default::default(),
+        };
+        assert_eq!(meta(Some("Zoë Łukasz-Brontë")).running_head(), "Łukasz-Brontë / THE KEEPER'S DAUGHTER / ");
+        assert_eq!(meta(Some("李雷")).surname(), Some("李雷"));
+        assert_eq!(meta(None).running_head(), "THE KEEPER'S DAUGHTER / ");
+        assert_eq!(meta(Some("李雷")).contact_lines(), ["李雷"]);
+        assert_eq!(about_words(87_500), "about 88,000 words");
+    }
 
     #[test]
     fn word_counts_round_as_agents_expect() {

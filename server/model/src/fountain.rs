@@ -315,6 +315,17 @@ fn strip_scene_number(t: &str) -> &str {
 /// Where each piece of a title-page value starts: `(offset in the value, offset in the text)`.
 /// A value continued on indented lines is those lines trimmed and joined with `\n`, so its
 /// offsets are not the text's.
+/// A Fountain document's title page as `(key, value)` pairs in their order: keys lower-cased with
+/// `_` for spaces (`draft_date`), a value's continuation lines joined with `\n`. Empty when the
+/// document has none.
+pub fn title_page(text: &str) -> Vec<(String, String)> {
+    let (masked, _) = mask_comments(text);
+    let lines: Vec<(usize, usize)> = lines_with_offsets(&masked).map(|(s, e, _)| (s, e)).collect();
+    let kinds = classify(&masked, &lines);
+    let end = kinds.iter().take_while(|k| **k == LineKind::TitlePage).count();
+    title_entries(&masked, &lines[..end]).into_iter().map(|(key, value, _, _)| (key, value)).collect()
+}
+
 type Segments = Vec<(usize, usize)>;
 
 /// The text offset of an offset into a title-page value.

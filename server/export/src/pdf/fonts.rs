@@ -1,0 +1,278 @@
+//! The typefaces a PDF export sets its text in, and which one holds each character.
+//!
+//! Every export embeds (subsets of) fonts that ship inside Showrunner (`server/export/fonts`,
+//! their licences beside them), so a script looks the same on every machine: Courier Prime for
+//! screenplays and Courier manuscripts, Tinos (Times New Roman's metrics) for Times manuscripts,
+//! Cousine (Courier's 0.6 em advance) for Greek, Cyrillic and Hebrew in monospaced text, and Droid
+//! Sans Fallback for Chinese and Japanese. A character none of them holds (Korean, Arabic,
+//! emoji …) is looked up in the fonts installed on this machine; one no font holds is set as the
+//! first font's empty box and reported, so the writer knows which names did not print.
+
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Range;
+use std::sync::Arc;
+
+use krilla::text::Font;
+
+static COURIER_PRIME: [&[u8]; 4] = [
+    include_bytes!("../../fonts/CourierPrime-Regular.ttf"),
+    include_bytes!("../../fonts/CourierPrime-Bold.ttf"),
+    include_bytes!("../../fonts/CourierPrime-Italic.ttf"),
+    include_bytes!("../../fonts/CourierPrime-BoldItalic.ttf"),
+];
+static TINOS: [&[u8]; 4] = [
+    include_bytes!("../../fonts/Tinos-Regular.ttf"),
+    include_bytes!("../../fonts/Tinos-Bold.ttf"),
+    include_bytes!("../../fonts/Tinos-Italic.ttf"),
+    include_bytes!("../../fonts/Tinos-BoldItalic.ttf"),
+];
+static COUSINE: [&[u8]; 2] =
+    [include_bytes!("../../fonts/Cousine-Regular.ttf"), include_bytes!("../../fonts/Cousine-Bold.ttf")];
+static CJK: &[u8] = include_bytes!("../../fonts/DroidSansFallbackFull.ttf");
+
+/// How a run of text is set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Style {
+    pub bold: bool,
+    pub italic: bool,
+    pub underline: bool,
+}
+
+impl Style {
+    pub const PLAIN: Style = Style { bold: false, italic: false, underline: false };
+
+    /// Index into a four-style family: regular, bold, italic, bold italic.
+    fn slot(self) -> usize {
+        usize::from(self.bold) + 2 * usize::from(self.italic)
+    }
+}
+
+/// The primary typeface of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// Courier Prime: screenplays, and manuscripts with `manuscript: { font: courier }`.
+    Courier,
+    /// Tinos: manuscripts in Times.
+    Times,
+}
+
+/// One font file (a face of it) and what it holds.
+struct Face {
+    font: Font,
+    data: Arc<dyn AsRef<[u8]> + Send + Sync>,
+    index: u32,
+    units_per_em: f32,
+    /// Glyph advances by character, as looked up (none: the face does not hold it).
+    advances: HashMap<char, Option<u16>>,
+}
+
+impl Face {
+    fn new(data: Arc<dyn AsRef<[u8]> + Send + Sync>, index: u32) -> Option<Face> {
+        let parsed = ttf_parser::Face::parse((*data).as_ref(), index).ok()?;
+        // Bitmap-only faces (colour emoji in CBDT/sbix) have no outlines to embed.
+        let tables = parsed.tables();
+        if tables.glyf.is_none() && tables.cff.is_none() && tables.cff2.is_none() {
+            return None;
+        }
+        let units_per_em = f32::from(parsed.units_per_em());
+        let font = Font::new(krilla::Data::from(data.clone()), index)?;
+        Some(Face { font, data, index, units_per_em, advances: HashMap::new() })
+    }
+
+    fn embedded(bytes: &'static [u8]) -> Face {
+        Face::new(Arc::new(bytes), 0).expect("the fonts shipped with Showrunner parse")
+    }
+
+    /// The advance of `c` in font units, when this face holds it.
+    fn advance(&mut self, c: char) -> Option<u16> {
+        let (data, index) = (&self.data, self.index);
+        *self.advances.entry(c).or_insert_with(|| {
+            let face = ttf_parser::Face::parse((**data).as_ref(), index).ok()?;
+            let glyph = face.glyph_index(c).filter(|g| g.0 != 0)?;
+            Some(face.glyph_hor_advance(glyph).unwrap_or(0))
+        })
+    }
+}
+
+/// Characters that take no space and belong to the text around them (joiners, variation
+/// selectors, the soft hyphen): set in whatever font their neighbours are.
+fn is_ignorable(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}')
+        || ('\u{E0100}'..='\u{E01EF}').contains(&c)
+}
+
+/// The fonts of one export: the embedded chain for each style, the machine's fonts once a
+/// character needs them, and the characters nothing held.
+pub struct Fonts {
+    faces: Vec<Face>,
+    /// Face indices to try, by style slot.
+    chains: [Vec<usize>; 4],
+    /// The machine's fonts, loaded the first time a character is in none of the embedded ones.
+    system: Option<fontdb::Database>,
+    /// System faces already loaded, by (font id, face index).
+    loaded: HashMap<fontdb::ID, usize>,
+    found: HashMap<char, Option<usize>>,
+    missing: BTreeSet<char>,
+}
+
+impl Fonts {
+    pub fn new(family: Family) -> Fonts {
+        let mut faces: Vec<Face> = Vec::new();
+        let primary: Vec<&'static [u8]> = match family {
+            Family::Courier => COURIER_PRIME.to_vec(),
+            Family::Times => TINOS.to_vec(),
+        };
+        for bytes in &primary {
+            faces.push(Face::embedded(bytes));
+        }
+        let mono = faces.len();
+        if family == Family::Courier {
+            faces.extend(COUSINE.iter().map(|b| Face::embedded(b)));
+        }
+        let cjk = faces.len();
+        faces.push(Face::embedded(CJK));
+        let chains = std::array::from_fn(|slot| {
+            let mut chain = vec![slot];
+            if family == Family::Courier {
+                chain.push(mono + usize::from(slot % 2 == 1));
+            }
+            chain.push(cjk);
+            chain
+        });
+        Fonts { faces, chains, system: None, loaded: HashMap::new(), found: HashMap::new(), missing: BTreeSet::new() }
+    }
+
+    /// The face that sets `c` in `style`: the first of its chain that holds it, else a font of
+    /// this machine's, else none (the character is recorded as missing).
+    fn face_for(&mut self, c: char, style: Style) -> Option<usize> {
+        let chain = self.chains[style.slot()].clone();
+        for &i in &chain {
+            if self.faces[i].advance(c).is_some() {
+                return Some(i);
+            }
+        }
+        if let Some(&known) = self.found.get(&c) {
+            return known;
+        }
+        let found = self.system_face(c);
+        self.found.insert(c, found);
+        if found.is_none() {
+            self.missing.insert(c);
+        }
+        found
+    }
+
+    fn system_face(&mut self, c: char) -> Option<usize> {
+        let db = self.system.get_or_insert_with(|| {
+            let mut db = fontdb::Database::new();
+            db.load_system_fonts();
+            db
+        });
+        let mut ids: Vec<(fontdb::ID, u32)> = db.faces().map(|f| (f.id, f.index)).collect();
+        // Regular upright faces first, so a fallback is not set in a display or italic cut.
+        ids.sort_by_key(|(id, _)| {
+            db.face(*id).map(|f| (f.style != fontdb::Style::Normal, f.weight != fontdb::Weight::NORMAL)).unwrap_or((true, true))
+        });
+        for (id, index) in ids {
+            if let Some(&i) = self.loaded.get(&id) {
+                if self.faces[i].advance(c).is_some() {
+                    return Some(i);
+                }
+                continue;
+            }
+            let holds = db
+                .with_face_data(id, |data, index| {
+                    ttf_parser::Face::parse(data, index).ok().and_then(|f| f.glyph_index(c)).is_some_and(|g| g.0 != 0)
+                })
+                .unwrap_or(false);
+            if !holds {
+                continue;
+            }
+            let data = db.with_face_data(id, |data, _| data.to_vec())?;
+            let Some(face) = Face::new(Arc::new(data), index) else { continue };
+            self.faces.push(face);
+            let i = self.faces.len() - 1;
+            self.loaded.insert(id, i);
+            if self.faces[i].advance(c).is_some() {
+                return Some(i);
+            }
+        }
+        None
+    }
+
+    /// The text split into the runs each face sets (by byte range); a character no font holds
+    /// is in a run of the first face (which prints its empty box).
+    pub fn segments(&mut self, text: &str, style: Style) -> Vec<(usize, Range<usize>)> {
+        let primary = self.chains[style.slot()][0];
+        let mut out: Vec<(usize, Range<usize>)> = Vec::new();
+        for (at, c) in text.char_indices() {
+            let end = at + c.len_utf8();
+            let face = if is_ignorable(c) || c.is_control() {
+                out.last().map(|(f, _)| *f).unwrap_or(primary)
+            } else {
+                self.face_for(c, style).unwrap_or(primary)
+            };
+            match out.last_mut() {
+                Some((f, range)) if *f == face => range.end = end,
+                _ => out.push((face, at..end)),
+            }
+        }
+        out
+    }
+
+    /// The width of `text` in `style` at `size` points.
+    pub fn width(&mut self, text: &str, style: Style, size: f32) -> f32 {
+        let primary = self.chains[style.slot()][0];
+        let mut units = 0.0;
+        for c in text.chars() {
+            if is_ignorable(c) || c.is_control() {
+                continue;
+            }
+            let face = self.face_for(c, style).unwrap_or(primary);
+            let f = &mut self.faces[face];
+            let advance = f.advance(c).unwrap_or_else(|| f.advance('\u{25A1}').unwrap_or(600));
+            units += f32::from(advance) / f.units_per_em;
+        }
+        units * size
+    }
+
+    pub fn font(&self, face: usize) -> Font {
+        self.faces[face].font.clone()
+    }
+
+    /// What no font held, for the writer: none when everything printed.
+    pub fn missing(&self) -> Option<String> {
+        if self.missing.is_empty() {
+            return None;
+        }
+        let shown: String = self.missing.iter().take(12).collect::<Vec<_>>().iter().map(|c| format!("{c} ")).collect();
+        Some(format!(
+            "{} character(s) no font here holds print as empty boxes: {}— install a font that has them and export again",
+            self.missing.len(),
+            shown
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_script_of_the_examples_has_a_font_and_courier_keeps_its_grid() {
+        let mut fonts = Fonts::new(Family::Courier);
+        // Courier Prime's advance is 0.6 em (1228 of 2048 units): 10 characters an inch at
+        // 12 pt; Cousine's the same.
+        assert!((fonts.width("ZOË ŁUKASZ", Style::PLAIN, 12.0) - 72.0).abs() < 0.1);
+        assert!((fonts.width("ЖЖЖЖЖЖЖЖЖЖ", Style::PLAIN, 12.0) - 72.0).abs() < 0.1);
+        let segs = fonts.segments("LI LEI (李雷) says Привет", Style::PLAIN);
+        // Courier Prime (0), Droid Sans Fallback (6) for the name, Cousine (4) for the Cyrillic.
+        assert_eq!(segs, vec![(0, 0..8), (6, 8..14), (0, 14..21), (4, 21..33)]);
+        assert!(fonts.missing().is_none());
+        let bold = fonts.segments("ZOË", Style { bold: true, ..Style::PLAIN });
+        assert_eq!(bold, vec![(1, 0..4)]);
+        let mut times = Fonts::new(Family::Times);
+        assert!(times.width("Zoë", Style::PLAIN, 12.0) < 24.0);
+        assert_eq!(times.segments("ジョン", Style::PLAIN).len(), 1);
+    }
+}

@@ -1,0 +1,497 @@
+//! A screenplay in the industry's layout: US Letter, Courier 12 pt at six lines an inch, 55 lines
+//! a page from a 1-inch top margin; scene headings and action from 1.5 inches, 6 inches wide;
+//! character cues at 3.7 inches; parentheticals at 3.1; dialogue at 2.5, 3.5 inches wide;
+//! transitions set flush against the 1-inch right margin; dual dialogue as two columns side by
+//! side; scene numbers in both margins when the script numbers its scenes; page numbers ("2.")
+//! top right from the second page; a title page from the script's Fountain title page.
+//!
+//! Pages break where a reader expects: never after a scene heading, never before a transition,
+//! a short action paragraph (three lines or fewer) kept whole and a longer one left with at least
+//! two lines on each page; a speech split between lines of dialogue (at the end of a sentence
+//! when it can be) with `(MORE)` under it and `NAME (CONT'D)` on the next page; dual dialogue
+//! kept whole.
+
+use super::fonts::{Fonts, Style};
+use super::{aligned_x, spans, text_of, wrap, Align, Mark, Page, Placed, Span, ASCENT, IN, SIZE};
+use crate::doc::{pieces, screenplay, Element, Kind, Piece};
+use crate::output::Tell;
+use crate::plan::{Plan, Target};
+
+/// Lines a page holds.
+pub const LINES: usize = 55;
+const TOP: f32 = 1.0 * IN;
+const LEFT: f32 = 1.5 * IN;
+/// Where the 1-inch right margin begins.
+const RIGHT: f32 = 7.5 * IN;
+/// The line pitch: six lines an inch.
+const LINE: f32 = SIZE;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Heading,
+    Action,
+    Cue,
+    Paren,
+    Dialogue,
+    Other,
+}
+
+/// One line of the script: what is set on it (two pieces side by side for dual dialogue).
+#[derive(Debug, Clone, PartialEq)]
+struct Row {
+    parts: Vec<(f32, Vec<Span>)>,
+    role: Role,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum What {
+    Heading,
+    Action,
+    Speech,
+    Dual,
+    Transition,
+    Other,
+}
+
+/// Rows that go to a page together, or are split by the rules above.
+#[derive(Debug, Clone)]
+struct Block {
+    what: What,
+    rows: Vec<Row>,
+    /// Blank lines before it (none at the top of a page).
+    space: usize,
+    /// A forced page break (`===`) before it.
+    new_page: bool,
+    /// A scene heading's bookmark.
+    mark: Option<String>,
+    /// A speech's cue (for `NAME (CONT'D)`) and where cues go.
+    cue: Option<(String, f32)>,
+}
+
+/// Where an element is set: its column's left edge, width and alignment.
+fn column(kind: Kind) -> (f32, f32, Align) {
+    match kind {
+        Kind::Character => (3.7 * IN, RIGHT - 3.7 * IN, Align::Left),
+        Kind::Parenthetical => (3.1 * IN, 2.4 * IN, Align::Left),
+        Kind::Dialogue | Kind::Lyric => (2.5 * IN, 3.5 * IN, Align::Left),
+        Kind::Transition => (LEFT, RIGHT - LEFT, Align::Right),
+        Kind::Centered => (LEFT, RIGHT - LEFT, Align::Center),
+        _ => (LEFT, RIGHT - LEFT, Align::Left),
+    }
+}
+
+/// Dual dialogue: each speech in a half of the line, dialogue 2.8 inches wide.
+fn dual_column(kind: Kind, right: bool) -> (f32, f32, Align) {
+    let base = if right { 4.6 * IN } else { LEFT };
+    match kind {
+        Kind::Character => (base + 1.0 * IN, 2.8 * IN - 1.0 * IN, Align::Left),
+        Kind::Parenthetical => (base + 0.5 * IN, 2.3 * IN, Align::Left),
+        _ => (base, 2.8 * IN, Align::Left),
+    }
+}
+
+fn role(kind: Kind) -> Role {
+    match kind {
+        Kind::SceneHeading => Role::Heading,
+        Kind::Action => Role::Action,
+        Kind::Character => Role::Cue,
+        Kind::Parenthetical => Role::Paren,
+        Kind::Dialogue | Kind::Lyric => Role::Dialogue,
+        _ => Role::Other,
+    }
+}
+
+/// An element's text as spans: Fountain emphasis, lyrics in italics.
+fn element_spans(e: &Element) -> Vec<Span> {
+    let mut out = spans(&e.text, true);
+    if e.kind == Kind::Lyric {
+        for s in &mut out {
+            s.style.italic = true;
+        }
+    }
+    out
+}
+
+/// The lines of one element in its column.
+fn lines_of(fonts: &mut Fonts, e: &Element, (x, width, align): (f32, f32, Align)) -> Vec<(f32, Vec<Span>)> {
+    wrap(fonts, &element_spans(e), width)
+        .into_iter()
+        .map(|line| (aligned_x(fonts, &line, x, width, align), line))
+        .collect()
+}
+
+/// The rows of one element set alone.
+fn rows_of(fonts: &mut Fonts, e: &Element) -> Vec<Row> {
+    let mut rows: Vec<Row> =
+        lines_of(fonts, e, column(e.kind)).into_iter().map(|part| Row { parts: vec![part], role: role(e.kind) }).collect();
+    if let (Some(number), Some(first)) = (&e.number, rows.first_mut()) {
+        let n = vec![Span::plain(number.clone())];
+        let w = fonts.width(number, Style::PLAIN, SIZE);
+        first.parts.insert(0, (LEFT - 0.5 * IN - w, n.clone()));
+        first.parts.push((RIGHT + 0.3 * IN, n));
+    }
+    rows
+}
+
+/// Two speeches side by side: row by row, the left half's line and the right half's.
+fn dual_rows(fonts: &mut Fonts, left: &[Element], right: &[Element]) -> Vec<Row> {
+    let mut half = |els: &[Element], is_right: bool| -> Vec<(f32, Vec<Span>)> {
+        els.iter().flat_map(|e| lines_of(fonts, e, dual_column(e.kind, is_right))).collect::<Vec<_>>()
+    };
+    let (l, r) = (half(left, false), half(right, true));
+    (0..l.len().max(r.len()))
+        .map(|i| Row {
+            parts: l.get(i).into_iter().chain(r.get(i)).cloned().collect(),
+            role: if i == 0 { Role::Cue } else { Role::Dialogue },
+        })
+        .collect()
+}
+
+/// A script's elements as blocks.
+fn blocks(fonts: &mut Fonts, els: &[Element]) -> Vec<Block> {
+    let mut out: Vec<Block> = Vec::new();
+    let mut new_page = false;
+    let mut last_kind: Option<Kind> = None;
+    for piece in pieces(els) {
+        let block = |what: What, rows: Vec<Row>, space: usize| Block { what, rows, space, new_page: false, mark: None, cue: None };
+        let mut b = match piece {
+            Piece::Dual(left, right) => {
+                let cue = (text_of(&element_spans(&left[0])), dual_column(Kind::Character, false).0);
+                Block { cue: Some(cue), ..block(What::Dual, dual_rows(fonts, left, right), 1) }
+            }
+            Piece::One(e) => match e.kind {
+                Kind::Section | Kind::Synopsis => continue,
+                Kind::PageBreak => {
+                    new_page = true;
+                    continue;
+                }
+                Kind::Parenthetical | Kind::Dialogue if out.last().is_some_and(|b| b.what == What::Speech) => {
+                    let rows = rows_of(fonts, e);
+                    out.last_mut().expect("checked").rows.extend(rows);
+                    last_kind = Some(e.kind);
+                    continue;
+                }
+                Kind::SceneHeading => {
+                    let mark = match &e.number {
+                        Some(n) => format!("{n} {}", e.text),
+                        None => e.text.clone(),
+                    };
+                    Block { mark: Some(mark), ..block(What::Heading, rows_of(fonts, e), 1) }
+                }
+                Kind::Character => {
+                    let cue = (text_of(&element_spans(e)), column(Kind::Character).0);
+                    Block { cue: Some(cue), ..block(What::Speech, rows_of(fonts, e), 1) }
+                }
+                Kind::Action => block(What::Action, rows_of(fonts, e), 1),
+                Kind::Transition => block(What::Transition, rows_of(fonts, e), 1),
+                Kind::Lyric => block(What::Other, rows_of(fonts, e), usize::from(last_kind != Some(Kind::Lyric))),
+                _ => block(What::Other, rows_of(fonts, e), 1),
+            },
+        };
+        last_kind = match piece {
+            Piece::One(e) => Some(e.kind),
+            Piece::Dual(..) => None,
+        };
+        b.new_page = std::mem::take(&mut new_page);
+        out.push(b);
+    }
+    out
+}
+
+/// A script set inside a manuscript: for each element (or dual speech), the blank lines before
+/// it and its lines, each the pieces set on it and where.
+pub(super) fn rows_in_manuscript(fonts: &mut Fonts, els: &[Element]) -> Vec<(usize, Vec<Vec<(f32, Vec<Span>)>>)> {
+    blocks(fonts, els).into_iter().map(|b| (b.space, b.rows.into_iter().map(|r| r.parts).collect())).collect()
+}
+
+fn ends_sentence(row: &Row) -> bool {
+    let text = row.parts.iter().map(|(_, s)| text_of(s)).collect::<String>();
+    let t = text.trim_end().trim_end_matches(['"', '\'', '”', '’', ')']);
+    t.ends_with(['.', '!', '?', '…', '。', '！', '？'])
+}
+
+/// How many rows of `b` may stay on a page with `room` lines left (a speech's `(MORE)` line
+/// included), by the rules; `forced` when the block is alone on its page and must split anyway.
+fn split_at(b: &Block, room: usize, forced: bool) -> Option<usize> {
+    let n = b.rows.len();
+    match b.what {
+        What::Action if n >= 4 || forced => {
+            let k = room.min(if forced { n - 1 } else { n - 2 });
+            (k >= 2 || (forced && k >= 1)).then_some(k)
+        }
+        What::Speech => {
+            let ok = |k: usize| {
+                k >= 2 && k < n && k < room && b.rows[k - 1].role == Role::Dialogue && b.rows[k..].iter().any(|r| r.role == Role::Dialogue)
+            };
+            let best = (2..n).rev().find(|&k| ok(k) && ends_sentence(&b.rows[k - 1]));
+            best.or_else(|| (2..n).rev().find(|&k| ok(k)))
+        }
+        _ if forced => (room >= 1 && n > 1).then_some(room.min(n - 1)),
+        _ => None,
+    }
+}
+
+/// `(MORE)` at the foot of a split speech, and the cue again, `(CONT'D)`, atop the rest.
+fn split(fonts: &mut Fonts, b: &Block, k: usize) -> (Vec<Row>, Block) {
+    let mut here = b.rows[..k].to_vec();
+    let mut rest = Block { rows: b.rows[k..].to_vec(), space: 0, new_page: false, mark: None, ..b.clone() };
+    if b.what == What::Speech {
+        let (cue, x) = b.cue.clone().unwrap_or_default();
+        here.push(Row { parts: vec![(x, vec![Span::plain("(MORE)")])], role: Role::Paren });
+        let name = cue.trim_end().trim_end_matches("(CONT'D)").trim_end_matches("(CONT’D)").trim_end();
+        let again = format!("{name} (CONT'D)");
+        let line = vec![Span::plain(again)];
+        let x = aligned_x(fonts, &line, x, RIGHT - x, Align::Left);
+        rest.rows.insert(0, Row { parts: vec![(x, line)], role: Role::Cue });
+    }
+    (here, rest)
+}
+
+/// The script's pages: for each, its lines (none for a blank one) and bookmarks by line.
+fn paginate(fonts: &mut Fonts, blocks: Vec<Block>) -> Vec<(Vec<Option<Row>>, Vec<(usize, String)>)> {
+    let mut pages: Vec<(Vec<Option<Row>>, Vec<(usize, String)>)> = Vec::new();
+    let mut page: Vec<Option<Row>> = Vec::new();
+    let mut marks: Vec<(usize, String)> = Vec::new();
+    let mut new_page = |page: &mut Vec<Option<Row>>, marks: &mut Vec<(usize, String)>| {
+        if !page.is_empty() {
+            pages.push((std::mem::take(page), std::mem::take(marks)));
+        }
+    };
+    let mut queue: std::collections::VecDeque<Block> = blocks.into();
+    while let Some(b) = queue.pop_front() {
+        if b.new_page {
+            new_page(&mut page, &mut marks);
+        }
+        let space = if page.is_empty() { 0 } else { b.space };
+        let room = LINES - page.len();
+        // What must come along: a heading's next lines; the transition after a block.
+        let glue = match queue.front() {
+            Some(next) if b.what == What::Heading && !next.new_page => next.space + next.rows.len().min(2),
+            Some(next) if next.what == What::Transition && !next.new_page => next.space + next.rows.len(),
+            _ => 0,
+        };
+        let whole = space + b.rows.len();
+        if whole + glue <= room || (page.is_empty() && whole <= room) {
+            page.extend(std::iter::repeat_n(None, space));
+            if let Some(m) = &b.mark {
+                marks.push((page.len(), m.clone()));
+            }
+            page.extend(b.rows.into_iter().map(Some));
+            continue;
+        }
+        let forced = page.is_empty();
+        if room > space {
+            if let Some(k) = split_at(&b, room - space, forced) {
+                let (here, rest) = split(fonts, &b, k);
+                page.extend(std::iter::repeat_n(None, space));
+                page.extend(here.into_iter().map(Some));
+                new_page(&mut page, &mut marks);
+                queue.push_front(rest);
+                continue;
+            }
+        }
+        if forced {
+            // Nothing the rules allow fits an empty page (a dual speech taller than a page):
+            // as much as fits, and the rest on the next.
+            let k = room.min(b.rows.len() - 1).max(1);
+            page.extend(b.rows[..k].iter().cloned().map(Some));
+            new_page(&mut page, &mut marks);
+            queue.push_front(Block { rows: b.rows[k..].to_vec(), space: 0, new_page: false, mark: None, ..b });
+            continue;
+        }
+        new_page(&mut page, &mut marks);
+        queue.push_front(Block { new_page: false, ..b });
+    }
+    new_page(&mut page, &mut marks);
+    pages
+}
+
+/// The title page's facts: the script's own Fountain title page, else (for more than one
+/// scene) the project's title, author and contact; none for a scene without one.
+fn title_facts(plan: &Plan) -> Vec<(String, String)> {
+    let own = plan.scenes().next().map(|s| s.title_page.clone()).unwrap_or_default();
+    let printed = ["title", "credit", "author", "authors", "source", "draft_date", "date", "contact", "copyright", "notes", "revision"];
+    let mut facts: Vec<(String, String)> = own.into_iter().filter(|(k, _)| printed.contains(&k.as_str())).collect();
+    if facts.is_empty() && matches!(plan.target, Target::Scene { .. }) {
+        return facts;
+    }
+    let has = |facts: &[(String, String)], k: &str| facts.iter().any(|(key, _)| key == k);
+    if !has(&facts, "title") {
+        facts.insert(0, ("title".into(), plan.meta.title.clone()));
+    }
+    if !has(&facts, "author") && !has(&facts, "authors") {
+        if let Some(a) = &plan.meta.author {
+            facts.push(("author".into(), a.clone()));
+        }
+    }
+    if !has(&facts, "contact") {
+        if let Some(c) = &plan.meta.contact {
+            facts.push(("contact".into(), c.trim_end().to_string()));
+        }
+    }
+    facts
+}
+
+/// The title page: title, credit, author and source centred from a third of the way down;
+/// contact, copyright and notes bottom left; draft date and revision bottom right.
+fn title_page(fonts: &mut Fonts, facts: &[(String, String)]) -> Page {
+    let get = |k: &str| facts.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    let mut page = Page::default();
+    let block = |fonts: &mut Fonts, values: &[&str], x: f32, width: f32, align: Align| -> Vec<(f32, Vec<Span>)> {
+        let mut out = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                out.push((x, Vec::new()));
+            }
+            for line in v.split('\n') {
+                for l in wrap(fonts, &spans(line.trim(), true), width) {
+                    out.push((aligned_x(fonts, &l, x, width, align), l));
+                }
+            }
+        }
+        out
+    };
+    let author = get("author").or(get("authors"));
+    let credit = get("credit").or(author.map(|_| "Written by"));
+    let centre: Vec<&str> = [get("title"), credit, author, get("source")].into_iter().flatten().collect();
+    let mut y = 3.5 * IN;
+    for (x, spans) in block(fonts, &centre, LEFT, RIGHT - LEFT, Align::Center) {
+        page.lines.push(Placed { x, y: y + ASCENT, spans });
+        y += 2.0 * LINE;
+    }
+    let bottom = 10.0 * IN;
+    let left: Vec<&str> = [get("contact"), get("copyright"), get("notes")].into_iter().flatten().collect();
+    let right: Vec<&str> = [get("draft_date"), get("date"), get("revision")].into_iter().flatten().collect();
+    for (values, x, width, align) in [(left, LEFT, 3.5 * IN, Align::Left), (right, 5.0 * IN, RIGHT - 5.0 * IN, Align::Right)] {
+        let lines = block(fonts, &values, x, width, align);
+        let top = bottom - lines.len() as f32 * LINE;
+        for (i, (x, spans)) in lines.into_iter().enumerate() {
+            page.lines.push(Placed { x, y: top + i as f32 * LINE + ASCENT, spans });
+        }
+    }
+    page.lines.retain(|l| !l.spans.is_empty());
+    page
+}
+
+/// The screenplay's pages.
+pub(crate) fn lay_out(plan: &Plan, fonts: &mut Fonts, tell: &Tell<'_>) -> Vec<Page> {
+    let mut all: Vec<Block> = Vec::new();
+    for (i, chapter) in plan.chapters.iter().enumerate() {
+        for scene in &chapter.scenes {
+            let mut bs = blocks(fonts, &screenplay(&scene.body));
+            if let Some(first) = bs.first_mut() {
+                // Each scene file starts on a line of its own, a blank line after the last.
+                first.space = first.space.max(1);
+            }
+            all.extend(bs);
+        }
+        tell.done(i);
+    }
+    let facts = title_facts(plan);
+    let mut pages: Vec<Page> = Vec::new();
+    if !facts.is_empty() {
+        pages.push(title_page(fonts, &facts));
+    }
+    for (n, (rows, marks)) in paginate(fonts, all).into_iter().enumerate() {
+        let mut page = Page::default();
+        if n > 0 {
+            let number = vec![Span::plain(format!("{}.", n + 1))];
+            let x = aligned_x(fonts, &number, LEFT, RIGHT - LEFT, Align::Right);
+            page.lines.push(Placed { x, y: 0.5 * IN + ASCENT, spans: number });
+        }
+        for (i, row) in rows.into_iter().enumerate() {
+            for (x, spans) in row.into_iter().flat_map(|r| r.parts) {
+                page.lines.push(Placed { x, y: TOP + i as f32 * LINE + ASCENT, spans });
+            }
+        }
+        page.marks = marks.into_iter().map(|(i, title)| Mark { title, y: TOP + i as f32 * LINE }).collect();
+        pages.push(page);
+    }
+    pages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fonts::Family;
+    use super::*;
+
+    fn pages_of(body: &str) -> Vec<Vec<Option<Row>>> {
+        let mut fonts = Fonts::new(Family::Courier);
+        let bs = blocks(&mut fonts, &screenplay(body));
+        paginate(&mut fonts, bs).into_iter().map(|(rows, _)| rows).collect()
+    }
+
+    fn row_text(r: &Option<Row>) -> String {
+        r.as_ref().map(|r| r.parts.iter().map(|(_, s)| text_of(s)).collect::<Vec<_>>().join(" | ")).unwrap_or_default()
+    }
+
+    #[test]
+    fn columns_sit_where_the_industry_puts_them() {
+        let mut fonts = Fonts::new(Family::Courier);
+        let els = screenplay("INT. HUT - NIGHT #7A#\n\nZoë waits.\n\nZOË\n(quietly)\nThe glass is falling.\n\n> CUT TO:\n");
+        let rows: Vec<Row> = blocks(&mut fonts, &els).into_iter().flat_map(|b| b.rows).collect();
+        let xs = |r: &Row| r.parts.iter().map(|p| p.0 / IN).collect::<Vec<f32>>();
+        let close = |a: &[f32], b: &[f32]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 0.01);
+        // Scene numbers in both margins: "7A" is two characters (0.2 in) ending half an inch left of the heading.
+        assert!(close(&xs(&rows[0]), &[0.8, 1.5, 7.8]), "{:?}", xs(&rows[0]));
+        assert!(close(&xs(&rows[1]), &[1.5]));
+        assert!(close(&xs(&rows[2]), &[3.7]));
+        assert!(close(&xs(&rows[3]), &[3.1]));
+        assert!(close(&xs(&rows[4]), &[2.5]));
+        // "CUT TO:" (7 characters, 0.7 in) ends at the right margin.
+        assert!(close(&xs(&rows[5]), &[6.8]), "{:?}", xs(&rows[5]));
+    }
+
+    #[test]
+    fn a_long_speech_breaks_with_more_and_contd_at_a_sentence_end() {
+        let mut body = String::from("INT. HUT - NIGHT\n\n");
+        for i in 0..24 {
+            body.push_str(&format!("Line {i} of action.\n\n"));
+        }
+        // Five lines of room after the blank: the cue, three lines and (MORE) would fit, but
+        // the second and third lines end mid-sentence, so the break comes after the first.
+        body.push_str("ZOË\nThe glass is falling.\nIt fell all day and it will fall\nall night\nand then some more.\nAnd on.\n");
+        let pages = pages_of(&body);
+        assert_eq!(pages.len(), 2);
+        let first: Vec<String> = pages[0].iter().map(row_text).collect();
+        let second: Vec<String> = pages[1].iter().map(row_text).collect();
+        assert!(first.len() <= LINES);
+        assert_eq!(first.last().map(String::as_str), Some("(MORE)"), "{first:?}");
+        assert_eq!(first[first.len() - 3..], ["ZOË", "The glass is falling.", "(MORE)"], "{first:?}");
+        assert_eq!(second, ["ZOË (CONT'D)", "It fell all day and it will fall", "all night", "and then some more.", "And on."]);
+        assert!(!second.iter().any(|l| l == "(MORE)"));
+    }
+
+    #[test]
+    fn headings_stay_with_what_follows_and_transitions_with_what_precedes() {
+        // 53 lines of action (26 one-line paragraphs and blanks, then one more), then a heading:
+        // it would be the page's last line but one.
+        let mut body = String::new();
+        for i in 0..27 {
+            body.push_str(&format!("Beat {i}.\n\n"));
+        }
+        body.push_str("EXT. CLIFF - DAY\n\nWind.\n\nThe end.\n\n> CUT TO:\n");
+        let pages = pages_of(&body);
+        let first: Vec<String> = pages[0].iter().map(row_text).collect();
+        assert!(!first.iter().any(|l| l.starts_with("EXT.")), "{first:?}");
+        assert_eq!(row_text(&pages[1][0]), "EXT. CLIFF - DAY");
+        // And a transition never opens a page: the line before it comes along.
+        let mut body = String::new();
+        for i in 0..28 {
+            body.push_str(&format!("Beat {i}.\n\n"));
+        }
+        body.push_str("> CUT TO:\n");
+        let pages = pages_of(&body);
+        assert_eq!(row_text(&pages[1][0]), "Beat 27.");
+    }
+
+    #[test]
+    fn dual_dialogue_is_set_side_by_side_and_kept_whole() {
+        let pages = pages_of("INT. HUT\n\nBRICK\nScrew retirement.\n\nSTEEL ^\nScrew retirement.\n");
+        let rows: Vec<&Row> = pages[0].iter().flatten().collect();
+        let dual = rows.iter().find(|r| r.parts.len() == 2).expect("a dual row");
+        assert_eq!(dual.parts[0].1[0].text, "BRICK");
+        assert_eq!(dual.parts[1].1[0].text, "STEEL");
+        assert!(dual.parts[1].0 > 5.0 * IN && dual.parts[0].0 < 4.0 * IN);
+    }
+}
