@@ -3,7 +3,11 @@
 Every check builds its project in a fresh folder, runs the real `showrunner export`, and reads
 the file with a library that is not ours. Usage: SHOWRUNNER_BIN=... python check_exports.py [NAME]
 """
+import html
+import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -381,7 +385,272 @@ def check_real_screenplays_through_fdx():
     return f"{len(scripts)} scripts, {total} paragraphs"
 
 
-CHECKS = [check_docx_manuscript, check_docx_example, check_docx_in_courier, check_fdx_with_python_xml, check_epub, check_real_screenplays_through_fdx]
+# PDF: read back by poppler (Debian's poppler-utils): pdfinfo for the page size and count,
+# pdffonts for what is embedded, pdftotext -bbox for every word and where it sits (points from
+# the page's top-left corner), pdftoppm to render a page and look at the ink.
+INCH = 72.0
+
+
+def poppler():
+    missing = [t for t in ("pdftotext", "pdfinfo", "pdffonts", "pdftoppm") if shutil.which(t) is None]
+    return not missing
+
+
+def pdf_info(path):
+    r = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
+    return dict(line.split(":", 1) for line in r.stdout.splitlines() if ":" in line)
+
+
+def pdf_page_count(path):
+    return int(pdf_info(path)["Pages"].strip())
+
+
+def pdf_fonts(path):
+    """(name without its subset tag, embedded?) of every font."""
+    r = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True)
+    out = []
+    for line in r.stdout.splitlines()[2:]:
+        parts = line.split()
+        name = parts[0].split("+", 1)[-1]
+        emb = parts[-5]
+        out.append((name, emb == "yes"))
+    return out
+
+
+def pdf_words(path):
+    """Each page's words: (text, xMin, yMin, xMax, yMax)."""
+    r = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True)
+    pages = []
+    for body in re.findall(r"<page[^>]*>(.*?)</page>", r.stdout, re.S):
+        words = re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>', body)
+        pages.append([(html.unescape(t), float(a), float(b), float(c), float(d)) for a, b, c, d, t in words])
+    return pages
+
+
+def near(a, b, tol=1.0):
+    return abs(a - b) <= tol
+
+
+def word(page, text, nth=0):
+    hits = [w for w in page if w[0] == text]
+    assert len(hits) > nth, f"{text!r} not on the page: {[w[0] for w in page][:80]}"
+    return hits[nth]
+
+
+def ink(path, page, box, dpi=144):
+    """How dark the box (points) is on the rendered page, 0 (white) to 255."""
+    out = Path(tempfile.mkdtemp(prefix="sr-ink-")) / "p"
+    subprocess.run(["pdftoppm", "-gray", "-r", str(dpi), "-f", str(page), "-l", str(page), str(path), str(out)], check=True)
+    pgm = next(out.parent.glob("p*.pgm")).read_bytes()
+    m = re.match(rb"P5\s+(\d+)\s+(\d+)\s+(\d+)\s", pgm)
+    width, data = int(m.group(1)), pgm[m.end():]
+    s = dpi / INCH
+    x0, y0, x1, y1 = (int(v * s) for v in box)
+    values = [data[y * width + x] for y in range(y0, y1) for x in range(x0, x1)]
+    return 255 - sum(values) / len(values)
+
+
+SCRIPT = (
+    "Title: _**THE KEEPER**_\r\nCredit: Written by\r\nAuthor: Zoë Łukasz-Brontë\r\nDraft date: 1 March 2026\r\n"
+    "Contact:\r\n    12 Harbour Row\r\n    zoe@example.com\r\n\r\n"
+    "EXT. THE LANDING - DUSK #1#\r\n\r\nŁukasz steps onto the rock. 李雷 watches from the hut. Zoë waits.\r\n\r\n"
+    "李雷\r\n(quietly)\r\nHe is early.\r\n\r\n"
+    "ZOË\r\nThe glass is falling.\r\n\r\n李雷 ^\r\nThe glass is falling.\r\n\r\n"
+    "> CUT TO:\r\n\r\nINT. WIRELESS HUT - NIGHT #2#\r\n\r\n"
+    + "".join(f"Beat {i}. The key clicks.\r\n\r\n" for i in range(15))
+    + "ZOË\r\n" + "".join(f"Line {i} of the long message, which runs on.\r\n" for i in range(12))
+    + "\r\nShe stops. A private sign: \U0010fffd.\r\n"
+)
+
+
+def check_pdf_screenplay_layout():
+    """Industry layout, read back by poppler: page size, columns, dual dialogue, scene numbers,
+    (MORE)/(CONT'D), page numbers, the title page, embedded fonts and a Chinese name that renders."""
+    if not poppler():
+        return "skipped: poppler-utils (pdftotext, pdfinfo, pdffonts, pdftoppm) is not installed"
+    root = project({"showrunner.yaml": "name: Keeper\n", "script.fountain": SCRIPT})
+    said = export(root, "pdf", "script.fountain", "-o", "k.pdf")
+    # A character no font holds is named, not dropped in silence.
+    assert "no font" in said and "\U0010fffd" in said, said
+    pdf = root / "k.pdf"
+    assert pdf_info(pdf)["Page size"].strip().startswith("612 x 792"), pdf_info(pdf)
+    fonts = pdf_fonts(pdf)
+    assert all(emb for _, emb in fonts), fonts
+    names = {n for n, _ in fonts}
+    assert any(n.startswith("CourierPrime") for n in names) and any("DroidSansFallback" in n for n in names), names
+    pages = pdf_words(pdf)
+    assert len(pages) == 3, [len(p) for p in pages]
+
+    title = pages[0]
+    keeper = word(title, "KEEPER")
+    the = word(title, "THE")
+    assert near((the[1] + keeper[3]) / 2, (1.5 * INCH + 7.5 * INCH) / 2, 2), (the, keeper)  # centred
+    assert near(word(title, "2026")[3], 7.5 * INCH), "draft date flush right"
+    assert near(word(title, "12")[1], 1.5 * INCH), "contact bottom left"
+    assert word(title, "zoe@example.com")[2] > 9 * INCH
+
+    p1 = pages[1]
+    heading = word(p1, "EXT.")
+    assert near(heading[1], 1.5 * INCH) and near(heading[2], 1.0 * INCH, 4), heading
+    numbers = [w for w in p1 if w[0] == "1" and near(w[2], heading[2])]
+    assert len(numbers) == 2 and numbers[0][3] < 1.5 * INCH - 0.4 * INCH and numbers[1][1] > 7.5 * INCH, numbers
+    cue = word(p1, "李雷", 1)  # the first is in the action line
+    assert near(cue[1], 3.7 * INCH), cue
+    assert near(word(p1, "(quietly)")[1], 3.1 * INCH)
+    assert near(word(p1, "He")[1], 2.5 * INCH)
+    assert near(word(p1, "TO:")[3], 7.5 * INCH), word(p1, "TO:")
+    # Courier 12 pt: ten characters an inch, six lines an inch.
+    watches = word(p1, "Łukasz")
+    assert near(watches[3] - watches[1], 0.6 * INCH, 0.5), watches
+    # Dual dialogue: the two cues on one line, one in each half.
+    zoe, lei = word(p1, "ZOË"), word(p1, "李雷", 2)
+    assert near(zoe[2], lei[2], 0.5) and zoe[1] < 4 * INCH < lei[1], (zoe, lei)
+    said_twice = [w for w in p1 if w[0] == "falling."]
+    assert len(said_twice) == 2 and near(said_twice[0][2], said_twice[1][2], 0.5), said_twice
+    beats = sorted(w[2] for w in p1 if w[0] == "Beat")
+    assert all(near(b - a, 2 * 12.0, 0.2) for a, b in zip(beats, beats[1:])), beats
+    # The long speech breaks: (MORE) under it, the cue again with (CONT'D) atop the next page.
+    last = max(p1, key=lambda w: w[2])
+    assert last[0] == "(MORE)" and near(last[1], 3.7 * INCH), last
+    assert last[4] <= 1.0 * INCH + 55 * 12.0 + 1, "55 lines from a 1-inch top margin"
+    p2 = pages[2]
+    number = word(p2, "2.")
+    assert near(number[3], 7.5 * INCH) and number[2] < 0.75 * INCH, number
+    top = sorted((w for w in p2 if w[2] > INCH - 4), key=lambda w: (w[2], w[1]))
+    assert [w[0] for w in top[:2]] == ["ZOË", "(CONT'D)"] and near(top[0][1], 3.7 * INCH), top[:3]
+    # 李雷 renders: the box poppler reports holds ink (a missing glyph would be an empty box or
+    # nothing), and so does the same name in the dual column.
+    for w in (cue, lei):
+        assert ink(pdf, 2, (w[1], w[2], w[3], w[4])) > 25, w
+    return "3 pages, positions within a point"
+
+
+def afterwriting_cli():
+    """The afterwriting renderer (npm), installed once into the cache (its install scripts are
+    not needed and not run)."""
+    cache = Path(os.environ.get("SHOWRUNNER_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "showrunner")
+    folder = cache / f"afterwriting-cli-{AFTERWRITING}"
+    awc = folder / "node_modules/afterwriting/awc.js"
+    if not awc.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        r = subprocess.run(
+            ["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund", "--silent", "--prefix", str(folder), f"afterwriting@{AFTERWRITING}"],
+            capture_output=True, text=True,
+        )
+        assert r.returncode == 0 and awc.exists(), f"npm install afterwriting: {r.stderr}"
+    return awc
+
+
+def check_pdf_screenplays_against_afterwriting():
+    """Real screenplays nobody here wrote: our page count within one of afterwriting's (US
+    Letter) on the same Fountain, the text all there, page numbers on every page after the first."""
+    if not poppler():
+        return "skipped: poppler-utils is not installed"
+    awc = afterwriting_cli()
+    tmp = Path(tempfile.mkdtemp(prefix="sr-aw-"))
+    (tmp / "config.json").write_text(json.dumps({"print_profile": "usletter"}))
+    rows = []
+    for script in afterwriting_scripts():
+        root = project({"showrunner.yaml": "name: Sample\n", "script.fountain": script.read_text(encoding="utf-8")})
+        export(root, "pdf", "script.fountain", "-o", "ours.pdf")
+        theirs = tmp / f"{script.stem}.pdf"
+        r = subprocess.run(["node", str(awc), "--source", str(script), "--pdf", str(theirs), "--overwrite", "--config", str(tmp / "config.json")],
+                           capture_output=True, text=True)
+        assert r.returncode == 0 and theirs.exists(), r.stdout + r.stderr
+        ours, ref = pdf_page_count(root / "ours.pdf"), pdf_page_count(theirs)
+        rows.append(f"{script.stem} {ours}/{ref}")
+        assert abs(ours - ref) <= 1, f"{script.name}: {ours} pages, afterwriting {ref}"
+        pages = pdf_words(root / "ours.pdf")
+        has_title = bool(re.match(r"(?i)title\s*:", script.read_text(encoding="utf-8")))
+        first = 1 if has_title else 0
+        for n, page in enumerate(pages[first + 1:], start=2):
+            assert any(w[0] == f"{n}." and w[2] < INCH for w in page), f"{script.name}: page {n} has no number"
+        text = subprocess.run(["pdftotext", str(root / "ours.pdf"), "-"], capture_output=True, text=True, check=True).stdout
+        if script.name == "brick_and_steel.fountain":
+            for expected in ("BRICK & STEEL", "FULL RETIRED", "Stu Maschwitz", "SMASH CUT TO:", "Screw retirement."):
+                assert expected in text, (expected, text[:2000])
+        if script.name == "jp.fountain":
+            assert "ジョン" in text and "この場所は何ですか？" in text, text
+        if script.name == "cyrillic.fountain":
+            assert re.search("[А-Яа-я]{3}", text), text
+    return ", ".join(rows) + " (ours/afterwriting pages)"
+
+
+def check_pdf_manuscript():
+    """Prose as a standard manuscript: title page, running header, chapters on new pages a third
+    down, double spacing, indents, emphasis in its own fonts; nothing pending from the AI."""
+    if not poppler():
+        return "skipped: poppler-utils is not installed"
+    root = project()
+    said = export(root, "pdf")
+    assert said.startswith("wrote exports/the-keeper-s-daughter.pdf (3 scenes"), said
+    pdf = root / "exports/the-keeper-s-daughter.pdf"
+    names = {n for n, _ in pdf_fonts(pdf)}
+    assert {"Tinos-Regular", "Tinos-Italic", "Tinos-Bold"} <= names and any("DroidSansFallback" in n for n in names), names
+    pages = pdf_words(pdf)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "PENDING" not in text
+    title = pages[0]
+    assert near(word(title, "words")[3], 7.5 * INCH) and near(word(title, "about")[2], word(title, "Zoë")[2], 0.5)
+    assert near(word(title, "Zoë")[1], INCH)
+    assert word(title, "DAUGHTER")[2] > 5 * INCH
+    p2 = pages[1]
+    head = [w for w in p2 if w[2] < INCH - 6]
+    assert " ".join(w[0] for w in head) == "Łukasz-Brontë / THE KEEPER'S DAUGHTER / 2", head
+    assert near(max(w[3] for w in head), 7.5 * INCH)
+    chapter = word(p2, "Arrival")
+    assert near(chapter[2], INCH + 2.5 * INCH, 4), chapter
+    body = [w for w in p2 if w[2] > chapter[2] + 5]
+    # Lines: the tops of Latin words within a few points of each other (a Chinese name's font
+    # has another ascent).
+    starts = []
+    for top in sorted(w[2] for w in body if re.fullmatch(r"[A-Za-z.,'\"]+", w[0])):
+        if not starts or top - starts[-1] > 4:
+            starts.append(top)
+    steps = [(b - a) / 24.0 for a, b in zip(starts, starts[1:])]
+    assert len(starts) > 5 and all(near(x, round(x), 0.02) and round(x) >= 1 for x in steps), starts
+    first_top = min(w[2] for w in body)
+    first_line = min((w for w in body if w[2] < first_top + 2), key=lambda w: w[1])
+    assert first_line[0] == "The" and near(first_line[1], INCH), first_line
+    said_line = [w for w in body if w[0].startswith('"Nowak')]
+    assert said_line and near(said_line[0][1], 1.5 * INCH), said_line  # indented half an inch
+    assert any(w[0] == "#" and near((w[1] + w[3]) / 2, 4.25 * INCH, 2) for p in pages for w in p), "scene break"
+    ch2 = next(i for i, p in enumerate(pages) if any(w[0] == "Two" for w in p))
+    top = min((w for w in pages[ch2] if w[2] > INCH), key=lambda w: w[2])
+    assert top[0] == "Chapter" and near(top[2], INCH + 2.5 * INCH, 4), top
+    # In Courier when the project asks.
+    files = dict(FILES)
+    files["showrunner.yaml"] = CONFIG + "manuscript: { font: courier }\n"
+    root = project(files)
+    export(root, "pdf", "-o", "c.pdf")
+    names = {n for n, _ in pdf_fonts(root / "c.pdf")}
+    assert any(n.startswith("CourierPrime") for n in names) and not any(n.startswith("Tinos") for n in names), names
+    return f"{len(pages)} pages"
+
+
+def check_pdf_example():
+    """The example story (prose with a screenplay episode inside) as a PDF, and its episode alone
+    as a screenplay with its title page."""
+    if not poppler():
+        return "skipped: poppler-utils is not installed"
+    root = example()
+    export(root, "pdf", "-o", "book.pdf")
+    pages = pdf_words(root / "book.pdf")
+    assert word(pages[0], "LIGHTHOUSE") and word(pages[0], "words")
+    text = subprocess.run(["pdftotext", str(root / "book.pdf"), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Chapter 1 — Arrival" in text and "EXT. THE LANDING STAGE - DUSK" in text and "ŁUKASZ" in text
+    export(root, "pdf", "story/episode-01.fountain", "-o", "ep.pdf")
+    ep = pdf_words(root / "ep.pdf")
+    assert word(ep[0], "Inspector\"") and word(ep[0], "2025"), [w[0] for w in ep[0]]
+    assert any(w[0] == "ŁUKASZ" and near(w[1], 3.7 * INCH) for w in ep[1]), ep[1][:40]
+    return f"{len(pages)} + {len(ep)} pages"
+
+
+CHECKS = [
+    check_docx_manuscript, check_docx_example, check_docx_in_courier, check_fdx_with_python_xml, check_epub,
+    check_real_screenplays_through_fdx, check_pdf_screenplay_layout, check_pdf_screenplays_against_afterwriting,
+    check_pdf_manuscript, check_pdf_example,
+]
 
 
 def main():

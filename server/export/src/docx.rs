@@ -149,10 +149,14 @@ pub(crate) fn docx_with(plan: &Plan, tell: &Tell<'_>) -> Result<Vec<u8>, ExportE
         let mut parts: Vec<Part> = Vec::new();
         for part in doc::manuscript(chapter) {
             match part {
-                // The first part: the page break comes with it below.
-                ManuscriptPart::Chapter(t) => parts.push(Part::P(Box::new(
-                    para(CHAPTER, &t).line_spacing(spacing(DOUBLE).before((2 * INCH + INCH / 2) as u32)),
-                ))),
+                ManuscriptPart::Chapter(t) => {
+                    parts.push(Part::P(Box::new(
+                        para(CHAPTER, &t)
+                            .page_break_before(true)
+                            .line_spacing(spacing(DOUBLE).before((2 * INCH + INCH / 2) as u32)),
+                    )));
+                    new_page = false;
+                }
                 ManuscriptPart::Break => {
                     parts.push(Part::P(Box::new(Paragraph::new().style(BREAK).add_run(Run::new().add_text("#")))))
                 }

@@ -72,7 +72,7 @@ struct Block {
 fn column(kind: Kind) -> (f32, f32, Align) {
     match kind {
         Kind::Character => (3.7 * IN, RIGHT - 3.7 * IN, Align::Left),
-        Kind::Parenthetical => (3.1 * IN, 2.4 * IN, Align::Left),
+        Kind::Parenthetical => (3.1 * IN, 2.6 * IN, Align::Left),
         Kind::Dialogue | Kind::Lyric => (2.5 * IN, 3.5 * IN, Align::Left),
         Kind::Transition => (LEFT, RIGHT - LEFT, Align::Right),
         Kind::Centered => (LEFT, RIGHT - LEFT, Align::Center),
@@ -337,11 +337,12 @@ fn title_facts(plan: &Plan) -> Vec<(String, String)> {
 fn title_page(fonts: &mut Fonts, facts: &[(String, String)]) -> Page {
     let get = |k: &str| facts.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let mut page = Page::default();
-    let block = |fonts: &mut Fonts, values: &[&str], x: f32, width: f32, align: Align| -> Vec<(f32, Vec<Span>)> {
+    // Each value with the blank lines before it; a value's own lines single-spaced.
+    let block = |fonts: &mut Fonts, values: &[(&str, usize)], x: f32, width: f32, align: Align| -> Vec<(f32, Vec<Span>)> {
         let mut out = Vec::new();
-        for (i, v) in values.iter().enumerate() {
+        for (i, (v, gap)) in values.iter().enumerate() {
             if i > 0 {
-                out.push((x, Vec::new()));
+                out.extend(std::iter::repeat_n((x, Vec::new()), *gap));
             }
             for line in v.split('\n') {
                 for l in wrap(fonts, &spans(line.trim(), true), width) {
@@ -353,15 +354,14 @@ fn title_page(fonts: &mut Fonts, facts: &[(String, String)]) -> Page {
     };
     let author = get("author").or(get("authors"));
     let credit = get("credit").or(author.map(|_| "Written by"));
-    let centre: Vec<&str> = [get("title"), credit, author, get("source")].into_iter().flatten().collect();
-    let mut y = 3.5 * IN;
-    for (x, spans) in block(fonts, &centre, LEFT, RIGHT - LEFT, Align::Center) {
-        page.lines.push(Placed { x, y: y + ASCENT, spans });
-        y += 2.0 * LINE;
+    let centre: Vec<(&str, usize)> =
+        [(get("title"), 0), (credit, 3), (author, 1), (get("source"), 3)].into_iter().filter_map(|(v, gap)| Some((v?, gap))).collect();
+    for (i, (x, spans)) in block(fonts, &centre, LEFT, RIGHT - LEFT, Align::Center).into_iter().enumerate() {
+        page.lines.push(Placed { x, y: 3.5 * IN + i as f32 * LINE + ASCENT, spans });
     }
     let bottom = 10.0 * IN;
-    let left: Vec<&str> = [get("contact"), get("copyright"), get("notes")].into_iter().flatten().collect();
-    let right: Vec<&str> = [get("draft_date"), get("date"), get("revision")].into_iter().flatten().collect();
+    let left: Vec<(&str, usize)> = [get("contact"), get("copyright"), get("notes")].into_iter().flatten().map(|v| (v, 1)).collect();
+    let right: Vec<(&str, usize)> = [get("draft_date"), get("date"), get("revision")].into_iter().flatten().map(|v| (v, 1)).collect();
     for (values, x, width, align) in [(left, LEFT, 3.5 * IN, Align::Left), (right, 5.0 * IN, RIGHT - 5.0 * IN, Align::Right)] {
         let lines = block(fonts, &values, x, width, align);
         let top = bottom - lines.len() as f32 * LINE;
