@@ -124,10 +124,11 @@ H.test(":Showrunner export writes the file and says where", function()
   H.contains(table.concat(vim.fn.readfile(path), "\n"), "# Chapter 1", "the chapter heading")
   -- No arguments: the format picked with vim.ui.select, the whole project exported.
   stub_select(function(items)
-    H.eq({ "docx", "fdx", "epub", "md", "fountain" }, items, "formats offered")
+    H.eq(H.protocol.root["$defs"].ExportFormat.enum, items, "the formats the protocol names, in its order")
     return "fountain"
   end)
   vim.cmd("Showrunner export")
+  H.eq({ "pdf" }, require("showrunner.commands").complete("p", "Showrunner export p", 0), "formats complete")
   H.wait("the project's fountain export", function()
     return note_matching("wrote .*exports/the%-lighthouse%.fountain")
   end)

@@ -12,6 +12,7 @@ import {
   bucketCreateArgs,
   Commands,
   contextShowArgs,
+  EXPORT_FORMATS,
   isContextResult,
   isEmptyRange,
   modelsResolveArgs,
@@ -548,13 +549,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   });
 
   register("showrunner.exportStory", async () => {
-    const formats = [
-      { label: "docx", description: "standard manuscript format" },
-      { label: "fdx", description: "Final Draft" },
-      { label: "epub", description: "EPUB 3 e-book" },
-      { label: "md", description: "one Markdown file" },
-      { label: "fountain", description: "one Fountain file" },
-    ];
+    const formats = Object.entries(EXPORT_FORMATS).map(([label, description]) => ({ label, description }));
     const format = await vscode.window.showQuickPick(formats, { title: "Export Story: format" });
     if (!format) return;
     const scene = projectArgs().uri;

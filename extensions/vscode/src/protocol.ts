@@ -200,6 +200,18 @@ export type GateReasoningResult = wire.GateReasoning;
 /** One hit of `showrunner.search`: the story, or what a run said. */
 export type SearchHit = wire.Hit;
 
+/** The export formats (generated from the server's list), each with what it is for: a
+ * `Record` over the generated union, so a format the server adds fails the build until it is
+ * described here. */
+export const EXPORT_FORMATS: Record<wire.ExportFormat, string> = {
+  docx: "standard manuscript format",
+  pdf: "a screenplay in industry layout, or a manuscript",
+  fdx: "Final Draft",
+  epub: "EPUB 3 e-book",
+  md: "one Markdown file",
+  fountain: "one Fountain file",
+};
+
 /**
  * Streamed (as one `text` piece) when what streamed before it in the step turned out not to be
  * the answer: reasoning after all (a bare `</think>`), or an attempt that broke off and is made

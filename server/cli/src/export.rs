@@ -113,7 +113,7 @@ impl showrunner_export::Progress for Bar<'_> {
 
     fn writing(&self, bytes: usize) {
         if let Some(bar) = self.bar {
-            bar.set_message(format!("writing {} KB", bytes.div_ceil(1024)));
+            bar.set_message(showrunner_export::output::writing_message(bytes));
         }
     }
 }

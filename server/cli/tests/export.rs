@@ -36,7 +36,6 @@ fn export_md_and_fountain_of_the_example() {
     // Bad input: readable errors, exit 2, nothing written.
     for (args, says) in [
         (vec!["export", "md", "ch99"], "nothing called `ch99`"),
-        (vec!["export", "pdf"], "`pdf` export (planned next"),
         (vec!["export", "md", "alice"], "is a character bucket"),
         (vec!["export", "md", "-o", "story/all.md"], "will not write an export into story/"),
         (vec!["export", "md", "-o", "/nonexistent-dir/x.md"], "does not exist"),

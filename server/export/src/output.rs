@@ -78,6 +78,11 @@ pub trait Progress {
 /// Nobody is told.
 impl Progress for () {}
 
+/// What a progress display says while the file is written: "writing 1,204 KB".
+pub fn writing_message(bytes: usize) -> String {
+    format!("writing {} KB", showrunner_model::text::group_digits(bytes.div_ceil(1024)))
+}
+
 /// Renders a plan in a format: the bytes, and what the format could not hold.
 pub fn render(plan: &Plan, format: Format, assets: &Assets) -> Result<(Vec<u8>, Vec<String>), ExportError> {
     render_with(plan, format, assets, &())

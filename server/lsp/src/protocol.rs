@@ -318,10 +318,30 @@ pub struct PictureArgs {
     pub only: Option<String>,
 }
 
+/// An export format's name, for the schema: the formats `showrunner_export` knows (so the
+/// editors' lists are generated from the one list, not copied).
+#[allow(dead_code)]
+struct ExportFormatSchema;
+
+impl JsonSchema for ExportFormatSchema {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ExportFormat".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let names: Vec<&str> = showrunner_export::Format::ALL.iter().map(|f| f.name()).collect();
+        schemars::json_schema!({
+            "description": "An export format (matched without regard to case).",
+            "type": "string",
+            "enum": names,
+        })
+    }
+}
+
 /// `showrunner.export`: a file of the story for someone else's tools.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct ExportArgs {
-    /// `docx`, `pdf`, `fdx`, `epub`, `md` or `fountain`.
+    #[schemars(with = "ExportFormatSchema")]
     pub format: String,
     /// A season, arc, act or chapter id, a scene id, or a scene file (path relative to the
     /// project, or a URI); the whole project when absent.
@@ -690,7 +710,7 @@ commands! {
     "showrunner.agent.ask" (AgentAskArgs) -> AgentStarted : "Free text to the right agent (keywords, then an intent call).";
     "showrunner.graph" (PictureArgs) -> GraphResult : "The story graph as JSON, Mermaid or DOT.";
     "showrunner.stats" (PictureArgs) -> StatsResult : "Words per level, POV, the mention heatmap, gaps and goals.";
-    "showrunner.export" (ExportArgs) -> Exported : "Exports the project, a part or a scene (saved files, current timeline) as DOCX, FDX, EPUB, Markdown or Fountain; returns the file written.";
+    "showrunner.export" (ExportArgs) -> Exported : "Exports the project, a part or a scene (saved files, current timeline) as DOCX, PDF, FDX, EPUB, Markdown or Fountain; returns the file written.";
     "showrunner.search" (SearchArgs) -> Vec<Hit> : "The story and everything the project's runs and history said, best first, with snippets.";
     "showrunner.batch.run" (BatchRunArgs) -> BatchStarted : "Queues one run of a pipeline per scene of the targets and works them here, gates in the approval queue.";
     "showrunner.batch.status" (BatchArgs) -> BatchStatus : "A batch's runs by state (the latest batch when none is named).";

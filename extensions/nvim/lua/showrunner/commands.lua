@@ -654,8 +654,18 @@ S.stats = {
   end,
 }
 
+--- The export formats, as the server's protocol names them (`ExportFormat` in
+--- extensions/protocol.schema.json, generated from the server's list; the tests hold this one to it).
+M.export_formats = { "docx", "pdf", "fdx", "epub", "md", "fountain" }
+
 S.export = {
-  desc = "export the project, a part (TARGET: a structure or scene id) or this scene (TARGET `%`): docx, fdx, epub, md or fountain",
+  desc = "export the project, a part (TARGET: a structure or scene id) or this scene (TARGET `%`): docx, pdf, fdx, epub, md or fountain",
+  complete = function(_, args)
+    if #args <= 2 then
+      return M.export_formats
+    end
+    return {}
+  end,
   run = function(_, fargs)
     local buf = scene_buf()
     local function go(format)
@@ -679,7 +689,7 @@ S.export = {
     if fargs[2] then
       go(fargs[2])
     else
-      vim.ui.select({ "docx", "fdx", "epub", "md", "fountain" }, { prompt = "Export as" }, go)
+      vim.ui.select(M.export_formats, { prompt = "Export as" }, go)
     end
   end,
 }

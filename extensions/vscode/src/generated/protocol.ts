@@ -227,8 +227,7 @@ export interface Event {
 
 /** `showrunner.export`: a file of the story for someone else's tools. */
 export interface ExportArgs {
-  /** `docx`, `pdf`, `fdx`, `epub`, `md` or `fountain`. */
-  format: string;
+  format: ExportFormat;
   /** The file to write, relative to the project (it must stay inside it, out of `story/` and
    * `buckets/`); default `exports/TARGET.FORMAT`. */
   output?: string | null;
@@ -240,6 +239,9 @@ export interface ExportArgs {
   /** A document of the project. */
   uri?: string | null;
 }
+
+/** An export format (matched without regard to case). */
+export type ExportFormat = "docx" | "pdf" | "fdx" | "epub" | "md" | "fountain";
 
 /** What `showrunner.export` wrote (from the saved files; unsaved editor text is not exported). */
 export interface Exported {
@@ -747,7 +749,7 @@ export interface CommandTypes {
   "showrunner.bucket.create": { arguments: BucketCreateArgs; result: BucketCreated };
   /** What the AI will know about a scene: every item with its reason and tokens, and what was dropped. */
   "showrunner.context.show": { arguments: ContextArgs; result: Context };
-  /** Exports the project, a part or a scene (saved files, current timeline) as DOCX, FDX, EPUB, Markdown or Fountain; returns the file written. */
+  /** Exports the project, a part or a scene (saved files, current timeline) as DOCX, PDF, FDX, EPUB, Markdown or Fountain; returns the file written. */
   "showrunner.export": { arguments: ExportArgs; result: Exported };
   /** The edit approving a gate makes, as a diff (shown beside the review document). */
   "showrunner.gate.diff": { arguments: GateArgs; result: GateDiff };

@@ -70,3 +70,36 @@ fn export_writes_saved_text_and_returns_the_path() {
     assert_eq!(export(&mut c, json!({ "uri": u, "format": "md", "target": "ch01" }))["result"]["scenes"], 4);
     c.finish();
 }
+
+#[test]
+fn a_pdf_export_goes_by_as_work_done_progress() {
+    let (_tmp, dir) = super::example();
+    let (mut c, u) = super::opened(&dir, "story/ch01/01-arrival.md");
+    let r = export(&mut c, json!({ "uri": u, "format": "PDF" }));
+    let res = &r["result"];
+    let path = res["path"].as_str().unwrap_or_else(|| panic!("{r}"));
+    assert!(path.ends_with("exports/the-lighthouse.pdf") && res["format"] == "pdf", "{r}");
+    assert!(std::fs::read(path).unwrap().starts_with(b"%PDF-"));
+    // Created, begun, each chapter, the writing, the end: in that order, on one token.
+    let create = c.wait_for("the progress token", |v| {
+        v["method"] == "window/workDoneProgress/create"
+            && v["params"]["token"].as_str().is_some_and(|t| t.starts_with("showrunner/export/"))
+    });
+    let token = create["params"]["token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("showrunner/export/"), "{create}");
+    let mut said = Vec::new();
+    loop {
+        let v = c.wait_for("the export's progress", |v| v["method"] == "$/progress" && v["params"]["token"] == token.as_str());
+        let value = &v["params"]["value"];
+        said.push(format!("{} {}", value["kind"].as_str().unwrap(), value["message"].as_str().or(value["title"].as_str()).unwrap_or("")));
+        if value["kind"] == "end" {
+            break;
+        }
+    }
+    assert_eq!(said[0], "begin Showrunner: export pdf");
+    assert_eq!(said[1], "report chapter 1 of 4", "{said:?}");
+    assert!(said.iter().any(|s| s == "report chapter 4 of 4"), "{said:?}");
+    assert!(said[said.len() - 2].starts_with("report writing ") && said[said.len() - 2].ends_with(" KB"), "{said:?}");
+    assert!(said.last().unwrap().starts_with("end wrote ") && said.last().unwrap().ends_with("(13 scenes)"), "{said:?}");
+    c.finish();
+}
