@@ -79,11 +79,18 @@ impl Told {
     fn begin(session: &Session, format: Format) -> Told {
         static EXPORTS: AtomicU64 = AtomicU64::new(1);
         let progress = session.caps.work_done_progress.then(|| {
-            let token = NumberOrString::String(format!("showrunner/export/{}", EXPORTS.fetch_add(1, Ordering::Relaxed)));
+            let token =
+                NumberOrString::String(format!("showrunner/export/{}", EXPORTS.fetch_add(1, Ordering::Relaxed)));
             let client = session.client.clone();
             session.handle.block_on(async move {
                 client.create_work_done_progress(token.clone()).await.ok()?;
-                Some(client.progress(token, format!("Showrunner: export {}", format.name())).with_percentage(0).begin().await)
+                Some(
+                    client
+                        .progress(token, format!("Showrunner: export {}", format.name()))
+                        .with_percentage(0)
+                        .begin()
+                        .await,
+                )
             })
         });
         Told { handle: session.handle.clone(), progress: progress.flatten() }

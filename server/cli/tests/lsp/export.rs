@@ -89,9 +89,15 @@ fn a_pdf_export_goes_by_as_work_done_progress() {
     assert!(token.starts_with("showrunner/export/"), "{create}");
     let mut said = Vec::new();
     loop {
-        let v = c.wait_for("the export's progress", |v| v["method"] == "$/progress" && v["params"]["token"] == token.as_str());
+        let v = c.wait_for("the export's progress", |v| {
+            v["method"] == "$/progress" && v["params"]["token"] == token.as_str()
+        });
         let value = &v["params"]["value"];
-        said.push(format!("{} {}", value["kind"].as_str().unwrap(), value["message"].as_str().or(value["title"].as_str()).unwrap_or("")));
+        said.push(format!(
+            "{} {}",
+            value["kind"].as_str().unwrap(),
+            value["message"].as_str().or(value["title"].as_str()).unwrap_or("")
+        ));
         if value["kind"] == "end" {
             break;
         }
@@ -100,6 +106,9 @@ fn a_pdf_export_goes_by_as_work_done_progress() {
     assert_eq!(said[1], "report chapter 1 of 4", "{said:?}");
     assert!(said.iter().any(|s| s == "report chapter 4 of 4"), "{said:?}");
     assert!(said[said.len() - 2].starts_with("report writing ") && said[said.len() - 2].ends_with(" KB"), "{said:?}");
-    assert!(said.last().unwrap().starts_with("end wrote ") && said.last().unwrap().ends_with("(13 scenes)"), "{said:?}");
+    assert!(
+        said.last().unwrap().starts_with("end wrote ") && said.last().unwrap().ends_with("(13 scenes)"),
+        "{said:?}"
+    );
     c.finish();
 }

@@ -145,8 +145,9 @@ impl Fonts {
     /// The face that sets `c` in `style`: the first of its chain that holds it, else a font of
     /// this machine's, else none (the character is recorded as missing).
     fn face_for(&mut self, c: char, style: Style) -> Option<usize> {
-        let chain = self.chains[style.slot()].clone();
-        for &i in &chain {
+        let slot = style.slot();
+        for k in 0..self.chains[slot].len() {
+            let i = self.chains[slot][k];
             if self.faces[i].advance(c).is_some() {
                 return Some(i);
             }
@@ -171,7 +172,9 @@ impl Fonts {
         let mut ids: Vec<(fontdb::ID, u32)> = db.faces().map(|f| (f.id, f.index)).collect();
         // Regular upright faces first, so a fallback is not set in a display or italic cut.
         ids.sort_by_key(|(id, _)| {
-            db.face(*id).map(|f| (f.style != fontdb::Style::Normal, f.weight != fontdb::Weight::NORMAL)).unwrap_or((true, true))
+            db.face(*id)
+                .map(|f| (f.style != fontdb::Style::Normal, f.weight != fontdb::Weight::NORMAL))
+                .unwrap_or((true, true))
         });
         for (id, index) in ids {
             if let Some(&i) = self.loaded.get(&id) {
@@ -242,14 +245,20 @@ impl Fonts {
 
     /// What no font held, for the writer: none when everything printed.
     pub fn missing(&self) -> Option<String> {
-        if self.missing.is_empty() {
+        let n = self.missing.len();
+        if n == 0 {
             return None;
         }
-        let shown: String = self.missing.iter().take(12).collect::<Vec<_>>().iter().map(|c| format!("{c} ")).collect();
+        let mut shown: Vec<String> =
+            self.missing.iter().take(12).map(|c| format!("{c} (U+{:04X})", *c as u32)).collect();
+        if n > 12 {
+            shown.push(format!("and {} more", n - 12));
+        }
+        let what = if n == 1 { "1 character".to_string() } else { format!("{n} characters") };
+        let it = if n == 1 { "it" } else { "them" };
         Some(format!(
-            "{} character(s) no font here holds print as empty boxes: {}— install a font that has them and export again",
-            self.missing.len(),
-            shown
+            "{what} no font here has, printed as empty boxes: {} — install a font that has {it} and export again",
+            shown.join(", ")
         ))
     }
 }
@@ -274,5 +283,17 @@ mod tests {
         let mut times = Fonts::new(Family::Times);
         assert!(times.width("Zoë", Style::PLAIN, 12.0) < 24.0);
         assert_eq!(times.segments("ジョン", Style::PLAIN).len(), 1);
+    }
+
+    #[test]
+    fn a_character_no_font_has_is_named_with_its_code_point() {
+        let mut fonts = Fonts::new(Family::Times);
+        let segs = fonts.segments("a\u{10FFFD}b", Style::PLAIN);
+        assert_eq!(segs, vec![(0, 0..6)], "set in the first font (its empty box)");
+        let said = fonts.missing().expect("one missing");
+        assert!(
+            said.starts_with("1 character no font here has, printed as empty boxes: \u{10FFFD} (U+10FFFD) — install"),
+            "{said}"
+        );
     }
 }

@@ -44,11 +44,15 @@ impl Span {
     }
 }
 
-/// Text with Fountain's or Markdown's emphasis as spans.
+/// Text with Fountain's or Markdown's emphasis as spans; a tab is four spaces, other control
+/// characters (but line breaks) are dropped.
 pub fn spans(text: &str, underscore_underlines: bool) -> Vec<Span> {
     doc::runs(text, underscore_underlines)
         .into_iter()
-        .map(|r| Span { text: r.text, style: Style { bold: r.bold, italic: r.italic, underline: r.underline } })
+        .map(|r| {
+            let text = r.text.replace('\t', "    ").chars().filter(|c| *c == '\n' || !c.is_control()).collect();
+            Span { text, style: Style { bold: r.bold, italic: r.italic, underline: r.underline } }
+        })
         .collect()
 }
 
@@ -240,7 +244,8 @@ pub fn draw(pages: &[Page], fonts: &mut Fonts, info: &Info<'_>) -> Result<Vec<u8
         surface.finish();
         pdf_page.finish();
         for mark in &page.marks {
-            let dest = krilla::destination::XyzDestination::new(index, Point::from_xy(0.0, (mark.y - 2.0 * SIZE).max(0.0)));
+            let dest =
+                krilla::destination::XyzDestination::new(index, Point::from_xy(0.0, (mark.y - 2.0 * SIZE).max(0.0)));
             outline.push_child(krilla::outline::OutlineNode::new(mark.title.clone(), dest));
         }
     }

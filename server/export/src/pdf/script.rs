@@ -36,11 +36,21 @@ enum Role {
     Other,
 }
 
+/// Text set from a left edge (points).
+pub(super) type Placement = (f32, Vec<Span>);
+
 /// One line of the script: what is set on it (two pieces side by side for dual dialogue).
 #[derive(Debug, Clone, PartialEq)]
 struct Row {
-    parts: Vec<(f32, Vec<Span>)>,
+    parts: Vec<Placement>,
     role: Role,
+}
+
+/// A page of the script: its lines (none for a blank one) and its bookmarks by line.
+#[derive(Debug, Default)]
+struct ScriptPage {
+    rows: Vec<Option<Row>>,
+    marks: Vec<(usize, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,7 +123,7 @@ fn element_spans(e: &Element) -> Vec<Span> {
 }
 
 /// The lines of one element in its column.
-fn lines_of(fonts: &mut Fonts, e: &Element, (x, width, align): (f32, f32, Align)) -> Vec<(f32, Vec<Span>)> {
+fn lines_of(fonts: &mut Fonts, e: &Element, (x, width, align): (f32, f32, Align)) -> Vec<Placement> {
     wrap(fonts, &element_spans(e), width)
         .into_iter()
         .map(|line| (aligned_x(fonts, &line, x, width, align), line))
@@ -122,8 +132,10 @@ fn lines_of(fonts: &mut Fonts, e: &Element, (x, width, align): (f32, f32, Align)
 
 /// The rows of one element set alone.
 fn rows_of(fonts: &mut Fonts, e: &Element) -> Vec<Row> {
-    let mut rows: Vec<Row> =
-        lines_of(fonts, e, column(e.kind)).into_iter().map(|part| Row { parts: vec![part], role: role(e.kind) }).collect();
+    let mut rows: Vec<Row> = lines_of(fonts, e, column(e.kind))
+        .into_iter()
+        .map(|part| Row { parts: vec![part], role: role(e.kind) })
+        .collect();
     if let (Some(number), Some(first)) = (&e.number, rows.first_mut()) {
         let n = vec![Span::plain(number.clone())];
         let w = fonts.width(number, Style::PLAIN, SIZE);
@@ -135,7 +147,7 @@ fn rows_of(fonts: &mut Fonts, e: &Element) -> Vec<Row> {
 
 /// Two speeches side by side: row by row, the left half's line and the right half's.
 fn dual_rows(fonts: &mut Fonts, left: &[Element], right: &[Element]) -> Vec<Row> {
-    let mut half = |els: &[Element], is_right: bool| -> Vec<(f32, Vec<Span>)> {
+    let mut half = |els: &[Element], is_right: bool| -> Vec<Placement> {
         els.iter().flat_map(|e| lines_of(fonts, e, dual_column(e.kind, is_right))).collect::<Vec<_>>()
     };
     let (l, r) = (half(left, false), half(right, true));
@@ -153,7 +165,14 @@ fn blocks(fonts: &mut Fonts, els: &[Element]) -> Vec<Block> {
     let mut new_page = false;
     let mut last_kind: Option<Kind> = None;
     for piece in pieces(els) {
-        let block = |what: What, rows: Vec<Row>, space: usize| Block { what, rows, space, new_page: false, mark: None, cue: None };
+        let block = |what: What, rows: Vec<Row>, space: usize| Block {
+            what,
+            rows,
+            space,
+            new_page: false,
+            mark: None,
+            cue: None,
+        };
         let mut b = match piece {
             Piece::Dual(left, right) => {
                 let cue = (text_of(&element_spans(&left[0])), dual_column(Kind::Character, false).0);
@@ -200,7 +219,7 @@ fn blocks(fonts: &mut Fonts, els: &[Element]) -> Vec<Block> {
 
 /// A script set inside a manuscript: for each element (or dual speech), the blank lines before
 /// it and its lines, each the pieces set on it and where.
-pub(super) fn rows_in_manuscript(fonts: &mut Fonts, els: &[Element]) -> Vec<(usize, Vec<Vec<(f32, Vec<Span>)>>)> {
+pub(super) fn rows_in_manuscript(fonts: &mut Fonts, els: &[Element]) -> Vec<(usize, Vec<Vec<Placement>>)> {
     blocks(fonts, els).into_iter().map(|b| (b.space, b.rows.into_iter().map(|r| r.parts).collect())).collect()
 }
 
@@ -221,7 +240,11 @@ fn split_at(b: &Block, room: usize, forced: bool) -> Option<usize> {
         }
         What::Speech => {
             let ok = |k: usize| {
-                k >= 2 && k < n && k < room && b.rows[k - 1].role == Role::Dialogue && b.rows[k..].iter().any(|r| r.role == Role::Dialogue)
+                k >= 2
+                    && k < n
+                    && k < room
+                    && b.rows[k - 1].role == Role::Dialogue
+                    && b.rows[k..].iter().any(|r| r.role == Role::Dialogue)
             };
             let best = (2..n).rev().find(|&k| ok(k) && ends_sentence(&b.rows[k - 1]));
             best.or_else(|| (2..n).rev().find(|&k| ok(k)))
@@ -247,23 +270,22 @@ fn split(fonts: &mut Fonts, b: &Block, k: usize) -> (Vec<Row>, Block) {
     (here, rest)
 }
 
-/// The script's pages: for each, its lines (none for a blank one) and bookmarks by line.
-fn paginate(fonts: &mut Fonts, blocks: Vec<Block>) -> Vec<(Vec<Option<Row>>, Vec<(usize, String)>)> {
-    let mut pages: Vec<(Vec<Option<Row>>, Vec<(usize, String)>)> = Vec::new();
-    let mut page: Vec<Option<Row>> = Vec::new();
-    let mut marks: Vec<(usize, String)> = Vec::new();
-    let mut new_page = |page: &mut Vec<Option<Row>>, marks: &mut Vec<(usize, String)>| {
-        if !page.is_empty() {
-            pages.push((std::mem::take(page), std::mem::take(marks)));
+/// The script's pages.
+fn paginate(fonts: &mut Fonts, blocks: Vec<Block>) -> Vec<ScriptPage> {
+    let mut pages: Vec<ScriptPage> = Vec::new();
+    let mut page = ScriptPage::default();
+    let mut new_page = |page: &mut ScriptPage| {
+        if !page.rows.is_empty() {
+            pages.push(std::mem::take(page));
         }
     };
     let mut queue: std::collections::VecDeque<Block> = blocks.into();
     while let Some(b) = queue.pop_front() {
         if b.new_page {
-            new_page(&mut page, &mut marks);
+            new_page(&mut page);
         }
-        let space = if page.is_empty() { 0 } else { b.space };
-        let room = LINES - page.len();
+        let space = if page.rows.is_empty() { 0 } else { b.space };
+        let room = LINES - page.rows.len();
         // What must come along: a heading's next lines; the transition after a block.
         let glue = match queue.front() {
             Some(next) if b.what == What::Heading && !next.new_page => next.space + next.rows.len().min(2),
@@ -271,21 +293,21 @@ fn paginate(fonts: &mut Fonts, blocks: Vec<Block>) -> Vec<(Vec<Option<Row>>, Vec
             _ => 0,
         };
         let whole = space + b.rows.len();
-        if whole + glue <= room || (page.is_empty() && whole <= room) {
-            page.extend(std::iter::repeat_n(None, space));
+        if whole + glue <= room || (page.rows.is_empty() && whole <= room) {
+            page.rows.extend(std::iter::repeat_n(None, space));
             if let Some(m) = &b.mark {
-                marks.push((page.len(), m.clone()));
+                page.marks.push((page.rows.len(), m.clone()));
             }
-            page.extend(b.rows.into_iter().map(Some));
+            page.rows.extend(b.rows.into_iter().map(Some));
             continue;
         }
-        let forced = page.is_empty();
+        let forced = page.rows.is_empty();
         if room > space {
             if let Some(k) = split_at(&b, room - space, forced) {
                 let (here, rest) = split(fonts, &b, k);
-                page.extend(std::iter::repeat_n(None, space));
-                page.extend(here.into_iter().map(Some));
-                new_page(&mut page, &mut marks);
+                page.rows.extend(std::iter::repeat_n(None, space));
+                page.rows.extend(here.into_iter().map(Some));
+                new_page(&mut page);
                 queue.push_front(rest);
                 continue;
             }
@@ -294,15 +316,15 @@ fn paginate(fonts: &mut Fonts, blocks: Vec<Block>) -> Vec<(Vec<Option<Row>>, Vec
             // Nothing the rules allow fits an empty page (a dual speech taller than a page):
             // as much as fits, and the rest on the next.
             let k = room.min(b.rows.len() - 1).max(1);
-            page.extend(b.rows[..k].iter().cloned().map(Some));
-            new_page(&mut page, &mut marks);
+            page.rows.extend(b.rows[..k].iter().cloned().map(Some));
+            new_page(&mut page);
             queue.push_front(Block { rows: b.rows[k..].to_vec(), space: 0, new_page: false, mark: None, ..b });
             continue;
         }
-        new_page(&mut page, &mut marks);
+        new_page(&mut page);
         queue.push_front(Block { new_page: false, ..b });
     }
-    new_page(&mut page, &mut marks);
+    new_page(&mut page);
     pages
 }
 
@@ -310,7 +332,19 @@ fn paginate(fonts: &mut Fonts, blocks: Vec<Block>) -> Vec<(Vec<Option<Row>>, Vec
 /// scene) the project's title, author and contact; none for a scene without one.
 fn title_facts(plan: &Plan) -> Vec<(String, String)> {
     let own = plan.scenes().next().map(|s| s.title_page.clone()).unwrap_or_default();
-    let printed = ["title", "credit", "author", "authors", "source", "draft_date", "date", "contact", "copyright", "notes", "revision"];
+    let printed = [
+        "title",
+        "credit",
+        "author",
+        "authors",
+        "source",
+        "draft_date",
+        "date",
+        "contact",
+        "copyright",
+        "notes",
+        "revision",
+    ];
     let mut facts: Vec<(String, String)> = own.into_iter().filter(|(k, _)| printed.contains(&k.as_str())).collect();
     if facts.is_empty() && matches!(plan.target, Target::Scene { .. }) {
         return facts;
@@ -338,31 +372,38 @@ fn title_page(fonts: &mut Fonts, facts: &[(String, String)]) -> Page {
     let get = |k: &str| facts.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let mut page = Page::default();
     // Each value with the blank lines before it; a value's own lines single-spaced.
-    let block = |fonts: &mut Fonts, values: &[(&str, usize)], x: f32, width: f32, align: Align| -> Vec<(f32, Vec<Span>)> {
-        let mut out = Vec::new();
-        for (i, (v, gap)) in values.iter().enumerate() {
-            if i > 0 {
-                out.extend(std::iter::repeat_n((x, Vec::new()), *gap));
-            }
-            for line in v.split('\n') {
-                for l in wrap(fonts, &spans(line.trim(), true), width) {
-                    out.push((aligned_x(fonts, &l, x, width, align), l));
+    let block =
+        |fonts: &mut Fonts, values: &[(&str, usize)], x: f32, width: f32, align: Align| -> Vec<(f32, Vec<Span>)> {
+            let mut out = Vec::new();
+            for (i, (v, gap)) in values.iter().enumerate() {
+                if i > 0 {
+                    out.extend(std::iter::repeat_n((x, Vec::new()), *gap));
+                }
+                for line in v.split('\n') {
+                    for l in wrap(fonts, &spans(line.trim(), true), width) {
+                        out.push((aligned_x(fonts, &l, x, width, align), l));
+                    }
                 }
             }
-        }
-        out
-    };
+            out
+        };
     let author = get("author").or(get("authors"));
     let credit = get("credit").or(author.map(|_| "Written by"));
-    let centre: Vec<(&str, usize)> =
-        [(get("title"), 0), (credit, 3), (author, 1), (get("source"), 3)].into_iter().filter_map(|(v, gap)| Some((v?, gap))).collect();
+    let centre: Vec<(&str, usize)> = [(get("title"), 0), (credit, 3), (author, 1), (get("source"), 3)]
+        .into_iter()
+        .filter_map(|(v, gap)| Some((v?, gap)))
+        .collect();
     for (i, (x, spans)) in block(fonts, &centre, LEFT, RIGHT - LEFT, Align::Center).into_iter().enumerate() {
         page.lines.push(Placed { x, y: 3.5 * IN + i as f32 * LINE + ASCENT, spans });
     }
     let bottom = 10.0 * IN;
-    let left: Vec<(&str, usize)> = [get("contact"), get("copyright"), get("notes")].into_iter().flatten().map(|v| (v, 1)).collect();
-    let right: Vec<(&str, usize)> = [get("draft_date"), get("date"), get("revision")].into_iter().flatten().map(|v| (v, 1)).collect();
-    for (values, x, width, align) in [(left, LEFT, 3.5 * IN, Align::Left), (right, 5.0 * IN, RIGHT - 5.0 * IN, Align::Right)] {
+    let left: Vec<(&str, usize)> =
+        [get("contact"), get("copyright"), get("notes")].into_iter().flatten().map(|v| (v, 1)).collect();
+    let right: Vec<(&str, usize)> =
+        [get("draft_date"), get("date"), get("revision")].into_iter().flatten().map(|v| (v, 1)).collect();
+    for (values, x, width, align) in
+        [(left, LEFT, 3.5 * IN, Align::Left), (right, 5.0 * IN, RIGHT - 5.0 * IN, Align::Right)]
+    {
         let lines = block(fonts, &values, x, width, align);
         let top = bottom - lines.len() as f32 * LINE;
         for (i, (x, spans)) in lines.into_iter().enumerate() {
@@ -392,7 +433,7 @@ pub(crate) fn lay_out(plan: &Plan, fonts: &mut Fonts, tell: &Tell<'_>) -> Vec<Pa
     if !facts.is_empty() {
         pages.push(title_page(fonts, &facts));
     }
-    for (n, (rows, marks)) in paginate(fonts, all).into_iter().enumerate() {
+    for (n, ScriptPage { rows, marks }) in paginate(fonts, all).into_iter().enumerate() {
         let mut page = Page::default();
         if n > 0 {
             let number = vec![Span::plain(format!("{}.", n + 1))];
@@ -418,7 +459,7 @@ mod tests {
     fn pages_of(body: &str) -> Vec<Vec<Option<Row>>> {
         let mut fonts = Fonts::new(Family::Courier);
         let bs = blocks(&mut fonts, &screenplay(body));
-        paginate(&mut fonts, bs).into_iter().map(|(rows, _)| rows).collect()
+        paginate(&mut fonts, bs).into_iter().map(|p| p.rows).collect()
     }
 
     fn row_text(r: &Option<Row>) -> String {
@@ -428,7 +469,8 @@ mod tests {
     #[test]
     fn columns_sit_where_the_industry_puts_them() {
         let mut fonts = Fonts::new(Family::Courier);
-        let els = screenplay("INT. HUT - NIGHT #7A#\n\nZoë waits.\n\nZOË\n(quietly)\nThe glass is falling.\n\n> CUT TO:\n");
+        let els =
+            screenplay("INT. HUT - NIGHT #7A#\n\nZoë waits.\n\nZOË\n(quietly)\nThe glass is falling.\n\n> CUT TO:\n");
         let rows: Vec<Row> = blocks(&mut fonts, &els).into_iter().flat_map(|b| b.rows).collect();
         let xs = |r: &Row| r.parts.iter().map(|p| p.0 / IN).collect::<Vec<f32>>();
         let close = |a: &[f32], b: &[f32]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 0.01);
@@ -450,7 +492,9 @@ mod tests {
         }
         // Five lines of room after the blank: the cue, three lines and (MORE) would fit, but
         // the second and third lines end mid-sentence, so the break comes after the first.
-        body.push_str("ZOË\nThe glass is falling.\nIt fell all day and it will fall\nall night\nand then some more.\nAnd on.\n");
+        body.push_str(
+            "ZOË\nThe glass is falling.\nIt fell all day and it will fall\nall night\nand then some more.\nAnd on.\n",
+        );
         let pages = pages_of(&body);
         assert_eq!(pages.len(), 2);
         let first: Vec<String> = pages[0].iter().map(row_text).collect();
@@ -458,7 +502,10 @@ mod tests {
         assert!(first.len() <= LINES);
         assert_eq!(first.last().map(String::as_str), Some("(MORE)"), "{first:?}");
         assert_eq!(first[first.len() - 3..], ["ZOË", "The glass is falling.", "(MORE)"], "{first:?}");
-        assert_eq!(second, ["ZOË (CONT'D)", "It fell all day and it will fall", "all night", "and then some more.", "And on."]);
+        assert_eq!(
+            second,
+            ["ZOË (CONT'D)", "It fell all day and it will fall", "all night", "and then some more.", "And on."]
+        );
         assert!(!second.iter().any(|l| l == "(MORE)"));
     }
 
