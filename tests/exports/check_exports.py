@@ -437,17 +437,32 @@ def word(page, text, nth=0):
     return hits[nth]
 
 
-def ink(path, page, box, dpi=144):
-    """How dark the box (points) is on the rendered page, 0 (white) to 255."""
+def render(path, page, dpi=144):
+    """Page `page` rendered in grey by pdftoppm: (width, bytes, dots per point)."""
     out = Path(tempfile.mkdtemp(prefix="sr-ink-")) / "p"
     subprocess.run(["pdftoppm", "-gray", "-r", str(dpi), "-f", str(page), "-l", str(page), str(path), str(out)], check=True)
     pgm = next(out.parent.glob("p*.pgm")).read_bytes()
     m = re.match(rb"P5\s+(\d+)\s+(\d+)\s+(\d+)\s", pgm)
-    width, data = int(m.group(1)), pgm[m.end():]
-    s = dpi / INCH
+    return int(m.group(1)), pgm[m.end():], dpi / INCH
+
+
+def crop(image, box):
+    """The pixels of a box (points), row by row."""
+    width, data, s = image
     x0, y0, x1, y1 = (int(v * s) for v in box)
-    values = [data[y * width + x] for y in range(y0, y1) for x in range(x0, x1)]
-    return 255 - sum(values) / len(values)
+    return [data[y * width + x] for y in range(y0, y1) for x in range(x0, x1)]
+
+
+def glyphs_drawn(image, box, n):
+    """Whether the `n` characters in the box (side by side, equally wide) were drawn as
+    themselves: ink in every cell, and no two cells alike (a missing glyph is the same empty
+    box every time)."""
+    x0, y0, x1, y1 = box
+    w = (x1 - x0) / n
+    cells = [crop(image, (x0 + i * w, y0, x0 + (i + 1) * w, y1)) for i in range(n)]
+    inked = all(255 - sum(c) / len(c) > 20 for c in cells)
+    alike = any(sum(abs(a - b) for a, b in zip(cells[i], cells[j])) / len(cells[i]) < 10 for i in range(n) for j in range(i + 1, n))
+    return inked and not alike
 
 
 SCRIPT = (
@@ -518,10 +533,11 @@ def check_pdf_screenplay_layout():
     assert near(number[3], 7.5 * INCH) and number[2] < 0.75 * INCH, number
     top = sorted((w for w in p2 if w[2] > INCH - 4), key=lambda w: (w[2], w[1]))
     assert [w[0] for w in top[:2]] == ["ZOË", "(CONT'D)"] and near(top[0][1], 3.7 * INCH), top[:3]
-    # 李雷 renders: the box poppler reports holds ink (a missing glyph would be an empty box or
-    # nothing), and so does the same name in the dual column.
+    # 李雷 renders: each character's cell has ink, and the two differ (a missing glyph is the
+    # same box twice); in the cue and in the dual column.
+    page = render(pdf, 2)
     for w in (cue, lei):
-        assert ink(pdf, 2, (w[1], w[2], w[3], w[4])) > 25, w
+        assert glyphs_drawn(page, w[1:5], 2), w
     return "3 pages, positions within a point"
 
 
