@@ -239,18 +239,33 @@ fn split_at(b: &Block, room: usize, forced: bool) -> Option<usize> {
             (k >= 2 || (forced && k >= 1)).then_some(k)
         }
         What::Speech => {
-            let ok = |k: usize| {
-                k >= 2
-                    && k < n
-                    && k < room
-                    && b.rows[k - 1].role == Role::Dialogue
-                    && b.rows[k..].iter().any(|r| r.role == Role::Dialogue)
-            };
+            let ok = |k: usize| k < room && speech_breaks_after(b, k);
             let best = (2..n).rev().find(|&k| ok(k) && ends_sentence(&b.rows[k - 1]));
             best.or_else(|| (2..n).rev().find(|&k| ok(k)))
         }
         _ if forced => (room >= 1 && n > 1).then_some(room.min(n - 1)),
         _ => None,
+    }
+}
+
+/// Whether a speech may break after its first `k` rows: the cue and at least a line of
+/// dialogue stay, the last of them dialogue (not a parenthetical), and dialogue follows.
+fn speech_breaks_after(b: &Block, k: usize) -> bool {
+    k >= 2
+        && k < b.rows.len()
+        && b.rows[k - 1].role == Role::Dialogue
+        && b.rows[k..].iter().any(|r| r.role == Role::Dialogue)
+}
+
+/// The fewest lines `b` can leave at the foot of a page (all of it when it cannot break): what
+/// a scene heading needs under it, so that it is never stranded.
+fn fewest_first(b: &Block) -> usize {
+    let n = b.rows.len();
+    match b.what {
+        What::Action if n >= 4 => 2,
+        // The lines before the first place it may break, and its (MORE).
+        What::Speech => (2..n).find(|&k| speech_breaks_after(b, k)).map_or(n, |k| k + 1),
+        _ => n,
     }
 }
 
@@ -288,7 +303,7 @@ fn paginate(fonts: &mut Fonts, blocks: Vec<Block>) -> Vec<ScriptPage> {
         let room = LINES - page.rows.len();
         // What must come along: a heading's next lines; the transition after a block.
         let glue = match queue.front() {
-            Some(next) if b.what == What::Heading && !next.new_page => next.space + next.rows.len().min(2),
+            Some(next) if b.what == What::Heading && !next.new_page => next.space + fewest_first(next),
             Some(next) if next.what == What::Transition && !next.new_page => next.space + next.rows.len(),
             _ => 0,
         };
@@ -530,6 +545,33 @@ mod tests {
         body.push_str("> CUT TO:\n");
         let pages = pages_of(&body);
         assert_eq!(row_text(&pages[1][0]), "Beat 27.");
+    }
+
+    #[test]
+    fn a_heading_goes_over_with_an_action_that_cannot_break() {
+        // 50 lines, then a heading and a three-line paragraph: the heading and two lines would
+        // fit, but a three-line paragraph is not broken, so both go to the next page.
+        let mut body = String::from("A.\nB.\n\n");
+        for i in 0..24 {
+            body.push_str(&format!("Beat {i}.\n\n"));
+        }
+        body.push_str("EXT. CLIFF - DAY\n\nOne.\nTwo.\nThree.\n");
+        let pages = pages_of(&body);
+        assert_eq!(pages[0].len(), 50, "{:?}", pages[0].iter().map(row_text).collect::<Vec<_>>());
+        assert_eq!(
+            pages[1].iter().map(row_text).collect::<Vec<_>>(),
+            ["EXT. CLIFF - DAY", "", "One.", "Two.", "Three."]
+        );
+        // A speech: the heading needs the cue, a line and (MORE) under it.
+        // 50 lines, then a heading and a speech whose first place to break is after its second
+        // line (a parenthetical opens it): the cue, two lines and (MORE) do not fit under it.
+        let mut body = String::from("A.\nB.\n\n");
+        for i in 0..24 {
+            body.push_str(&format!("Beat {i}.\n\n"));
+        }
+        body.push_str("EXT. CLIFF - DAY\n\nZOË\n(low)\nOne.\nTwo.\n");
+        let pages = pages_of(&body);
+        assert_eq!(row_text(&pages[1][0]), "EXT. CLIFF - DAY");
     }
 
     #[test]
