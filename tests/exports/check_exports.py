@@ -185,6 +185,15 @@ def check_docx_in_courier():
     export(root, "docx", "-o", "times.docx")
     d = docx.Document(str(root / "times.docx"))
     assert all(p.style.font.name == "Times New Roman" for p in d.paragraphs if p.text.strip())
+    # A4 paper: the page, and the dual dialogue's columns halve its narrower text block.
+    files["showrunner.yaml"] = CONFIG + "manuscript: { paper: A4 }\n"
+    root = project(files)
+    export(root, "docx", "-o", "a4.docx")
+    section = docx.Document(str(root / "a4.docx")).sections[0]
+    assert abs(section.page_width.mm - 210) < 0.5 and abs(section.page_height.mm - 297) < 0.5, (section.page_width.mm, section.page_height.mm)
+    files["showrunner.yaml"] = CONFIG + "manuscript: { paper: legal }\n"
+    r = subprocess.run([BIN, "check", "--format", "json"], cwd=project(files), capture_output=True, text=True)
+    assert "`manuscript.paper` is `letter` or `a4`, not `legal`" in r.stdout, r.stdout + r.stderr
 
 
 def check_fdx_with_python_xml():
@@ -558,37 +567,44 @@ def afterwriting_cli():
 
 
 def check_pdf_screenplays_against_afterwriting():
-    """Real screenplays nobody here wrote: our page count within one of afterwriting's (US
-    Letter) on the same Fountain, the text all there, page numbers on every page after the first."""
+    """Real screenplays nobody here wrote: our page count within one of afterwriting's on the
+    same Fountain, on US Letter and on A4 (`manuscript: { paper: a4 }`), the text all there, page
+    numbers on every page after the first."""
     if not poppler():
         return "skipped: poppler-utils is not installed"
     awc = afterwriting_cli()
     tmp = Path(tempfile.mkdtemp(prefix="sr-aw-"))
-    (tmp / "config.json").write_text(json.dumps({"print_profile": "usletter"}))
     rows = []
-    for script in afterwriting_scripts():
-        root = project({"showrunner.yaml": "name: Sample\n", "script.fountain": script.read_text(encoding="utf-8")})
-        export(root, "pdf", "script.fountain", "-o", "ours.pdf")
-        theirs = tmp / f"{script.stem}.pdf"
-        r = subprocess.run(["node", str(awc), "--source", str(script), "--pdf", str(theirs), "--overwrite", "--config", str(tmp / "config.json")],
-                           capture_output=True, text=True)
-        assert r.returncode == 0 and theirs.exists(), r.stdout + r.stderr
-        ours, ref = pdf_page_count(root / "ours.pdf"), pdf_page_count(theirs)
-        rows.append(f"{script.stem} {ours}/{ref}")
-        assert abs(ours - ref) <= 1, f"{script.name}: {ours} pages, afterwriting {ref}"
-        pages = pdf_words(root / "ours.pdf")
-        has_title = bool(re.match(r"(?i)title\s*:", script.read_text(encoding="utf-8")))
-        first = 1 if has_title else 0
-        for n, page in enumerate(pages[first + 1:], start=2):
-            assert any(w[0] == f"{n}." and w[2] < INCH for w in page), f"{script.name}: page {n} has no number"
-        text = subprocess.run(["pdftotext", str(root / "ours.pdf"), "-"], capture_output=True, text=True, check=True).stdout
-        if script.name == "brick_and_steel.fountain":
-            for expected in ("BRICK & STEEL", "FULL RETIRED", "Stu Maschwitz", "SMASH CUT TO:", "Screw retirement."):
-                assert expected in text, (expected, text[:2000])
-        if script.name == "jp.fountain":
-            assert "ジョン" in text and "この場所は何ですか？" in text, text
-        if script.name == "cyrillic.fountain":
-            assert re.search("[А-Яа-я]{3}", text), text
+    for paper, profile, size in (("letter", "usletter", "612 x 792"), ("a4", "a4", "595.28 x 841.89")):
+        (tmp / f"{paper}.json").write_text(json.dumps({"print_profile": profile}))
+        for script in afterwriting_scripts():
+            config = "name: Sample\n" + ("manuscript: { paper: a4 }\n" if paper == "a4" else "")
+            root = project({"showrunner.yaml": config, "script.fountain": script.read_text(encoding="utf-8")})
+            export(root, "pdf", "script.fountain", "-o", "ours.pdf")
+            assert pdf_info(root / "ours.pdf")["Page size"].strip().startswith(size), (paper, pdf_info(root / "ours.pdf"))
+            theirs = tmp / f"{script.stem}-{paper}.pdf"
+            r = subprocess.run(["node", str(awc), "--source", str(script), "--pdf", str(theirs), "--overwrite", "--config", str(tmp / f"{paper}.json")],
+                               capture_output=True, text=True)
+            assert r.returncode == 0 and theirs.exists(), r.stdout + r.stderr
+            ours, ref = pdf_page_count(root / "ours.pdf"), pdf_page_count(theirs)
+            rows.append(f"{script.stem} {ours}/{ref}")
+            assert abs(ours - ref) <= 1, f"{script.name} on {paper}: {ours} pages, afterwriting {ref}"
+            if paper == "a4":
+                continue
+            pages = pdf_words(root / "ours.pdf")
+            has_title = bool(re.match(r"(?i)title\s*:", script.read_text(encoding="utf-8")))
+            first = 1 if has_title else 0
+            for n, page in enumerate(pages[first + 1:], start=2):
+                assert any(w[0] == f"{n}." and w[2] < INCH for w in page), f"{script.name}: page {n} has no number"
+            text = subprocess.run(["pdftotext", str(root / "ours.pdf"), "-"], capture_output=True, text=True, check=True).stdout
+            if script.name == "brick_and_steel.fountain":
+                for expected in ("BRICK & STEEL", "FULL RETIRED", "Stu Maschwitz", "SMASH CUT TO:", "Screw retirement."):
+                    assert expected in text, (expected, text[:2000])
+            if script.name == "jp.fountain":
+                assert "ジョン" in text and "この場所は何ですか？" in text, text
+            if script.name == "cyrillic.fountain":
+                assert re.search("[А-Яа-я]{3}", text), text
+        rows.append(f"({paper})")
     return ", ".join(rows) + " (ours/afterwriting pages)"
 
 
@@ -634,13 +650,16 @@ def check_pdf_manuscript():
     ch2 = next(i for i, p in enumerate(pages) if any(w[0] == "Two" for w in p))
     top = min((w for w in pages[ch2] if w[2] > INCH), key=lambda w: w[2])
     assert top[0] == "Chapter" and near(top[2], INCH + 2.5 * INCH, 4), top
-    # In Courier when the project asks.
+    # In Courier on A4 when the project asks: the running header still ends at the right margin.
     files = dict(FILES)
-    files["showrunner.yaml"] = CONFIG + "manuscript: { font: courier }\n"
+    files["showrunner.yaml"] = CONFIG + "manuscript: { font: courier, paper: a4 }\n"
     root = project(files)
     export(root, "pdf", "-o", "c.pdf")
     names = {n for n, _ in pdf_fonts(root / "c.pdf")}
     assert any(n.startswith("CourierPrime") for n in names) and not any(n.startswith("Tinos") for n in names), names
+    assert pdf_info(root / "c.pdf")["Page size"].strip().startswith("595.28 x 841.89"), pdf_info(root / "c.pdf")
+    head = [w for w in pdf_words(root / "c.pdf")[1] if w[2] < INCH - 6]
+    assert near(max(w[3] for w in head), 595.28 - INCH), head
     return f"{len(pages)} pages"
 
 

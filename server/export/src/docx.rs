@@ -1,6 +1,6 @@
 //! `docx`: standard manuscript format (docx-rs), the layout agents and editors ask for.
 //!
-//! US Letter, 1-inch margins, Times New Roman (or Courier New: `manuscript: { font: courier }`)
+//! US Letter (or A4: `manuscript: { paper: a4 }`), 1-inch margins, Times New Roman (or Courier New: `manuscript: { font: courier }`)
 //! 12 pt, double-spaced. A title page (no header):
 //! the contact block top left (single-spaced), the word count top right rounded as agents expect
 //! ("about 7,300 words"), the title and "by Author" centred halfway down. Every chapter starts on
@@ -82,8 +82,14 @@ pub(crate) fn docx_with(plan: &Plan, tell: &Tell<'_>) -> Result<Vec<u8>, ExportE
     let title = &plan.meta.title;
     let author = plan.meta.author.as_deref();
     let font = plan.meta.font.family();
+    // Twips: 20 a point.
+    let (page_w, page_h) = {
+        let (w, h) = plan.meta.paper.points();
+        ((w * 20.0).round() as i32, (h * 20.0).round() as i32)
+    };
+    let text_width = page_w - 2 * INCH;
     let mut d = Docx::new()
-        .page_size(12240, 15840)
+        .page_size(page_w as u32, page_h as u32)
         .page_margin(PageMargin {
             top: INCH,
             left: INCH,
@@ -122,7 +128,7 @@ pub(crate) fn docx_with(plan: &Plan, tell: &Tell<'_>) -> Result<Vec<u8>, ExportE
     // The title page.
     let words = about_words(plan.words());
     let contact = plan.meta.contact_lines();
-    let right_tab = Tab::new().val(TabValueType::Right).pos(9360);
+    let right_tab = Tab::new().val(TabValueType::Right).pos(text_width as usize);
     let first = contact.first().cloned().unwrap_or_default();
     d = d.add_paragraph(
         Paragraph::new()
@@ -164,7 +170,7 @@ pub(crate) fn docx_with(plan: &Plan, tell: &Tell<'_>) -> Result<Vec<u8>, ExportE
                 ManuscriptPart::Para { text, first } => {
                     parts.push(Part::P(Box::new(para(if first { BODY_FIRST } else { BODY }, &text))))
                 }
-                ManuscriptPart::Script(els) => parts.extend(script(&els)),
+                ManuscriptPart::Script(els) => parts.extend(script(&els, text_width)),
             }
         }
         for part in parts {
@@ -197,14 +203,14 @@ enum Part {
 /// A Fountain scene as a simple script in the manuscript: capitals for headings and cues,
 /// dialogue indented, transitions to the right; dual dialogue side by side, in a table of two
 /// columns without borders; notes, sections and synopses left out.
-fn script(els: &[Element]) -> Vec<Part> {
+fn script(els: &[Element], text_width: i32) -> Vec<Part> {
     let mut out = Vec::new();
     for piece in pieces(els) {
         match piece {
             Piece::One(e) => out.extend(element(e, false).map(|p| Part::P(Box::new(p)))),
             Piece::Dual(left, right) => {
-                // The text block is 6.5"; each speech gets half of it.
-                let half = (INCH * 13 / 4) as usize;
+                // Each speech gets half of the text block.
+                let half = (text_width / 2) as usize;
                 let cell = |speech: &[Element]| {
                     speech
                         .iter()

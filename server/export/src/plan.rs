@@ -30,6 +30,8 @@ pub struct Meta {
     pub language: String,
     /// The manuscript's typeface (`manuscript: { font }`).
     pub font: showrunner_model::config::ManuscriptFont,
+    /// The paper docx and pdf are set on (`manuscript: { paper }`).
+    pub paper: showrunner_model::config::Paper,
 }
 
 impl Meta {
@@ -139,6 +141,7 @@ pub fn plan(analysis: &Analysis, target: Option<&str>) -> Result<Plan, ExportErr
         project: cfg.name.clone(),
         language: cfg.linking.languages.first().cloned().unwrap_or_else(|| "en".to_string()),
         font: cfg.manuscript_font,
+        paper: cfg.paper,
     };
     let target = Target::resolve(analysis, target).map_err(ExportError::Target)?;
     let chosen = target.scenes(analysis, &story);
@@ -203,6 +206,7 @@ mod tests {
             project: "storm".into(),
             language: "en".into(),
             font: Default::default(),
+            paper: Default::default(),
         };
         assert_eq!(meta(Some("Zoë Łukasz-Brontë")).running_head(), "Łukasz-Brontë / THE KEEPER'S DAUGHTER / ");
         assert_eq!(meta(Some("李雷")).surname(), Some("李雷"));

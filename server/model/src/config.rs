@@ -106,6 +106,26 @@ pub struct ProjectConfig {
     pub contact: Option<String>,
     /// `manuscript: { font: times | courier }`: the typeface of a manuscript export.
     pub manuscript_font: ManuscriptFont,
+    /// `manuscript: { paper: letter | a4 }`: the page size of docx and pdf exports.
+    pub paper: Paper,
+}
+
+/// The paper an export is set on: US Letter (the default) or A4.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Paper {
+    #[default]
+    Letter,
+    A4,
+}
+
+impl Paper {
+    /// Width and height in points (1/72 inch).
+    pub fn points(self) -> (f32, f32) {
+        match self {
+            Paper::Letter => (612.0, 792.0),
+            Paper::A4 => (595.28, 841.89),
+        }
+    }
 }
 
 /// The typefaces standard manuscript format allows: Times New Roman (the default) or Courier.
@@ -160,6 +180,7 @@ impl ProjectConfig {
             author: None,
             contact: None,
             manuscript_font: ManuscriptFont::Times,
+            paper: Paper::Letter,
         }
     }
 
@@ -261,8 +282,8 @@ pub fn parse_config(text: &str, fallback_name: &str) -> (ProjectConfig, Vec<Diag
             "title" => cfg.title = w.text(v, "title"),
             "author" => cfg.author = w.text(v, "author"),
             "contact" => cfg.contact = w.text(v, "contact"),
-            "manuscript" => w.map(v, "manuscript", &["font"], |_, v, w| {
-                match w.text(v, "manuscript.font").map(|f| f.trim().to_lowercase()).as_deref() {
+            "manuscript" => w.map(v, "manuscript", &["font", "paper"], |k, v, w| match k {
+                "font" => match w.text(v, "manuscript.font").map(|f| f.trim().to_lowercase()).as_deref() {
                     Some("times" | "times new roman") => cfg.manuscript_font = ManuscriptFont::Times,
                     Some("courier" | "courier new") => cfg.manuscript_font = ManuscriptFont::Courier,
                     Some(other) => w.bad(
@@ -272,7 +293,13 @@ pub fn parse_config(text: &str, fallback_name: &str) -> (ProjectConfig, Vec<Diag
                         ),
                     ),
                     None => {}
-                }
+                },
+                _ => match w.text(v, "manuscript.paper").map(|f| f.trim().to_lowercase()).as_deref() {
+                    Some("letter" | "us letter" | "us-letter") => cfg.paper = Paper::Letter,
+                    Some("a4") => cfg.paper = Paper::A4,
+                    Some(other) => w.bad(v, &format!("`manuscript.paper` is `letter` or `a4`, not `{other}`")),
+                    None => {}
+                },
             }),
             _ => w.unknown(k, &key, "", TOP_KEYS),
         }

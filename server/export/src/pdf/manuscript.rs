@@ -1,5 +1,5 @@
 //! Prose in standard manuscript format, set from the same parts as the DOCX
-//! ([`crate::doc::manuscript`]): US Letter, 1-inch margins, Times (Tinos) or Courier 12 pt,
+//! ([`crate::doc::manuscript`]): US Letter (or A4), 1-inch margins, Times (Tinos) or Courier 12 pt,
 //! double-spaced, ragged right; a title page with the contact block top left, the word count top
 //! right ("about 7,300 words") and the title and "by Author" halfway down; every chapter on a new
 //! page, its title centred a third of the way down; half-inch first-line indents except after a
@@ -9,19 +9,20 @@
 
 use super::fonts::Fonts;
 use super::script::rows_in_manuscript;
-use super::{aligned_x, spans, wrap, wrap_indented, Align, Mark, Page, Placed, Span, ASCENT, IN, SIZE};
+use super::{aligned_x, spans, wrap, wrap_indented, Align, Mark, Page, Placed, Sheet, Span, ASCENT, IN, SIZE};
 use crate::doc::{manuscript, Part};
 use crate::output::Tell;
 use crate::plan::{about_words, Plan};
 
 const MARGIN: f32 = IN;
-const WIDTH: f32 = 6.5 * IN;
-const BOTTOM: f32 = 10.0 * IN;
 const DOUBLE: f32 = 2.0 * SIZE;
 
 /// Lines going down pages.
 struct Flow<'f> {
     fonts: &'f mut Fonts,
+    sheet: Sheet,
+    /// The text block's width.
+    width: f32,
     pages: Vec<Page>,
     page: Page,
     /// The top of the next line.
@@ -36,7 +37,7 @@ impl Flow<'_> {
 
     /// A line `pitch` high, on a new page when this one is full.
     fn line(&mut self, x: f32, spans: Vec<Span>, pitch: f32) {
-        if self.y + pitch > BOTTOM + 0.5 {
+        if self.y + pitch > self.sheet.bottom() + 0.5 {
             self.new_page();
         }
         if !spans.is_empty() {
@@ -46,12 +47,13 @@ impl Flow<'_> {
     }
 
     fn centred(&mut self, spans: Vec<Span>) {
-        let x = aligned_x(self.fonts, &spans, MARGIN, WIDTH, Align::Center);
+        let x = aligned_x(self.fonts, &spans, MARGIN, self.width, Align::Center);
         self.line(x, spans, DOUBLE);
     }
 
     fn paragraph(&mut self, text: &str, indent: f32) {
-        for (i, line) in wrap_indented(self.fonts, &spans(text, false), WIDTH - indent, WIDTH).into_iter().enumerate() {
+        let width = self.width;
+        for (i, line) in wrap_indented(self.fonts, &spans(text, false), width - indent, width).into_iter().enumerate() {
             self.line(MARGIN + if i == 0 { indent } else { 0.0 }, line, DOUBLE);
         }
     }
@@ -60,13 +62,13 @@ impl Flow<'_> {
 fn title_page(flow: &mut Flow<'_>, plan: &Plan) {
     let contact = plan.meta.contact_lines();
     let words = vec![Span::plain(about_words(plan.words()))];
-    let x = aligned_x(flow.fonts, &words, MARGIN, WIDTH, Align::Right);
+    let x = aligned_x(flow.fonts, &words, MARGIN, flow.width, Align::Right);
     flow.page.lines.push(Placed { x, y: MARGIN + ASCENT, spans: words });
     for line in contact {
         flow.line(MARGIN, vec![Span::plain(line)], SIZE);
     }
     flow.y = flow.y.max(MARGIN + SIZE) + 4.0 * IN;
-    for line in wrap(flow.fonts, &[Span::plain(plan.meta.title.to_uppercase())], WIDTH) {
+    for line in wrap(flow.fonts, &[Span::plain(plan.meta.title.to_uppercase())], flow.width) {
         flow.centred(line);
     }
     if let Some(a) = &plan.meta.author {
@@ -75,8 +77,9 @@ fn title_page(flow: &mut Flow<'_>, plan: &Plan) {
 }
 
 /// The manuscript's pages.
-pub(crate) fn lay_out(plan: &Plan, fonts: &mut Fonts, tell: &Tell<'_>) -> Vec<Page> {
-    let mut flow = Flow { fonts, pages: Vec::new(), page: Page::default(), y: MARGIN };
+pub(crate) fn lay_out(plan: &Plan, fonts: &mut Fonts, sheet: Sheet, tell: &Tell<'_>) -> Vec<Page> {
+    let width = sheet.width - 2.0 * MARGIN;
+    let mut flow = Flow { fonts, sheet, width, pages: Vec::new(), page: Page::default(), y: MARGIN };
     title_page(&mut flow, plan);
     flow.new_page();
     let mut fresh = true;
@@ -89,7 +92,7 @@ pub(crate) fn lay_out(plan: &Plan, fonts: &mut Fonts, tell: &Tell<'_>) -> Vec<Pa
                     }
                     flow.y = MARGIN + 2.5 * IN;
                     flow.page.marks.push(Mark { title: title.clone(), y: flow.y });
-                    for line in wrap(flow.fonts, &spans(&title, false), WIDTH) {
+                    for line in wrap(flow.fonts, &spans(&title, false), flow.width) {
                         flow.centred(line);
                     }
                 }
@@ -97,10 +100,10 @@ pub(crate) fn lay_out(plan: &Plan, fonts: &mut Fonts, tell: &Tell<'_>) -> Vec<Pa
                 Part::Heading(h) => flow.centred(spans(&h, false)),
                 Part::Para { text, first } => flow.paragraph(&text, if first { 0.0 } else { 0.5 * IN }),
                 Part::Script(els) => {
-                    for (space, rows) in rows_in_manuscript(flow.fonts, &els) {
+                    for (space, rows) in rows_in_manuscript(flow.fonts, sheet, &els) {
                         flow.y += space as f32 * SIZE;
                         for parts in rows {
-                            if flow.y + SIZE > BOTTOM + 0.5 {
+                            if flow.y + SIZE > sheet.bottom() + 0.5 {
                                 flow.new_page();
                             }
                             for (x, spans) in parts {
@@ -121,7 +124,7 @@ pub(crate) fn lay_out(plan: &Plan, fonts: &mut Fonts, tell: &Tell<'_>) -> Vec<Pa
     pages.retain(|p| !p.lines.is_empty());
     for (i, page) in pages.iter_mut().enumerate().skip(1) {
         let spans = vec![Span::plain(format!("{head}{}", i + 1))];
-        let x = aligned_x(flow.fonts, &spans, MARGIN, WIDTH, Align::Right);
+        let x = aligned_x(flow.fonts, &spans, MARGIN, width, Align::Right);
         page.lines.push(Placed { x, y: 0.5 * IN + ASCENT, spans });
     }
     pages

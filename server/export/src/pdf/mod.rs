@@ -20,12 +20,39 @@ use crate::output::Tell;
 use crate::plan::Plan;
 use crate::ExportError;
 use fonts::{Fonts, Style};
+use showrunner_model::config::Paper;
 
 /// Points per inch.
 pub const IN: f32 = 72.0;
-/// US Letter.
-pub const PAGE_W: f32 = 8.5 * IN;
-pub const PAGE_H: f32 = 11.0 * IN;
+/// The page an export is set on (`manuscript: { paper }`), with 1-inch margins.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sheet {
+    pub width: f32,
+    pub height: f32,
+    /// The lines of a screenplay page, from a 1-inch top margin: 55 on US Letter, 57 on A4.
+    pub script_lines: usize,
+}
+
+impl Sheet {
+    pub fn of(paper: Paper) -> Sheet {
+        let (width, height) = paper.points();
+        let script_lines = match paper {
+            Paper::Letter => 55,
+            Paper::A4 => 57,
+        };
+        Sheet { width, height, script_lines }
+    }
+
+    /// Where the 1-inch right margin begins.
+    pub fn right(&self) -> f32 {
+        self.width - IN
+    }
+
+    /// Where the 1-inch bottom margin begins.
+    pub fn bottom(&self) -> f32 {
+        self.height - IN
+    }
+}
 /// 12-point type everywhere.
 pub const SIZE: f32 = 12.0;
 /// From the top of a line to its baseline.
@@ -205,11 +232,11 @@ pub struct Info<'a> {
 
 /// Pages drawn into a PDF: every line in its fonts (falling back character by character),
 /// underlines, bookmarks and metadata.
-pub fn draw(pages: &[Page], fonts: &mut Fonts, info: &Info<'_>) -> Result<Vec<u8>, ExportError> {
+pub fn draw(pages: &[Page], fonts: &mut Fonts, sheet: Sheet, info: &Info<'_>) -> Result<Vec<u8>, ExportError> {
     let mut document = Document::new();
     let mut outline = krilla::outline::Outline::new();
     for (index, page) in pages.iter().enumerate() {
-        let settings = PageSettings::from_wh(PAGE_W, PAGE_H).expect("US Letter is a page size");
+        let settings = PageSettings::from_wh(sheet.width, sheet.height).expect("Letter and A4 are page sizes");
         let mut pdf_page = document.start_page_with(settings);
         let mut surface = pdf_page.surface();
         for line in &page.lines {
@@ -269,13 +296,14 @@ pub(crate) fn pdf_with(plan: &Plan, tell: &Tell<'_>) -> Result<(Vec<u8>, Vec<Str
         fonts::Family::Times
     };
     let mut fonts = Fonts::new(family);
+    let sheet = Sheet::of(plan.meta.paper);
     let pages = if plan.is_screenplay() {
-        script::lay_out(plan, &mut fonts, tell)
+        script::lay_out(plan, &mut fonts, sheet, tell)
     } else {
-        manuscript::lay_out(plan, &mut fonts, tell)
+        manuscript::lay_out(plan, &mut fonts, sheet, tell)
     };
     let info = Info { title: &plan.meta.title, author: plan.meta.author.as_deref(), language: &plan.meta.language };
-    let bytes = draw(&pages, &mut fonts, &info)?;
+    let bytes = draw(&pages, &mut fonts, sheet, &info)?;
     Ok((bytes, fonts.missing().into_iter().collect()))
 }
 

@@ -12,17 +12,13 @@
 //! kept whole.
 
 use super::fonts::{Fonts, Style};
-use super::{aligned_x, spans, text_of, wrap, Align, Mark, Page, Placed, Span, ASCENT, IN, SIZE};
+use super::{aligned_x, spans, text_of, wrap, Align, Mark, Page, Placed, Sheet, Span, ASCENT, IN, SIZE};
 use crate::doc::{pieces, screenplay, Element, Kind, Piece};
 use crate::output::Tell;
 use crate::plan::{Plan, Target};
 
-/// Lines a page holds.
-pub const LINES: usize = 55;
 const TOP: f32 = 1.0 * IN;
 const LEFT: f32 = 1.5 * IN;
-/// Where the 1-inch right margin begins.
-const RIGHT: f32 = 7.5 * IN;
 /// The line pitch: six lines an inch.
 const LINE: f32 = SIZE;
 
@@ -79,20 +75,22 @@ struct Block {
 }
 
 /// Where an element is set: its column's left edge, width and alignment.
-fn column(kind: Kind) -> (f32, f32, Align) {
+fn column(kind: Kind, sheet: Sheet) -> (f32, f32, Align) {
+    let right = sheet.right();
     match kind {
-        Kind::Character => (3.7 * IN, RIGHT - 3.7 * IN, Align::Left),
+        Kind::Character => (3.7 * IN, right - 3.7 * IN, Align::Left),
         Kind::Parenthetical => (3.1 * IN, 2.6 * IN, Align::Left),
         Kind::Dialogue | Kind::Lyric => (2.5 * IN, 3.5 * IN, Align::Left),
-        Kind::Transition => (LEFT, RIGHT - LEFT, Align::Right),
-        Kind::Centered => (LEFT, RIGHT - LEFT, Align::Center),
-        _ => (LEFT, RIGHT - LEFT, Align::Left),
+        Kind::Transition => (LEFT, right - LEFT, Align::Right),
+        Kind::Centered => (LEFT, right - LEFT, Align::Center),
+        _ => (LEFT, right - LEFT, Align::Left),
     }
 }
 
-/// Dual dialogue: each speech in a half of the line, dialogue 2.8 inches wide.
-fn dual_column(kind: Kind, right: bool) -> (f32, f32, Align) {
-    let base = if right { 4.6 * IN } else { LEFT };
+/// Dual dialogue: each speech in a half of the line, dialogue 2.8 inches wide (the right half
+/// from 2.9 inches before the right margin: 4.6 on US Letter).
+fn dual_column(kind: Kind, right: bool, sheet: Sheet) -> (f32, f32, Align) {
+    let base = if right { sheet.right() - 2.9 * IN } else { LEFT };
     match kind {
         Kind::Character => (base + 1.0 * IN, 2.8 * IN - 1.0 * IN, Align::Left),
         Kind::Parenthetical => (base + 0.5 * IN, 2.3 * IN, Align::Left),
@@ -131,8 +129,8 @@ fn lines_of(fonts: &mut Fonts, e: &Element, (x, width, align): (f32, f32, Align)
 }
 
 /// The rows of one element set alone.
-fn rows_of(fonts: &mut Fonts, e: &Element) -> Vec<Row> {
-    let mut rows: Vec<Row> = lines_of(fonts, e, column(e.kind))
+fn rows_of(fonts: &mut Fonts, sheet: Sheet, e: &Element) -> Vec<Row> {
+    let mut rows: Vec<Row> = lines_of(fonts, e, column(e.kind, sheet))
         .into_iter()
         .map(|part| Row { parts: vec![part], role: role(e.kind) })
         .collect();
@@ -140,15 +138,15 @@ fn rows_of(fonts: &mut Fonts, e: &Element) -> Vec<Row> {
         let n = vec![Span::plain(number.clone())];
         let w = fonts.width(number, Style::PLAIN, SIZE);
         first.parts.insert(0, (LEFT - 0.5 * IN - w, n.clone()));
-        first.parts.push((RIGHT + 0.3 * IN, n));
+        first.parts.push((sheet.right() + 0.3 * IN, n));
     }
     rows
 }
 
 /// Two speeches side by side: row by row, the left half's line and the right half's.
-fn dual_rows(fonts: &mut Fonts, left: &[Element], right: &[Element]) -> Vec<Row> {
+fn dual_rows(fonts: &mut Fonts, sheet: Sheet, left: &[Element], right: &[Element]) -> Vec<Row> {
     let mut half = |els: &[Element], is_right: bool| -> Vec<Placement> {
-        els.iter().flat_map(|e| lines_of(fonts, e, dual_column(e.kind, is_right))).collect::<Vec<_>>()
+        els.iter().flat_map(|e| lines_of(fonts, e, dual_column(e.kind, is_right, sheet))).collect::<Vec<_>>()
     };
     let (l, r) = (half(left, false), half(right, true));
     (0..l.len().max(r.len()))
@@ -160,7 +158,7 @@ fn dual_rows(fonts: &mut Fonts, left: &[Element], right: &[Element]) -> Vec<Row>
 }
 
 /// A script's elements as blocks.
-fn blocks(fonts: &mut Fonts, els: &[Element]) -> Vec<Block> {
+fn blocks(fonts: &mut Fonts, sheet: Sheet, els: &[Element]) -> Vec<Block> {
     let mut out: Vec<Block> = Vec::new();
     let mut new_page = false;
     let mut last_kind: Option<Kind> = None;
@@ -175,8 +173,8 @@ fn blocks(fonts: &mut Fonts, els: &[Element]) -> Vec<Block> {
         };
         let mut b = match piece {
             Piece::Dual(left, right) => {
-                let cue = (text_of(&element_spans(&left[0])), dual_column(Kind::Character, false).0);
-                Block { cue: Some(cue), ..block(What::Dual, dual_rows(fonts, left, right), 1) }
+                let cue = (text_of(&element_spans(&left[0])), dual_column(Kind::Character, false, sheet).0);
+                Block { cue: Some(cue), ..block(What::Dual, dual_rows(fonts, sheet, left, right), 1) }
             }
             Piece::One(e) => match e.kind {
                 Kind::Section | Kind::Synopsis => continue,
@@ -185,7 +183,7 @@ fn blocks(fonts: &mut Fonts, els: &[Element]) -> Vec<Block> {
                     continue;
                 }
                 Kind::Parenthetical | Kind::Dialogue if out.last().is_some_and(|b| b.what == What::Speech) => {
-                    let rows = rows_of(fonts, e);
+                    let rows = rows_of(fonts, sheet, e);
                     out.last_mut().expect("checked").rows.extend(rows);
                     last_kind = Some(e.kind);
                     continue;
@@ -195,16 +193,18 @@ fn blocks(fonts: &mut Fonts, els: &[Element]) -> Vec<Block> {
                         Some(n) => format!("{n} {}", e.text),
                         None => e.text.clone(),
                     };
-                    Block { mark: Some(mark), ..block(What::Heading, rows_of(fonts, e), 1) }
+                    Block { mark: Some(mark), ..block(What::Heading, rows_of(fonts, sheet, e), 1) }
                 }
                 Kind::Character => {
-                    let cue = (text_of(&element_spans(e)), column(Kind::Character).0);
-                    Block { cue: Some(cue), ..block(What::Speech, rows_of(fonts, e), 1) }
+                    let cue = (text_of(&element_spans(e)), column(Kind::Character, sheet).0);
+                    Block { cue: Some(cue), ..block(What::Speech, rows_of(fonts, sheet, e), 1) }
                 }
-                Kind::Action => block(What::Action, rows_of(fonts, e), 1),
-                Kind::Transition => block(What::Transition, rows_of(fonts, e), 1),
-                Kind::Lyric => block(What::Other, rows_of(fonts, e), usize::from(last_kind != Some(Kind::Lyric))),
-                _ => block(What::Other, rows_of(fonts, e), 1),
+                Kind::Action => block(What::Action, rows_of(fonts, sheet, e), 1),
+                Kind::Transition => block(What::Transition, rows_of(fonts, sheet, e), 1),
+                Kind::Lyric => {
+                    block(What::Other, rows_of(fonts, sheet, e), usize::from(last_kind != Some(Kind::Lyric)))
+                }
+                _ => block(What::Other, rows_of(fonts, sheet, e), 1),
             },
         };
         last_kind = match piece {
@@ -219,8 +219,12 @@ fn blocks(fonts: &mut Fonts, els: &[Element]) -> Vec<Block> {
 
 /// A script set inside a manuscript: for each element (or dual speech), the blank lines before
 /// it and its lines, each the pieces set on it and where.
-pub(super) fn rows_in_manuscript(fonts: &mut Fonts, els: &[Element]) -> Vec<(usize, Vec<Vec<Placement>>)> {
-    blocks(fonts, els).into_iter().map(|b| (b.space, b.rows.into_iter().map(|r| r.parts).collect())).collect()
+pub(super) fn rows_in_manuscript(
+    fonts: &mut Fonts,
+    sheet: Sheet,
+    els: &[Element],
+) -> Vec<(usize, Vec<Vec<Placement>>)> {
+    blocks(fonts, sheet, els).into_iter().map(|b| (b.space, b.rows.into_iter().map(|r| r.parts).collect())).collect()
 }
 
 fn ends_sentence(row: &Row) -> bool {
@@ -270,7 +274,7 @@ fn fewest_first(b: &Block) -> usize {
 }
 
 /// `(MORE)` at the foot of a split speech, and the cue again, `(CONT'D)`, atop the rest.
-fn split(fonts: &mut Fonts, b: &Block, k: usize) -> (Vec<Row>, Block) {
+fn split(fonts: &mut Fonts, sheet: Sheet, b: &Block, k: usize) -> (Vec<Row>, Block) {
     let mut here = b.rows[..k].to_vec();
     let mut rest = Block { rows: b.rows[k..].to_vec(), space: 0, new_page: false, mark: None, ..b.clone() };
     if b.what == What::Speech {
@@ -279,14 +283,14 @@ fn split(fonts: &mut Fonts, b: &Block, k: usize) -> (Vec<Row>, Block) {
         let name = cue.trim_end().trim_end_matches("(CONT'D)").trim_end_matches("(CONT’D)").trim_end();
         let again = format!("{name} (CONT'D)");
         let line = vec![Span::plain(again)];
-        let x = aligned_x(fonts, &line, x, RIGHT - x, Align::Left);
+        let x = aligned_x(fonts, &line, x, sheet.right() - x, Align::Left);
         rest.rows.insert(0, Row { parts: vec![(x, line)], role: Role::Cue });
     }
     (here, rest)
 }
 
 /// The script's pages.
-fn paginate(fonts: &mut Fonts, blocks: Vec<Block>) -> Vec<ScriptPage> {
+fn paginate(fonts: &mut Fonts, sheet: Sheet, blocks: Vec<Block>) -> Vec<ScriptPage> {
     let mut pages: Vec<ScriptPage> = Vec::new();
     let mut page = ScriptPage::default();
     let mut new_page = |page: &mut ScriptPage| {
@@ -300,7 +304,7 @@ fn paginate(fonts: &mut Fonts, blocks: Vec<Block>) -> Vec<ScriptPage> {
             new_page(&mut page);
         }
         let space = if page.rows.is_empty() { 0 } else { b.space };
-        let room = LINES - page.rows.len();
+        let room = sheet.script_lines - page.rows.len();
         // What must come along: a heading's next lines; the transition after a block.
         let glue = match queue.front() {
             Some(next) if b.what == What::Heading && !next.new_page => next.space + fewest_first(next),
@@ -319,7 +323,7 @@ fn paginate(fonts: &mut Fonts, blocks: Vec<Block>) -> Vec<ScriptPage> {
         let forced = page.rows.is_empty();
         if room > space {
             if let Some(k) = split_at(&b, room - space, forced) {
-                let (here, rest) = split(fonts, &b, k);
+                let (here, rest) = split(fonts, sheet, &b, k);
                 page.rows.extend(std::iter::repeat_n(None, space));
                 page.rows.extend(here.into_iter().map(Some));
                 new_page(&mut page);
@@ -383,7 +387,8 @@ fn title_facts(plan: &Plan) -> Vec<(String, String)> {
 
 /// The title page: title, credit, author and source centred from a third of the way down;
 /// contact, copyright and notes bottom left; draft date and revision bottom right.
-fn title_page(fonts: &mut Fonts, facts: &[(String, String)]) -> Page {
+fn title_page(fonts: &mut Fonts, sheet: Sheet, facts: &[(String, String)]) -> Page {
+    let right = sheet.right();
     let get = |k: &str| facts.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let mut page = Page::default();
     // Each value with the blank lines before it; a value's own lines single-spaced.
@@ -408,16 +413,16 @@ fn title_page(fonts: &mut Fonts, facts: &[(String, String)]) -> Page {
         .into_iter()
         .filter_map(|(v, gap)| Some((v?, gap)))
         .collect();
-    for (i, (x, spans)) in block(fonts, &centre, LEFT, RIGHT - LEFT, Align::Center).into_iter().enumerate() {
+    for (i, (x, spans)) in block(fonts, &centre, LEFT, right - LEFT, Align::Center).into_iter().enumerate() {
         page.lines.push(Placed { x, y: 3.5 * IN + i as f32 * LINE + ASCENT, spans });
     }
-    let bottom = 10.0 * IN;
+    let bottom = sheet.bottom();
     let left: Vec<(&str, usize)> =
         [get("contact"), get("copyright"), get("notes")].into_iter().flatten().map(|v| (v, 1)).collect();
-    let right: Vec<(&str, usize)> =
+    let dated: Vec<(&str, usize)> =
         [get("draft_date"), get("date"), get("revision")].into_iter().flatten().map(|v| (v, 1)).collect();
     for (values, x, width, align) in
-        [(left, LEFT, 3.5 * IN, Align::Left), (right, 5.0 * IN, RIGHT - 5.0 * IN, Align::Right)]
+        [(left, LEFT, 3.5 * IN, Align::Left), (dated, 5.0 * IN, right - 5.0 * IN, Align::Right)]
     {
         let lines = block(fonts, &values, x, width, align);
         let top = bottom - lines.len() as f32 * LINE;
@@ -430,11 +435,11 @@ fn title_page(fonts: &mut Fonts, facts: &[(String, String)]) -> Page {
 }
 
 /// The screenplay's pages.
-pub(crate) fn lay_out(plan: &Plan, fonts: &mut Fonts, tell: &Tell<'_>) -> Vec<Page> {
+pub(crate) fn lay_out(plan: &Plan, fonts: &mut Fonts, sheet: Sheet, tell: &Tell<'_>) -> Vec<Page> {
     let mut all: Vec<Block> = Vec::new();
     for (i, chapter) in plan.chapters.iter().enumerate() {
         for scene in &chapter.scenes {
-            let mut bs = blocks(fonts, &screenplay(&scene.body));
+            let mut bs = blocks(fonts, sheet, &screenplay(&scene.body));
             if let Some(first) = bs.first_mut() {
                 // Each scene file starts on a line of its own, a blank line after the last.
                 first.space = first.space.max(1);
@@ -446,13 +451,13 @@ pub(crate) fn lay_out(plan: &Plan, fonts: &mut Fonts, tell: &Tell<'_>) -> Vec<Pa
     let facts = title_facts(plan);
     let mut pages: Vec<Page> = Vec::new();
     if !facts.is_empty() {
-        pages.push(title_page(fonts, &facts));
+        pages.push(title_page(fonts, sheet, &facts));
     }
-    for (n, ScriptPage { rows, marks }) in paginate(fonts, all).into_iter().enumerate() {
+    for (n, ScriptPage { rows, marks }) in paginate(fonts, sheet, all).into_iter().enumerate() {
         let mut page = Page::default();
         if n > 0 {
             let number = vec![Span::plain(format!("{}.", n + 1))];
-            let x = aligned_x(fonts, &number, LEFT, RIGHT - LEFT, Align::Right);
+            let x = aligned_x(fonts, &number, LEFT, sheet.right() - LEFT, Align::Right);
             page.lines.push(Placed { x, y: 0.5 * IN + ASCENT, spans: number });
         }
         for (i, row) in rows.into_iter().enumerate() {
@@ -471,10 +476,12 @@ mod tests {
     use super::super::fonts::Family;
     use super::*;
 
+    const LETTER: Sheet = Sheet { width: 612.0, height: 792.0, script_lines: 55 };
+
     fn pages_of(body: &str) -> Vec<Vec<Option<Row>>> {
         let mut fonts = Fonts::new(Family::Courier);
-        let bs = blocks(&mut fonts, &screenplay(body));
-        paginate(&mut fonts, bs).into_iter().map(|p| p.rows).collect()
+        let bs = blocks(&mut fonts, LETTER, &screenplay(body));
+        paginate(&mut fonts, LETTER, bs).into_iter().map(|p| p.rows).collect()
     }
 
     fn row_text(r: &Option<Row>) -> String {
@@ -486,7 +493,7 @@ mod tests {
         let mut fonts = Fonts::new(Family::Courier);
         let els =
             screenplay("INT. HUT - NIGHT #7A#\n\nZoë waits.\n\nZOË\n(quietly)\nThe glass is falling.\n\n> CUT TO:\n");
-        let rows: Vec<Row> = blocks(&mut fonts, &els).into_iter().flat_map(|b| b.rows).collect();
+        let rows: Vec<Row> = blocks(&mut fonts, LETTER, &els).into_iter().flat_map(|b| b.rows).collect();
         let xs = |r: &Row| r.parts.iter().map(|p| p.0 / IN).collect::<Vec<f32>>();
         let close = |a: &[f32], b: &[f32]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 0.01);
         // Scene numbers in both margins: "7A" is two characters (0.2 in) ending half an inch left of the heading.
@@ -514,7 +521,7 @@ mod tests {
         assert_eq!(pages.len(), 2);
         let first: Vec<String> = pages[0].iter().map(row_text).collect();
         let second: Vec<String> = pages[1].iter().map(row_text).collect();
-        assert!(first.len() <= LINES);
+        assert!(first.len() <= LETTER.script_lines);
         assert_eq!(first.last().map(String::as_str), Some("(MORE)"), "{first:?}");
         assert_eq!(first[first.len() - 3..], ["ZOË", "The glass is falling.", "(MORE)"], "{first:?}");
         assert_eq!(
