@@ -110,25 +110,6 @@ pub struct Page {
     pub marks: Vec<Mark>,
 }
 
-impl Page {
-    /// The page's text, top to bottom (lines on one baseline joined left to right): what a
-    /// reader extracting its text sees.
-    pub fn text(&self) -> String {
-        let mut lines = self.lines.clone();
-        lines.sort_by(|a, b| a.y.total_cmp(&b.y).then(a.x.total_cmp(&b.x)));
-        let mut out = String::new();
-        let mut last: Option<f32> = None;
-        for l in lines {
-            if let Some(y) = last {
-                out.push(if (l.y - y).abs() < 0.1 { ' ' } else { '\n' });
-            }
-            out.push_str(&text_of(&l.spans));
-            last = Some(l.y);
-        }
-        out
-    }
-}
-
 /// How a line sits in its column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Align {
