@@ -12,12 +12,14 @@
 //! sr-bench wire [EDITS]          # bytes per keystroke: push vs pull, whole semantic tokens vs deltas
 //! sr-bench history               # event log appends, batches, timeline switches, log growth
 //! sr-bench pipeline              # run engine overhead per step; streaming cost per chunk
+//! sr-bench export [SIZES] [RUNS] # every export format on M and L, and a screenplay season
 //! ```
 //! The binary under test is `$SHOWRUNNER_BIN`, or `showrunner` beside this executable.
 //! Projects are generated under `$BENCH_DIR` (default `bench-out/`).
 
 mod batch;
 mod crash;
+mod export;
 mod gen;
 mod peers;
 mod refs;
@@ -46,6 +48,10 @@ fn main() -> Result<()> {
             let sizes = args.get(1).map(String::as_str).unwrap_or("S,M,L");
             let runs: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(5);
             bench_check(sizes, runs)?;
+        }
+        Some("export") => {
+            let sizes = args.get(1).map(String::as_str).unwrap_or("M,L");
+            export::run(sizes, args.get(2).and_then(|r| r.parse().ok()).unwrap_or(3))?;
         }
         Some("matcher") => bench_matcher(),
         Some("context") => bench_context()?,
