@@ -105,6 +105,7 @@ pub async fn run_stdio() -> bool {
             pull: Default::default(),
             ledger: Default::default(),
             refresh: Default::default(),
+            outside: Default::default(),
         };
         let recorder = Recorder::start();
         let lens_refresh = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -286,6 +287,51 @@ pub(crate) struct Publisher {
     ledger: Arc<diagnostics::Ledger>,
     /// Wakes the task that sends `workspace/diagnostic/refresh` (a burst of changes wakes it once).
     refresh: Arc<tokio::sync::Notify>,
+    /// Changes on disk being read in: a flush waits for them.
+    outside: Arc<Fence>,
+}
+
+/// Changes made outside the editor that are being read in. The client's notifications are
+/// handled concurrently, so a `didChange` sent after a `didChangeWatchedFiles` could otherwise
+/// publish its document's diagnostics from a project the file change has not reached yet (a
+/// bucket renamed on disk, its old name in the hints of that version). A reload enters the fence
+/// when its notification is first handled, before anything later; diagnostics wait until every
+/// reload that entered has been taken in.
+#[derive(Default)]
+pub(crate) struct Fence {
+    open: std::sync::atomic::AtomicUsize,
+    settled: tokio::sync::Notify,
+}
+
+/// A reload in progress; leaving the fence when dropped.
+pub(crate) struct InFence(Arc<Fence>);
+
+impl Fence {
+    fn enter(self: &Arc<Self>) -> InFence {
+        self.open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        InFence(self.clone())
+    }
+
+    /// Returns when no reload is in progress.
+    async fn settled(&self) {
+        loop {
+            let notified = self.settled.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.open.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for InFence {
+    fn drop(&mut self) {
+        if self.0.open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            self.0.settled.notify_waiters();
+        }
+    }
 }
 
 /// How many files' diagnostics a flush computes and sends at a time.
@@ -318,6 +364,7 @@ impl Publisher {
     }
 
     pub(crate) async fn flush(&self) {
+        self.outside.settled().await;
         let _turn = self.turn.lock().await;
         let work = self.take();
         self.deliver(work, true, false).await;
@@ -543,6 +590,8 @@ impl Outside {
     /// them in the history (a no-op when the log has them), publishes what changed, and clears
     /// the diagnostics of the files that are gone.
     async fn take(&self, paths: Vec<PathBuf>) {
+        // Entered before the first await: before any later notification is handled.
+        let reading = self.publisher.outside.enter();
         let mut to_record: Vec<(PathBuf, String)> = Vec::new();
         for path in &paths {
             let state = self.state.clone();
@@ -559,6 +608,7 @@ impl Outside {
                 }
             }
         }
+        drop(reading);
         // Recorded before the diagnostics go out: whoever sees them finds the change in the log.
         if !to_record.is_empty() {
             self.recorder.record(to_record, Vec::new()).await;

@@ -479,6 +479,7 @@ pub fn reload_file(state: &Mutex<State>, path: &Path) -> Option<(PathBuf, Vec<us
     if let Some(files) = loaded {
         return Some((root, files));
     }
+    hold_point("hold-reload", &root.join(".showrunner").join("go"));
     if relative(&root, path) == CONFIG_FILE {
         // A new config changes kinds and everything else: the whole project again.
         let ((), files) = reread_project(state, &root, || ());

@@ -59,3 +59,45 @@ fn an_edit_while_the_project_is_read_is_answered_from_the_scene_alone_then_in_fu
     assert!(hover.to_string().contains("Alice"), "{hover}");
     c.finish();
 }
+
+/// A file changed on disk, then the open scene edited: the edit's diagnostics are those of the
+/// project with the file change taken in, even while reading it in takes time (held open by the
+/// `hold-reload` fault point until `.showrunner/go` exists). Without waiting, the edit's
+/// diagnostics went out first, from the project as it was before the change.
+#[test]
+fn an_edit_after_a_file_change_on_disk_is_answered_with_the_change_taken_in() {
+    let (_tmp, dir) = super::example();
+    std::fs::create_dir_all(dir.join(".showrunner")).unwrap();
+    let mut c = Client::spawn(bin(), &[("SHOWRUNNER_FAULT", "hold-reload")]);
+    c.initialize(&[&dir], false); // the project read in full first
+    let scene = dir.join("story/ch01/01-arrival.md");
+    let text = std::fs::read_to_string(&scene).unwrap();
+    assert!(text.contains("context: [gannet-rock]"), "{text}");
+    let u = c.open(&scene, "markdown");
+    let before = c.diagnostics_at(&u, 1);
+    assert!(!codes(&before).contains(&"SR004".to_string()), "{before:?}");
+
+    // The place the scene's context names gets another id on disk (its old id names nothing now).
+    let place = std::fs::read_dir(dir.join("buckets"))
+        .unwrap()
+        .flatten()
+        .flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten())
+        .map(|e| e.path())
+        .find(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains("id: gannet-rock\n")))
+        .expect("the gannet-rock bucket");
+    let yaml =
+        std::fs::read_to_string(&place).unwrap().replacen("id: gannet-rock\n", "id: gannet-rock-lighthouse\n", 1);
+    std::fs::write(&place, yaml).unwrap();
+    c.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [{ "uri": showrunner_testkit::uri(&place), "type": 2 }] }),
+    );
+    c.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": u, "version": 2 }, "contentChanges": [{ "text": format!("{text}\nA new line.\n") }] }),
+    );
+    std::fs::write(dir.join(".showrunner/go"), "").unwrap();
+    let after = c.diagnostics_at(&u, 2);
+    assert!(codes(&after).contains(&"SR004".to_string()), "the context names a bucket that is gone: {after:?}");
+    c.finish();
+}
