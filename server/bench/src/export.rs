@@ -4,7 +4,7 @@
 //! project (a season of ten one-hour episodes: scene headings, action, speeches with
 //! parentheticals, dual dialogue, scene numbers, non-Latin names) as pdf, fdx and fountain. Each
 //! export runs `RUNS` times (default 3) through the real binary: wall time p50 and max, peak RSS
-//! (`ru_maxrss`), the file's size, and for a pdf its pages.
+//! (`ru_maxrss`), the file's size, and for a pdf its pages (poppler's `pdfinfo`, when installed).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -69,10 +69,14 @@ fn screenplay_project(base: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
-fn pdf_pages(bytes: &[u8]) -> usize {
-    // Each page object names its type once: `/Type /Page` (not `/Pages`).
-    let needle = b"/Type /Page";
-    bytes.windows(needle.len() + 1).filter(|w| &w[..needle.len()] == needle && w[needle.len()] != b's').count()
+/// A PDF's pages, as poppler's `pdfinfo` counts them (none when it is not installed: page
+/// objects sit in compressed object streams, so the bytes do not tell).
+fn pdf_pages(path: &Path) -> Option<usize> {
+    let out = Command::new("pdfinfo").arg(path).output().ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
 }
 
 fn bench_one(bin: &Path, dir: &Path, label: &str, format: &str, runs: usize) -> Result<()> {
@@ -88,14 +92,17 @@ fn bench_one(bin: &Path, dir: &Path, label: &str, format: &str, runs: usize) -> 
         rss = rss.max(kb);
     }
     times.sort();
-    let bytes = std::fs::read(&out).with_context(|| format!("reading {}", out.display()))?;
-    let pages = if format == "pdf" { format!("{} pages", pdf_pages(&bytes)) } else { String::new() };
+    let bytes = std::fs::metadata(&out).with_context(|| format!("reading {}", out.display()))?.len();
+    let pages = match (format, pdf_pages(&out)) {
+        ("pdf", Some(n)) => format!("{n} pages"),
+        _ => String::new(),
+    };
     println!(
         "| {label} | {format} | {} ({}) | {:.0} MB | {:.1} MB | {pages} |",
         ms(percentile(&times, 0.5)),
         ms(*times.last().expect("runs > 0")),
         rss as f64 / 1024.0,
-        bytes.len() as f64 / 1_048_576.0
+        bytes as f64 / 1_048_576.0
     );
     let _ = std::fs::remove_file(out);
     Ok(())

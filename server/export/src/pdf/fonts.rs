@@ -9,10 +9,12 @@
 //! first font's empty box and reported, so the writer knows which names did not print.
 
 use std::collections::{BTreeSet, HashMap};
+
+use rustc_hash::FxHashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
-use krilla::text::Font;
+use krilla::text::{Font, GlyphId, KrillaGlyph};
 
 static COURIER_PRIME: [&[u8]; 4] = [
     include_bytes!("../../fonts/CourierPrime-Regular.ttf"),
@@ -62,8 +64,10 @@ struct Face {
     data: Arc<dyn AsRef<[u8]> + Send + Sync>,
     index: u32,
     units_per_em: f32,
-    /// Glyph advances by character, as looked up (none: the face does not hold it).
-    advances: HashMap<char, Option<u16>>,
+    /// The advance of the empty box (glyph 0) that stands in for a character no font holds.
+    notdef: u16,
+    /// Glyph and advance by character, as looked up (none: the face does not hold it).
+    glyphs: FxHashMap<char, Option<(u16, u16)>>,
 }
 
 impl Face {
@@ -75,23 +79,46 @@ impl Face {
             return None;
         }
         let units_per_em = f32::from(parsed.units_per_em());
+        let notdef = parsed.glyph_hor_advance(ttf_parser::GlyphId(0)).unwrap_or(0);
         let font = Font::new(krilla::Data::from(data.clone()), index)?;
-        Some(Face { font, data, index, units_per_em, advances: HashMap::new() })
+        Some(Face { font, data, index, units_per_em, notdef, glyphs: FxHashMap::default() })
     }
 
     fn embedded(bytes: &'static [u8]) -> Face {
         Face::new(Arc::new(bytes), 0).expect("the fonts shipped with Showrunner parse")
     }
 
-    /// The advance of `c` in font units, when this face holds it.
-    fn advance(&mut self, c: char) -> Option<u16> {
+    /// The glyph of `c` and its advance in font units, when this face holds it.
+    fn glyph(&mut self, c: char) -> Option<(u16, u16)> {
         let (data, index) = (&self.data, self.index);
-        *self.advances.entry(c).or_insert_with(|| {
+        *self.glyphs.entry(c).or_insert_with(|| {
             let face = ttf_parser::Face::parse((**data).as_ref(), index).ok()?;
             let glyph = face.glyph_index(c).filter(|g| g.0 != 0)?;
-            Some(face.glyph_hor_advance(glyph).unwrap_or(0))
+            Some((glyph.0, face.glyph_hor_advance(glyph).unwrap_or(0)))
         })
     }
+
+    fn advance(&mut self, c: char) -> Option<u16> {
+        self.glyph(c).map(|(_, advance)| advance)
+    }
+
+    /// The advance of `c` in ems: its glyph's, or (not held) the empty box's that stands in.
+    fn ems(&mut self, c: char) -> f32 {
+        let advance = self.advance(c).unwrap_or(self.notdef);
+        f32::from(advance) / self.units_per_em
+    }
+}
+
+/// Text a shaper must set: right-to-left scripts, scripts whose letters join or reorder, and
+/// combining marks. Anything else is set glyph by glyph, each at its own advance.
+fn needs_shaping(text: &str) -> bool {
+    text.chars().any(|c| {
+        matches!(c as u32,
+            0x0300..=0x036F | 0x0483..=0x0489 | 0x0590..=0x08FF | 0x0900..=0x0DFF | 0x0E00..=0x0FFF
+            | 0x1000..=0x109F | 0x1700..=0x18AF | 0x1A00..=0x1AFF | 0x1B00..=0x1CFF | 0x1DC0..=0x1DFF
+            | 0x200C..=0x200F | 0x202A..=0x202E | 0x20D0..=0x20FF | 0xA800..=0xABFF | 0xFB1D..=0xFDFF
+            | 0xFE00..=0xFE2F | 0xFE70..=0xFEFF | 0x10000..)
+    })
 }
 
 /// Characters that take no space and belong to the text around them (joiners, variation
@@ -105,6 +132,10 @@ fn is_ignorable(c: char) -> bool {
 /// character needs them, and the characters nothing held.
 pub struct Fonts {
     faces: Vec<Face>,
+    /// The faces shipped with Showrunner (the first ones): set glyph by glyph.
+    embedded: usize,
+    /// Where each character of a style is set, and its advance in ems.
+    placed: FxHashMap<(char, usize), (usize, f32)>,
     /// Face indices to try, by style slot.
     chains: [Vec<usize>; 4],
     /// The machine's fonts, loaded the first time a character is in none of the embedded ones.
@@ -139,7 +170,16 @@ impl Fonts {
             chain.push(cjk);
             chain
         });
-        Fonts { faces, chains, system: None, loaded: HashMap::new(), found: HashMap::new(), missing: BTreeSet::new() }
+        Fonts {
+            embedded: faces.len(),
+            faces,
+            placed: FxHashMap::default(),
+            chains,
+            system: None,
+            loaded: HashMap::new(),
+            found: HashMap::new(),
+            missing: BTreeSet::new(),
+        }
     }
 
     /// The face that sets `c` in `style`: the first of its chain that holds it, else a font of
@@ -203,6 +243,23 @@ impl Fonts {
         None
     }
 
+    /// The face that sets `c` in `style` and its advance in ems (remembered: every character of
+    /// the text is asked for twice, to wrap and to draw). A character that takes no space goes
+    /// with its neighbours (none: the first face).
+    fn place(&mut self, c: char, style: Style) -> (Option<usize>, f32) {
+        if is_ignorable(c) || c.is_control() {
+            return (None, 0.0);
+        }
+        let slot = style.slot();
+        if let Some(&(face, ems)) = self.placed.get(&(c, slot)) {
+            return (Some(face), ems);
+        }
+        let face = self.face_for(c, style).unwrap_or(self.chains[slot][0]);
+        let ems = self.faces[face].ems(c);
+        self.placed.insert((c, slot), (face, ems));
+        (Some(face), ems)
+    }
+
     /// The text split into the runs each face sets (by byte range); a character no font holds
     /// is in a run of the first face (which prints its empty box).
     pub fn segments(&mut self, text: &str, style: Style) -> Vec<(usize, Range<usize>)> {
@@ -210,10 +267,9 @@ impl Fonts {
         let mut out: Vec<(usize, Range<usize>)> = Vec::new();
         for (at, c) in text.char_indices() {
             let end = at + c.len_utf8();
-            let face = if is_ignorable(c) || c.is_control() {
-                out.last().map(|(f, _)| *f).unwrap_or(primary)
-            } else {
-                self.face_for(c, style).unwrap_or(primary)
+            let face = match self.place(c, style).0 {
+                Some(face) => face,
+                None => out.last().map(|(f, _)| *f).unwrap_or(primary),
             };
             match out.last_mut() {
                 Some((f, range)) if *f == face => range.end = end,
@@ -225,18 +281,34 @@ impl Fonts {
 
     /// The width of `text` in `style` at `size` points.
     pub fn width(&mut self, text: &str, style: Style, size: f32) -> f32 {
-        let primary = self.chains[style.slot()][0];
-        let mut units = 0.0;
-        for c in text.chars() {
+        text.chars().map(|c| self.place(c, style).1).sum::<f32>() * size
+    }
+
+    /// The glyphs that set `text` (one segment, all of it in `face`) one by one at their own
+    /// advances, as [`Fonts::width`] measured them; none when a shaper must set it (a font of
+    /// the machine's, or a script whose letters join, reorder or combine).
+    pub fn glyphs(&mut self, face: usize, text: &str) -> Option<Vec<KrillaGlyph>> {
+        if face >= self.embedded || needs_shaping(text) {
+            return None;
+        }
+        let f = &mut self.faces[face];
+        let mut out = Vec::with_capacity(text.len());
+        for (at, c) in text.char_indices() {
             if is_ignorable(c) || c.is_control() {
                 continue;
             }
-            let face = self.face_for(c, style).unwrap_or(primary);
-            let f = &mut self.faces[face];
-            let advance = f.advance(c).unwrap_or_else(|| f.advance('\u{25A1}').unwrap_or(600));
-            units += f32::from(advance) / f.units_per_em;
+            let glyph = f.glyph(c).map_or(0, |(g, _)| g);
+            out.push(KrillaGlyph {
+                glyph_id: GlyphId::new(u32::from(glyph)),
+                text_range: at..at + c.len_utf8(),
+                x_advance: f.ems(c),
+                x_offset: 0.0,
+                y_offset: 0.0,
+                y_advance: 0.0,
+                location: None,
+            });
         }
-        units * size
+        Some(out)
     }
 
     pub fn font(&self, face: usize) -> Font {

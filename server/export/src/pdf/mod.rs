@@ -227,14 +227,11 @@ pub fn draw(pages: &[Page], fonts: &mut Fonts, sheet: Sheet, info: &Info<'_>) ->
                 for (face, range) in fonts.segments(&span.text, span.style) {
                     let text = &span.text[range];
                     if !text.trim().is_empty() {
-                        surface.draw_text(
-                            Point::from_xy(x, line.y),
-                            fonts.font(face),
-                            SIZE,
-                            text,
-                            false,
-                            TextDirection::Auto,
-                        );
+                        let at = Point::from_xy(x, line.y);
+                        match fonts.glyphs(face, text) {
+                            Some(glyphs) => surface.draw_glyphs(at, &glyphs, fonts.font(face), text, SIZE, false),
+                            None => surface.draw_text(at, fonts.font(face), SIZE, text, false, TextDirection::Auto),
+                        }
                     }
                     x += fonts.width(text, span.style, SIZE);
                 }
