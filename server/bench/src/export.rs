@@ -1,7 +1,7 @@
 //! `sr-bench export [SIZES] [RUNS]`: what `showrunner export` costs, format by format.
 //!
 //! The generated prose projects (M, L by default) in every format, and a generated screenplay
-//! project (a season of ten one-hour episodes: scene headings, action, speeches with
+//! project (a season of ten half-hour episodes, about 31 pages each: scene headings, action, speeches with
 //! parentheticals, dual dialogue, scene numbers, non-Latin names) as pdf, fdx and fountain. Each
 //! export runs `RUNS` times (default 3) through the real binary: wall time p50 and max, peak RSS
 //! (`ru_maxrss`), the file's size, and for a pdf its pages (poppler's `pdfinfo`, when installed).
@@ -16,7 +16,7 @@ use crate::{binary, gen, measure, ms, percentile};
 const PROSE_FORMATS: [&str; 6] = ["docx", "pdf", "epub", "fdx", "md", "fountain"];
 const SCRIPT_FORMATS: [&str; 3] = ["pdf", "fdx", "fountain"];
 
-/// A season: ten episodes of about sixty pages each, in one project.
+/// A season: ten episodes of about thirty pages each, in one project.
 fn screenplay_project(base: &Path) -> Result<PathBuf> {
     let dir = base.join("season");
     if dir.join("showrunner.yaml").exists() {
