@@ -484,6 +484,15 @@ mod tests {
         paginate(&mut fonts, LETTER, bs).into_iter().map(|p| p.rows).collect()
     }
 
+    /// `head`, then `n` one-line action paragraphs ("Beat 0." …), each with its blank line.
+    fn beats(head: &str, n: usize) -> String {
+        let mut body = String::from(head);
+        for i in 0..n {
+            body.push_str(&format!("Beat {i}.\n\n"));
+        }
+        body
+    }
+
     fn row_text(r: &Option<Row>) -> String {
         r.as_ref().map(|r| r.parts.iter().map(|(_, s)| text_of(s)).collect::<Vec<_>>().join(" | ")).unwrap_or_default()
     }
@@ -535,20 +544,14 @@ mod tests {
     fn headings_stay_with_what_follows_and_transitions_with_what_precedes() {
         // 53 lines of action (26 one-line paragraphs and blanks, then one more), then a heading:
         // it would be the page's last line but one.
-        let mut body = String::new();
-        for i in 0..27 {
-            body.push_str(&format!("Beat {i}.\n\n"));
-        }
+        let mut body = beats("", 27);
         body.push_str("EXT. CLIFF - DAY\n\nWind.\n\nThe end.\n\n> CUT TO:\n");
         let pages = pages_of(&body);
         let first: Vec<String> = pages[0].iter().map(row_text).collect();
         assert!(!first.iter().any(|l| l.starts_with("EXT.")), "{first:?}");
         assert_eq!(row_text(&pages[1][0]), "EXT. CLIFF - DAY");
         // And a transition never opens a page: the line before it comes along.
-        let mut body = String::new();
-        for i in 0..28 {
-            body.push_str(&format!("Beat {i}.\n\n"));
-        }
+        let mut body = beats("", 28);
         body.push_str("> CUT TO:\n");
         let pages = pages_of(&body);
         assert_eq!(row_text(&pages[1][0]), "Beat 27.");
@@ -558,10 +561,7 @@ mod tests {
     fn a_heading_goes_over_with_an_action_that_cannot_break() {
         // 50 lines, then a heading and a three-line paragraph: the heading and two lines would
         // fit, but a three-line paragraph is not broken, so both go to the next page.
-        let mut body = String::from("A.\nB.\n\n");
-        for i in 0..24 {
-            body.push_str(&format!("Beat {i}.\n\n"));
-        }
+        let mut body = beats("A.\nB.\n\n", 24);
         body.push_str("EXT. CLIFF - DAY\n\nOne.\nTwo.\nThree.\n");
         let pages = pages_of(&body);
         assert_eq!(pages[0].len(), 50, "{:?}", pages[0].iter().map(row_text).collect::<Vec<_>>());
@@ -572,10 +572,7 @@ mod tests {
         // A speech: the heading needs the cue, a line and (MORE) under it.
         // 50 lines, then a heading and a speech whose first place to break is after its second
         // line (a parenthetical opens it): the cue, two lines and (MORE) do not fit under it.
-        let mut body = String::from("A.\nB.\n\n");
-        for i in 0..24 {
-            body.push_str(&format!("Beat {i}.\n\n"));
-        }
+        let mut body = beats("A.\nB.\n\n", 24);
         body.push_str("EXT. CLIFF - DAY\n\nZOË\n(low)\nOne.\nTwo.\n");
         let pages = pages_of(&body);
         assert_eq!(row_text(&pages[1][0]), "EXT. CLIFF - DAY");
