@@ -24,6 +24,7 @@ use showrunner_model::config::Paper;
 
 /// Points per inch.
 pub const IN: f32 = 72.0;
+
 /// The page an export is set on (`manuscript: { paper }`), with 1-inch margins.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sheet {
@@ -53,6 +54,7 @@ impl Sheet {
         self.height - IN
     }
 }
+
 /// 12-point type everywhere.
 pub const SIZE: f32 = 12.0;
 /// From the top of a line to its baseline.
