@@ -587,4 +587,63 @@ mod tests {
         assert_eq!(dual.parts[1].1[0].text, "STEEL");
         assert!(dual.parts[1].0 > 5.0 * IN && dual.parts[0].0 < 4.0 * IN);
     }
+
+    #[test]
+    fn pagination_loses_nothing_and_invents_nothing_but_more_and_contd() {
+        // Random scripts (a fixed seed): every page within its lines; the rows of all pages, less
+        // the (MORE) and NAME (CONT'D) lines a break adds, are the script's rows in order.
+        let mut seed: u64 = 2026;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let words = ["Zoë", "waits", "李雷", "the", "glass", "is", "falling", "Łukasz", "and", "light"];
+        let mut breaks = 0;
+        for _ in 0..150 {
+            let mut body = String::new();
+            for _ in 0..(5 + next(60)) {
+                let line = |next: &mut dyn FnMut(usize) -> usize, n: usize| {
+                    (0..n).map(|_| words[next(words.len())]).collect::<Vec<_>>().join(" ") + "."
+                };
+                match next(7) {
+                    0 => body.push_str(&format!("INT. ROOM {} - NIGHT\n\n", next(99))),
+                    1 | 2 => {
+                        let n = 1 + next(80);
+                        body.push_str(&format!("{}\n\n", line(&mut next, n)));
+                    }
+                    3 | 4 => {
+                        body.push_str(if next(2) == 0 { "ZOË\n" } else { "李雷\n" });
+                        for _ in 0..(1 + next(12)) {
+                            if next(5) == 0 {
+                                body.push_str("(quietly)\n");
+                            }
+                            let n = 1 + next(20);
+                            body.push_str(&format!("{}\n", line(&mut next, n)));
+                        }
+                        body.push('\n');
+                    }
+                    5 => body.push_str("BRICK\nScrew it.\n\nSTEEL ^\nScrew it.\n\n"),
+                    _ => body.push_str("> CUT TO:\n\n"),
+                }
+            }
+            let mut fonts = Fonts::new(Family::Courier);
+            let bs = blocks(&mut fonts, LETTER, &screenplay(&body));
+            let text = |r: &Row| row_text(&Some(r.clone()));
+            let expected: Vec<String> = bs.iter().flat_map(|b| b.rows.iter().map(text)).collect();
+            let pages = paginate(&mut fonts, LETTER, bs);
+            let mut got = Vec::new();
+            for p in &pages {
+                assert!(p.rows.len() <= LETTER.script_lines, "{body}");
+                assert!(p.rows.first().is_some_and(Option::is_some), "no page opens with a blank line: {body}");
+                got.extend(p.rows.iter().flatten().map(text));
+            }
+            let before = got.len();
+            got.retain(|t| t != "(MORE)" && !t.ends_with(" (CONT'D)"));
+            breaks += before - got.len();
+            assert_eq!(got, expected, "{body}");
+        }
+        assert!(breaks > 20, "the scripts break speeches across pages ({breaks} lines added)");
+    }
 }
