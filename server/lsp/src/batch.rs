@@ -87,7 +87,7 @@ fn begin(session: &Session, batch: &str) -> Option<Progress> {
     let token = NumberOrString::String(progress_token(batch));
     let client = session.client.clone();
     session.handle.block_on(async move {
-        client.create_work_done_progress(token.clone()).await.ok()?;
+        crate::runs::create_progress(&client, token.clone()).await.then_some(())?;
         Some(client.progress(token, format!("Showrunner: batch {batch}")).with_cancel_button().begin().await)
     })
 }

@@ -83,7 +83,7 @@ impl Told {
                 NumberOrString::String(format!("showrunner/export/{}", EXPORTS.fetch_add(1, Ordering::Relaxed)));
             let client = session.client.clone();
             session.handle.block_on(async move {
-                client.create_work_done_progress(token.clone()).await.ok()?;
+                crate::runs::create_progress(&client, token.clone()).await.then_some(())?;
                 Some(
                     client
                         .progress(token, format!("Showrunner: export {}", format.name()))

@@ -837,8 +837,7 @@ impl Backend {
         let folders = self.lock().folders.clone();
         let caps = *self.caps.lock().unwrap_or_else(|e| e.into_inner());
         let token = NumberOrString::String("showrunner/indexing".into());
-        let progress = if caps.work_done_progress && self.client.create_work_done_progress(token.clone()).await.is_ok()
-        {
+        let progress = if caps.work_done_progress && runs::create_progress(&self.client, token.clone()).await {
             Some(self.client.progress(token, "Showrunner: indexing").with_percentage(0).begin().await)
         } else {
             None

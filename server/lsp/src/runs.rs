@@ -551,6 +551,14 @@ pub fn progress_token(run: &str) -> NumberOrString {
     NumberOrString::String(format!("showrunner/run/{run}"))
 }
 
+/// Asks the client to create a work-done progress `token`: false when it refuses or does not
+/// answer within two seconds, so that a run, a batch, an export or the indexing is never held up
+/// by a client that does not answer (it then sees no progress).
+pub async fn create_progress(client: &tower_lsp_server::Client, token: NumberOrString) -> bool {
+    let asked = client.create_work_done_progress(token);
+    matches!(tokio::time::timeout(std::time::Duration::from_secs(2), asked).await, Ok(Ok(())))
+}
+
 fn begin_progress(session: &Session, run: &str, title: &str) -> Option<Progress> {
     if !session.caps.work_done_progress {
         return None;
@@ -558,7 +566,7 @@ fn begin_progress(session: &Session, run: &str, title: &str) -> Option<Progress>
     let token = progress_token(run);
     let client = session.client.clone();
     session.handle.block_on(async move {
-        client.create_work_done_progress(token.clone()).await.ok()?;
+        create_progress(&client, token.clone()).await.then_some(())?;
         Some(client.progress(token, format!("Showrunner: {title}")).with_cancel_button().begin().await)
     })
 }

@@ -31,6 +31,8 @@ pub struct Client {
     pending: VecDeque<Value>,
     /// Results for the server's requests, by method (`null` for the others).
     answers: std::collections::HashMap<String, Value>,
+    /// The server's requests this client never answers (a client that hangs).
+    unanswered: std::collections::HashSet<String>,
 }
 
 /// The list at `v`, moved out (a deep copy of hundreds of diagnostics costs milliseconds).
@@ -116,6 +118,7 @@ impl Client {
             next_id: 1,
             pending: VecDeque::new(),
             answers: Default::default(),
+            unanswered: Default::default(),
         }
     }
 
@@ -174,8 +177,10 @@ impl Client {
                         panic!("the server sent a runProgress the protocol does not describe: {e}\n{v}");
                     }
                 }
-                // Answer the server's own requests at once.
-                if let (Some(method), Some(id)) = (v["method"].as_str(), v.get("id")) {
+                // Answer the server's own requests at once (but those it was told to leave).
+                if let (Some(method), Some(id)) =
+                    (v["method"].as_str().filter(|m| !self.unanswered.contains(*m)), v.get("id"))
+                {
                     let result = self.answers.get(method).cloned().unwrap_or(Value::Null);
                     let id = id.clone();
                     self.send(&json!({ "jsonrpc": "2.0", "id": id, "result": result }));
@@ -220,6 +225,11 @@ impl Client {
     /// `workspace/applyEdit` → `{"applied": true}`).
     pub fn answer(&mut self, method: &str, result: Value) {
         self.answers.insert(method.to_string(), result);
+    }
+
+    /// Never answers the server's `method` requests from now on, as a client that hangs would.
+    pub fn never_answer(&mut self, method: &str) {
+        self.unanswered.insert(method.to_string());
     }
 
     pub fn notify(&mut self, method: &str, params: Value) {

@@ -112,3 +112,18 @@ fn a_pdf_export_goes_by_as_work_done_progress() {
     );
     c.finish();
 }
+
+#[test]
+fn an_export_is_not_held_up_by_a_client_that_never_answers_for_its_progress() {
+    let (_tmp, dir) = super::example();
+    let (mut c, u) = super::opened(&dir, "story/ch01/01-arrival.md");
+    // The client declared work-done progress, and now leaves the server's token requests hanging.
+    c.never_answer("window/workDoneProgress/create");
+    let r = export(&mut c, json!({ "uri": u, "format": "md", "target": "ch01" }));
+    assert_eq!(r["result"]["scenes"], 4, "{r}");
+    let seen = c.take_received();
+    let export_token = |v: &Value| v["params"]["token"].as_str().is_some_and(|t| t.starts_with("showrunner/export/"));
+    assert!(seen.iter().any(|v| v["method"] == "window/workDoneProgress/create" && export_token(v)), "it was asked");
+    assert!(!seen.iter().any(|v| v["method"] == "$/progress" && export_token(v)), "no progress without a token");
+    c.finish();
+}
