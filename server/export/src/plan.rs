@@ -164,9 +164,12 @@ pub fn plan(analysis: &Analysis, target: Option<&str>) -> Result<Plan, ExportErr
             title: entry.scene.title.clone(),
             body: normalize_newlines(body).trim_matches('\n').to_string(),
             words: entry.scene.word_count,
-            title_page: match entry.scene.format {
-                SceneFormat::Fountain => showrunner_model::fountain::title_page(&normalize_newlines(text)),
-                SceneFormat::Markdown => Vec::new(),
+            // The title page's own lines, as the analysis found them (not the whole script again).
+            title_page: match (entry.scene.format, entry.scene.frontmatter.clone().and_then(|r| text.get(r))) {
+                (SceneFormat::Fountain, Some(page)) => {
+                    showrunner_model::fountain::title_page(&normalize_newlines(page))
+                }
+                _ => Vec::new(),
             },
         };
         let chapter = story.chain(analysis, s).first().map(|&b| &analysis.buckets[b].bucket);
