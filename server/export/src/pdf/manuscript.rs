@@ -8,8 +8,8 @@
 //! single-spaced.
 
 use super::fonts::Fonts;
-use super::script::rows_in_manuscript;
-use super::{aligned_x, spans, wrap, wrap_indented, Align, Mark, Page, Placed, Sheet, Span, ASCENT, IN, SIZE};
+use super::script::{rows_in_manuscript, Placement};
+use super::{aligned_x, header, spans, wrap, wrap_indented, Align, Mark, Page, Placed, Sheet, Span, ASCENT, IN, SIZE};
 use crate::doc::{manuscript, Part};
 use crate::output::Tell;
 use crate::plan::{about_words, Plan};
@@ -35,15 +35,20 @@ impl Flow<'_> {
         self.y = MARGIN;
     }
 
-    /// A line `pitch` high, on a new page when this one is full.
-    fn line(&mut self, x: f32, spans: Vec<Span>, pitch: f32) {
+    /// A line `pitch` high, on a new page when this one is full: the pieces set on it, each
+    /// from its left edge (two for dual dialogue).
+    fn row(&mut self, parts: Vec<Placement>, pitch: f32) {
         if self.y + pitch > self.sheet.bottom() + 0.5 {
             self.new_page();
         }
-        if !spans.is_empty() {
+        for (x, spans) in parts.into_iter().filter(|(_, spans)| !spans.is_empty()) {
             self.page.lines.push(Placed { x, y: self.y + ASCENT, spans });
         }
         self.y += pitch;
+    }
+
+    fn line(&mut self, x: f32, spans: Vec<Span>, pitch: f32) {
+        self.row(vec![(x, spans)], pitch);
     }
 
     fn centred(&mut self, spans: Vec<Span>) {
@@ -103,13 +108,7 @@ pub(crate) fn lay_out(plan: &Plan, fonts: &mut Fonts, sheet: Sheet, tell: &Tell<
                     for (space, rows) in rows_in_manuscript(flow.fonts, sheet, &els) {
                         flow.y += space as f32 * SIZE;
                         for parts in rows {
-                            if flow.y + SIZE > sheet.bottom() + 0.5 {
-                                flow.new_page();
-                            }
-                            for (x, spans) in parts {
-                                flow.page.lines.push(Placed { x, y: flow.y + ASCENT, spans });
-                            }
-                            flow.y += SIZE;
+                            flow.row(parts, SIZE);
                         }
                     }
                 }
@@ -123,9 +122,7 @@ pub(crate) fn lay_out(plan: &Plan, fonts: &mut Fonts, sheet: Sheet, tell: &Tell<
     let mut pages = flow.pages;
     pages.retain(|p| !p.lines.is_empty());
     for (i, page) in pages.iter_mut().enumerate().skip(1) {
-        let spans = vec![Span::plain(format!("{head}{}", i + 1))];
-        let x = aligned_x(flow.fonts, &spans, MARGIN, width, Align::Right);
-        page.lines.push(Placed { x, y: 0.5 * IN + ASCENT, spans });
+        page.lines.push(header(flow.fonts, sheet, format!("{head}{}", i + 1)));
     }
     pages
 }

@@ -132,6 +132,14 @@ pub fn aligned_x(fonts: &mut Fonts, spans: &[Span], x: f32, width: f32, align: A
     }
 }
 
+/// A page's header, set flush against the right margin half an inch from the top: a script's
+/// page number, a manuscript's "Surname / TITLE / page".
+pub fn header(fonts: &mut Fonts, sheet: Sheet, text: String) -> Placed {
+    let spans = vec![Span::plain(text)];
+    let x = aligned_x(fonts, &spans, 0.0, sheet.right(), Align::Right);
+    Placed { x, y: 0.5 * IN + ASCENT, spans }
+}
+
 /// Where a line may break after `c` (or before it, for `next`): after a space or a hyphen, and
 /// around Chinese and Japanese characters, which are written without spaces.
 fn breaks_between(c: char, next: char) -> bool {

@@ -12,7 +12,7 @@
 //! kept whole.
 
 use super::fonts::{Fonts, Style};
-use super::{aligned_x, spans, text_of, wrap, Align, Mark, Page, Placed, Sheet, Span, ASCENT, IN, SIZE};
+use super::{aligned_x, header, spans, text_of, wrap, Align, Mark, Page, Placed, Sheet, Span, ASCENT, IN, SIZE};
 use crate::doc::{pieces, screenplay, Element, Kind, Piece};
 use crate::output::Tell;
 use crate::plan::{Plan, Target};
@@ -456,9 +456,7 @@ pub(crate) fn lay_out(plan: &Plan, fonts: &mut Fonts, sheet: Sheet, tell: &Tell<
     for (n, ScriptPage { rows, marks }) in paginate(fonts, sheet, all).into_iter().enumerate() {
         let mut page = Page::default();
         if n > 0 {
-            let number = vec![Span::plain(format!("{}.", n + 1))];
-            let x = aligned_x(fonts, &number, LEFT, sheet.right() - LEFT, Align::Right);
-            page.lines.push(Placed { x, y: 0.5 * IN + ASCENT, spans: number });
+            page.lines.push(header(fonts, sheet, format!("{}.", n + 1)));
         }
         for (i, row) in rows.into_iter().enumerate() {
             for (x, spans) in row.into_iter().flat_map(|r| r.parts) {
