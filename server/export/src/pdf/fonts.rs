@@ -138,8 +138,9 @@ pub struct Fonts {
     placed: FxHashMap<(char, usize), (usize, f32)>,
     /// Face indices to try, by style slot.
     chains: [Vec<usize>; 4],
-    /// The machine's fonts, loaded the first time a character is in none of the embedded ones.
-    system: Option<fontdb::Database>,
+    /// The machine's fonts, loaded the first time a character is in none of the embedded ones,
+    /// with their faces in the order they are tried.
+    system: Option<(fontdb::Database, Vec<(fontdb::ID, u32)>)>,
     /// System faces already loaded, by (font id, face index).
     loaded: HashMap<fontdb::ID, usize>,
     found: HashMap<char, Option<usize>>,
@@ -204,19 +205,19 @@ impl Fonts {
     }
 
     fn system_face(&mut self, c: char) -> Option<usize> {
-        let db = self.system.get_or_insert_with(|| {
+        let (db, order) = self.system.get_or_insert_with(|| {
             let mut db = fontdb::Database::new();
             db.load_system_fonts();
-            db
+            let mut order: Vec<(fontdb::ID, u32)> = db.faces().map(|f| (f.id, f.index)).collect();
+            // Regular upright faces first, so a fallback is not set in a display or italic cut.
+            order.sort_by_key(|(id, _)| {
+                db.face(*id)
+                    .map(|f| (f.style != fontdb::Style::Normal, f.weight != fontdb::Weight::NORMAL))
+                    .unwrap_or((true, true))
+            });
+            (db, order)
         });
-        let mut ids: Vec<(fontdb::ID, u32)> = db.faces().map(|f| (f.id, f.index)).collect();
-        // Regular upright faces first, so a fallback is not set in a display or italic cut.
-        ids.sort_by_key(|(id, _)| {
-            db.face(*id)
-                .map(|f| (f.style != fontdb::Style::Normal, f.weight != fontdb::Weight::NORMAL))
-                .unwrap_or((true, true))
-        });
-        for (id, index) in ids {
+        for &(id, index) in order.iter() {
             if let Some(&i) = self.loaded.get(&id) {
                 if self.faces[i].advance(c).is_some() {
                     return Some(i);
