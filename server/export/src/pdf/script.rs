@@ -274,23 +274,20 @@ fn fewest_first(b: &Block) -> usize {
 }
 
 /// `(MORE)` at the foot of a split speech, and the cue again, `(CONT'D)`, atop the rest.
-fn split(fonts: &mut Fonts, sheet: Sheet, b: &Block, k: usize) -> (Vec<Row>, Block) {
+fn split(b: &Block, k: usize) -> (Vec<Row>, Block) {
     let mut here = b.rows[..k].to_vec();
     let mut rest = Block { rows: b.rows[k..].to_vec(), space: 0, new_page: false, mark: None, ..b.clone() };
     if b.what == What::Speech {
         let (cue, x) = b.cue.clone().unwrap_or_default();
         here.push(Row { parts: vec![(x, vec![Span::plain("(MORE)")])], role: Role::Paren });
         let name = cue.trim_end().trim_end_matches("(CONT'D)").trim_end_matches("(CONT’D)").trim_end();
-        let again = format!("{name} (CONT'D)");
-        let line = vec![Span::plain(again)];
-        let x = aligned_x(fonts, &line, x, sheet.right() - x, Align::Left);
-        rest.rows.insert(0, Row { parts: vec![(x, line)], role: Role::Cue });
+        rest.rows.insert(0, Row { parts: vec![(x, vec![Span::plain(format!("{name} (CONT'D)"))])], role: Role::Cue });
     }
     (here, rest)
 }
 
 /// The script's pages.
-fn paginate(fonts: &mut Fonts, sheet: Sheet, blocks: Vec<Block>) -> Vec<ScriptPage> {
+fn paginate(sheet: Sheet, blocks: Vec<Block>) -> Vec<ScriptPage> {
     let mut pages: Vec<ScriptPage> = Vec::new();
     let mut page = ScriptPage::default();
     let mut new_page = |page: &mut ScriptPage| {
@@ -323,7 +320,7 @@ fn paginate(fonts: &mut Fonts, sheet: Sheet, blocks: Vec<Block>) -> Vec<ScriptPa
         let forced = page.rows.is_empty();
         if room > space {
             if let Some(k) = split_at(&b, room - space, forced) {
-                let (here, rest) = split(fonts, sheet, &b, k);
+                let (here, rest) = split(&b, k);
                 page.rows.extend(std::iter::repeat_n(None, space));
                 page.rows.extend(here.into_iter().map(Some));
                 new_page(&mut page);
@@ -453,7 +450,7 @@ pub(crate) fn lay_out(plan: &Plan, fonts: &mut Fonts, sheet: Sheet, tell: &Tell<
     if !facts.is_empty() {
         pages.push(title_page(fonts, sheet, &facts));
     }
-    for (n, ScriptPage { rows, marks }) in paginate(fonts, sheet, all).into_iter().enumerate() {
+    for (n, ScriptPage { rows, marks }) in paginate(sheet, all).into_iter().enumerate() {
         let mut page = Page::default();
         if n > 0 {
             page.lines.push(header(fonts, sheet, format!("{}.", n + 1)));
@@ -479,7 +476,7 @@ mod tests {
     fn pages_of(body: &str) -> Vec<Vec<Option<Row>>> {
         let mut fonts = Fonts::new(Family::Courier);
         let bs = blocks(&mut fonts, LETTER, &screenplay(body));
-        paginate(&mut fonts, LETTER, bs).into_iter().map(|p| p.rows).collect()
+        paginate(LETTER, bs).into_iter().map(|p| p.rows).collect()
     }
 
     /// `head`, then `n` one-line action paragraphs ("Beat 0." …), each with its blank line.
@@ -630,7 +627,7 @@ mod tests {
             let bs = blocks(&mut fonts, LETTER, &screenplay(&body));
             let text = |r: &Row| row_text(&Some(r.clone()));
             let expected: Vec<String> = bs.iter().flat_map(|b| b.rows.iter().map(text)).collect();
-            let pages = paginate(&mut fonts, LETTER, bs);
+            let pages = paginate(LETTER, bs);
             let mut got = Vec::new();
             for p in &pages {
                 assert!(p.rows.len() <= LETTER.script_lines, "{body}");
