@@ -172,10 +172,8 @@ fn blocks(fonts: &mut Fonts, sheet: Sheet, els: &[Element]) -> Vec<Block> {
             cue: None,
         };
         let mut b = match piece {
-            Piece::Dual(left, right) => {
-                let cue = (text_of(&element_spans(&left[0])), dual_column(Kind::Character, false, sheet).0);
-                Block { cue: Some(cue), ..block(What::Dual, dual_rows(fonts, sheet, left, right), 1) }
-            }
+            // Kept whole: no (MORE), so no cue to repeat.
+            Piece::Dual(left, right) => block(What::Dual, dual_rows(fonts, sheet, left, right), 1),
             Piece::One(e) => match e.kind {
                 Kind::Section | Kind::Synopsis => continue,
                 Kind::PageBreak => {
