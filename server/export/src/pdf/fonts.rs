@@ -149,14 +149,11 @@ pub struct Fonts {
 
 impl Fonts {
     pub fn new(family: Family) -> Fonts {
-        let mut faces: Vec<Face> = Vec::new();
-        let primary: Vec<&'static [u8]> = match family {
-            Family::Courier => COURIER_PRIME.to_vec(),
-            Family::Times => TINOS.to_vec(),
+        let primary = match family {
+            Family::Courier => &COURIER_PRIME,
+            Family::Times => &TINOS,
         };
-        for bytes in &primary {
-            faces.push(Face::embedded(bytes));
-        }
+        let mut faces: Vec<Face> = primary.iter().map(|b| Face::embedded(b)).collect();
         let mono = faces.len();
         if family == Family::Courier {
             faces.extend(COUSINE.iter().map(|b| Face::embedded(b)));
