@@ -197,6 +197,16 @@ local function parse_words(fargs, from)
   return table.concat(out, " ")
 end
 
+--- A subcommand's completion: its first argument from `list`, nothing after it.
+local function first_argument(list)
+  return function(_, args)
+    if #args <= 2 then
+      return list
+    end
+    return {}
+  end
+end
+
 --- The subcommands: name → { run = fun(opts, fargs), complete = fun(arglead, args)?, desc }.
 M.subcommands = {}
 local S = M.subcommands
@@ -566,12 +576,7 @@ S.new = {
       vim.ui.select(M.KINDS, { prompt = "Kind of bucket" }, ask_name)
     end
   end,
-  complete = function(_, args)
-    if #args <= 2 then
-      return M.KINDS
-    end
-    return {}
-  end,
+  complete = first_argument(M.KINDS),
 }
 
 S.run = {
@@ -660,12 +665,7 @@ M.export_formats = { "docx", "pdf", "fdx", "epub", "md", "fountain" }
 
 S.export = {
   desc = "export the project, a part (TARGET: a structure or scene id) or this scene (TARGET `%`): docx, pdf, fdx, epub, md or fountain",
-  complete = function(_, args)
-    if #args <= 2 then
-      return M.export_formats
-    end
-    return {}
-  end,
+  complete = first_argument(M.export_formats),
   run = function(_, fargs)
     local buf = scene_buf()
     local function go(format)
