@@ -852,11 +852,7 @@ fn a_batchs_runs_wait_in_the_editors_approval_queue_and_finish_there() {
     );
     let t = showrunner_testkit::output_text(&out);
     assert!(t.contains("2 waiting at a gate"), "{t}");
-    let runs: Vec<String> = t
-        .lines()
-        .filter_map(|l| l.strip_prefix("started "))
-        .map(|l| l.split(' ').next().unwrap().to_string())
-        .collect();
+    let runs = started_runs(&t);
     assert_eq!(runs.len(), 2, "{t}");
 
     let mut c = start(&dir);
@@ -1121,11 +1117,7 @@ fn a_terminal_bulk_approval_names_the_runs_an_editor_holds_and_leaves_them_to_it
     let args = ["batch", "summarize-scene", "ch01", "--judge", "--model", "local/llama3.1"];
     let t = showrunner_testkit::output_text(&showrunner_testkit::run_binary(bin(), &args, &dir, &env));
     assert!(t.contains("4 waiting at a gate"), "{t}");
-    let runs: Vec<String> = t
-        .lines()
-        .filter_map(|l| l.strip_prefix("started "))
-        .map(|l| l.split(' ').next().unwrap().to_string())
-        .collect();
+    let runs = started_runs(&t);
     // The editor takes the parked runs into its approval queue.
     let mut c = start(&dir);
     for r in &runs {
@@ -1140,4 +1132,9 @@ fn a_terminal_bulk_approval_names_the_runs_an_editor_holds_and_leaves_them_to_it
     let queue = command(&mut c, "showrunner.gate.list", json!({}));
     assert_eq!(queue.as_array().unwrap().len(), 4, "{queue}");
     c.finish();
+}
+
+/// The runs a `showrunner batch` said it started ("started RUN …"), in order.
+fn started_runs(said: &str) -> Vec<String> {
+    said.lines().filter_map(|l| l.strip_prefix("started ")).map(|l| l.split(' ').next().unwrap().to_string()).collect()
 }
